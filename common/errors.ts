@@ -1,0 +1,45 @@
+/**
+ * Errors the CLI turns into one friendly paragraph. Anything else is a bug
+ * and is reported as such (stack only with --verbose).
+ */
+
+/** A mistake the operator can fix (bad flag, bad config, unreachable host); exit code 2 unless stated. */
+export class UserError extends Error {
+  override name = 'UserError';
+  constructor(message: string, readonly exitCode: number = 2) {
+    super(message);
+  }
+}
+
+/** One problem in one config file: which file, which key, what was expected. */
+export interface ConfigProblem {
+  file: string;
+  key?: string;
+  line?: number;
+  message: string;
+}
+
+/** All the problems found in the operator's config, reported together (exit 2). */
+export class ConfigError extends UserError {
+  override name = 'ConfigError';
+  constructor(readonly problems: ConfigProblem[]) {
+    super(ConfigError.describe(problems), 2);
+  }
+
+  static describe(problems: ConfigProblem[]): string {
+    const lines = problems.map((p) => {
+      const where = p.key ? `${p.file}: ${p.key}` : p.line ? `${p.file}:${p.line}` : p.file;
+      return `  - ${where}: ${p.message}`;
+    });
+    const n = problems.length;
+    return `The configuration has ${n} problem${n === 1 ? '' : 's'}; nothing was started:\n${lines.join('\n')}`;
+  }
+}
+
+/** A config file did not exist; a commented stub was written for the operator to edit (exit 1, as ss-up does). */
+export class ConfigStubWritten extends UserError {
+  override name = 'ConfigStubWritten';
+  constructor(readonly file: string) {
+    super(`${file} did not exist, so a commented stub was written there. Edit it, then run the command again.`, 1);
+  }
+}

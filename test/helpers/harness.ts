@@ -1,0 +1,38 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/**
+ * What `test/harness/start.sh` started, read from `$SSW_HARNESS_DIR/env.json`.
+ * Suites call `harness()`; when the harness is not running it throws, so a
+ * suite whose service is missing fails loudly instead of skipping.
+ */
+export interface HarnessEnv {
+  dir: string;
+  temporal: { address: string; namespace: string; uiPort: number; bin: string };
+  ssh: {
+    host: string; // always 127.0.0.1
+    port: number;
+    user: string;
+    privateKeyPath: string; // the client key authorized on the harness sshd
+    hostPublicKeyPath: string; // the sshd's ed25519 host public key (OpenSSH .pub format)
+    hostKeyLine: string; // "[127.0.0.1]:PORT ssh-ed25519 AAAA..." ready for a known_hosts file
+  };
+  docker: { socket: string };
+  lxd: { dir: string; socket: string; httpsAddress: string };
+}
+
+export function harnessDir(): string {
+  return process.env.SSW_HARNESS_DIR ?? '/var/tmp/ssw-harness';
+}
+
+let cached: HarnessEnv | undefined;
+
+export function harness(): HarnessEnv {
+  if (cached) return cached;
+  const file = path.join(harnessDir(), 'env.json');
+  if (!fs.existsSync(file)) {
+    throw new Error(`The test harness is not running (${file} is missing). Start it with: bash test/harness/start.sh`);
+  }
+  cached = JSON.parse(fs.readFileSync(file, 'utf8')) as HarnessEnv;
+  return cached;
+}
