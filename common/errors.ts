@@ -36,10 +36,29 @@ export class ConfigError extends UserError {
   }
 }
 
-/** A config file did not exist; a commented stub was written for the operator to edit (exit 1, as ss-up does). */
+/**
+ * Config files did not exist; commented stubs were written for the operator to
+ * edit (exit 1, as ss-up does). Problems found in the files that did exist are
+ * carried along so the operator sees everything at once.
+ */
 export class ConfigStubWritten extends UserError {
   override name = 'ConfigStubWritten';
-  constructor(readonly file: string) {
-    super(`${file} did not exist, so a commented stub was written there. Edit it, then run the command again.`, 1);
+  /** Every stub written, in the order written. */
+  readonly files: string[];
+  /** The first stub written (kept for callers that expect a single file). */
+  readonly file: string;
+  constructor(files: string | string[], readonly problems: ConfigProblem[] = []) {
+    const list = typeof files === 'string' ? [files] : files;
+    super(ConfigStubWritten.describe(list, problems), 1);
+    this.files = list;
+    this.file = list[0];
+  }
+
+  static describe(files: string[], problems: ConfigProblem[]): string {
+    const head =
+      files.length === 1
+        ? `${files[0]} did not exist, so a commented stub was written there. Edit it, then run the command again.`
+        : `These config files did not exist, so commented stubs were written there. Edit them, then run the command again:\n${files.map((f) => `  - ${f}`).join('\n')}`;
+    return problems.length === 0 ? head : `${head}\n${ConfigError.describe(problems)}`;
   }
 }

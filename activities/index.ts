@@ -1,0 +1,16 @@
+import type { SsPaths } from '../common/paths';
+import { createSshActivities } from './ssh';
+
+/** What activities need from the worker: real clients and paths, injected so tests can point them at the harness. */
+export interface ActivityDeps {
+  paths: SsPaths;
+}
+
+/** All ssw activities, one group per external system. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createSshActivities({ paths: deps.paths }),
+  };
+}
+
+export type SswActivities = ReturnType<typeof createActivities>;

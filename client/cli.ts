@@ -1,0 +1,62 @@
+import yargs, { CommandModule } from 'yargs';
+import { UserError } from '../common/errors';
+import { cancelCommand } from './commands/cancel';
+import { codecServerCommand } from './commands/codec-server';
+import { devCommand } from './commands/dev';
+import { keyCommand } from './commands/key';
+import { listCommand } from './commands/list';
+import { serverCommand } from './commands/server';
+import { statusCommand } from './commands/status';
+import { workerCommand } from './commands/worker';
+import { globalOptions, GlobalArgs } from './context';
+import { reportError } from './error-handler';
+import { CliIO, processIO } from './io';
+
+/** Every command, registered in one place. Each module declares its own args and handler. */
+function commands(io: CliIO): CommandModule<GlobalArgs, any>[] {
+  return [
+    devCommand(io),
+    serverCommand(io),
+    workerCommand(io),
+    codecServerCommand(io),
+    statusCommand(io),
+    listCommand(io),
+    cancelCommand(io),
+    keyCommand(io),
+  ];
+}
+
+/**
+ * Runs ssw with `argv` (without node and script) and returns the exit code.
+ * In-process and side-effect free apart from what the command itself does,
+ * so tests call it directly.
+ */
+export async function runCli(argv: string[], io: CliIO = processIO()): Promise<number> {
+  const verbose = argv.includes('--verbose');
+  let parser = yargs(argv)
+    .scriptName('ssw')
+    .usage('ssw <command> [options]\n\nSovereign Stack operations as durable Temporal workflows.')
+    .options(globalOptions)
+    .group(Object.keys(globalOptions), 'Global options:')
+    .strict()
+    .demandCommand(1, 'Name a command: "ssw --help" lists them.')
+    .recommendCommands()
+    .exitProcess(false)
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    // Usage mistakes become UserErrors (one paragraph, exit 2), not yargs' help dump.
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UserError(`${msg} Run "ssw --help" for usage.`);
+    })
+    .help()
+    .version(require('../../package.json').version);
+  for (const c of commands(io)) parser = parser.command(c) as typeof parser;
+  try {
+    await parser.parseAsync();
+    return io.exitCode;
+  } catch (err) {
+    const { message, exitCode } = reportError(err, verbose);
+    io.err(message);
+    return exitCode;
+  }
+}

@@ -1,0 +1,42 @@
+import type { CommandModule } from 'yargs';
+import { UserError } from '../../common/errors';
+import { GlobalArgs, withClient } from '../context';
+import type { CliIO } from '../io';
+
+interface CancelArgs {
+  id: string;
+  wait: boolean;
+}
+
+export function cancelCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs & CancelArgs> {
+  return {
+    command: 'cancel <id>',
+    describe: 'Ask a running operation to stop (its steps clean up and it ends as cancelled)',
+    builder: (y) =>
+      y
+        .positional('id', { type: 'string', demandOption: true, describe: 'Workflow ID' })
+        .option('wait', { type: 'boolean', default: true, describe: 'Wait until it has stopped' }) as never,
+    handler: async (args) =>
+      withClient(args, async (client) => {
+        const handle = client.workflow.getHandle(args.id);
+        const desc = await handle.describe();
+        if (desc.status.name !== 'RUNNING') {
+          throw new UserError(`${args.id} is not running (it is ${desc.status.name}); nothing to cancel.`);
+        }
+        await handle.cancel();
+        if (!args.wait) {
+          io.out(args.json ? JSON.stringify({ workflowId: args.id, cancelRequested: true }) : `Cancellation requested for ${args.id}.`);
+          return;
+        }
+        const { WorkflowFailedError } = await import('@temporalio/client');
+        let status = 'COMPLETED';
+        try {
+          await handle.result();
+        } catch (err) {
+          if (!(err instanceof WorkflowFailedError)) throw err;
+          status = (await handle.describe()).status.name;
+        }
+        io.out(args.json ? JSON.stringify({ workflowId: args.id, status }) : `${args.id} stopped: ${status}.`);
+      }),
+  };
+}

@@ -1,0 +1,51 @@
+import type { CommandModule } from 'yargs';
+import { UserError } from '../../common/errors';
+import { GlobalArgs, pathsOf } from '../context';
+import type { CliIO } from '../io';
+import { waitForShutdownSignal } from '../services/signals';
+
+export const codecOptions = {
+  'codec-port': { type: 'number', describe: 'Codec server port on 127.0.0.1', default: 8888 },
+  'ui-origin': {
+    type: 'string',
+    array: true,
+    describe: 'Web UI origin(s) allowed to call the codec (CORS)',
+    defaultDescription: 'http://127.0.0.1:8233 and http://localhost:8233',
+  },
+} as const;
+
+export interface CodecArgs {
+  'codec-port': number;
+  'ui-origin'?: string[];
+  'ui-port'?: number;
+}
+
+export async function startCodecFromArgs(args: GlobalArgs & CodecArgs, io: CliIO) {
+  // Loaded on demand so `ssw --help` does not pay for the SDK.
+  const { AesGcmPayloadCodec } = await import('../../common/codec/aes-gcm-codec');
+  const { loadOrCreateKeyring } = await import('../../common/codec/keyring');
+  const { createCodecServer, listenCodecServer, uiOrigins } = await import('../services/codec-server');
+  const codec = new AesGcmPayloadCodec(loadOrCreateKeyring(pathsOf(args).payloadKey));
+  const server = createCodecServer({ codec, allowedOrigins: args['ui-origin'] ?? uiOrigins(args['ui-port'] ?? 8233) });
+  const url = await listenCodecServer(server, { port: args['codec-port'] }).catch((err: NodeJS.ErrnoException) => {
+    throw new UserError(
+      `Cannot listen on 127.0.0.1:${args['codec-port']} for the codec server (${err.code}). Choose another --codec-port.`,
+    );
+  });
+  io.out(`Codec server on ${url} (POST /encode, /decode).`);
+  return { server, url };
+}
+
+export function codecServerCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
+  return {
+    command: 'codec-server',
+    describe: 'Serve /encode and /decode on loopback so the Web UI shows decrypted payloads',
+    builder: (y) => y.options(codecOptions),
+    handler: async (argv) => {
+      const { server } = await startCodecFromArgs(argv as unknown as GlobalArgs & CodecArgs, io);
+      await waitForShutdownSignal();
+      await new Promise((r) => server.close(r));
+      io.out('Codec server stopped.');
+    },
+  };
+}

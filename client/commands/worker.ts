@@ -1,0 +1,20 @@
+import type { CommandModule } from 'yargs';
+import { GlobalArgs, pathsOf, temporalOptionsOf } from '../context';
+import type { CliIO } from '../io';
+import { waitForShutdownSignal } from '../services/signals';
+
+export function workerCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
+  return {
+    command: 'worker',
+    describe: 'Run the ssw worker: executes workflows and their activities on your hosts',
+    handler: async (args) => {
+      const { startWorker } = await import('../services/worker-service');
+      const worker = await startWorker(temporalOptionsOf(args), args['task-queue'], pathsOf(args));
+      io.out(`Worker polling task queue "${args['task-queue']}" on ${args['temporal-address']} (namespace ${args.namespace}).`);
+      const why = await Promise.race([waitForShutdownSignal(), worker.done.then(() => 'done' as const)]);
+      if (why !== 'done') io.out('Stopping the worker (finishing the current activities)...');
+      await worker.stop();
+      io.out('Worker stopped.');
+    },
+  };
+}

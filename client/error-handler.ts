@@ -1,0 +1,51 @@
+import type { WorkflowFailedError } from '@temporalio/client';
+import { UserError } from '../common/errors';
+
+/**
+ * The one place exceptions become what the operator reads: a paragraph and
+ * an exit code. Stacks only with --verbose.
+ */
+export interface Reported {
+  message: string;
+  exitCode: number;
+}
+
+/** Exit codes: 0 ok, 1 operation failed or stub written, 2 bad input, 3 internal error. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
+
+export function reportError(err: unknown, verbose: boolean): Reported {
+  if (err instanceof UserError) return { message: err.message, exitCode: err.exitCode };
+  // Required here, not at the top: loading the SDK costs ~0.4 s that --help and config commands never need.
+  const { WorkflowFailedError, WorkflowNotFoundError } = require('@temporalio/client') as typeof import('@temporalio/client');
+  if (err instanceof WorkflowNotFoundError) {
+    return { message: `No workflow ${err.workflowId ?? ''} in this namespace. "ssw list" shows recent operations.`, exitCode: EXIT.usage };
+  }
+  if (err instanceof WorkflowFailedError) {
+    return { message: describeWorkflowFailure(err, verbose), exitCode: EXIT.failed };
+  }
+  const e = err as Error;
+  const stack = verbose && e?.stack ? `\n${e.stack}` : '\nRun with --verbose for the stack trace.';
+  return { message: `ssw hit an unexpected error: ${e?.message ?? String(err)}${stack}`, exitCode: EXIT.internal };
+}
+
+/** "Operation failed: <root cause message> [type]", walking the failure chain to its root. */
+export function describeWorkflowFailure(err: WorkflowFailedError, verbose: boolean): string {
+  const { ApplicationFailure, CancelledFailure, TemporalFailure, TerminatedFailure, TimeoutFailure } =
+    require('@temporalio/common') as typeof import('@temporalio/common');
+  const chain: InstanceType<typeof TemporalFailure>[] = [];
+  let cur: unknown = err.cause;
+  while (cur instanceof TemporalFailure) {
+    chain.push(cur);
+    cur = cur.cause;
+  }
+  const root = chain[chain.length - 1];
+  let what: string;
+  if (root instanceof CancelledFailure) what = 'it was cancelled';
+  else if (root instanceof TerminatedFailure) what = 'it was terminated';
+  else if (root instanceof TimeoutFailure) what = `a step timed out (${root.timeoutType})`;
+  else what = root?.message ?? err.message;
+  const type = root instanceof ApplicationFailure && root.type ? ` [${root.type}]` : '';
+  let text = `The operation did not complete: ${what}${type}`;
+  if (verbose) text += '\n' + chain.map((f) => `  caused by ${f.constructor.name}: ${f.message}`).join('\n');
+  return text;
+}

@@ -1,0 +1,147 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import Long from 'long';
+import { UserError } from '../../common/errors';
+import { SEARCH_ATTRIBUTE_NAMES } from '../../common/temporal/search-attributes';
+
+/** The embedded default: Temporal's dev server on loopback with SQLite under $SS_ROOT. */
+export interface EmbeddedServerOptions {
+  binary: string;
+  dbFile: string;
+  logFile: string;
+  namespace: string;
+  ip?: string; // @default 127.0.0.1 — the dev server has no auth: never expose it
+  port?: number; // @default 7233
+  uiPort?: number; // @default 8233
+  headless?: boolean; // @default false
+  codecEndpoint?: string; // the UI decodes payloads through it
+  retentionDays?: number; // @default 30 (the dev server's own default is 1 day)
+  readyTimeoutMs?: number; // @default 60000
+}
+
+/** The argv for `temporal server start-dev`; pure so tests can pin it. */
+export function devServerArgs(o: EmbeddedServerOptions): string[] {
+  const args = [
+    'server', 'start-dev',
+    '--ip', o.ip ?? '127.0.0.1',
+    '--port', String(o.port ?? 7233),
+    '--db-filename', o.dbFile,
+    '--namespace', o.namespace,
+    '--log-level', 'warn',
+  ];
+  if (o.headless) args.push('--headless');
+  else args.push('--ui-ip', o.ip ?? '127.0.0.1', '--ui-port', String(o.uiPort ?? 8233));
+  if (o.codecEndpoint && !o.headless) args.push('--ui-codec-endpoint', o.codecEndpoint);
+  for (const name of SEARCH_ATTRIBUTE_NAMES) args.push('--search-attribute', `${name}=Keyword`);
+  return args;
+}
+
+export interface RunningServer {
+  address: string;
+  child: ChildProcess;
+  /** SIGTERM, then SIGKILL after a grace period; resolves when the process is gone. */
+  stop(graceMs?: number): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+export async function startEmbeddedServer(o: EmbeddedServerOptions): Promise<RunningServer> {
+  fs.mkdirSync(path.dirname(o.dbFile), { recursive: true, mode: 0o700 }); // the dev server won't create it
+  const address = `${o.ip ?? '127.0.0.1'}:${o.port ?? 7233}`;
+  await refuseIfPortTaken(address);
+  const log = fs.openSync(o.logFile, 'a', 0o600);
+  const child = spawn(o.binary, devServerArgs(o), { stdio: ['ignore', log, log] });
+  fs.closeSync(log);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const stop = async (graceMs = 15000) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  };
+  try {
+    await waitReady(address, o, exited);
+    await ensureNamespaceSetup(address, o.namespace, o.retentionDays ?? 30);
+  } catch (err) {
+    await stop(2000);
+    throw err;
+  }
+  return { address, child, stop, exited };
+}
+
+async function refuseIfPortTaken(address: string): Promise<void> {
+  try {
+    const conn = await Connection.connect({ address, connectTimeout: '1s' });
+    await conn.close();
+  } catch {
+    return; // nothing answers: the port is ours to take
+  }
+  throw new UserError(`Something already answers on ${address}. Is a Temporal server already running? Use it, or choose another --port.`);
+}
+
+/** Polls the frontend until the namespace answers; fails fast if the process exits. */
+async function waitReady(address: string, o: EmbeddedServerOptions, exited: Promise<number | null>): Promise<void> {
+  const deadline = Date.now() + (o.readyTimeoutMs ?? 60000);
+  let gone = false;
+  void exited.then(() => (gone = true));
+  let lastError = '';
+  while (Date.now() < deadline) {
+    if (gone) throw new UserError(`The Temporal server exited during start-up. Its log: ${o.logFile}\n${tail(o.logFile)}`);
+    try {
+      const conn = await Connection.connect({ address, connectTimeout: '1s' });
+      try {
+        await conn.workflowService.describeNamespace({ namespace: o.namespace });
+        return;
+      } finally {
+        await conn.close();
+      }
+    } catch (err) {
+      lastError = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200)); // poll interval, not a fixed wait
+  }
+  throw new UserError(`The Temporal server did not become ready on ${address} (${lastError}). Its log: ${o.logFile}`);
+}
+
+/**
+ * The dev server only applies --search-attribute when it creates the
+ * namespace, so an existing DB from an older ssw lacks newer attributes:
+ * add what is missing, and keep histories for `retentionDays`.
+ */
+export async function ensureNamespaceSetup(address: string, namespace: string, retentionDays: number): Promise<void> {
+  const conn = await Connection.connect({ address });
+  try {
+    const listed = await conn.operatorService.listSearchAttributes({ namespace });
+    const existing = new Set(Object.keys(listed.customAttributes ?? {}));
+    const missing = SEARCH_ATTRIBUTE_NAMES.filter((n) => !existing.has(n));
+    if (missing.length > 0) {
+      await conn.operatorService.addSearchAttributes({
+        namespace,
+        searchAttributes: Object.fromEntries(
+          missing.map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+        ),
+      });
+    }
+    const ns = await conn.workflowService.describeNamespace({ namespace });
+    const wanted = retentionDays * 24 * 3600;
+    if (Number(ns.config?.workflowExecutionRetentionTtl?.seconds ?? 0) !== wanted) {
+      await conn.workflowService.updateNamespace({
+        namespace,
+        config: { workflowExecutionRetentionTtl: { seconds: Long.fromNumber(wanted) } },
+      });
+    }
+  } finally {
+    await conn.close();
+  }
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}

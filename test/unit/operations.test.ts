@@ -1,0 +1,70 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { conflictingWorkflowIds, workflowIdFor } from '../../common/temporal/operations';
+import { listQuery } from '../../client/commands/list';
+import { devServerArgs } from '../../client/services/embedded-server';
+
+describe('workflow identity', () => {
+  test('IDs are <operation>/<remote>/<deployment>', () => {
+    assert.equal(workflowIdFor('up', { remote: 'home', deployment: 'public' }), 'up/home/public');
+    assert.equal(workflowIdFor('provision-remote', { remote: 'home' }), 'provision-remote/home');
+    assert.equal(workflowIdFor('check-host', { remote: '127.0.0.1:2222' }), 'check-host/127.0.0.1:2222');
+  });
+
+  test('IDs refuse parts that could break the separator or carry junk', () => {
+    for (const bad of ['a/b', 'A', '', ' x', 'x y', '$(id)', '-x']) {
+      if (bad === '') continue; // empty parts are dropped, not rejected
+      assert.throws(() => workflowIdFor('up', { remote: bad }), TypeError, bad);
+    }
+  });
+
+  test('an exclusive operation conflicts with every other exclusive one on the same target', () => {
+    const ids = conflictingWorkflowIds('up', { remote: 'home', deployment: 'public' });
+    assert.ok(ids.includes('down/home/public'));
+    assert.ok(ids.includes('restore/home/public'));
+    assert.ok(ids.includes('provision-remote/home'), 'a remote-wide operation blocks deployment operations');
+    assert.ok(!ids.includes('up/home/public'), 'the same operation attaches instead');
+    assert.deepEqual(conflictingWorkflowIds('check-host', { remote: 'h' }), [], 'read-only operations never block');
+  });
+});
+
+describe('ssw list query', () => {
+  test('filters by validated names only', () => {
+    assert.equal(listQuery({ deployment: 'public', running: true }), 'SsDeployment = "public" AND ExecutionStatus = "Running"');
+    assert.equal(listQuery({ running: false }), '');
+    assert.throws(() => listQuery({ deployment: 'x" OR 1=1', running: false }), /--deployment .* is not a valid name/);
+  });
+});
+
+describe('embedded server argv', () => {
+  test('binds to loopback with SQLite, the UI codec endpoint and every search attribute', () => {
+    const args = devServerArgs({
+      binary: '/usr/bin/temporal',
+      dbFile: '/root/ss/temporal/temporal.db',
+      logFile: '/root/ss/temporal/server.log',
+      namespace: 'default',
+      codecEndpoint: 'http://127.0.0.1:8888',
+    });
+    assert.deepEqual(args, [
+      'server', 'start-dev',
+      '--ip', '127.0.0.1',
+      '--port', '7233',
+      '--db-filename', '/root/ss/temporal/temporal.db',
+      '--namespace', 'default',
+      '--log-level', 'warn',
+      '--ui-ip', '127.0.0.1',
+      '--ui-port', '8233',
+      '--ui-codec-endpoint', 'http://127.0.0.1:8888',
+      '--search-attribute', 'SsRemote=Keyword',
+      '--search-attribute', 'SsDeployment=Keyword',
+      '--search-attribute', 'SsOperation=Keyword',
+      '--search-attribute', 'SsSite=Keyword',
+    ]);
+  });
+
+  test('headless leaves out the UI and its codec endpoint', () => {
+    const args = devServerArgs({ binary: 't', dbFile: 'd', logFile: 'l', namespace: 'n', headless: true, codecEndpoint: 'http://x' });
+    assert.ok(args.includes('--headless'));
+    assert.ok(!args.includes('--ui-port') && !args.includes('--ui-codec-endpoint'));
+  });
+});

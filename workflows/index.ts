@@ -1,0 +1,3 @@
+/** Every workflow the ssw worker runs. Workflow code only: no I/O, activity types only. */
+export { checkHost } from './check-host';
+export { progressQuery } from './progress';
