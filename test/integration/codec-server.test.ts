@@ -1,0 +1,61 @@
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Server } from 'node:http';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { AesGcmPayloadCodec } from '../../common/codec/aes-gcm-codec';
+import { loadOrCreateKeyring } from '../../common/codec/keyring';
+import { createCodecServer, listenCodecServer, uiOrigins } from '../../client/services/codec-server';
+import { tempSsRoot } from '../helpers/temporal';
+
+const UI = 'http://127.0.0.1:8233';
+let server: Server;
+let url: string;
+const codec = new AesGcmPayloadCodec(loadOrCreateKeyring(path.join(tempSsRoot(), 'keys', 'payload.key')));
+
+before(async () => {
+  server = createCodecServer({ codec, allowedOrigins: uiOrigins(8233) });
+  url = await listenCodecServer(server, { port: 0 });
+});
+after(() => new Promise((r) => server.close(r)));
+
+const post = (route: string, body: unknown, origin = UI) =>
+  fetch(url + route, { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: origin }, body: JSON.stringify(body) });
+
+test('binds to loopback only', () => {
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+});
+
+test('POST /encode then /decode round-trips a payload in the Web UI\'s JSON form', async () => {
+  const p = defaultPayloadConverter.toPayload({ hello: 'world' })!;
+  const asJson = {
+    metadata: Object.fromEntries(Object.entries(p.metadata!).map(([k, v]) => [k, Buffer.from(v!).toString('base64')])),
+    data: Buffer.from(p.data!).toString('base64'),
+  };
+  const enc = await post('/encode', { payloads: [asJson] });
+  assert.equal(enc.status, 200);
+  assert.equal(enc.headers.get('access-control-allow-origin'), UI);
+  const encoded = (await enc.json()) as { payloads: { metadata: Record<string, string>; data: string }[] };
+  assert.equal(Buffer.from(encoded.payloads[0].metadata.encoding, 'base64').toString(), 'binary/encrypted');
+  assert.ok(!Buffer.from(encoded.payloads[0].data, 'base64').includes('world'));
+
+  const dec = await post('/decode', encoded);
+  assert.equal(dec.status, 200);
+  const decoded = (await dec.json()) as typeof encoded;
+  assert.deepEqual(decoded.payloads[0], asJson);
+});
+
+test('answers CORS preflight for the UI origin and nobody else', async () => {
+  const ok = await fetch(url + '/decode', { method: 'OPTIONS', headers: { Origin: UI, 'Access-Control-Request-Method': 'POST' } });
+  assert.equal(ok.status, 204);
+  assert.equal(ok.headers.get('access-control-allow-origin'), UI);
+  assert.match(ok.headers.get('access-control-allow-headers') ?? '', /X-Namespace/);
+  const evil = await fetch(url + '/decode', { method: 'OPTIONS', headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' } });
+  assert.equal(evil.status, 403);
+  assert.equal(evil.headers.get('access-control-allow-origin'), null);
+});
+
+test('rejects malformed bodies and unknown routes', async () => {
+  assert.equal((await post('/decode', { nope: 1 })).status, 400);
+  assert.equal((await post('/other', { payloads: [] })).status, 404);
+});
