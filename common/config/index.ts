@@ -1,0 +1,33 @@
+/**
+ * Sovereign Stack's config files under $SS_ROOT (remote.conf, project.conf,
+ * site.conf), read without a shell, validated strictly, with ss's defaults.
+ * Typed results use camelCase fields; see load.ts for the key each maps to.
+ */
+export { parseConfFile } from './parse';
+export {
+  loadDeploymentConfig,
+  loadProjectConfig,
+  loadRemoteConfig,
+  loadSiteConfig,
+  type DeploymentConfig,
+  type DiskSizesGb,
+  type InstanceConfig,
+  type ProjectConfig,
+  type RemoteConfig,
+  type SiteConfig,
+} from './load';
+export type { DeploymentEntry, InstanceType } from './schema';
+export {
+  BITCOIN_CHAINS,
+  hasShellSyntax,
+  isBitcoinChain,
+  isDnsLabel,
+  isDomainName,
+  isLanguageCode,
+  isMacAddress,
+  isName,
+  isSecretKey,
+  validateDomainName,
+  validateName,
+  type BitcoinChain,
+} from './validators';

@@ -1,0 +1,420 @@
+import * as fs from 'node:fs';
+import type { z } from 'zod';
+import { ConfigError, ConfigStubWritten, type ConfigProblem } from '../errors';
+import type { SsPaths } from '../paths';
+import { scanConfText } from './parse';
+import {
+  crossCheckProject,
+  crossCheckSite,
+  DISK_DEFAULTS_GB,
+  projectSchema,
+  remoteSchema,
+  SS_DEFAULTS,
+  siteSchema,
+  type CrossIssue,
+  type DeploymentEntry,
+  type InstanceType,
+  type ProjectValues,
+  type RemoteValues,
+  type SiteValues,
+} from './schema';
+import { projectStub, remoteStub, siteStub, writeStub } from './stubs';
+import {
+  hasShellSyntax,
+  isDomainName,
+  showValue,
+  splitList,
+  validateDomainName,
+  validateName,
+  type BitcoinChain,
+} from './validators';
+
+/**
+ * Loading $SS_ROOT's config files into typed objects.
+ *
+ * The typed results use camelCase names (`primaryDomain` for PRIMARY_DOMAIN);
+ * each field's doc names its key. Secrets live only in `SiteConfig.secrets`:
+ * activities read them on the management machine; workflows get names only.
+ *
+ * Every loader collects every problem in every file it reads, then throws once:
+ * ConfigStubWritten (exit 1) if it had to write stubs, else ConfigError (exit 2).
+ */
+
+export interface RemoteConfig {
+  /** The remote's name (its directory under remotes/). */
+  name: string;
+  /** DEPLOYMENT_STRING: the deployments this remote hosts and the chain of each. */
+  deployments: DeploymentEntry[];
+  /** REGISTRY_URL. @default https://index.docker.io/v1 */
+  registryUrl: string;
+  /** ACME_SERVER: ACME directory URL; unset means certbot's default. */
+  acmeServer?: string;
+}
+
+export interface InstanceConfig {
+  /** *_MAC_ADDRESS, lowercase. Unset means the instance is not deployed (as in ss). */
+  macAddress?: string;
+  /** *_CPU_COUNT. @default 4 */
+  cpuCount: number;
+  /** *_MEMORY_MB. @default 4096 */
+  memoryMb: number;
+}
+
+/** *_SSDATA_DISK_SIZE_GB, *_BACKUP_DISK_SIZE_GB, *_DOCKER_DISK_SIZE_GB; defaults depend on the chain. */
+export interface DiskSizesGb {
+  ssdata: number;
+  backup: number;
+  docker: number;
+}
+
+export interface ProjectConfig {
+  /** The deployment's name (its directory under projects/, the LXD project). */
+  name: string;
+  /** PRIMARY_DOMAIN. */
+  primaryDomain: string;
+  /** OTHER_SITES_LIST. @default [] */
+  otherSites: string[];
+  /** primaryDomain followed by otherSites: every site this deployment serves. */
+  domains: string[];
+  /**
+   * The chain this deployment runs: the remote's DEPLOYMENT_STRING entry when
+   * loaded through loadDeploymentConfig, else BITCOIN_CHAIN. @default regtest
+   */
+  bitcoinChain: BitcoinChain;
+  /** INSTANCE_TYPE. @default virtual-machine */
+  instanceType: InstanceType;
+  /** BASE_IMAGE: LXD image alias to build instances from; unset means the image ssw builds. */
+  baseImage?: string;
+  www: InstanceConfig & { disksGb: DiskSizesGb };
+  /** BTCPAY_SERVER_* (MAC also read from the older BTCPAYSERVER_MAC_ADDRESS); disks from BTCPAYSERVER_*_DISK_SIZE_GB. */
+  btcpayserver: InstanceConfig & { disksGb: DiskSizesGb };
+  lnplayserver: InstanceConfig;
+  /** *_HOSTNAME and BTCPAY_HOSTNAME_IN_CERT: the DNS labels under each domain. */
+  hostnames: {
+    www: string;
+    btcpayServer: string;
+    lnplayServer: string;
+    btcpayInCert: string;
+    nextcloud: string;
+    gitea: string;
+    nostr: string;
+  };
+  /** *_IMAGE: Docker images of the app containers. */
+  images: {
+    ghost: string;
+    ghostDb: string;
+    nginx: string;
+    nextcloud: string;
+    nextcloudDb: string;
+    gitea: string;
+    giteaDb: string;
+    nostrRelay: string;
+  };
+}
+
+export interface SiteConfig {
+  /** DOMAIN_NAME (equal to the directory's name). */
+  domain: string;
+  /** SITE_LANGUAGE_CODES. @default ["en"] */
+  languageCodes: string[];
+  /** DEPLOY_GHOST (@default true), DEPLOY_NEXTCLOUD, DEPLOY_GITEA, DEPLOY_NOSTR (@default false). */
+  deploy: { ghost: boolean; nextcloud: boolean; gitea: boolean; nostr: boolean };
+  /** BTCPAY_ALT_NAMES: extra labels served by BTCPay. @default [] */
+  btcpayAltNames: string[];
+  /** NOSTR_ACCOUNT_PUBKEY (hex); required when deploy.nostr. */
+  nostrAccountPubkey?: string;
+  /** ACME_SERVER for this site; overrides the remote's. */
+  acmeServer?: string;
+  /** Never pass these to a workflow or a log line. App passwords are required when the app is deployed. */
+  secrets: {
+    duplicityBackupPassphrase: string;
+    ghostMysqlPassword?: string;
+    ghostMysqlRootPassword?: string;
+    nextcloudMysqlPassword?: string;
+    nextcloudMysqlRootPassword?: string;
+    giteaMysqlPassword?: string;
+    giteaMysqlRootPassword?: string;
+  };
+}
+
+export interface DeploymentConfig {
+  remote: RemoteConfig;
+  project: ProjectConfig;
+  /** The primary domain's site first, then OTHER_SITES_LIST in order. */
+  sites: SiteConfig[];
+}
+
+export function loadRemoteConfig(paths: SsPaths, remote: string): RemoteConfig {
+  validateName('remote', remote);
+  const c = new Collector();
+  const r = c.check(paths.remoteConf(remote), remoteSchema, () => [], () => remoteStub(remote));
+  c.finish();
+  return toRemote(remote, r.data!);
+}
+
+export function loadProjectConfig(paths: SsPaths, deployment: string): ProjectConfig {
+  validateName('deployment', deployment);
+  const c = new Collector();
+  const p = c.check(paths.projectConf(deployment), projectSchema, crossCheckProject, () => projectStub(deployment));
+  c.finish();
+  return toProject(deployment, p.data!, p.data!.BITCOIN_CHAIN ?? SS_DEFAULTS.bitcoinChain);
+}
+
+export function loadSiteConfig(paths: SsPaths, domain: string): SiteConfig {
+  validateDomainName(domain);
+  const c = new Collector();
+  const s = c.site(paths, domain);
+  c.finish();
+  return toSite(s!);
+}
+
+/**
+ * remote.conf, project.conf and the site.conf of every domain the project
+ * serves, checked together: the deployment must be listed in the remote's
+ * DEPLOYMENT_STRING, and a BITCOIN_CHAIN in project.conf must agree with it.
+ */
+export function loadDeploymentConfig(paths: SsPaths, target: { remote: string; deployment: string }): DeploymentConfig {
+  const { remote, deployment } = target;
+  validateName('remote', remote);
+  validateName('deployment', deployment);
+  const c = new Collector();
+  const remoteFile = paths.remoteConf(remote);
+  const projectFile = paths.projectConf(deployment);
+  const r = c.check(remoteFile, remoteSchema, () => [], () => remoteStub(remote));
+  const p = c.check(projectFile, projectSchema, crossCheckProject, () => projectStub(deployment));
+
+  // Checked field by field, so a bad REGISTRY_URL does not hide a missing deployment.
+  let chain: BitcoinChain | undefined;
+  const listed = r.values && remoteSchema.shape.DEPLOYMENT_STRING.safeParse(r.values.DEPLOYMENT_STRING);
+  if (listed?.success) {
+    const entry = listed.data.find((e) => e.deployment === deployment);
+    if (entry) chain = entry.chain;
+    else {
+      const names = listed.data.map((e) => JSON.stringify(e.deployment)).join(', ');
+      c.add({
+        file: remoteFile,
+        key: 'DEPLOYMENT_STRING',
+        line: r.lines.DEPLOYMENT_STRING,
+        message: `expected an entry for the deployment "${deployment}" like (${deployment}|mainnet), but it lists only ${names}`,
+      });
+    }
+  }
+  const own = p.values && projectSchema.shape.BITCOIN_CHAIN.safeParse(p.values.BITCOIN_CHAIN);
+  if (chain && own?.success && own.data !== undefined && own.data !== chain) {
+    c.add({
+      file: projectFile,
+      key: 'BITCOIN_CHAIN',
+      line: p.lines.BITCOIN_CHAIN,
+      message: `expected ${chain}, the chain of "${deployment}" in the DEPLOYMENT_STRING of remote "${remote}", got "${own.data}"`,
+    });
+  }
+
+  // Even when project.conf has other problems, check the sites it names, so one run shows everything.
+  const domains = p.data ? [p.data.PRIMARY_DOMAIN, ...p.data.OTHER_SITES_LIST] : domainsFromRaw(p);
+  const sites = domains.map((d) => c.site(paths, d));
+  c.finish();
+
+  const project = toProject(deployment, p.data!, chain ?? p.data!.BITCOIN_CHAIN ?? SS_DEFAULTS.bitcoinChain);
+  return { remote: toRemote(remote, r.data!), project, sites: sites.map((s) => toSite(s!)) };
+}
+
+/** The valid domains of a project.conf that has problems, skipping keys that have problems themselves. */
+function domainsFromRaw(p: Checked<unknown>): string[] {
+  const values = p.values;
+  if (!values) return [];
+  const usable = (key: string) => (p.flagged.has(key) ? '' : (values[key] ?? ''));
+  const all = [usable('PRIMARY_DOMAIN'), ...splitList(usable('OTHER_SITES_LIST'))];
+  return all.filter((d, i) => isDomainName(d) && all.indexOf(d) === i);
+}
+
+interface Checked<T> {
+  /** The typed values, when the file exists and has no problem at all. */
+  data?: T;
+  /** dotenv's values, when the file exists (even with problems). */
+  values?: Record<string, string>;
+  /** Line of each assignment, for problems found after validation. */
+  lines: Record<string, number>;
+  /** Keys that have a problem. */
+  flagged: Set<string>;
+}
+
+/** Accumulates problems and written stubs across files; finish() throws once. */
+class Collector {
+  private readonly problems: ConfigProblem[] = [];
+  private readonly stubs: string[] = [];
+
+  add(problem: ConfigProblem): void {
+    this.problems.push(problem);
+  }
+
+  check<S extends z.ZodObject>(
+    file: string,
+    schema: S,
+    cross: (values: Record<string, string>) => CrossIssue[],
+    stub: () => string,
+  ): Checked<z.output<S>> {
+    const text = this.read(file, stub);
+    if (text === undefined) return { lines: {}, flagged: new Set() };
+    const { values, raw, problems } = scanConfText(text, file);
+    const lines: Record<string, number> = Object.fromEntries(Object.entries(raw).map(([k, a]) => [k, a.line]));
+    const found: ConfigProblem[] = [...problems];
+    const flagged = new Set(problems.map((p) => p.key).filter((k): k is string => k !== undefined));
+    const report = (key: string, message: string) => {
+      if (flagged.has(key)) return; // one problem per key: the first says most
+      flagged.add(key);
+      found.push({ file, key, line: lines[key], message });
+    };
+    // Only keys ssw uses reach a host; operators' extra keys may hold anything.
+    for (const key of Object.keys(schema.shape)) {
+      const assignment = raw[key];
+      if (assignment && hasShellSyntax(assignment.text)) {
+        // Show the value as dotenv read it, unless dotenv took the backticks for quotes.
+        const shown = assignment.text.startsWith('`') ? assignment.text : (values[key] ?? assignment.text);
+        report(
+          key,
+          `expected a literal value: ssw never runs a shell over config, so $(...), backticks and \${...} are not allowed; got ${showValue(key, shown)}`,
+        );
+      }
+    }
+    const result = schema.safeParse(values);
+    if (!result.success) {
+      for (const issue of result.error.issues) report(String(issue.path[0]), issue.message);
+    }
+    for (const issue of cross(values)) report(issue.key, issue.message);
+    found.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
+    this.problems.push(...found);
+    return { data: result.success && found.length === 0 ? result.data : undefined, values, lines, flagged };
+  }
+
+  site(paths: SsPaths, domain: string): SiteValues | undefined {
+    const file = paths.siteConf(domain);
+    const s = this.check(file, siteSchema, crossCheckSite, () => siteStub(domain));
+    if (s.data && s.data.DOMAIN_NAME !== domain) {
+      this.add({
+        file,
+        key: 'DOMAIN_NAME',
+        line: s.lines.DOMAIN_NAME,
+        message: `expected "${domain}", the name of the directory this site.conf is in, got "${s.data.DOMAIN_NAME}"`,
+      });
+      return undefined;
+    }
+    return s.data;
+  }
+
+  /** The file's text; undefined if it was missing (a stub is then written) or unreadable (a problem is recorded). */
+  private read(file: string, stub: () => string): string | undefined {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        return fs.readFileSync(file, 'utf8');
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT') {
+          this.add({ file, message: `expected a readable file, but reading it failed (${code ?? String(err)})` });
+          return undefined;
+        }
+      }
+      // writeStub refuses to overwrite: if the file appeared meanwhile, read it instead.
+      if (writeStub(file, stub())) {
+        this.stubs.push(file);
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  finish(): void {
+    if (this.stubs.length > 0) throw new ConfigStubWritten(this.stubs, this.problems);
+    if (this.problems.length > 0) throw new ConfigError(this.problems);
+  }
+}
+
+function toRemote(name: string, v: RemoteValues): RemoteConfig {
+  return {
+    name,
+    deployments: v.DEPLOYMENT_STRING,
+    registryUrl: v.REGISTRY_URL,
+    ...(v.ACME_SERVER !== undefined && { acmeServer: v.ACME_SERVER }),
+  };
+}
+
+function toProject(name: string, v: ProjectValues, chain: BitcoinChain): ProjectConfig {
+  // An operator's size wins; ss's project_env.sh overwrote it for testnet/mainnet, which was a bug.
+  const disks = DISK_DEFAULTS_GB[chain];
+  const size = (key: keyof typeof disks) => v[key] ?? disks[key];
+  const instance = (mac: string | undefined, cpuCount: number, memoryMb: number): InstanceConfig => ({
+    ...(mac !== undefined && { macAddress: mac }),
+    cpuCount,
+    memoryMb,
+  });
+  return {
+    name,
+    primaryDomain: v.PRIMARY_DOMAIN,
+    otherSites: v.OTHER_SITES_LIST,
+    domains: [v.PRIMARY_DOMAIN, ...v.OTHER_SITES_LIST],
+    bitcoinChain: chain,
+    instanceType: v.INSTANCE_TYPE,
+    ...(v.BASE_IMAGE !== undefined && { baseImage: v.BASE_IMAGE }),
+    www: {
+      ...instance(v.WWW_SERVER_MAC_ADDRESS, v.WWW_SERVER_CPU_COUNT, v.WWW_SERVER_MEMORY_MB),
+      disksGb: {
+        ssdata: size('WWW_SSDATA_DISK_SIZE_GB'),
+        backup: size('WWW_BACKUP_DISK_SIZE_GB'),
+        docker: size('WWW_DOCKER_DISK_SIZE_GB'),
+      },
+    },
+    btcpayserver: {
+      ...instance(
+        v.BTCPAY_SERVER_MAC_ADDRESS ?? v.BTCPAYSERVER_MAC_ADDRESS,
+        v.BTCPAY_SERVER_CPU_COUNT,
+        v.BTCPAY_SERVER_MEMORY_MB,
+      ),
+      disksGb: {
+        ssdata: size('BTCPAYSERVER_SSDATA_DISK_SIZE_GB'),
+        backup: size('BTCPAYSERVER_BACKUP_DISK_SIZE_GB'),
+        docker: size('BTCPAYSERVER_DOCKER_DISK_SIZE_GB'),
+      },
+    },
+    lnplayserver: instance(v.LNPLAY_SERVER_MAC_ADDRESS, v.LNPLAY_SERVER_CPU_COUNT, v.LNPLAY_SERVER_MEMORY_MB),
+    hostnames: {
+      www: v.WWW_HOSTNAME,
+      btcpayServer: v.BTCPAY_SERVER_HOSTNAME,
+      lnplayServer: v.LNPLAY_SERVER_HOSTNAME,
+      btcpayInCert: v.BTCPAY_HOSTNAME_IN_CERT,
+      nextcloud: v.NEXTCLOUD_HOSTNAME,
+      gitea: v.GITEA_HOSTNAME,
+      nostr: v.NOSTR_HOSTNAME,
+    },
+    images: {
+      ghost: v.GHOST_IMAGE,
+      ghostDb: v.GHOST_DB_IMAGE,
+      nginx: v.NGINX_IMAGE,
+      nextcloud: v.NEXTCLOUD_IMAGE,
+      nextcloudDb: v.NEXTCLOUD_DB_IMAGE,
+      gitea: v.GITEA_IMAGE,
+      giteaDb: v.GITEA_DB_IMAGE,
+      nostrRelay: v.NOSTR_RELAY_IMAGE,
+    },
+  };
+}
+
+function toSite(v: SiteValues): SiteConfig {
+  const optional = <K extends string, T>(key: K, value: T | undefined) =>
+    (value === undefined ? {} : { [key]: value }) as Partial<Record<K, T>>;
+  return {
+    domain: v.DOMAIN_NAME,
+    languageCodes: v.SITE_LANGUAGE_CODES,
+    deploy: { ghost: v.DEPLOY_GHOST, nextcloud: v.DEPLOY_NEXTCLOUD, gitea: v.DEPLOY_GITEA, nostr: v.DEPLOY_NOSTR },
+    btcpayAltNames: v.BTCPAY_ALT_NAMES,
+    ...optional('nostrAccountPubkey', v.NOSTR_ACCOUNT_PUBKEY),
+    ...optional('acmeServer', v.ACME_SERVER),
+    secrets: {
+      duplicityBackupPassphrase: v.DUPLICITY_BACKUP_PASSPHRASE,
+      ...optional('ghostMysqlPassword', v.GHOST_MYSQL_PASSWORD),
+      ...optional('ghostMysqlRootPassword', v.GHOST_MYSQL_ROOT_PASSWORD),
+      ...optional('nextcloudMysqlPassword', v.NEXTCLOUD_MYSQL_PASSWORD),
+      ...optional('nextcloudMysqlRootPassword', v.NEXTCLOUD_MYSQL_ROOT_PASSWORD),
+      ...optional('giteaMysqlPassword', v.GITEA_MYSQL_PASSWORD),
+      ...optional('giteaMysqlRootPassword', v.GITEA_MYSQL_ROOT_PASSWORD),
+    },
+  };
+}

@@ -1,0 +1,367 @@
+import { z } from 'zod';
+import {
+  EXPECTED,
+  isBitcoinChain,
+  isDnsLabel,
+  isDockerImage,
+  isDomainName,
+  isHttpUrl,
+  isLanguageCode,
+  isLxdImageAlias,
+  isMacAddress,
+  isName,
+  isNostrPubkey,
+  isSecretValue,
+  showValue,
+  splitList,
+  type BitcoinChain,
+} from './validators';
+
+/**
+ * zod schemas for remote.conf, project.conf and site.conf.
+ *
+ * Input is dotenv's `Record<string, string>`; output keeps the files' own KEY
+ * names with typed values (load.ts maps them to camelCase). Each field is built
+ * from a key and a "kind" so messages can name what was expected and quote the
+ * offending value, except for secret keys, whose values are never quoted.
+ * An empty value (`KEY=`, as ss's stubs write) counts as absent, as it does
+ * for ss's `[ -n "$KEY" ]` tests. Unknown keys are stripped by z.object:
+ * operators keep extra keys, but nothing unknown reaches a host.
+ */
+
+type Result<T> = { value: T } | { detail?: string };
+
+interface Kind<T> {
+  expected: string;
+  /** The typed value, or a detail to append to the message. */
+  parse(raw: string): Result<T>;
+}
+
+const NO: { detail?: string } = {};
+
+const simple = (expected: string, ok: (s: string) => boolean): Kind<string> => ({
+  expected,
+  parse: (raw) => (ok(raw) ? { value: raw } : NO),
+});
+
+const domain = simple(EXPECTED.domain, isDomainName);
+const label = simple(EXPECTED.label, isDnsLabel);
+const url = simple(EXPECTED.url, isHttpUrl);
+const image = simple(EXPECTED.image, isDockerImage);
+const lxdImage = simple(EXPECTED.lxdImage, isLxdImageAlias);
+const nostrPubkey = simple(EXPECTED.nostrPubkey, isNostrPubkey);
+const secret = simple(EXPECTED.secret, isSecretValue);
+const language = simple(EXPECTED.language, isLanguageCode);
+
+// Stored lowercase: LXD reports MACs lowercase, and comparing them must not depend on how the operator typed them.
+const mac: Kind<string> = {
+  expected: EXPECTED.mac,
+  parse: (raw) => (isMacAddress(raw) ? { value: raw.toLowerCase() } : NO),
+};
+
+const chain: Kind<BitcoinChain> = {
+  expected: EXPECTED.chain,
+  parse: (raw) => (isBitcoinChain(raw) ? { value: raw } : NO),
+};
+
+const bool: Kind<boolean> = {
+  expected: EXPECTED.boolean,
+  parse: (raw) => (raw === 'true' ? { value: true } : raw === 'false' ? { value: false } : NO),
+};
+
+export type InstanceType = 'virtual-machine' | 'container';
+const instanceType: Kind<InstanceType> = {
+  expected: 'virtual-machine or container',
+  parse: (raw) => (raw === 'virtual-machine' || raw === 'container' ? { value: raw } : NO),
+};
+
+function int(min: number, max: number): Kind<number> {
+  return {
+    expected: `a whole number from ${min} to ${max}`,
+    parse: (raw) => {
+      if (!/^[0-9]+$/.test(raw)) return NO;
+      const n = Number(raw);
+      return n >= min && n <= max ? { value: n } : NO;
+    },
+  };
+}
+
+function list(item: Kind<string>, what: string, example: string, min = 0): Kind<string[]> {
+  return {
+    expected: `a comma-separated list of ${what} like ${example}`,
+    parse: (raw) => {
+      const items = splitList(raw);
+      if (items.length < min) return { detail: `at least ${min} item${min === 1 ? '' : 's'} needed` };
+      const bad = items.filter((i) => !('value' in item.parse(i)));
+      if (bad.length > 0) return { detail: `${bad.map((b) => JSON.stringify(b)).join(', ')} ${bad.length === 1 ? 'is' : 'are'} not ${item.expected}` };
+      const dup = items.find((v, i) => items.indexOf(v) !== i);
+      if (dup !== undefined) return { detail: `${JSON.stringify(dup)} is listed twice` };
+      return { value: items };
+    },
+  };
+}
+
+/** One `(deployment|chain)` entry of a remote's DEPLOYMENT_STRING. */
+export interface DeploymentEntry {
+  deployment: string;
+  chain: BitcoinChain;
+}
+
+// `(intranet|regtest),(public|mainnet)`: the deployments (LXD projects) a remote
+// hosts and the chain each runs, as ss-remote writes it.
+const deploymentString: Kind<DeploymentEntry[]> = {
+  expected: 'a list of (deployment|chain) entries like (intranet|regtest),(public|mainnet)',
+  parse: (raw) => {
+    const entries: DeploymentEntry[] = [];
+    for (const part of splitList(raw)) {
+      const m = /^\(([^|()]*)\|([^|()]*)\)$/.exec(part);
+      if (!m) return { detail: `${JSON.stringify(part)} is not of the form (deployment|chain)` };
+      const [, deployment, c] = m;
+      if (!isName(deployment)) return { detail: `deployment ${JSON.stringify(deployment)} is not ${EXPECTED.name}` };
+      if (!isBitcoinChain(c)) return { detail: `chain ${JSON.stringify(c)} is not ${EXPECTED.chain}` };
+      if (entries.some((e) => e.deployment === deployment)) return { detail: `deployment ${JSON.stringify(deployment)} is listed twice` };
+      entries.push({ deployment, chain: c });
+    }
+    if (entries.length === 0) return { detail: 'no entries' };
+    return { value: entries };
+  },
+};
+
+type Ctx = z.RefinementCtx;
+
+function check<T>(key: string, raw: string, kind: Kind<T>, ctx: Ctx): T {
+  const r = kind.parse(raw);
+  if ('value' in r) return r.value;
+  const detail = r.detail ? ` (${r.detail})` : '';
+  ctx.addIssue({ code: 'custom', message: `expected ${kind.expected}, got ${showValue(key, raw)}${detail}` });
+  return z.NEVER;
+}
+
+const missing = (kind: Kind<unknown>) => `expected ${kind.expected}, but it is missing or empty`;
+
+/** Field factories take the key so messages know whether the value may be shown. */
+type Field = (key: string) => z.ZodType<unknown, string | undefined>;
+
+function required<T>(kind: Kind<T>) {
+  return (key: string) =>
+    z
+      .string()
+      .optional()
+      .transform((raw, ctx): T => {
+        if (raw === undefined || raw === '') {
+          ctx.addIssue({ code: 'custom', message: missing(kind) });
+          return z.NEVER;
+        }
+        return check(key, raw, kind, ctx);
+      });
+}
+
+function optional<T>(kind: Kind<T>) {
+  return (key: string) =>
+    z
+      .string()
+      .optional()
+      .transform((raw, ctx): T | undefined => (raw === undefined || raw === '' ? undefined : check(key, raw, kind, ctx)));
+}
+
+function withDefault<T>(kind: Kind<T>, fallback: T) {
+  return (key: string) =>
+    z
+      .string()
+      .optional()
+      .transform((raw, ctx): T => (raw === undefined || raw === '' ? fallback : check(key, raw, kind, ctx)));
+}
+
+function object<S extends Record<string, Field>>(spec: S) {
+  const shape = {} as { [K in keyof S]: ReturnType<S[K]> };
+  for (const key of Object.keys(spec) as (keyof S & string)[]) {
+    shape[key] = spec[key](key) as ReturnType<S[typeof key]>;
+  }
+  return z.object(shape);
+}
+
+/** ss's defaults (deployment/deployment_defaults.sh, deployment/project/project_defaults.sh). */
+export const SS_DEFAULTS = {
+  registryUrl: 'https://index.docker.io/v1',
+  bitcoinChain: 'regtest' as BitcoinChain,
+  cpuCount: 4,
+  memoryMb: 4096,
+  hostnames: {
+    WWW_HOSTNAME: 'www',
+    BTCPAY_SERVER_HOSTNAME: 'btcpayserver',
+    LNPLAY_SERVER_HOSTNAME: 'lnplayserver',
+    BTCPAY_HOSTNAME_IN_CERT: 'btcpay',
+    NEXTCLOUD_HOSTNAME: 'nextcloud',
+    GITEA_HOSTNAME: 'git',
+    NOSTR_HOSTNAME: 'relay',
+  },
+  images: {
+    GHOST_IMAGE: 'ghost:5.103.0',
+    GHOST_DB_IMAGE: 'mysql:8.0.32',
+    NGINX_IMAGE: 'nginx:1.27.3',
+    NEXTCLOUD_IMAGE: 'nextcloud:25.0.4',
+    NEXTCLOUD_DB_IMAGE: 'mariadb:10.11.2-jammy',
+    GITEA_IMAGE: 'gitea/gitea:latest',
+    GITEA_DB_IMAGE: 'mariadb:10.11.2-jammy',
+    NOSTR_RELAY_IMAGE: 'scsibug/nostr-rs-relay:0.9.0',
+  },
+} as const;
+
+/**
+ * Volume sizes (GB) per chain, from deployment_defaults.sh (regtest) and
+ * project_env.sh (testnet, mainnet). signet is not in ss; it gets testnet's.
+ */
+export const DISK_DEFAULTS_GB: Record<BitcoinChain, Record<DiskKey, number>> = {
+  regtest: {
+    WWW_SSDATA_DISK_SIZE_GB: 20, WWW_BACKUP_DISK_SIZE_GB: 50, WWW_DOCKER_DISK_SIZE_GB: 30,
+    BTCPAYSERVER_SSDATA_DISK_SIZE_GB: 20, BTCPAYSERVER_BACKUP_DISK_SIZE_GB: 20, BTCPAYSERVER_DOCKER_DISK_SIZE_GB: 30,
+  },
+  testnet: {
+    WWW_SSDATA_DISK_SIZE_GB: 30, WWW_BACKUP_DISK_SIZE_GB: 30, WWW_DOCKER_DISK_SIZE_GB: 50,
+    BTCPAYSERVER_SSDATA_DISK_SIZE_GB: 30, BTCPAYSERVER_BACKUP_DISK_SIZE_GB: 30, BTCPAYSERVER_DOCKER_DISK_SIZE_GB: 100,
+  },
+  signet: {
+    WWW_SSDATA_DISK_SIZE_GB: 30, WWW_BACKUP_DISK_SIZE_GB: 30, WWW_DOCKER_DISK_SIZE_GB: 50,
+    BTCPAYSERVER_SSDATA_DISK_SIZE_GB: 30, BTCPAYSERVER_BACKUP_DISK_SIZE_GB: 30, BTCPAYSERVER_DOCKER_DISK_SIZE_GB: 100,
+  },
+  mainnet: {
+    WWW_SSDATA_DISK_SIZE_GB: 40, WWW_BACKUP_DISK_SIZE_GB: 40, WWW_DOCKER_DISK_SIZE_GB: 1000,
+    BTCPAYSERVER_SSDATA_DISK_SIZE_GB: 30, BTCPAYSERVER_BACKUP_DISK_SIZE_GB: 30, BTCPAYSERVER_DOCKER_DISK_SIZE_GB: 250,
+  },
+};
+
+export const DISK_KEYS = [
+  'WWW_SSDATA_DISK_SIZE_GB', 'WWW_BACKUP_DISK_SIZE_GB', 'WWW_DOCKER_DISK_SIZE_GB',
+  'BTCPAYSERVER_SSDATA_DISK_SIZE_GB', 'BTCPAYSERVER_BACKUP_DISK_SIZE_GB', 'BTCPAYSERVER_DOCKER_DISK_SIZE_GB',
+] as const;
+export type DiskKey = (typeof DISK_KEYS)[number];
+
+const cpu = withDefault(int(1, 512), SS_DEFAULTS.cpuCount);
+const memory = withDefault(int(256, 4 * 1024 * 1024), SS_DEFAULTS.memoryMb);
+// No default here: the right size depends on the chain, which may come from the remote's DEPLOYMENT_STRING.
+const disk = optional(int(1, 1024 * 1024));
+
+export const remoteSchema = object({
+  DEPLOYMENT_STRING: required(deploymentString),
+  REGISTRY_URL: withDefault(url, SS_DEFAULTS.registryUrl),
+  ACME_SERVER: optional(url),
+});
+
+export const projectSchema = object({
+  PRIMARY_DOMAIN: required(domain),
+  OTHER_SITES_LIST: withDefault(list(domain, 'domain names', 'example.org,example.net'), []),
+  BITCOIN_CHAIN: optional(chain),
+  INSTANCE_TYPE: withDefault(instanceType, 'virtual-machine'),
+  BASE_IMAGE: optional(lxdImage),
+  WWW_SERVER_MAC_ADDRESS: optional(mac),
+  BTCPAY_SERVER_MAC_ADDRESS: optional(mac),
+  // The name older ss versions used; read when the current one is absent.
+  BTCPAYSERVER_MAC_ADDRESS: optional(mac),
+  LNPLAY_SERVER_MAC_ADDRESS: optional(mac),
+  WWW_SERVER_CPU_COUNT: cpu,
+  WWW_SERVER_MEMORY_MB: memory,
+  BTCPAY_SERVER_CPU_COUNT: cpu,
+  BTCPAY_SERVER_MEMORY_MB: memory,
+  LNPLAY_SERVER_CPU_COUNT: cpu,
+  LNPLAY_SERVER_MEMORY_MB: memory,
+  WWW_SSDATA_DISK_SIZE_GB: disk,
+  WWW_BACKUP_DISK_SIZE_GB: disk,
+  WWW_DOCKER_DISK_SIZE_GB: disk,
+  BTCPAYSERVER_SSDATA_DISK_SIZE_GB: disk,
+  BTCPAYSERVER_BACKUP_DISK_SIZE_GB: disk,
+  BTCPAYSERVER_DOCKER_DISK_SIZE_GB: disk,
+  WWW_HOSTNAME: withDefault(label, SS_DEFAULTS.hostnames.WWW_HOSTNAME),
+  BTCPAY_SERVER_HOSTNAME: withDefault(label, SS_DEFAULTS.hostnames.BTCPAY_SERVER_HOSTNAME),
+  LNPLAY_SERVER_HOSTNAME: withDefault(label, SS_DEFAULTS.hostnames.LNPLAY_SERVER_HOSTNAME),
+  BTCPAY_HOSTNAME_IN_CERT: withDefault(label, SS_DEFAULTS.hostnames.BTCPAY_HOSTNAME_IN_CERT),
+  NEXTCLOUD_HOSTNAME: withDefault(label, SS_DEFAULTS.hostnames.NEXTCLOUD_HOSTNAME),
+  GITEA_HOSTNAME: withDefault(label, SS_DEFAULTS.hostnames.GITEA_HOSTNAME),
+  NOSTR_HOSTNAME: withDefault(label, SS_DEFAULTS.hostnames.NOSTR_HOSTNAME),
+  GHOST_IMAGE: withDefault(image, SS_DEFAULTS.images.GHOST_IMAGE),
+  GHOST_DB_IMAGE: withDefault(image, SS_DEFAULTS.images.GHOST_DB_IMAGE),
+  NGINX_IMAGE: withDefault(image, SS_DEFAULTS.images.NGINX_IMAGE),
+  NEXTCLOUD_IMAGE: withDefault(image, SS_DEFAULTS.images.NEXTCLOUD_IMAGE),
+  NEXTCLOUD_DB_IMAGE: withDefault(image, SS_DEFAULTS.images.NEXTCLOUD_DB_IMAGE),
+  GITEA_IMAGE: withDefault(image, SS_DEFAULTS.images.GITEA_IMAGE),
+  GITEA_DB_IMAGE: withDefault(image, SS_DEFAULTS.images.GITEA_DB_IMAGE),
+  NOSTR_RELAY_IMAGE: withDefault(image, SS_DEFAULTS.images.NOSTR_RELAY_IMAGE),
+});
+
+export const siteSchema = object({
+  DOMAIN_NAME: required(domain),
+  SITE_LANGUAGE_CODES: withDefault(list(language, 'language codes', 'en,es', 1), ['en']),
+  DEPLOY_GHOST: withDefault(bool, true),
+  DEPLOY_NEXTCLOUD: withDefault(bool, false),
+  DEPLOY_GITEA: withDefault(bool, false),
+  DEPLOY_NOSTR: withDefault(bool, false),
+  BTCPAY_ALT_NAMES: withDefault(list(label, 'DNS labels', 'tip,store,pay'), []),
+  NOSTR_ACCOUNT_PUBKEY: optional(nostrPubkey),
+  ACME_SERVER: optional(url),
+  DUPLICITY_BACKUP_PASSPHRASE: required(secret),
+  GHOST_MYSQL_PASSWORD: optional(secret),
+  GHOST_MYSQL_ROOT_PASSWORD: optional(secret),
+  NEXTCLOUD_MYSQL_PASSWORD: optional(secret),
+  NEXTCLOUD_MYSQL_ROOT_PASSWORD: optional(secret),
+  GITEA_MYSQL_PASSWORD: optional(secret),
+  GITEA_MYSQL_ROOT_PASSWORD: optional(secret),
+});
+
+export type RemoteValues = z.output<typeof remoteSchema>;
+export type ProjectValues = z.output<typeof projectSchema>;
+export type SiteValues = z.output<typeof siteSchema>;
+
+/** A problem between keys of one file, found on the raw values so it is reported even when other keys are invalid. */
+export interface CrossIssue {
+  key: string;
+  message: string;
+}
+
+const isSet = (v: string | undefined): v is string => v !== undefined && v !== '';
+const flag = (values: Record<string, string>, key: string, fallback: boolean) =>
+  isSet(values[key]) ? values[key] === 'true' : fallback;
+
+export function crossCheckProject(values: Record<string, string>): CrossIssue[] {
+  const issues: CrossIssue[] = [];
+  const primary = values.PRIMARY_DOMAIN;
+  if (isSet(primary) && isSet(values.OTHER_SITES_LIST) && splitList(values.OTHER_SITES_LIST).includes(primary)) {
+    issues.push({ key: 'OTHER_SITES_LIST', message: `expected only domains other than PRIMARY_DOMAIN, but it lists ${JSON.stringify(primary)} again` });
+  }
+  const current = values.BTCPAY_SERVER_MAC_ADDRESS;
+  const legacy = values.BTCPAYSERVER_MAC_ADDRESS;
+  if (isSet(current) && isSet(legacy) && current.toLowerCase() !== legacy.toLowerCase()) {
+    issues.push({ key: 'BTCPAYSERVER_MAC_ADDRESS', message: 'expected the same value as BTCPAY_SERVER_MAC_ADDRESS (the older name of the same key), or no value' });
+  }
+  // Two instances with one MAC would fight over one DHCP reservation.
+  const macKeys = ['WWW_SERVER_MAC_ADDRESS', isSet(current) ? 'BTCPAY_SERVER_MAC_ADDRESS' : 'BTCPAYSERVER_MAC_ADDRESS', 'LNPLAY_SERVER_MAC_ADDRESS'];
+  const seen = new Map<string, string>();
+  for (const key of macKeys) {
+    const v = values[key];
+    if (!isSet(v) || !isMacAddress(v)) continue;
+    const other = seen.get(v.toLowerCase());
+    if (other) issues.push({ key, message: `expected a MAC address different from ${other}'s, got the same one` });
+    else seen.set(v.toLowerCase(), key);
+  }
+  return issues;
+}
+
+// Which passwords each app needs; ss's stub always writes all of them, but a hand-written site.conf may not.
+const APP_SECRETS: Array<[deployKey: string, fallback: boolean, keys: string[]]> = [
+  ['DEPLOY_GHOST', true, ['GHOST_MYSQL_PASSWORD', 'GHOST_MYSQL_ROOT_PASSWORD']],
+  ['DEPLOY_NEXTCLOUD', false, ['NEXTCLOUD_MYSQL_PASSWORD', 'NEXTCLOUD_MYSQL_ROOT_PASSWORD']],
+  ['DEPLOY_GITEA', false, ['GITEA_MYSQL_PASSWORD', 'GITEA_MYSQL_ROOT_PASSWORD']],
+];
+
+export function crossCheckSite(values: Record<string, string>): CrossIssue[] {
+  const issues: CrossIssue[] = [];
+  for (const [deployKey, fallback, keys] of APP_SECRETS) {
+    if (!flag(values, deployKey, fallback)) continue;
+    for (const key of keys) {
+      if (!isSet(values[key])) issues.push({ key, message: `expected a password because ${deployKey} is true, but it is missing or empty` });
+    }
+  }
+  // The relay whitelists exactly this key; without one it would accept no one (or, worse, everyone).
+  if (flag(values, 'DEPLOY_NOSTR', false) && !isSet(values.NOSTR_ACCOUNT_PUBKEY)) {
+    issues.push({ key: 'NOSTR_ACCOUNT_PUBKEY', message: `expected ${EXPECTED.nostrPubkey} because DEPLOY_NOSTR is true, but it is missing or empty` });
+  }
+  return issues;
+}

@@ -1,0 +1,149 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DISK_DEFAULTS_GB, SS_DEFAULTS } from './schema';
+
+/**
+ * Commented stubs for missing config files, as ss-remote and ss-up write them,
+ * so an operator learns every key by reading the file ssw just created.
+ *
+ * Differences from ss, on purpose: keys the operator must decide (which
+ * deployments a remote hosts, the primary domain) are left empty rather than
+ * filled with a placeholder that would validate; files are 0600 in 0700
+ * directories because site.conf holds passwords (ss used 0744); passwords come
+ * from node:crypto rather than `gpg --gen-random`.
+ */
+
+/** A fresh random password: 32 bytes as base64url, so it needs no quoting or escaping anywhere. */
+export function newPassword(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+const HEADER = [
+  '# Read by ssw (Sovereign Stack Workflows), compatible with Sovereign Stack.',
+  '# Values are read literally; no shell ever runs over this file, so write',
+  '# values, not $(commands). An empty value means "not set".',
+];
+
+export function remoteStub(remote: string): string {
+  return [
+    `# remote.conf for the remote "${remote}".`,
+    ...HEADER,
+    '',
+    '# The deployments (LXD projects) this remote hosts and the Bitcoin chain of each,',
+    '# as (deployment|chain) entries separated by commas; chain is regtest, testnet,',
+    '# signet or mainnet. For example:',
+    '#   DEPLOYMENT_STRING="(intranet|regtest),(public|mainnet)"',
+    'DEPLOYMENT_STRING=',
+    '',
+    `# Docker registry the instances pull images from (default ${SS_DEFAULTS.registryUrl}).`,
+    '# REGISTRY_URL="http://registry.example.com:5000"',
+    '',
+    "# ACME directory for TLS certificates; leave unset for certbot's default.",
+    '# ACME_SERVER="https://acme.example.com/directory"',
+    '',
+  ].join('\n');
+}
+
+export function projectStub(deployment: string): string {
+  const regtest = DISK_DEFAULTS_GB.regtest;
+  const mainnet = DISK_DEFAULTS_GB.mainnet;
+  return [
+    `# project.conf for the deployment "${deployment}".`,
+    ...HEADER,
+    '',
+    '# The primary site, and any other sites this deployment serves (comma-separated).',
+    '# Each gets its own site.conf under sites/<domain>/.',
+    'PRIMARY_DOMAIN=',
+    '# OTHER_SITES_LIST="example.org,example.net"',
+    '',
+    '# One MAC address per instance, matching a DHCP reservation; an instance',
+    '# without a MAC address is not deployed.',
+    'WWW_SERVER_MAC_ADDRESS=',
+    `# WWW_SERVER_CPU_COUNT="${SS_DEFAULTS.cpuCount}"`,
+    `# WWW_SERVER_MEMORY_MB="${SS_DEFAULTS.memoryMb}"`,
+    `# Volume sizes in GB default by chain (here regtest ${regtest.WWW_SSDATA_DISK_SIZE_GB}, mainnet ${mainnet.WWW_SSDATA_DISK_SIZE_GB}).`,
+    `# WWW_SSDATA_DISK_SIZE_GB=${mainnet.WWW_SSDATA_DISK_SIZE_GB}`,
+    '',
+    'BTCPAY_SERVER_MAC_ADDRESS=',
+    `# BTCPAY_SERVER_CPU_COUNT="${SS_DEFAULTS.cpuCount}"`,
+    `# BTCPAY_SERVER_MEMORY_MB="${SS_DEFAULTS.memoryMb}"`,
+    `# Volume sizes in GB default by chain (here regtest ${regtest.BTCPAYSERVER_DOCKER_DISK_SIZE_GB}, mainnet ${mainnet.BTCPAYSERVER_DOCKER_DISK_SIZE_GB}).`,
+    `# BTCPAYSERVER_DOCKER_DISK_SIZE_GB=${mainnet.BTCPAYSERVER_DOCKER_DISK_SIZE_GB}`,
+    '',
+    'LNPLAY_SERVER_MAC_ADDRESS=',
+    `# LNPLAY_SERVER_CPU_COUNT="${SS_DEFAULTS.cpuCount}"`,
+    `# LNPLAY_SERVER_MEMORY_MB="${SS_DEFAULTS.memoryMb}"`,
+    '',
+    "# Must agree with this deployment's entry in the remote's DEPLOYMENT_STRING if set.",
+    '# BITCOIN_CHAIN=mainnet',
+    '',
+    '# virtual-machine (default) or container (an LXD system container).',
+    '# INSTANCE_TYPE=virtual-machine',
+    '# The LXD image alias instances are built from; unset means the one ssw builds.',
+    '# BASE_IMAGE=ss-docker-jammy',
+    '',
+    '# Image overrides, for example:',
+    `# GHOST_IMAGE="${SS_DEFAULTS.images.GHOST_IMAGE}"`,
+    `# NGINX_IMAGE="${SS_DEFAULTS.images.NGINX_IMAGE}"`,
+    '',
+  ].join('\n');
+}
+
+export function siteStub(domain: string): string {
+  return [
+    `# site.conf for ${domain}. It holds this site's passwords: keep it private.`,
+    ...HEADER,
+    '',
+    `DOMAIN_NAME="${domain}"`,
+    '# Language codes, one Ghost per code (en at the root, others at /<code>).',
+    'SITE_LANGUAGE_CODES="en"',
+    '# Extra BTCPay names (<name>.<domain>) on the certificate.',
+    '# BTCPAY_ALT_NAMES="tip,store,pay"',
+    '',
+    '# Encrypts the backups; without it they cannot be restored.',
+    `DUPLICITY_BACKUP_PASSPHRASE="${newPassword()}"`,
+    '',
+    'DEPLOY_GHOST=true',
+    'DEPLOY_NEXTCLOUD=false',
+    'DEPLOY_GITEA=false',
+    'DEPLOY_NOSTR=false',
+    '# Hex public key the nostr relay accepts events from (needed if DEPLOY_NOSTR=true).',
+    'NOSTR_ACCOUNT_PUBKEY=',
+    '',
+    `GHOST_MYSQL_PASSWORD="${newPassword()}"`,
+    `GHOST_MYSQL_ROOT_PASSWORD="${newPassword()}"`,
+    `NEXTCLOUD_MYSQL_PASSWORD="${newPassword()}"`,
+    `NEXTCLOUD_MYSQL_ROOT_PASSWORD="${newPassword()}"`,
+    `GITEA_MYSQL_PASSWORD="${newPassword()}"`,
+    `GITEA_MYSQL_ROOT_PASSWORD="${newPassword()}"`,
+    '',
+    "# ACME directory for this site's certificates; overrides the remote's.",
+    '# ACME_SERVER="https://acme.example.com/directory"',
+    '',
+  ].join('\n');
+}
+
+/**
+ * Create `file` with `content` (mode 0600, parent directories 0700) unless it
+ * exists. Returns false when the file already existed: an operator's file is
+ * never overwritten, even if it appeared between our check and our write.
+ */
+export function writeStub(file: string, content: string): boolean {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    // The umask can only remove bits, but be explicit: this file may hold passwords.
+    fs.fchmodSync(fd, 0o600);
+    fs.writeSync(fd, content);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return true;
+}

@@ -1,0 +1,154 @@
+import { UserError } from '../errors';
+
+/**
+ * Small, strict validators for every config value that ends up on a host:
+ * in a path, a hostname, an LXD/Docker object name, a URL or a command's
+ * argv. They only accept what Sovereign Stack's own values look like, so a
+ * config file can never smuggle shell syntax or path components anywhere.
+ * The CLI reuses them for flags (`--deployment`, `--domain`, remote names).
+ */
+
+/** The Bitcoin chains Sovereign Stack deploys (BITCOIN_CHAIN, DEPLOYMENT_STRING). */
+export const BITCOIN_CHAINS = ['regtest', 'testnet', 'signet', 'mainnet'] as const;
+export type BitcoinChain = (typeof BITCOIN_CHAINS)[number];
+
+/** What each kind of value must look like, phrased for "expected …" messages. */
+export const EXPECTED = {
+  name: 'a name of lowercase letters, digits and "-" (1-63 characters, not starting with "-")',
+  domain: 'a lowercase domain name like example.com (no trailing dot)',
+  label: 'a lowercase DNS label like www (letters, digits, "-")',
+  mac: 'a MAC address like 00:16:3e:aa:bb:cc',
+  language: 'a lowercase language code like en, es or pt-br',
+  chain: `one of ${BITCOIN_CHAINS.join(', ')}`,
+  boolean: 'true or false',
+  url: 'an http:// or https:// URL',
+  image: 'a Docker image reference like ghost:5.103.0 or registry.example.com:5000/nginx:1.27.3',
+  lxdImage: 'an LXD image alias like ss-docker-jammy (letters, digits, ".", "_", "-", "/")',
+  nostrPubkey: 'a nostr public key in hex (64 lowercase hex characters)',
+  secret: 'a non-empty value without control characters',
+} as const;
+
+// RFC 1123 label, lowercase only: DNS is case-insensitive, but these names
+// also become LXD instance names, Docker network names and paths, which are not.
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
+// Ghost runs one container per language at https://www.<domain>/<code>, and the
+// code is part of Docker stack and network names, so no case or punctuation games.
+const LANGUAGE = /^[a-z]{2,3}(?:-[a-z0-9]{2,8})?$/;
+const NOSTR_HEX = /^[0-9a-f]{64}$/;
+// [registry[:port]/]path[:tag][@sha256:digest], the grammar of docker/distribution references.
+const IMAGE_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const REGISTRY = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?/)';
+const IMAGE = new RegExp(
+  `^${REGISTRY}?${IMAGE_COMPONENT}(?:/${IMAGE_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`,
+);
+const LXD_IMAGE = /^[A-Za-z0-9](?:[A-Za-z0-9._/-]{0,62})$/;
+// Sequences a shell would expand. ssw never runs a shell over config, so such
+// a value is either an injection attempt or an operator expecting bash semantics.
+const SHELL_SYNTAX = /\$\(|`|\$\{/;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+export function isName(s: string): boolean {
+  return NAME.test(s);
+}
+
+export function isDnsLabel(s: string): boolean {
+  return LABEL.test(s);
+}
+
+/** A lowercase fully qualified domain name: RFC 1123 labels, at least one dot, no trailing dot. */
+export function isDomainName(s: string): boolean {
+  if (s.length > 253) return false;
+  const labels = s.split('.');
+  if (labels.length < 2 || !labels.every(isDnsLabel)) return false;
+  // An all-numeric last label would make 10.0.0.1 a "domain".
+  return !/^[0-9]+$/.test(labels[labels.length - 1]);
+}
+
+/** A unicast MAC address in colon notation (LXD refuses multicast addresses). */
+export function isMacAddress(s: string): boolean {
+  if (!MAC.test(s)) return false;
+  const first = parseInt(s.slice(0, 2), 16);
+  return (first & 1) === 0 && s.toLowerCase() !== '00:00:00:00:00:00';
+}
+
+export function isLanguageCode(s: string): boolean {
+  return LANGUAGE.test(s);
+}
+
+export function isBitcoinChain(s: string): s is BitcoinChain {
+  return (BITCOIN_CHAINS as readonly string[]).includes(s);
+}
+
+export function isHttpUrl(s: string): boolean {
+  if (/\s/.test(s)) return false;
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+export function isDockerImage(s: string): boolean {
+  return s.length <= 255 && IMAGE.test(s);
+}
+
+export function isLxdImageAlias(s: string): boolean {
+  return LXD_IMAGE.test(s) && !s.split('/').includes('..');
+}
+
+export function isNostrPubkey(s: string): boolean {
+  return NOSTR_HEX.test(s);
+}
+
+/** Secrets may hold almost anything, but a newline or NUL would corrupt the env files they are written to. */
+export function isSecretValue(s: string): boolean {
+  return s.length > 0 && !CONTROL.test(s);
+}
+
+export function hasShellSyntax(s: string): boolean {
+  return SHELL_SYNTAX.test(s);
+}
+
+/**
+ * Keys whose values must never appear in a message or log. NOSTR_ACCOUNT_PUBKEY
+ * ends in KEY but is public by definition.
+ */
+export function isSecretKey(key: string): boolean {
+  if (key === 'NOSTR_ACCOUNT_PUBKEY') return false;
+  return /PASSWORD|PASSPHRASE|SECRET|TOKEN|KEY$/.test(key);
+}
+
+/** How a value is quoted in a message: never for secrets, shortened when long. */
+export function showValue(key: string, value: string): string {
+  if (isSecretKey(key)) return 'a value that is not shown because the key is secret';
+  const short = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+  return JSON.stringify(short);
+}
+
+/** Sovereign Stack's comma-separated lists (`a,b,c`); blanks around commas and empty items are dropped, as bash's `${LIST//,/ }` does. */
+export function splitList(s: string): string[] {
+  return s
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+/** For CLI flags: returns the name, or throws a UserError (exit 2) saying what was expected. */
+export function validateName(kind: string, value: string): string {
+  if (!isName(value)) {
+    throw new UserError(`The ${kind} name must be ${EXPECTED.name}, got ${JSON.stringify(value)}.`);
+  }
+  return value;
+}
+
+/** For CLI flags: returns the domain, or throws a UserError (exit 2) saying what was expected. */
+export function validateDomainName(value: string, what = 'domain'): string {
+  if (!isDomainName(value)) {
+    throw new UserError(`The ${what} must be ${EXPECTED.domain}, got ${JSON.stringify(value)}.`);
+  }
+  return value;
+}
