@@ -1,0 +1,236 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Client, SFTPWrapper, Stats } from 'ssh2';
+import { FailureType } from '../../common/failure-types';
+import { runChecked } from './run';
+
+/**
+ * Resumable file transfers over SFTP (backup archives can be gigabytes, and a
+ * worker may die half-way).
+ *
+ * The protocol: data goes to `<dest>.partial`; a retried transfer stats that
+ * file and continues from its size; at the end the size and the sha256 of the
+ * whole file are checked and the partial file is renamed over the destination
+ * in one step, so the destination is either the old file or the complete new
+ * one. A destination that already has the same size and sha256 is left alone,
+ * which makes a repeated transfer free.
+ *
+ * The remote sha256 comes from `sha256sum` on the host (coreutils, present on
+ * every host ssw manages): one command instead of streaming the file back.
+ * Paths are used as given: SFTP does not expand `~`, so pass absolute paths
+ * (relative ones are relative to the login directory for both SFTP and
+ * sha256sum).
+ */
+
+/** Bytes per SFTP request batch: large enough to amortise round trips, small enough for frequent progress and abort checks. */
+export const CHUNK_BYTES = 256 * 1024;
+
+export interface TransferOptions {
+  /** Called once before data moves (with the resume offset, 0 for a fresh transfer) and after every chunk. */
+  onProgress?(bytesDone: number, total: number): void;
+  /** Stops the transfer between chunks; the partial file is kept for the next attempt. */
+  signal?: AbortSignal;
+  /** Permissions of the final file. The partial file is always 0600 (it may be a secret archive). @default 0o600 */
+  mode?: number;
+}
+
+export interface TransferResult {
+  /** True when the destination already held this exact file and nothing was transferred. */
+  skipped: boolean;
+  size: number;
+  sha256: string;
+  /** Where this attempt started (the size of a partial file left by an earlier attempt). */
+  resumedFrom: number;
+  /** Bytes sent or received by this attempt. */
+  bytesTransferred: number;
+}
+
+// Minimal promise wrappers: ssh2's SFTP API is callback-only.
+function call<T>(fn: (cb: (err: Error | undefined | null, res: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => fn((err, res) => (err ? reject(err) : resolve(res))));
+}
+
+async function openSftp(client: Client): Promise<SFTPWrapper> {
+  const sftp = await call<SFTPWrapper>((cb) => client.sftp(cb));
+  // A protocol error also fails every pending request through its callback;
+  // without a listener the 'error' event itself would crash the worker.
+  sftp.on('error', () => undefined);
+  return sftp;
+}
+
+async function remoteStat(sftp: SFTPWrapper, p: string): Promise<Stats | undefined> {
+  try {
+    return await call<Stats>((cb) => sftp.stat(p, cb));
+  } catch (err) {
+    if ((err as { code?: number }).code === 2) return undefined; // SSH_FX_NO_SUCH_FILE
+    throw err;
+  }
+}
+
+async function localStat(p: string): Promise<fs.Stats | undefined> {
+  try {
+    return await fsp.stat(p);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** sha256 of a local file, streamed. */
+export function sha256File(p: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = crypto.createHash('sha256');
+    fs.createReadStream(p)
+      .on('data', (d) => h.update(d))
+      .on('error', reject)
+      .on('end', () => resolve(h.digest('hex')));
+  });
+}
+
+/** sha256 of a file on the host, computed there by `sha256sum`. */
+export async function remoteSha256(client: Client, p: string): Promise<string> {
+  const { stdout } = await runChecked(client, ['sha256sum', '--', p]);
+  // sha256sum prefixes the line with '\' when it had to escape the file name.
+  const m = /^\\?([0-9a-f]{64})\s/.exec(stdout);
+  if (!m) throw ApplicationFailure.nonRetryable(`Unexpected sha256sum output for ${p}`, FailureType.CommandFailed);
+  return m[1]!;
+}
+
+/** Rename over an existing file atomically (posix-rename@openssh.com); plain SFTP rename refuses to overwrite. */
+async function remoteReplace(sftp: SFTPWrapper, from: string, to: string): Promise<void> {
+  try {
+    await call<void>((cb) => sftp.ext_openssh_rename(from, to, cb));
+  } catch (err) {
+    if (!/does not support/.test((err as Error).message)) throw err;
+    await call<void>((cb) => sftp.unlink(to, cb)).catch(() => undefined);
+    await call<void>((cb) => sftp.rename(from, to, cb));
+  }
+}
+
+function aborted(what: string, done: number, total: number): ApplicationFailure {
+  return ApplicationFailure.create({ message: `${what} stopped at ${done} of ${total} bytes: cancelled; the next attempt resumes from there` });
+}
+
+function mismatch(what: string, detail: string): ApplicationFailure {
+  // The source changed under us or the partial file was not a prefix of it: start over next attempt.
+  return ApplicationFailure.create({ message: `${what} did not verify (${detail}); the partial file was removed and the next attempt starts over` });
+}
+
+function describeSftpError(what: string, err: unknown): unknown {
+  if (err instanceof ApplicationFailure) return err;
+  return ApplicationFailure.create({ message: `${what} failed: ${(err as Error).message}`, cause: err as Error });
+}
+
+/**
+ * Copy a local file to the host, resuming a partial upload. Idempotent: an
+ * identical destination is skipped. See the module comment for the protocol.
+ */
+export async function uploadFile(client: Client, localPath: string, remotePath: string, opts: TransferOptions = {}): Promise<TransferResult> {
+  const what = `Upload of ${localPath} to ${remotePath}`;
+  const st = await fsp.stat(localPath).catch((err: Error) => {
+    throw ApplicationFailure.nonRetryable(`${what}: cannot read the local file: ${err.message}`, FailureType.Validation);
+  });
+  const total = st.size;
+  const sha256 = await sha256File(localPath);
+  const sftp = await openSftp(client);
+  try {
+    const existing = await remoteStat(sftp, remotePath);
+    if (existing?.isFile() && existing.size === total && (await remoteSha256(client, remotePath)) === sha256) {
+      return { skipped: true, size: total, sha256, resumedFrom: 0, bytesTransferred: 0 };
+    }
+    const partial = `${remotePath}.partial`;
+    const prior = await remoteStat(sftp, partial);
+    // A partial larger than the source cannot be a prefix of it: start over.
+    const resumedFrom = prior?.isFile() && prior.size <= total ? prior.size : 0;
+    const handle = await call<Buffer>((cb) => sftp.open(partial, resumedFrom > 0 ? 'r+' : 'w', { mode: 0o600 }, cb));
+    let position = resumedFrom;
+    try {
+      opts.onProgress?.(position, total);
+      const stream = fs.createReadStream(localPath, { start: resumedFrom, highWaterMark: CHUNK_BYTES });
+      try {
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          if (opts.signal?.aborted) throw aborted(what, position, total);
+          await call<void>((cb) => sftp.write(handle, chunk, 0, chunk.length, position, cb));
+          position += chunk.length;
+          opts.onProgress?.(position, total);
+        }
+      } finally {
+        stream.destroy();
+      }
+      // Make the bytes durable before the rename publishes them (when the server offers fsync).
+      await call<void>((cb) => sftp.ext_openssh_fsync(handle, cb)).catch(() => undefined);
+    } finally {
+      await call<void>((cb) => sftp.close(handle, cb)).catch(() => undefined);
+    }
+    const final = await remoteStat(sftp, partial);
+    if (final?.size !== total || (await remoteSha256(client, partial)) !== sha256) {
+      await call<void>((cb) => sftp.unlink(partial, cb)).catch(() => undefined);
+      throw mismatch(what, final?.size !== total ? `size ${final?.size} instead of ${total}` : 'sha256 differs');
+    }
+    await call<void>((cb) => sftp.chmod(partial, opts.mode ?? 0o600, cb));
+    await remoteReplace(sftp, partial, remotePath);
+    return { skipped: false, size: total, sha256, resumedFrom, bytesTransferred: position - resumedFrom };
+  } catch (err) {
+    throw describeSftpError(what, err);
+  } finally {
+    sftp.end();
+  }
+}
+
+/**
+ * Copy a file from the host to the management machine, resuming a partial
+ * download. Idempotent: an identical destination is skipped.
+ */
+export async function downloadFile(client: Client, remotePath: string, localPath: string, opts: TransferOptions = {}): Promise<TransferResult> {
+  const what = `Download of ${remotePath} to ${localPath}`;
+  const sftp = await openSftp(client);
+  try {
+    const st = await remoteStat(sftp, remotePath);
+    if (!st?.isFile()) throw ApplicationFailure.nonRetryable(`${what}: no such file on the host`, FailureType.Validation);
+    const total = st.size;
+    const sha256 = await remoteSha256(client, remotePath);
+    const existing = await localStat(localPath);
+    if (existing?.isFile() && existing.size === total && (await sha256File(localPath)) === sha256) {
+      return { skipped: true, size: total, sha256, resumedFrom: 0, bytesTransferred: 0 };
+    }
+    const partial = `${localPath}.partial`;
+    const prior = await localStat(partial);
+    const resumedFrom = prior?.isFile() && prior.size <= total ? prior.size : 0;
+    const fd = await fsp.open(partial, resumedFrom > 0 ? 'r+' : 'w', 0o600);
+    let position = resumedFrom;
+    try {
+      const handle = await call<Buffer>((cb) => sftp.open(remotePath, 'r', cb));
+      try {
+        opts.onProgress?.(position, total);
+        const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+        while (position < total) {
+          if (opts.signal?.aborted) throw aborted(what, position, total);
+          const n = await call<number>((cb) => sftp.read(handle, buf, 0, Math.min(CHUNK_BYTES, total - position), position, cb));
+          if (n === 0) break; // the file shrank on the host; caught by the size check below
+          await fd.write(buf, 0, n, position);
+          position += n;
+          opts.onProgress?.(position, total);
+        }
+      } finally {
+        await call<void>((cb) => sftp.close(handle, cb)).catch(() => undefined);
+      }
+      await fd.sync();
+    } finally {
+      await fd.close();
+    }
+    const size = (await fsp.stat(partial)).size;
+    if (size !== total || (await sha256File(partial)) !== sha256) {
+      await fsp.rm(partial, { force: true });
+      throw mismatch(what, size !== total ? `size ${size} instead of ${total}` : 'sha256 differs');
+    }
+    await fsp.chmod(partial, opts.mode ?? 0o600);
+    await fsp.rename(partial, localPath);
+    return { skipped: false, size: total, sha256, resumedFrom, bytesTransferred: position - resumedFrom };
+  } catch (err) {
+    throw describeSftpError(what, err);
+  } finally {
+    sftp.end();
+  }
+}
