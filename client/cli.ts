@@ -3,6 +3,7 @@ import { UserError } from '../common/errors';
 import { cancelCommand } from './commands/cancel';
 import { codecServerCommand } from './commands/codec-server';
 import { devCommand } from './commands/dev';
+import { hostCommand } from './commands/host';
 import { keyCommand } from './commands/key';
 import { listCommand } from './commands/list';
 import { serverCommand } from './commands/server';
@@ -18,6 +19,7 @@ function commands(io: CliIO): CommandModule<GlobalArgs, any>[] {
     devCommand(io),
     serverCommand(io),
     workerCommand(io),
+    hostCommand(io),
     codecServerCommand(io),
     statusCommand(io),
     listCommand(io),

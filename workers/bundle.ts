@@ -1,10 +1,12 @@
 import { bundleWorkflowCode, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { failureConverterPath } from '../common/codec/data-converter';
-import { workflowsPath } from './worker';
+
+/** The entry point of every ssw workflow. */
+export const workflowsPath = require.resolve('../workflows');
 
 /**
- * Bundles the workflows once, for processes that start several workers
- * (tests, benchmarks). The failure converter goes into the bundle because
+ * Bundles the workflows (quietly: webpack's report is noise to an operator);
+ * processes that start several workers reuse one bundle. The failure converter goes into the bundle because
  * workflow code converts failures inside the sandbox.
  */
 export async function bundleSswWorkflows(path: string = workflowsPath): Promise<WorkflowBundleWithSourceMap> {

@@ -2,19 +2,18 @@ import { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { encryptedDataConverter } from '../common/codec/data-converter';
 import type { SsPaths } from '../common/paths';
+import { bundleSswWorkflows } from './bundle';
 
 export interface SswWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
   paths: SsPaths;
-  /** A prebuilt bundle (tests, benchmarks); otherwise workflows are bundled at start. */
+  /** A prebuilt bundle (tests, benchmarks); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Extra options for tests (e.g. maxCachedWorkflows: 0 to replay every task). */
   overrides?: Partial<WorkerOptions>;
 }
-
-export const workflowsPath = require.resolve('../workflows');
 
 /**
  * The ssw worker: every workflow in workflows/, every activity wired to the
@@ -25,7 +24,7 @@ export async function createSswWorker(opts: SswWorkerOptions): Promise<Worker> {
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
+    workflowBundle: opts.workflowBundle ?? (await bundleSswWorkflows()),
     activities: createActivities({ paths: opts.paths }),
     dataConverter: encryptedDataConverter(opts.paths.payloadKey),
     // Activities wait on hosts, not CPU: a handful at once is plenty on a small management machine.

@@ -29,5 +29,7 @@ export {
   isSecretKey,
   validateDomainName,
   validateName,
+  isHostAddress,
+  validateHostAddress,
   type BitcoinChain,
 } from './validators';

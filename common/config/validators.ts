@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { UserError } from '../errors';
 
 /**
@@ -143,6 +144,22 @@ export function validateName(kind: string, value: string): string {
     throw new UserError(`The ${kind} name must be ${EXPECTED.name}, got ${JSON.stringify(value)}.`);
   }
   return value;
+}
+
+/** A host to reach over SSH: an IPv4/IPv6 address or a host name (one or more RFC 1123 labels). */
+export function isHostAddress(s: string): boolean {
+  if (isIP(s) !== 0) return true;
+  const labels = s.split('.');
+  return s.length <= 253 && labels.every(isDnsLabel) && !/^[0-9.]+$/.test(s);
+}
+
+/** For CLI flags: returns the host (lowercased), or throws a UserError (exit 2). */
+export function validateHostAddress(value: string, flag = 'HOST'): string {
+  const host = value.toLowerCase();
+  if (!isHostAddress(host)) {
+    throw new UserError(`${flag} must be an IP address or a host name (letters, digits, "-" and "."), got ${JSON.stringify(value)}.`);
+  }
+  return host;
 }
 
 /** For CLI flags: returns the domain, or throws a UserError (exit 2) saying what was expected. */

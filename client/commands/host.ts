@@ -1,0 +1,124 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { CommandModule } from 'yargs';
+import { validateHostAddress } from '../../common/config/validators';
+import { UserError } from '../../common/errors';
+import type { SshTarget } from '../../activities/ssh/target';
+import type { CheckHostResult } from '../../workflows/check-host';
+import { GlobalArgs, pathsOf, withClient } from '../context';
+import type { CliIO } from '../io';
+
+interface HostCheckArgs {
+  host: string;
+  'ssh-port': number;
+  'ssh-user': string;
+  'ssh-key'?: string;
+  'ssh-agent': boolean;
+  'pin-host-key'?: string;
+}
+
+/** The key ssh itself would try first, when the operator names none. */
+function defaultKey(): string | undefined {
+  for (const name of ['id_ed25519', 'id_ecdsa', 'id_rsa']) {
+    const p = path.join(os.homedir(), '.ssh', name);
+    if (fs.existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/** Everything that can be checked before a workflow starts, so bad input never starts one. */
+export async function sshTargetFromArgs(args: HostCheckArgs): Promise<SshTarget> {
+  const host = validateHostAddress(args.host);
+  const port = args['ssh-port'];
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UserError(`--ssh-port must be 1-65535, got ${port}.`);
+  if (!/^[a-z_][a-z0-9_.-]*$/i.test(args['ssh-user'])) throw new UserError(`--ssh-user must be a plain user name, got ${JSON.stringify(args['ssh-user'])}.`);
+  const key = args['ssh-key'] ? path.resolve(args['ssh-key']) : args['ssh-agent'] ? undefined : defaultKey();
+  if (key) {
+    try {
+      fs.accessSync(key, fs.constants.R_OK);
+    } catch {
+      throw new UserError(`--ssh-key ${key}: no readable private key there.`);
+    }
+  } else if (!args['ssh-agent']) {
+    throw new UserError('No SSH key: pass --ssh-key PATH (an unencrypted key) or --ssh-agent (keys loaded in ssh-agent).');
+  }
+  return { host, port, user: args['ssh-user'], privateKeyPath: key, useAgent: args['ssh-agent'] || undefined };
+}
+
+/**
+ * Host keys are pinned, never trusted blindly: an unknown host's key is
+ * pinned only when the operator passes the fingerprint they verified.
+ */
+export async function ensureHostKeyPinned(knownHosts: string, t: SshTarget, expected?: string): Promise<void> {
+  const { lookupHostKeys, pinHostKey, probeHostKey } = await import('../../activities/ssh');
+  if (lookupHostKeys(knownHosts, t.host, t.port).length > 0 && !expected) return;
+  let probed;
+  try {
+    probed = await probeHostKey(t.host, t.port, { readyTimeoutMs: 15000 });
+  } catch (err) {
+    throw new UserError(`${(err as Error).message}. Check the host and --ssh-port; nothing was started.`);
+  }
+  if (!expected) {
+    throw new UserError(
+      `The host key of ${t.host}:${t.port} is not pinned in ${knownHosts}. The host presented ${probed.keyType} ${probed.fingerprint}. ` +
+        `Compare it with the host's own key (on the host: ssh-keygen -lf /etc/ssh/ssh_host_${probed.keyType.replace(/^ssh-/, '')}_key.pub) ` +
+        `and, if they match, run the command again with --pin-host-key ${probed.fingerprint}.`,
+    );
+  }
+  if (expected !== probed.fingerprint) {
+    throw new UserError(
+      `${t.host}:${t.port} presented ${probed.keyType} ${probed.fingerprint}, not the ${expected} you gave with --pin-host-key. ` +
+        `Nothing was pinned. If the host was reinstalled, verify its new key on the console first; otherwise someone may be intercepting the connection.`,
+    );
+  }
+  try {
+    pinHostKey(knownHosts, t.host, t.port, probed.keyBlob);
+  } catch (err) {
+    throw new UserError(`${(err as Error).message}`);
+  }
+}
+
+export function hostCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
+  return {
+    command: 'host <action> <host>',
+    describe: 'Check a host over SSH before taking it under management (read-only)',
+    builder: (y) =>
+      y
+        .positional('action', { choices: ['check'] as const, describe: 'check: pinned host key, OS, tools, free disk' })
+        .positional('host', { type: 'string', describe: 'Host name or IP address' })
+        .options({
+          'ssh-port': { type: 'number', default: 22, describe: 'SSH port' },
+          'ssh-user': { type: 'string', default: 'root', describe: 'SSH user' },
+          'ssh-key': { type: 'string', describe: 'Private key file (unencrypted)', defaultDescription: '~/.ssh/id_ed25519, id_ecdsa or id_rsa' },
+          'ssh-agent': { type: 'boolean', default: false, describe: 'Authenticate with the keys in ssh-agent ($SSH_AUTH_SOCK)' },
+          'pin-host-key': { type: 'string', describe: 'Pin this host key fingerprint (SHA256:...) after checking it matches' },
+        }),
+    handler: async (argv) => {
+      const args = argv as unknown as GlobalArgs & HostCheckArgs;
+      const target = await sshTargetFromArgs(args);
+      await ensureHostKeyPinned(pathsOf(args).knownHosts, target, args['pin-host-key']);
+      await withClient(args, async (client) => {
+        const { startOperation } = await import('../start-operation');
+        const { followWorkflow } = await import('../follow');
+        const { handle, attached } = await startOperation(client, {
+          operation: 'check-host',
+          workflowType: 'checkHost',
+          target: { remote: `${target.host}:${target.port}` },
+          args: [{ target }],
+          taskQueue: args['task-queue'],
+        });
+        if (!args.json) io.out(`${attached ? 'Already running; following' : 'Started'} ${handle.workflowId}`);
+        const result = await followWorkflow<CheckHostResult>(client, handle, io, { quiet: args.json, taskQueue: args['task-queue'] });
+        if (args.json) {
+          io.out(JSON.stringify({ workflowId: handle.workflowId, result }, null, 2));
+          return;
+        }
+        io.out(`${result.host}:${result.port}  ${result.os.prettyName}  ${result.kernel} ${result.arch}`);
+        io.out(`  host key  ${result.hostKeyFingerprint}`);
+        io.out(`  tools     ${result.tools.join(', ') || '(none of lxd, incus, zfs, docker, duplicity, certbot, nsupdate)'}`);
+        io.out(`  free /    ${(result.rootFreeKiB / 1024 / 1024).toFixed(1)} GiB`);
+      });
+    },
+  };
+}
