@@ -1,0 +1,108 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Client } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { encryptedDataConverter } from '../../common/codec/data-converter';
+import { UserError } from '../../common/errors';
+import { SsPaths } from '../../common/paths';
+import { startOperation } from '../../client/start-operation';
+import { queryProgress } from '../../client/follow';
+import { harness } from '../helpers/harness';
+import { encryptedClient, tempSsRoot, uniqueTaskQueue, waitFor } from '../helpers/temporal';
+import type { ProgressSnapshot } from '../../workflows/progress';
+
+// The operation lock and progress query on the real server. Activities are
+// stand-ins here on purpose: this tests the workflow-side branching only (the
+// SSH activities have their own integration tests against real sshd).
+const paths = new SsPaths(tempSsRoot());
+let client: Client;
+before(async () => {
+  client = await encryptedClient(paths.payloadKey);
+});
+after(() => client.connection.close());
+
+describe('operation lock', () => {
+  test('a second identical operation attaches; a conflicting one is refused naming the running one', async () => {
+    const taskQueue = uniqueTaskQueue('no-worker'); // nothing polls: the run stays open
+    const target = { remote: `lock${Date.now()}`, deployment: 'public' };
+    const up = await startOperation(client, { operation: 'up', workflowType: 'noopChain', target, args: [1], taskQueue });
+    assert.equal(up.attached, false);
+    assert.equal(up.handle.workflowId, `up/${target.remote}/public`);
+
+    const again = await startOperation(client, { operation: 'up', workflowType: 'noopChain', target, args: [1], taskQueue });
+    assert.equal(again.attached, true);
+    assert.equal(again.handle.workflowId, up.handle.workflowId);
+
+    await assert.rejects(
+      startOperation(client, { operation: 'down', workflowType: 'noopChain', target, args: [1], taskQueue }),
+      (err: unknown) => {
+        assert.ok(err instanceof UserError);
+        assert.match(err.message, new RegExp(`Another operation is running on deployment public on remote ${target.remote}: up/${target.remote}/public`));
+        assert.match(err.message, /ssw status up\/.* --follow/);
+        assert.match(err.message, /ssw cancel up\//);
+        return true;
+      },
+    );
+    // A different deployment on the same remote is not blocked.
+    const other = await startOperation(client, { operation: 'down', workflowType: 'noopChain', target: { ...target, deployment: 'intranet' }, args: [1], taskQueue });
+    assert.equal(other.attached, false);
+
+    // Tagged for `ssw list --deployment`.
+    const desc = await up.handle.describe();
+    assert.deepEqual(desc.searchAttributes.SsOperation, ['up']);
+    assert.deepEqual(desc.searchAttributes.SsDeployment, ['public']);
+    await up.handle.terminate('test over');
+    await other.handle.terminate('test over');
+  });
+});
+
+describe('progress query', () => {
+  test('reports each step as it runs and finishes, with the search attributes set by the workflow', async () => {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    const taskQueue = uniqueTaskQueue('progress');
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const worker = await Worker.create({
+      connection: await NativeConnection.connect({ address: harness().temporal.address }),
+      namespace: harness().temporal.namespace,
+      taskQueue,
+      workflowsPath: require.resolve('../../workflows'),
+      dataConverter: encryptedDataConverter(paths.payloadKey),
+      activities: {
+        sshCheck: async () => ({ hostKeyFingerprint: 'SHA256:x', os: { id: 'debian', versionId: '12', prettyName: 'Debian 12' }, kernel: 'Linux 6', arch: 'x86_64' }),
+        sshRun: async (_t: unknown, argv: string[]) => {
+          if (argv[0] === 'df') {
+            await gate;
+            return { exitCode: 0, stdout: 'Filesystem 1024-blocks Used Available Capacity Mounted\n/dev/x 100 50 50 50% /\n', stderr: '' };
+          }
+          return { exitCode: 0, stdout: 'docker\nlxd\n', stderr: '' };
+        },
+      },
+    });
+    await worker.runUntil(async () => {
+      // Started by hand (as a Schedule or the UI would): the workflow tags itself.
+      const handle = await client.workflow.start('checkHost', {
+        taskQueue,
+        workflowId: `test-progress-${Date.now()}`,
+        args: [{ target: { host: '127.0.0.1', port: 1, user: 'root', privateKeyPath: '/dev/null' } }],
+      });
+      const mid = await waitFor('the disk step to run', async () => {
+        const s = await queryProgress(client, handle);
+        return s?.current.includes('Measure free disk space') ? s : undefined;
+      });
+      assert.deepEqual(mid.steps.map((s) => s.state), ['done', 'done', 'running']);
+      assert.equal(mid.percent, 67);
+      assert.equal(mid.state, 'running');
+      release();
+      const result = await handle.result();
+      assert.deepEqual(result.tools, ['docker', 'lxd']);
+      assert.equal(result.rootFreeKiB, 50);
+      const end = (await handle.query<ProgressSnapshot>('progress'));
+      assert.equal(end.state, 'done');
+      assert.equal(end.percent, 100);
+      const desc = await handle.describe();
+      assert.deepEqual(desc.searchAttributes.SsOperation, ['check-host']);
+      assert.deepEqual(desc.searchAttributes.SsRemote, ['127.0.0.1:1']);
+    });
+  });
+});
