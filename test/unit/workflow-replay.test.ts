@@ -20,7 +20,7 @@ test('recorded workflow histories replay without non-determinism', async () => {
   for (const file of files) {
     const history = temporal.api.history.v1.History.decode(fs.readFileSync(path.join(DIR, file)));
     await Worker.runReplayHistory(
-      { workflowBundle, dataConverter: encryptedDataConverter(path.join(DIR, 'payload.key')) },
+      { workflowBundle, dataConverter: encryptedDataConverter(path.join(DIR, 'test-only-payload.key')) },
       history,
       file,
     );
