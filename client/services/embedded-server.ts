@@ -32,6 +32,15 @@ export function devServerArgs(o: EmbeddedServerOptions): string[] {
     '--namespace', o.namespace,
     '--log-level', 'warn',
   ];
+  // WAL: ~4x fewer fsyncs per commit than the rollback journal, with every commit
+  // still synced (synchronous stays at its default: no durability traded away).
+  args.push('--sqlite-pragma', 'journal_mode=wal');
+  // The history service reads its task queues at most 20 times a second by default,
+  // so every workflow task waited for the next 50 ms slot (measured: 36 ms of a 44 ms
+  // activity round trip). One operator's load is far below any rate worth limiting.
+  for (const queue of ['transfer', 'timer', 'visibility']) {
+    args.push('--dynamic-config-value', `history.${queue}ProcessorMaxPollRPS=1000`);
+  }
   if (o.headless) args.push('--headless');
   else args.push('--ui-ip', o.ip ?? '127.0.0.1', '--ui-port', String(o.uiPort ?? 8233));
   if (o.codecEndpoint && !o.headless) args.push('--ui-codec-endpoint', o.codecEndpoint);
