@@ -240,6 +240,13 @@ test('the namespace step registers the ssw Keyword search attributes', () => {
   assert.equal(envOf(service('temporal-namespace')).SSW_NAMESPACE, 'default');
 });
 
+test('the server lifts the history task-queue poll limits that add up to 50 ms per workflow step', () => {
+  const script = ((service('temporal').command as string[] | undefined) ?? []).join('\n');
+  assert.match(script, /history\.%sProcessorMaxPollRPS/);
+  assert.match(script, /for q in transfer timer visibility/);
+  assert.match(script, /value: 1000/);
+});
+
 test('Temporal images are pinned, and server and admin-tools use the same version', () => {
   const images = Object.fromEntries(Object.entries(config().services).map(([n, s]) => [n, String(s.image)]));
   for (const [name, image] of Object.entries(images)) {
