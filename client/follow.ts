@@ -140,6 +140,8 @@ class BarRenderer implements Renderer {
     this.multi.log(text + '\n');
   }
   stop(): void {
+    // Logged lines are only written on the next render: flush them before the bar goes.
+    this.multi.update();
     this.multi.stop();
   }
 }
