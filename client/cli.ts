@@ -2,6 +2,7 @@ import yargs, { CommandModule } from 'yargs';
 import { UserError } from '../common/errors';
 import { cancelCommand } from './commands/cancel';
 import { codecServerCommand } from './commands/codec-server';
+import { configCommand } from './commands/config';
 import { devCommand } from './commands/dev';
 import { hostCommand } from './commands/host';
 import { keyCommand } from './commands/key';
@@ -20,6 +21,7 @@ function commands(io: CliIO): CommandModule<GlobalArgs, any>[] {
     serverCommand(io),
     workerCommand(io),
     hostCommand(io),
+    configCommand(io),
     codecServerCommand(io),
     statusCommand(io),
     listCommand(io),

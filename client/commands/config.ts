@@ -1,0 +1,94 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { CommandModule } from 'yargs';
+import { loadDeploymentConfig, loadProjectConfig, loadRemoteConfig, loadSiteConfig } from '../../common/config';
+import { ConfigError, ConfigProblem } from '../../common/errors';
+import type { SsPaths } from '../../common/paths';
+import { GlobalArgs, pathsOf } from '../context';
+import type { CliIO } from '../io';
+
+interface ConfigArgs {
+  remote?: string;
+  deployment?: string;
+  site?: string;
+}
+
+interface Checked {
+  remotes: string[];
+  deployments: string[];
+  sites: string[];
+}
+
+function dirsWith(dir: string, file: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && fs.existsSync(path.join(dir, e.name, file)))
+    .map((e) => e.name)
+    .sort();
+}
+
+/** Every config file that exists under $SS_ROOT, each loaded on its own; all problems together. Writes no stubs. */
+function checkAll(paths: SsPaths): Checked {
+  const checked: Checked = {
+    remotes: dirsWith(path.join(paths.root, 'remotes'), 'remote.conf'),
+    deployments: dirsWith(path.join(paths.root, 'projects'), 'project.conf'),
+    sites: dirsWith(path.join(paths.root, 'sites'), 'site.conf'),
+  };
+  const problems: ConfigProblem[] = [];
+  const attempt = (load: () => unknown) => {
+    try {
+      load();
+    } catch (err) {
+      if (err instanceof ConfigError) problems.push(...err.problems);
+      else throw err;
+    }
+  };
+  for (const r of checked.remotes) attempt(() => loadRemoteConfig(paths, r));
+  for (const d of checked.deployments) attempt(() => loadProjectConfig(paths, d));
+  for (const s of checked.sites) attempt(() => loadSiteConfig(paths, s));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return checked;
+}
+
+export function configCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
+  return {
+    command: 'config <action>',
+    describe: 'Validate the Sovereign Stack config under $SS_ROOT (remote.conf, project.conf, site.conf)',
+    builder: (y) =>
+      y
+        .positional('action', { choices: ['check'] as const, describe: 'check: report every problem at once (exit 2), or write stubs for missing files (exit 1)' })
+        .options({
+          remote: { type: 'string', describe: 'Check this remote (with --deployment: the whole deployment, as ssw up would)' },
+          deployment: { type: 'string', describe: 'Check this deployment\'s project.conf (with --remote: and its sites)' },
+          site: { type: 'string', describe: 'Check this site\'s site.conf' },
+        }),
+    handler: async (argv) => {
+      const args = argv as unknown as GlobalArgs & ConfigArgs;
+      const paths = pathsOf(args);
+      let checked: Checked;
+      if (args.remote && args.deployment) {
+        const d = loadDeploymentConfig(paths, { remote: args.remote, deployment: args.deployment });
+        checked = { remotes: [args.remote], deployments: [args.deployment], sites: d.sites.map((s) => s.domain) };
+      } else if (args.remote || args.deployment || args.site) {
+        if (args.remote) loadRemoteConfig(paths, args.remote);
+        if (args.deployment) loadProjectConfig(paths, args.deployment);
+        if (args.site) loadSiteConfig(paths, args.site);
+        checked = { remotes: args.remote ? [args.remote] : [], deployments: args.deployment ? [args.deployment] : [], sites: args.site ? [args.site] : [] };
+      } else {
+        checked = checkAll(paths);
+      }
+      if (args.json) {
+        io.out(JSON.stringify({ valid: true, ssRoot: paths.root, ...checked }, null, 2));
+        return;
+      }
+      const n = checked.remotes.length + checked.deployments.length + checked.sites.length;
+      if (n === 0) {
+        io.out(`No config files under ${paths.root} yet (remotes/*/remote.conf, projects/*/project.conf, sites/*/site.conf).`);
+        return;
+      }
+      const part = (label: string, xs: string[]) => (xs.length ? `${label} ${xs.join(', ')}` : '');
+      io.out(`Configuration under ${paths.root} is valid: ${[part('remotes', checked.remotes), part('deployments', checked.deployments), part('sites', checked.sites)].filter(Boolean).join('; ')}.`);
+    },
+  };
+}
