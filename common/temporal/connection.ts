@@ -34,8 +34,11 @@ export function tlsConfig(opts: TemporalOptions): TLSConfig | undefined {
 }
 
 export function unreachable(opts: TemporalOptions, err: unknown): UserError {
+  const raw = (err as Error).message.split('\n')[0];
+  // The native (Rust) client nests the OS reason deep in a debug string: keep just that.
+  const reason = /message: "([^"]+)"/.exec(raw)?.[1] ?? raw;
   return new UserError(
-    `Cannot reach Temporal at ${opts.address} (${(err as Error).message.split('\n')[0]}). ` +
+    `Cannot reach Temporal at ${opts.address} (${reason}). ` +
       `Start the embedded server with "ssw server start" (or "ssw dev"), or point --temporal-address / TEMPORAL_ADDRESS at your cluster.`,
   );
 }
