@@ -15,6 +15,16 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
 
 export function reportError(err: unknown, verbose: boolean): Reported {
   if (err instanceof UserError) return { message: err.message, exitCode: err.exitCode };
+  const text = (err as Error)?.message ?? '';
+  const foreignKey = /encrypted with key (k[0-9a-f]+), which is not in this machine's payload\.key/.exec(text);
+  if (foreignKey) {
+    return {
+      message:
+        `This operation's data is encrypted with payload key ${foreignKey[1]}, which is not in this machine's $SS_ROOT/keys/payload.key. ` +
+        'Run ssw with the --ss-root that started it, or restore that key file from your backup (old keys stay listed after "ssw key rotate").',
+      exitCode: EXIT.usage,
+    };
+  }
   // Required here, not at the top: loading the SDK costs ~0.4 s that --help and config commands never need.
   const { WorkflowFailedError, WorkflowNotFoundError } = require('@temporalio/client') as typeof import('@temporalio/client');
   if (err instanceof WorkflowNotFoundError) {

@@ -38,18 +38,37 @@ export function listQuery(a: Pick<ListArgs, 'deployment' | 'remote' | 'operation
   return clauses.join(' AND ');
 }
 
+/**
+ * Lists from visibility through the raw service, not `client.workflow.list`:
+ * that one decodes every memo, and one workflow encrypted with a key this
+ * machine lacks would make the whole listing fail. A listing needs no secrets.
+ */
 export async function listOperations(client: Client, query: string, limit: number): Promise<OperationRow[]> {
+  const { temporal } = await import('@temporalio/proto');
+  const Status = temporal.api.enums.v1.WorkflowExecutionStatus;
+  const time = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+    t ? new Date(Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString() : undefined;
   const rows: OperationRow[] = [];
-  for await (const wf of client.workflow.list({ query: query || undefined, pageSize: Math.min(limit, 100) })) {
-    rows.push({
-      workflowId: wf.workflowId,
-      type: wf.type,
-      status: wf.status.name,
-      startTime: wf.startTime.toISOString(),
-      closeTime: wf.closeTime?.toISOString(),
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const page = await client.workflowService.listWorkflowExecutions({
+      namespace: client.options.namespace,
+      query,
+      pageSize: Math.min(limit - rows.length, 100),
+      nextPageToken,
     });
-    if (rows.length >= limit) break;
-  }
+    for (const wf of page.executions ?? []) {
+      rows.push({
+        workflowId: wf.execution?.workflowId ?? '',
+        type: wf.type?.name ?? '',
+        status: (Status[wf.status ?? 0] ?? 'UNSPECIFIED').replace('WORKFLOW_EXECUTION_STATUS_', ''),
+        startTime: time(wf.startTime) ?? '',
+        closeTime: time(wf.closeTime),
+      });
+      if (rows.length >= limit) return rows;
+    }
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken);
   return rows;
 }
 

@@ -8,6 +8,7 @@ import { SsPaths } from '../../common/paths';
 import { startOperation } from '../../client/start-operation';
 import { queryProgress } from '../../client/follow';
 import { harness } from '../helpers/harness';
+import { ssw } from '../helpers/cli';
 import { encryptedClient, tempSsRoot, uniqueTaskQueue, waitFor } from '../helpers/temporal';
 import type { ProgressSnapshot } from '../../workflows/progress';
 
@@ -104,5 +105,27 @@ describe('progress query', () => {
       assert.deepEqual(desc.searchAttributes.SsOperation, ['check-host']);
       assert.deepEqual(desc.searchAttributes.SsRemote, ['127.0.0.1:1']);
     });
+  });
+});
+
+describe('workflows encrypted with another key', () => {
+  test('ssw list still lists them; ssw status explains the missing key instead of crashing', async () => {
+    const taskQueue = uniqueTaskQueue('foreign');
+    const workflowId = `test-foreign-key-${Date.now()}`;
+    const handle = await client.workflow.start('noopChain', { taskQueue, workflowId, args: [1], memo: { note: 'encrypted' } });
+    try {
+      const other = ['--ss-root', tempSsRoot(), '--temporal-address', harness().temporal.address, '--namespace', harness().temporal.namespace];
+      const listed = await waitFor('the workflow to be listed', () => {
+        const r = ssw(['list', '--json', '--limit', '500', ...other]);
+        assert.equal(r.status, 0, r.stderr);
+        return (JSON.parse(r.stdout) as { workflowId: string }[]).some((w) => w.workflowId === workflowId);
+      });
+      assert.ok(listed);
+      const status = ssw(['status', workflowId, ...other]);
+      assert.equal(status.status, 2);
+      assert.match(status.stderr, /encrypted with payload key k[0-9a-f]+, which is not in this machine's/);
+    } finally {
+      await handle.terminate('test over');
+    }
   });
 });
