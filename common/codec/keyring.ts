@@ -54,12 +54,48 @@ function formatKeyring(keys: PayloadKey[]): string {
   return HEADER + keys.map((k) => `${k.id} ${k.key.toString('base64')}\n`).join('');
 }
 
-/** Writes the keyring atomically (temp file + rename) with mode 0600 in a 0700 directory. */
-function writeKeyring(file: string, keys: PayloadKey[]): void {
+/** Writes a temp file beside `file` (0600, synced to disk) and returns its path. */
+function writeTemp(file: string, keys: PayloadKey[]): string {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, formatKeyring(keys), { mode: 0o600, flag: 'wx' });
-  fs.renameSync(tmp, file);
+  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+  const fd = fs.openSync(tmp, 'wx', 0o600);
+  try {
+    fs.writeSync(fd, formatKeyring(keys));
+    fs.fsyncSync(fd); // a key lost in a power cut makes every history unreadable
+  } finally {
+    fs.closeSync(fd);
+  }
+  return tmp;
+}
+
+/** Flushes a rename or link into the directory entry itself. */
+function syncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Creates the key file only if it does not exist: link(2) fails with EEXIST
+ * instead of replacing, so when a worker and the CLI start together on an
+ * empty $SS_ROOT exactly one key wins and both use it. Returns false if
+ * another process created it first.
+ */
+function createExclusively(file: string, keys: PayloadKey[]): boolean {
+  const tmp = writeTemp(file, keys);
+  try {
+    fs.linkSync(tmp, file);
+    syncDir(path.dirname(file));
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
 }
 
 function checkPermissions(file: string): void {
@@ -73,23 +109,35 @@ function checkPermissions(file: string): void {
 
 /** Loads the keyring, generating the first key when the file does not exist yet. */
 export function loadOrCreateKeyring(file: string): Keyring {
-  if (!fs.existsSync(file)) {
-    const first = newPayloadKey();
-    try {
-      writeKeyring(file, [first]);
-    } catch (err) {
-      // Another process (worker vs CLI) may have created it at the same moment: use theirs.
-      if (!fs.existsSync(file)) throw err;
-    }
-  }
+  if (!fs.existsSync(file)) createExclusively(file, [newPayloadKey()]);
   checkPermissions(file);
   return parseKeyring(fs.readFileSync(file, 'utf8'), file);
 }
 
-/** Puts a fresh key first; old keys stay so existing histories remain readable. Returns the new key id. */
+/**
+ * Puts a fresh key first; old keys stay so existing histories remain
+ * readable. Returns the new key id. A lock file keeps two rotations from
+ * dropping each other's key.
+ */
 export function rotateKeyring(file: string): string {
-  const ring = loadOrCreateKeyring(file);
-  const fresh = newPayloadKey();
-  writeKeyring(file, [fresh, ...ring.all.values()]);
-  return fresh.id;
+  const lock = `${file}.lock`;
+  let lockFd: number;
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    lockFd = fs.openSync(lock, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    throw new UserError(`Another key rotation holds ${lock}. If no ssw process is rotating keys, remove that file and run again.`);
+  }
+  try {
+    const ring = loadOrCreateKeyring(file);
+    const fresh = newPayloadKey();
+    const tmp = writeTemp(file, [fresh, ...ring.all.values()]);
+    fs.renameSync(tmp, file);
+    syncDir(path.dirname(file));
+    return fresh.id;
+  } finally {
+    fs.closeSync(lockFd);
+    fs.rmSync(lock, { force: true });
+  }
 }
