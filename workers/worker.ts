@@ -29,6 +29,9 @@ export async function createSswWorker(opts: SswWorkerOptions): Promise<Worker> {
     dataConverter: encryptedDataConverter(opts.paths.payloadKey),
     // Activities wait on hosts, not CPU: a handful at once is plenty on a small management machine.
     maxConcurrentActivityTaskExecutions: 20,
+    // On Ctrl-C, running activities get this long to finish before they are
+    // cancelled (the SDK's default is to cancel at once); a retry resumes them anyway.
+    shutdownGraceTime: '30s',
     ...opts.overrides,
   });
 }

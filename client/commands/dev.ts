@@ -19,32 +19,35 @@ export function devCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
       const args = argv as unknown as GlobalArgs & ServerArgs & CodecArgs;
       const { startWorker } = await import('../services/worker-service');
       const signal = waitForShutdownSignal();
-      const codec = await startCodecFromArgs(args, io);
-      const closeCodec = () => new Promise((r) => codec.server.close(r));
-      let server;
+      // Whatever was started is stopped, newest first, however this ends.
+      const started: { name: string; stop: () => Promise<unknown> }[] = [];
       try {
-        server = await startServerFromArgs({ ...args }, io, codec.url);
-      } catch (err) {
-        await closeCodec();
-        throw err;
+        const codec = await startCodecFromArgs(args, io);
+        started.push({ name: 'codec server', stop: () => new Promise((r) => codec.server.close(r)) });
+        const server = await startServerFromArgs({ ...args }, io, codec.url);
+        started.push({ name: 'Temporal server', stop: () => server.stop() });
+        const worker = await startWorker({ ...temporalOptionsOf(args), address: server.address }, args['task-queue'], pathsOf(args));
+        started.push({ name: 'worker', stop: () => worker.stop() });
+        io.out(`Worker polling task queue "${args['task-queue']}". Press Ctrl-C to stop everything.`);
+        const why = await Promise.race([
+          signal.then(() => 'signal' as const),
+          worker.done.then(
+            () => 'worker' as const,
+            (err: Error) => {
+              io.err(`The worker failed: ${err.message}`);
+              return 'worker' as const;
+            },
+          ),
+          server.exited.then(() => 'server' as const),
+        ]);
+        if (why === 'server') io.err('The Temporal server exited on its own; stopping.');
+        if (why !== 'signal') io.exitCode = 1;
+      } finally {
+        for (const s of started.reverse()) {
+          await s.stop().catch((err: Error) => io.err(`Stopping the ${s.name} failed: ${err.message}`));
+        }
       }
-      const temporal = { ...temporalOptionsOf(args), address: server.address };
-      let worker;
-      try {
-        worker = await startWorker(temporal, args['task-queue'], pathsOf(args));
-      } catch (err) {
-        await server.stop();
-        await closeCodec();
-        throw err;
-      }
-      io.out(`Worker polling task queue "${args['task-queue']}". Press Ctrl-C to stop everything.`);
-      const why = await Promise.race([signal, worker.done.then(() => 'worker'), server.exited.then(() => 'server')]);
-      if (why === 'server') io.err('The Temporal server exited on its own; stopping.');
-      await worker.stop();
-      await server.stop();
-      await closeCodec();
       io.out('Stopped worker, Temporal server and codec server.');
-      if (why === 'server') io.exitCode = 1;
     },
   };
 }

@@ -51,8 +51,9 @@ export function serverCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> 
         .options(serverOptions),
     handler: async (argv) => {
       const args = argv as unknown as GlobalArgs & ServerArgs;
+      const signal = waitForShutdownSignal(); // listening already, so a Ctrl-C during start-up is not lost
       const server = await startServerFromArgs(args, io);
-      const stopped = await Promise.race([waitForShutdownSignal(), server.exited.then(() => 'exit' as const)]);
+      const stopped = await Promise.race([signal, server.exited.then(() => 'exit' as const)]);
       if (stopped === 'exit') {
         io.err(`The Temporal server exited on its own; see ${pathsOf(args).temporalDir}/server.log`);
         io.exitCode = 1;

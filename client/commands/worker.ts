@@ -9,10 +9,11 @@ export function workerCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> 
     describe: 'Run the ssw worker: executes workflows and their activities on your hosts',
     handler: async (args) => {
       const { startWorker } = await import('../services/worker-service');
+      const signal = waitForShutdownSignal();
       const worker = await startWorker(temporalOptionsOf(args), args['task-queue'], pathsOf(args));
       io.out(`Worker polling task queue "${args['task-queue']}" on ${args['temporal-address']} (namespace ${args.namespace}).`);
-      const why = await Promise.race([waitForShutdownSignal(), worker.done.then(() => 'done' as const)]);
-      if (why !== 'done') io.out('Stopping the worker (finishing the current activities)...');
+      const why = await Promise.race([signal, worker.done.then(() => 'done' as const)]);
+      if (why !== 'done') io.out('Stopping the worker (running activities get 30 s to finish)...');
       await worker.stop();
       io.out('Worker stopped.');
     },

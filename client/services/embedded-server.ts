@@ -61,9 +61,18 @@ export async function startEmbeddedServer(o: EmbeddedServerOptions): Promise<Run
   const address = `${o.ip ?? '127.0.0.1'}:${o.port ?? 7233}`;
   await refuseIfPortTaken(address);
   const log = fs.openSync(o.logFile, 'a', 0o600);
-  const child = spawn(o.binary, devServerArgs(o), { stdio: ['ignore', log, log] });
+  // Its own process group: a Ctrl-C in the terminal reaches ssw only, which stops
+  // the worker first (letting activities finish) and the server after it.
+  const child = spawn(o.binary, devServerArgs(o), { stdio: ['ignore', log, log], detached: true });
   fs.closeSync(log);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.once('error', () => resolve(null)); // e.g. the binary vanished: reported by waitReady
+  });
+  // Never leave the server behind when ssw itself exits (an uncaught error, process.exit).
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
+  void exited.then(() => process.removeListener('exit', killOnExit));
   const stop = async (graceMs = 15000) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');

@@ -4,7 +4,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LongRunning, ssw, sswAsync, startService } from '../helpers/cli';
+import { LongRunning, ssw, sswAsync, startService, stopService } from '../helpers/cli';
 import { harness } from '../helpers/harness';
 import { tempSsRoot, waitFor } from '../helpers/temporal';
 
@@ -36,9 +36,7 @@ before(async () => {
   );
 });
 
-after(() => {
-  if (dev.child.exitCode === null) dev.child.kill('SIGKILL');
-});
+after(() => stopService(dev));
 
 describe('ssw dev', () => {
   test('starts the Web UI with the codec endpoint, and the codec answers the UI origin', async () => {
@@ -75,7 +73,8 @@ describe('ssw host check', () => {
     const r = ssw(['host', 'check', ...sshArgs(), '--pin-host-key', 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', ...common]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /not the SHA256:A+ you gave/);
-    assert.ok(!fs.existsSync(path.join(root, 'known_hosts')) || !fs.readFileSync(path.join(root, 'known_hosts'), 'utf8').includes('12222'));
+    const kh = path.join(root, 'known_hosts');
+    assert.ok(!fs.existsSync(kh) || !fs.readFileSync(kh, 'utf8').includes(`:${harness().ssh.port} `));
   });
 
   test('an unreachable port is a clear error and starts nothing', async () => {
@@ -181,7 +180,7 @@ describe('ssw host check', () => {
         assert.match(r.stderr, /it was cancelled/);
       }
     } finally {
-      worker.child.kill('SIGINT');
+      worker.ctrlC();
       assert.equal(await worker.exited, 0);
     }
     assert.match(worker.output(), /Worker stopped/);
@@ -198,8 +197,8 @@ describe('ssw host check', () => {
 });
 
 describe('ssw dev shutdown', () => {
-  test('Ctrl-C stops worker, server and codec cleanly', async () => {
-    dev.child.kill('SIGINT');
+  test('Ctrl-C in the terminal stops worker, server and codec cleanly', async () => {
+    dev.ctrlC();
     assert.equal(await dev.exited, 0);
     assert.match(dev.output(), /Stopped worker, Temporal server and codec server\./);
     for (const port of [PORT, UI_PORT, CODEC_PORT]) {

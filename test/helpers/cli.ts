@@ -28,14 +28,20 @@ export function sswAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<C
 
 export interface LongRunning {
   child: ChildProcess;
+  /** SIGINT to the process group, like Ctrl-C in a terminal. */
+  ctrlC(): void;
   output: () => string;
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
 }
 
-/** Starts a foreground ssw service (server, worker, dev) and waits for `readyLine` in its output. */
+/**
+ * Starts a foreground ssw service (server, worker, dev) and waits for
+ * `readyLine` in its output. It runs in its own process group, as in a
+ * terminal, so `ctrlC()` can signal the whole group the way a terminal does.
+ */
 export async function startService(args: string[], readyLine: RegExp, timeoutMs = 90000): Promise<LongRunning> {
-  const child = spawn(process.execPath, [SSW, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [SSW, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -55,5 +61,14 @@ export async function startService(args: string[], readyLine: RegExp, timeoutMs 
       reject(new Error(`ssw ${args.join(' ')} exited with ${code} before ready:\n${out}`));
     });
   });
-  return { child, output: () => out, exited };
+  return { child, output: () => out, exited, ctrlC: () => process.kill(-child.pid!, 'SIGINT') };
+}
+
+/** Stops a service cleanly if a test left it running (Ctrl-C, then SIGKILL after `graceMs`). */
+export async function stopService(s: LongRunning, graceMs = 45000): Promise<void> {
+  if (s.child.exitCode !== null || s.child.signalCode !== null) return;
+  s.ctrlC();
+  const timer = setTimeout(() => s.child.kill('SIGKILL'), graceMs);
+  await s.exited;
+  clearTimeout(timer);
 }

@@ -5,7 +5,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Connection } from '@temporalio/client';
 import { SsPaths } from '../../common/paths';
-import { LongRunning, ssw, startService } from '../helpers/cli';
+import { LongRunning, ssw, startService, stopService } from '../helpers/cli';
 import { harness } from '../helpers/harness';
 import { tempSsRoot, waitFor } from '../helpers/temporal';
 
@@ -13,7 +13,7 @@ import { tempSsRoot, waitFor } from '../helpers/temporal';
 const PORT = 27233;
 const ADDRESS = `127.0.0.1:${PORT}`;
 const running: LongRunning[] = [];
-after(() => running.forEach((r) => r.child.exitCode === null && r.child.kill('SIGKILL')));
+after(() => Promise.all(running.map((r) => stopService(r))));
 
 async function customAttributes(namespace: string): Promise<Record<string, unknown>> {
   const conn = await Connection.connect({ address: ADDRESS });
@@ -41,7 +41,7 @@ test('ssw server start runs Temporal on SQLite under $SS_ROOT with the ssw searc
   await conn.close();
   assert.equal(Number(ns.config?.workflowExecutionRetentionTtl?.seconds), 30 * 24 * 3600, 'retention raised to 30 days');
 
-  server.child.kill('SIGINT');
+  server.ctrlC();
   assert.equal(await server.exited, 0);
   assert.match(server.output(), /Temporal server stopped/);
 });

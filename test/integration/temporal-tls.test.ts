@@ -134,7 +134,7 @@ test('a worker and an operation both run over mutual TLS', async () => {
     assert.equal(r.status, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).result.os.id, 'debian');
   } finally {
-    worker.child.kill('SIGINT');
+    worker.ctrlC();
     assert.equal(await worker.exited, 0);
   }
 });
