@@ -1,7 +1,7 @@
 import { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { UserError } from '../common/errors';
-import { conflictingWorkflowIds, OperationTarget, workflowIdFor } from '../common/temporal/operations';
+import { conflictingWorkflowIds, EXCLUSIVE_OPERATIONS, OperationTarget, workflowIdFor } from '../common/temporal/operations';
 import { SsDeployment, SsOperation, SsRemote, SsSite } from '../common/temporal/search-attributes';
 
 export interface StartRequest {
@@ -49,20 +49,37 @@ export async function startOperation(client: Client, req: StartRequest): Promise
 }
 
 async function refuseConflicts(client: Client, req: StartRequest): Promise<void> {
+  const { WorkflowNotFoundError } = await import('@temporalio/client');
   for (const id of conflictingWorkflowIds(req.operation, req.target)) {
     let desc;
     try {
       desc = await client.workflow.getHandle(id).describe();
-    } catch {
-      continue; // never ran: no conflict
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) continue; // never ran: no conflict
+      throw err; // can't tell: never start blind
     }
-    if (desc.status.name === 'RUNNING') {
-      throw new UserError(
-        `Another operation is running on ${describeTarget(req.target)}: ${id} (started ${desc.startTime.toISOString()}). ` +
-          `Follow it with "ssw status ${id} --follow" or cancel it with "ssw cancel ${id}", then run this command again.`,
-      );
+    if (desc.status.name === 'RUNNING') refuse(req, id, desc.startTime);
+  }
+  // A remote-wide operation (e.g. provisioning) must not run under a deployment
+  // operation on that remote. Their IDs are open-ended, so ask visibility: it lags
+  // by a moment, which the per-ID checks above do not.
+  if (!req.target.deployment && (EXCLUSIVE_OPERATIONS as readonly string[]).includes(req.operation)) {
+    const ops = EXCLUSIVE_OPERATIONS.map((o) => `"${o}"`).join(', ');
+    const query = `SsRemote = "${req.target.remote}" AND SsOperation IN (${ops}) AND ExecutionStatus = "Running"`;
+    const page = await client.workflowService.listWorkflowExecutions({ namespace: client.options.namespace, query, pageSize: 5 });
+    const other = (page.executions ?? []).find((e) => e.execution?.workflowId !== workflowIdFor(req.operation, req.target));
+    if (other?.execution?.workflowId) {
+      const started = new Date(Number(other.startTime?.seconds ?? 0) * 1000);
+      refuse(req, other.execution.workflowId, started);
     }
   }
+}
+
+function refuse(req: StartRequest, id: string, started: Date): never {
+  throw new UserError(
+    `Another operation is running on ${describeTarget(req.target)}: ${id} (started ${started.toISOString()}). ` +
+      `Follow it with "ssw status ${id} --follow" or cancel it with "ssw cancel ${id}", then run this command again.`,
+  );
 }
 
 export function describeTarget(t: OperationTarget): string {

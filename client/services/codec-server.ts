@@ -39,8 +39,21 @@ function toJson(p: Payload): JsonPayload {
 }
 
 export function createCodecServer(o: CodecServerOptions): http.Server {
-  return http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     const origin = req.headers.origin;
+    // DNS rebinding: a web page whose name resolves to 127.0.0.1 reaches this port
+    // with its own name in Host. Only loopback names are ours.
+    const port = (server.address() as AddressInfo | null)?.port;
+    const host = req.headers.host ?? '';
+    if (!port || ![`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(host)) {
+      res.writeHead(403, { 'Content-Type': 'text/plain' }).end('forbidden host\n');
+      return;
+    }
+    // Browsers send Origin on cross-origin requests: only the Web UI's may use the codec.
+    if (origin && !o.allowedOrigins.includes(origin)) {
+      res.writeHead(403, { 'Content-Type': 'text/plain' }).end('forbidden origin\n');
+      return;
+    }
     if (origin && o.allowedOrigins.includes(origin)) {
       res.setHeader('Access-Control-Allow-Origin', origin);
       res.setHeader('Vary', 'Origin');
@@ -48,7 +61,7 @@ export function createCodecServer(o: CodecServerOptions): http.Server {
       res.setHeader('Access-Control-Allow-Headers', 'Content-Type, X-Namespace');
     }
     if (req.method === 'OPTIONS') {
-      res.writeHead(origin && o.allowedOrigins.includes(origin) ? 204 : 403).end();
+      res.writeHead(origin ? 204 : 403).end();
       return;
     }
     const route = req.url?.split('?')[0];
@@ -81,6 +94,7 @@ export function createCodecServer(o: CodecServerOptions): http.Server {
       }
     });
   });
+  return server;
 }
 
 export async function listenCodecServer(server: http.Server, o: Pick<CodecServerOptions, 'host' | 'port'>): Promise<string> {

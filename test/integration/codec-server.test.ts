@@ -55,6 +55,22 @@ test('answers CORS preflight for the UI origin and nobody else', async () => {
   assert.equal(evil.headers.get('access-control-allow-origin'), null);
 });
 
+test('refuses a foreign Host (DNS rebinding) and a POST from a foreign origin', async () => {
+  const port = new URL(url).port;
+  const rebound = await new Promise<number>((resolve, reject) => {
+    const req = require('node:http').request(
+      { host: '127.0.0.1', port, path: '/decode', method: 'POST', headers: { Host: `evil.example:${port}`, 'Content-Type': 'application/json' } },
+      (res: import('node:http').IncomingMessage) => resolve(res.statusCode ?? 0),
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify({ payloads: [] }));
+  });
+  assert.equal(rebound, 403);
+  assert.equal((await post('/decode', { payloads: [] }, 'http://evil.example')).status, 403);
+  const noOrigin = await fetch(url + '/decode', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"payloads":[]}' });
+  assert.equal(noOrigin.status, 200, 'local tools without an Origin (curl, the CLI) may use it');
+});
+
 test('rejects malformed bodies and unknown routes', async () => {
   assert.equal((await post('/decode', { nope: 1 })).status, 400);
   assert.equal((await post('/other', { payloads: [] })).status, 404);

@@ -57,6 +57,30 @@ describe('operation lock', () => {
   });
 });
 
+describe('remote-wide operations', () => {
+  test('provisioning a remote is refused while a deployment operation runs on it', async () => {
+    const taskQueue = uniqueTaskQueue('no-worker');
+    const remote = `wide${Date.now()}`;
+    const up = await startOperation(client, { operation: 'up', workflowType: 'noopChain', target: { remote, deployment: 'public' }, args: [1], taskQueue });
+    try {
+      // Visibility lags a moment; wait until the run is visible before asking.
+      await waitFor('the up run to be visible', async () => {
+        const page = await client.workflowService.listWorkflowExecutions({
+          namespace: client.options.namespace,
+          query: `SsRemote = "${remote}" AND ExecutionStatus = "Running"`,
+        });
+        return (page.executions ?? []).length > 0;
+      });
+      await assert.rejects(
+        startOperation(client, { operation: 'provision-remote', workflowType: 'noopChain', target: { remote }, args: [1], taskQueue }),
+        new RegExp(`Another operation is running on remote ${remote}: up/${remote}/public`),
+      );
+    } finally {
+      await up.handle.terminate('test over');
+    }
+  });
+});
+
 describe('progress query', () => {
   test('reports each step as it runs and finishes, with the search attributes set by the workflow', async () => {
     Runtime.install({ logger: new DefaultLogger('WARN') });
