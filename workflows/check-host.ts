@@ -39,7 +39,9 @@ const { sshCheck, sshRun } = proxyActivities<SswActivities>({
 const TOOLS = ['lxd', 'incus', 'zfs', 'docker', 'duplicity', 'certbot', 'nsupdate'];
 
 export async function checkHost({ target }: CheckHostInput): Promise<CheckHostResult> {
-  const progress = Progress.start('check-host', { remote: `${target.host}:${target.port}` }, [
+  // Same form as the CLI's hostTarget(): IPv6 in brackets (no Node APIs in workflow code).
+  const remote = target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+  const progress = Progress.start('check-host', { remote }, [
     'Reach SSH with the pinned host key',
     'List installed tools',
     'Measure free disk space',

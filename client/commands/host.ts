@@ -1,9 +1,11 @@
 import * as fs from 'node:fs';
+import { isIP } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { validateHostAddress } from '../../common/config/validators';
 import { UserError } from '../../common/errors';
+import { OperationTarget, workflowIdFor } from '../../common/temporal/operations';
 import type { SshTarget } from '../../activities/ssh/target';
 import type { CheckHostResult } from '../../workflows/check-host';
 import { GlobalArgs, pathsOf, withClient } from '../context';
@@ -79,6 +81,11 @@ export async function ensureHostKeyPinned(knownHosts: string, t: SshTarget, expe
   }
 }
 
+/** The operation target of a host check: `host:port`, IPv6 as `[addr]:port`. */
+export function hostTarget(t: Pick<SshTarget, 'host' | 'port'>): OperationTarget {
+  return { remote: isIP(t.host) === 6 ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}` };
+}
+
 export function hostCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
   return {
     command: 'host <action> <host>',
@@ -97,6 +104,8 @@ export function hostCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
     handler: async (argv) => {
       const args = argv as unknown as GlobalArgs & HostCheckArgs;
       const target = await sshTargetFromArgs(args);
+      const opTarget = hostTarget(target);
+      workflowIdFor('check-host', opTarget); // throws on anything unusable, before any traffic
       await ensureHostKeyPinned(pathsOf(args).knownHosts, target, args['pin-host-key']);
       await withClient(args, async (client) => {
         const { startOperation } = await import('../start-operation');
@@ -104,7 +113,7 @@ export function hostCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
         const { handle, attached } = await startOperation(client, {
           operation: 'check-host',
           workflowType: 'checkHost',
-          target: { remote: `${target.host}:${target.port}` },
+          target: opTarget,
           args: [{ target }],
           taskQueue: args['task-queue'],
         });

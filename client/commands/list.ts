@@ -20,7 +20,7 @@ export interface OperationRow {
   closeTime?: string;
 }
 
-const NAME = /^[a-z0-9][a-z0-9.:-]*$/;
+const NAME = /^(?:[a-z0-9][a-z0-9.:-]*|\[[0-9a-f:.]+\](?::[0-9]+)?)$/;
 
 /** Builds a visibility query from validated names only (no quoting games). */
 export function listQuery(a: Pick<ListArgs, 'deployment' | 'remote' | 'operation' | 'running'>): string {

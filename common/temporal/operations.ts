@@ -27,8 +27,9 @@ export const EXCLUSIVE_OPERATIONS = [
   'failover',
 ] as const;
 
-// Lowercase names, domains, IPs and host:port; never slashes (the separator) or spaces.
-const ID_PART = /^[a-z0-9][a-z0-9.:-]*$/;
+// Lowercase names, domains, IPv4 and host:port, IPv6 as [addr]:port; never
+// slashes (the separator) or spaces.
+const ID_PART = /^(?:[a-z0-9][a-z0-9.:-]*|\[[0-9a-f:.]+\](?::[0-9]+)?)$/;
 
 export function workflowIdFor(operation: string, target: OperationTarget): string {
   const parts = [operation, target.remote, target.deployment, target.site].filter(

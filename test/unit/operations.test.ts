@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { conflictingWorkflowIds, workflowIdFor } from '../../common/temporal/operations';
 import { listQuery } from '../../client/commands/list';
+import { hostTarget } from '../../client/commands/host';
 import { devServerArgs } from '../../client/services/embedded-server';
 
 describe('workflow identity', () => {
@@ -9,10 +10,12 @@ describe('workflow identity', () => {
     assert.equal(workflowIdFor('up', { remote: 'home', deployment: 'public' }), 'up/home/public');
     assert.equal(workflowIdFor('provision-remote', { remote: 'home' }), 'provision-remote/home');
     assert.equal(workflowIdFor('check-host', { remote: '127.0.0.1:2222' }), 'check-host/127.0.0.1:2222');
+    assert.equal(workflowIdFor('check-host', { remote: '[::1]:22' }), 'check-host/[::1]:22');
+    assert.equal(hostTarget({ host: 'fe80::1', port: 22 }).remote, '[fe80::1]:22');
   });
 
   test('IDs refuse parts that could break the separator or carry junk', () => {
-    for (const bad of ['a/b', 'A', '', ' x', 'x y', '$(id)', '-x']) {
+    for (const bad of ['a/b', 'A', '', ' x', 'x y', '$(id)', '-x', '[::1', '[x]:1', '[::1]:22/x']) {
       if (bad === '') continue; // empty parts are dropped, not rejected
       assert.throws(() => workflowIdFor('up', { remote: bad }), TypeError, bad);
     }
