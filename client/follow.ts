@@ -47,6 +47,9 @@ export async function followWorkflow<T>(
     return result;
   } catch (err) {
     await polling;
+    // The closed run still answers the query (a worker replays it): show which step failed.
+    const final = await queryProgress(client, handle);
+    if (final) renderer?.update(final);
     renderer?.stop();
     throw err;
   }

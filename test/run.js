@@ -2,7 +2,8 @@
 // The README's test command (`npm test`, after the build): runs every compiled
 // test file with node's built-in runner, one file at a time (2 cores; the
 // integration suites share one harness), unit tests first so a broken pure
-// function fails fast. Suites needing the harness fail loudly when it is down.
+// function fails fast. Suites needing the harness fail loudly when it is down;
+// a test that hangs fails after 10 minutes instead of holding CI to its limit.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -27,5 +28,5 @@ if (files.length === 0) {
   console.error('No test files found under dist/test: run "npm run build" first.');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=600000', '--test-reporter=spec', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

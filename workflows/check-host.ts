@@ -1,7 +1,7 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { SswActivities } from '../activities';
 import type { SshTarget } from '../activities/ssh';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
+import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
 import { Progress } from './progress';
 
 /**
@@ -27,6 +27,8 @@ export interface CheckHostResult {
 // SSH faults are transient (retry with backoff); trust and auth faults are not.
 const { sshCheck, sshRun } = proxyActivities<SswActivities>({
   startToCloseTimeout: '2 minutes',
+  // The SSH activities heartbeat while they wait: a dead worker is noticed in 30 s, not 2 minutes.
+  heartbeatTimeout: '30s',
   retry: {
     initialInterval: '1s',
     backoffCoefficient: 2,
@@ -58,6 +60,9 @@ export async function checkHost({ target }: CheckHostInput): Promise<CheckHostRe
 
   const rootFreeKiB = await progress.step('Measure free disk space', async () => {
     const out = await sshRun(target, ['df', '-Pk', '/']);
+    if (out.exitCode !== 0) {
+      throw ApplicationFailure.nonRetryable(`df on ${target.host} exited ${out.exitCode}: ${out.stderr.trim()}`, FailureType.CommandFailed);
+    }
     const fields = out.stdout.trim().split('\n').pop()?.split(/\s+/) ?? [];
     return Number(fields[3] ?? 0);
   });

@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../common/failure-types';
 import { fingerprintSha256, keyTypeOfBlob, knownHostsLine, knownHostsName, type KnownHostEntry } from './known-hosts';
 import { describeTarget, type SshTarget } from './target';
+import { shellQuote } from './quote';
 
 /**
  * Every way an SSH connection fails, as a Temporal failure that says what
@@ -72,7 +73,7 @@ export function hostKeyMismatch(knownHostsFile: string, t: SshTarget, blob: Buff
   return ApplicationFailure.nonRetryable(
     `HOST KEY MISMATCH for ${t.host} port ${t.port}: it presented ${keyTypeOfBlob(blob)} ${fingerprintSha256(blob)}, ` +
       `but the pinned key is ${expected}. This is a possible man-in-the-middle attack or a reinstalled host; nothing was sent to it. ` +
-      `If the host was reinstalled, verify its new fingerprint on its console, then remove the old key (ssh-keygen -R '${name}' -f ${knownHostsFile}) and pin the new one.`,
+      `If the host was reinstalled, verify its new fingerprint on its console, then remove the old key (ssh-keygen -R ${shellQuote(name)} -f ${shellQuote(knownHostsFile)}) and pin the new one.`,
     FailureType.HostKeyMismatch,
   );
 }

@@ -71,7 +71,7 @@ export function parseOsRelease(text: string): Record<string, string> {
 function heartbeater(ctx: Context, initial: unknown): { set(details: unknown): void; stop(): void } {
   let details = initial;
   const beat = () => ctx.heartbeat(details);
-  const everyMs = Math.max(200, Math.min(5_000, (ctx.info.heartbeatTimeoutMs ?? 10_000) / 3));
+  const everyMs = Math.max(200, Math.min(5_000, (ctx.info.heartbeatTimeoutMs || 10_000) / 3));
   const timer = setInterval(beat, everyMs);
   beat();
   return {

@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { shellQuote } from './quote';
 
 /**
  * ssw's own known_hosts file (`$SS_ROOT/known_hosts`), in OpenSSH's format so
@@ -204,7 +205,7 @@ export function pinHostKey(file: string, host: string, port: number, keyBlob: Bu
       throw new HostKeyConflictError(
         `${file}:${i + 1} already pins a different ${keyType} key for ${name} ` +
           `(${existing.fingerprint}); refusing to pin ${fingerprint}. ` +
-          `If the host was reinstalled, remove the old key first (ssh-keygen -R '${name}' -f ${file}).`,
+          `If the host was reinstalled, remove the old key first (ssh-keygen -R ${shellQuote(name)} -f ${shellQuote(file)}).`,
         existing,
       );
     }

@@ -66,11 +66,21 @@ export async function spawnFixtureWorker(taskQueue: string, payloadKeyFile: stri
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
     let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('fixture worker not READY after 60 s'));
+    }, 60000);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      if (out.includes('READY')) resolve();
+      if (out.includes('READY')) {
+        clearTimeout(timer);
+        resolve();
+      }
     });
-    child.once('exit', (code) => reject(new Error(`fixture worker exited with ${code} before READY`)));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`fixture worker exited with ${code} before READY`));
+    });
   });
   return { child, exited };
 }

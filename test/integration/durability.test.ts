@@ -3,7 +3,10 @@ import * as path from 'node:path';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { AesGcmPayloadCodec } from '../../common/codec/aes-gcm-codec';
+import { loadOrCreateKeyring } from '../../common/codec/keyring';
 import { SsPaths } from '../../common/paths';
 import { ChildWorker, encryptedClient, spawnFixtureWorker, tempSsRoot, uniqueTaskQueue, waitFor } from '../helpers/temporal';
 
@@ -53,6 +56,14 @@ test('a workflow survives SIGKILL of its worker mid-activity and resumes from th
   await first.exited;
   const killedAt = readEffects(effects).filter((e) => e.event === 'chunk').length;
 
+  // What the server holds as the interrupted activity's last heartbeat: the retry must get exactly this.
+  const pending = (await handle.describe()).raw.pendingActivities ?? [];
+  assert.equal(pending.length, 1);
+  assert.equal(pending[0].activityType?.name, 'processChunks');
+  const codec = new AesGcmPayloadCodec(loadOrCreateKeyring(paths.payloadKey));
+  const [detail] = await codec.decode(pending[0].heartbeatDetails!.payloads!);
+  const lastHeartbeat = defaultPayloadConverter.fromPayload<number>(detail);
+
   const second = await spawnFixtureWorker(taskQueue, paths.payloadKey);
   workers.push(second);
   const result = await handle.result();
@@ -72,6 +83,7 @@ test('a workflow survives SIGKILL of its worker mid-activity and resumes from th
   assert.equal(resumes[0].from, 0);
   const resumedFrom = resumes[1].from!;
   assert.ok(resumedFrom > 0, `resumed from ${resumedFrom}, expected > 0`);
+  assert.equal(resumedFrom, lastHeartbeat, 'resumed from the heartbeat the server recorded');
   assert.ok(resumedFrom <= killedAt, `resumed from ${resumedFrom}, but only ${killedAt} chunks had run`);
   assert.equal(resumes[1].pid, second.child.pid);
   assert.equal(resumes[1].attempt, 2);
