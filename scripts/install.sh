@@ -23,8 +23,8 @@ log "ssw: temporal at $t"
 
 cd "$REPO"
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  log "ssw: npm ci"
-  npm ci --no-audit --no-fund
+  log "ssw: installing node_modules"
+  npm_install_locked
 fi
 log "ssw: building"
 npm run --silent build

@@ -60,8 +60,8 @@ command -v npm >/dev/null 2>&1 || die "npm is missing"
 cd "$REPO"
 if [[ ! -d node_modules || ! -f node_modules/.package-lock.json \
   || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  log "harness: npm ci"
-  npm ci --no-audit --no-fund
+  log "harness: installing node_modules"
+  npm_install_locked
 else
   log "harness: node_modules up to date"
 fi

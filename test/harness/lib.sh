@@ -149,3 +149,14 @@ svc_cwd() { [[ "$1" == temporal ]] && echo "$HARNESS_DIR/temporal" || true; }
 svc_pid() { pidfile_ours "$(svc_pidfile "$1")" "$(svc_needle "$1")" "$(svc_cwd "$1")"; }
 # svc_stop SERVICE PID
 svc_stop() { stop_pid "$1" "$2" "$(svc_needle "$1")" "$(svc_cwd "$1")"; }
+
+# Installs node_modules from package-lock.json. `npm ci` first; when the lock is
+# rejected only because optional packages for other platforms (e.g. @swc/core's
+# macOS/Windows builds) are absent from it (a registry mirror that serves Linux
+# builds only cannot record them), `npm install` installs the same locked versions
+# and skips the optional packages it cannot fetch.
+npm_install_locked() {
+  if npm ci --no-audit --no-fund; then return 0; fi
+  log "npm ci refused the lock file; installing the locked versions with npm install"
+  npm install --no-audit --no-fund
+}
