@@ -1,4 +1,7 @@
 import type { SsPaths } from '../common/paths';
+import { createHostActivities } from './host';
+import { createRemoteActivities } from './remote';
+import { createDeprovisionActivities } from './remote/deprovision';
 import { createSshActivities } from './ssh';
 
 /** What activities need from the worker: real clients and paths, injected so tests can point them at the harness. */
@@ -10,6 +13,9 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSshActivities({ paths: deps.paths }),
+    ...createHostActivities({ paths: deps.paths }),
+    ...createRemoteActivities({ paths: deps.paths }),
+    ...createDeprovisionActivities({ paths: deps.paths }),
   };
 }
 

@@ -7,6 +7,7 @@ import { devCommand } from './commands/dev';
 import { hostCommand } from './commands/host';
 import { keyCommand } from './commands/key';
 import { listCommand } from './commands/list';
+import { remoteCommand } from './commands/remote';
 import { serverCommand } from './commands/server';
 import { statusCommand } from './commands/status';
 import { workerCommand } from './commands/worker';
@@ -21,6 +22,7 @@ function commands(io: CliIO): CommandModule<GlobalArgs, any>[] {
     serverCommand(io),
     workerCommand(io),
     hostCommand(io),
+    remoteCommand(io),
     configCommand(io),
     codecServerCommand(io),
     statusCommand(io),

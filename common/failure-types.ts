@@ -16,8 +16,18 @@ export const FailureType = {
   AuthFailed: 'SswAuthFailed',
   /** A command on a host exited non-zero in a way that retrying cannot fix. */
   CommandFailed: 'SswCommandFailed',
+  /** The SSH user may not do what the operation needs (not root, no passwordless sudo). */
+  Privileges: 'SswPrivilegesError',
   /** A secret (key file, passphrase) is missing or wrong. */
   Secret: 'SswSecretError',
+  /** The LXD/Incus API refused a request (4xx other than auth) or an operation failed; retrying cannot help. */
+  LxdApi: 'SswLxdApiError',
+  /** The LXD/Incus server's TLS certificate is not the pinned one; nothing was sent to it. */
+  LxdCertMismatch: 'SswLxdCertMismatch',
+  /** The LXD/Incus server answered 5xx, or an operation did not finish in time; retrying may help. */
+  LxdServerError: 'SswLxdServerError',
+  /** The LXD/Incus API could not be reached (refused, reset, timed out); retrying may help. */
+  LxdUnreachable: 'SswLxdUnreachable',
 } as const;
 
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
@@ -30,4 +40,7 @@ export const NON_RETRYABLE_FAILURE_TYPES: string[] = [
   FailureType.HostKeyUnknown,
   FailureType.AuthFailed,
   FailureType.Secret,
+  FailureType.LxdApi,
+  FailureType.LxdCertMismatch,
+  FailureType.Privileges,
 ];

@@ -18,6 +18,14 @@ export class SsPaths {
   remoteConf(remote: string): string {
     return path.join(this.remoteDir(remote), 'remote.conf');
   }
+  /** What ssw learned when it provisioned the remote (endpoint, pinned certificate); written by provisionRemote. */
+  remoteRecord(remote: string): string {
+    return path.join(this.remoteDir(remote), 'remote.json');
+  }
+  /** The default remote, as `ssw remote switch` sets it. */
+  get currentRemoteFile(): string {
+    return path.join(this.root, 'current_remote');
+  }
   projectDir(deployment: string): string {
     return path.join(this.root, 'projects', deployment);
   }

@@ -50,35 +50,47 @@ export async function sshTargetFromArgs(args: HostCheckArgs): Promise<SshTarget>
 
 /**
  * Host keys are pinned, never trusted blindly: an unknown host's key is
- * pinned only when the operator passes the fingerprint they verified.
+ * pinned only when the operator passes the fingerprint they verified, or,
+ * inside `remote add` (taking a new host under management), on first use
+ * after showing it. Returns whether this call pinned the key.
  */
-export async function ensureHostKeyPinned(knownHosts: string, t: SshTarget, expected?: string): Promise<void> {
+export async function ensureHostKeyPinned(
+  knownHosts: string,
+  t: SshTarget,
+  expected: string | undefined,
+  opts: { trustOnFirstUse?: boolean; io?: CliIO } = {},
+): Promise<{ pinnedNow: boolean }> {
   const { lookupHostKeys, pinHostKey, probeHostKey } = await import('../../activities/ssh');
-  if (lookupHostKeys(knownHosts, t.host, t.port).length > 0 && !expected) return;
+  if (lookupHostKeys(knownHosts, t.host, t.port).length > 0 && !expected) return { pinnedNow: false };
   let probed;
   try {
     probed = await probeHostKey(t.host, t.port, { readyTimeoutMs: 15000 });
   } catch (err) {
     throw new UserError(`${(err as Error).message}. Check the host and --ssh-port; nothing was started.`);
   }
-  if (!expected) {
+  if (!expected && !opts.trustOnFirstUse) {
     throw new UserError(
       `The host key of ${t.host}:${t.port} is not pinned in ${knownHosts}. The host presented ${probed.keyType} ${probed.fingerprint}. ` +
         `Compare it with the host's own key (on the host: ssh-keygen -lf /etc/ssh/ssh_host_${probed.keyType.replace(/^ssh-/, '')}_key.pub) ` +
         `and, if they match, run the command again with --pin-host-key ${probed.fingerprint}.`,
     );
   }
-  if (expected !== probed.fingerprint) {
+  if (expected && expected !== probed.fingerprint) {
     throw new UserError(
       `${t.host}:${t.port} presented ${probed.keyType} ${probed.fingerprint}, not the ${expected} you gave with --pin-host-key. ` +
         `Nothing was pinned. If the host was reinstalled, verify its new key on the console first; otherwise someone may be intercepting the connection.`,
     );
   }
+  let added: boolean;
   try {
-    pinHostKey(knownHosts, t.host, t.port, probed.keyBlob);
+    added = pinHostKey(knownHosts, t.host, t.port, probed.keyBlob).added;
   } catch (err) {
     throw new UserError(`${(err as Error).message}`);
   }
+  if (added && !expected) {
+    opts.io?.out(`Pinned the host key of ${t.host}:${t.port} on first use: ${probed.keyType} ${probed.fingerprint} (in ${knownHosts}). Verify it on the host's console: ssh-keygen -lf /etc/ssh/ssh_host_${probed.keyType.replace(/^ssh-/, '')}_key.pub`);
+  }
+  return { pinnedNow: added };
 }
 
 /** The operation target of a host check: `host:port`, IPv6 as `[addr]:port`. */

@@ -19,6 +19,7 @@ export interface OperationTarget {
  */
 export const EXCLUSIVE_OPERATIONS = [
   'provision-remote',
+  'deprovision-remote',
   'up',
   'down',
   'restore',

@@ -151,6 +151,8 @@ AllowStreamLocalForwarding yes
 MaxStartups 100:30:200
 MaxSessions 100
 AcceptEnv LANG LC_*
+# This sshd plays a cluster host whose LXD is the harness's: sessions find it through LXD_DIR.
+SetEnv LXD_DIR=$DIR/lxd LXD_CONF=$DIR/lxc-conf
 Subsystem sftp $SFTP_SERVER
 EOF
 S_CONFIG_CHANGED=0

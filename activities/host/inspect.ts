@@ -1,0 +1,102 @@
+/**
+ * What provisioning needs to know about a host, learned in one SSH round
+ * trip by a fixed script. Inputs reach it only as positional parameters
+ * ("$1", "$2"), never spliced into the script text.
+ */
+
+export interface HostFacts {
+  uid: number;
+  /** Passwordless sudo works (only asked when not root). */
+  sudo: boolean;
+  osId: string;
+  osVersionId: string;
+  lxd?: { path: string; version: string };
+  incus?: { path: string; version: string };
+  zfs: boolean;
+  /** The disk argument: "dir" and "loop" always exist; a device must be a block device. */
+  diskExists: boolean;
+  /** The data-plane interface exists (true when none was asked for). */
+  interfaceExists: boolean;
+  /** The interface of the default route, ss's fallback for the data plane. */
+  defaultInterface: string;
+  /** The host's address on the SSH connection: the management plane, where the LXD API listens. */
+  mgmtIp: string;
+  /** The first LXD/Incus unix socket found ($LXD_DIR first, then the snap, deb and incus paths). */
+  socketPath: string;
+}
+
+export const SUPPORTED_OS = ['debian', 'ubuntu'];
+
+// Prints KEY=value lines; every probe tolerates absence (|| true) so one
+// missing tool never hides the others.
+export const INSPECT_SCRIPT = `
+disk="$1"; iface="$2"
+echo "uid=$(id -u)"
+if [ "$(id -u)" != 0 ] && sudo -n true 2>/dev/null; then echo sudo=1; else echo sudo=0; fi
+. /etc/os-release 2>/dev/null || true
+echo "os_id=\${ID:-}"; echo "os_version_id=\${VERSION_ID:-}"
+for b in lxd incus; do
+  p=$(command -v "$b" 2>/dev/null || true)
+  [ -n "$p" ] && echo "\${b}_path=$p" && echo "\${b}_version=$("$p" --version 2>/dev/null | head -n1)"
+done
+command -v zfs >/dev/null 2>&1 && echo zfs=1 || echo zfs=0
+case "$disk" in dir|loop) echo disk=1 ;; *) [ -b "$disk" ] && echo disk=1 || echo disk=0 ;; esac
+if [ -z "$iface" ] || ip link show dev "$iface" >/dev/null 2>&1; then echo iface=1; else echo iface=0; fi
+echo "default_iface=$(ip route show default 2>/dev/null | awk '{for (i=1;i<NF;i++) if ($i=="dev") {print $(i+1); exit}}')"
+set -- $SSH_CONNECTION; echo "mgmt_ip=$3"
+for s in "\${LXD_DIR:+$LXD_DIR/unix.socket}" /var/snap/lxd/common/lxd/unix.socket /var/lib/lxd/unix.socket /var/lib/incus/unix.socket; do
+  [ -n "$s" ] && [ -S "$s" ] && { echo "socket=$s"; break; }
+done
+true
+`;
+
+/** argv for the inspection: `sh -c SCRIPT sh DISK IFACE`. */
+export function inspectArgv(disk: string, dataPlaneInterface: string | undefined): string[] {
+  return ['sh', '-c', INSPECT_SCRIPT, 'sh', disk, dataPlaneInterface ?? ''];
+}
+
+export function parseFacts(stdout: string): HostFacts {
+  const kv: Record<string, string> = {};
+  for (const line of stdout.split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) kv[line.slice(0, i)] = line.slice(i + 1).trim();
+  }
+  const tool = (name: string) => (kv[`${name}_path`] ? { path: kv[`${name}_path`], version: kv[`${name}_version`] ?? '' } : undefined);
+  return {
+    uid: Number(kv.uid ?? NaN),
+    sudo: kv.sudo === '1',
+    osId: kv.os_id ?? '',
+    osVersionId: kv.os_version_id ?? '',
+    lxd: tool('lxd'),
+    incus: tool('incus'),
+    zfs: kv.zfs === '1',
+    diskExists: kv.disk === '1',
+    interfaceExists: kv.iface === '1',
+    defaultInterface: kv.default_iface ?? '',
+    mgmtIp: kv.mgmt_ip ?? '',
+    socketPath: kv.socket ?? '',
+  };
+}
+
+/** Prefix for commands that need root: nothing as root, `sudo -n` (never prompts) otherwise. */
+export function asRoot(facts: Pick<HostFacts, 'uid'>, argv: string[]): string[] {
+  return facts.uid === 0 ? argv : ['sudo', '-n', ...argv];
+}
+
+/** The Debian packages a host lacks for the chosen backend and disk. */
+export function missingPackages(facts: HostFacts, backend: 'lxd' | 'incus', disk: string): string[] {
+  const pkgs: string[] = [];
+  if (backend === 'lxd' && !facts.lxd) pkgs.push('lxd');
+  if (backend === 'incus' && !facts.incus) pkgs.push('incus');
+  if (disk !== 'dir' && !facts.zfs) pkgs.push('zfsutils-linux');
+  return pkgs;
+}
+
+/** argv that installs `pkgs` without prompting (environment through env(1), not a shell). */
+export function aptInstallArgv(facts: Pick<HostFacts, 'uid'>, pkgs: string[]): string[] {
+  return asRoot(facts, ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-q', '--no-install-recommends', ...pkgs]);
+}
+
+export function aptUpdateArgv(facts: Pick<HostFacts, 'uid'>): string[] {
+  return asRoot(facts, ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'update', '-q']);
+}

@@ -1,0 +1,87 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { FailureType } from '../../common/failure-types';
+import type { SsPaths } from '../../common/paths';
+import { readRemoteRecord } from '../../common/remotes';
+import { loadOrCreateClientCert } from '../lxd/client-cert';
+import { LxdClient } from '../lxd/client';
+import { NAT_BRIDGE, OVN_BRIDGE, STORAGE_POOL } from './setup-plan';
+
+/**
+ * Undoing `remote add` on the host, over HTTPS with the recorded pins. Each
+ * step checks first, so a retry after a partial run finishes the rest.
+ * LXD and its packages stay installed; so does core.https_address (the
+ * host may have had it before), which the operator can unset by hand.
+ */
+export function createDeprovisionActivities({ paths }: { paths: SsPaths }) {
+  async function withApi<T>(remote: string, fn: (api: LxdClient) => Promise<T>): Promise<T> {
+    const rec = readRemoteRecord(paths, remote);
+    if (!rec) throw ApplicationFailure.nonRetryable(`Remote ${remote} has no record (${paths.remoteRecord(remote)}).`, FailureType.Config);
+    const api = new LxdClient({ endpoint: rec.endpoint, clientCert: await loadOrCreateClientCert(paths), serverCertPem: rec.serverCertPem });
+    try {
+      return await fn(api);
+    } finally {
+      api.close();
+    }
+  }
+
+  /** Deprovisioning never takes deployments with it. */
+  async function checkNoDeployments(remote: string): Promise<void> {
+    await withApi(remote, async (api) => {
+      const projects = (await api.listProjects()).map((p) => p.name).filter((n) => n !== 'default');
+      const instances = await api.listInstances({ allProjects: true });
+      if (projects.length || instances.length) {
+        throw ApplicationFailure.nonRetryable(
+          `${remote} still has ${projects.length ? `deployments ${projects.join(', ')}` : ''}${projects.length && instances.length ? ' and ' : ''}${instances.length ? `${instances.length} instance(s)` : ''}; bring them down first.`,
+          FailureType.Validation,
+        );
+      }
+    });
+  }
+
+  async function removeBridges(remote: string): Promise<string[]> {
+    return withApi(remote, async (api) => {
+      const removed: string[] = [];
+      for (const name of [OVN_BRIDGE, NAT_BRIDGE]) {
+        if (await api.getNetwork(name)) {
+          await api.deleteNetwork(name);
+          removed.push(name);
+        }
+      }
+      return removed;
+    });
+  }
+
+  /**
+   * The default profile's root disk goes back to where it was before `remote
+   * add` (or away, if it had none) first: LXD refuses to delete a pool a
+   * profile uses.
+   */
+  async function removeStoragePool(remote: string): Promise<boolean> {
+    const previous = readRemoteRecord(paths, remote)?.previousRootDisk;
+    return withApi(remote, async (api) => {
+      const profile = await api.getProfile('default');
+      if (profile?.devices?.root?.pool === STORAGE_POOL) {
+        const { root: _root, ...others } = profile.devices;
+        const restore: Record<string, Record<string, string>> =
+          previous?.pool && previous.pool !== STORAGE_POOL && (await api.getStoragePool(previous.pool)) ? { root: previous } : {};
+        await api.putProfile('default', { config: profile.config ?? {}, description: profile.description ?? '', devices: { ...others, ...restore } });
+      }
+      if (!(await api.getStoragePool(STORAGE_POOL))) return false;
+      await api.deleteStoragePool(STORAGE_POOL);
+      return true;
+    });
+  }
+
+  /** Last: afterwards this machine can no longer reach the API. */
+  async function revokeManagementCertificate(remote: string): Promise<boolean> {
+    const cert = await loadOrCreateClientCert(paths);
+    return withApi(remote, async (api) => {
+      if ((await api.server()).auth !== 'trusted') return false;
+      await api.deleteCertificate(cert.fingerprint);
+      return true;
+    });
+  }
+
+  return { checkNoDeployments, removeBridges, removeStoragePool, revokeManagementCertificate };
+}
+

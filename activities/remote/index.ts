@@ -1,0 +1,160 @@
+import * as os from 'node:os';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { FailureType } from '../../common/failure-types';
+import type { SsPaths } from '../../common/paths';
+import { readRemoteRecord, RemoteRecord, writeRemoteRecord } from '../../common/remotes';
+import { loadOrCreateClientCert } from '../lxd/client-cert';
+import { LxdClient } from '../lxd/client';
+import { withSsh, type SshTarget } from '../ssh/connect';
+import {
+  CurrentSetup,
+  describeChange,
+  desiredSetup,
+  httpsAddress,
+  planSetup,
+  SetupChange,
+  SetupConflict,
+  SetupOptions,
+} from './setup-plan';
+
+/**
+ * Provisioning a remote's LXD. Until the host trusts our certificate over
+ * HTTPS, the API is reached through its unix socket forwarded over the
+ * pinned SSH connection: the same typed REST client, no `lxc` shell-outs,
+ * no password. Afterwards everything uses HTTPS with the pinned server cert.
+ */
+
+export interface ConfigureLxdResult {
+  backend: 'lxd' | 'incus';
+  version: string;
+  endpoint: string;
+  serverCertPem: string;
+  serverFingerprint: string;
+  /** What was changed, one line each; empty when the host already matched. */
+  changes: string[];
+  /** The default profile's root disk before this run moved it (absent when it did not). */
+  previousRootDisk?: Record<string, string>;
+}
+
+/** Runs `fn` with an LxdClient on the host's unix socket, tunnelled through SSH. */
+async function lxdOverSsh<T>(paths: SsPaths, target: SshTarget, socketPath: string, fn: (lxd: LxdClient) => Promise<T>): Promise<T> {
+  if (!socketPath) {
+    throw ApplicationFailure.nonRetryable(`No LXD or Incus unix socket found on ${target.host}; is the daemon running?`, FailureType.Validation);
+  }
+  return withSsh(target, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, async ({ client }) => {
+    const lxd = new LxdClient({
+      endpoint: {
+        label: `ssh://${target.user}@${target.host}:${target.port}${socketPath}`,
+        connect: (cb) => client.openssh_forwardOutStreamLocal(socketPath, cb),
+      },
+    });
+    try {
+      return await fn(lxd);
+    } finally {
+      lxd.close();
+    }
+  });
+}
+
+async function readCurrent(lxd: LxdClient): Promise<CurrentSetup> {
+  const server = await lxd.server();
+  const pools = await lxd.listStoragePools();
+  const networks = await lxd.listNetworks();
+  const profile = await lxd.getProfile('default');
+  return {
+    serverConfig: Object.fromEntries(Object.entries(server.config ?? {}).map(([k, v]) => [k, String(v)])),
+    pools: Object.fromEntries(pools.map((p) => [p.name, { driver: p.driver, config: p.config ?? {} }])),
+    networks: Object.fromEntries(networks.map((n) => [n.name, { type: n.type, managed: n.managed, description: n.description ?? '', config: n.config ?? {} }])),
+    defaultProfileDevices: profile?.devices ?? {},
+  };
+}
+
+async function apply(lxd: LxdClient, change: SetupChange): Promise<void> {
+  switch (change.kind) {
+    case 'server-config':
+      return lxd.patchServer({ config: change.config });
+    case 'create-pool':
+      return lxd.createStoragePool({ name: change.pool.name, driver: change.pool.driver, config: change.pool.config });
+    case 'create-network':
+      return lxd.createNetwork({ name: change.network.name, type: 'bridge', description: change.network.description, config: change.network.config });
+    case 'update-network':
+      return lxd.patchNetwork(change.name, { ...(change.description !== undefined ? { description: change.description } : {}), config: change.config });
+    case 'set-root-disk':
+      return lxd.patchProfile('default', { devices: { root: change.device } });
+  }
+}
+
+export function createRemoteActivities({ paths }: { paths: SsPaths }) {
+  /**
+   * Brings the host's LXD to ss-remote's setup, changing only what differs
+   * (each change is itself idempotent, so a retry after a partial apply
+   * re-plans and finishes the rest).
+   */
+  async function configureLxd(target: SshTarget, o: { socketPath: string; setup: SetupOptions }): Promise<ConfigureLxdResult> {
+    const ctx = Context.current();
+    return lxdOverSsh(paths, target, o.socketPath, async (lxd) => {
+      let plan: SetupChange[];
+      const current = await readCurrent(lxd);
+      try {
+        plan = planSetup(current, desiredSetup(o.setup));
+      } catch (err) {
+        if (err instanceof SetupConflict) throw ApplicationFailure.nonRetryable(`${target.host}: ${err.message}`, FailureType.Validation);
+        throw err;
+      }
+      const changes: string[] = [];
+      for (const change of plan) {
+        ctx.heartbeat({ applying: describeChange(change) });
+        await apply(lxd, change);
+        changes.push(describeChange(change));
+      }
+      const server = await lxd.server();
+      const env = server.environment;
+      if (!env?.certificate) throw ApplicationFailure.nonRetryable(`${target.host}'s LXD did not report its certificate`, FailureType.Validation);
+      return {
+        backend: env.server === 'incus' ? 'incus' : 'lxd',
+        version: env.server_version,
+        endpoint: `https://${httpsAddress(o.setup.mgmtIp, o.setup.apiPort)}`,
+        serverCertPem: env.certificate,
+        serverFingerprint: env.certificate_fingerprint,
+        changes,
+        previousRootDisk: plan.some((c) => c.kind === 'set-root-disk') ? current.defaultProfileDevices.root : undefined,
+      };
+    });
+  }
+
+  /**
+   * Makes the API trust this management machine's client certificate: a
+   * one-time token created over the SSH-tunnelled socket, redeemed over
+   * HTTPS with the client certificate against the pinned server
+   * certificate (which also proves the API is reachable). Skipped when the
+   * certificate is already trusted.
+   */
+  async function trustManagementCertificate(
+    target: SshTarget,
+    o: { socketPath: string; remote: string; endpoint: string; serverCertPem: string },
+  ): Promise<{ alreadyTrusted: boolean; clientFingerprint: string }> {
+    const cert = await loadOrCreateClientCert(paths);
+    const https = new LxdClient({ endpoint: o.endpoint, clientCert: cert, serverCertPem: o.serverCertPem });
+    try {
+      if ((await https.server()).auth === 'trusted') return { alreadyTrusted: true, clientFingerprint: cert.fingerprint };
+      const name = `ssw-${o.remote}-${os.hostname()}`.replace(/[^A-Za-z0-9._-]/g, '-');
+      const token = await lxdOverSsh(paths, target, o.socketPath, (lxd) => lxd.createTrustToken(name));
+      const after = await https.trustWithToken(token, name);
+      if (after.auth !== 'trusted') {
+        throw ApplicationFailure.nonRetryable(`${o.endpoint} accepted the token but still does not trust this machine's certificate`, FailureType.AuthFailed);
+      }
+      return { alreadyTrusted: false, clientFingerprint: cert.fingerprint };
+    } finally {
+      https.close();
+    }
+  }
+
+  /** Writes $SS_ROOT/remotes/NAME/remote.json: the last step, so a failed add leaves no record. */
+  async function recordRemote(rec: Omit<RemoteRecord, 'provisionedAt'>): Promise<void> {
+    // A re-run moves nothing, so it keeps what the first run found.
+    const previousRootDisk = rec.previousRootDisk ?? readRemoteRecord(paths, rec.name)?.previousRootDisk;
+    writeRemoteRecord(paths, { ...rec, previousRootDisk, provisionedAt: new Date().toISOString() });
+  }
+
+  return { configureLxd, trustManagementCertificate, recordRemote };
+}

@@ -1,0 +1,135 @@
+import * as fs from 'node:fs';
+import type { CommandModule } from 'yargs';
+import { loadRemoteConfig } from '../../common/config';
+import { remoteStub, writeStub } from '../../common/config/stubs';
+import { validateName } from '../../common/config/validators';
+import { ConfigError, UserError } from '../../common/errors';
+import { currentRemote, readRemoteRecord, setCurrentRemote } from '../../common/remotes';
+import type { ProvisionRemoteInput, ProvisionRemoteResult } from '../../workflows/provision-remote';
+import { GlobalArgs, pathsOf, withClient } from '../context';
+import type { CliIO } from '../io';
+import { ensureHostKeyPinned, sshTargetFromArgs } from './host';
+
+interface AddArgs {
+  name: string;
+  host: string;
+  'ssh-user': string;
+  'ssh-port': number;
+  'ssh-key'?: string;
+  'ssh-agent': boolean;
+  'pin-host-key'?: string;
+  disk: string;
+  'data-plane-interface'?: string;
+  backend: 'lxd' | 'incus';
+  'api-port': number;
+}
+
+// A block device path, or ss's "loop"; "dir" for hosts without a spare disk (tests).
+const DISK = /^(dir|loop|\/dev\/[A-Za-z0-9][A-Za-z0-9._/-]*)$/;
+// Linux interface names: at most 15 characters, no slash or blank.
+const IFACE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$/;
+
+export function validateAddArgs(args: Pick<AddArgs, 'name' | 'disk' | 'data-plane-interface' | 'api-port'>): void {
+  validateName('remote', args.name);
+  if (!DISK.test(args.disk) || args.disk.includes('..')) {
+    throw new UserError(`--disk must be a block device like /dev/sdb, "loop" (ZFS on a file) or "dir" (a directory pool, for test hosts), got ${JSON.stringify(args.disk)}.`);
+  }
+  const iface = args['data-plane-interface'];
+  if (iface !== undefined && !IFACE.test(iface)) {
+    throw new UserError(`--data-plane-interface must be a network interface name like eno2 (letters, digits, ".", "_", "-"; at most 15), got ${JSON.stringify(iface)}.`);
+  }
+  const port = args['api-port'];
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UserError(`--api-port must be 1-65535, got ${port}.`);
+}
+
+/**
+ * Validates remote.conf for provisioning. An empty DEPLOYMENT_STRING is fine
+ * here (the stub leaves it empty for the operator to fill in; "ssw up"
+ * needs it, provisioning does not); every other problem is reported.
+ */
+export function checkRemoteConf(load: () => unknown): void {
+  try {
+    load();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const problems = err.problems.filter((p) => !(p.key === 'DEPLOYMENT_STRING' && /missing or empty/.test(p.message)));
+    if (problems.length > 0) throw new ConfigError(problems);
+  }
+}
+
+export function remoteAddCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
+  return {
+    command: 'add <name> <host>',
+    describe: 'Take a host under management: install and initialise LXD, trust this machine (provisionRemote)',
+    builder: (y) =>
+      y
+        .positional('name', { type: 'string', describe: 'Remote name, e.g. home' })
+        .positional('host', { type: 'string', describe: 'Host name or IP address reachable over SSH' })
+        .options({
+          'ssh-user': { type: 'string', default: 'ubuntu', describe: 'SSH user (root, or one with passwordless sudo)' },
+          'ssh-port': { type: 'number', default: 22, describe: 'SSH port' },
+          'ssh-key': { type: 'string', describe: 'Private key file (unencrypted)', defaultDescription: '~/.ssh/id_ed25519, id_ecdsa or id_rsa' },
+          'ssh-agent': { type: 'boolean', default: false, describe: 'Authenticate with the keys in ssh-agent' },
+          'pin-host-key': { type: 'string', describe: 'Expected host key fingerprint (SHA256:...); without it the key is pinned on first use and shown' },
+          disk: { type: 'string', default: 'loop', describe: 'Storage for pool ss-base: a block device (ZFS), "loop" (ZFS on a file) or "dir"' },
+          'data-plane-interface': { type: 'string', describe: 'Interface for the instances\' data plane', defaultDescription: 'the default route\'s' },
+          backend: { choices: ['lxd', 'incus'] as const, default: 'lxd' as const, describe: 'Container/VM manager to install' },
+          'api-port': { type: 'number', default: 8443, describe: 'Port of the LXD API on the host\'s management address' },
+        }),
+    handler: async (argv) => {
+      const args = argv as unknown as GlobalArgs & AddArgs;
+      const paths = pathsOf(args);
+      // Everything that can be wrong with the input fails here, before the host is touched.
+      validateAddArgs(args);
+      const target = await sshTargetFromArgs(args);
+      const confFile = paths.remoteConf(args.name);
+      const confExisted = fs.existsSync(confFile);
+      if (confExisted) checkRemoteConf(() => loadRemoteConfig(paths, args.name)); // broken: exit 2, nothing started
+      const { pinnedNow } = await ensureHostKeyPinned(paths.knownHosts, target, args['pin-host-key'], { trustOnFirstUse: true, io });
+      if (!confExisted) writeStub(confFile, remoteStub(args.name));
+
+      const input: ProvisionRemoteInput = {
+        remote: args.name,
+        target,
+        disk: args.disk,
+        dataPlaneInterface: args['data-plane-interface'],
+        backend: args.backend,
+        apiPort: args['api-port'],
+      };
+      let result: ProvisionRemoteResult;
+      try {
+        result = await withClient(args, async (client) => {
+          const { startOperation } = await import('../start-operation');
+          const { followWorkflow } = await import('../follow');
+          const { handle, attached } = await startOperation(client, {
+            operation: 'provision-remote',
+            workflowType: 'provisionRemote',
+            target: { remote: args.name },
+            args: [input],
+            taskQueue: args['task-queue'],
+          });
+          if (!args.json) io.out(`${attached ? 'Already running; following' : 'Started'} ${handle.workflowId}`);
+          return followWorkflow<ProvisionRemoteResult>(client, handle, io, { quiet: args.json, taskQueue: args['task-queue'] });
+        });
+      } catch (err) {
+        // No half-written config: a remote that never got provisioned leaves nothing behind.
+        if (!readRemoteRecord(paths, args.name)) {
+          if (!confExisted) fs.rmSync(paths.remoteDir(args.name), { recursive: true, force: true });
+          if (pinnedNow) (await import('../../activities/ssh')).forgetHostKey(paths.knownHosts, target.host, target.port);
+        }
+        throw err;
+      }
+      if (!currentRemote(paths)) setCurrentRemote(paths, args.name);
+      if (args.json) {
+        io.out(JSON.stringify({ result, current: currentRemote(paths) === args.name }, null, 2));
+        return;
+      }
+      io.out(`Remote ${args.name}: ${result.backend} ${result.version} at ${result.endpoint} (server certificate ${result.serverFingerprint.slice(0, 16)}... pinned).`);
+      io.out(result.changes.length ? `  changed: ${result.changes.join('; ')}` : '  LXD already matched: nothing changed.');
+      if (result.installed.length) io.out(`  installed: ${result.installed.join(', ')}`);
+      io.out(`  this machine's certificate: ${result.trust === 'added' ? 'now trusted' : 'already trusted'}`);
+      if (!confExisted) io.out(`  wrote ${confFile}: set DEPLOYMENT_STRING there before "ssw up".`);
+      if (currentRemote(paths) === args.name) io.out(`  ${args.name} is the current remote.`);
+    },
+  };
+}

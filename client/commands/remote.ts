@@ -1,0 +1,208 @@
+import * as fs from 'node:fs';
+import type { CommandModule } from 'yargs';
+import { validateName } from '../../common/config/validators';
+import { UserError } from '../../common/errors';
+import type { SsPaths } from '../../common/paths';
+import { currentRemote, listRemoteNames, readRemoteRecord, RemoteRecord, setCurrentRemote } from '../../common/remotes';
+import type { LxdClient } from '../../activities/lxd/client';
+import { GlobalArgs, pathsOf } from '../context';
+import type { CliIO } from '../io';
+import { remoteAddCommand } from './remote-add';
+
+/** The remote named, or the current one; must have been provisioned. */
+function recordOf(paths: SsPaths, name: string | undefined): RemoteRecord {
+  const remote = name ?? currentRemote(paths);
+  if (!remote) throw new UserError('No remote given and no current remote: name one, or run "ssw remote switch NAME".');
+  validateName('remote', remote);
+  const rec = readRemoteRecord(paths, remote);
+  if (!rec) throw new UserError(`Remote ${remote} is not provisioned (no ${paths.remoteRecord(remote)}). Run "ssw remote add ${remote} HOST".`);
+  return rec;
+}
+
+/** An HTTPS client for a provisioned remote: this machine's certificate, the server's pinned one. */
+export async function remoteApi(paths: SsPaths, rec: RemoteRecord, timeoutMs = 10000): Promise<LxdClient> {
+  const { LxdClient } = await import('../../activities/lxd/client');
+  const { loadOrCreateClientCert } = await import('../../activities/lxd/client-cert');
+  return new LxdClient({ endpoint: rec.endpoint, clientCert: await loadOrCreateClientCert(paths), serverCertPem: rec.serverCertPem, requestTimeoutMs: timeoutMs });
+}
+
+/** Deployments are LXD projects other than "default". */
+async function deploymentsOn(api: LxdClient): Promise<string[]> {
+  return (await api.listProjects()).map((p) => p.name).filter((n) => n !== 'default').sort();
+}
+
+function listCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
+  return {
+    command: 'list',
+    describe: 'Remotes under management: host, backend, reachability, deployments',
+    handler: async (args) => {
+      const paths = pathsOf(args);
+      const current = currentRemote(paths);
+      const rows = [];
+      for (const name of listRemoteNames(paths)) {
+        const rec = readRemoteRecord(paths, name);
+        const row = { name, current: name === current, host: rec?.ssh.host, backend: rec ? `${rec.backend} ${rec.version}` : undefined, provisioned: !!rec, reachable: false, deployments: [] as string[], error: undefined as string | undefined };
+        if (rec) {
+          const api = await remoteApi(paths, rec, 5000);
+          try {
+            row.reachable = (await api.server()).auth === 'trusted';
+            row.deployments = await deploymentsOn(api);
+          } catch (err) {
+            row.error = (err as Error).message;
+          } finally {
+            api.close();
+          }
+        }
+        rows.push(row);
+      }
+      if (args.json) return io.out(JSON.stringify(rows, null, 2));
+      if (rows.length === 0) return io.out('No remotes yet. Add one with: ssw remote add NAME HOST');
+      io.out(`  ${'NAME'.padEnd(16)} ${'HOST'.padEnd(24)} ${'BACKEND'.padEnd(14)} ${'REACHABLE'.padEnd(10)} DEPLOYMENTS`);
+      for (const r of rows) {
+        const reach = !r.provisioned ? 'not provisioned' : r.reachable ? 'yes' : 'NO';
+        io.out(`${r.current ? '*' : ' '} ${r.name.padEnd(16)} ${(r.host ?? '-').padEnd(24)} ${(r.backend ?? '-').padEnd(14)} ${reach.padEnd(10)} ${r.deployments.join(', ') || '-'}`);
+      }
+    },
+  };
+}
+
+function showCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs & { name?: string }> {
+  return {
+    command: 'show [name]',
+    describe: 'What a remote has: storage, networks, deployments (projects), instances',
+    builder: (y) => y.positional('name', { type: 'string', describe: 'Remote (default: the current one)' }) as never,
+    handler: async (args) => {
+      const paths = pathsOf(args);
+      const rec = recordOf(paths, args.name);
+      const api = await remoteApi(paths, rec);
+      try {
+        const server = await api.server();
+        const [pools, networks, projects, instances] = await Promise.all([api.listStoragePools(), api.listNetworks(), api.listProjects(), api.listInstances({ allProjects: true })]);
+        const doc = {
+          remote: rec.name,
+          endpoint: rec.endpoint,
+          backend: `${server.environment?.server ?? rec.backend} ${server.environment?.server_version ?? rec.version}`,
+          storagePools: pools.map((p) => ({ name: p.name, driver: p.driver, status: p.status, usedBy: (p.used_by ?? []).length })),
+          networks: networks.filter((n) => n.managed).map((n) => ({ name: n.name, type: n.type, description: n.description, address: n.config?.['ipv4.address'] })),
+          projects: projects.map((p) => p.name),
+          instances: instances.map((i) => ({ name: i.name, project: i.project, type: i.type, status: i.status })),
+        };
+        if (args.json) return io.out(JSON.stringify(doc, null, 2));
+        io.out(`Remote ${doc.remote}: ${doc.backend} at ${doc.endpoint}`);
+        io.out('  storage pools');
+        for (const p of doc.storagePools) io.out(`    ${p.name} (${p.driver}, ${p.status}, used by ${p.usedBy})`);
+        io.out('  networks');
+        for (const n of doc.networks) io.out(`    ${n.name} ${n.type} ${n.address ?? ''} ${n.description ? `"${n.description}"` : ''}`.trimEnd());
+        io.out(`  projects  ${doc.projects.join(', ')}`);
+        io.out('  instances');
+        if (doc.instances.length === 0) io.out('    (none)');
+        for (const i of doc.instances) io.out(`    ${i.project}/${i.name} ${i.type} ${i.status}`);
+      } finally {
+        api.close();
+      }
+    },
+  };
+}
+
+function switchCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs & { name: string }> {
+  return {
+    command: 'switch <name>',
+    describe: 'Make a remote the current one (the default for later commands)',
+    builder: (y) => y.positional('name', { type: 'string', demandOption: true }) as never,
+    handler: async (args) => {
+      const paths = pathsOf(args);
+      validateName('remote', args.name);
+      if (!listRemoteNames(paths).includes(args.name)) {
+        throw new UserError(`There is no remote ${args.name} under ${paths.root}/remotes. "ssw remote list" shows them.`);
+      }
+      setCurrentRemote(paths, args.name);
+      io.out(args.json ? JSON.stringify({ current: args.name }) : `${args.name} is now the current remote.`);
+    },
+  };
+}
+
+interface RemoveArgs {
+  name: string;
+  force: boolean;
+  deprovision: boolean;
+  yes: boolean;
+}
+
+function removeCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs & RemoveArgs> {
+  return {
+    command: 'remove <name>',
+    describe: 'Forget a remote (the host is left as it is unless --deprovision)',
+    builder: (y) =>
+      y.positional('name', { type: 'string', demandOption: true }).options({
+        force: { type: 'boolean', default: false, describe: 'Forget it even if deployments exist or it is unreachable' },
+        deprovision: { type: 'boolean', default: false, describe: 'Also undo on the host what "remote add" did (bridges, pool, trust)' },
+        yes: { type: 'boolean', default: false, describe: 'Confirm --deprovision' },
+      }) as never,
+    handler: async (args) => {
+      const paths = pathsOf(args);
+      validateName('remote', args.name);
+      if (!listRemoteNames(paths).includes(args.name)) throw new UserError(`There is no remote ${args.name}; "ssw remote list" shows them.`);
+      if (args.deprovision && !args.yes) {
+        throw new UserError(`--deprovision deletes the bridges lxdbr0/lxdbr1 and the storage pool ss-base on ${args.name}'s host and revokes this machine's certificate. Add --yes to confirm.`);
+      }
+      const rec = readRemoteRecord(paths, args.name);
+      if (rec) {
+        const api = await remoteApi(paths, rec, 5000);
+        let deployments: string[] | undefined;
+        try {
+          deployments = await deploymentsOn(api);
+        } catch (err) {
+          if (!args.force) {
+            throw new UserError(`Cannot check ${args.name} for deployments (${(err as Error).message}). Use --force to forget it anyway.`);
+          }
+        } finally {
+          api.close();
+        }
+        if (deployments?.length && (!args.force || args.deprovision)) {
+          throw new UserError(
+            `${args.name} still has deployments: ${deployments.join(', ')}. Bring them down first ("ssw down --deployment D --purge")` +
+              (args.deprovision ? '; deprovisioning never removes deployments.' : ', or use --force to forget the remote anyway (the host keeps them).'),
+          );
+        }
+        if (args.deprovision) await runDeprovision(args, io, rec);
+        (await import('../../activities/ssh')).forgetHostKey(paths.knownHosts, rec.ssh.host, rec.ssh.port);
+        fs.rmSync(paths.remoteRecord(args.name), { force: true });
+      }
+      if (currentRemote(paths) === args.name) setCurrentRemote(paths, undefined);
+      const kept = fs.existsSync(paths.remoteConf(args.name)) ? ` ${paths.remoteConf(args.name)} is kept; delete it if you no longer need it.` : '';
+      io.out(args.json ? JSON.stringify({ removed: args.name, deprovisioned: args.deprovision }) : `Forgot remote ${args.name}${args.deprovision ? ' and deprovisioned its host' : ''}.${kept}`);
+    },
+  };
+}
+
+async function runDeprovision(args: GlobalArgs & RemoveArgs, io: CliIO, rec: RemoteRecord): Promise<void> {
+  const { withClient } = await import('../context');
+  await withClient(args, async (client) => {
+    const { startOperation } = await import('../start-operation');
+    const { followWorkflow } = await import('../follow');
+    const { handle } = await startOperation(client, {
+      operation: 'deprovision-remote',
+      workflowType: 'deprovisionRemote',
+      target: { remote: rec.name },
+      args: [{ remote: rec.name }],
+      taskQueue: args['task-queue'],
+    });
+    await followWorkflow(client, handle, io, { quiet: args.json, taskQueue: args['task-queue'] });
+  });
+}
+
+export function remoteCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
+  return {
+    command: 'remote <command>',
+    describe: 'Manage remotes (LXD/Incus hosts): add, list, show, switch, remove',
+    builder: (y) =>
+      y
+        .command(remoteAddCommand(io))
+        .command(listCommand(io))
+        .command(showCommand(io) as never)
+        .command(switchCommand(io) as never)
+        .command(removeCommand(io) as never)
+        .demandCommand(1, 'Name a remote command: add, list, show, switch or remove.'),
+    handler: () => undefined,
+  };
+}

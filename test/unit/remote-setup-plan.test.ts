@@ -1,0 +1,125 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CurrentSetup, desiredSetup, planSetup, renderPreseed, SetupConflict } from '../../activities/remote/setup-plan';
+import { aptInstallArgv, inspectArgv, missingPackages, parseFacts } from '../../activities/host/inspect';
+
+const opts = { mgmtIp: '192.0.2.10', apiPort: 8443, disk: '/dev/sdb', dataPlaneInterface: 'eno2' };
+
+/** A host where everything ssw wants is already in place. */
+function provisioned(): CurrentSetup {
+  const d = desiredSetup(opts);
+  return {
+    serverConfig: { ...d.serverConfig, 'core.something_else': 'kept' },
+    pools: { 'ss-base': { driver: 'zfs', config: { source: '/dev/sdb', 'zfs.pool_name': 'ss-base' } } },
+    networks: Object.fromEntries(d.networks.map((n) => [n.name, { type: 'bridge', managed: true, description: n.description, config: { ...n.config, 'ipv4.firewall': 'true' } }])),
+    defaultProfileDevices: { root: { path: '/', pool: 'ss-base', type: 'disk' }, eth0: { type: 'nic' } },
+  };
+}
+
+describe('LXD setup plan (ss-remote preseed equivalent)', () => {
+  test('the preseed matches ss-remote: API on the management address, ss-base pool, NAT and OVN bridges, default root disk', () => {
+    assert.equal(
+      renderPreseed(desiredSetup(opts)),
+      `config:
+  core.https_address: 192.0.2.10:8443
+  images.auto_update_interval: "15"
+storage_pools:
+  - name: ss-base
+    driver: zfs
+    config:
+      source: /dev/sdb
+networks:
+  - name: lxdbr0
+    type: bridge
+    description: ss-config,eno2
+    config:
+      ipv4.address: 10.9.9.1/24
+      ipv4.dhcp.ranges: 10.9.9.10-10.9.9.127
+      ipv4.nat: "true"
+      ipv6.address: none
+      dns.mode: managed
+  - name: lxdbr1
+    type: bridge
+    description: Non-natting bridge needed for ovn networks.
+    config:
+      ipv4.address: 10.10.10.1/24
+      ipv4.dhcp.ranges: 10.10.10.10-10.10.10.63
+      ipv4.ovn.ranges: 10.10.10.64-10.10.10.254
+      ipv4.nat: "false"
+      ipv6.address: none
+profiles:
+  - name: default
+    devices:
+      root:
+        path: /
+        pool: ss-base
+        type: disk
+`,
+    );
+  });
+
+  test('disk choices: dir for test hosts, ZFS on a loop file, ZFS on a device; IPv6 API address in brackets', () => {
+    assert.deepEqual(desiredSetup({ ...opts, disk: 'dir' }).pool, { name: 'ss-base', driver: 'dir', config: {} });
+    assert.deepEqual(desiredSetup({ ...opts, disk: 'loop' }).pool, { name: 'ss-base', driver: 'zfs', config: {} });
+    assert.equal(desiredSetup({ ...opts, mgmtIp: '2001:db8::1' }).serverConfig['core.https_address'], '[2001:db8::1]:8443');
+  });
+
+  test('a bare LXD gets everything', () => {
+    const plan = planSetup({ serverConfig: {}, pools: {}, networks: {}, defaultProfileDevices: {} }, desiredSetup(opts));
+    assert.deepEqual(plan.map((c) => c.kind), ['server-config', 'create-pool', 'create-network', 'create-network', 'set-root-disk']);
+  });
+
+  test('a provisioned host needs nothing (a re-run changes nothing), whatever else it has', () => {
+    assert.deepEqual(planSetup(provisioned(), desiredSetup(opts)), []);
+  });
+
+  test('only the fields that differ are changed', () => {
+    const cur = provisioned();
+    cur.serverConfig['core.https_address'] = '192.0.2.10:9443';
+    cur.networks.lxdbr0.config['ipv4.nat'] = 'false';
+    cur.networks.lxdbr0.description = 'ss-config,eno1';
+    assert.deepEqual(planSetup(cur, desiredSetup(opts)), [
+      { kind: 'server-config', config: { 'core.https_address': '192.0.2.10:8443' } },
+      { kind: 'update-network', name: 'lxdbr0', description: 'ss-config,eno2', config: { 'ipv4.nat': 'true' } },
+    ]);
+  });
+
+  test('refuses to overwrite what is fixed at creation or not ours', () => {
+    const otherDriver = provisioned();
+    otherDriver.pools['ss-base'].driver = 'btrfs';
+    assert.throws(() => planSetup(otherDriver, desiredSetup(opts)), SetupConflict);
+    const otherSource = provisioned();
+    otherSource.pools['ss-base'].config.source = '/dev/sdc';
+    assert.throws(() => planSetup(otherSource, desiredSetup(opts)), /already exists on \/dev\/sdc, not \/dev\/sdb/);
+    const physical = provisioned();
+    physical.networks.lxdbr1 = { type: 'physical', managed: false, description: '', config: {} };
+    assert.throws(() => planSetup(physical, desiredSetup(opts)), /not an LXD-managed bridge/);
+  });
+});
+
+describe('host inspection and install argv', () => {
+  test('inputs reach the fixed script only as positional parameters', () => {
+    const argv = inspectArgv('/dev/sdb; rm -rf /', 'eth0$(id)');
+    assert.equal(argv[0], 'sh');
+    assert.equal(argv[1], '-c');
+    assert.ok(!argv[2].includes('/dev/sdb') && !argv[2].includes('$(id)'));
+    assert.deepEqual(argv.slice(3), ['sh', '/dev/sdb; rm -rf /', 'eth0$(id)']);
+  });
+
+  test('facts parse from the script output', () => {
+    const f = parseFacts('uid=0\nsudo=0\nos_id=debian\nos_version_id=12\nlxd_path=/usr/bin/lxd\nlxd_version=5.0.2\nzfs=0\ndisk=1\niface=1\ndefault_iface=eth0\nmgmt_ip=127.0.0.1\nsocket=/var/lib/lxd/unix.socket\n');
+    assert.deepEqual(f.lxd, { path: '/usr/bin/lxd', version: '5.0.2' });
+    assert.equal(f.incus, undefined);
+    assert.equal(f.mgmtIp, '127.0.0.1');
+    assert.equal(f.socketPath, '/var/lib/lxd/unix.socket');
+  });
+
+  test('installs only what is missing, through sudo -n when not root, never prompting', () => {
+    const f = parseFacts('uid=1000\nsudo=1\nzfs=0\n');
+    assert.deepEqual(missingPackages(f, 'lxd', '/dev/sdb'), ['lxd', 'zfsutils-linux']);
+    assert.deepEqual(missingPackages(f, 'incus', 'dir'), ['incus']);
+    assert.deepEqual(missingPackages({ ...f, lxd: { path: '/usr/bin/lxd', version: '5.0.2' }, zfs: true }, 'lxd', 'loop'), []);
+    assert.deepEqual(aptInstallArgv(f, ['lxd']), ['sudo', '-n', 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-q', '--no-install-recommends', 'lxd']);
+    assert.deepEqual(aptInstallArgv({ uid: 0 }, ['lxd']).slice(0, 2), ['env', 'DEBIAN_FRONTEND=noninteractive']);
+  });
+});

@@ -1,0 +1,98 @@
+import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
+import type { SswActivities } from '../activities';
+import type { SshTarget } from '../activities/ssh';
+import { NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
+import { Progress } from './progress';
+
+/**
+ * provisionRemote: take a bare Debian/Ubuntu host under management (ss-remote).
+ * Every step looks before it acts, so running `ssw remote add` again, or
+ * resuming after a crash, changes only what still differs.
+ */
+export interface ProvisionRemoteInput {
+  remote: string;
+  target: SshTarget;
+  /** "dir" (test hosts), "loop" (ZFS on a loop file) or a block device for ZFS. */
+  disk: string;
+  /** Defaults to the interface of the host's default route, as ss does. */
+  dataPlaneInterface?: string;
+  backend: 'lxd' | 'incus';
+  /** Port of the LXD API on the management address. */
+  apiPort: number;
+}
+
+export interface ProvisionRemoteResult {
+  remote: string;
+  endpoint: string;
+  backend: 'lxd' | 'incus';
+  version: string;
+  serverFingerprint: string;
+  installed: string[];
+  /** One line per LXD change made; empty when the host already matched. */
+  changes: string[];
+  trust: 'added' | 'already-trusted';
+}
+
+const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES };
+
+// Short steps: SSH and LXD API calls. They heartbeat while waiting, so a dead worker shows within 30 s.
+const host = proxyActivities<SswActivities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '30s', retry });
+// Package installation can take a while on a slow mirror; it heartbeats every few seconds.
+const install = proxyActivities<SswActivities>({ startToCloseTimeout: '40 minutes', heartbeatTimeout: '1 minute', retry });
+
+const STEPS = {
+  ssh: 'Reach SSH with the pinned host key',
+  inspect: 'Inspect the host (OS, privileges, disk, interface)',
+  install: 'Install LXD and storage tools',
+  configure: 'Configure LXD: API address, storage pool, bridges, default profile',
+  trust: "Trust this management machine's certificate",
+  record: 'Record the remote',
+};
+
+export async function provisionRemote(input: ProvisionRemoteInput): Promise<ProvisionRemoteResult> {
+  const { remote, target, disk, backend, apiPort } = input;
+  const progress = Progress.start('provision-remote', { remote }, Object.values(STEPS));
+  const req = { disk, dataPlaneInterface: input.dataPlaneInterface, backend };
+
+  await progress.step(STEPS.ssh, () => host.sshCheck(target));
+  await progress.step(STEPS.inspect, () => host.inspectHost(target, req));
+
+  const { installed, facts } = await progress.step(STEPS.install, () => install.installHostPackages(target, req));
+  if (installed.length === 0) progress.skip(STEPS.install, `${backend} already installed`);
+
+  const dataPlaneInterface = input.dataPlaneInterface || facts.defaultInterface;
+  const lxd = await progress.step(STEPS.configure, () =>
+    host.configureLxd(target, { socketPath: facts.socketPath, setup: { mgmtIp: facts.mgmtIp, apiPort, disk, dataPlaneInterface } }),
+  );
+
+  const trust = await progress.step(STEPS.trust, () =>
+    host.trustManagementCertificate(target, { socketPath: facts.socketPath, remote, endpoint: lxd.endpoint, serverCertPem: lxd.serverCertPem }),
+  );
+
+  await progress.step(STEPS.record, () =>
+    host.recordRemote({
+      name: remote,
+      ssh: { host: target.host, port: target.port, user: target.user, privateKeyPath: target.privateKeyPath, useAgent: target.useAgent },
+      backend: lxd.backend,
+      version: lxd.version,
+      endpoint: lxd.endpoint,
+      serverCertPem: lxd.serverCertPem,
+      serverFingerprint: lxd.serverFingerprint,
+      disk,
+      dataPlaneInterface,
+      previousRootDisk: lxd.previousRootDisk,
+    }),
+  );
+
+  progress.finish();
+  return {
+    remote,
+    endpoint: lxd.endpoint,
+    backend: lxd.backend,
+    version: lxd.version,
+    serverFingerprint: lxd.serverFingerprint,
+    installed,
+    changes: lxd.changes,
+    trust: trust.alreadyTrusted ? 'already-trusted' : 'added',
+  };
+}
