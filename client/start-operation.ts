@@ -49,16 +49,21 @@ export async function startOperation(client: Client, req: StartRequest): Promise
 }
 
 async function refuseConflicts(client: Client, req: StartRequest): Promise<void> {
-  const { WorkflowNotFoundError } = await import('@temporalio/client');
+  const { isGrpcServiceError } = await import('@temporalio/client');
+  const { temporal } = await import('@temporalio/proto');
   for (const id of conflictingWorkflowIds(req.operation, req.target)) {
-    let desc;
+    // The raw call, not handle.describe(): the lock needs status and start time only,
+    // and must not depend on decrypting another run's memo.
+    let info;
     try {
-      desc = await client.workflow.getHandle(id).describe();
+      info = (await client.workflowService.describeWorkflowExecution({ namespace: client.options.namespace, execution: { workflowId: id } })).workflowExecutionInfo;
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) continue; // never ran: no conflict
+      if (isGrpcServiceError(err) && err.code === 5 /* NOT_FOUND */) continue; // never ran: no conflict
       throw err; // can't tell: never start blind
     }
-    if (desc.status.name === 'RUNNING') refuse(req, id, desc.startTime);
+    if (info?.status === temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING) {
+      refuse(req, id, new Date(Number(info.startTime?.seconds ?? 0) * 1000));
+    }
   }
   // A remote-wide operation (e.g. provisioning) must not run under a deployment
   // operation on that remote. Their IDs are open-ended, so ask visibility: it lags

@@ -22,8 +22,6 @@ export interface RemoteRecord {
   serverFingerprint: string;
   disk: string;
   dataPlaneInterface: string;
-  /** The default profile's root disk before ssw moved it to ss-base; deprovisioning puts it back. */
-  previousRootDisk?: Record<string, string>;
   provisionedAt: string;
 }
 

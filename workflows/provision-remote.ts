@@ -80,7 +80,6 @@ export async function provisionRemote(input: ProvisionRemoteInput): Promise<Prov
       serverFingerprint: lxd.serverFingerprint,
       disk,
       dataPlaneInterface,
-      previousRootDisk: lxd.previousRootDisk,
     }),
   );
 

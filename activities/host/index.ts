@@ -3,7 +3,7 @@ import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
 import { withSsh, type SshTarget } from '../ssh/connect';
 import { runChecked } from '../ssh/run';
-import { aptInstallArgv, aptUpdateArgv, HostFacts, inspectArgv, missingPackages, parseFacts, SUPPORTED_OS } from './inspect';
+import { aptInstallArgv, aptUpdateArgv, HostFacts, inspectArgv, missingPackages, parseFacts, refusalFor } from './inspect';
 
 export type { HostFacts } from './inspect';
 
@@ -25,23 +25,8 @@ export function createHostActivities({ paths }: { paths: SsPaths }) {
     const facts = await withSsh(target, connect, async ({ client }) =>
       parseFacts((await runChecked(client, inspectArgv(req.disk, req.dataPlaneInterface), { timeoutMs: 60_000 })).stdout),
     );
-    const where = `${target.user}@${target.host}:${target.port}`;
-    const refuse = (message: string, type: string = FailureType.Validation) => {
-      throw ApplicationFailure.nonRetryable(message, type);
-    };
-    if (!SUPPORTED_OS.includes(facts.osId)) {
-      refuse(`${where} runs "${facts.osId || 'an unknown OS'} ${facts.osVersionId}"; ssw provisions Debian and Ubuntu hosts only.`);
-    }
-    if (facts.uid !== 0 && !facts.sudo) {
-      refuse(`${target.user} on ${target.host} is not root and has no passwordless sudo, which installing and configuring ${req.backend} needs. Use --ssh-user root, or allow sudo without a password for ${target.user}.`, FailureType.Privileges);
-    }
-    if (!facts.diskExists) {
-      refuse(`The disk ${req.disk} does not exist on ${target.host} (no such block device). Run "lsblk --paths" there and pass --disk with one it lists, or --disk loop.`);
-    }
-    if (!facts.interfaceExists) {
-      refuse(`The data-plane interface ${req.dataPlaneInterface} does not exist on ${target.host}. Run "ip link" there and pass --data-plane-interface with one it lists.`);
-    }
-    if (!facts.mgmtIp) refuse(`Could not learn ${target.host}'s address on the SSH connection (SSH_CONNECTION is empty).`);
+    const refusal = refusalFor(facts, req, target);
+    if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.privileges ? FailureType.Privileges : FailureType.Validation);
     return facts;
   }
 

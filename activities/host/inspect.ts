@@ -100,3 +100,30 @@ export function aptInstallArgv(facts: Pick<HostFacts, 'uid'>, pkgs: string[]): s
 export function aptUpdateArgv(facts: Pick<HostFacts, 'uid'>): string[] {
   return asRoot(facts, ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'update', '-q']);
 }
+
+/** Why a host cannot be provisioned, or undefined when it can. Pure, so every refusal is unit-tested. */
+export function refusalFor(
+  facts: HostFacts,
+  req: { disk: string; dataPlaneInterface?: string; backend: string },
+  t: { user: string; host: string; port: number },
+): { message: string; privileges: boolean } | undefined {
+  const where = `${t.user}@${t.host}:${t.port}`;
+  if (!SUPPORTED_OS.includes(facts.osId)) {
+    const os = `${facts.osId || 'an unknown OS'} ${facts.osVersionId}`.trim();
+    return { message: `${where} runs "${os}"; ssw provisions Debian and Ubuntu hosts only.`, privileges: false };
+  }
+  if (facts.uid !== 0 && !facts.sudo) {
+    return {
+      message: `${t.user} on ${t.host} is not root and has no passwordless sudo, which installing and configuring ${req.backend} needs. Use --ssh-user root, or allow sudo without a password for ${t.user}.`,
+      privileges: true,
+    };
+  }
+  if (!facts.diskExists) {
+    return { message: `The disk ${req.disk} does not exist on ${t.host} (no such block device). Run "lsblk --paths" there and pass --disk with one it lists, or --disk loop.`, privileges: false };
+  }
+  if (!facts.interfaceExists) {
+    return { message: `The data-plane interface ${req.dataPlaneInterface} does not exist on ${t.host}. Run "ip link" there and pass --data-plane-interface with one it lists.`, privileges: false };
+  }
+  if (!facts.mgmtIp) return { message: `Could not learn ${t.host}'s address on the SSH connection (SSH_CONNECTION is empty).`, privileges: false };
+  return undefined;
+}

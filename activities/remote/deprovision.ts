@@ -4,7 +4,7 @@ import type { SsPaths } from '../../common/paths';
 import { readRemoteRecord } from '../../common/remotes';
 import { loadOrCreateClientCert } from '../lxd/client-cert';
 import { LxdClient } from '../lxd/client';
-import { NAT_BRIDGE, OVN_BRIDGE, STORAGE_POOL } from './setup-plan';
+import { NAT_BRIDGE, OVN_BRIDGE, PREVIOUS_ROOT_KEY, STORAGE_POOL } from './setup-plan';
 
 /**
  * Undoing `remote add` on the host, over HTTPS with the recorded pins. Each
@@ -57,14 +57,20 @@ export function createDeprovisionActivities({ paths }: { paths: SsPaths }) {
    * profile uses.
    */
   async function removeStoragePool(remote: string): Promise<boolean> {
-    const previous = readRemoteRecord(paths, remote)?.previousRootDisk;
     return withApi(remote, async (api) => {
       const profile = await api.getProfile('default');
       if (profile?.devices?.root?.pool === STORAGE_POOL) {
         const { root: _root, ...others } = profile.devices;
+        const { [PREVIOUS_ROOT_KEY]: remembered, ...config } = profile.config ?? {};
+        let previous: Record<string, string> | undefined;
+        try {
+          previous = remembered ? (JSON.parse(remembered) as Record<string, string>) : undefined;
+        } catch {
+          previous = undefined; // unreadable memory: leave the profile without a root disk rather than guess
+        }
         const restore: Record<string, Record<string, string>> =
           previous?.pool && previous.pool !== STORAGE_POOL && (await api.getStoragePool(previous.pool)) ? { root: previous } : {};
-        await api.putProfile('default', { config: profile.config ?? {}, description: profile.description ?? '', devices: { ...others, ...restore } });
+        await api.putProfile('default', { config, description: profile.description ?? '', devices: { ...others, ...restore } });
       }
       if (!(await api.getStoragePool(STORAGE_POOL))) return false;
       await api.deleteStoragePool(STORAGE_POOL);

@@ -2,7 +2,7 @@ import * as os from 'node:os';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
-import { readRemoteRecord, RemoteRecord, writeRemoteRecord } from '../../common/remotes';
+import { RemoteRecord, writeRemoteRecord } from '../../common/remotes';
 import { loadOrCreateClientCert } from '../lxd/client-cert';
 import { LxdClient } from '../lxd/client';
 import { withSsh, type SshTarget } from '../ssh/connect';
@@ -16,6 +16,7 @@ import {
   SetupConflict,
   SetupOptions,
 } from './setup-plan';
+import { PREVIOUS_ROOT_KEY } from './setup-plan';
 
 /**
  * Provisioning a remote's LXD. Until the host trusts our certificate over
@@ -32,8 +33,6 @@ export interface ConfigureLxdResult {
   serverFingerprint: string;
   /** What was changed, one line each; empty when the host already matched. */
   changes: string[];
-  /** The default profile's root disk before this run moved it (absent when it did not). */
-  previousRootDisk?: Record<string, string>;
 }
 
 /** Runs `fn` with an LxdClient on the host's unix socket, tunnelled through SSH. */
@@ -79,8 +78,15 @@ async function apply(lxd: LxdClient, change: SetupChange): Promise<void> {
       return lxd.createNetwork({ name: change.network.name, type: 'bridge', description: change.network.description, config: change.network.config });
     case 'update-network':
       return lxd.patchNetwork(change.name, { ...(change.description !== undefined ? { description: change.description } : {}), config: change.config });
-    case 'set-root-disk':
-      return lxd.patchProfile('default', { devices: { root: change.device } });
+    case 'set-root-disk': {
+      // The host remembers where the root disk was, so deprovisioning can put it back even
+      // after this machine forgot the remote (or from another management machine).
+      const profile = await lxd.getProfile('default');
+      const remembered = profile?.config?.[PREVIOUS_ROOT_KEY];
+      const previous = profile?.devices?.root;
+      const config: Record<string, string> = remembered || !previous ? {} : { [PREVIOUS_ROOT_KEY]: JSON.stringify(previous) };
+      return lxd.patchProfile('default', { config, devices: { root: change.device } });
+    }
   }
 }
 
@@ -94,9 +100,8 @@ export function createRemoteActivities({ paths }: { paths: SsPaths }) {
     const ctx = Context.current();
     return lxdOverSsh(paths, target, o.socketPath, async (lxd) => {
       let plan: SetupChange[];
-      const current = await readCurrent(lxd);
       try {
-        plan = planSetup(current, desiredSetup(o.setup));
+        plan = planSetup(await readCurrent(lxd), desiredSetup(o.setup));
       } catch (err) {
         if (err instanceof SetupConflict) throw ApplicationFailure.nonRetryable(`${target.host}: ${err.message}`, FailureType.Validation);
         throw err;
@@ -117,7 +122,6 @@ export function createRemoteActivities({ paths }: { paths: SsPaths }) {
         serverCertPem: env.certificate,
         serverFingerprint: env.certificate_fingerprint,
         changes,
-        previousRootDisk: plan.some((c) => c.kind === 'set-root-disk') ? current.defaultProfileDevices.root : undefined,
       };
     });
   }
@@ -151,9 +155,7 @@ export function createRemoteActivities({ paths }: { paths: SsPaths }) {
 
   /** Writes $SS_ROOT/remotes/NAME/remote.json: the last step, so a failed add leaves no record. */
   async function recordRemote(rec: Omit<RemoteRecord, 'provisionedAt'>): Promise<void> {
-    // A re-run moves nothing, so it keeps what the first run found.
-    const previousRootDisk = rec.previousRootDisk ?? readRemoteRecord(paths, rec.name)?.previousRootDisk;
-    writeRemoteRecord(paths, { ...rec, previousRootDisk, provisionedAt: new Date().toISOString() });
+    writeRemoteRecord(paths, { ...rec, provisionedAt: new Date().toISOString() });
   }
 
   return { configureLxd, trustManagementCertificate, recordRemote };

@@ -15,6 +15,8 @@ import { stringify } from 'yaml';
 export const STORAGE_POOL = 'ss-base';
 export const NAT_BRIDGE = 'lxdbr0';
 export const OVN_BRIDGE = 'lxdbr1';
+/** Default-profile config key where ssw remembers the root disk it replaced (JSON). */
+export const PREVIOUS_ROOT_KEY = 'user.ssw.previous_root';
 
 export interface SetupOptions {
   /** The host's address on the management plane (where SSH reached it). */

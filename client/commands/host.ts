@@ -58,7 +58,7 @@ export async function ensureHostKeyPinned(
   knownHosts: string,
   t: SshTarget,
   expected: string | undefined,
-  opts: { trustOnFirstUse?: boolean; io?: CliIO } = {},
+  opts: { trustOnFirstUse?: boolean; notify?: (line: string) => void } = {},
 ): Promise<{ pinnedNow: boolean }> {
   const { lookupHostKeys, pinHostKey, probeHostKey } = await import('../../activities/ssh');
   if (lookupHostKeys(knownHosts, t.host, t.port).length > 0 && !expected) return { pinnedNow: false };
@@ -88,7 +88,7 @@ export async function ensureHostKeyPinned(
     throw new UserError(`${(err as Error).message}`);
   }
   if (added && !expected) {
-    opts.io?.out(`Pinned the host key of ${t.host}:${t.port} on first use: ${probed.keyType} ${probed.fingerprint} (in ${knownHosts}). Verify it on the host's console: ssh-keygen -lf /etc/ssh/ssh_host_${probed.keyType.replace(/^ssh-/, '')}_key.pub`);
+    opts.notify?.(`Pinned the host key of ${t.host}:${t.port} on first use: ${probed.keyType} ${probed.fingerprint} (in ${knownHosts}). Verify it on the host's console: ssh-keygen -lf /etc/ssh/ssh_host_${probed.keyType.replace(/^ssh-/, '')}_key.pub`);
   }
   return { pinnedNow: added };
 }

@@ -85,7 +85,10 @@ export function remoteAddCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArg
       const confFile = paths.remoteConf(args.name);
       const confExisted = fs.existsSync(confFile);
       if (confExisted) checkRemoteConf(() => loadRemoteConfig(paths, args.name)); // broken: exit 2, nothing started
-      const { pinnedNow } = await ensureHostKeyPinned(paths.knownHosts, target, args['pin-host-key'], { trustOnFirstUse: true, io });
+      const { pinnedNow } = await ensureHostKeyPinned(paths.knownHosts, target, args['pin-host-key'], {
+        trustOnFirstUse: true,
+        notify: (line) => (args.json ? io.err(line) : io.out(line)), // --json keeps stdout to the document
+      });
       if (!confExisted) writeStub(confFile, remoteStub(args.name));
 
       const input: ProvisionRemoteInput = {

@@ -108,6 +108,7 @@ S="$DIR/ssh"
 S_PIDFILE="$(svc_pidfile sshd)"
 S_LOG="$S/sshd.log"
 S_CONFIG="$S/sshd_config"
+UNPRIVILEGED_USER=sswtest
 HOSTKEY="$S/ssh_host_ed25519_key"
 CLIENTKEY="$S/id_ed25519"
 KNOWN_HOSTS="$S/known_hosts"
@@ -121,8 +122,18 @@ KNOWN_HOSTS="$S/known_hosts"
   ssh-keygen -q -t ed25519 -N '' -C ssw-harness-client -f "$CLIENTKEY"
 }
 chmod 600 "$HOSTKEY" "$CLIENTKEY"
-cp "$CLIENTKEY.pub" "$S/authorized_keys.tmp" && mv -f "$S/authorized_keys.tmp" "$S/authorized_keys"
+# Public keys only, readable by every user: sshd reads them as the user logging in, and $S is 0700.
+AUTH_DIR="$DIR/ssh-authorized"
+mkdir -p "$AUTH_DIR" && chmod 755 "$AUTH_DIR"
+cp "$CLIENTKEY.pub" "$AUTH_DIR/authorized_keys.tmp" && chmod 644 "$AUTH_DIR/authorized_keys.tmp" &&
+  mv -f "$AUTH_DIR/authorized_keys.tmp" "$AUTH_DIR/authorized_keys"
 HOST_KEY_LINE="[127.0.0.1]:$SSH_PORT $(awk '{print $1" "$2}' "$HOSTKEY.pub")"
+# A user that is neither root nor a sudoer, for "not enough privileges" tests; it logs in with the
+# same client key (AuthorizedKeysFile is shared) and can do nothing privileged.
+id -u "$UNPRIVILEGED_USER" >/dev/null 2>&1 ||
+  useradd --system --no-create-home --home-dir /nonexistent --shell /bin/sh "$UNPRIVILEGED_USER"
+# useradd locks the account ("!"), which sshd without PAM refuses even for keys; "*" = no password, not locked.
+usermod -p '*' "$UNPRIVILEGED_USER"
 printf '%s\n' "$HOST_KEY_LINE" >"$KNOWN_HOSTS"
 
 SFTP_SERVER=/usr/lib/openssh/sftp-server
@@ -134,14 +145,14 @@ ListenAddress 127.0.0.1
 AddressFamily inet
 HostKey $HOSTKEY
 PidFile $S_PIDFILE
-AuthorizedKeysFile $S/authorized_keys
+AuthorizedKeysFile $DIR/ssh-authorized/authorized_keys
 AuthorizedPrincipalsFile none
 PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 HostbasedAuthentication no
 PermitRootLogin prohibit-password
-AllowUsers root
+AllowUsers root $UNPRIVILEGED_USER
 StrictModes no
 UsePAM no
 UseDNS no
@@ -334,13 +345,13 @@ lxd_configure
 jq -n \
   --arg dir "$DIR" \
   --arg taddr "$T_ADDR" --arg tns "$TEMPORAL_NAMESPACE" --argjson tui "$TEMPORAL_UI_PORT" --arg tbin "$TEMPORAL" \
-  --argjson sport "$SSH_PORT" --arg skey "$CLIENTKEY" --arg shost "$HOSTKEY.pub" --arg sline "$HOST_KEY_LINE" \
+  --argjson sport "$SSH_PORT" --arg suser "$UNPRIVILEGED_USER" --arg skey "$CLIENTKEY" --arg shost "$HOSTKEY.pub" --arg sline "$HOST_KEY_LINE" \
   --arg dsock "$D_SOCK" \
   --arg ldir "$LXD_DIR" --arg lsock "$L_SOCK" --arg lhttps "$LXD_HTTPS_ADDRESS" \
   '{
     dir: $dir,
     temporal: { address: $taddr, namespace: $tns, uiPort: $tui, bin: $tbin },
-    ssh: { host: "127.0.0.1", port: $sport, user: "root", privateKeyPath: $skey,
+    ssh: { host: "127.0.0.1", port: $sport, user: "root", unprivilegedUser: $suser, privateKeyPath: $skey,
            hostPublicKeyPath: $shost, hostKeyLine: $sline },
     docker: { socket: $dsock },
     lxd: { dir: $ldir, socket: $lsock, httpsAddress: $lhttps }

@@ -13,6 +13,8 @@ export interface HarnessEnv {
     host: string; // always 127.0.0.1
     port: number;
     user: string;
+    /** Neither root nor a sudoer; logs in with the same key. */
+    unprivilegedUser: string;
     privateKeyPath: string; // the client key authorized on the harness sshd
     hostPublicKeyPath: string; // the sshd's ed25519 host public key (OpenSSH .pub format)
     hostKeyLine: string; // "[127.0.0.1]:PORT ssh-ed25519 AAAA..." ready for a known_hosts file

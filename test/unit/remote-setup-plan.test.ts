@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CurrentSetup, desiredSetup, planSetup, renderPreseed, SetupConflict } from '../../activities/remote/setup-plan';
-import { aptInstallArgv, inspectArgv, missingPackages, parseFacts } from '../../activities/host/inspect';
+import { aptInstallArgv, inspectArgv, missingPackages, parseFacts, refusalFor } from '../../activities/host/inspect';
 
 const opts = { mgmtIp: '192.0.2.10', apiPort: 8443, disk: '/dev/sdb', dataPlaneInterface: 'eno2' };
 
@@ -121,5 +121,25 @@ describe('host inspection and install argv', () => {
     assert.deepEqual(missingPackages({ ...f, lxd: { path: '/usr/bin/lxd', version: '5.0.2' }, zfs: true }, 'lxd', 'loop'), []);
     assert.deepEqual(aptInstallArgv(f, ['lxd']), ['sudo', '-n', 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-q', '--no-install-recommends', 'lxd']);
     assert.deepEqual(aptInstallArgv({ uid: 0 }, ['lxd']).slice(0, 2), ['env', 'DEBIAN_FRONTEND=noninteractive']);
+  });
+});
+
+describe('hosts that cannot be provisioned', () => {
+  const ok = parseFacts('uid=0\nsudo=0\nos_id=debian\nos_version_id=12\nzfs=1\ndisk=1\niface=1\nmgmt_ip=192.0.2.10\n');
+  const req = { disk: '/dev/sdb', dataPlaneInterface: 'eno2', backend: 'lxd' };
+  const t = { user: 'ubuntu', host: 'h1', port: 22 };
+
+  test('a Debian host with root, disk and interface passes', () => {
+    assert.equal(refusalFor(ok, req, t), undefined);
+  });
+
+  test('each refusal names the problem and what to do', () => {
+    assert.match(refusalFor({ ...ok, osId: 'alpine', osVersionId: '3.20' }, req, t)!.message, /ubuntu@h1:22 runs "alpine 3.20"; ssw provisions Debian and Ubuntu hosts only/);
+    const priv = refusalFor({ ...ok, uid: 1000, sudo: false }, req, t)!;
+    assert.equal(priv.privileges, true);
+    assert.match(priv.message, /not root and has no passwordless sudo/);
+    assert.equal(refusalFor({ ...ok, uid: 1000, sudo: true }, req, t), undefined, 'passwordless sudo is enough');
+    assert.match(refusalFor({ ...ok, diskExists: false }, req, t)!.message, /The disk \/dev\/sdb does not exist on h1/);
+    assert.match(refusalFor({ ...ok, interfaceExists: false }, req, t)!.message, /interface eno2 does not exist on h1/);
   });
 });

@@ -1,0 +1,283 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { LxdClient } from '../../activities/lxd/client';
+import { loadOrCreateClientCert } from '../../activities/lxd/client-cert';
+import { encryptedDataConverter } from '../../common/codec/data-converter';
+import { SsPaths } from '../../common/paths';
+import { readRemoteRecord } from '../../common/remotes';
+import { queryProgress } from '../../client/follow';
+import { LongRunning, ssw, sswAsync, startService, stopService } from '../helpers/cli';
+import { harness } from '../helpers/harness';
+import { tempSsRoot, uniqueTaskQueue, waitFor } from '../helpers/temporal';
+
+// `ssw remote ...` through the real CLI: the harness sshd is the cluster host,
+// the harness LXD is its LXD, a real worker runs provisionRemote.
+const root = tempSsRoot('ssw-remote-');
+const paths = new SsPaths(root);
+const taskQueue = uniqueTaskQueue('remote');
+const common = () => ['--ss-root', root, '--temporal-address', harness().temporal.address, '--namespace', harness().temporal.namespace, '--task-queue', taskQueue];
+const sshArgs = (user = harness().ssh.user) => ['127.0.0.1', '--ssh-port', String(harness().ssh.port), '--ssh-user', user, '--ssh-key', harness().ssh.privateKeyPath];
+// The harness LXD already listens on 127.0.0.1:18443; provisioning keeps it there.
+const apiPort = () => harness().lxd.httpsAddress.split(':')[1];
+const add = (name: string, ...extra: string[]) => ssw(['remote', 'add', name, ...sshArgs(), '--disk', 'dir', '--api-port', apiPort(), ...extra, ...common()]);
+const NO_STACK = /\n\s+at .+:\d+:\d+/;
+
+let worker: LongRunning;
+let lxd: LxdClient; // the harness LXD over its unix socket: what the host really has
+
+/** Puts the harness LXD back as the harness made it (no ssw bridges or pool, root disk on "default"). */
+async function resetHost(): Promise<void> {
+  const profile = await lxd.getProfile('default');
+  const { 'user.ssw.previous_root': _remembered, ...config } = profile?.config ?? {};
+  if (profile?.devices?.root?.pool !== 'default' || _remembered !== undefined) {
+    await lxd.putProfile('default', { config, description: profile?.description ?? '', devices: { ...(profile?.devices ?? {}), root: { path: '/', pool: 'default', type: 'disk' } } });
+  }
+  for (const n of ['lxdbr1', 'lxdbr0']) if (await lxd.getNetwork(n)) await lxd.deleteNetwork(n);
+  if (await lxd.getStoragePool('ss-base')) await lxd.deleteStoragePool('ss-base');
+  const cert = await loadOrCreateClientCert(paths);
+  if (await lxd.getCertificate(cert.fingerprint)) await lxd.deleteCertificate(cert.fingerprint);
+}
+
+before(async () => {
+  lxd = new LxdClient({ endpoint: { socketPath: harness().lxd.socket } });
+  await resetHost();
+  worker = await startService(['worker', ...common()], /Worker polling/);
+});
+
+after(async () => {
+  await stopService(worker);
+  await resetHost();
+  lxd.close();
+});
+
+async function historyOf(workflowId: string) {
+  const connection = await Connection.connect({ address: harness().temporal.address });
+  try {
+    const client = new Client({ connection, namespace: harness().temporal.namespace });
+    return (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  } finally {
+    await connection.close();
+  }
+}
+
+describe('ssw remote add', () => {
+  test('takes the harness host from nothing to a usable remote', async () => {
+    const r = add('local', '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const { result, current } = JSON.parse(r.stdout);
+    assert.equal(result.remote, 'local');
+    assert.equal(result.endpoint, `https://${harness().lxd.httpsAddress}`);
+    assert.equal(result.trust, 'added');
+    assert.ok(result.changes.includes('create storage pool ss-base (dir)'));
+    assert.equal(current, true);
+
+    const pool = await lxd.getStoragePool('ss-base');
+    assert.equal(pool?.driver, 'dir');
+    const nat = await lxd.getNetwork('lxdbr0');
+    assert.match(nat?.description ?? '', /^ss-config,/);
+    assert.equal(nat?.config['ipv4.nat'], 'true');
+    assert.equal((await lxd.getNetwork('lxdbr1'))?.config['ipv4.nat'], 'false');
+    const profile = await lxd.getProfile('default');
+    assert.equal(profile?.devices?.root?.pool, 'ss-base');
+    assert.deepEqual(JSON.parse(profile?.config['user.ssw.previous_root'] ?? '{}'), { path: '/', pool: 'default', type: 'disk' }, 'the host remembers the root disk it had');
+
+    // The recorded endpoint answers over HTTPS with this machine's certificate and the pinned server certificate.
+    const rec = readRemoteRecord(paths, 'local')!;
+    const api = new LxdClient({ endpoint: rec.endpoint, clientCert: await loadOrCreateClientCert(paths), serverCertPem: rec.serverCertPem });
+    try {
+      assert.equal((await api.server()).auth, 'trusted');
+      assert.ok(Array.isArray(await api.listInstances({ allProjects: true })));
+    } finally {
+      api.close();
+    }
+    assert.match(fs.readFileSync(paths.knownHosts, 'utf8'), new RegExp(`^\\[127\\.0\\.0\\.1\\]:${harness().ssh.port} ssh-ed25519 `, 'm'));
+    assert.match(fs.readFileSync(paths.remoteConf('local'), 'utf8'), /DEPLOYMENT_STRING/);
+  });
+
+  test('running it again changes nothing', () => {
+    const r = add('local', '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const { result } = JSON.parse(r.stdout);
+    assert.deepEqual(result.changes, []);
+    assert.deepEqual(result.installed, []);
+    assert.equal(result.trust, 'already-trusted');
+  });
+
+  test('remote list and remote show describe it', () => {
+    const list = JSON.parse(ssw(['remote', 'list', '--json', ...common()]).stdout) as { name: string; reachable: boolean; current: boolean; backend: string }[];
+    assert.deepEqual(list.map((r) => [r.name, r.reachable, r.current]), [['local', true, true]]);
+    assert.match(list[0].backend, /^lxd 5\./);
+    const show = ssw(['remote', 'show', 'local', '--json', ...common()]);
+    assert.equal(show.status, 0, show.stderr);
+    const doc = JSON.parse(show.stdout) as { storagePools: { name: string }[]; networks: { name: string }[]; projects: string[] };
+    assert.ok(doc.storagePools.some((p) => p.name === 'ss-base'));
+    assert.deepEqual(doc.networks.map((n) => n.name).filter((n) => n.startsWith('lxdbr')).sort(), ['lxdbr0', 'lxdbr1']);
+    assert.ok(doc.projects.includes('default'));
+    const text = ssw(['remote', 'show', ...common()]); // the current remote
+    assert.match(text.stdout, /Remote local: lxd 5\.\S+ at https:\/\/127\.0\.0\.1:/);
+  });
+
+  test('remote switch names only remotes that exist', () => {
+    const bad = ssw(['remote', 'switch', 'nowhere', ...common()]);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /There is no remote nowhere/);
+    assert.equal(ssw(['remote', 'switch', 'local', ...common()]).status, 0);
+    assert.equal(fs.readFileSync(paths.currentRemoteFile, 'utf8').trim(), 'local');
+  });
+});
+
+describe('ssw remote remove', () => {
+  test('refuses while deployments exist; --force forgets the remote and leaves the host alone', async () => {
+    await lxd.createProject({ name: 'ssw-e2e-dep', config: {} });
+    try {
+      const refused = ssw(['remote', 'remove', 'local', ...common()]);
+      assert.equal(refused.status, 2);
+      assert.match(refused.stderr, /local still has deployments: ssw-e2e-dep/);
+      const forced = ssw(['remote', 'remove', 'local', '--force', ...common()]);
+      assert.equal(forced.status, 0, forced.stderr);
+      assert.equal(readRemoteRecord(paths, 'local'), undefined);
+      assert.ok(await lxd.getNetwork('lxdbr0'), 'the host was not touched');
+      assert.ok(fs.existsSync(paths.remoteConf('local')), "the operator's remote.conf is kept");
+    } finally {
+      await lxd.deleteProject('ssw-e2e-dep');
+    }
+    // Taking it back under management finds everything in place.
+    const again = add('local', '--json');
+    assert.equal(again.status, 0, again.stderr);
+    assert.deepEqual(JSON.parse(again.stdout).result.changes, []);
+  });
+
+  test('--deprovision needs --yes, then undoes on the host what add did', async () => {
+    const unconfirmed = ssw(['remote', 'remove', 'local', '--deprovision', ...common()]);
+    assert.equal(unconfirmed.status, 2);
+    assert.match(unconfirmed.stderr, /Add --yes to confirm/);
+    assert.ok(await lxd.getStoragePool('ss-base'), 'nothing happened without --yes');
+
+    const r = ssw(['remote', 'remove', 'local', '--deprovision', '--yes', ...common()]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(await lxd.getNetwork('lxdbr0'), undefined);
+    assert.equal(await lxd.getNetwork('lxdbr1'), undefined);
+    assert.equal(await lxd.getStoragePool('ss-base'), undefined);
+    const profile = await lxd.getProfile('default');
+    assert.equal(profile?.devices?.root?.pool, 'default', 'the root disk is back where it was, though this machine forgot and re-added the remote');
+    assert.equal(profile?.config['user.ssw.previous_root'], undefined);
+    assert.equal(await lxd.getCertificate((await loadOrCreateClientCert(paths)).fingerprint), undefined, 'trust revoked');
+    assert.equal(readRemoteRecord(paths, 'local'), undefined);
+  });
+});
+
+describe('durability of remote add', () => {
+  test('a SIGKILLed worker mid-provisioning: a new worker completes it without redoing finished steps', async () => {
+    const workflowId = 'provision-remote/crashy';
+    const run = sswAsync(['remote', 'add', 'crashy', ...sshArgs(), '--disk', 'dir', '--api-port', apiPort(), '--json', ...common()]);
+    const connection = await Connection.connect({ address: harness().temporal.address });
+    const client = new Client({ connection, namespace: harness().temporal.namespace, dataConverter: encryptedDataConverter(paths.payloadKey) });
+    try {
+      // Kill it while LXD is being configured (bridges take a moment to create).
+      await waitFor('the configure step to run', async () => {
+        try {
+          const p = await queryProgress(client, client.workflow.getHandle(workflowId));
+          return p?.current.some((s) => s.startsWith('Configure LXD'));
+        } catch {
+          return false;
+        }
+      }, 60000, 20);
+      process.kill(-worker.child.pid!, 'SIGKILL');
+      await worker.exited;
+      worker = await startService(['worker', ...common()], /Worker polling/);
+      const r = await run;
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).result.remote, 'crashy');
+    } finally {
+      await connection.close();
+    }
+    const events = await historyOf(workflowId);
+    const E = temporal.api.enums.v1.EventType;
+    const scheduled = events.filter((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name);
+    assert.deepEqual(scheduled, ['sshCheck', 'inspectHost', 'installHostPackages', 'configureLxd', 'trustManagementCertificate', 'recordRemote'], 'each step scheduled once');
+    const completed = events.filter((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED);
+    assert.equal(completed.length, 6);
+    const retried = events.filter((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_STARTED && (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
+    assert.equal(retried.length, 1, 'only the step that was running when the worker died ran again');
+    assert.equal((await lxd.getProfile('default'))?.devices?.root?.pool, 'ss-base');
+    const rm = ssw(['remote', 'remove', 'crashy', '--deprovision', '--yes', ...common()]);
+    assert.equal(rm.status, 0, rm.stderr);
+  });
+});
+
+describe('remote add errors: one clear message each, nothing left behind', () => {
+  const leftNothing = (name: string) => assert.ok(!fs.existsSync(paths.remoteDir(name)), `no ${paths.remoteDir(name)} left behind`);
+
+  test('bad input is refused before the host is touched', () => {
+    for (const [args, msg] of [
+      [['remote', 'add', 'Bad_Name', ...sshArgs()], /remote name must be/],
+      [['remote', 'add', 'x1', ...sshArgs(), '--disk', '/dev/sdb;reboot'], /--disk must be a block device/],
+      [['remote', 'add', 'x1', ...sshArgs(), '--data-plane-interface', 'eth0 up'], /--data-plane-interface must be a network interface name/],
+      [['remote', 'add', 'x1', 'host;x', '--ssh-key', harness().ssh.privateKeyPath], /HOST must be an IP address or a host name/],
+    ] as const) {
+      const r = ssw([...args, ...common()]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, msg);
+      assert.doesNotMatch(r.stderr, NO_STACK);
+    }
+    leftNothing('x1');
+  });
+
+  test('an unreachable host', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const r = ssw(['remote', 'add', 'gone', '127.0.0.1', '--ssh-port', String(port), '--ssh-key', harness().ssh.privateKeyPath, '--disk', 'dir', ...common()]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, new RegExp(`127\\.0\\.0\\.1:${port}.*nothing was started`));
+    leftNothing('gone');
+  });
+
+  test('a refused key', () => {
+    const key = path.join(root, 'stranger');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+    const r = ssw(['remote', 'add', 'refused', '127.0.0.1', '--ssh-port', String(harness().ssh.port), '--ssh-user', 'root', '--ssh-key', key, '--disk', 'dir', ...common()]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /SswAuthFailed/);
+    leftNothing('refused');
+  });
+
+  test('a changed host key', () => {
+    const other = path.join(root, 'other-host-key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+    const saved = fs.readFileSync(paths.knownHosts, 'utf8');
+    fs.writeFileSync(paths.knownHosts, `[127.0.0.1]:${harness().ssh.port} ${fs.readFileSync(`${other}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`);
+    try {
+      const r = add('mitm');
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /SswHostKeyMismatch/);
+      leftNothing('mitm');
+    } finally {
+      fs.writeFileSync(paths.knownHosts, saved);
+    }
+  });
+
+  test('a missing disk', () => {
+    const r = ssw(['remote', 'add', 'nodisk', ...sshArgs(), '--disk', '/dev/ssw-no-such-disk', '--api-port', apiPort(), ...common()]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /The disk \/dev\/ssw-no-such-disk does not exist on 127\.0\.0\.1/);
+    leftNothing('nodisk');
+  });
+
+  test('not enough privileges', () => {
+    const r = ssw(['remote', 'add', 'lowly', ...sshArgs(harness().ssh.unprivilegedUser), '--disk', 'dir', '--api-port', apiPort(), ...common()]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /is not root and has no passwordless sudo/);
+    assert.match(r.stderr, /SswPrivilegesError/);
+    leftNothing('lowly');
+  });
+});
