@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
+import { createPrivateFileExclusively } from '../../common/private-file';
 
 /**
  * The management machine's LXD/Incus client certificate: an ECDSA P-384 key
@@ -58,14 +59,14 @@ export async function loadOrCreateClientCert(paths: SsPaths, options: ClientCert
 
   if (!fs.existsSync(keyFile)) {
     const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' });
-    createExclusively(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+    createPrivateFileExclusively(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
   }
   checkPrivate(keyFile);
   const keyPem = fs.readFileSync(keyFile, 'utf8');
 
   if (!fs.existsSync(certFile)) {
     const hostname = options.hostname ?? os.hostname();
-    createExclusively(certFile, await selfSignedClientCert(keyPem, `ssw@${hostname}`));
+    createPrivateFileExclusively(certFile, await selfSignedClientCert(keyPem, `ssw@${hostname}`));
   }
   const certPem = fs.readFileSync(certFile, 'utf8');
   checkPair(certPem, keyPem, certFile, keyFile);
@@ -122,37 +123,6 @@ function loadX509(): X509Module {
     x509Module = require('@peculiar/x509') as X509Module;
   }
   return x509Module;
-}
-
-/** Publishes `text` at `file` (0600) only if nothing is there yet; returns false when another process won. */
-function createExclusively(file: string, text: string): boolean {
-  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-  const fd = fs.openSync(tmp, 'wx', 0o600);
-  try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  try {
-    fs.linkSync(tmp, file);
-    syncDir(path.dirname(file));
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
-}
-
-function syncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 function checkPrivate(file: string): void {

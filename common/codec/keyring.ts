@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
+import { createPrivateFileExclusively, replacePrivateFile } from '../private-file';
 
 /**
  * The payload encryption keys, kept only on the management machine at
@@ -54,50 +55,6 @@ function formatKeyring(keys: PayloadKey[]): string {
   return HEADER + keys.map((k) => `${k.id} ${k.key.toString('base64')}\n`).join('');
 }
 
-/** Writes a temp file beside `file` (0600, synced to disk) and returns its path. */
-function writeTemp(file: string, keys: PayloadKey[]): string {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-  const fd = fs.openSync(tmp, 'wx', 0o600);
-  try {
-    fs.writeSync(fd, formatKeyring(keys));
-    fs.fsyncSync(fd); // a key lost in a power cut makes every history unreadable
-  } finally {
-    fs.closeSync(fd);
-  }
-  return tmp;
-}
-
-/** Flushes a rename or link into the directory entry itself. */
-function syncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/**
- * Creates the key file only if it does not exist: link(2) fails with EEXIST
- * instead of replacing, so when a worker and the CLI start together on an
- * empty $SS_ROOT exactly one key wins and both use it. Returns false if
- * another process created it first.
- */
-function createExclusively(file: string, keys: PayloadKey[]): boolean {
-  const tmp = writeTemp(file, keys);
-  try {
-    fs.linkSync(tmp, file);
-    syncDir(path.dirname(file));
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
-}
-
 function checkPermissions(file: string): void {
   const mode = fs.statSync(file).mode & 0o777;
   if (mode & 0o077) {
@@ -109,7 +66,7 @@ function checkPermissions(file: string): void {
 
 /** Loads the keyring, generating the first key when the file does not exist yet. */
 export function loadOrCreateKeyring(file: string): Keyring {
-  if (!fs.existsSync(file)) createExclusively(file, [newPayloadKey()]);
+  if (!fs.existsSync(file)) createPrivateFileExclusively(file, formatKeyring([newPayloadKey()]));
   checkPermissions(file);
   return parseKeyring(fs.readFileSync(file, 'utf8'), file);
 }
@@ -132,9 +89,7 @@ export function rotateKeyring(file: string): string {
   try {
     const ring = loadOrCreateKeyring(file);
     const fresh = newPayloadKey();
-    const tmp = writeTemp(file, [fresh, ...ring.all.values()]);
-    fs.renameSync(tmp, file);
-    syncDir(path.dirname(file));
+    replacePrivateFile(file, formatKeyring([fresh, ...ring.all.values()]));
     return fresh.id;
   } finally {
     fs.closeSync(lockFd);

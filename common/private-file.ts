@@ -1,0 +1,60 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/**
+ * Writing the management machine's private files (payload keys, the LXD
+ * client key and certificate) so that a crash or a concurrent process can
+ * never leave a torn file or two different keys: content is synced to a
+ * temp file (0600) first, then published in one step.
+ */
+
+function writeSyncedTemp(file: string, text: string): string {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+  const fd = fs.openSync(tmp, 'wx', 0o600);
+  try {
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd); // a key lost in a power cut makes every history (or remote) unreachable
+  } finally {
+    fs.closeSync(fd);
+  }
+  return tmp;
+}
+
+/** Flushes a link or rename into the directory entry itself. */
+function syncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Publishes `text` at `file` only if nothing is there yet: link(2) fails with
+ * EEXIST instead of replacing, so when several processes start together on
+ * an empty $SS_ROOT exactly one wins and all use its file. Returns false
+ * when another process won.
+ */
+export function createPrivateFileExclusively(file: string, text: string): boolean {
+  const tmp = writeSyncedTemp(file, text);
+  try {
+    fs.linkSync(tmp, file);
+    syncDir(path.dirname(file));
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+/** Replaces `file` with `text` atomically (readers see the old or the new file, never a mix). */
+export function replacePrivateFile(file: string, text: string): void {
+  const tmp = writeSyncedTemp(file, text);
+  fs.renameSync(tmp, file);
+  syncDir(path.dirname(file));
+}
