@@ -22,6 +22,8 @@ export interface RemoteRecord {
   serverFingerprint: string;
   disk: string;
   dataPlaneInterface: string;
+  /** Set when `remote add` pinned the host key on first use: `remote remove` then forgets that key type. */
+  pinnedHostKeyType?: string;
   provisionedAt: string;
 }
 

@@ -62,11 +62,11 @@ export async function provisionRemote(input: ProvisionRemoteInput): Promise<Prov
 
   const dataPlaneInterface = input.dataPlaneInterface || facts.defaultInterface;
   const lxd = await progress.step(STEPS.configure, () =>
-    host.configureLxd(target, { socketPath: facts.socketPath, setup: { mgmtIp: facts.mgmtIp, apiPort, disk, dataPlaneInterface } }),
+    host.configureLxd(target, { backend, setup: { mgmtIp: facts.mgmtIp, apiPort, disk, dataPlaneInterface } }),
   );
 
   const trust = await progress.step(STEPS.trust, () =>
-    host.trustManagementCertificate(target, { socketPath: facts.socketPath, remote, endpoint: lxd.endpoint, serverCertPem: lxd.serverCertPem }),
+    host.trustManagementCertificate(target, { backend, remote, endpoint: lxd.endpoint, serverCertPem: lxd.serverCertPem }),
   );
 
   await progress.step(STEPS.record, () =>

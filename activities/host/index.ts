@@ -3,7 +3,7 @@ import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
 import { withSsh, type SshTarget } from '../ssh/connect';
 import { runChecked } from '../ssh/run';
-import { aptInstallArgv, aptUpdateArgv, HostFacts, inspectArgv, missingPackages, parseFacts, refusalFor } from './inspect';
+import { aptInstallArgv, aptUpdateArgv, grantSocketArgv, HostFacts, inspectArgv, missingPackages, parseFacts, refusalFor } from './inspect';
 
 export type { HostFacts } from './inspect';
 
@@ -23,7 +23,7 @@ export function createHostActivities({ paths }: { paths: SsPaths }) {
   /** Learns the host's facts and refuses, for good, a host that cannot be provisioned. */
   async function inspectHost(target: SshTarget, req: HostRequirements): Promise<HostFacts> {
     const facts = await withSsh(target, connect, async ({ client }) =>
-      parseFacts((await runChecked(client, inspectArgv(req.disk, req.dataPlaneInterface), { timeoutMs: 60_000 })).stdout),
+      parseFacts((await runChecked(client, inspectArgv(req.disk, req.dataPlaneInterface, req.backend), { timeoutMs: 20_000 })).stdout),
     );
     const refusal = refusalFor(facts, req, target);
     if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.privileges ? FailureType.Privileges : FailureType.Validation);
@@ -38,7 +38,7 @@ export function createHostActivities({ paths }: { paths: SsPaths }) {
   async function installHostPackages(target: SshTarget, req: HostRequirements): Promise<{ installed: string[]; facts: HostFacts }> {
     const before = await inspectHost(target, req);
     const pkgs = missingPackages(before, req.backend, req.disk);
-    if (pkgs.length === 0) return { installed: [], facts: before };
+    if (pkgs.length === 0) return grantSocketAccess(target, req, before, []);
     const ctx = Context.current();
     const beat = setInterval(() => ctx.heartbeat({ installing: pkgs }), 5_000);
     try {
@@ -55,7 +55,28 @@ export function createHostActivities({ paths }: { paths: SsPaths }) {
     if (still.length > 0) {
       throw ApplicationFailure.nonRetryable(`apt-get reported success but ${still.join(', ')} is still missing on ${target.host}.`, FailureType.CommandFailed);
     }
-    return { installed: pkgs, facts: after };
+    return grantSocketAccess(target, req, after, pkgs);
+  }
+
+  /**
+   * A non-root SSH user (with sudo) reaches the API socket through its group,
+   * as ss-remote does with `adduser ubuntu lxd`; the next login has it.
+   */
+  async function grantSocketAccess(target: SshTarget, req: HostRequirements, facts: HostFacts, installed: string[]): Promise<{ installed: string[]; facts: HostFacts }> {
+    if (!facts.socketPath) {
+      // Just installed, the daemon may still be starting: worth retrying.
+      throw ApplicationFailure.create({ message: `No ${req.backend} socket on ${target.host} yet; is the daemon running?` });
+    }
+    if (facts.socketAccess) return { installed, facts };
+    if (!facts.socketGroup || facts.socketGroup === 'root') {
+      throw ApplicationFailure.nonRetryable(`${target.user} cannot use ${facts.socketPath} on ${target.host}, which only root may use. Use --ssh-user root.`, FailureType.Privileges);
+    }
+    await withSsh(target, connect, ({ client }) => runChecked(client, grantSocketArgv(facts, facts.socketGroup, target.user), { timeoutMs: 30_000 }));
+    const after = await inspectHost(target, req);
+    if (!after.socketAccess) {
+      throw ApplicationFailure.nonRetryable(`${target.user} was added to group ${facts.socketGroup} on ${target.host} but still cannot use ${facts.socketPath}.`, FailureType.Privileges);
+    }
+    return { installed: [...installed, `group ${facts.socketGroup} for ${target.user}`], facts: after };
   }
 
   return { inspectHost, installHostPackages };

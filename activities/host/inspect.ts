@@ -21,8 +21,12 @@ export interface HostFacts {
   defaultInterface: string;
   /** The host's address on the SSH connection: the management plane, where the LXD API listens. */
   mgmtIp: string;
-  /** The first LXD/Incus unix socket found ($LXD_DIR first, then the snap, deb and incus paths). */
+  /** The backend's unix socket ($LXD_DIR/$INCUS_DIR first, then the snap and deb paths); empty if none. */
   socketPath: string;
+  /** The SSH user can read and write the socket (root, or a member of its group). */
+  socketAccess: boolean;
+  /** The socket's group (lxd, incus-admin): membership grants a non-root user access. */
+  socketGroup: string;
 }
 
 export const SUPPORTED_OS = ['debian', 'ubuntu'];
@@ -30,7 +34,7 @@ export const SUPPORTED_OS = ['debian', 'ubuntu'];
 // Prints KEY=value lines; every probe tolerates absence (|| true) so one
 // missing tool never hides the others.
 export const INSPECT_SCRIPT = `
-disk="$1"; iface="$2"
+disk="$1"; iface="$2"; backend="$3"
 echo "uid=$(id -u)"
 if [ "$(id -u)" != 0 ] && sudo -n true 2>/dev/null; then echo sudo=1; else echo sudo=0; fi
 . /etc/os-release 2>/dev/null || true
@@ -44,15 +48,21 @@ case "$disk" in dir|loop) echo disk=1 ;; *) [ -b "$disk" ] && echo disk=1 || ech
 if [ -z "$iface" ] || ip link show dev "$iface" >/dev/null 2>&1; then echo iface=1; else echo iface=0; fi
 echo "default_iface=$(ip route show default 2>/dev/null | awk '{for (i=1;i<NF;i++) if ($i=="dev") {print $(i+1); exit}}')"
 set -- $SSH_CONNECTION; echo "mgmt_ip=$3"
-for s in "\${LXD_DIR:+$LXD_DIR/unix.socket}" /var/snap/lxd/common/lxd/unix.socket /var/lib/lxd/unix.socket /var/lib/incus/unix.socket; do
-  [ -n "$s" ] && [ -S "$s" ] && { echo "socket=$s"; break; }
+if [ "$backend" = incus ]; then sockets="\${INCUS_DIR:+$INCUS_DIR/unix.socket} /var/lib/incus/unix.socket"
+else sockets="\${LXD_DIR:+$LXD_DIR/unix.socket} /var/snap/lxd/common/lxd/unix.socket /var/lib/lxd/unix.socket"; fi
+for s in $sockets; do
+  if [ -S "$s" ]; then
+    echo "socket=$s"; echo "socket_group=$(stat -c %G "$s" 2>/dev/null)"
+    [ -r "$s" ] && [ -w "$s" ] && echo socket_access=1 || echo socket_access=0
+    break
+  fi
 done
 true
 `;
 
-/** argv for the inspection: `sh -c SCRIPT sh DISK IFACE`. */
-export function inspectArgv(disk: string, dataPlaneInterface: string | undefined): string[] {
-  return ['sh', '-c', INSPECT_SCRIPT, 'sh', disk, dataPlaneInterface ?? ''];
+/** argv for the inspection: `sh -c SCRIPT sh DISK IFACE BACKEND`. */
+export function inspectArgv(disk: string, dataPlaneInterface: string | undefined, backend: 'lxd' | 'incus' = 'lxd'): string[] {
+  return ['sh', '-c', INSPECT_SCRIPT, 'sh', disk, dataPlaneInterface ?? '', backend];
 }
 
 export function parseFacts(stdout: string): HostFacts {
@@ -75,6 +85,8 @@ export function parseFacts(stdout: string): HostFacts {
     defaultInterface: kv.default_iface ?? '',
     mgmtIp: kv.mgmt_ip ?? '',
     socketPath: kv.socket ?? '',
+    socketAccess: kv.socket_access === '1',
+    socketGroup: kv.socket_group ?? '',
   };
 }
 
@@ -124,6 +136,14 @@ export function refusalFor(
   if (!facts.interfaceExists) {
     return { message: `The data-plane interface ${req.dataPlaneInterface} does not exist on ${t.host}. Run "ip link" there and pass --data-plane-interface with one it lists.`, privileges: false };
   }
+  if (!req.dataPlaneInterface && !facts.defaultInterface) {
+    return { message: `${t.host} has no default route, so the data-plane interface cannot be guessed. Pass --data-plane-interface.`, privileges: false };
+  }
   if (!facts.mgmtIp) return { message: `Could not learn ${t.host}'s address on the SSH connection (SSH_CONNECTION is empty).`, privileges: false };
   return undefined;
+}
+
+/** argv that lets `user` use the backend's socket (group membership; effective from the next login). */
+export function grantSocketArgv(facts: Pick<HostFacts, 'uid'>, group: string, user: string): string[] {
+  return asRoot(facts, ['usermod', '-a', '-G', group, user]);
 }

@@ -4,7 +4,7 @@ import type { SsPaths } from '../../common/paths';
 import { readRemoteRecord } from '../../common/remotes';
 import { loadOrCreateClientCert } from '../lxd/client-cert';
 import { LxdClient } from '../lxd/client';
-import { NAT_BRIDGE, OVN_BRIDGE, PREVIOUS_ROOT_KEY, STORAGE_POOL } from './setup-plan';
+import { CREATED_KEY, NAT_BRIDGE, OVN_BRIDGE, POOL_DESCRIPTION, PREVIOUS_ROOT_KEY, STORAGE_POOL } from './setup-plan';
 
 /**
  * Undoing `remote add` on the host, over HTTPS with the recorded pins. Each
@@ -38,16 +38,23 @@ export function createDeprovisionActivities({ paths }: { paths: SsPaths }) {
     });
   }
 
+  /** Only bridges ssw created; all checked unused before any is deleted, so a refusal changes nothing. */
   async function removeBridges(remote: string): Promise<string[]> {
     return withApi(remote, async (api) => {
-      const removed: string[] = [];
+      const ours = [];
       for (const name of [OVN_BRIDGE, NAT_BRIDGE]) {
-        if (await api.getNetwork(name)) {
-          await api.deleteNetwork(name);
-          removed.push(name);
-        }
+        const net = await api.getNetwork(name);
+        if (net?.config?.[CREATED_KEY] === 'true') ours.push(net);
       }
-      return removed;
+      const busy = ours.filter((n) => (n.used_by ?? []).length > 0);
+      if (busy.length) {
+        throw ApplicationFailure.nonRetryable(
+          `${busy.map((n) => `${n.name} is used by ${(n.used_by ?? []).join(', ')}`).join('; ')}; nothing was removed.`,
+          FailureType.Validation,
+        );
+      }
+      for (const net of ours) await api.deleteNetwork(net.name);
+      return ours.map((n) => n.name);
     });
   }
 
@@ -59,7 +66,11 @@ export function createDeprovisionActivities({ paths }: { paths: SsPaths }) {
   async function removeStoragePool(remote: string): Promise<boolean> {
     return withApi(remote, async (api) => {
       const profile = await api.getProfile('default');
-      if (profile?.devices?.root?.pool === STORAGE_POOL) {
+      const pool = await api.getStoragePool(STORAGE_POOL);
+      const ourPool = pool?.description === POOL_DESCRIPTION;
+      // The root disk change is ssw's when the host remembers it (or ssw made the pool it points at).
+      const ourRootChange = profile?.config?.[PREVIOUS_ROOT_KEY] !== undefined || ourPool;
+      if (ourRootChange && profile?.devices?.root?.pool === STORAGE_POOL) {
         const { root: _root, ...others } = profile.devices;
         const { [PREVIOUS_ROOT_KEY]: remembered, ...config } = profile.config ?? {};
         let previous: Record<string, string> | undefined;
@@ -72,7 +83,7 @@ export function createDeprovisionActivities({ paths }: { paths: SsPaths }) {
           previous?.pool && previous.pool !== STORAGE_POOL && (await api.getStoragePool(previous.pool)) ? { root: previous } : {};
         await api.putProfile('default', { config, description: profile.description ?? '', devices: { ...others, ...restore } });
       }
-      if (!(await api.getStoragePool(STORAGE_POOL))) return false;
+      if (!pool || !ourPool) return false; // none, or the operator's from before ssw: theirs to keep
       await api.deleteStoragePool(STORAGE_POOL);
       return true;
     });

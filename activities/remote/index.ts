@@ -2,10 +2,12 @@ import * as os from 'node:os';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
-import { RemoteRecord, writeRemoteRecord } from '../../common/remotes';
+import { readRemoteRecord, RemoteRecord, writeRemoteRecord } from '../../common/remotes';
 import { loadOrCreateClientCert } from '../lxd/client-cert';
 import { LxdClient } from '../lxd/client';
+import { inspectArgv, parseFacts } from '../host/inspect';
 import { withSsh, type SshTarget } from '../ssh/connect';
+import { runChecked } from '../ssh/run';
 import {
   CurrentSetup,
   describeChange,
@@ -16,7 +18,7 @@ import {
   SetupConflict,
   SetupOptions,
 } from './setup-plan';
-import { PREVIOUS_ROOT_KEY } from './setup-plan';
+import { CREATED_KEY, PREVIOUS_ROOT_KEY } from './setup-plan';
 
 /**
  * Provisioning a remote's LXD. Until the host trusts our certificate over
@@ -35,16 +37,24 @@ export interface ConfigureLxdResult {
   changes: string[];
 }
 
-/** Runs `fn` with an LxdClient on the host's unix socket, tunnelled through SSH. */
-async function lxdOverSsh<T>(paths: SsPaths, target: SshTarget, socketPath: string, fn: (lxd: LxdClient) => Promise<T>): Promise<T> {
-  if (!socketPath) {
-    throw ApplicationFailure.nonRetryable(`No LXD or Incus unix socket found on ${target.host}; is the daemon running?`, FailureType.Validation);
-  }
+/**
+ * Runs `fn` with an LxdClient on the host's unix socket, tunnelled through
+ * SSH. The socket is found anew each time (by backend), so a daemon that
+ * came up after the install step, or moved, is still found.
+ */
+async function lxdOverSsh<T>(paths: SsPaths, target: SshTarget, backend: 'lxd' | 'incus', fn: (lxd: LxdClient) => Promise<T>): Promise<T> {
   return withSsh(target, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, async ({ client }) => {
+    const facts = parseFacts((await runChecked(client, inspectArgv('dir', undefined, backend), { timeoutMs: 20_000 })).stdout);
+    if (!facts.socketPath) {
+      throw ApplicationFailure.create({ message: `No ${backend} socket on ${target.host}; is the daemon running?` }); // retryable: it may be starting
+    }
+    if (!facts.socketAccess) {
+      throw ApplicationFailure.nonRetryable(`${target.user} cannot use ${facts.socketPath} on ${target.host}.`, FailureType.Privileges);
+    }
     const lxd = new LxdClient({
       endpoint: {
-        label: `ssh://${target.user}@${target.host}:${target.port}${socketPath}`,
-        connect: (cb) => client.openssh_forwardOutStreamLocal(socketPath, cb),
+        label: `ssh://${target.user}@${target.host}:${target.port}${facts.socketPath}`,
+        connect: (cb) => client.openssh_forwardOutStreamLocal(facts.socketPath, cb),
       },
     });
     try {
@@ -53,6 +63,18 @@ async function lxdOverSsh<T>(paths: SsPaths, target: SshTarget, socketPath: stri
       lxd.close();
     }
   });
+}
+
+/** Heartbeats every few seconds while `fn` runs (LXD operations such as creating a ZFS pool can take a while). */
+async function heartbeating<T>(details: () => unknown, fn: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const timer = setInterval(() => ctx.heartbeat(details()), 5_000);
+  ctx.heartbeat(details());
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 async function readCurrent(lxd: LxdClient): Promise<CurrentSetup> {
@@ -73,9 +95,14 @@ async function apply(lxd: LxdClient, change: SetupChange): Promise<void> {
     case 'server-config':
       return lxd.patchServer({ config: change.config });
     case 'create-pool':
-      return lxd.createStoragePool({ name: change.pool.name, driver: change.pool.driver, config: change.pool.config });
+      return lxd.createStoragePool({ name: change.pool.name, driver: change.pool.driver, description: change.pool.description, config: change.pool.config });
     case 'create-network':
-      return lxd.createNetwork({ name: change.network.name, type: 'bridge', description: change.network.description, config: change.network.config });
+      return lxd.createNetwork({
+        name: change.network.name,
+        type: 'bridge',
+        description: change.network.description,
+        config: { ...change.network.config, [CREATED_KEY]: 'true' },
+      });
     case 'update-network':
       return lxd.patchNetwork(change.name, { ...(change.description !== undefined ? { description: change.description } : {}), config: change.config });
     case 'set-root-disk': {
@@ -90,15 +117,27 @@ async function apply(lxd: LxdClient, change: SetupChange): Promise<void> {
   }
 }
 
+/** Cancels pending certificate tokens named `name`, so retries do not pile up usable tokens. */
+async function removePendingTokens(lxd: LxdClient, name: string): Promise<void> {
+  const ops = await lxd.get<{ running?: { id: string; class: string; metadata?: { request?: { name?: string } } }[] }>('/1.0/operations', undefined, { recursion: '1' });
+  for (const op of ops.running ?? []) {
+    if (op.class === 'token' && op.metadata?.request?.name === name) await lxd.mutate('DELETE', `/1.0/operations/${op.id}`, undefined);
+  }
+}
+
 export function createRemoteActivities({ paths }: { paths: SsPaths }) {
   /**
    * Brings the host's LXD to ss-remote's setup, changing only what differs
    * (each change is itself idempotent, so a retry after a partial apply
    * re-plans and finishes the rest).
    */
-  async function configureLxd(target: SshTarget, o: { socketPath: string; setup: SetupOptions }): Promise<ConfigureLxdResult> {
-    const ctx = Context.current();
-    return lxdOverSsh(paths, target, o.socketPath, async (lxd) => {
+  async function configureLxd(target: SshTarget, o: { backend: 'lxd' | 'incus'; setup: SetupOptions }): Promise<ConfigureLxdResult> {
+    let applying = 'reading the current setup';
+    return heartbeating(() => ({ applying }), () => lxdOverSsh(paths, target, o.backend, async (lxd) => {
+      const running = (await lxd.server()).environment?.server;
+      if (running && running !== o.backend) {
+        throw ApplicationFailure.nonRetryable(`${target.host} runs ${running}, not ${o.backend}; pass --backend ${running}.`, FailureType.Validation);
+      }
       let plan: SetupChange[];
       try {
         plan = planSetup(await readCurrent(lxd), desiredSetup(o.setup));
@@ -108,7 +147,7 @@ export function createRemoteActivities({ paths }: { paths: SsPaths }) {
       }
       const changes: string[] = [];
       for (const change of plan) {
-        ctx.heartbeat({ applying: describeChange(change) });
+        applying = describeChange(change);
         await apply(lxd, change);
         changes.push(describeChange(change));
       }
@@ -123,7 +162,7 @@ export function createRemoteActivities({ paths }: { paths: SsPaths }) {
         serverFingerprint: env.certificate_fingerprint,
         changes,
       };
-    });
+    }));
   }
 
   /**
@@ -135,14 +174,17 @@ export function createRemoteActivities({ paths }: { paths: SsPaths }) {
    */
   async function trustManagementCertificate(
     target: SshTarget,
-    o: { socketPath: string; remote: string; endpoint: string; serverCertPem: string },
+    o: { backend: 'lxd' | 'incus'; remote: string; endpoint: string; serverCertPem: string },
   ): Promise<{ alreadyTrusted: boolean; clientFingerprint: string }> {
     const cert = await loadOrCreateClientCert(paths);
     const https = new LxdClient({ endpoint: o.endpoint, clientCert: cert, serverCertPem: o.serverCertPem });
     try {
       if ((await https.server()).auth === 'trusted') return { alreadyTrusted: true, clientFingerprint: cert.fingerprint };
       const name = `ssw-${o.remote}-${os.hostname()}`.replace(/[^A-Za-z0-9._-]/g, '-');
-      const token = await lxdOverSsh(paths, target, o.socketPath, (lxd) => lxd.createTrustToken(name));
+      const token = await lxdOverSsh(paths, target, o.backend, async (lxd) => {
+        await removePendingTokens(lxd, name); // an earlier attempt's unused token (LXD 5.0's never expire)
+        return lxd.createTrustToken(name);
+      });
       const after = await https.trustWithToken(token, name);
       if (after.auth !== 'trusted') {
         throw ApplicationFailure.nonRetryable(`${o.endpoint} accepted the token but still does not trust this machine's certificate`, FailureType.AuthFailed);
@@ -155,7 +197,9 @@ export function createRemoteActivities({ paths }: { paths: SsPaths }) {
 
   /** Writes $SS_ROOT/remotes/NAME/remote.json: the last step, so a failed add leaves no record. */
   async function recordRemote(rec: Omit<RemoteRecord, 'provisionedAt'>): Promise<void> {
-    writeRemoteRecord(paths, { ...rec, provisionedAt: new Date().toISOString() });
+    // A re-add keeps what the first add knew about the host key it pinned.
+    const pinnedHostKeyType = readRemoteRecord(paths, rec.name)?.pinnedHostKeyType;
+    writeRemoteRecord(paths, { ...rec, pinnedHostKeyType, provisionedAt: new Date().toISOString() });
   }
 
   return { configureLxd, trustManagementCertificate, recordRemote };

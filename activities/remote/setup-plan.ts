@@ -17,6 +17,10 @@ export const NAT_BRIDGE = 'lxdbr0';
 export const OVN_BRIDGE = 'lxdbr1';
 /** Default-profile config key where ssw remembers the root disk it replaced (JSON). */
 export const PREVIOUS_ROOT_KEY = 'user.ssw.previous_root';
+/** Set on the bridges ssw creates: deprovisioning removes only what carries it. */
+export const CREATED_KEY = 'user.ssw.created';
+/** The description of the pool ssw creates (pools take no user.* keys): the same marker, for pools. */
+export const POOL_DESCRIPTION = 'Sovereign Stack storage (created by ssw)';
 
 export interface SetupOptions {
   /** The host's address on the management plane (where SSH reached it). */
@@ -32,6 +36,7 @@ export interface SetupOptions {
 export interface PoolSpec {
   name: string;
   driver: 'dir' | 'zfs';
+  description: string;
   config: Record<string, string>;
 }
 
@@ -56,10 +61,10 @@ export function httpsAddress(ip: string, port: number): string {
 export function desiredSetup(o: SetupOptions): DesiredSetup {
   const pool: PoolSpec =
     o.disk === 'dir'
-      ? { name: STORAGE_POOL, driver: 'dir', config: {} }
+      ? { name: STORAGE_POOL, driver: 'dir', description: POOL_DESCRIPTION, config: {} }
       : o.disk === 'loop'
-        ? { name: STORAGE_POOL, driver: 'zfs', config: {} } // LXD makes the loop file itself
-        : { name: STORAGE_POOL, driver: 'zfs', config: { source: o.disk } };
+        ? { name: STORAGE_POOL, driver: 'zfs', description: POOL_DESCRIPTION, config: {} } // LXD makes the loop file itself
+        : { name: STORAGE_POOL, driver: 'zfs', description: POOL_DESCRIPTION, config: { source: o.disk } };
   return {
     serverConfig: {
       'core.https_address': httpsAddress(o.mgmtIp, o.apiPort),
@@ -128,10 +133,21 @@ function differing(want: Record<string, string>, have: Record<string, string>): 
   return Object.fromEntries(Object.entries(want).filter(([k, v]) => have[k] !== v));
 }
 
+/** ":8443", "[::]:8443" and "0.0.0.0:8443" already listen on every address, the management one included. */
+function listensOn(have: string | undefined, want: string): boolean {
+  if (have === undefined) return false;
+  if (have === want) return true;
+  const port = (a: string) => a.slice(a.lastIndexOf(':') + 1);
+  const host = have.slice(0, have.lastIndexOf(':'));
+  return ['', '[::]', '0.0.0.0', '::'].includes(host) && port(have) === port(want);
+}
+
 /** The changes that bring `current` to `desired`; empty when nothing differs. */
 export function planSetup(current: CurrentSetup, desired: DesiredSetup): SetupChange[] {
   const changes: SetupChange[] = [];
   const server = differing(desired.serverConfig, current.serverConfig);
+  // Narrowing a wildcard listener would cut off the operator's other clients.
+  if (listensOn(current.serverConfig['core.https_address'], desired.serverConfig['core.https_address'])) delete server['core.https_address'];
   if (Object.keys(server).length) changes.push({ kind: 'server-config', config: server });
 
   const pool = current.pools[desired.pool.name];
@@ -157,6 +173,11 @@ export function planSetup(current: CurrentSetup, desired: DesiredSetup): SetupCh
       throw new SetupConflict(`The host already has an interface named ${net.name} that is not an LXD-managed bridge; ssw will not take it over.`);
     }
     const config = differing(net.config, have.config);
+    // A bridge ssw did not create may carry running instances: never renumber or re-NAT it.
+    if (have.config[CREATED_KEY] !== 'true' && Object.keys(config).length > 0) {
+      const diffs = Object.entries(config).map(([k, v]) => `${k} is ${have.config[k] ?? 'unset'}, ssw wants ${v}`).join('; ');
+      throw new SetupConflict(`The bridge ${net.name} exists but was not created by ssw and differs (${diffs}). ssw will not change a bridge that may carry other instances; align it by hand or delete it, then run again.`);
+    }
     const description = have.description !== net.description ? net.description : undefined;
     if (Object.keys(config).length || description !== undefined) changes.push({ kind: 'update-network', name: net.name, description, config });
   }

@@ -59,7 +59,7 @@ export async function ensureHostKeyPinned(
   t: SshTarget,
   expected: string | undefined,
   opts: { trustOnFirstUse?: boolean; notify?: (line: string) => void } = {},
-): Promise<{ pinnedNow: boolean }> {
+): Promise<{ pinnedNow: boolean; keyType?: string }> {
   const { lookupHostKeys, pinHostKey, probeHostKey } = await import('../../activities/ssh');
   if (lookupHostKeys(knownHosts, t.host, t.port).length > 0 && !expected) return { pinnedNow: false };
   let probed;
@@ -90,7 +90,7 @@ export async function ensureHostKeyPinned(
   if (added && !expected) {
     opts.notify?.(`Pinned the host key of ${t.host}:${t.port} on first use: ${probed.keyType} ${probed.fingerprint} (in ${knownHosts}). Verify it on the host's console: ssh-keygen -lf /etc/ssh/ssh_host_${probed.keyType.replace(/^ssh-/, '')}_key.pub`);
   }
-  return { pinnedNow: added };
+  return { pinnedNow: added, keyType: probed.keyType };
 }
 
 /** The operation target of a host check: `host:port`, IPv6 as `[addr]:port`. */

@@ -4,7 +4,7 @@ import { loadRemoteConfig } from '../../common/config';
 import { remoteStub, writeStub } from '../../common/config/stubs';
 import { validateName } from '../../common/config/validators';
 import { ConfigError, UserError } from '../../common/errors';
-import { currentRemote, readRemoteRecord, setCurrentRemote } from '../../common/remotes';
+import { currentRemote, readRemoteRecord, setCurrentRemote, writeRemoteRecord } from '../../common/remotes';
 import type { ProvisionRemoteInput, ProvisionRemoteResult } from '../../workflows/provision-remote';
 import { GlobalArgs, pathsOf, withClient } from '../context';
 import type { CliIO } from '../io';
@@ -85,11 +85,12 @@ export function remoteAddCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArg
       const confFile = paths.remoteConf(args.name);
       const confExisted = fs.existsSync(confFile);
       if (confExisted) checkRemoteConf(() => loadRemoteConfig(paths, args.name)); // broken: exit 2, nothing started
-      const { pinnedNow } = await ensureHostKeyPinned(paths.knownHosts, target, args['pin-host-key'], {
+      const { pinnedNow, keyType } = await ensureHostKeyPinned(paths.knownHosts, target, args['pin-host-key'], {
         trustOnFirstUse: true,
         notify: (line) => (args.json ? io.err(line) : io.out(line)), // --json keeps stdout to the document
       });
-      if (!confExisted) writeStub(confFile, remoteStub(args.name));
+      const stub = remoteStub(args.name);
+      if (!confExisted) writeStub(confFile, stub);
 
       const input: ProvisionRemoteInput = {
         remote: args.name,
@@ -115,12 +116,26 @@ export function remoteAddCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArg
           return followWorkflow<ProvisionRemoteResult>(client, handle, io, { quiet: args.json, taskQueue: args['task-queue'] });
         });
       } catch (err) {
-        // No half-written config: a remote that never got provisioned leaves nothing behind.
-        if (!readRemoteRecord(paths, args.name)) {
-          if (!confExisted) fs.rmSync(paths.remoteDir(args.name), { recursive: true, force: true });
-          if (pinnedNow) (await import('../../activities/ssh')).forgetHostKey(paths.knownHosts, target.host, target.port);
+        // No half-written config: a remote whose provisioning failed leaves nothing behind. Only
+        // when the run really ended in failure (a lost connection to Temporal leaves it running),
+        // and only what this command made: the stub if still unedited, the key line it pinned.
+        const { WorkflowFailedError } = await import('@temporalio/client');
+        if (err instanceof WorkflowFailedError && !readRemoteRecord(paths, args.name)) {
+          if (!confExisted && fs.existsSync(confFile) && fs.readFileSync(confFile, 'utf8') === stub) {
+            fs.rmSync(confFile);
+            try {
+              fs.rmdirSync(paths.remoteDir(args.name)); // only if empty
+            } catch {
+              /* the operator put something there: keep it */
+            }
+          }
+          if (pinnedNow) (await import('../../activities/ssh')).forgetHostKey(paths.knownHosts, target.host, target.port, keyType);
         }
         throw err;
+      }
+      if (pinnedNow) {
+        const rec = readRemoteRecord(paths, args.name);
+        if (rec) writeRemoteRecord(paths, { ...rec, pinnedHostKeyType: keyType });
       }
       if (!currentRemote(paths)) setCurrentRemote(paths, args.name);
       if (args.json) {

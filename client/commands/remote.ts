@@ -165,7 +165,14 @@ function removeCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs & Remove
           );
         }
         if (args.deprovision) await runDeprovision(args, io, rec);
-        (await import('../../activities/ssh')).forgetHostKey(paths.knownHosts, rec.ssh.host, rec.ssh.port);
+        // Forget the host key only if "remote add" pinned it and no other remote uses that host.
+        const shared = listRemoteNames(paths).some((n) => {
+          const other = n !== args.name ? readRemoteRecord(paths, n) : undefined;
+          return other?.ssh.host === rec.ssh.host && other.ssh.port === rec.ssh.port;
+        });
+        if (rec.pinnedHostKeyType && !shared) {
+          (await import('../../activities/ssh')).forgetHostKey(paths.knownHosts, rec.ssh.host, rec.ssh.port, rec.pinnedHostKeyType);
+        }
         fs.rmSync(paths.remoteRecord(args.name), { force: true });
       }
       if (currentRemote(paths) === args.name) setCurrentRemote(paths, undefined);

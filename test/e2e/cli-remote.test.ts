@@ -23,8 +23,10 @@ const paths = new SsPaths(root);
 const taskQueue = uniqueTaskQueue('remote');
 const common = () => ['--ss-root', root, '--temporal-address', harness().temporal.address, '--namespace', harness().temporal.namespace, '--task-queue', taskQueue];
 const sshArgs = (user = harness().ssh.user) => ['127.0.0.1', '--ssh-port', String(harness().ssh.port), '--ssh-user', user, '--ssh-key', harness().ssh.privateKeyPath];
-// The harness LXD already listens on 127.0.0.1:18443; provisioning keeps it there.
-const apiPort = () => harness().lxd.httpsAddress.split(':')[1];
+// A port of its own, so provisioning really switches the API listener (and trust follows it);
+// resetHost() puts the harness's own address back.
+const API_PORT = 18444;
+const apiPort = () => String(API_PORT);
 const add = (name: string, ...extra: string[]) => ssw(['remote', 'add', name, ...sshArgs(), '--disk', 'dir', '--api-port', apiPort(), ...extra, ...common()]);
 const NO_STACK = /\n\s+at .+:\d+:\d+/;
 
@@ -42,6 +44,19 @@ async function resetHost(): Promise<void> {
   if (await lxd.getStoragePool('ss-base')) await lxd.deleteStoragePool('ss-base');
   const cert = await loadOrCreateClientCert(paths);
   if (await lxd.getCertificate(cert.fingerprint)) await lxd.deleteCertificate(cert.fingerprint);
+  await lxd.patchServer({ config: { 'core.https_address': harness().lxd.httpsAddress } });
+}
+
+/** Everything on the host that provisioning could touch, to compare before and after a re-run. */
+async function hostSnapshot() {
+  const server = await lxd.server();
+  return {
+    config: server.config,
+    profile: await lxd.getProfile('default'),
+    networks: await Promise.all(['lxdbr0', 'lxdbr1'].map((n) => lxd.getNetwork(n))),
+    pool: await lxd.getStoragePool('ss-base'),
+    certificates: (await lxd.listCertificates()).map((c) => c.fingerprint).sort(),
+  };
 }
 
 before(async () => {
@@ -72,7 +87,8 @@ describe('ssw remote add', () => {
     assert.equal(r.status, 0, r.stderr);
     const { result, current } = JSON.parse(r.stdout);
     assert.equal(result.remote, 'local');
-    assert.equal(result.endpoint, `https://${harness().lxd.httpsAddress}`);
+    assert.equal(result.endpoint, `https://127.0.0.1:${API_PORT}`);
+    assert.ok(result.changes.some((c: string) => c.startsWith(`server config core.https_address=127.0.0.1:${API_PORT}`)), result.changes.join('\n'));
     assert.equal(result.trust, 'added');
     assert.ok(result.changes.includes('create storage pool ss-base (dir)'));
     assert.equal(current, true);
@@ -100,13 +116,15 @@ describe('ssw remote add', () => {
     assert.match(fs.readFileSync(paths.remoteConf('local'), 'utf8'), /DEPLOYMENT_STRING/);
   });
 
-  test('running it again changes nothing', () => {
+  test('running it again changes nothing', async () => {
+    const before = await hostSnapshot();
     const r = add('local', '--json');
     assert.equal(r.status, 0, r.stderr);
     const { result } = JSON.parse(r.stdout);
     assert.deepEqual(result.changes, []);
     assert.deepEqual(result.installed, []);
     assert.equal(result.trust, 'already-trusted');
+    assert.deepEqual(await hostSnapshot(), before, 'the host is exactly as it was');
   });
 
   test('remote list and remote show describe it', () => {
@@ -205,9 +223,49 @@ describe('durability of remote add', () => {
     assert.equal(completed.length, 6);
     const retried = events.filter((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_STARTED && (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
     assert.equal(retried.length, 1, 'only the step that was running when the worker died ran again');
+    const retriedType = events.find((e) => Number(e.eventId) === Number(retried[0].activityTaskStartedEventAttributes?.scheduledEventId))?.activityTaskScheduledEventAttributes?.activityType?.name;
+    assert.equal(retriedType, 'configureLxd', 'the interrupted step was the one configuring LXD');
     assert.equal((await lxd.getProfile('default'))?.devices?.root?.pool, 'ss-base');
     const rm = ssw(['remote', 'remove', 'crashy', '--deprovision', '--yes', ...common()]);
     assert.equal(rm.status, 0, rm.stderr);
+  });
+});
+
+describe('what ssw did not create is the operator\'s', () => {
+  test('an existing pool and bridge are used as they are, and deprovisioning keeps them', async () => {
+    await lxd.createStoragePool({ name: 'ss-base', driver: 'dir', config: {} });
+    await lxd.createNetwork({
+      name: 'lxdbr1',
+      type: 'bridge',
+      description: 'Non-natting bridge needed for ovn networks.',
+      config: { 'ipv4.address': '10.10.10.1/24', 'ipv4.dhcp.ranges': '10.10.10.10-10.10.10.63', 'ipv4.ovn.ranges': '10.10.10.64-10.10.10.254', 'ipv4.nat': 'false', 'ipv6.address': 'none' },
+    });
+    try {
+      const r = add('owned', '--json');
+      assert.equal(r.status, 0, r.stderr);
+      const changes: string[] = JSON.parse(r.stdout).result.changes;
+      assert.ok(!changes.some((c) => c.includes('ss-base (')) && !changes.some((c) => c.includes('lxdbr1')), changes.join('\n'));
+      const rm = ssw(['remote', 'remove', 'owned', '--deprovision', '--yes', ...common()]);
+      assert.equal(rm.status, 0, rm.stderr);
+      assert.ok(await lxd.getStoragePool('ss-base'), "the operator's pool is kept");
+      assert.ok(await lxd.getNetwork('lxdbr1'), "the operator's bridge is kept");
+      assert.equal(await lxd.getNetwork('lxdbr0'), undefined, 'the bridge ssw created is removed');
+      assert.equal((await lxd.getProfile('default'))?.devices?.root?.pool, 'default', 'the root disk change is undone');
+    } finally {
+      await resetHost();
+    }
+  });
+
+  test('a bridge ssw did not create is not renumbered: a clear refusal instead', async () => {
+    await lxd.createNetwork({ name: 'lxdbr0', type: 'bridge', config: { 'ipv4.address': '10.77.0.1/24', 'ipv4.nat': 'false', 'ipv6.address': 'none' } });
+    try {
+      const r = add('renumber');
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /The bridge lxdbr0 exists but was not created by ssw and differs \(ipv4\.address is 10\.77\.0\.1\/24/);
+      assert.equal((await lxd.getNetwork('lxdbr0'))?.config['ipv4.address'], '10.77.0.1/24', 'untouched');
+    } finally {
+      await resetHost();
+    }
   });
 });
 

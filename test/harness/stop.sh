@@ -2,7 +2,8 @@
 # Stops what test/harness/start.sh started, each by the pid in its pid file
 # (SIGTERM, up to 30 s, then SIGKILL), after stopping LXD's instances. Processes this
 # harness did not start are never touched. Keeps keys, Docker's data and LXD's state
-# for a fast next start; `stop.sh --clean` also removes the whole harness directory.
+# for a fast next start; `stop.sh --clean` also removes the whole harness directory
+# and the sswtest account start.sh created.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -80,6 +81,10 @@ fi
 if ((clean)); then
   if ((status != 0)); then
     die "not removing $DIR: something is still running"
+  fi
+  # The unprivileged test user start.sh created for "not enough privileges" tests.
+  if id -u sswtest >/dev/null 2>&1 && [[ "$(getent passwd sswtest | cut -d: -f6)" == /nonexistent ]]; then
+    userdel sswtest || true
   fi
   # Instances' and Docker's mounts (if any are left) would make rm fail or recurse
   # into them: unmount whatever is mounted below the harness dir first.

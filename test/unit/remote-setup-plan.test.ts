@@ -11,7 +11,7 @@ function provisioned(): CurrentSetup {
   return {
     serverConfig: { ...d.serverConfig, 'core.something_else': 'kept' },
     pools: { 'ss-base': { driver: 'zfs', config: { source: '/dev/sdb', 'zfs.pool_name': 'ss-base' } } },
-    networks: Object.fromEntries(d.networks.map((n) => [n.name, { type: 'bridge', managed: true, description: n.description, config: { ...n.config, 'ipv4.firewall': 'true' } }])),
+    networks: Object.fromEntries(d.networks.map((n) => [n.name, { type: 'bridge', managed: true, description: n.description, config: { ...n.config, 'ipv4.firewall': 'true', 'user.ssw.created': 'true' } }])),
     defaultProfileDevices: { root: { path: '/', pool: 'ss-base', type: 'disk' }, eth0: { type: 'nic' } },
   };
 }
@@ -59,8 +59,9 @@ profiles:
   });
 
   test('disk choices: dir for test hosts, ZFS on a loop file, ZFS on a device; IPv6 API address in brackets', () => {
-    assert.deepEqual(desiredSetup({ ...opts, disk: 'dir' }).pool, { name: 'ss-base', driver: 'dir', config: {} });
-    assert.deepEqual(desiredSetup({ ...opts, disk: 'loop' }).pool, { name: 'ss-base', driver: 'zfs', config: {} });
+    const described = { name: 'ss-base', description: 'Sovereign Stack storage (created by ssw)' };
+    assert.deepEqual(desiredSetup({ ...opts, disk: 'dir' }).pool, { ...described, driver: 'dir', config: {} });
+    assert.deepEqual(desiredSetup({ ...opts, disk: 'loop' }).pool, { ...described, driver: 'zfs', config: {} });
     assert.equal(desiredSetup({ ...opts, mgmtIp: '2001:db8::1' }).serverConfig['core.https_address'], '[2001:db8::1]:8443');
   });
 
@@ -82,6 +83,26 @@ profiles:
       { kind: 'server-config', config: { 'core.https_address': '192.0.2.10:8443' } },
       { kind: 'update-network', name: 'lxdbr0', description: 'ss-config,eno2', config: { 'ipv4.nat': 'true' } },
     ]);
+  });
+
+  test('a wildcard API listener on the same port already serves the management address', () => {
+    for (const addr of [':8443', '[::]:8443', '0.0.0.0:8443']) {
+      const cur = provisioned();
+      cur.serverConfig['core.https_address'] = addr;
+      assert.deepEqual(planSetup(cur, desiredSetup(opts)), [], addr);
+    }
+    const otherPort = provisioned();
+    otherPort.serverConfig['core.https_address'] = '[::]:9443';
+    assert.equal(planSetup(otherPort, desiredSetup(opts))[0].kind, 'server-config');
+  });
+
+  test('a bridge ssw did not create is never renumbered (it may carry instances); only its description may change', () => {
+    const cur = provisioned();
+    delete cur.networks.lxdbr0.config['user.ssw.created'];
+    cur.networks.lxdbr0.description = 'made by lxd init';
+    assert.deepEqual(planSetup(cur, desiredSetup(opts)), [{ kind: 'update-network', name: 'lxdbr0', description: 'ss-config,eno2', config: {} }]);
+    cur.networks.lxdbr0.config['ipv4.address'] = '10.132.47.1/24';
+    assert.throws(() => planSetup(cur, desiredSetup(opts)), /lxdbr0 exists but was not created by ssw and differs \(ipv4\.address is 10\.132\.47\.1\/24, ssw wants 10\.9\.9\.1\/24\)/);
   });
 
   test('refuses to overwrite what is fixed at creation or not ours', () => {
