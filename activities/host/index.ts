@@ -3,7 +3,7 @@ import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
 import { withSsh, type SshTarget } from '../ssh/connect';
 import { runChecked } from '../ssh/run';
-import { aptInstallArgv, aptUpdateArgv, grantSocketArgv, HostFacts, inspectArgv, missingPackages, parseFacts, refusalFor } from './inspect';
+import { grantSocketArgv, HostFacts, inspectArgv, installArgvs, missingPackages, parseFacts, refusalFor } from './inspect';
 
 export type { HostFacts } from './inspect';
 
@@ -43,9 +43,10 @@ export function createHostActivities({ paths }: { paths: SsPaths }) {
     const beat = setInterval(() => ctx.heartbeat({ installing: pkgs }), 5_000);
     try {
       await withSsh(target, connect, async ({ client }) => {
-        // apt exits 100 when another apt holds its lock (e.g. unattended-upgrades): worth retrying.
-        await runChecked(client, aptUpdateArgv(before), { timeoutMs: 10 * 60_000, signal: ctx.cancellationSignal, retryableExitCodes: [100] });
-        await runChecked(client, aptInstallArgv(before, pkgs), { timeoutMs: 20 * 60_000, signal: ctx.cancellationSignal, retryableExitCodes: [100] });
+        for (const argv of installArgvs(before, pkgs)) {
+          // apt exits 100 when another apt holds its lock (e.g. unattended-upgrades): worth retrying.
+          await runChecked(client, argv, { timeoutMs: 20 * 60_000, signal: ctx.cancellationSignal, retryableExitCodes: [100] });
+        }
       });
     } finally {
       clearInterval(beat);

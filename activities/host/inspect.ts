@@ -147,3 +147,18 @@ export function refusalFor(
 export function grantSocketArgv(facts: Pick<HostFacts, 'uid'>, group: string, user: string): string[] {
   return asRoot(facts, ['usermod', '-a', '-G', group, user]);
 }
+
+/**
+ * The commands that install `pkgs`: on Ubuntu, LXD comes as a snap (its deb
+ * is a transitional package that needs snapd anyway); everything else, and
+ * Debian's lxd, through apt. (Incus on Debian 12 needs bookworm-backports
+ * enabled; apt then says so if it is not.)
+ */
+export function installArgvs(facts: Pick<HostFacts, 'uid' | 'osId'>, pkgs: string[]): string[][] {
+  const viaSnap: string[] = facts.osId === 'ubuntu' ? pkgs.filter((p) => p === 'lxd') : [];
+  const viaApt = pkgs.filter((p) => !viaSnap.includes(p));
+  const argvs: string[][] = [];
+  if (viaApt.length) argvs.push(aptUpdateArgv(facts), aptInstallArgv(facts, viaApt));
+  for (const snap of viaSnap) argvs.push(asRoot(facts, ['snap', 'install', snap]));
+  return argvs;
+}

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CurrentSetup, desiredSetup, planSetup, renderPreseed, SetupConflict } from '../../activities/remote/setup-plan';
-import { aptInstallArgv, inspectArgv, missingPackages, parseFacts, refusalFor } from '../../activities/host/inspect';
+import { aptInstallArgv, grantSocketArgv, inspectArgv, installArgvs, missingPackages, parseFacts, refusalFor } from '../../activities/host/inspect';
 
 const opts = { mgmtIp: '192.0.2.10', apiPort: 8443, disk: '/dev/sdb', dataPlaneInterface: 'eno2' };
 
@@ -124,7 +124,7 @@ describe('host inspection and install argv', () => {
     assert.equal(argv[0], 'sh');
     assert.equal(argv[1], '-c');
     assert.ok(!argv[2].includes('/dev/sdb') && !argv[2].includes('$(id)'));
-    assert.deepEqual(argv.slice(3), ['sh', '/dev/sdb; rm -rf /', 'eth0$(id)']);
+    assert.deepEqual(argv.slice(3), ['sh', '/dev/sdb; rm -rf /', 'eth0$(id)', 'lxd']);
   });
 
   test('facts parse from the script output', () => {
@@ -142,6 +142,24 @@ describe('host inspection and install argv', () => {
     assert.deepEqual(missingPackages({ ...f, lxd: { path: '/usr/bin/lxd', version: '5.0.2' }, zfs: true }, 'lxd', 'loop'), []);
     assert.deepEqual(aptInstallArgv(f, ['lxd']), ['sudo', '-n', 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-q', '--no-install-recommends', 'lxd']);
     assert.deepEqual(aptInstallArgv({ uid: 0 }, ['lxd']).slice(0, 2), ['env', 'DEBIAN_FRONTEND=noninteractive']);
+  });
+});
+
+describe('install and access commands', () => {
+  test('Debian installs through apt; Ubuntu gets LXD as a snap and the rest through apt', () => {
+    assert.deepEqual(installArgvs({ uid: 0, osId: 'debian' }, ['lxd', 'zfsutils-linux']).map((a) => a.join(' ')), [
+      'env DEBIAN_FRONTEND=noninteractive apt-get update -q',
+      'env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends lxd zfsutils-linux',
+    ]);
+    assert.deepEqual(installArgvs({ uid: 1000, osId: 'ubuntu' }, ['lxd', 'zfsutils-linux']).map((a) => a.join(' ')), [
+      'sudo -n env DEBIAN_FRONTEND=noninteractive apt-get update -q',
+      'sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends zfsutils-linux',
+      'sudo -n snap install lxd',
+    ]);
+  });
+
+  test('a sudo user joins the socket group (as ss-remote adds ubuntu to lxd)', () => {
+    assert.deepEqual(grantSocketArgv({ uid: 1000 }, 'lxd', 'ubuntu'), ['sudo', '-n', 'usermod', '-a', '-G', 'lxd', 'ubuntu']);
   });
 });
 
