@@ -22,6 +22,7 @@ interface AddArgs {
   'data-plane-interface'?: string;
   backend: 'lxd' | 'incus';
   'api-port': number;
+  'print-preseed': boolean;
 }
 
 // A block device path, or ss's "loop"; "dir" for hosts without a spare disk (tests).
@@ -75,12 +76,26 @@ export function remoteAddCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArg
           'data-plane-interface': { type: 'string', describe: 'Interface for the instances\' data plane', defaultDescription: 'the default route\'s' },
           backend: { choices: ['lxd', 'incus'] as const, default: 'lxd' as const, describe: 'Container/VM manager to install' },
           'api-port': { type: 'number', default: 8443, describe: 'Port of the LXD API on the host\'s management address' },
+          'print-preseed': { type: 'boolean', default: false, describe: 'Print the LXD setup (as lxd init preseed YAML) and exit; touches nothing' },
         }),
     handler: async (argv) => {
       const args = argv as unknown as GlobalArgs & AddArgs;
       const paths = pathsOf(args);
       // Everything that can be wrong with the input fails here, before the host is touched.
       validateAddArgs(args);
+      if (args['print-preseed']) {
+        const { desiredSetup, renderPreseed } = await import('../../activities/remote/setup-plan');
+        const { validateHostAddress } = await import('../../common/config/validators');
+        const { isIP } = await import('node:net');
+        const host = validateHostAddress(args.host);
+        io.out(renderPreseed(desiredSetup({
+          mgmtIp: isIP(host) ? host : '<address of the SSH connection>',
+          apiPort: args['api-port'],
+          disk: args.disk,
+          dataPlaneInterface: args['data-plane-interface'] ?? '<interface of the default route>',
+        })));
+        return;
+      }
       const target = await sshTargetFromArgs(args);
       const confFile = paths.remoteConf(args.name);
       const confExisted = fs.existsSync(confFile);

@@ -272,6 +272,15 @@ describe('what ssw did not create is the operator\'s', () => {
 describe('remote add errors: one clear message each, nothing left behind', () => {
   const leftNothing = (name: string) => assert.ok(!fs.existsSync(paths.remoteDir(name)), `no ${paths.remoteDir(name)} left behind`);
 
+  test('--print-preseed shows the LXD setup and touches nothing', () => {
+    const r = ssw(['remote', 'add', 'shown', '192.0.2.10', '--disk', '/dev/sdb', '--data-plane-interface', 'eno2', '--print-preseed', ...common()]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /core\.https_address: 192\.0\.2\.10:8443/);
+    assert.match(r.stdout, /source: \/dev\/sdb/);
+    assert.match(r.stdout, /description: ss-config,eno2/);
+    leftNothing('shown');
+  });
+
   test('bad input is refused before the host is touched', () => {
     for (const [args, msg] of [
       [['remote', 'add', 'Bad_Name', ...sshArgs()], /remote name must be/],
