@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CommandModule } from 'yargs';
-import { loadDeploymentConfig, loadProjectConfig, loadRemoteConfig, loadSiteConfig } from '../../common/config';
+import type * as Config from '../../common/config';
 import { ConfigError, ConfigProblem } from '../../common/errors';
 import type { SsPaths } from '../../common/paths';
 import { GlobalArgs, pathsOf } from '../context';
@@ -29,7 +29,7 @@ function dirsWith(dir: string, file: string): string[] {
 }
 
 /** Every config file that exists under $SS_ROOT, each loaded on its own; all problems together. Writes no stubs. */
-function checkAll(paths: SsPaths): Checked {
+function checkAll(paths: SsPaths, { loadProjectConfig, loadRemoteConfig, loadSiteConfig }: typeof Config): Checked {
   const checked: Checked = {
     remotes: dirsWith(path.join(paths.root, 'remotes'), 'remote.conf'),
     deployments: dirsWith(path.join(paths.root, 'projects'), 'project.conf'),
@@ -66,6 +66,9 @@ export function configCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> 
     handler: async (argv) => {
       const args = argv as unknown as GlobalArgs & ConfigArgs;
       const paths = pathsOf(args);
+      // zod and the schemas load only when a config is checked: `ssw --help` stays fast.
+      const config = await import('../../common/config');
+      const { loadDeploymentConfig, loadProjectConfig, loadRemoteConfig, loadSiteConfig } = config;
       let checked: Checked;
       if (args.remote && args.deployment) {
         const d = loadDeploymentConfig(paths, { remote: args.remote, deployment: args.deployment });
@@ -76,7 +79,7 @@ export function configCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> 
         if (args.site) loadSiteConfig(paths, args.site);
         checked = { remotes: args.remote ? [args.remote] : [], deployments: args.deployment ? [args.deployment] : [], sites: args.site ? [args.site] : [] };
       } else {
-        checked = checkAll(paths);
+        checked = checkAll(paths, config);
       }
       if (args.json) {
         io.out(JSON.stringify({ valid: true, ssRoot: paths.root, ...checked }, null, 2));

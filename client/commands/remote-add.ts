@@ -1,7 +1,5 @@
 import * as fs from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { loadRemoteConfig } from '../../common/config';
-import { remoteStub, writeStub } from '../../common/config/stubs';
 import { validateName } from '../../common/config/validators';
 import { ConfigError, UserError } from '../../common/errors';
 import { currentRemote, readRemoteRecord, setCurrentRemote, writeRemoteRecord } from '../../common/remotes';
@@ -99,6 +97,8 @@ export function remoteAddCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArg
       const target = await sshTargetFromArgs(args);
       const confFile = paths.remoteConf(args.name);
       const confExisted = fs.existsSync(confFile);
+      const { loadRemoteConfig } = await import('../../common/config'); // zod: loaded on use, not for --help
+      const { remoteStub, writeStub } = await import('../../common/config/stubs');
       if (confExisted) checkRemoteConf(() => loadRemoteConfig(paths, args.name)); // broken: exit 2, nothing started
       const { pinnedNow, keyType } = await ensureHostKeyPinned(paths.knownHosts, target, args['pin-host-key'], {
         trustOnFirstUse: true,
