@@ -1,5 +1,9 @@
 import type { SsPaths } from '../common/paths';
+import { createCertBackupActivities } from './cert-backup';
+import { createCertbotActivities } from './certbot';
+import { createConfigActivities } from './config';
 import { createHostActivities } from './host';
+import { createProxyActivities } from './proxy';
 import { createRemoteActivities } from './remote';
 import { createDeprovisionActivities } from './remote/deprovision';
 import { createSshActivities } from './ssh';
@@ -16,6 +20,10 @@ export function createActivities(deps: ActivityDeps) {
     ...createHostActivities({ paths: deps.paths }),
     ...createRemoteActivities({ paths: deps.paths }),
     ...createDeprovisionActivities({ paths: deps.paths }),
+    ...createConfigActivities({ paths: deps.paths }),
+    ...createCertbotActivities({ paths: deps.paths }),
+    ...createProxyActivities({ paths: deps.paths }),
+    ...createCertBackupActivities({ paths: deps.paths }),
   };
 }
 

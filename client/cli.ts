@@ -1,6 +1,7 @@
 import yargs, { CommandModule } from 'yargs';
 import { UserError } from '../common/errors';
 import { cancelCommand } from './commands/cancel';
+import { certCommand } from './commands/cert';
 import { codecServerCommand } from './commands/codec-server';
 import { configCommand } from './commands/config';
 import { devCommand } from './commands/dev';
@@ -8,6 +9,7 @@ import { hostCommand } from './commands/host';
 import { keyCommand } from './commands/key';
 import { listCommand } from './commands/list';
 import { remoteCommand } from './commands/remote';
+import { scheduleCommand } from './commands/schedule';
 import { serverCommand } from './commands/server';
 import { statusCommand } from './commands/status';
 import { workerCommand } from './commands/worker';
@@ -23,6 +25,8 @@ function commands(io: CliIO): CommandModule<GlobalArgs, any>[] {
     workerCommand(io),
     hostCommand(io),
     remoteCommand(io),
+    certCommand(io),
+    scheduleCommand(io),
     configCommand(io),
     codecServerCommand(io),
     statusCommand(io),

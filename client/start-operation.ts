@@ -65,12 +65,13 @@ async function refuseConflicts(client: Client, req: StartRequest): Promise<void>
       refuse(req, id, new Date(Number(info.startTime?.seconds ?? 0) * 1000));
     }
   }
-  // A remote-wide operation (e.g. provisioning) must not run under a deployment
-  // operation on that remote. Their IDs are open-ended, so ask visibility: it lags
-  // by a moment, which the per-ID checks above do not.
-  if (!req.target.deployment && (EXCLUSIVE_OPERATIONS as readonly string[]).includes(req.operation)) {
+  // Runs whose IDs are open-ended: a remote-wide operation (e.g. provisioning) under a
+  // deployment operation, and runs started by a Schedule (their IDs carry a timestamp).
+  // Ask visibility: it lags by a moment, which the per-ID checks above do not.
+  if ((EXCLUSIVE_OPERATIONS as readonly string[]).includes(req.operation)) {
     const ops = EXCLUSIVE_OPERATIONS.map((o) => `"${o}"`).join(', ');
-    const query = `SsRemote = "${req.target.remote}" AND SsOperation IN (${ops}) AND ExecutionStatus = "Running"`;
+    const scope = req.target.deployment ? ` AND (SsDeployment = "${req.target.deployment}" OR SsDeployment IS NULL)` : '';
+    const query = `SsRemote = "${req.target.remote}"${scope} AND SsOperation IN (${ops}) AND ExecutionStatus = "Running"`;
     const page = await client.workflowService.listWorkflowExecutions({ namespace: client.options.namespace, query, pageSize: 5 });
     const other = (page.executions ?? []).find((e) => e.execution?.workflowId !== workflowIdFor(req.operation, req.target));
     if (other?.execution?.workflowId) {

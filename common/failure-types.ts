@@ -28,6 +28,16 @@ export const FailureType = {
   LxdServerError: 'SswLxdServerError',
   /** The LXD/Incus API could not be reached (refused, reset, timed out); retrying may help. */
   LxdUnreachable: 'SswLxdUnreachable',
+  /** The ACME server refused to validate a name (DNS, connection, wrong content, CAA): fix DNS or the proxy first. */
+  AcmeValidation: 'SswAcmeValidation',
+  /** The ACME server's rate limit was hit; retrying now only makes it worse. */
+  AcmeRateLimited: 'SswAcmeRateLimited',
+  /** The ACME server refused the order itself (a name it will not issue for, a bad contact). */
+  AcmeRejected: 'SswAcmeRejected',
+  /** The ACME server could not be reached or answered 5xx/badNonce; retrying may help. */
+  AcmeUnreachable: 'SswAcmeUnreachable',
+  /** The web server on port 80 does not serve the ACME challenge directory; fix its config first. */
+  ChallengeNotServed: 'SswChallengeNotServed',
 } as const;
 
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
@@ -43,4 +53,8 @@ export const NON_RETRYABLE_FAILURE_TYPES: string[] = [
   FailureType.LxdApi,
   FailureType.LxdCertMismatch,
   FailureType.Privileges,
+  FailureType.AcmeValidation,
+  FailureType.AcmeRateLimited,
+  FailureType.AcmeRejected,
+  FailureType.ChallengeNotServed,
 ];

@@ -38,6 +38,14 @@ export class SsPaths {
   siteConf(domain: string): string {
     return path.join(this.siteDir(domain), 'site.conf');
   }
+  /** Encrypted copies of a site's certificates (`ssw cert renew` writes, `ssw cert restore` reads). */
+  certBackupDir(domain: string): string {
+    return path.join(this.siteDir(domain), 'certs');
+  }
+  /** How to reach a deployment's instance over SSH (written when the instance is created). */
+  instanceRecord(remote: string, deployment: string, instance: string): string {
+    return path.join(this.remoteDir(remote), 'deployments', deployment, 'instances', `${instance}.json`);
+  }
   get keysDir(): string {
     return path.join(this.root, 'keys');
   }

@@ -1,5 +1,8 @@
 /** Every workflow the ssw worker runs. Workflow code only: no I/O, activity types only. */
+export { certificateStatus } from './certificate-status';
 export { checkHost } from './check-host';
 export { deprovisionRemote } from './deprovision-remote';
 export { provisionRemote } from './provision-remote';
+export { renewCertificates } from './renew-certificates';
+export { restoreCertificates } from './restore-certificates';
 export { progressQuery } from './progress';

@@ -20,6 +20,8 @@ export type { DeploymentEntry, InstanceType } from './schema';
 export {
   BITCOIN_CHAINS,
   hasShellSyntax,
+  isAbsolutePath,
+  isAcmeServer,
   isBitcoinChain,
   isDnsLabel,
   isDomainName,

@@ -47,8 +47,10 @@ export interface RemoteConfig {
   deployments: DeploymentEntry[];
   /** REGISTRY_URL. @default https://index.docker.io/v1 */
   registryUrl: string;
-  /** ACME_SERVER: ACME directory URL; unset means certbot's default. */
+  /** ACME_SERVER: an https directory URL, or "production"/"staging" for Let's Encrypt; unset means production. */
   acmeServer?: string;
+  /** ACME_CA_BUNDLE: CA certificates (a path on the www host) that the ACME server's own TLS certificate chains to; for private CAs. */
+  acmeCaBundle?: string;
 }
 
 export interface InstanceConfig {
@@ -125,6 +127,8 @@ export interface SiteConfig {
   nostrAccountPubkey?: string;
   /** ACME_SERVER for this site; overrides the remote's. */
   acmeServer?: string;
+  /** ACME_CA_BUNDLE for this site; overrides the remote's. */
+  acmeCaBundle?: string;
   /** Never pass these to a workflow or a log line. App passwords are required when the app is deployed. */
   secrets: {
     duplicityBackupPassphrase: string;
@@ -334,6 +338,7 @@ function toRemote(name: string, v: RemoteValues): RemoteConfig {
     deployments: v.DEPLOYMENT_STRING,
     registryUrl: v.REGISTRY_URL,
     ...(v.ACME_SERVER !== undefined && { acmeServer: v.ACME_SERVER }),
+    ...(v.ACME_CA_BUNDLE !== undefined && { acmeCaBundle: v.ACME_CA_BUNDLE }),
   };
 }
 
@@ -407,6 +412,7 @@ function toSite(v: SiteValues): SiteConfig {
     btcpayAltNames: v.BTCPAY_ALT_NAMES,
     ...optional('nostrAccountPubkey', v.NOSTR_ACCOUNT_PUBKEY),
     ...optional('acmeServer', v.ACME_SERVER),
+    ...optional('acmeCaBundle', v.ACME_CA_BUNDLE),
     secrets: {
       duplicityBackupPassphrase: v.DUPLICITY_BACKUP_PASSPHRASE,
       ...optional('ghostMysqlPassword', v.GHOST_MYSQL_PASSWORD),

@@ -5,6 +5,8 @@ import {
   isDnsLabel,
   isDockerImage,
   isDomainName,
+  isAbsolutePath,
+  isAcmeServer,
   isHttpUrl,
   isLanguageCode,
   isLxdImageAlias,
@@ -47,6 +49,8 @@ const simple = (expected: string, ok: (s: string) => boolean): Kind<string> => (
 const domain = simple(EXPECTED.domain, isDomainName);
 const label = simple(EXPECTED.label, isDnsLabel);
 const url = simple(EXPECTED.url, isHttpUrl);
+const acmeServer = simple(EXPECTED.acmeServer, isAcmeServer);
+const absPath = simple(EXPECTED.absPath, isAbsolutePath);
 const image = simple(EXPECTED.image, isDockerImage);
 const lxdImage = simple(EXPECTED.lxdImage, isLxdImageAlias);
 const nostrPubkey = simple(EXPECTED.nostrPubkey, isNostrPubkey);
@@ -243,7 +247,8 @@ const disk = optional(int(1, 1024 * 1024));
 export const remoteSchema = object({
   DEPLOYMENT_STRING: required(deploymentString),
   REGISTRY_URL: withDefault(url, SS_DEFAULTS.registryUrl),
-  ACME_SERVER: optional(url),
+  ACME_SERVER: optional(acmeServer),
+  ACME_CA_BUNDLE: optional(absPath),
 });
 
 export const projectSchema = object({
@@ -295,7 +300,8 @@ export const siteSchema = object({
   DEPLOY_NOSTR: withDefault(bool, false),
   BTCPAY_ALT_NAMES: withDefault(list(label, 'DNS labels', 'tip,store,pay'), []),
   NOSTR_ACCOUNT_PUBKEY: optional(nostrPubkey),
-  ACME_SERVER: optional(url),
+  ACME_SERVER: optional(acmeServer),
+  ACME_CA_BUNDLE: optional(absPath),
   DUPLICITY_BACKUP_PASSPHRASE: required(secret),
   GHOST_MYSQL_PASSWORD: optional(secret),
   GHOST_MYSQL_ROOT_PASSWORD: optional(secret),

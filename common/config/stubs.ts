@@ -39,8 +39,10 @@ export function remoteStub(remote: string): string {
     `# Docker registry the instances pull images from (default ${SS_DEFAULTS.registryUrl}).`,
     '# REGISTRY_URL="http://registry.example.com:5000"',
     '',
-    "# ACME directory for TLS certificates; leave unset for certbot's default.",
-    '# ACME_SERVER="https://acme.example.com/directory"',
+    "# ACME directory for TLS certificates: production (Let's Encrypt, the default), staging, or a URL.",
+    '# ACME_SERVER="staging"',
+    "# CA certificates (a path on the www host) for an ACME server with a private TLS certificate.",
+    '# ACME_CA_BUNDLE="/etc/ssl/private-ca.pem"',
     '',
   ].join('\n');
 }
@@ -118,8 +120,8 @@ export function siteStub(domain: string): string {
     `GITEA_MYSQL_PASSWORD="${newPassword()}"`,
     `GITEA_MYSQL_ROOT_PASSWORD="${newPassword()}"`,
     '',
-    "# ACME directory for this site's certificates; overrides the remote's.",
-    '# ACME_SERVER="https://acme.example.com/directory"',
+    "# ACME directory for this site's certificates (production, staging or a URL); overrides the remote's.",
+    '# ACME_SERVER="staging"',
     '',
   ].join('\n');
 }

@@ -23,6 +23,8 @@ export const EXPECTED = {
   chain: `one of ${BITCOIN_CHAINS.join(', ')}`,
   boolean: 'true or false',
   url: 'an http:// or https:// URL',
+  acmeServer: 'an https:// ACME directory URL, or "production" or "staging" (Let\'s Encrypt)',
+  absPath: 'an absolute path like /etc/ssl/ca.pem (no spaces or quotes)',
   image: 'a Docker image reference like ghost:5.103.0 or registry.example.com:5000/nginx:1.27.3',
   lxdImage: 'an LXD image alias like ss-docker-jammy (letters, digits, ".", "_", "-", "/")',
   nostrPubkey: 'a nostr public key in hex (64 lowercase hex characters)',
@@ -81,6 +83,18 @@ export function isLanguageCode(s: string): boolean {
 
 export function isBitcoinChain(s: string): s is BitcoinChain {
   return (BITCOIN_CHAINS as readonly string[]).includes(s);
+}
+
+/** ACME_SERVER: Let's Encrypt by name, or any https directory URL (a private CA, a test CA). */
+export function isAcmeServer(s: string): boolean {
+  if (s === 'production' || s === 'staging') return true;
+  if (!isHttpUrl(s)) return false;
+  return new URL(s).protocol === 'https:';
+}
+
+/** A plain absolute path: it ends up in argv on a host, so nothing a reader could misread. */
+export function isAbsolutePath(s: string): boolean {
+  return /^\/[A-Za-z0-9._/+@-]*$/.test(s) && !s.split('/').includes('..');
 }
 
 export function isHttpUrl(s: string): boolean {

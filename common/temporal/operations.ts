@@ -25,6 +25,7 @@ export const EXCLUSIVE_OPERATIONS = [
   'restore',
   'backup',
   'cert-renew',
+  'cert-restore',
   'failover',
 ] as const;
 

@@ -11,11 +11,13 @@ REPO="$(cd "$HERE/../.." && pwd)"
 
 export DEBIAN_FRONTEND=noninteractive
 
+# pebble (with pebble-challtestsrv) is the ACME server certbot gets certificates from.
 # nginx-light terminates mTLS in front of Temporal in the TLS test (and fronts sites later).
 # Besides the harness's own: openssh-sftp-server (SFTP) and dnsmasq-base (LXD managed
 # bridges) are only Recommends of openssh-server and lxd, which --no-install-recommends skips.
 PACKAGES=(openssh-server openssh-client openssh-sftp-server docker.io docker-compose lxd
-  dnsmasq-base debootstrap jq ca-certificates iproute2 procps util-linux nginx-light openssl)
+  dnsmasq-base debootstrap jq ca-certificates iproute2 procps util-linux nginx-light openssl
+  pebble certbot)
 
 installed() {
   [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]

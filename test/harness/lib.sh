@@ -15,6 +15,14 @@ TEMPORAL_NAMESPACE=ssw-test
 TEMPORAL_SEARCH_ATTRIBUTES=(SsRemote SsDeployment SsOperation SsSite)
 SSH_PORT=12222
 LXD_HTTPS_ADDRESS=127.0.0.1:18443
+# ACME: pebble's directory and management API, the port it validates http-01 on (where
+# the tests' nginx listens), and challtestsrv's DNS (every name -> 127.0.0.1) and API.
+PEBBLE_PORT=14000
+PEBBLE_MGMT_PORT=15000
+PEBBLE_HTTP01_PORT=15002
+PEBBLE_TLSALPN_PORT=15001
+CHALLTESTSRV_DNS_PORT=18053
+CHALLTESTSRV_MGMT_PORT=18055
 
 # Seconds a service gets to become ready.
 HARNESS_TIMEOUT="${SSW_HARNESS_TIMEOUT:-60}"
@@ -125,7 +133,7 @@ port_owner() {
 # Where each service keeps its pid file, and what identifies its process: every
 # daemon's command line names a path or port unique to this harness, and Temporal
 # (whose in-memory command line names no path) also runs in $HARNESS_DIR/temporal.
-HARNESS_SERVICES=(temporal sshd docker lxd)
+HARNESS_SERVICES=(temporal sshd docker lxd challtestsrv pebble)
 
 svc_pidfile() {
   case "$1" in
@@ -133,6 +141,8 @@ svc_pidfile() {
     sshd) echo "$HARNESS_DIR/ssh/sshd.pid" ;;
     docker) echo "$HARNESS_DIR/docker/docker.pid" ;;
     lxd) echo "$HARNESS_DIR/lxd/lxd.pid" ;;
+    challtestsrv) echo "$HARNESS_DIR/acme/challtestsrv.pid" ;;
+    pebble) echo "$HARNESS_DIR/acme/pebble.pid" ;;
   esac
 }
 svc_needle() {
@@ -141,6 +151,8 @@ svc_needle() {
     sshd) echo "-f $HARNESS_DIR/ssh/sshd_config" ;;
     docker) echo "--data-root $HARNESS_DIR/docker/data" ;;
     lxd) echo "--logfile $HARNESS_DIR/lxd/lxd.log" ;;
+    challtestsrv) echo "-management 127.0.0.1:$CHALLTESTSRV_MGMT_PORT" ;;
+    pebble) echo "-config $HARNESS_DIR/acme/pebble-config.json" ;;
   esac
 }
 svc_cwd() { [[ "$1" == temporal ]] && echo "$HARNESS_DIR/temporal" || true; }

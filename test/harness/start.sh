@@ -24,7 +24,7 @@ trap 'rc=$?; if ((rc != 0)); then rm -f "$DIR/env.json"; echo "harness: start fa
 
 # ------------------------------------------------------------------ tools
 missing=()
-for b in /usr/sbin/sshd ssh ssh-keygen ssh-keyscan dockerd docker lxd lxc jq ss setsid flock; do
+for b in /usr/sbin/sshd ssh ssh-keygen ssh-keyscan dockerd docker lxd lxc jq ss setsid flock pebble pebble-challtestsrv openssl; do
   command -v "$b" >/dev/null 2>&1 || missing+=("$b")
 done
 ((${#missing[@]} == 0)) || die "missing tools: ${missing[*]} (run: bash test/harness/install.sh)"
@@ -40,7 +40,7 @@ fi
 # socket under exec-root is longer still).
 ((${#DIR} <= 60)) || die "SSW_HARNESS_DIR=$DIR is too long for unix sockets (max 60 chars)"
 
-mkdir -p "$DIR"/{temporal,ssh,docker,lxd,lxc-conf}
+mkdir -p "$DIR"/{temporal,ssh,docker,lxd,lxc-conf,acme}
 # One start.sh/stop.sh at a time (several engineers share this machine's harness).
 exec 9>"$DIR/.lock"
 flock -w 300 9 || die "another start.sh/stop.sh holds $DIR/.lock"
@@ -267,6 +267,49 @@ EOF
   die "LXD does not listen on $LXD_HTTPS_ADDRESS"
 }
 
+# ------------------------------------------------------------------ ACME (pebble)
+# pebble-challtestsrv is pebble's DNS: it answers every A query with 127.0.0.1 (tests
+# point single names elsewhere through its management API). Its own challenge
+# servers are off: the tests' nginx answers http-01 on $PEBBLE_HTTP01_PORT.
+A="$DIR/acme"
+C_PIDFILE="$(svc_pidfile challtestsrv)"
+C_LOG="$A/challtestsrv.log"
+challtestsrv_ready() { port_listening "$CHALLTESTSRV_MGMT_PORT" && port_listening "$CHALLTESTSRV_DNS_PORT"; }
+challtestsrv_launch() {
+  launch "$A" "$C_LOG" pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
+    -dns01 "127.0.0.1:$CHALLTESTSRV_DNS_PORT" -management "127.0.0.1:$CHALLTESTSRV_MGMT_PORT" \
+    -http01 "" -https01 "" -tlsalpn01 "" >"$C_PIDFILE"
+}
+challtestsrv_ports() { echo "$CHALLTESTSRV_DNS_PORT $CHALLTESTSRV_MGMT_PORT"; }
+challtestsrv_logs() { echo "$C_LOG"; }
+
+# Pebble's own HTTPS listener needs a certificate certbot trusts: made here, once,
+# and handed to certbot as REQUESTS_CA_BUNDLE (ACME_CA_BUNDLE in the tests' config).
+P_PIDFILE="$(svc_pidfile pebble)"
+P_LOG="$A/pebble.log"
+P_CERT="$A/listener-cert.pem"
+P_KEY="$A/listener-key.pem"
+if [[ ! -s "$P_CERT" || ! -s "$P_KEY" ]]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+    -subj /CN=ssw-harness-pebble -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+    -keyout "$P_KEY.tmp" -out "$P_CERT.tmp" 2>/dev/null || die "openssl could not make pebble's listener certificate"
+  chmod 600 "$P_KEY.tmp" && mv -f "$P_KEY.tmp" "$P_KEY" && mv -f "$P_CERT.tmp" "$P_CERT"
+fi
+cat >"$A/pebble-config.json.tmp" <<EOF
+{"pebble": {"listenAddress": "127.0.0.1:$PEBBLE_PORT", "managementListenAddress": "127.0.0.1:$PEBBLE_MGMT_PORT",
+  "certificate": "$P_CERT", "privateKey": "$P_KEY", "httpPort": $PEBBLE_HTTP01_PORT, "tlsPort": $PEBBLE_TLSALPN_PORT,
+  "ocspResponderURL": "", "externalAccountBindingRequired": false}}
+EOF
+mv -f "$A/pebble-config.json.tmp" "$A/pebble-config.json"
+pebble_ready() { port_listening "$PEBBLE_PORT" && port_listening "$PEBBLE_MGMT_PORT"; }
+pebble_launch() {
+  # Real validation (no PEBBLE_VA_ALWAYS_VALID); no random VA sleeps, no deliberate nonce rejections.
+  launch "$A" "$P_LOG" env PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 \
+    pebble -config "$A/pebble-config.json" -dnsserver "127.0.0.1:$CHALLTESTSRV_DNS_PORT" >"$P_PIDFILE"
+}
+pebble_ports() { echo "$PEBBLE_PORT $PEBBLE_MGMT_PORT"; }
+pebble_logs() { echo "$P_LOG"; }
+
 # ------------------------------------------------------------------ orchestration
 SERVICES=("${HARNESS_SERVICES[@]}")
 declare -A STATE=() STARTED_AT=()
@@ -348,13 +391,16 @@ jq -n \
   --argjson sport "$SSH_PORT" --arg suser "$UNPRIVILEGED_USER" --arg skey "$CLIENTKEY" --arg shost "$HOSTKEY.pub" --arg sline "$HOST_KEY_LINE" \
   --arg dsock "$D_SOCK" \
   --arg ldir "$LXD_DIR" --arg lsock "$L_SOCK" --arg lhttps "$LXD_HTTPS_ADDRESS" \
+  --arg adir "https://127.0.0.1:$PEBBLE_PORT/dir" --arg aca "$P_CERT" --argjson ahttp "$PEBBLE_HTTP01_PORT" \
+  --arg amgmt "https://127.0.0.1:$PEBBLE_MGMT_PORT" --arg cmgmt "http://127.0.0.1:$CHALLTESTSRV_MGMT_PORT" \
   '{
     dir: $dir,
     temporal: { address: $taddr, namespace: $tns, uiPort: $tui, bin: $tbin },
     ssh: { host: "127.0.0.1", port: $sport, user: "root", unprivilegedUser: $suser, privateKeyPath: $skey,
            hostPublicKeyPath: $shost, hostKeyLine: $sline },
     docker: { socket: $dsock },
-    lxd: { dir: $ldir, socket: $lsock, httpsAddress: $lhttps }
+    lxd: { dir: $ldir, socket: $lsock, httpsAddress: $lhttps },
+    acme: { directory: $adir, caBundle: $aca, httpPort: $ahttp, pebbleManagement: $amgmt, challtestsrvManagement: $cmgmt }
   }' >"$DIR/env.json.tmp"
 mv -f "$DIR/env.json.tmp" "$DIR/env.json"
 
@@ -362,4 +408,5 @@ log "temporal $T_ADDR namespace $TEMPORAL_NAMESPACE ready (${STATE[temporal]})"
 log "sshd 127.0.0.1:$SSH_PORT ready (${STATE[sshd]})"
 log "docker unix://$D_SOCK ready (${STATE[docker]})"
 log "lxd unix://$L_SOCK https $LXD_HTTPS_ADDRESS ready (${STATE[lxd]})"
+log "pebble https://127.0.0.1:$PEBBLE_PORT/dir ready (${STATE[pebble]}), its DNS 127.0.0.1:$CHALLTESTSRV_DNS_PORT (${STATE[challtestsrv]})"
 log "harness env: $DIR/env.json ($(( ($(date +%s%N) - T0) / 1000000 )) ms)"

@@ -21,6 +21,17 @@ export interface HarnessEnv {
   };
   docker: { socket: string };
   lxd: { dir: string; socket: string; httpsAddress: string };
+  acme: {
+    /** Pebble's ACME directory URL. */
+    directory: string;
+    /** The CA of pebble's own HTTPS listener (for REQUESTS_CA_BUNDLE / ACME_CA_BUNDLE). */
+    caBundle: string;
+    /** The port pebble validates http-01 challenges on (127.0.0.1). */
+    httpPort: number;
+    pebbleManagement: string;
+    /** pebble-challtestsrv's API: POST /add-a {host, addresses} points a name elsewhere. */
+    challtestsrvManagement: string;
+  };
 }
 
 export function harnessDir(): string {

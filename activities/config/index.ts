@@ -1,0 +1,24 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { UserError } from '../../common/errors';
+import { FailureType } from '../../common/failure-types';
+import type { SsPaths } from '../../common/paths';
+import type { CertificatePlan, CertTarget } from '../../common/tls/plan';
+import { resolveCertificatePlan } from '../../common/tls/resolve';
+
+/**
+ * The config files under $SS_ROOT on the management machine, read when a
+ * workflow runs rather than copied into its input: a scheduled run follows
+ * the config as it is today, and secrets in site.conf never reach history.
+ * Invalid config is final (non-retryable) and names the file and key.
+ */
+export function createConfigActivities({ paths }: { paths: SsPaths }) {
+  async function planCertificates(target: CertTarget, opts: { staging?: boolean } = {}): Promise<CertificatePlan> {
+    try {
+      return resolveCertificatePlan(paths, target, opts);
+    } catch (err) {
+      if (err instanceof UserError) throw ApplicationFailure.nonRetryable(err.message, FailureType.Config);
+      throw err;
+    }
+  }
+  return { planCertificates };
+}

@@ -1,0 +1,67 @@
+import * as path from 'node:path';
+import type { Options } from 'yargs';
+import { isAbsolutePath, isDomainName, validateName } from '../common/config';
+import { UserError } from '../common/errors';
+import { currentRemote } from '../common/remotes';
+import { DEFAULT_DATA_PATH, type CertificatePlan, type CertTarget } from '../common/tls/plan';
+import { ensureHostKeyPinned, sshTargetFromArgs } from './commands/host';
+import { GlobalArgs, pathsOf } from './context';
+
+/**
+ * The target of `ssw cert ...` and `ssw schedule ...`: a deployment (its
+ * www instance, its sites) or a single host reached over SSH (`--host` with
+ * one or more `--domain`). Everything is checked here, config included, so
+ * bad input never starts a workflow.
+ */
+export interface CertTargetArgs {
+  deployment?: string;
+  remote?: string;
+  host?: string;
+  domain?: string[];
+  'data-path': string;
+  'ssh-port': number;
+  'ssh-user': string;
+  'ssh-key'?: string;
+  'ssh-agent': boolean;
+  'pin-host-key'?: string;
+}
+
+export const certTargetOptions = {
+  deployment: { type: 'string', describe: 'Deployment whose sites to act on (its www instance)' },
+  remote: { type: 'string', describe: 'Remote of the deployment', defaultDescription: 'the current remote' },
+  host: { type: 'string', describe: 'Instead of a deployment: a www host reached over SSH (name or IP)' },
+  domain: { type: 'string', array: true, describe: 'Site domain (repeatable); with --host required, with --deployment a filter' },
+  'data-path': { type: 'string', default: DEFAULT_DATA_PATH, describe: "With --host: ss's data directory on the host (certificates under letsencrypt/)" },
+  'ssh-port': { type: 'number', default: 22, describe: 'With --host: SSH port' },
+  'ssh-user': { type: 'string', default: 'root', describe: 'With --host: SSH user (root, or a user with passwordless sudo)' },
+  'ssh-key': { type: 'string', describe: 'With --host: private key file (unencrypted)' },
+  'ssh-agent': { type: 'boolean', default: false, describe: 'With --host: authenticate with ssh-agent' },
+  'pin-host-key': { type: 'string', describe: 'With --host: pin this host key fingerprint (SHA256:...) after checking it matches' },
+} as const satisfies Record<string, Options>;
+
+export async function certTargetFromArgs(args: GlobalArgs & CertTargetArgs): Promise<CertTarget> {
+  const domains = (args.domain ?? []).map((d) => String(d).trim().toLowerCase());
+  for (const d of domains) {
+    if (!isDomainName(d)) throw new UserError(`--domain ${JSON.stringify(d)} is not a domain name (expected a lowercase name like example.com, no scheme or path).`);
+  }
+  if (args.host && args.deployment) throw new UserError('Give either --deployment (its www instance) or --host with --domain, not both.');
+  if (args.host) {
+    if (domains.length === 0) throw new UserError(`--host ${args.host} needs at least one --domain: the sites whose certificates live on that host.`);
+    if (!isAbsolutePath(args['data-path'])) throw new UserError(`--data-path must be an absolute path without spaces or quotes, got ${JSON.stringify(args['data-path'])}.`);
+    const ssh = await sshTargetFromArgs({ ...args, host: args.host });
+    await ensureHostKeyPinned(pathsOf(args).knownHosts, ssh, args['pin-host-key']);
+    return { kind: 'host', host: { ssh, dataPath: path.posix.normalize(args['data-path']) }, domains };
+  }
+  if (!args.deployment) throw new UserError('Name what to act on: --deployment D (a deployment on a remote), or --host H --domain D (a single www host over SSH).');
+  validateName('deployment', args.deployment);
+  const remote = args.remote ?? currentRemote(pathsOf(args));
+  if (!remote) throw new UserError('No remote given and no current remote: pass --remote NAME, or set one with "ssw remote switch NAME".');
+  validateName('remote', remote);
+  return { kind: 'deployment', remote, deployment: args.deployment, ...(domains.length ? { domains } : {}) };
+}
+
+/** Reads and validates the config the workflow will read, so errors surface before anything starts. */
+export async function checkCertConfig(args: GlobalArgs, target: CertTarget, opts: { staging?: boolean } = {}): Promise<CertificatePlan> {
+  const { resolveCertificatePlan } = await import('../common/tls/resolve');
+  return resolveCertificatePlan(pathsOf(args), target, opts);
+}

@@ -1,0 +1,130 @@
+import type { CommandModule } from 'yargs';
+import { UserError } from '../../common/errors';
+import type { CertTarget } from '../../common/tls/plan';
+import type { CertificateStatusResult } from '../../workflows/certificate-status';
+import type { RenewCertificatesResult } from '../../workflows/renew-certificates';
+import type { RestoreCertificatesResult } from '../../workflows/restore-certificates';
+import { certTargetFromArgs, certTargetOptions, checkCertConfig, type CertTargetArgs } from '../cert-target';
+import { GlobalArgs, withClient } from '../context';
+import type { CliIO } from '../io';
+
+interface CertArgs extends CertTargetArgs {
+  action: 'renew' | 'status' | 'restore';
+  force: boolean;
+  staging: boolean;
+  'http-port': number;
+  'https-port': number;
+  detach: boolean;
+}
+
+const OPERATIONS = {
+  renew: { operation: 'cert-renew', workflowType: 'renewCertificates' },
+  status: { operation: 'cert-status', workflowType: 'certificateStatus' },
+  restore: { operation: 'cert-restore', workflowType: 'restoreCertificates' },
+} as const;
+
+function port(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > 65535) throw new UserError(`--${name} must be 1-65535, got ${value}.`);
+  return value;
+}
+
+export function certCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
+  return {
+    command: 'cert <action>',
+    describe: 'TLS certificates: renew (certbot through the running proxy), status, restore (from this machine)',
+    builder: (y) =>
+      y
+        .positional('action', { choices: ['renew', 'status', 'restore'] as const, describe: 'renew: obtain or renew when due; status: what the host holds; restore: put the saved certificates back' })
+        .options(certTargetOptions)
+        .options({
+          force: { type: 'boolean', default: false, describe: 'renew: even when not due; restore: even over a newer certificate' },
+          staging: { type: 'boolean', default: false, describe: "renew: use Let's Encrypt's staging CA whatever ACME_SERVER says" },
+          'http-port': { type: 'number', default: 80, describe: 'renew: the port the CA validates http-01 on (80 for public CAs)' },
+          'https-port': { type: 'number', default: 443, describe: 'renew: the port the proxy serves HTTPS on, to check the new certificate is served' },
+          detach: { type: 'boolean', default: false, describe: 'Return once started, printing the workflow ID' },
+        })
+        .example('$0 cert renew --deployment public', "Renew every site of deployment public that is due")
+        .example('$0 cert status --host www.example.com --domain example.com', 'Certificates on a single www host'),
+    handler: async (argv) => {
+      const args = argv as unknown as GlobalArgs & CertArgs;
+      const target = await certTargetFromArgs(args);
+      const httpPort = port('http-port', args['http-port']);
+      const httpsPort = port('https-port', args['https-port']);
+      await checkCertConfig(args, target, { staging: args.staging });
+      const { certOperationTarget } = await import('../../common/tls/plan');
+      const { workflowIdFor } = await import('../../common/temporal/operations');
+      const opTarget = certOperationTarget(target);
+      workflowIdFor(OPERATIONS[args.action].operation, opTarget); // throws on anything unusable, before any traffic
+      const input =
+        args.action === 'renew'
+          ? { target, force: args.force || undefined, staging: args.staging || undefined, httpPort, httpsPort }
+          : args.action === 'restore'
+            ? { target, force: args.force || undefined }
+            : { target };
+
+      await withClient(args, async (client) => {
+        const { startOperation } = await import('../start-operation');
+        const { followWorkflow } = await import('../follow');
+        const { handle, attached } = await startOperation(client, {
+          ...OPERATIONS[args.action],
+          target: opTarget,
+          args: [input],
+          taskQueue: args['task-queue'],
+        });
+        if (args.detach) {
+          io.out(args.json ? JSON.stringify({ workflowId: handle.workflowId, attached }) : `${attached ? 'Already running' : 'Started'} ${handle.workflowId}`);
+          return;
+        }
+        if (!args.json) io.out(`${attached ? 'Already running; following' : 'Started'} ${handle.workflowId}`);
+        const result = await followWorkflow<unknown>(client, handle, io, { quiet: args.json, taskQueue: args['task-queue'] });
+        if (args.json) {
+          const out =
+            args.action === 'status'
+              ? { ...(result as CertificateStatusResult), sites: (result as CertificateStatusResult).sites.map((s) => ({ ...s, daysLeft: s.notAfter ? daysLeft(s.notAfter) : null })) }
+              : result;
+          io.out(JSON.stringify({ workflowId: handle.workflowId, result: out }, null, 2));
+          return;
+        }
+        if (args.action === 'renew') printRenew(io, result as RenewCertificatesResult);
+        else if (args.action === 'status') printStatus(io, result as CertificateStatusResult, target);
+        else printRestore(io, result as RestoreCertificatesResult);
+      });
+    },
+  };
+}
+
+const day = (iso: string) => iso.slice(0, 10);
+const daysLeft = (iso: string) => Math.floor((Date.parse(iso) - Date.now()) / 86_400_000);
+
+function printRenew(io: CliIO, r: RenewCertificatesResult): void {
+  for (const s of r.sites) {
+    io.out(`${s.domain}  ${s.action === 'renewed' ? `renewed (${s.detail}, ${s.challenge})` : `kept: ${s.detail}`}`);
+    io.out(`  names    ${s.names.join(', ')}`);
+    io.out(`  expires  ${day(s.notAfter)} (${daysLeft(s.notAfter)} days), serial ${s.serial}`);
+    if (s.backupFile) io.out(`  saved    ${s.backupFile}`);
+  }
+  if (r.reload) io.out(`proxy reloaded: ${r.reload.how === 'none' ? 'no nginx running' : r.reload.detail}${r.verified.length ? `; serving the new certificate for ${r.verified.join(', ')}` : ''}`);
+}
+
+function printStatus(io: CliIO, r: CertificateStatusResult, target: CertTarget): void {
+  if (r.sites.length === 0) {
+    io.out(`No certificates on ${r.host}${target.kind === 'host' ? '' : ' for this deployment'}.`);
+    return;
+  }
+  for (const s of r.sites) {
+    if (!s.present) {
+      io.out(`${s.domain}  no certificate on ${r.host}`);
+      continue;
+    }
+    const left = daysLeft(s.notAfter!);
+    io.out(`${s.domain}  expires ${day(s.notAfter!)} (${left} days left)${left <= 30 ? '  RENEWAL DUE' : ''}${s.configured ? '' : '  (not in the config)'}`);
+    io.out(`  issuer   ${s.issuer}`);
+    io.out(`  names    ${s.names.join(', ')}`);
+    if (s.missingNames.length) io.out(`  missing  ${s.missingNames.join(', ')} (the next "ssw cert renew" adds them)`);
+  }
+}
+
+function printRestore(io: CliIO, r: RestoreCertificatesResult): void {
+  for (const s of r.sites) io.out(`${s.domain}  ${s.action}: ${s.detail}`);
+  if (r.reload) io.out(`proxy reloaded: ${r.reload.how === 'none' ? 'no nginx running' : r.reload.detail}`);
+}

@@ -1,0 +1,263 @@
+import type { Client, ScheduleDescription, ScheduleHandle } from '@temporalio/client';
+import type { CommandModule } from 'yargs';
+import { UserError } from '../../common/errors';
+import type { ScheduleDefinition } from '../../common/temporal/schedules';
+import { certTargetFromArgs, certTargetOptions, checkCertConfig, type CertTargetArgs } from '../cert-target';
+import { GlobalArgs, withClient } from '../context';
+import type { CliIO } from '../io';
+
+type Action = 'install' | 'list' | 'pause' | 'unpause' | 'trigger' | 'delete';
+
+interface ScheduleArgs extends Partial<CertTargetArgs> {
+  action: Action;
+  id?: string;
+  at?: string;
+  jitter: number;
+  timezone: string;
+  staging: boolean;
+  'http-port': number;
+  'https-port': number;
+  detach: boolean;
+}
+
+export function scheduleCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
+  return {
+    command: 'schedule <action> [id]',
+    describe: 'Temporal Schedules: daily certificate renewal per deployment (install, list, pause, unpause, trigger, delete)',
+    builder: (y) =>
+      y
+        .positional('action', { choices: ['install', 'list', 'pause', 'unpause', 'trigger', 'delete'] as const })
+        .positional('id', { type: 'string', describe: 'Schedule ID as "ssw schedule list" shows it (or name the target with --deployment / --host)' })
+        .options(certTargetOptions)
+        .options({
+          at: { type: 'string', describe: 'install: time of day (HH:MM, 24 h) of the daily run', defaultDescription: 'a slot between 02:00 and 04:59 fixed per deployment' },
+          jitter: { type: 'number', default: 60, describe: 'install: up to this many minutes of random delay per run' },
+          timezone: { type: 'string', default: 'UTC', describe: 'install: time zone of --at (IANA name)' },
+          staging: { type: 'boolean', default: false, describe: "install: renew against Let's Encrypt's staging CA" },
+          'http-port': { type: 'number', default: 80, describe: 'install: the port the CA validates http-01 on' },
+          'https-port': { type: 'number', default: 443, describe: 'install: the port the proxy serves HTTPS on' },
+          detach: { type: 'boolean', default: false, describe: 'trigger: return once the run has started' },
+        })
+        .example('$0 schedule install --deployment public', 'Daily certificate renewal for deployment public')
+        .example('$0 schedule trigger --deployment public', 'Run it now and follow it'),
+    handler: async (argv) => {
+      const args = argv as unknown as GlobalArgs & ScheduleArgs;
+      if (args.action === 'install') return install(io, args);
+      if (args.action === 'list') return list(io, args);
+      const ids = await idsFromArgs(args);
+      await withClient(args, async (client) => {
+        for (const id of ids) await manage(io, args, client, id);
+      });
+    },
+  };
+}
+
+async function definitionsFor(args: GlobalArgs & ScheduleArgs): Promise<ScheduleDefinition[]> {
+  const { certRenewSchedule, parseTimeOfDay } = await import('../../common/temporal/schedules');
+  const target = await certTargetFromArgs(args as GlobalArgs & CertTargetArgs);
+  let at;
+  if (args.at !== undefined) {
+    try {
+      at = parseTimeOfDay(args.at);
+    } catch (err) {
+      throw new UserError(`--at: ${(err as Error).message}.`);
+    }
+  }
+  if (!Number.isInteger(args.jitter) || args.jitter < 0 || args.jitter > 720) throw new UserError(`--jitter must be 0-720 minutes, got ${args.jitter}.`);
+  if (!isTimeZone(args.timezone)) throw new UserError(`--timezone ${JSON.stringify(args.timezone)} is not an IANA time zone name (like UTC or Europe/Berlin).`);
+  for (const p of ['http-port', 'https-port'] as const) {
+    if (!Number.isInteger(args[p]) || args[p] < 1 || args[p] > 65535) throw new UserError(`--${p} must be 1-65535, got ${args[p]}.`);
+  }
+  await checkCertConfig(args, target, { staging: args.staging });
+  return [
+    certRenewSchedule(target, {
+      at,
+      jitterMinutes: args.jitter,
+      timezone: args.timezone,
+      staging: args.staging,
+      httpPort: args['http-port'],
+      httpsPort: args['https-port'],
+    }),
+  ];
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Creates each schedule, or brings an existing one to the definition (its paused state is kept). */
+async function install(io: CliIO, args: GlobalArgs & ScheduleArgs): Promise<void> {
+  const defs = await definitionsFor(args);
+  const { ScheduleNotFoundError, ScheduleOverlapPolicy } = await import('@temporalio/client');
+  const { scheduleNote, definitionDigest } = await import('../../common/temporal/schedules');
+  const { certOperationTarget } = await import('../../common/tls/plan');
+  const { SsDeployment, SsOperation, SsRemote, SsSite } = await import('../../common/temporal/search-attributes');
+  const results: Array<{ scheduleId: string; outcome: 'created' | 'updated' | 'unchanged'; nextRuns: string[] }> = [];
+  await withClient(args, async (client) => {
+    for (const def of defs) {
+      const input = def.input as { target: Parameters<typeof certOperationTarget>[0] };
+      const t = certOperationTarget(input.target);
+      const options = {
+        spec: { calendars: [{ hour: def.at.hour, minute: def.at.minute }], jitter: def.jitterMinutes * 60_000, timezone: def.timezone },
+        action: {
+          type: 'startWorkflow' as const,
+          workflowType: def.workflowType,
+          workflowId: def.scheduleId,
+          taskQueue: args['task-queue'],
+          args: [def.input],
+          typedSearchAttributes: [
+            { key: SsOperation, value: def.kind },
+            { key: SsRemote, value: t.remote },
+            ...(t.deployment ? [{ key: SsDeployment, value: t.deployment }] : []),
+            ...(t.site ? [{ key: SsSite, value: t.site }] : []),
+          ],
+        },
+        policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: def.catchupWindowMs, pauseOnFailure: true },
+      };
+      const handle = client.schedule.getHandle(def.scheduleId);
+      let existing: ScheduleDescription | undefined;
+      try {
+        existing = await handle.describe();
+      } catch (err) {
+        if (!(err instanceof ScheduleNotFoundError)) throw err;
+      }
+      let outcome: 'created' | 'updated' | 'unchanged';
+      if (!existing) {
+        await client.schedule.create({ scheduleId: def.scheduleId, ...options, state: { note: scheduleNote(def) } });
+        outcome = 'created';
+      } else if (existing.state.note?.includes(`ssw definition ${definitionDigest(def)}`) || (existing.state.paused && existing.state.note?.includes(definitionDigest(def)))) {
+        outcome = 'unchanged';
+      } else {
+        const paused = existing.state.paused;
+        await handle.update((prev) => ({ ...prev, ...options, state: { ...prev.state, paused, note: paused ? `${scheduleNote(def)}; ${existing!.state.note ?? ''}` : scheduleNote(def) } }));
+        outcome = 'updated';
+      }
+      const described = await handle.describe();
+      results.push({ scheduleId: def.scheduleId, outcome, nextRuns: described.info.nextActionTimes.slice(0, 3).map((d) => d.toISOString()) });
+    }
+  });
+  if (args.json) {
+    io.out(JSON.stringify({ schedules: results }, null, 2));
+    return;
+  }
+  for (const r of results) io.out(`${r.scheduleId}  ${r.outcome}; next runs ${r.nextRuns.join(', ') || 'none'}`);
+}
+
+interface ListedSchedule {
+  scheduleId: string;
+  paused: boolean;
+  note: string;
+  nextRun: string | null;
+  lastRun: { workflowId: string; startedAt: string } | null;
+  running: string[];
+}
+
+async function list(io: CliIO, args: GlobalArgs): Promise<void> {
+  const { SCHEDULE_KINDS } = await import('../../common/temporal/schedules');
+  const rows: ListedSchedule[] = [];
+  await withClient(args, async (client) => {
+    for await (const summary of client.schedule.list()) {
+      if (!SCHEDULE_KINDS.some((k) => summary.scheduleId.startsWith(`${k}/`))) continue;
+      // The listing is eventually consistent; describe each for its current state.
+      const d = await client.schedule.getHandle(summary.scheduleId).describe();
+      const last = d.info.recentActions.at(-1);
+      rows.push({
+        scheduleId: summary.scheduleId,
+        paused: d.state.paused,
+        note: d.state.note ?? '',
+        nextRun: d.info.nextActionTimes[0]?.toISOString() ?? null,
+        lastRun: last ? { workflowId: last.action.workflow.workflowId, startedAt: last.takenAt.toISOString() } : null,
+        running: d.info.runningActions.map((a) => a.workflow.workflowId),
+      });
+    }
+  });
+  rows.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
+  if (args.json) {
+    io.out(JSON.stringify({ schedules: rows }, null, 2));
+    return;
+  }
+  if (rows.length === 0) {
+    io.out('No ssw schedules. "ssw schedule install --deployment D" creates them.');
+    return;
+  }
+  for (const r of rows) {
+    io.out(`${r.scheduleId}  ${r.paused ? 'PAUSED' : 'active'}  next ${r.nextRun ?? '-'}  last ${r.lastRun ? `${r.lastRun.startedAt} ${r.lastRun.workflowId}` : '-'}${r.running.length ? `  running ${r.running.join(', ')}` : ''}`);
+    if (r.paused) io.out(`  ${r.note}`);
+  }
+}
+
+async function idsFromArgs(args: GlobalArgs & ScheduleArgs): Promise<string[]> {
+  if (args.id) return [args.id];
+  if (!args.deployment && !args.host) throw new UserError(`Name the schedule: "ssw schedule ${args.action} <id>" (see "ssw schedule list"), or --deployment D / --host H --domain D.`);
+  const { certRenewSchedule } = await import('../../common/temporal/schedules');
+  return [certRenewSchedule(await certTargetFromArgs(args as GlobalArgs & CertTargetArgs)).scheduleId];
+}
+
+async function manage(io: CliIO, args: GlobalArgs & ScheduleArgs, client: Client, id: string): Promise<void> {
+  const { ScheduleNotFoundError } = await import('@temporalio/client');
+  const handle = client.schedule.getHandle(id);
+  let before: ScheduleDescription;
+  try {
+    before = await handle.describe();
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) throw new UserError(`No schedule ${id}. "ssw schedule list" shows them; "ssw schedule install" creates them.`);
+    throw err;
+  }
+  switch (args.action) {
+    case 'pause':
+      await handle.pause('paused with ssw schedule pause');
+      io.out(args.json ? JSON.stringify({ scheduleId: id, paused: true }) : `${id}  paused`);
+      return;
+    case 'unpause':
+      await handle.unpause('unpaused with ssw schedule unpause');
+      io.out(args.json ? JSON.stringify({ scheduleId: id, paused: false }) : `${id}  active`);
+      return;
+    case 'delete':
+      await handle.delete();
+      io.out(args.json ? JSON.stringify({ scheduleId: id, deleted: true }) : `${id}  deleted (runs already started are not affected)`);
+      return;
+    case 'trigger':
+      return trigger(io, args, client, handle, before);
+  }
+}
+
+/** Runs the schedule's action now (its overlap policy applies) and follows the run it starts. */
+async function trigger(io: CliIO, args: GlobalArgs & ScheduleArgs, client: Client, handle: ScheduleHandle, before: ScheduleDescription): Promise<void> {
+  const seen = new Set([...before.info.recentActions.map((a) => a.action.workflow.workflowId), ...before.info.runningActions.map((a) => a.workflow.workflowId)]);
+  await handle.trigger();
+  // The run appears in the description once the schedule has taken the action: poll for it.
+  const deadline = Date.now() + 30_000;
+  let started: { workflowId: string; firstExecutionRunId: string } | undefined;
+  let delay = 100;
+  while (!started && Date.now() < deadline) {
+    const d = await handle.describe();
+    started = [...d.info.runningActions.map((a) => a.workflow), ...d.info.recentActions.map((a) => a.action.workflow)].find((w) => !seen.has(w.workflowId));
+    if (!started) {
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 1000);
+    }
+  }
+  if (!started) {
+    const running = before.info.runningActions.map((a) => a.workflow.workflowId);
+    throw new UserError(
+      running.length
+        ? `${handle.scheduleId} did not start a run: ${running.join(', ')} is still running and the schedule skips overlapping runs.`
+        : `${handle.scheduleId} did not start a run within 30 s. Is the Temporal server healthy? "ssw schedule list" shows its state.`,
+    );
+  }
+  const { followWorkflow } = await import('../follow');
+  const run = client.workflow.getHandle(started.workflowId, started.firstExecutionRunId);
+  if (args.detach) {
+    io.out(args.json ? JSON.stringify({ scheduleId: handle.scheduleId, workflowId: started.workflowId }) : `Started ${started.workflowId}`);
+    return;
+  }
+  if (!args.json) io.out(`Started ${started.workflowId}`);
+  const result = await followWorkflow<unknown>(client, run, io, { quiet: args.json, taskQueue: args['task-queue'] });
+  if (args.json) io.out(JSON.stringify({ scheduleId: handle.scheduleId, workflowId: started.workflowId, result }, null, 2));
+  else io.out(`${started.workflowId} completed`);
+}
