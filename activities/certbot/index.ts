@@ -116,7 +116,8 @@ export function createCertbotActivities({ paths }: { paths: SsPaths }) {
         const failures: string[] = [];
         for (const hostName of site.names) {
           const res = await httpGetOverSsh(client, listeners[0]!, `/.well-known/acme-challenge/${name}`, hostName);
-          if (res.status !== 200 || res.body.trim() !== token) failures.push(`${hostName} (HTTP ${res.status || 'no answer'})`);
+          if (res.status !== 200) failures.push(`${hostName} (HTTP ${res.status || 'no answer'})`);
+          else if (res.body.trim() !== token) failures.push(`${hostName} (HTTP 200 but other content: not from the webroot)`);
         }
         if (failures.length > 0) {
           throw ApplicationFailure.nonRetryable(

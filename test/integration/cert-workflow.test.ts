@@ -1,0 +1,69 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Client } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { encryptedDataConverter } from '../../common/codec/data-converter';
+import { SsPaths } from '../../common/paths';
+import { queryProgress } from '../../client/follow';
+import type { RenewCertificatesResult } from '../../workflows/renew-certificates';
+import { certActivities, type CertCalls } from '../fixtures/cert-activities';
+import { harness } from '../helpers/harness';
+import { encryptedClient, tempSsRoot, uniqueTaskQueue } from '../helpers/temporal';
+
+// renewCertificates' branching on stand-in activities (real ones: certbot.test.ts, cli-cert.test.ts):
+// a valid certificate is kept without touching the CA, a missing one is obtained and backed up,
+// the proxy is reloaded only when something changed, and a host without nginx skips the check.
+const key = new SsPaths(tempSsRoot('ssw-certwf-')).payloadKey;
+let client: Client;
+
+before(async () => {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  client = await encryptedClient(key);
+});
+after(async () => {
+  await client.connection.close();
+});
+
+async function run(calls: CertCalls, reloadHow: 'process' | 'none', input: object = {}) {
+  const taskQueue = uniqueTaskQueue('certwf');
+  const worker = await Worker.create({
+    connection: await NativeConnection.connect({ address: harness().temporal.address }),
+    namespace: harness().temporal.namespace,
+    taskQueue,
+    workflowsPath: require.resolve('../../workflows'),
+    dataConverter: encryptedDataConverter(key),
+    activities: certActivities(calls, reloadHow),
+  });
+  return worker.runUntil(async () => {
+    const handle = await client.workflow.start('renewCertificates', {
+      taskQueue,
+      workflowId: `${taskQueue}-renew`,
+      args: [{ target: { kind: 'deployment', remote: 'home', deployment: 'public' }, ...input }],
+    });
+    const result = (await handle.result()) as RenewCertificatesResult;
+    return { result, progress: await queryProgress(client, handle) };
+  });
+}
+
+describe('renewCertificates branching', () => {
+  test('keeps the valid certificate, obtains the missing one, reloads and checks once', async () => {
+    const calls: CertCalls = { obtained: [], reloads: 0, verified: [] };
+    const { result, progress } = await run(calls, 'process');
+    assert.deepEqual(calls.obtained, ['new.test']);
+    assert.equal(calls.reloads, 1);
+    assert.deepEqual(calls.verified, [['new.test']]);
+    assert.deepEqual(result.sites.map((s) => [s.domain, s.action, s.reason]), [['kept.test', 'kept', 'valid'], ['new.test', 'renewed', 'missing']]);
+    const state = Object.fromEntries(progress!.steps.map((s) => [s.name, s.state]));
+    assert.equal(state['kept.test: obtain the certificate'], 'skipped');
+    assert.equal(state['new.test: back up the certificate to this machine'], 'done');
+    assert.equal(progress!.state, 'done');
+  });
+
+  test('a host without a running nginx is not checked for the new certificate', async () => {
+    const calls: CertCalls = { obtained: [], reloads: 0, verified: [] };
+    const { result, progress } = await run(calls, 'none');
+    assert.equal(result.reload?.how, 'none');
+    assert.deepEqual(calls.verified, []);
+    assert.equal(progress!.steps.find((s) => s.name === 'Check the proxy serves the new certificates')?.state, 'skipped');
+  });
+});
