@@ -1,4 +1,4 @@
-import type { Client, ScheduleDescription, ScheduleHandle } from '@temporalio/client';
+import type { Client, ScheduleHandle } from '@temporalio/client';
 import type { CommandModule } from 'yargs';
 import { UserError } from '../../common/errors';
 import type { ScheduleDefinition } from '../../common/temporal/schedules';
@@ -93,7 +93,7 @@ function isTimeZone(tz: string): boolean {
 /** Creates each schedule, or brings an existing one to the definition (its paused state is kept). */
 async function install(io: CliIO, args: GlobalArgs & ScheduleArgs): Promise<void> {
   const defs = await definitionsFor(args);
-  const { ScheduleNotFoundError, ScheduleOverlapPolicy } = await import('@temporalio/client');
+  const { ScheduleOverlapPolicy } = await import('@temporalio/client');
   const { scheduleNote, definitionDigest } = await import('../../common/temporal/schedules');
   const { certOperationTarget } = await import('../../common/tls/plan');
   const { SsDeployment, SsOperation, SsRemote, SsSite } = await import('../../common/temporal/search-attributes');
@@ -120,25 +120,21 @@ async function install(io: CliIO, args: GlobalArgs & ScheduleArgs): Promise<void
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: def.catchupWindowMs, pauseOnFailure: true },
       };
       const handle = client.schedule.getHandle(def.scheduleId);
-      let existing: ScheduleDescription | undefined;
-      try {
-        existing = await handle.describe();
-      } catch (err) {
-        if (!(err instanceof ScheduleNotFoundError)) throw err;
-      }
+      const existing = await describeRaw(client, def.scheduleId);
       let outcome: 'created' | 'updated' | 'unchanged';
       if (!existing) {
         await client.schedule.create({ scheduleId: def.scheduleId, ...options, state: { note: scheduleNote(def) } });
         outcome = 'created';
-      } else if (existing.state.note?.includes(`ssw definition ${definitionDigest(def)}`) || (existing.state.paused && existing.state.note?.includes(definitionDigest(def)))) {
+      } else if (existing.note.includes(`ssw definition ${definitionDigest(def)}`)) {
         outcome = 'unchanged';
       } else {
-        const paused = existing.state.paused;
-        await handle.update((prev) => ({ ...prev, ...options, state: { ...prev.state, paused, note: paused ? `${scheduleNote(def)}; ${existing!.state.note ?? ''}` : scheduleNote(def) } }));
+        // A paused schedule stays paused (and keeps saying why): installing is not unpausing.
+        const note = existing.paused ? `${scheduleNote(def)}; ${existing.note}` : scheduleNote(def);
+        await handle.update((prev) => ({ ...prev, ...options, state: { ...prev.state, paused: existing.paused, note } }));
         outcome = 'updated';
       }
-      const described = await handle.describe();
-      results.push({ scheduleId: def.scheduleId, outcome, nextRuns: described.info.nextActionTimes.slice(0, 3).map((d) => d.toISOString()) });
+      const described = await describeRaw(client, def.scheduleId);
+      results.push({ scheduleId: def.scheduleId, outcome, nextRuns: (described?.nextRuns ?? []).slice(0, 3).map((d) => d.toISOString()) });
     }
   });
   if (args.json) {
@@ -146,6 +142,38 @@ async function install(io: CliIO, args: GlobalArgs & ScheduleArgs): Promise<void
     return;
   }
   for (const r of results) io.out(`${r.scheduleId}  ${r.outcome}; next runs ${r.nextRuns.join(', ') || 'none'}`);
+}
+
+/**
+ * A schedule's state without decoding its action's arguments: the namespace may
+ * hold schedules sealed with another machine's payload key, which `list` must
+ * still show and `pause`/`delete` must still reach.
+ */
+interface RawSchedule {
+  paused: boolean;
+  note: string;
+  nextRuns: Date[];
+  recent: Array<{ workflowId: string; runId: string; takenAt: Date }>;
+  running: Array<{ workflowId: string; runId: string }>;
+}
+
+async function describeRaw(client: Client, scheduleId: string): Promise<RawSchedule | undefined> {
+  const { isGrpcServiceError } = await import('@temporalio/client');
+  let res;
+  try {
+    res = await client.workflowService.describeSchedule({ namespace: client.options.namespace, scheduleId });
+  } catch (err) {
+    if (isGrpcServiceError(err) && err.code === 5 /* NOT_FOUND */) return undefined;
+    throw err;
+  }
+  const time = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => new Date(Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6));
+  return {
+    paused: !!res.schedule?.state?.paused,
+    note: res.schedule?.state?.notes ?? '',
+    nextRuns: (res.info?.futureActionTimes ?? []).map(time),
+    recent: (res.info?.recentActions ?? []).map((a) => ({ workflowId: a.startWorkflowResult?.workflowId ?? '', runId: a.startWorkflowResult?.runId ?? '', takenAt: time(a.actualTime) })),
+    running: (res.info?.runningWorkflows ?? []).map((w) => ({ workflowId: w.workflowId ?? '', runId: w.runId ?? '' })),
+  };
 }
 
 interface ListedSchedule {
@@ -164,15 +192,16 @@ async function list(io: CliIO, args: GlobalArgs): Promise<void> {
     for await (const summary of client.schedule.list()) {
       if (!SCHEDULE_KINDS.some((k) => summary.scheduleId.startsWith(`${k}/`))) continue;
       // The listing is eventually consistent; describe each for its current state.
-      const d = await client.schedule.getHandle(summary.scheduleId).describe();
-      const last = d.info.recentActions.at(-1);
+      const d = await describeRaw(client, summary.scheduleId);
+      if (!d) continue;
+      const last = d.recent.at(-1);
       rows.push({
         scheduleId: summary.scheduleId,
-        paused: d.state.paused,
-        note: d.state.note ?? '',
-        nextRun: d.info.nextActionTimes[0]?.toISOString() ?? null,
-        lastRun: last ? { workflowId: last.action.workflow.workflowId, startedAt: last.takenAt.toISOString() } : null,
-        running: d.info.runningActions.map((a) => a.workflow.workflowId),
+        paused: d.paused,
+        note: d.note,
+        nextRun: d.nextRuns[0]?.toISOString() ?? null,
+        lastRun: last ? { workflowId: last.workflowId, startedAt: last.takenAt.toISOString() } : null,
+        running: d.running.map((r) => r.workflowId),
       });
     }
   });
@@ -199,15 +228,9 @@ async function idsFromArgs(args: GlobalArgs & ScheduleArgs): Promise<string[]> {
 }
 
 async function manage(io: CliIO, args: GlobalArgs & ScheduleArgs, client: Client, id: string): Promise<void> {
-  const { ScheduleNotFoundError } = await import('@temporalio/client');
   const handle = client.schedule.getHandle(id);
-  let before: ScheduleDescription;
-  try {
-    before = await handle.describe();
-  } catch (err) {
-    if (err instanceof ScheduleNotFoundError) throw new UserError(`No schedule ${id}. "ssw schedule list" shows them; "ssw schedule install" creates them.`);
-    throw err;
-  }
+  const before = await describeRaw(client, id);
+  if (!before) throw new UserError(`No schedule ${id}. "ssw schedule list" shows them; "ssw schedule install" creates them.`);
   switch (args.action) {
     case 'pause':
       await handle.pause('paused with ssw schedule pause');
@@ -227,23 +250,23 @@ async function manage(io: CliIO, args: GlobalArgs & ScheduleArgs, client: Client
 }
 
 /** Runs the schedule's action now (its overlap policy applies) and follows the run it starts. */
-async function trigger(io: CliIO, args: GlobalArgs & ScheduleArgs, client: Client, handle: ScheduleHandle, before: ScheduleDescription): Promise<void> {
-  const seen = new Set([...before.info.recentActions.map((a) => a.action.workflow.workflowId), ...before.info.runningActions.map((a) => a.workflow.workflowId)]);
+async function trigger(io: CliIO, args: GlobalArgs & ScheduleArgs, client: Client, handle: ScheduleHandle, before: RawSchedule): Promise<void> {
+  const seen = new Set([...before.recent, ...before.running].map((w) => w.workflowId));
   await handle.trigger();
   // The run appears in the description once the schedule has taken the action: poll for it.
   const deadline = Date.now() + 30_000;
-  let started: { workflowId: string; firstExecutionRunId: string } | undefined;
+  let started: { workflowId: string; runId: string } | undefined;
   let delay = 100;
   while (!started && Date.now() < deadline) {
-    const d = await handle.describe();
-    started = [...d.info.runningActions.map((a) => a.workflow), ...d.info.recentActions.map((a) => a.action.workflow)].find((w) => !seen.has(w.workflowId));
+    const d = await describeRaw(client, handle.scheduleId);
+    started = [...(d?.running ?? []), ...(d?.recent ?? [])].find((w) => !seen.has(w.workflowId));
     if (!started) {
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 1000);
     }
   }
   if (!started) {
-    const running = before.info.runningActions.map((a) => a.workflow.workflowId);
+    const running = before.running.map((w) => w.workflowId);
     throw new UserError(
       running.length
         ? `${handle.scheduleId} did not start a run: ${running.join(', ')} is still running and the schedule skips overlapping runs.`
@@ -251,7 +274,7 @@ async function trigger(io: CliIO, args: GlobalArgs & ScheduleArgs, client: Clien
     );
   }
   const { followWorkflow } = await import('../follow');
-  const run = client.workflow.getHandle(started.workflowId, started.firstExecutionRunId);
+  const run = client.workflow.getHandle(started.workflowId, started.runId);
   if (args.detach) {
     io.out(args.json ? JSON.stringify({ scheduleId: handle.scheduleId, workflowId: started.workflowId }) : `Started ${started.workflowId}`);
     return;
