@@ -16,7 +16,11 @@ export function createConfigActivities({ paths }: { paths: SsPaths }) {
     try {
       return resolveCertificatePlan(paths, target, opts);
     } catch (err) {
-      if (err instanceof UserError) throw ApplicationFailure.nonRetryable(err.message, FailureType.Config);
+      if (err instanceof UserError) {
+        // The CLI's wording says nothing was started; here the run has started and stops at this step.
+        const message = err.message.replace('; nothing was started:', ':').replace(', then run the command again', ', then run the operation again');
+        throw ApplicationFailure.nonRetryable(`${message}\nThe configuration is read again by the next run.`, FailureType.Config);
+      }
       throw err;
     }
   }

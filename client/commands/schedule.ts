@@ -216,7 +216,11 @@ async function list(io: CliIO, args: GlobalArgs): Promise<void> {
   }
   for (const r of rows) {
     io.out(`${r.scheduleId}  ${r.paused ? 'PAUSED' : 'active'}  next ${r.nextRun ?? '-'}  last ${r.lastRun ? `${r.lastRun.startedAt} ${r.lastRun.workflowId}` : '-'}${r.running.length ? `  running ${r.running.join(', ')}` : ''}`);
-    if (r.paused) io.out(`  ${r.note}`);
+    if (r.paused) {
+      const failed = /workflow failure: (\S+?):/.exec(r.note)?.[1];
+      io.out(`  ${r.note}`);
+      io.out(`  ${failed ? `"ssw status ${failed}" shows why; ` : ''}"ssw schedule unpause ${r.scheduleId}" resumes it`);
+    }
   }
 }
 

@@ -5,12 +5,13 @@ import * as path from 'node:path';
 import { Connection, Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { fingerprintSha256 } from '../../activities/ssh/known-hosts';
+import { encryptedDataConverter } from '../../common/codec/data-converter';
 import { SsPaths } from '../../common/paths';
 import { letsencryptPaths } from '../../common/tls/plan';
 import { LongRunning, ssw, sswAsync, startService, stopService } from '../helpers/cli';
 import { harness } from '../helpers/harness';
 import { HTTPS_PORT, startProbeLoop, TestNginx, type ProbeStats } from '../helpers/nginx';
-import { tempSsRoot, uniqueTaskQueue } from '../helpers/temporal';
+import { tempSsRoot, uniqueTaskQueue, waitFor } from '../helpers/temporal';
 
 // `ssw cert ...` and `ssw schedule ...` through the real CLI and a real worker: the harness
 // sshd is a single www host, an nginx on it serves the site the whole time, certbot on it
@@ -69,7 +70,9 @@ const SCHEDULE_ID = `cert-renew/127.0.0.1:${harness().ssh.port}/${DOMAIN}`;
 async function deleteOwnSchedule(): Promise<void> {
   const connection = await Connection.connect({ address: harness().temporal.address });
   try {
-    await connection.workflowService.deleteSchedule({ namespace: harness().temporal.namespace, scheduleId: SCHEDULE_ID }).catch(() => undefined);
+    for (const scheduleId of [SCHEDULE_ID, SCHEDULE_ID.replace(DOMAIN, 'broken.test')]) {
+      await connection.workflowService.deleteSchedule({ namespace: harness().temporal.namespace, scheduleId }).catch(() => undefined);
+    }
   } finally {
     await connection.close();
   }
@@ -223,6 +226,38 @@ describe('ssw schedule', () => {
     const gone = await sswAsync(['schedule', 'pause', id, ...common()]);
     assert.equal(gone.status, 2);
     assert.match(gone.stderr, /No schedule cert-renew\//);
+  });
+
+  test('a scheduled run that fails pauses its schedule, saying why', async () => {
+    // A config edit gone wrong: the next scheduled run fails at its first step, for good.
+    const install = await sswAsync(['schedule', 'install', ...hostArgs('broken.test'), ...ports, '--json', ...common()]);
+    assert.equal(install.status, 0, install.stderr);
+    const brokenId = JSON.parse(install.stdout).schedules[0].scheduleId;
+    fs.appendFileSync(paths.siteConf('broken.test'), 'ACME_SERVER=http://ca.example/dir\n');
+    try {
+      // Triggered by hand, the failure is the operator's to read ...
+      const trig = await sswAsync(['schedule', 'trigger', brokenId, ...common()]);
+      assert.equal(trig.status, 1);
+      assert.match(trig.stderr, /broken\.test\/site\.conf: ACME_SERVER: expected an https:\/\/ ACME directory URL.*read again by the next run.*\[SswConfigError\]/s);
+      assert.doesNotMatch(trig.stderr, /nothing was started/);
+      // ... a run the schedule starts on its own pauses it. Make its next run due now (the
+      // schedule's policies are what ssw set), and wait for the pause.
+      const connection = await Connection.connect({ address: harness().temporal.address });
+      try {
+        const client = new Client({ connection, namespace: harness().temporal.namespace, dataConverter: encryptedDataConverter(paths.payloadKey) });
+        await client.schedule.getHandle(brokenId).update((prev) => ({ ...prev, spec: { intervals: [{ every: '2s' }] } }));
+      } finally {
+        await connection.close();
+      }
+      const broken = await waitFor('the schedule to pause', async () => {
+        const list = JSON.parse((await sswAsync(['schedule', 'list', '--json', ...common()])).stdout).schedules;
+        const s = list.find((x: { scheduleId: string }) => x.scheduleId === brokenId);
+        return s?.paused ? s : undefined;
+      });
+      assert.match(broken.note, /paused due to workflow failure: cert-renew\/127\.0\.0\.1:\d+\/broken\.test-/);
+    } finally {
+      await sswAsync(['schedule', 'delete', brokenId, ...common()]);
+    }
   });
 
   test('the site answered every request throughout', async () => {
