@@ -39,6 +39,18 @@ export const certTargetOptions = {
   'pin-host-key': { type: 'string', describe: 'With --host: pin this host key fingerprint (SHA256:...) after checking it matches' },
 } as const satisfies Record<string, Options>;
 
+/** How a renewal reaches the site: shared by `ssw cert renew` and the schedules that run it. */
+export const renewOptions = {
+  staging: { type: 'boolean', default: false, describe: "Use Let's Encrypt's staging CA whatever ACME_SERVER says" },
+  'http-port': { type: 'number', default: 80, describe: 'The port the CA validates http-01 on (80 for public CAs)' },
+  'https-port': { type: 'number', default: 443, describe: 'The port the proxy serves HTTPS on, to check the new certificate is served' },
+} as const satisfies Record<string, Options>;
+
+export function validPort(flag: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > 65535) throw new UserError(`--${flag} must be 1-65535, got ${value}.`);
+  return value;
+}
+
 export async function certTargetFromArgs(args: GlobalArgs & CertTargetArgs): Promise<CertTarget> {
   const domains = (args.domain ?? []).map((d) => String(d).trim().toLowerCase());
   for (const d of domains) {

@@ -5,7 +5,7 @@ import type { WwwHost } from '../../common/tls/plan';
 import { asRoot } from '../certbot/commands';
 import { withSsh } from '../ssh/connect';
 import { runCommand } from '../ssh/run';
-import { listeningAddresses, peerCertificateOverSsh } from '../ssh/tunnel';
+import { connectAddress, listeningAddresses } from '../ssh/tunnel';
 
 /**
  * The reverse proxy (nginx) on the www host: a graceful reload, so new
@@ -60,6 +60,13 @@ if [ -n "$found" ]; then echo "process$found"; exit 0; fi
 echo none
 `;
 
+/**
+ * The SHA-256 fingerprint of the certificate a TLS listener presents for a
+ * name (SNI), asked on the host itself with openssl: ssw only observes which
+ * certificate is served and compares it with the exact one it expects.
+ */
+const SERVED_FINGERPRINT_SCRIPT = 'openssl s_client -connect "$1" -servername "$2" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256';
+
 export function createProxyActivities({ paths }: { paths: SsPaths }) {
   const connect = { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' as const } };
 
@@ -98,13 +105,12 @@ export function createProxyActivities({ paths }: { paths: SsPaths }) {
       let delayMs = 100;
       while (pending.size > 0) {
         for (const [domain, fp] of [...pending]) {
-          try {
-            const served = await peerCertificateOverSsh(client, listeners[0]!, domain);
-            if (served.fingerprint256 === fp) pending.delete(domain);
-            else last = `${domain}: still serving ${served.serialNumber}`;
-          } catch (err) {
-            last = `${domain}: ${(err as Error).message}`;
-          }
+          const { host: addr, port } = connectAddress(listeners[0]!);
+          const hostPort = addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+          const r = await runCommand(client, ['sh', '-c', SERVED_FINGERPRINT_SCRIPT, 'sh', hostPort, domain], { timeoutMs: 20_000 });
+          const served = /Fingerprint=([0-9A-F:]+)/i.exec(r.stdout)?.[1]?.toUpperCase();
+          if (served === fp.toUpperCase()) pending.delete(domain);
+          else last = served ? `${domain}: still serving ${served}` : `${domain}: no certificate read (${r.stderr.trim().split('\n').pop() ?? 'openssl failed'})`;
         }
         if (pending.size === 0) break;
         ctx.heartbeat({ waitingFor: [...pending.keys()], last });

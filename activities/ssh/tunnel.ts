@@ -1,4 +1,3 @@
-import * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Client } from 'ssh2';
 import { runChecked } from './run';
@@ -64,33 +63,5 @@ export async function httpGetOverSsh(client: Client, listener: string, urlPath: 
       resolve({ status, body: split >= 0 ? raw.slice(split + 4) : '' });
     });
     stream.end(`GET ${urlPath} HTTP/1.0\r\nHost: ${hostHeader}\r\nUser-Agent: ssw\r\nConnection: close\r\n\r\n`);
-  });
-}
-
-/**
- * The certificate a TLS server presents for `serverName` (SNI). No chain
- * validation on purpose: the caller compares the exact fingerprint it
- * expects, which is stricter than trusting a CA (and works with test CAs).
- */
-export async function peerCertificateOverSsh(client: Client, listener: string, serverName: string, timeoutMs = 15_000): Promise<{ fingerprint256: string; serialNumber: string }> {
-  const stream = await openTunnel(client, listener);
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({ socket: stream, servername: serverName, rejectUnauthorized: false });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`No TLS handshake with ${listener} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.once('secureConnect', () => {
-      clearTimeout(timer);
-      const cert = socket.getPeerCertificate();
-      socket.end();
-      stream.end();
-      if (!cert || !cert.fingerprint256) reject(new Error(`${listener} presented no certificate for ${serverName}`));
-      else resolve({ fingerprint256: cert.fingerprint256, serialNumber: cert.serialNumber.toUpperCase() });
-    });
-    socket.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
   });
 }

@@ -1,10 +1,9 @@
 import type { CommandModule } from 'yargs';
-import { UserError } from '../../common/errors';
 import type { CertTarget } from '../../common/tls/plan';
 import type { CertificateStatusResult } from '../../workflows/certificate-status';
 import type { RenewCertificatesResult } from '../../workflows/renew-certificates';
 import type { RestoreCertificatesResult } from '../../workflows/restore-certificates';
-import { certTargetFromArgs, certTargetOptions, checkCertConfig, type CertTargetArgs } from '../cert-target';
+import { certTargetFromArgs, certTargetOptions, checkCertConfig, renewOptions, validPort, type CertTargetArgs } from '../cert-target';
 import { GlobalArgs, withClient } from '../context';
 import type { CliIO } from '../io';
 
@@ -23,11 +22,6 @@ const OPERATIONS = {
   restore: { operation: 'cert-restore', workflowType: 'restoreCertificates' },
 } as const;
 
-function port(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1 || value > 65535) throw new UserError(`--${name} must be 1-65535, got ${value}.`);
-  return value;
-}
-
 export function certCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
   return {
     command: 'cert <action>',
@@ -36,11 +30,9 @@ export function certCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
       y
         .positional('action', { choices: ['renew', 'status', 'restore'] as const, describe: 'renew: obtain or renew when due; status: what the host holds; restore: put the saved certificates back' })
         .options(certTargetOptions)
+        .options(renewOptions)
         .options({
           force: { type: 'boolean', default: false, describe: 'renew: even when not due; restore: even over a newer certificate' },
-          staging: { type: 'boolean', default: false, describe: "renew: use Let's Encrypt's staging CA whatever ACME_SERVER says" },
-          'http-port': { type: 'number', default: 80, describe: 'renew: the port the CA validates http-01 on (80 for public CAs)' },
-          'https-port': { type: 'number', default: 443, describe: 'renew: the port the proxy serves HTTPS on, to check the new certificate is served' },
           detach: { type: 'boolean', default: false, describe: 'Return once started, printing the workflow ID' },
         })
         .example('$0 cert renew --deployment public', "Renew every site of deployment public that is due")
@@ -48,8 +40,8 @@ export function certCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
     handler: async (argv) => {
       const args = argv as unknown as GlobalArgs & CertArgs;
       const target = await certTargetFromArgs(args);
-      const httpPort = port('http-port', args['http-port']);
-      const httpsPort = port('https-port', args['https-port']);
+      const httpPort = validPort('http-port', args['http-port']);
+      const httpsPort = validPort('https-port', args['https-port']);
       await checkCertConfig(args, target, { staging: args.staging });
       const { certOperationTarget } = await import('../../common/tls/plan');
       const { workflowIdFor } = await import('../../common/temporal/operations');

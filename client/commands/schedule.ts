@@ -2,7 +2,7 @@ import type { Client, ScheduleHandle } from '@temporalio/client';
 import type { CommandModule } from 'yargs';
 import { UserError } from '../../common/errors';
 import type { ScheduleDefinition } from '../../common/temporal/schedules';
-import { certTargetFromArgs, certTargetOptions, checkCertConfig, type CertTargetArgs } from '../cert-target';
+import { certTargetFromArgs, certTargetOptions, checkCertConfig, renewOptions, validPort, type CertTargetArgs } from '../cert-target';
 import { GlobalArgs, withClient } from '../context';
 import type { CliIO } from '../io';
 
@@ -29,13 +29,11 @@ export function scheduleCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs
         .positional('action', { choices: ['install', 'list', 'pause', 'unpause', 'trigger', 'delete'] as const })
         .positional('id', { type: 'string', describe: 'Schedule ID as "ssw schedule list" shows it (or name the target with --deployment / --host)' })
         .options(certTargetOptions)
+        .options(renewOptions)
         .options({
           at: { type: 'string', describe: 'install: time of day (HH:MM, 24 h) of the daily run', defaultDescription: 'a slot between 02:00 and 04:59 fixed per deployment' },
           jitter: { type: 'number', default: 60, describe: 'install: up to this many minutes of random delay per run' },
           timezone: { type: 'string', default: 'UTC', describe: 'install: time zone of --at (IANA name)' },
-          staging: { type: 'boolean', default: false, describe: "install: renew against Let's Encrypt's staging CA" },
-          'http-port': { type: 'number', default: 80, describe: 'install: the port the CA validates http-01 on' },
-          'https-port': { type: 'number', default: 443, describe: 'install: the port the proxy serves HTTPS on' },
           detach: { type: 'boolean', default: false, describe: 'trigger: return once the run has started' },
         })
         .example('$0 schedule install --deployment public', 'Daily certificate renewal for deployment public')
@@ -65,9 +63,7 @@ async function definitionsFor(args: GlobalArgs & ScheduleArgs): Promise<Schedule
   }
   if (!Number.isInteger(args.jitter) || args.jitter < 0 || args.jitter > 720) throw new UserError(`--jitter must be 0-720 minutes, got ${args.jitter}.`);
   if (!isTimeZone(args.timezone)) throw new UserError(`--timezone ${JSON.stringify(args.timezone)} is not an IANA time zone name (like UTC or Europe/Berlin).`);
-  for (const p of ['http-port', 'https-port'] as const) {
-    if (!Number.isInteger(args[p]) || args[p] < 1 || args[p] > 65535) throw new UserError(`--${p} must be 1-65535, got ${args[p]}.`);
-  }
+  for (const p of ['http-port', 'https-port'] as const) validPort(p, args[p]);
   await checkCertConfig(args, target, { staging: args.staging });
   return [
     certRenewSchedule(target, {
