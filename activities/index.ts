@@ -2,6 +2,7 @@ import type { SsPaths } from '../common/paths';
 import { createCertBackupActivities } from './cert-backup';
 import { createCertbotActivities } from './certbot';
 import { createConfigActivities } from './config';
+import { createDuplicityActivities } from './duplicity';
 import { createHostActivities } from './host';
 import { createProxyActivities } from './proxy';
 import { createRemoteActivities } from './remote';
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createCertbotActivities({ paths: deps.paths }),
     ...createProxyActivities({ paths: deps.paths }),
     ...createCertBackupActivities({ paths: deps.paths }),
+    ...createDuplicityActivities({ paths: deps.paths }),
   };
 }
 

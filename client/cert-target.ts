@@ -3,6 +3,7 @@ import type { Options } from 'yargs';
 import { isAbsolutePath, isDomainName, validateName } from '../common/config';
 import { UserError } from '../common/errors';
 import { currentRemote } from '../common/remotes';
+import { DEFAULT_BACKUP_PATH } from '../common/backup/plan';
 import { DEFAULT_DATA_PATH, type CertificatePlan, type CertTarget } from '../common/tls/plan';
 import { ensureHostKeyPinned, sshTargetFromArgs } from './commands/host';
 import { GlobalArgs, pathsOf } from './context';
@@ -19,6 +20,7 @@ export interface CertTargetArgs {
   host?: string;
   domain?: string[];
   'data-path': string;
+  'backup-path': string;
   'ssh-port': number;
   'ssh-user': string;
   'ssh-key'?: string;
@@ -32,6 +34,7 @@ export const certTargetOptions = {
   host: { type: 'string', describe: 'Instead of a deployment: a www host reached over SSH (name or IP)' },
   domain: { type: 'string', array: true, describe: 'Site domain (repeatable); with --host required, with --deployment a filter' },
   'data-path': { type: 'string', default: DEFAULT_DATA_PATH, describe: "With --host: ss's data directory on the host (certificates under letsencrypt/)" },
+  'backup-path': { type: 'string', default: DEFAULT_BACKUP_PATH, describe: "With --host: ss's backup directory on the host (duplicity archives)" },
   'ssh-port': { type: 'number', default: 22, describe: 'With --host: SSH port' },
   'ssh-user': { type: 'string', default: 'root', describe: 'With --host: SSH user (root, or a user with passwordless sudo)' },
   'ssh-key': { type: 'string', describe: 'With --host: private key file (unencrypted)' },
@@ -59,10 +62,12 @@ export async function certTargetFromArgs(args: GlobalArgs & CertTargetArgs): Pro
   if (args.host && args.deployment) throw new UserError('Give either --deployment (its www instance) or --host with --domain, not both.');
   if (args.host) {
     if (domains.length === 0) throw new UserError(`--host ${args.host} needs at least one --domain: the sites whose certificates live on that host.`);
-    if (!isAbsolutePath(args['data-path'])) throw new UserError(`--data-path must be an absolute path without spaces or quotes, got ${JSON.stringify(args['data-path'])}.`);
+    for (const flag of ['data-path', 'backup-path'] as const) {
+      if (!isAbsolutePath(args[flag])) throw new UserError(`--${flag} must be an absolute path without spaces or quotes, got ${JSON.stringify(args[flag])}.`);
+    }
     const ssh = await sshTargetFromArgs({ ...args, host: args.host });
     await ensureHostKeyPinned(pathsOf(args).knownHosts, ssh, args['pin-host-key']);
-    return { kind: 'host', host: { ssh, dataPath: path.posix.normalize(args['data-path']) }, domains };
+    return { kind: 'host', host: { ssh, dataPath: path.posix.normalize(args['data-path']), backupPath: path.posix.normalize(args['backup-path']) }, domains };
   }
   if (!args.deployment) throw new UserError('Name what to act on: --deployment D (a deployment on a remote), or --host H --domain D (a single www host over SSH).');
   validateName('deployment', args.deployment);

@@ -1,5 +1,6 @@
 import yargs, { CommandModule } from 'yargs';
 import { UserError } from '../common/errors';
+import { backupCommand, restoreCommand } from './commands/backup';
 import { cancelCommand } from './commands/cancel';
 import { certCommand } from './commands/cert';
 import { codecServerCommand } from './commands/codec-server';
@@ -26,6 +27,8 @@ function commands(io: CliIO): CommandModule<GlobalArgs, any>[] {
     hostCommand(io),
     remoteCommand(io),
     certCommand(io),
+    backupCommand(io),
+    restoreCommand(io),
     scheduleCommand(io),
     configCommand(io),
     codecServerCommand(io),

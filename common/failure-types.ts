@@ -38,6 +38,10 @@ export const FailureType = {
   AcmeUnreachable: 'SswAcmeUnreachable',
   /** The web server on port 80 does not serve the ACME challenge directory; fix its config first. */
   ChallengeNotServed: 'SswChallengeNotServed',
+  /** The backup asked for does not exist (on the host nor on the management machine). */
+  BackupMissing: 'SswBackupMissing',
+  /** A disk filled up; retrying fills it again. */
+  DiskFull: 'SswDiskFull',
 } as const;
 
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
@@ -57,4 +61,6 @@ export const NON_RETRYABLE_FAILURE_TYPES: string[] = [
   FailureType.AcmeRateLimited,
   FailureType.AcmeRejected,
   FailureType.ChallengeNotServed,
+  FailureType.BackupMissing,
+  FailureType.DiskFull,
 ];

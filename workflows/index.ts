@@ -6,3 +6,5 @@ export { provisionRemote } from './provision-remote';
 export { renewCertificates } from './renew-certificates';
 export { restoreCertificates } from './restore-certificates';
 export { progressQuery } from './progress';
+export { backupDeployment } from './backup-deployment';
+export { restoreDeployment } from './restore-deployment';

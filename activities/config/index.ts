@@ -2,6 +2,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { UserError } from '../../common/errors';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
+import type { BackupApp, BackupPlan } from '../../common/backup/plan';
+import { resolveBackupPlan } from '../../common/backup/resolve';
 import type { CertificatePlan, CertTarget } from '../../common/tls/plan';
 import { resolveCertificatePlan } from '../../common/tls/resolve';
 
@@ -12,9 +14,10 @@ import { resolveCertificatePlan } from '../../common/tls/resolve';
  * Invalid config is final (non-retryable) and names the file and key.
  */
 export function createConfigActivities({ paths }: { paths: SsPaths }) {
-  async function planCertificates(target: CertTarget, opts: { staging?: boolean } = {}): Promise<CertificatePlan> {
+  /** Config problems are final: the message names file and key; the next run reads the files again. */
+  function configured<T>(read: () => T): T {
     try {
-      return resolveCertificatePlan(paths, target, opts);
+      return read();
     } catch (err) {
       if (err instanceof UserError) {
         // The CLI's wording says nothing was started; here the run has started and stops at this step.
@@ -24,5 +27,14 @@ export function createConfigActivities({ paths }: { paths: SsPaths }) {
       throw err;
     }
   }
-  return { planCertificates };
+
+  async function planCertificates(target: CertTarget, opts: { staging?: boolean } = {}): Promise<CertificatePlan> {
+    return configured(() => resolveCertificatePlan(paths, target, opts));
+  }
+
+  async function planBackup(target: CertTarget, opts: { apps?: BackupApp[] } = {}): Promise<BackupPlan> {
+    return configured(() => resolveBackupPlan(paths, target, opts));
+  }
+
+  return { planCertificates, planBackup };
 }

@@ -129,6 +129,10 @@ export interface SiteConfig {
   acmeServer?: string;
   /** ACME_CA_BUNDLE for this site; overrides the remote's. */
   acmeCaBundle?: string;
+  /** BACKUP_FULL_EVERY_DAYS: a full backup when the last one is older; incrementals in between. @default 30 */
+  backupFullEveryDays: number;
+  /** BACKUP_KEEP_DAYS: backups older than this are removed (0 keeps everything). @default 90 */
+  backupKeepDays: number;
   /** Never pass these to a workflow or a log line. App passwords are required when the app is deployed. */
   secrets: {
     duplicityBackupPassphrase: string;
@@ -413,6 +417,8 @@ function toSite(v: SiteValues): SiteConfig {
     ...optional('nostrAccountPubkey', v.NOSTR_ACCOUNT_PUBKEY),
     ...optional('acmeServer', v.ACME_SERVER),
     ...optional('acmeCaBundle', v.ACME_CA_BUNDLE),
+    backupFullEveryDays: v.BACKUP_FULL_EVERY_DAYS,
+    backupKeepDays: v.BACKUP_KEEP_DAYS,
     secrets: {
       duplicityBackupPassphrase: v.DUPLICITY_BACKUP_PASSPHRASE,
       ...optional('ghostMysqlPassword', v.GHOST_MYSQL_PASSWORD),

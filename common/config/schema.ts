@@ -302,6 +302,8 @@ export const siteSchema = object({
   NOSTR_ACCOUNT_PUBKEY: optional(nostrPubkey),
   ACME_SERVER: optional(acmeServer),
   ACME_CA_BUNDLE: optional(absPath),
+  BACKUP_FULL_EVERY_DAYS: withDefault(int(1, 3650), 30),
+  BACKUP_KEEP_DAYS: withDefault(int(0, 36500), 90),
   DUPLICITY_BACKUP_PASSPHRASE: required(secret),
   GHOST_MYSQL_PASSWORD: optional(secret),
   GHOST_MYSQL_ROOT_PASSWORD: optional(secret),

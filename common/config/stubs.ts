@@ -122,6 +122,9 @@ export function siteStub(domain: string): string {
     '',
     "# ACME directory for this site's certificates (production, staging or a URL); overrides the remote's.",
     '# ACME_SERVER="staging"',
+    '# Backups: a full backup every N days (incrementals in between), and how many days they are kept (0: forever).',
+    '# BACKUP_FULL_EVERY_DAYS=30',
+    '# BACKUP_KEEP_DAYS=90',
     '',
   ].join('\n');
 }

@@ -21,6 +21,8 @@ export interface WwwHost {
   ssh: SshTarget;
   /** ss's REMOTE_DATA_PATH; certificates live under `<dataPath>/letsencrypt/<domain>`. */
   dataPath: string;
+  /** ss's REMOTE_BACKUP_PATH: duplicity archives. @default /home/ubuntu/backups */
+  backupPath?: string;
 }
 
 /** What ssw renews for one site. Names and URLs only: no secret ever goes in here. */

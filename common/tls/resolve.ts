@@ -17,6 +17,8 @@ export interface InstanceRecord {
   ssh: { host: string; port: number; user: string; privateKeyPath?: string; useAgent?: boolean };
   /** ss's REMOTE_DATA_PATH on the instance. @default /home/ubuntu/ss-data */
   dataPath?: string;
+  /** ss's REMOTE_BACKUP_PATH on the instance. @default /home/ubuntu/backups */
+  backupPath?: string;
 }
 
 export function readWwwHost(paths: SsPaths, remote: string, deployment: string): WwwHost {
@@ -36,6 +38,7 @@ export function readWwwHost(paths: SsPaths, remote: string, deployment: string):
   return {
     ssh: { host: rec.ssh.host, port: rec.ssh.port, user: rec.ssh.user, privateKeyPath: rec.ssh.privateKeyPath, useAgent: rec.ssh.useAgent },
     dataPath: rec.dataPath ?? DEFAULT_DATA_PATH,
+    ...(rec.backupPath ? { backupPath: rec.backupPath } : {}),
   };
 }
 

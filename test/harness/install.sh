@@ -17,7 +17,7 @@ export DEBIAN_FRONTEND=noninteractive
 # bridges) are only Recommends of openssh-server and lxd, which --no-install-recommends skips.
 PACKAGES=(openssh-server openssh-client openssh-sftp-server docker.io docker-compose lxd
   dnsmasq-base debootstrap jq ca-certificates iproute2 procps util-linux nginx-light openssl
-  pebble certbot)
+  pebble certbot duplicity)
 
 installed() {
   [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]

@@ -1,0 +1,248 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
+import type { Client } from 'ssh2';
+import type { BackupPlan, BackupUnit } from '../../common/backup/plan';
+import { loadSiteConfig } from '../../common/config';
+import { UserError } from '../../common/errors';
+import { FailureType } from '../../common/failure-types';
+import type { SsPaths } from '../../common/paths';
+import type { WwwHost } from '../../common/tls/plan';
+import { asRoot } from '../certbot/commands';
+import { withSsh } from '../ssh/connect';
+import { runChecked, runCommand } from '../ssh/run';
+import { downloadFile, uploadFile } from '../ssh/sftp';
+
+/**
+ * duplicity on the www host, and its archives on the management machine.
+ *
+ * The site's DUPLICITY_BACKUP_PASSPHRASE is read here, on the management
+ * machine, and written to the host command's stdin; a fixed script reads it
+ * into duplicity's environment (PASSPHRASE). It never appears in argv (which
+ * every user of the host can see in `ps`), in a workflow input or result, or
+ * in a log line.
+ */
+
+/** Reads the passphrase from stdin into duplicity's environment, then runs duplicity with the given argv. */
+const WITH_PASSPHRASE = 'IFS= read -r PASSPHRASE || [ -n "$PASSPHRASE" ]; export PASSPHRASE; exec duplicity "$@"';
+
+/**
+ * Backs up $1 into file://$2 with the given duplicity options, after proving
+ * the passphrase opens the chain's newest manifest: duplicity itself would
+ * happily append increments encrypted with a different passphrase, leaving a
+ * chain that no single passphrase restores. Exit 40: app data path absent;
+ * 41: wrong passphrase.
+ */
+const BACKUP_SCRIPT = `IFS= read -r PASSPHRASE || [ -n "$PASSPHRASE" ]; export PASSPHRASE
+src=$1; dst=$2; shift 2
+[ -d "$src" ] || { echo "no directory $src" >&2; exit 40; }
+mkdir -p "$dst"
+latest=$(ls -1 "$dst"/duplicity-*.manifest.gpg 2>/dev/null | sort | tail -n 1)
+if [ -n "$latest" ]; then
+  printf '%s' "$PASSPHRASE" | gpg --batch --quiet --pinentry-mode loopback --passphrase-fd 0 -d "$latest" >/dev/null 2>&1 || { echo "the passphrase does not open $latest" >&2; exit 41; }
+fi
+exec duplicity "$@" "$src" "file://$dst"`;
+
+/**
+ * Restores file://$1 (at time $3, or the latest) into a fresh directory beside
+ * $2, then swaps it in: the live directory is renamed aside (kept), never
+ * deleted, and only after the restored copy is complete. Ownership of the
+ * restored files is duplicity's (it restores owners as root); the top
+ * directory takes the live one's owner. Exit 42: no backup in the archive.
+ */
+const RESTORE_SCRIPT = `IFS= read -r PASSPHRASE || [ -n "$PASSPHRASE" ]; export PASSPHRASE
+archive=$1; live=$2; when=$3; stamp=$4; cache=$5
+ls "$archive"/duplicity-*.manifest.gpg >/dev/null 2>&1 || { echo "no backup in $archive" >&2; exit 42; }
+staging="$live.ssw-restore"
+rm -rf "$staging"
+mkdir -p "$(dirname "$live")"
+if [ -n "$when" ]; then set -- --time "$when"; else set --; fi
+duplicity restore --archive-dir "$cache" "$@" "file://$archive" "$staging" || exit $?
+if [ -e "$live" ]; then
+  chown --reference="$live" "$staging" 2>/dev/null || true
+  mv "$live" "$live.ssw-replaced-$stamp"
+fi
+mv "$staging" "$live"`;
+
+export interface ArchiveFile {
+  name: string;
+  size: number;
+}
+
+export interface BackupResult {
+  domain: string;
+  app: string;
+  /** "full" or "incremental", as duplicity decided from --full-if-older-than. */
+  kind: 'full' | 'incremental';
+  /** Archive files on the host after the backup (and retention). */
+  files: ArchiveFile[];
+}
+
+export interface TransferSummary {
+  files: number;
+  bytesTransferred: number;
+  skipped: number;
+}
+
+/** duplicity's failures, read from its output: what an operator can act on. */
+export function classifyDuplicityFailure(unit: Pick<BackupUnit, 'domain' | 'app' | 'source' | 'archive'>, exitCode: number | null, output: string): ApplicationFailure {
+  const what = `${unit.app} of ${unit.domain}`;
+  if (exitCode === 40) return ApplicationFailure.nonRetryable(`The data of ${what} is not on the host: ${unit.source} does not exist. Is the app deployed?`, FailureType.Validation);
+  if (exitCode === 41 || /decryption failed|Bad session key|bad passphrase/i.test(output)) {
+    return ApplicationFailure.nonRetryable(
+      `DUPLICITY_BACKUP_PASSPHRASE in sites/${unit.domain}/site.conf does not open the existing backups of ${what} (${unit.archive}). Nothing was changed. Put back the passphrase they were made with.`,
+      FailureType.Secret,
+    );
+  }
+  if (exitCode === 42 || /No backup chains found|No signature chains found/i.test(output)) {
+    return ApplicationFailure.nonRetryable(`There is no backup of ${what} in ${unit.archive} on the host, nor on this machine.`, FailureType.BackupMissing);
+  }
+  if (/No space left on device|Disk quota exceeded/i.test(output)) {
+    return ApplicationFailure.nonRetryable(`The host ran out of disk space while handling ${what} (${unit.archive}). Free space on the backup volume or lower BACKUP_KEEP_DAYS, then run again.`, FailureType.DiskFull);
+  }
+  const tail = output.trim().split('\n').slice(-8).join('\n');
+  return ApplicationFailure.create({ message: `duplicity failed for ${what} (exit ${exitCode}):\n${tail}`, type: FailureType.CommandFailed, nonRetryable: false });
+}
+
+export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
+  const connect = { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' as const } };
+
+  /** The site's passphrase, read now; a config problem is final and names the file. */
+  function passphraseOf(domain: string): string {
+    try {
+      return loadSiteConfig(paths, domain).secrets.duplicityBackupPassphrase;
+    } catch (err) {
+      if (err instanceof UserError) throw ApplicationFailure.nonRetryable(err.message, FailureType.Config);
+      throw err;
+    }
+  }
+
+  const cacheDir = (backupPath: string) => `${backupPath}/.duplicity-cache`;
+
+  async function listRemote(client: Client, host: WwwHost, dir: string): Promise<ArchiveFile[]> {
+    const script = 'cd "$1" 2>/dev/null || exit 0; for f in duplicity-*; do [ -f "$f" ] && printf "%s %s\\n" "$(stat -c %s "$f")" "$f"; done; true';
+    const out = await runChecked(client, asRoot(host.ssh.user, ['sh', '-c', script, 'sh', dir]), { timeoutMs: 60_000 });
+    return out.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => ({ size: Number(l.slice(0, l.indexOf(' '))), name: l.slice(l.indexOf(' ') + 1) }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Heartbeats while a long command runs, so a dead worker is noticed in a heartbeat timeout, not the command's length. */
+  async function beating<T>(details: unknown, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const ctx = Context.current();
+    const timer = setInterval(() => ctx.heartbeat(details), 3_000);
+    ctx.heartbeat(details);
+    try {
+      return await fn(ctx.cancellationSignal);
+    } catch (err) {
+      if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`${ctx.info.activityType} was cancelled`);
+      throw err;
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  /** One duplicity backup of one app of one site: full when the last full is older than the unit says, else incremental; then retention. */
+  async function backupApp(plan: Pick<BackupPlan, 'host' | 'backupPath'>, unit: BackupUnit): Promise<BackupResult> {
+    const passphrase = passphraseOf(unit.domain);
+    const { host } = plan;
+    return beating({ unit: unit.name }, (signal) =>
+      withSsh(host.ssh, connect, async ({ client }) => {
+        const before = await listRemote(client, host, unit.archive);
+        const opts = ['--full-if-older-than', `${unit.fullEveryDays}D`, '--archive-dir', cacheDir(plan.backupPath), '--name', unit.name, '--no-print-statistics', '--allow-source-mismatch'];
+        const r = await runCommand(client, asRoot(host.ssh.user, ['sh', '-c', BACKUP_SCRIPT, 'sh', unit.source, unit.archive, ...opts]), { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000, signal });
+        if (r.exitCode !== 0) throw classifyDuplicityFailure(unit, r.exitCode, `${r.stdout}\n${r.stderr}`);
+        if (unit.keepDays > 0) {
+          const rm = ['remove-older-than', `${unit.keepDays}D`, '--force', '--archive-dir', cacheDir(plan.backupPath), '--name', unit.name, `file://${unit.archive}`];
+          const rr = await runCommand(client, asRoot(host.ssh.user, ['sh', '-c', WITH_PASSPHRASE, 'sh', ...rm]), { stdin: `${passphrase}\n`, timeoutMs: 3600_000, signal });
+          if (rr.exitCode !== 0) throw classifyDuplicityFailure(unit, rr.exitCode, `${rr.stdout}\n${rr.stderr}`);
+        }
+        const files = await listRemote(client, host, unit.archive);
+        const added = files.filter((f) => !before.some((b) => b.name === f.name));
+        const kind = added.some((f) => f.name.startsWith('duplicity-full.')) ? 'full' : 'incremental';
+        return { domain: unit.domain, app: unit.app, kind, files };
+      }),
+    );
+  }
+
+  /** Where a unit's archive lives on the management machine. */
+  const localDir = (unit: BackupUnit) => path.join(paths.siteDir(unit.domain), 'backups', 'www', unit.app);
+
+  /**
+   * Copies a set of files one by one with resume (the partial file is the
+   * checkpoint) and skips those already identical; heartbeats the file and the
+   * bytes done so far, so a retry after a crash continues where this left off.
+   */
+  async function transferAll(
+    what: string,
+    files: ArchiveFile[],
+    copy: (file: ArchiveFile, onProgress: (done: number) => void, signal: AbortSignal) => Promise<{ skipped: boolean; bytesTransferred: number }>,
+  ): Promise<TransferSummary> {
+    const ctx = Context.current();
+    const previous = ctx.info.heartbeatDetails as { file?: string; bytesDone?: number } | undefined;
+    if (ctx.info.attempt > 1) ctx.log.info(`${what}: attempt ${ctx.info.attempt}, resuming (previous attempt was at ${previous?.file ?? 'the start'}, ${previous?.bytesDone ?? 0} bytes)`);
+    const summary: TransferSummary = { files: files.length, bytesTransferred: 0, skipped: 0 };
+    for (const file of files) {
+      let last = 0;
+      const beat = setInterval(() => ctx.heartbeat({ file: file.name, bytesDone: last }), 2_000);
+      ctx.heartbeat({ file: file.name, bytesDone: 0 });
+      try {
+        const r = await copy(file, (done) => (last = done), ctx.cancellationSignal);
+        summary.bytesTransferred += r.bytesTransferred;
+        if (r.skipped) summary.skipped++;
+      } catch (err) {
+        if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`${ctx.info.activityType} was cancelled`);
+        throw err;
+      } finally {
+        clearInterval(beat);
+      }
+    }
+    ctx.log.info(`${what}: ${summary.files} files, ${summary.bytesTransferred} bytes transferred, ${summary.skipped} already identical`);
+    return summary;
+  }
+
+  /** Pulls a unit's archive files from the host to $SS_ROOT/sites/<domain>/backups/www/<app>. */
+  async function pullArchive(host: WwwHost, unit: BackupUnit): Promise<TransferSummary> {
+    const dir = localDir(unit);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return withSsh(host.ssh, connect, async ({ client }) => {
+      const files = await listRemote(client, host, unit.archive);
+      return transferAll(`pull ${unit.name}`, files, (f, onProgress, signal) => downloadFile(client, `${unit.archive}/${f.name}`, path.join(dir, f.name), { onProgress, signal }));
+    });
+  }
+
+  /** Pushes the archive files the host lacks (or holds partially) from this machine, before a restore. */
+  async function pushArchive(host: WwwHost, unit: BackupUnit): Promise<TransferSummary> {
+    const dir = localDir(unit);
+    const local: ArchiveFile[] = fs.existsSync(dir)
+      ? fs.readdirSync(dir).filter((n) => n.startsWith('duplicity-') && !n.includes('.partial')).map((name) => ({ name, size: fs.statSync(path.join(dir, name)).size }))
+      : [];
+    return withSsh(host.ssh, connect, async ({ client }) => {
+      await runChecked(client, asRoot(host.ssh.user, ['mkdir', '-p', unit.archive]), { timeoutMs: 30_000 });
+      const remote = await listRemote(client, host, unit.archive);
+      const missing = local.filter((f) => !remote.some((r) => r.name === f.name && r.size === f.size));
+      return transferAll(`push ${unit.name}`, missing, (f, onProgress, signal) => uploadFile(client, path.join(dir, f.name), `${unit.archive}/${f.name}`, { onProgress, signal }));
+    });
+  }
+
+  /** Restores one app (latest, or as of `time`) by swapping a complete restored copy in for the live data. */
+  async function restoreApp(plan: Pick<BackupPlan, 'host' | 'backupPath'>, unit: BackupUnit, time?: string): Promise<{ restored: string; replacedKeptAt: string | null }> {
+    const passphrase = passphraseOf(unit.domain);
+    const { host } = plan;
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    return beating({ unit: unit.name }, (signal) =>
+      withSsh(host.ssh, connect, async ({ client }) => {
+        const existed = (await runCommand(client, ['test', '-e', unit.source], { timeoutMs: 30_000 })).exitCode === 0;
+        const argv = asRoot(host.ssh.user, ['sh', '-c', RESTORE_SCRIPT, 'sh', unit.archive, unit.source, time ?? '', stamp, cacheDir(plan.backupPath)]);
+        const r = await runCommand(client, argv, { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000, signal });
+        if (r.exitCode !== 0) throw classifyDuplicityFailure(unit, r.exitCode, `${r.stdout}\n${r.stderr}`);
+        return { restored: unit.source, replacedKeptAt: existed ? `${unit.source}.ssw-replaced-${stamp}` : null };
+      }),
+    );
+  }
+
+  return { backupApp, pullArchive, pushArchive, restoreApp };
+}

@@ -1,0 +1,64 @@
+/**
+ * What a backup covers and where each piece lives, in ss's layout
+ * (backup_www.sh): an app's data is `<data>/<app>/<domain>` on the www host,
+ * its duplicity archive `<backups>/www/<app>/<domain>` beside it, and its copy
+ * on the management machine `$SS_ROOT/sites/<domain>/backups/www/<app>`.
+ * Pure: imported by the CLI, activities and workflows. Names only, no secret.
+ */
+import type { WwwHost } from '../tls/plan';
+
+/** The apps ssw backs up per site, in the order they run. BTCPay's app-aware backup comes with the BTCPay issue. */
+export const BACKUP_APPS = ['ghost', 'nextcloud', 'gitea', 'nostr', 'letsencrypt'] as const;
+export type BackupApp = (typeof BACKUP_APPS)[number];
+
+/** ss's REMOTE_BACKUP_PATH: the www host's backup volume. */
+export const DEFAULT_BACKUP_PATH = '/home/ubuntu/backups';
+
+/** One duplicity chain: one app of one site. A failure or crash redoes only this piece. */
+export interface BackupUnit {
+  domain: string;
+  app: BackupApp;
+  /** The app's data on the host. */
+  source: string;
+  /** The duplicity target directory on the host (file:// URL made from it). */
+  archive: string;
+  /** duplicity's --name: its local cache of the chain's signatures. */
+  name: string;
+  fullEveryDays: number;
+  /** 0 keeps every backup. */
+  keepDays: number;
+}
+
+export interface BackupPlan {
+  host: WwwHost;
+  /** The host's backup volume (archives and duplicity's cache). */
+  backupPath: string;
+  units: BackupUnit[];
+}
+
+export interface SiteBackupInput {
+  domain: string;
+  deploy: { ghost: boolean; nextcloud: boolean; gitea: boolean; nostr: boolean };
+  backupFullEveryDays: number;
+  backupKeepDays: number;
+}
+
+/** The site's deployed apps (and its certificates), each a unit; `only` narrows to the apps named. */
+export function backupUnits(site: SiteBackupInput, dataPath: string, backupPath: string, only: BackupApp[] = []): BackupUnit[] {
+  const deployed: Record<BackupApp, boolean> = { ...site.deploy, letsencrypt: true };
+  const data = dataPath.replace(/\/+$/, '');
+  const backups = backupPath.replace(/\/+$/, '');
+  return BACKUP_APPS.filter((app) => deployed[app] && (only.length === 0 || only.includes(app))).map((app) => ({
+    domain: site.domain,
+    app,
+    source: `${data}/${app}/${site.domain}`,
+    archive: `${backups}/www/${app}/${site.domain}`,
+    name: `${site.domain}-${app}`,
+    fullEveryDays: site.backupFullEveryDays,
+    keepDays: site.backupKeepDays,
+  }));
+}
+
+export function isBackupApp(s: string): s is BackupApp {
+  return (BACKUP_APPS as readonly string[]).includes(s);
+}
