@@ -11,7 +11,17 @@ export interface CliIO {
   exitCode: number;
 }
 
+let pipeWatched = false;
+
 export function processIO(): CliIO {
+  // `ssw backup list | head` closes our stdout early: that ends the output, it is not an error.
+  if (!pipeWatched) {
+    pipeWatched = true;
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
+  }
   return {
     out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
     err: (t) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'),

@@ -40,8 +40,12 @@ export const FailureType = {
   ChallengeNotServed: 'SswChallengeNotServed',
   /** The backup asked for does not exist (on the host nor on the management machine). */
   BackupMissing: 'SswBackupMissing',
+  /** A backup archive's content does not match its manifest (damaged volume). */
+  BackupCorrupt: 'SswBackupCorrupt',
   /** A disk filled up; retrying fills it again. */
   DiskFull: 'SswDiskFull',
+  /** A restore drill found backups that do not restore. */
+  DrillFailed: 'SswDrillFailed',
 } as const;
 
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
@@ -62,5 +66,7 @@ export const NON_RETRYABLE_FAILURE_TYPES: string[] = [
   FailureType.AcmeRejected,
   FailureType.ChallengeNotServed,
   FailureType.BackupMissing,
+  FailureType.BackupCorrupt,
   FailureType.DiskFull,
+  FailureType.DrillFailed,
 ];

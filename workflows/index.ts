@@ -8,3 +8,4 @@ export { restoreCertificates } from './restore-certificates';
 export { progressQuery } from './progress';
 export { backupDeployment } from './backup-deployment';
 export { restoreDeployment } from './restore-deployment';
+export { restoreDrill } from './restore-drill';

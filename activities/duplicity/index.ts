@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { Client } from 'ssh2';
-import type { BackupPlan, BackupUnit } from '../../common/backup/plan';
+import { DRILL_RECORD, type BackupPlan, type BackupUnit } from '../../common/backup/plan';
 import { loadSiteConfig } from '../../common/config';
 import { UserError } from '../../common/errors';
 import { FailureType } from '../../common/failure-types';
@@ -65,6 +65,41 @@ if [ -e "$live" ]; then
 fi
 mv "$staging" "$live"`;
 
+/**
+ * The restore drill: the latest backup restored into a scratch directory on
+ * the backup volume (never over live data), `duplicity verify --compare-data`
+ * of the archive against it (every volume decrypted, every file's content
+ * compared), and the entries restored against the backup's own listing.
+ * Prints "files=N entries=N listed=N time=<backup time>"; the scratch
+ * directory is removed whatever happens.
+ */
+const DRILL_SCRIPT = `IFS= read -r PASSPHRASE || [ -n "$PASSPHRASE" ]; export PASSPHRASE
+archive=$1; scratch=$2; cache=$3
+ls "$archive"/duplicity-*.manifest.gpg >/dev/null 2>&1 || { echo "no backup in $archive" >&2; exit 42; }
+rm -rf "$scratch"; mkdir -p "$(dirname "$scratch")"
+trap 'rm -rf "$scratch"' EXIT
+duplicity restore --archive-dir "$cache" "file://$archive" "$scratch" >&2 || exit $?
+duplicity verify --compare-data --archive-dir "$cache" "file://$archive" "$scratch" >&2 || exit $?
+files=$(find "$scratch" -type f | wc -l)
+entries=$(find "$scratch" | wc -l)
+listed=$(duplicity list-current-files --archive-dir "$cache" "file://$archive" 2>/dev/null | grep -cE '^[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} [0-9]{4} ')
+when=$(duplicity collection-status --archive-dir "$cache" "file://$archive" 2>/dev/null | sed -n 's/^Chain end time: *//p' | tail -n 1)
+echo "files=$files entries=$entries listed=$listed time=$when"`;
+
+export interface DrillResult {
+  domain: string;
+  app: string;
+  ok: boolean;
+  /** When the verified backup was taken (duplicity's chain end time, ISO); null when the drill failed. */
+  backupTime: string | null;
+  restoredFiles: number;
+  /** Entries (files, directories, links) restored, and in the backup's own listing: equal when the drill passes. */
+  restoredEntries: number;
+  listedEntries: number;
+  verifiedAt: string;
+  error?: string;
+}
+
 export interface ArchiveFile {
   name: string;
   size: number;
@@ -97,6 +132,13 @@ export function classifyDuplicityFailure(unit: Pick<BackupUnit, 'domain' | 'app'
   }
   if (exitCode === 42 || /No backup chains found|No signature chains found/i.test(output)) {
     return ApplicationFailure.nonRetryable(`There is no backup of ${what} in ${unit.archive} on the host, nor on this machine.`, FailureType.BackupMissing);
+  }
+  const corrupt = /hash mismatch for file:\s*\n?\s*(\S+)/i.exec(output) ?? (/Invalid data|gpg: (?:decryption failed: )?(?:invalid packet|CRC error)|unexpected EOF/i.test(output) ? [''] : null);
+  if (corrupt) {
+    return ApplicationFailure.nonRetryable(
+      `The backup archive of ${what} is damaged${corrupt[1] ? `: ${corrupt[1]} does not match its manifest` : ''} (${unit.archive}). Copy it back from this machine (ssw restore pushes the copy when the host lacks it), or make a new full backup.`,
+      FailureType.BackupCorrupt,
+    );
   }
   if (/No space left on device|Disk quota exceeded/i.test(output)) {
     return ApplicationFailure.nonRetryable(`The host ran out of disk space while handling ${what} (${unit.archive}). Free space on the backup volume or lower BACKUP_KEEP_DAYS, then run again.`, FailureType.DiskFull);
@@ -244,5 +286,47 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
     );
   }
 
-  return { backupApp, pullArchive, pushArchive, restoreApp };
+  /**
+   * Proves one app's backup restores (see DRILL_SCRIPT) and records the result
+   * beside its copy here. A backup that does not restore is a result, not an
+   * error: the drill goes on with the other apps. Only a broken connection is
+   * retried.
+   */
+  async function drillApp(plan: Pick<BackupPlan, 'host' | 'backupPath'>, unit: BackupUnit): Promise<DrillResult> {
+    const passphrase = passphraseOf(unit.domain);
+    const { host } = plan;
+    const scratch = `${plan.backupPath}/.ssw-drill/${unit.name}`;
+    const result = await beating({ unit: unit.name }, (signal) =>
+      withSsh(host.ssh, connect, async ({ client }) => {
+        const argv = asRoot(host.ssh.user, ['sh', '-c', DRILL_SCRIPT, 'sh', unit.archive, scratch, cacheDir(plan.backupPath)]);
+        const r = await runCommand(client, argv, { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000, signal });
+        const verifiedAt = new Date().toISOString();
+        const base = { domain: unit.domain, app: unit.app, verifiedAt };
+        if (r.exitCode !== 0) {
+          const why = classifyDuplicityFailure(unit, r.exitCode, `${r.stdout}\n${r.stderr}`).message;
+          return { ...base, ok: false, backupTime: null, restoredFiles: 0, restoredEntries: 0, listedEntries: 0, error: why };
+        }
+        const m = /files=(\d+) entries=(\d+) listed=(\d+) time=(.*)$/m.exec(r.stdout);
+        const when = m?.[4] ? new Date(m[4]) : null;
+        const restoredEntries = Number(m?.[2] ?? 0);
+        const listedEntries = Number(m?.[3] ?? 0);
+        const error = !m ? 'the drill printed no summary' : restoredEntries !== listedEntries ? `restored ${restoredEntries} entries, the backup lists ${listedEntries}` : undefined;
+        return {
+          ...base,
+          ok: error === undefined,
+          backupTime: when && !Number.isNaN(when.getTime()) ? when.toISOString() : null,
+          restoredFiles: Number(m?.[1] ?? 0),
+          restoredEntries,
+          listedEntries,
+          ...(error ? { error } : {}),
+        };
+      }),
+    );
+    const dir = localDir(unit);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(dir, DRILL_RECORD), JSON.stringify(result, null, 2) + '\n', { mode: 0o600 });
+    return result;
+  }
+
+  return { backupApp, pullArchive, pushArchive, restoreApp, drillApp };
 }

@@ -1,13 +1,15 @@
 import type { CommandModule } from 'yargs';
-import { BACKUP_APPS, isBackupApp, type BackupApp } from '../../common/backup/plan';
+import { BACKUP_APPS, DRILL_RECORD, isBackupApp, type BackupApp } from '../../common/backup/plan';
 import { UserError } from '../../common/errors';
 import type { BackupDeploymentResult } from '../../workflows/backup-deployment';
 import type { RestoreDeploymentResult } from '../../workflows/restore-deployment';
+import type { RestoreDrillResult } from '../../workflows/restore-drill';
 import { certTargetFromArgs, certTargetOptions, type CertTargetArgs } from '../cert-target';
 import { GlobalArgs, pathsOf, withClient } from '../context';
 import type { CliIO } from '../io';
 
 interface BackupArgs extends CertTargetArgs {
+  action?: 'verify' | 'list';
   app?: string[];
   time?: string;
   detach: boolean;
@@ -27,15 +29,21 @@ function checkTime(t: string | undefined): string | undefined {
   throw new UserError(`--time ${JSON.stringify(t)}: expected a date or time like 2026-11-20 or 2026-11-20T10:00:00Z, or an age like 3D (days), 12h, 2W.`);
 }
 
+const WORKFLOWS = {
+  backup: { operation: 'backup', workflowType: 'backupDeployment' },
+  verify: { operation: 'backup-verify', workflowType: 'restoreDrill' },
+  restore: { operation: 'restore', workflowType: 'restoreDeployment' },
+} as const;
+
 function command(io: CliIO, kind: 'backup' | 'restore'): CommandModule<GlobalArgs, GlobalArgs> {
   return {
-    command: kind,
+    command: kind === 'backup' ? 'backup [action]' : 'restore',
     describe:
       kind === 'backup'
-        ? 'Encrypted, incremental duplicity backups of every app of every site, on the host and copied to this machine'
+        ? 'Encrypted, incremental duplicity backups of every app of every site, on the host and copied to this machine; verify: restore drill; list: the archives here'
         : 'Restore apps from their backups (latest or --time); the live data is kept aside, never deleted',
     builder: (y) =>
-      y
+      (kind === 'backup' ? y.positional('action', { choices: ['verify', 'list'] as const, describe: 'verify: restore each latest backup into scratch and verify it; list: chains, sizes, last verification' }) : y)
         .options(certTargetOptions)
         .options({
           app: { type: 'string', array: true, describe: `Only this app (repeatable): ${BACKUP_APPS.join(', ')}` },
@@ -44,6 +52,8 @@ function command(io: CliIO, kind: 'backup' | 'restore'): CommandModule<GlobalArg
         }),
     handler: async (argv) => {
       const args = argv as unknown as GlobalArgs & BackupArgs;
+      if (args.action === 'list') return listBackups(io, args);
+      const what = kind === 'restore' ? WORKFLOWS.restore : args.action === 'verify' ? WORKFLOWS.verify : WORKFLOWS.backup;
       const apps = appsFrom(args);
       const time = checkTime(args.time);
       const target = await certTargetFromArgs(args);
@@ -55,8 +65,7 @@ function command(io: CliIO, kind: 'backup' | 'restore'): CommandModule<GlobalArg
         const { startOperation } = await import('../start-operation');
         const { followWorkflow } = await import('../follow');
         const { handle, attached } = await startOperation(client, {
-          operation: kind,
-          workflowType: kind === 'backup' ? 'backupDeployment' : 'restoreDeployment',
+          ...what,
           target: opTarget,
           args: [{ target, ...(apps.length ? { apps } : {}), ...(time ? { time } : {}) }],
           taskQueue: args['task-queue'],
@@ -66,13 +75,15 @@ function command(io: CliIO, kind: 'backup' | 'restore'): CommandModule<GlobalArg
           return;
         }
         if (!args.json) io.out(`${attached ? 'Already running; following' : 'Started'} ${handle.workflowId}`);
-        const result = await followWorkflow<BackupDeploymentResult | RestoreDeploymentResult>(client, handle, io, { quiet: args.json, taskQueue: args['task-queue'] });
+        const result = await followWorkflow<BackupDeploymentResult | RestoreDeploymentResult | RestoreDrillResult>(client, handle, io, { quiet: args.json, taskQueue: args['task-queue'] });
         if (args.json) {
           io.out(JSON.stringify({ workflowId: handle.workflowId, result }, null, 2));
           return;
         }
         const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
-        if (kind === 'backup') {
+        if (what === WORKFLOWS.verify) {
+          for (const a of (result as RestoreDrillResult).apps) io.out(`${a.domain} ${a.app}  ${a.ok ? `restores: backup of ${a.backupTime}, ${a.restoredFiles} files verified` : `FAILED: ${a.error}`}`);
+        } else if (kind === 'backup') {
           for (const a of (result as BackupDeploymentResult).apps) io.out(`${a.domain} ${a.app}  ${a.kind}; archive ${a.archiveFiles} files, ${mb(a.archiveBytes)}; ${mb(a.pulledBytes)} copied here`);
         } else {
           for (const a of (result as RestoreDeploymentResult).apps) {
@@ -82,6 +93,52 @@ function command(io: CliIO, kind: 'backup' | 'restore'): CommandModule<GlobalArg
       });
     },
   };
+}
+
+/** The archives copied to this machine, per site and app: chains, sizes, times, and the last drill. Reads local files only. */
+async function listBackups(io: CliIO, args: GlobalArgs & BackupArgs): Promise<void> {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const { parseChains } = await import('../../common/backup/chains');
+  const paths = pathsOf(args);
+  const sitesDir = path.join(paths.root, 'sites');
+  const domains = args.domain?.length ? args.domain.map(String) : fs.existsSync(sitesDir) ? fs.readdirSync(sitesDir).sort() : [];
+  const apps = appsFrom(args);
+  const rows = [];
+  for (const domain of domains) {
+    const base = path.join(paths.siteDir(domain), 'backups', 'www');
+    if (!fs.existsSync(base)) continue;
+    for (const app of fs.readdirSync(base).sort()) {
+      if (apps.length && !apps.includes(app as BackupApp)) continue;
+      const dir = path.join(base, app);
+      const files = fs.readdirSync(dir).filter((n) => n.startsWith('duplicity-') && !n.includes('.partial')).map((name) => ({ name, size: fs.statSync(path.join(dir, name)).size }));
+      let lastDrill = null;
+      try {
+        lastDrill = JSON.parse(fs.readFileSync(path.join(dir, DRILL_RECORD), 'utf8'));
+      } catch {
+        // never verified
+      }
+      rows.push({ domain, app, chains: parseChains(files), lastDrill });
+    }
+  }
+  if (args.json) {
+    io.out(JSON.stringify({ backups: rows }, null, 2));
+    return;
+  }
+  if (rows.length === 0) {
+    io.out(`No backups under ${sitesDir}. "ssw backup" makes them.`);
+    return;
+  }
+  const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+  for (const r of rows) {
+    const d = r.lastDrill;
+    const drill = !d ? 'never verified' : d.ok ? `verified ${d.verifiedAt} (backup of ${d.backupTime}: recovery point ${Math.round((Date.now() - Date.parse(d.backupTime)) / 3600_000)} h old)` : `LAST DRILL FAILED ${d.verifiedAt}: ${d.error}`;
+    io.out(`${r.domain} ${r.app}  ${drill}`);
+    for (const c of r.chains) {
+      io.out(`  full         ${c.full.time}  ${mb(c.full.bytes)}`);
+      for (const i of c.incrementals) io.out(`  incremental  ${i.time}  ${mb(i.bytes)}`);
+    }
+  }
 }
 
 export const backupCommand = (io: CliIO) => command(io, 'backup');

@@ -11,6 +11,9 @@ import type { WwwHost } from '../tls/plan';
 export const BACKUP_APPS = ['ghost', 'nextcloud', 'gitea', 'nostr', 'letsencrypt'] as const;
 export type BackupApp = (typeof BACKUP_APPS)[number];
 
+/** The last restore drill's result, kept beside each archive's copy on the management machine. */
+export const DRILL_RECORD = '.ssw-last-drill.json';
+
 /** ss's REMOTE_BACKUP_PATH: the www host's backup volume. */
 export const DEFAULT_BACKUP_PATH = '/home/ubuntu/backups';
 

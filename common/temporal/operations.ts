@@ -24,6 +24,7 @@ export const EXCLUSIVE_OPERATIONS = [
   'down',
   'restore',
   'backup',
+  'backup-verify',
   'cert-renew',
   'cert-restore',
   'failover',
