@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { UserError } from '../../common/errors';
 import type { ScheduleDefinition } from '../../common/temporal/schedules';
 import { certTargetFromArgs, certTargetOptions, checkCertConfig, renewOptions, validPort, type CertTargetArgs } from '../cert-target';
-import { GlobalArgs, withClient } from '../context';
+import { GlobalArgs, pathsOf, withClient } from '../context';
 import type { CliIO } from '../io';
 
 type Action = 'install' | 'list' | 'pause' | 'unpause' | 'trigger' | 'delete';
@@ -12,6 +12,7 @@ interface ScheduleArgs extends Partial<CertTargetArgs> {
   action: Action;
   id?: string;
   at?: string;
+  'backup-at'?: string;
   jitter: number;
   timezone: string;
   staging: boolean;
@@ -23,7 +24,7 @@ interface ScheduleArgs extends Partial<CertTargetArgs> {
 export function scheduleCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
   return {
     command: 'schedule <action> [id]',
-    describe: 'Temporal Schedules: daily certificate renewal per deployment (install, list, pause, unpause, trigger, delete)',
+    describe: 'Temporal Schedules per deployment: daily certificate renewal, nightly backup, weekly restore drill (install, list, pause, unpause, trigger, delete)',
     builder: (y) =>
       y
         .positional('action', { choices: ['install', 'list', 'pause', 'unpause', 'trigger', 'delete'] as const })
@@ -31,7 +32,8 @@ export function scheduleCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs
         .options(certTargetOptions)
         .options(renewOptions)
         .options({
-          at: { type: 'string', describe: 'install: time of day (HH:MM, 24 h) of the daily run', defaultDescription: 'a slot between 02:00 and 04:59 fixed per deployment' },
+          at: { type: 'string', describe: 'install: time of day (HH:MM, 24 h) of the daily certificate renewal', defaultDescription: 'a slot between 02:00 and 04:59 fixed per deployment' },
+          'backup-at': { type: 'string', describe: 'install: time of day of the nightly backup', defaultDescription: 'a slot between 00:00 and 01:59 fixed per deployment' },
           jitter: { type: 'number', default: 60, describe: 'install: up to this many minutes of random delay per run' },
           timezone: { type: 'string', default: 'UTC', describe: 'install: time zone of --at (IANA name)' },
           detach: { type: 'boolean', default: false, describe: 'trigger: return once the run has started' },
@@ -44,27 +46,36 @@ export function scheduleCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs
       if (args.action === 'list') return list(io, args);
       const ids = await idsFromArgs(args);
       await withClient(args, async (client) => {
-        for (const id of ids) await manage(io, args, client, id);
+        // Named by target: act on those of its schedules that exist.
+        const existing = args.id ? ids : (await Promise.all(ids.map(async (id) => ((await describeRaw(client, id)) ? id : undefined)))).filter((id): id is string => !!id);
+        if (existing.length === 0) throw new UserError(`No schedules for this target (${ids.join(', ')}). "ssw schedule install" creates them.`);
+        if (args.action === 'trigger' && existing.length > 1) throw new UserError(`Name the schedule to trigger: ${existing.join(', ')}.`);
+        for (const id of existing) await manage(io, args, client, id);
       });
     },
   };
 }
 
 async function definitionsFor(args: GlobalArgs & ScheduleArgs): Promise<ScheduleDefinition[]> {
-  const { certRenewSchedule, parseTimeOfDay } = await import('../../common/temporal/schedules');
+  const { backupSchedule, certRenewSchedule, drillSchedule, parseTimeOfDay } = await import('../../common/temporal/schedules');
   const target = await certTargetFromArgs(args as GlobalArgs & CertTargetArgs);
-  let at;
-  if (args.at !== undefined) {
+  const time = (flag: 'at' | 'backup-at') => {
+    const v = args[flag];
+    if (v === undefined) return undefined;
     try {
-      at = parseTimeOfDay(args.at);
+      return parseTimeOfDay(v);
     } catch (err) {
-      throw new UserError(`--at: ${(err as Error).message}.`);
+      throw new UserError(`--${flag}: ${(err as Error).message}.`);
     }
-  }
+  };
+  const at = time('at');
+  const backupAt = time('backup-at');
   if (!Number.isInteger(args.jitter) || args.jitter < 0 || args.jitter > 720) throw new UserError(`--jitter must be 0-720 minutes, got ${args.jitter}.`);
   if (!isTimeZone(args.timezone)) throw new UserError(`--timezone ${JSON.stringify(args.timezone)} is not an IANA time zone name (like UTC or Europe/Berlin).`);
   for (const p of ['http-port', 'https-port'] as const) validPort(p, args[p]);
   await checkCertConfig(args, target, { staging: args.staging });
+  const { resolveBackupPlan } = await import('../../common/backup/resolve');
+  resolveBackupPlan(pathsOf(args), target);
   return [
     certRenewSchedule(target, {
       at,
@@ -74,6 +85,8 @@ async function definitionsFor(args: GlobalArgs & ScheduleArgs): Promise<Schedule
       httpPort: args['http-port'],
       httpsPort: args['https-port'],
     }),
+    backupSchedule(target, { at: backupAt, timezone: args.timezone }),
+    drillSchedule(target, { timezone: args.timezone }),
   ];
 }
 
@@ -99,7 +112,11 @@ async function install(io: CliIO, args: GlobalArgs & ScheduleArgs): Promise<void
       const input = def.input as { target: Parameters<typeof certOperationTarget>[0] };
       const t = certOperationTarget(input.target);
       const options = {
-        spec: { calendars: [{ hour: def.at.hour, minute: def.at.minute }], jitter: def.jitterMinutes * 60_000, timezone: def.timezone },
+        spec: {
+          calendars: [{ hour: def.at.hour, minute: def.at.minute, ...(def.dayOfWeek ? { dayOfWeek: def.dayOfWeek } : {}) }],
+          jitter: def.jitterMinutes * 60_000,
+          timezone: def.timezone,
+        },
         action: {
           type: 'startWorkflow' as const,
           workflowType: def.workflowType,
@@ -223,8 +240,9 @@ async function list(io: CliIO, args: GlobalArgs): Promise<void> {
 async function idsFromArgs(args: GlobalArgs & ScheduleArgs): Promise<string[]> {
   if (args.id) return [args.id];
   if (!args.deployment && !args.host) throw new UserError(`Name the schedule: "ssw schedule ${args.action} <id>" (see "ssw schedule list"), or --deployment D / --host H --domain D.`);
-  const { certRenewSchedule } = await import('../../common/temporal/schedules');
-  return [certRenewSchedule(await certTargetFromArgs(args as GlobalArgs & CertTargetArgs)).scheduleId];
+  const { backupSchedule, certRenewSchedule, drillSchedule } = await import('../../common/temporal/schedules');
+  const target = await certTargetFromArgs(args as GlobalArgs & CertTargetArgs);
+  return [certRenewSchedule(target), backupSchedule(target), drillSchedule(target)].map((d) => d.scheduleId);
 }
 
 async function manage(io: CliIO, args: GlobalArgs & ScheduleArgs, client: Client, id: string): Promise<void> {

@@ -16,12 +16,16 @@ export interface ScheduleTime {
   minute: number;
 }
 
+export type ScheduleKind = 'cert-renew' | 'backup' | 'backup-verify';
+
 export interface ScheduleDefinition {
   scheduleId: string;
-  kind: 'cert-renew';
+  kind: ScheduleKind;
   workflowType: string;
   input: unknown;
   at: ScheduleTime;
+  /** Weekly on this day (e.g. SUNDAY); daily when unset. */
+  dayOfWeek?: 'SUNDAY' | 'MONDAY' | 'TUESDAY' | 'WEDNESDAY' | 'THURSDAY' | 'FRIDAY' | 'SATURDAY';
   /** Random delay added to each run, so many deployments do not hit the CA in the same second. */
   jitterMinutes: number;
   timezone: string;
@@ -38,12 +42,13 @@ export function parseTimeOfDay(text: string): ScheduleTime {
 }
 
 /**
- * A default time between 02:00 and 04:59, fixed per schedule ID: spreads many
- * deployments over the night while each keeps the same slot across reinstalls.
+ * A default time in a window (02:00-04:59 unless given), fixed per schedule ID:
+ * spreads many deployments over the night while each keeps the same slot
+ * across reinstalls.
  */
-export function defaultTimeFor(scheduleId: string): ScheduleTime {
-  const n = crypto.createHash('sha256').update(scheduleId).digest().readUInt16BE(0) % 180;
-  return { hour: 2 + Math.floor(n / 60), minute: n % 60 };
+export function defaultTimeFor(scheduleId: string, fromHour = 2, hours = 3): ScheduleTime {
+  const n = crypto.createHash('sha256').update(scheduleId).digest().readUInt16BE(0) % (hours * 60);
+  return { hour: fromHour + Math.floor(n / 60), minute: n % 60 };
 }
 
 export interface CertRenewScheduleOptions {
@@ -57,7 +62,6 @@ export interface CertRenewScheduleOptions {
 
 export function certRenewSchedule(target: CertTarget, opts: CertRenewScheduleOptions = {}): ScheduleDefinition {
   const scheduleId = workflowIdFor('cert-renew', certOperationTarget(target));
-  const what = target.kind === 'deployment' ? `deployment ${target.deployment} on remote ${target.remote}` : `${target.domains.join(', ')} on ${target.host.ssh.host}`;
   return {
     scheduleId,
     kind: 'cert-renew',
@@ -73,16 +77,59 @@ export function certRenewSchedule(target: CertTarget, opts: CertRenewScheduleOpt
     timezone: opts.timezone ?? 'UTC',
     // A management machine that was off overnight still renews when it comes back the same day.
     catchupWindowMs: 24 * 3600_000,
-    description: `Daily certificate renewal for ${what}`,
+    description: `Daily certificate renewal for ${describe(target)}`,
   };
+}
+
+export interface BackupScheduleOptions {
+  at?: ScheduleTime;
+  jitterMinutes?: number;
+  timezone?: string;
+}
+
+/** Nightly backup (00:00-01:59 by default, before the certificate renewal's window). */
+export function backupSchedule(target: CertTarget, opts: BackupScheduleOptions = {}): ScheduleDefinition {
+  const scheduleId = workflowIdFor('backup', certOperationTarget(target));
+  return {
+    scheduleId,
+    kind: 'backup',
+    workflowType: 'backupDeployment',
+    input: { target },
+    at: opts.at ?? defaultTimeFor(scheduleId, 0, 2),
+    jitterMinutes: opts.jitterMinutes ?? 30,
+    timezone: opts.timezone ?? 'UTC',
+    catchupWindowMs: 12 * 3600_000,
+    description: `Nightly backup for ${describe(target)}`,
+  };
+}
+
+/** Weekly restore drill, Sunday 05:00-06:59 by default: after the night's backup, so it proves the newest one. */
+export function drillSchedule(target: CertTarget, opts: Omit<BackupScheduleOptions, 'at'> = {}): ScheduleDefinition {
+  const scheduleId = workflowIdFor('backup-verify', certOperationTarget(target));
+  return {
+    scheduleId,
+    kind: 'backup-verify',
+    workflowType: 'restoreDrill',
+    input: { target },
+    at: defaultTimeFor(scheduleId, 5, 2),
+    dayOfWeek: 'SUNDAY',
+    jitterMinutes: opts.jitterMinutes ?? 30,
+    timezone: opts.timezone ?? 'UTC',
+    catchupWindowMs: 2 * 24 * 3600_000,
+    description: `Weekly restore drill for ${describe(target)}`,
+  };
+}
+
+function describe(target: CertTarget): string {
+  return target.kind === 'deployment' ? `deployment ${target.deployment} on remote ${target.remote}` : `${target.domains.join(', ')} on ${target.host.ssh.host}`;
 }
 
 /** A short digest of everything that defines the schedule, kept in its note to detect drift. */
 export function definitionDigest(def: ScheduleDefinition): string {
-  const { scheduleId, kind, workflowType, input, at, jitterMinutes, timezone, catchupWindowMs } = def;
+  const { scheduleId, kind, workflowType, input, at, dayOfWeek, jitterMinutes, timezone, catchupWindowMs } = def;
   return crypto
     .createHash('sha256')
-    .update(JSON.stringify({ scheduleId, kind, workflowType, input, at, jitterMinutes, timezone, catchupWindowMs }))
+    .update(JSON.stringify({ scheduleId, kind, workflowType, input, at, dayOfWeek, jitterMinutes, timezone, catchupWindowMs }))
     .digest('hex')
     .slice(0, 12);
 }
@@ -93,4 +140,4 @@ export function scheduleNote(def: ScheduleDefinition): string {
 }
 
 /** ID prefixes of the schedules ssw manages; `ssw schedule list` shows these only. */
-export const SCHEDULE_KINDS = ['cert-renew'] as const;
+export const SCHEDULE_KINDS: readonly ScheduleKind[] = ['cert-renew', 'backup', 'backup-verify'];

@@ -70,7 +70,8 @@ const SCHEDULE_ID = `cert-renew/127.0.0.1:${harness().ssh.port}/${DOMAIN}`;
 async function deleteOwnSchedule(): Promise<void> {
   const connection = await Connection.connect({ address: harness().temporal.address });
   try {
-    for (const scheduleId of [SCHEDULE_ID, SCHEDULE_ID.replace(DOMAIN, 'broken.test')]) {
+    const ids = ['cert-renew', 'backup', 'backup-verify'].flatMap((kind) => [DOMAIN, 'broken.test'].map((d) => `${kind}/127.0.0.1:${harness().ssh.port}/${d}`));
+    for (const scheduleId of ids) {
       await connection.workflowService.deleteSchedule({ namespace: harness().temporal.namespace, scheduleId }).catch(() => undefined);
     }
   } finally {
@@ -197,10 +198,12 @@ describe('ssw schedule', () => {
     const first = await sswAsync(['schedule', 'install', ...hostArgs(), ...ports, '--at', '03:30', '--json', ...common()]);
     assert.equal(first.status, 0, first.stderr);
     assert.equal(JSON.parse(first.stdout).schedules[0].outcome, 'created');
+    // With the nightly backup and the weekly restore drill of the same target.
+    assert.deepEqual(JSON.parse(first.stdout).schedules.map((x: { scheduleId: string }) => x.scheduleId.split('/')[0]), ['cert-renew', 'backup', 'backup-verify']);
     const again = await sswAsync(['schedule', 'install', ...hostArgs(), ...ports, '--at', '03:30', '--json', ...common()]);
     assert.equal(JSON.parse(again.stdout).schedules[0].outcome, 'unchanged');
     const moved = await sswAsync(['schedule', 'install', ...hostArgs(), ...ports, '--at', '04:10', '--json', ...common()]);
-    assert.equal(JSON.parse(moved.stdout).schedules[0].outcome, 'updated');
+    assert.deepEqual(JSON.parse(moved.stdout).schedules.map((x: { outcome: string }) => x.outcome), ['updated', 'unchanged', 'unchanged']);
 
     const list = JSON.parse((await sswAsync(['schedule', 'list', '--json', ...common()])).stdout).schedules;
     const mine = list.find((s: { scheduleId: string }) => s.scheduleId === id);
