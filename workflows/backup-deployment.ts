@@ -25,10 +25,12 @@ export interface BackupDeploymentInput {
 export interface AppBackup {
   domain: string;
   app: string;
-  kind: 'full' | 'incremental';
+  kind: 'full' | 'incremental' | 'none';
   archiveFiles: number;
   archiveBytes: number;
   pulledBytes: number;
+  /** Bytes not sent again because an interrupted copy's partial file already held them. */
+  resumedBytes: number;
 }
 
 export interface BackupDeploymentResult {
@@ -38,8 +40,8 @@ export interface BackupDeploymentResult {
 
 const retry: RetryPolicy = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6, nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES };
 const quick = proxyActivities<SswActivities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '30s', retry });
-// duplicity and transfers of large apps take long; they heartbeat every few seconds.
-const long = proxyActivities<SswActivities>({ startToCloseTimeout: '12 hours', heartbeatTimeout: '1 minute', retry });
+// duplicity and transfers of large apps take long; they heartbeat every 2-3 s, so a dead worker is noticed in 20 s.
+const long = proxyActivities<SswActivities>({ startToCloseTimeout: '12 hours', heartbeatTimeout: '20s', retry });
 
 export async function backupDeployment(input: BackupDeploymentInput): Promise<BackupDeploymentResult> {
   const STEPS = { plan: 'Read the sites and apps from the config', ssh: 'Reach the www host with the pinned host key' };
@@ -53,6 +55,11 @@ export async function backupDeployment(input: BackupDeploymentInput): Promise<Ba
   for (const unit of plan.units) {
     const s = steps(unit);
     const backup = await progress.step(s.backup, () => long.backupApp(plan, unit));
+    if (backup.kind === 'none') {
+      progress.skip(s.backup, `nothing to back up yet (${unit.source} does not exist)`);
+      progress.skip(s.pull, 'nothing to copy');
+      continue;
+    }
     const pulled = await progress.step(s.pull, () => long.pullArchive(plan.host, unit));
     apps.push({
       domain: unit.domain,
@@ -61,6 +68,7 @@ export async function backupDeployment(input: BackupDeploymentInput): Promise<Ba
       archiveFiles: backup.files.length,
       archiveBytes: backup.files.reduce((n, f) => n + f.size, 0),
       pulledBytes: pulled.bytesTransferred,
+      resumedBytes: pulled.bytesResumed,
     });
   }
   progress.finish();

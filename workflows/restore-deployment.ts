@@ -27,7 +27,8 @@ export interface AppRestore {
   domain: string;
   app: string;
   pushedBytes: number;
-  restoredTo: string;
+  /** Null when there was nothing to restore (certificates never issued). */
+  restoredTo: string | null;
   /** Where the data that was live before the restore is kept, if there was any. */
   previousKeptAt: string | null;
 }
@@ -39,7 +40,7 @@ export interface RestoreDeploymentResult {
 
 const retry: RetryPolicy = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6, nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES };
 const quick = proxyActivities<SswActivities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '30s', retry });
-const long = proxyActivities<SswActivities>({ startToCloseTimeout: '12 hours', heartbeatTimeout: '1 minute', retry });
+const long = proxyActivities<SswActivities>({ startToCloseTimeout: '12 hours', heartbeatTimeout: '20s', retry });
 
 export async function restoreDeployment(input: RestoreDeploymentInput): Promise<RestoreDeploymentResult> {
   const STEPS = { plan: 'Read the sites and apps from the config', ssh: 'Reach the www host with the pinned host key' };
@@ -57,6 +58,7 @@ export async function restoreDeployment(input: RestoreDeploymentInput): Promise<
     const s = steps(unit);
     const pushed = await progress.step(s.push, () => long.pushArchive(plan.host, unit));
     const restored = await progress.step(s.restore, () => long.restoreApp(plan, unit, input.time));
+    if (restored.restored === null) progress.skip(s.restore, 'no backup (certificates never issued)');
     apps.push({ domain: unit.domain, app: unit.app, pushedBytes: pushed.bytesTransferred, restoredTo: restored.restored, previousKeptAt: restored.replacedKeptAt });
   }
   progress.finish();

@@ -31,12 +31,16 @@ const WITH_PASSPHRASE = 'IFS= read -r PASSPHRASE || [ -n "$PASSPHRASE" ]; export
  * Backs up $1 into file://$2 with the given duplicity options, after proving
  * the passphrase opens the chain's newest manifest: duplicity itself would
  * happily append increments encrypted with a different passphrase, leaving a
- * chain that no single passphrase restores. Exit 40: app data path absent;
- * 41: wrong passphrase.
+ * chain that no single passphrase restores. Exit 40: app data path absent
+ * (for an optional unit, such as certificates not issued yet, prints
+ * "ssw: absent" and succeeds); 41: wrong passphrase.
  */
 const BACKUP_SCRIPT = `IFS= read -r PASSPHRASE || [ -n "$PASSPHRASE" ]; export PASSPHRASE
-src=$1; dst=$2; shift 2
-[ -d "$src" ] || { echo "no directory $src" >&2; exit 40; }
+src=$1; dst=$2; optional=$3; shift 3
+if [ ! -d "$src" ]; then
+  [ "$optional" = optional ] && { echo "ssw: absent"; exit 0; }
+  echo "no directory $src" >&2; exit 40
+fi
 mkdir -p "$dst"
 latest=$(ls -1 "$dst"/duplicity-*.manifest.gpg 2>/dev/null | sort | tail -n 1)
 if [ -n "$latest" ]; then
@@ -98,6 +102,8 @@ export interface DrillResult {
   listedEntries: number;
   verifiedAt: string;
   error?: string;
+  /** An optional unit (certificates) with no backup at all yet. */
+  nothingYet?: boolean;
 }
 
 export interface ArchiveFile {
@@ -108,8 +114,8 @@ export interface ArchiveFile {
 export interface BackupResult {
   domain: string;
   app: string;
-  /** "full" or "incremental", as duplicity decided from --full-if-older-than. */
-  kind: 'full' | 'incremental';
+  /** "full" or "incremental", as duplicity decided from --full-if-older-than; "none" when there is nothing yet (no certificate issued). */
+  kind: 'full' | 'incremental' | 'none';
   /** Archive files on the host after the backup (and retention). */
   files: ArchiveFile[];
 }
@@ -117,6 +123,8 @@ export interface BackupResult {
 export interface TransferSummary {
   files: number;
   bytesTransferred: number;
+  /** Bytes a retried attempt did not send again, because an earlier attempt's partial file held them. */
+  bytesResumed: number;
   skipped: number;
 }
 
@@ -146,6 +154,9 @@ export function classifyDuplicityFailure(unit: Pick<BackupUnit, 'domain' | 'app'
   const tail = output.trim().split('\n').slice(-8).join('\n');
   return ApplicationFailure.create({ message: `duplicity failed for ${what} (exit ${exitCode}):\n${tail}`, type: FailureType.CommandFailed, nonRetryable: false });
 }
+
+/** Certificates exist only once issued: their absence is not a failure. */
+const optionalUnit = (unit: BackupUnit) => unit.app === 'letsencrypt';
 
 export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
   const connect = { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' as const } };
@@ -195,8 +206,10 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
       withSsh(host.ssh, connect, async ({ client }) => {
         const before = await listRemote(client, host, unit.archive);
         const opts = ['--full-if-older-than', `${unit.fullEveryDays}D`, '--archive-dir', cacheDir(plan.backupPath), '--name', unit.name, '--no-print-statistics', '--allow-source-mismatch'];
-        const r = await runCommand(client, asRoot(host.ssh.user, ['sh', '-c', BACKUP_SCRIPT, 'sh', unit.source, unit.archive, ...opts]), { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000, signal });
+        const optional = optionalUnit(unit) ? 'optional' : 'required';
+        const r = await runCommand(client, asRoot(host.ssh.user, ['sh', '-c', BACKUP_SCRIPT, 'sh', unit.source, unit.archive, optional, ...opts]), { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000, signal });
         if (r.exitCode !== 0) throw classifyDuplicityFailure(unit, r.exitCode, `${r.stdout}\n${r.stderr}`);
+        if (r.stdout.includes('ssw: absent')) return { domain: unit.domain, app: unit.app, kind: 'none', files: before };
         if (unit.keepDays > 0) {
           const rm = ['remove-older-than', `${unit.keepDays}D`, '--force', '--archive-dir', cacheDir(plan.backupPath), '--name', unit.name, `file://${unit.archive}`];
           const rr = await runCommand(client, asRoot(host.ssh.user, ['sh', '-c', WITH_PASSPHRASE, 'sh', ...rm]), { stdin: `${passphrase}\n`, timeoutMs: 3600_000, signal });
@@ -221,12 +234,12 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
   async function transferAll(
     what: string,
     files: ArchiveFile[],
-    copy: (file: ArchiveFile, onProgress: (done: number) => void, signal: AbortSignal) => Promise<{ skipped: boolean; bytesTransferred: number }>,
+    copy: (file: ArchiveFile, onProgress: (done: number) => void, signal: AbortSignal) => Promise<{ skipped: boolean; bytesTransferred: number; resumedFrom: number }>,
   ): Promise<TransferSummary> {
     const ctx = Context.current();
     const previous = ctx.info.heartbeatDetails as { file?: string; bytesDone?: number } | undefined;
     if (ctx.info.attempt > 1) ctx.log.info(`${what}: attempt ${ctx.info.attempt}, resuming (previous attempt was at ${previous?.file ?? 'the start'}, ${previous?.bytesDone ?? 0} bytes)`);
-    const summary: TransferSummary = { files: files.length, bytesTransferred: 0, skipped: 0 };
+    const summary: TransferSummary = { files: files.length, bytesTransferred: 0, bytesResumed: 0, skipped: 0 };
     for (const file of files) {
       let last = 0;
       const beat = setInterval(() => ctx.heartbeat({ file: file.name, bytesDone: last }), 2_000);
@@ -234,6 +247,7 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
       try {
         const r = await copy(file, (done) => (last = done), ctx.cancellationSignal);
         summary.bytesTransferred += r.bytesTransferred;
+        summary.bytesResumed += r.resumedFrom;
         if (r.skipped) summary.skipped++;
       } catch (err) {
         if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`${ctx.info.activityType} was cancelled`);
@@ -242,7 +256,7 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
         clearInterval(beat);
       }
     }
-    ctx.log.info(`${what}: ${summary.files} files, ${summary.bytesTransferred} bytes transferred, ${summary.skipped} already identical`);
+    ctx.log.info(`${what}: ${summary.files} files, ${summary.bytesTransferred} bytes transferred, ${summary.bytesResumed} resumed from partial files, ${summary.skipped} already identical`);
     return summary;
   }
 
@@ -271,7 +285,7 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
   }
 
   /** Restores one app (latest, or as of `time`) by swapping a complete restored copy in for the live data. */
-  async function restoreApp(plan: Pick<BackupPlan, 'host' | 'backupPath'>, unit: BackupUnit, time?: string): Promise<{ restored: string; replacedKeptAt: string | null }> {
+  async function restoreApp(plan: Pick<BackupPlan, 'host' | 'backupPath'>, unit: BackupUnit, time?: string): Promise<{ restored: string | null; replacedKeptAt: string | null }> {
     const passphrase = passphraseOf(unit.domain);
     const { host } = plan;
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -280,6 +294,8 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
         const existed = (await runCommand(client, ['test', '-e', unit.source], { timeoutMs: 30_000 })).exitCode === 0;
         const argv = asRoot(host.ssh.user, ['sh', '-c', RESTORE_SCRIPT, 'sh', unit.archive, unit.source, time ?? '', stamp, cacheDir(plan.backupPath)]);
         const r = await runCommand(client, argv, { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000, signal });
+        // Certificates may never have been issued (so never backed up): nothing to restore is not an error for them.
+        if (r.exitCode === 42 && optionalUnit(unit)) return { restored: null, replacedKeptAt: null };
         if (r.exitCode !== 0) throw classifyDuplicityFailure(unit, r.exitCode, `${r.stdout}\n${r.stderr}`);
         return { restored: unit.source, replacedKeptAt: existed ? `${unit.source}.ssw-replaced-${stamp}` : null };
       }),
@@ -296,12 +312,13 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
     const passphrase = passphraseOf(unit.domain);
     const { host } = plan;
     const scratch = `${plan.backupPath}/.ssw-drill/${unit.name}`;
-    const result = await beating({ unit: unit.name }, (signal) =>
-      withSsh(host.ssh, connect, async ({ client }) => {
+    const result: DrillResult = await beating({ unit: unit.name }, (signal) =>
+      withSsh(host.ssh, connect, async ({ client }): Promise<DrillResult> => {
         const argv = asRoot(host.ssh.user, ['sh', '-c', DRILL_SCRIPT, 'sh', unit.archive, scratch, cacheDir(plan.backupPath)]);
         const r = await runCommand(client, argv, { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000, signal });
         const verifiedAt = new Date().toISOString();
         const base = { domain: unit.domain, app: unit.app, verifiedAt };
+        if (r.exitCode === 42 && optionalUnit(unit)) return { ...base, ok: true, backupTime: null, restoredFiles: 0, restoredEntries: 0, listedEntries: 0, nothingYet: true };
         if (r.exitCode !== 0) {
           const why = classifyDuplicityFailure(unit, r.exitCode, `${r.stdout}\n${r.stderr}`).message;
           return { ...base, ok: false, backupTime: null, restoredFiles: 0, restoredEntries: 0, listedEntries: 0, error: why };
@@ -322,6 +339,7 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
         };
       }),
     );
+    if (result.nothingYet) return result; // no certificate was ever backed up: nothing to record
     const dir = localDir(unit);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.writeFileSync(path.join(dir, DRILL_RECORD), JSON.stringify(result, null, 2) + '\n', { mode: 0o600 });

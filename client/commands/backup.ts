@@ -82,11 +82,15 @@ function command(io: CliIO, kind: 'backup' | 'restore'): CommandModule<GlobalArg
         }
         const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
         if (what === WORKFLOWS.verify) {
-          for (const a of (result as RestoreDrillResult).apps) io.out(`${a.domain} ${a.app}  ${a.ok ? `restores: backup of ${a.backupTime}, ${a.restoredFiles} files verified` : `FAILED: ${a.error}`}`);
+          for (const a of (result as RestoreDrillResult).apps) io.out(`${a.domain} ${a.app}  ${!a.ok ? `FAILED: ${a.error}` : a.backupTime ? `restores: backup of ${a.backupTime}, ${a.restoredFiles} files verified` : 'no backup yet'}`);
         } else if (kind === 'backup') {
-          for (const a of (result as BackupDeploymentResult).apps) io.out(`${a.domain} ${a.app}  ${a.kind}; archive ${a.archiveFiles} files, ${mb(a.archiveBytes)}; ${mb(a.pulledBytes)} copied here`);
+          for (const a of (result as BackupDeploymentResult).apps) io.out(`${a.domain} ${a.app}  ${a.kind === 'none' ? 'nothing to back up yet' : a.kind}; archive ${a.archiveFiles} files, ${mb(a.archiveBytes)}; ${mb(a.pulledBytes)} copied here`);
         } else {
           for (const a of (result as RestoreDeploymentResult).apps) {
+            if (a.restoredTo === null) {
+              io.out(`${a.domain} ${a.app}  nothing to restore`);
+              continue;
+            }
             io.out(`${a.domain} ${a.app}  restored to ${a.restoredTo}${a.pushedBytes ? ` (${mb(a.pushedBytes)} of archive sent to the host)` : ''}${a.previousKeptAt ? `; the previous data is kept at ${a.previousKeptAt}` : ''}`);
           }
         }
