@@ -26,6 +26,8 @@ import { runChecked } from './run';
 
 /** Bytes per SFTP request batch: large enough to amortise round trips, small enough for frequent progress and abort checks. */
 export const CHUNK_BYTES = 256 * 1024;
+/** Read requests kept in flight during a download. */
+export const READ_WINDOW = 8;
 
 export interface TransferOptions {
   /** Called once before data moves (with the resume offset, 0 for a fresh transfer) and after every chunk. */
@@ -204,14 +206,40 @@ export async function downloadFile(client: Client, remotePath: string, localPath
       const handle = await call<Buffer>((cb) => sftp.open(remotePath, 'r', cb));
       try {
         opts.onProgress?.(position, total);
-        const buf = Buffer.allocUnsafe(CHUNK_BYTES);
-        while (position < total) {
-          if (opts.signal?.aborted) throw aborted(what, position, total);
-          const n = await call<number>((cb) => sftp.read(handle, buf, 0, Math.min(CHUNK_BYTES, total - position), position, cb));
-          if (n === 0) break; // the file shrank on the host; caught by the size check below
-          await fd.write(buf, 0, n, position);
-          position += n;
-          opts.onProgress?.(position, total);
+        // Up to READ_WINDOW requests in flight (one at a time is bound by the round trip, not
+        // the link), written strictly in order: the partial file never has a hole, so its
+        // size stays a safe point to resume from.
+        const inflight: Array<Promise<{ at: number; buf: Buffer; n: number }>> = [];
+        let next = position;
+        const issue = () => {
+          const at = next;
+          const buf = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, total - at));
+          next += buf.length;
+          const p = call<number>((cb) => sftp.read(handle, buf, 0, buf.length, at, cb)).then((n) => ({ at, buf, n }));
+          p.catch(() => undefined); // settled later or abandoned on abort; never unhandled
+          inflight.push(p);
+        };
+        try {
+          while (inflight.length < READ_WINDOW && next < total) issue();
+          while (inflight.length > 0) {
+            if (opts.signal?.aborted) throw aborted(what, position, total);
+            const r = await inflight.shift()!;
+            if (r.n === 0) break; // the file shrank on the host; caught by the size check below
+            await fd.write(r.buf, 0, r.n, r.at);
+            position = r.at + r.n;
+            // A short read (the server's own limit): fill the rest of this chunk before moving on.
+            while (position < r.at + r.buf.length) {
+              const n = await call<number>((cb) => sftp.read(handle, r.buf, 0, r.at + r.buf.length - position, position, cb));
+              if (n === 0) break;
+              await fd.write(r.buf, 0, n, position);
+              position += n;
+            }
+            if (position < r.at + r.buf.length) break;
+            opts.onProgress?.(position, total);
+            while (inflight.length < READ_WINDOW && next < total) issue();
+          }
+        } finally {
+          inflight.length = 0;
         }
       } finally {
         await call<void>((cb) => sftp.close(handle, cb)).catch(() => undefined);
