@@ -100,6 +100,8 @@ describe('config corpus: valid trees', () => {
       deploy: { ghost: true, nextcloud: true, gitea: false, nostr: true },
       btcpayAltNames: ['tip', 'store', 'pay', 'send'],
       nostrAccountPubkey: '3bf0c63fcb93463407af97a5e5ee64fa883d107ef9e558472c4eb9aaaefa459d',
+      backupFullEveryDays: 30,
+      backupKeepDays: 90,
       secrets: {
         duplicityBackupPassphrase: 'passphrase-example-com',
         ghostMysqlPassword: 'ghost-pw-example-com',
@@ -114,6 +116,8 @@ describe('config corpus: valid trees', () => {
       deploy: { ghost: false, nextcloud: false, gitea: false, nostr: false },
       btcpayAltNames: [],
       acmeServer: 'https://acme.example.org/directory',
+      backupFullEveryDays: 7,
+      backupKeepDays: 0,
       secrets: { duplicityBackupPassphrase: 'passphrase-example-org' },
     });
   });
