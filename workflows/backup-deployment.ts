@@ -15,6 +15,8 @@ import { Progress } from './progress';
  *      backups older than BACKUP_KEEP_DAYS are removed.
  *   2. The archive's new files are pulled here over SFTP (resumed, identical
  *      files skipped), under $SS_ROOT/sites/<domain>/backups/www/<app>.
+ *   3. When the site names an off-site remote (BACKUP_OFFSITE_REMOTE), this
+ *      machine's copy goes on to it too: a second data center.
  */
 export interface BackupDeploymentInput {
   target: CertTarget;
@@ -31,6 +33,8 @@ export interface AppBackup {
   pulledBytes: number;
   /** Bytes not sent again because an interrupted copy's partial file already held them. */
   resumedBytes: number;
+  /** The second copy, when BACKUP_OFFSITE_REMOTE is set. */
+  offsite?: { remote: string; sentBytes: number };
 }
 
 export interface BackupDeploymentResult {
@@ -47,7 +51,11 @@ export async function backupDeployment(input: BackupDeploymentInput): Promise<Ba
   const STEPS = { plan: 'Read the sites and apps from the config', ssh: 'Reach the www host with the pinned host key' };
   const progress = Progress.start('backup', certOperationTarget(input.target), Object.values(STEPS));
   const plan = await progress.step(STEPS.plan, () => quick.planBackup(input.target, { apps: input.apps }));
-  const steps = (u: { domain: string; app: string }) => ({ backup: `${u.domain} ${u.app}: back up on the host`, pull: `${u.domain} ${u.app}: copy the archive to this machine` });
+  const steps = (u: { domain: string; app: string; offsite?: { remote: string } }) => ({
+    backup: `${u.domain} ${u.app}: back up on the host`,
+    pull: `${u.domain} ${u.app}: copy the archive to this machine`,
+    ...(u.offsite ? { offsite: `${u.domain} ${u.app}: copy the archive off-site to ${u.offsite.remote}` } : {}),
+  });
   progress.addSteps(plan.units.flatMap((u) => Object.values(steps(u))));
   await progress.step(STEPS.ssh, () => quick.sshCheck(plan.host.ssh));
 
@@ -58,9 +66,11 @@ export async function backupDeployment(input: BackupDeploymentInput): Promise<Ba
     if (backup.kind === 'none') {
       progress.skip(s.backup, `nothing to back up yet (${unit.source} does not exist)`);
       progress.skip(s.pull, 'nothing to copy');
+      if (s.offsite) progress.skip(s.offsite, 'nothing to copy');
       continue;
     }
     const pulled = await progress.step(s.pull, () => long.pullArchive(plan.host, unit));
+    const offsite = s.offsite ? await progress.step(s.offsite, () => long.copyArchiveOffsite(unit)) : undefined;
     apps.push({
       domain: unit.domain,
       app: unit.app,
@@ -69,6 +79,7 @@ export async function backupDeployment(input: BackupDeploymentInput): Promise<Ba
       archiveBytes: backup.files.reduce((n, f) => n + f.size, 0),
       pulledBytes: pulled.bytesTransferred,
       resumedBytes: pulled.bytesResumed,
+      ...(offsite && unit.offsite ? { offsite: { remote: unit.offsite.remote, sentBytes: offsite.bytesTransferred } } : {}),
     });
   }
   progress.finish();

@@ -10,7 +10,7 @@ import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
 import type { WwwHost } from '../../common/tls/plan';
 import { asRoot } from '../certbot/commands';
-import { withSsh } from '../ssh/connect';
+import { withSsh, type SshTarget } from '../ssh/connect';
 import { runChecked, runCommand } from '../ssh/run';
 import { downloadFile, uploadFile } from '../ssh/sftp';
 
@@ -173,9 +173,9 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
 
   const cacheDir = (backupPath: string) => `${backupPath}/.duplicity-cache`;
 
-  async function listRemote(client: Client, host: WwwHost, dir: string): Promise<ArchiveFile[]> {
+  async function listRemote(client: Client, user: string, dir: string): Promise<ArchiveFile[]> {
     const script = 'cd "$1" 2>/dev/null || exit 0; for f in duplicity-*; do [ -f "$f" ] && printf "%s %s\\n" "$(stat -c %s "$f")" "$f"; done; true';
-    const out = await runChecked(client, asRoot(host.ssh.user, ['sh', '-c', script, 'sh', dir]), { timeoutMs: 60_000 });
+    const out = await runChecked(client, asRoot(user, ['sh', '-c', script, 'sh', dir]), { timeoutMs: 60_000 });
     return out.stdout
       .split('\n')
       .filter(Boolean)
@@ -204,7 +204,7 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
     const { host } = plan;
     return beating({ unit: unit.name }, (signal) =>
       withSsh(host.ssh, connect, async ({ client }) => {
-        const before = await listRemote(client, host, unit.archive);
+        const before = await listRemote(client, host.ssh.user, unit.archive);
         const opts = ['--full-if-older-than', `${unit.fullEveryDays}D`, '--archive-dir', cacheDir(plan.backupPath), '--name', unit.name, '--no-print-statistics', '--allow-source-mismatch'];
         const optional = optionalUnit(unit) ? 'optional' : 'required';
         const r = await runCommand(client, asRoot(host.ssh.user, ['sh', '-c', BACKUP_SCRIPT, 'sh', unit.source, unit.archive, optional, ...opts]), { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000, signal });
@@ -215,7 +215,7 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
           const rr = await runCommand(client, asRoot(host.ssh.user, ['sh', '-c', WITH_PASSPHRASE, 'sh', ...rm]), { stdin: `${passphrase}\n`, timeoutMs: 3600_000, signal });
           if (rr.exitCode !== 0) throw classifyDuplicityFailure(unit, rr.exitCode, `${rr.stdout}\n${rr.stderr}`);
         }
-        const files = await listRemote(client, host, unit.archive);
+        const files = await listRemote(client, host.ssh.user, unit.archive);
         const added = files.filter((f) => !before.some((b) => b.name === f.name));
         const kind = added.some((f) => f.name.startsWith('duplicity-full.')) ? 'full' : 'incremental';
         return { domain: unit.domain, app: unit.app, kind, files };
@@ -265,23 +265,34 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
     const dir = localDir(unit);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     return withSsh(host.ssh, connect, async ({ client }) => {
-      const files = await listRemote(client, host, unit.archive);
+      const files = await listRemote(client, host.ssh.user, unit.archive);
       return transferAll(`pull ${unit.name}`, files, (f, onProgress, signal) => downloadFile(client, `${unit.archive}/${f.name}`, path.join(dir, f.name), { onProgress, signal }));
+    });
+  }
+
+  /** Uploads the local copy's files that `ssh`:`dir` lacks (or holds partially), resumed and checked. */
+  async function pushFiles(ssh: SshTarget, unit: BackupUnit, dir: string, what: string): Promise<TransferSummary> {
+    const local = localDir(unit);
+    const files: ArchiveFile[] = fs.existsSync(local)
+      ? fs.readdirSync(local).filter((n) => n.startsWith('duplicity-') && !n.includes('.partial')).map((name) => ({ name, size: fs.statSync(path.join(local, name)).size }))
+      : [];
+    return withSsh(ssh, connect, async ({ client }) => {
+      await runChecked(client, asRoot(ssh.user, ['mkdir', '-p', dir]), { timeoutMs: 30_000 });
+      const remote = await listRemote(client, ssh.user, dir);
+      const missing = files.filter((f) => !remote.some((r) => r.name === f.name && r.size === f.size));
+      return transferAll(what, missing, (f, onProgress, signal) => uploadFile(client, path.join(local, f.name), `${dir}/${f.name}`, { onProgress, signal }));
     });
   }
 
   /** Pushes the archive files the host lacks (or holds partially) from this machine, before a restore. */
   async function pushArchive(host: WwwHost, unit: BackupUnit): Promise<TransferSummary> {
-    const dir = localDir(unit);
-    const local: ArchiveFile[] = fs.existsSync(dir)
-      ? fs.readdirSync(dir).filter((n) => n.startsWith('duplicity-') && !n.includes('.partial')).map((name) => ({ name, size: fs.statSync(path.join(dir, name)).size }))
-      : [];
-    return withSsh(host.ssh, connect, async ({ client }) => {
-      await runChecked(client, asRoot(host.ssh.user, ['mkdir', '-p', unit.archive]), { timeoutMs: 30_000 });
-      const remote = await listRemote(client, host, unit.archive);
-      const missing = local.filter((f) => !remote.some((r) => r.name === f.name && r.size === f.size));
-      return transferAll(`push ${unit.name}`, missing, (f, onProgress, signal) => uploadFile(client, path.join(dir, f.name), `${unit.archive}/${f.name}`, { onProgress, signal }));
-    });
+    return pushFiles(host.ssh, unit, unit.archive, `push ${unit.name}`);
+  }
+
+  /** The second copy: this machine's copy of the archive to the off-site remote (BACKUP_OFFSITE_REMOTE). */
+  async function copyArchiveOffsite(unit: BackupUnit): Promise<TransferSummary> {
+    if (!unit.offsite) throw ApplicationFailure.nonRetryable(`${unit.name} has no off-site remote configured`, FailureType.Validation);
+    return pushFiles(unit.offsite.ssh, unit, unit.offsite.dir, `off-site copy of ${unit.name} to ${unit.offsite.remote}`);
   }
 
   /** Restores one app (latest, or as of `time`) by swapping a complete restored copy in for the live data. */
@@ -346,5 +357,5 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
     return result;
   }
 
-  return { backupApp, pullArchive, pushArchive, restoreApp, drillApp };
+  return { backupApp, pullArchive, pushArchive, copyArchiveOffsite, restoreApp, drillApp };
 }

@@ -5,6 +5,7 @@
  * on the management machine `$SS_ROOT/sites/<domain>/backups/www/<app>`.
  * Pure: imported by the CLI, activities and workflows. Names only, no secret.
  */
+import type { SshTarget } from '../../activities/ssh/target';
 import type { WwwHost } from '../tls/plan';
 
 /** The apps ssw backs up per site, in the order they run. BTCPay's app-aware backup comes with the BTCPay issue. */
@@ -13,6 +14,9 @@ export type BackupApp = (typeof BACKUP_APPS)[number];
 
 /** The last restore drill's result, kept beside each archive's copy on the management machine. */
 export const DRILL_RECORD = '.ssw-last-drill.json';
+
+/** Where off-site copies go on the off-site remote, unless BACKUP_OFFSITE_PATH says otherwise. */
+export const DEFAULT_OFFSITE_PATH = '/home/ubuntu/ss-offsite';
 
 /** ss's REMOTE_BACKUP_PATH: the www host's backup volume. */
 export const DEFAULT_BACKUP_PATH = '/home/ubuntu/backups';
@@ -30,6 +34,8 @@ export interface BackupUnit {
   fullEveryDays: number;
   /** 0 keeps every backup. */
   keepDays: number;
+  /** A second copy of the archive on another remote: its SSH target and the directory for this unit. */
+  offsite?: { remote: string; ssh: SshTarget; dir: string };
 }
 
 export interface BackupPlan {
@@ -47,7 +53,13 @@ export interface SiteBackupInput {
 }
 
 /** The site's deployed apps (and its certificates), each a unit; `only` narrows to the apps named. */
-export function backupUnits(site: SiteBackupInput, dataPath: string, backupPath: string, only: BackupApp[] = []): BackupUnit[] {
+export function backupUnits(
+  site: SiteBackupInput,
+  dataPath: string,
+  backupPath: string,
+  only: BackupApp[] = [],
+  offsite?: { remote: string; ssh: SshTarget; path: string },
+): BackupUnit[] {
   const deployed: Record<BackupApp, boolean> = { ...site.deploy, letsencrypt: true };
   const data = dataPath.replace(/\/+$/, '');
   const backups = backupPath.replace(/\/+$/, '');
@@ -59,6 +71,7 @@ export function backupUnits(site: SiteBackupInput, dataPath: string, backupPath:
     name: `${site.domain}-${app}`,
     fullEveryDays: site.backupFullEveryDays,
     keepDays: site.backupKeepDays,
+    ...(offsite ? { offsite: { remote: offsite.remote, ssh: offsite.ssh, dir: `${offsite.path.replace(/\/+$/, '')}/${site.domain}/${app}` } } : {}),
   }));
 }
 

@@ -1,9 +1,20 @@
-import { loadDeploymentConfig, loadSiteConfig } from '../config';
+import { loadDeploymentConfig, loadSiteConfig, type SiteConfig } from '../config';
+import { readRemoteRecord } from '../remotes';
 import { UserError } from '../errors';
 import type { SsPaths } from '../paths';
 import type { CertTarget } from '../tls/plan';
 import { readWwwHost } from '../tls/resolve';
-import { backupUnits, DEFAULT_BACKUP_PATH, type BackupApp, type BackupPlan } from './plan';
+import { backupUnits, DEFAULT_BACKUP_PATH, DEFAULT_OFFSITE_PATH, type BackupApp, type BackupPlan } from './plan';
+
+/** The off-site copy a site asks for: the named remote's SSH target (its host key was pinned when it was added). */
+function offsiteOf(paths: SsPaths, site: SiteConfig) {
+  if (!site.backupOffsiteRemote) return undefined;
+  const rec = readRemoteRecord(paths, site.backupOffsiteRemote);
+  if (!rec) {
+    throw new UserError(`BACKUP_OFFSITE_REMOTE="${site.backupOffsiteRemote}" in ${paths.siteConf(site.domain)} names no remote of this machine ("ssw remote list" shows them; "ssw remote add" adds one).`);
+  }
+  return { remote: rec.name ?? site.backupOffsiteRemote, ssh: rec.ssh, path: site.backupOffsitePath ?? DEFAULT_OFFSITE_PATH };
+}
 
 /**
  * From a target (a deployment's www instance, or a host and its domains) and
@@ -15,7 +26,10 @@ export function resolveBackupPlan(paths: SsPaths, target: CertTarget, opts: { ap
   let plan: BackupPlan;
   if (target.kind === 'host') {
     const backupPath = target.host.backupPath ?? DEFAULT_BACKUP_PATH;
-    const units = target.domains.flatMap((d) => backupUnits(loadSiteConfig(paths, d), target.host.dataPath, backupPath, apps));
+    const units = target.domains.flatMap((d) => {
+      const site = loadSiteConfig(paths, d);
+      return backupUnits(site, target.host.dataPath, backupPath, apps, offsiteOf(paths, site));
+    });
     plan = { host: target.host, backupPath, units };
   } else {
     const config = loadDeploymentConfig(paths, { remote: target.remote, deployment: target.deployment });
@@ -25,7 +39,7 @@ export function resolveBackupPlan(paths: SsPaths, target: CertTarget, opts: { ap
     const host = readWwwHost(paths, target.remote, target.deployment);
     const backupPath = host.backupPath ?? DEFAULT_BACKUP_PATH;
     const sites = config.sites.filter((s) => !target.domains?.length || target.domains.includes(s.domain));
-    plan = { host, backupPath, units: sites.flatMap((s) => backupUnits(s, host.dataPath, backupPath, apps)) };
+    plan = { host, backupPath, units: sites.flatMap((s) => backupUnits(s, host.dataPath, backupPath, apps, offsiteOf(paths, s))) };
   }
   if (plan.units.length === 0) throw new UserError(`Nothing to back up: none of the sites deploys ${apps.join(', ')}.`);
   return plan;

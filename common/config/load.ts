@@ -133,6 +133,10 @@ export interface SiteConfig {
   backupFullEveryDays: number;
   /** BACKUP_KEEP_DAYS: backups older than this are removed (0 keeps everything). @default 90 */
   backupKeepDays: number;
+  /** BACKUP_OFFSITE_REMOTE: an ssw remote that keeps a second copy of every archive (off-site, another DC). */
+  backupOffsiteRemote?: string;
+  /** BACKUP_OFFSITE_PATH: where on that remote. @default /home/ubuntu/ss-offsite */
+  backupOffsitePath?: string;
   /** Never pass these to a workflow or a log line. App passwords are required when the app is deployed. */
   secrets: {
     duplicityBackupPassphrase: string;
@@ -419,6 +423,8 @@ function toSite(v: SiteValues): SiteConfig {
     ...optional('acmeCaBundle', v.ACME_CA_BUNDLE),
     backupFullEveryDays: v.BACKUP_FULL_EVERY_DAYS,
     backupKeepDays: v.BACKUP_KEEP_DAYS,
+    ...optional('backupOffsiteRemote', v.BACKUP_OFFSITE_REMOTE),
+    ...optional('backupOffsitePath', v.BACKUP_OFFSITE_PATH),
     secrets: {
       duplicityBackupPassphrase: v.DUPLICITY_BACKUP_PASSPHRASE,
       ...optional('ghostMysqlPassword', v.GHOST_MYSQL_PASSWORD),

@@ -304,6 +304,8 @@ export const siteSchema = object({
   ACME_CA_BUNDLE: optional(absPath),
   BACKUP_FULL_EVERY_DAYS: withDefault(int(1, 3650), 30),
   BACKUP_KEEP_DAYS: withDefault(int(0, 36500), 90),
+  BACKUP_OFFSITE_REMOTE: optional(simple(EXPECTED.name, isName)),
+  BACKUP_OFFSITE_PATH: optional(absPath),
   DUPLICITY_BACKUP_PASSPHRASE: required(secret),
   GHOST_MYSQL_PASSWORD: optional(secret),
   GHOST_MYSQL_ROOT_PASSWORD: optional(secret),

@@ -125,6 +125,9 @@ export function siteStub(domain: string): string {
     '# Backups: a full backup every N days (incrementals in between), and how many days they are kept (0: forever).',
     '# BACKUP_FULL_EVERY_DAYS=30',
     '# BACKUP_KEEP_DAYS=90',
+    '# A second copy of every archive on another ssw remote (off-site, another data center), and where on it.',
+    '# BACKUP_OFFSITE_REMOTE="offsite"',
+    '# BACKUP_OFFSITE_PATH="/home/ubuntu/ss-offsite"',
     '',
   ].join('\n');
 }

@@ -20,6 +20,7 @@ const root = tempSsRoot('ssw-backup-e2e-');
 const paths = new SsPaths(path.join(root, 'ss'));
 const dataPath = path.join(root, 'data');
 const backupPath = path.join(root, 'backups');
+const offsitePath = path.join(root, 'offsite'); // the "other data center": the harness sshd again, another directory
 const DOMAIN = 'vault.test';
 const PASSPHRASE = 'e2e-backup-passphrase-must-not-leak';
 const BIG = 120 * 1024 * 1024; // nextcloud's data: large enough to interrupt its transfer
@@ -43,6 +44,7 @@ const measured: Record<string, number> = {};
 function writeSite(passphrase: string): void {
   fs.mkdirSync(paths.siteDir(DOMAIN), { recursive: true });
   const conf = [`DOMAIN_NAME=${DOMAIN}`, 'DEPLOY_NEXTCLOUD=true', 'BACKUP_KEEP_DAYS=0', `DUPLICITY_BACKUP_PASSPHRASE=${passphrase}`,
+    'BACKUP_OFFSITE_REMOTE=offsite', `BACKUP_OFFSITE_PATH=${offsitePath}`,
     'GHOST_MYSQL_PASSWORD=g1', 'GHOST_MYSQL_ROOT_PASSWORD=g2', 'NEXTCLOUD_MYSQL_PASSWORD=n1', 'NEXTCLOUD_MYSQL_ROOT_PASSWORD=n2'];
   fs.writeFileSync(paths.siteConf(DOMAIN), conf.join('\n') + '\n', { mode: 0o600 });
 }
@@ -71,6 +73,9 @@ async function history(workflowId: string, runId?: string) {
 const sha = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 before(async () => {
+  // A remote of this machine as ssw records it (only its SSH part matters here).
+  fs.mkdirSync(paths.remoteDir('offsite'), { recursive: true });
+  fs.writeFileSync(paths.remoteRecord('offsite'), JSON.stringify({ name: 'offsite', ssh: { host: '127.0.0.1', port: harness().ssh.port, user: 'root', privateKeyPath: harness().ssh.privateKeyPath } }));
   writeSite(PASSPHRASE);
   writeAppData(source('ghost'));
   writeAppData(source('nextcloud'), 64 * 1024);
@@ -128,6 +133,11 @@ describe('ssw backup', () => {
     for (const app of ['ghost', 'nextcloud', 'letsencrypt']) {
       if (!fs.existsSync(archive(app))) continue;
       for (const f of fs.readdirSync(archive(app))) assert.equal(sha(path.join(localCopy(app), f)), sha(path.join(archive(app), f)), `${app}/${f}`);
+    }
+    // The second copy, off-site, is identical too.
+    assert.equal(nc.offsite.remote, 'offsite');
+    for (const app of ['ghost', 'nextcloud']) {
+      for (const f of fs.readdirSync(archive(app))) assert.equal(sha(path.join(offsitePath, DOMAIN, app, f)), sha(path.join(archive(app), f)), `off-site ${app}/${f}`);
     }
     const letsencrypt = out.result.apps.find((a: { app: string }) => a.app === 'letsencrypt');
     assert.equal(letsencrypt, undefined, 'no certificate yet: nothing to back up, not an error');

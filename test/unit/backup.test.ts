@@ -81,3 +81,21 @@ describe('backup schedules', () => {
     assert.ok(d.at.hour >= 5 && d.at.hour <= 6);
   });
 });
+
+describe('backup plan from the config', () => {
+  test('an off-site remote the machine does not know is a clear error naming the file', async () => {
+    const fs = await import('node:fs');
+    const { SsPaths } = await import('../../common/paths');
+    const { resolveBackupPlan } = await import('../../common/backup/resolve');
+    const { tempSsRoot } = await import('../helpers/temporal');
+    const paths = new SsPaths(tempSsRoot('ssw-bplan-'));
+    fs.mkdirSync(paths.siteDir('a.test'), { recursive: true });
+    fs.writeFileSync(paths.siteConf('a.test'), 'DOMAIN_NAME=a.test\nDEPLOY_GHOST=false\nDUPLICITY_BACKUP_PASSPHRASE=p\nBACKUP_OFFSITE_REMOTE=nowhere\n', { mode: 0o600 });
+    const target = { kind: 'host' as const, host: { ssh: { host: '192.0.2.1', port: 22, user: 'root' }, dataPath: '/d', backupPath: '/b' }, domains: ['a.test'] };
+    assert.throws(() => resolveBackupPlan(paths, target), /BACKUP_OFFSITE_REMOTE="nowhere" in .*a\.test\/site\.conf names no remote of this machine/);
+    fs.mkdirSync(paths.remoteDir('nowhere'), { recursive: true });
+    fs.writeFileSync(paths.remoteRecord('nowhere'), JSON.stringify({ name: 'nowhere', ssh: { host: '192.0.2.9', port: 2222, user: 'root' } }));
+    const plan = resolveBackupPlan(paths, target);
+    assert.deepEqual(plan.units.map((u) => [u.app, u.offsite?.dir, u.offsite?.ssh.port]), [['letsencrypt', '/home/ubuntu/ss-offsite/a.test/letsencrypt', 2222]]);
+  });
+});
