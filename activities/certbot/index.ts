@@ -1,9 +1,10 @@
 import * as crypto from 'node:crypto';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from 'ssh2';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
 import { letsencryptPaths, type SiteCertPlan, type WwwHost } from '../../common/tls/plan';
+import { whileBeating } from '../heartbeat';
 import { withSsh, type SshTarget } from '../ssh/connect';
 import { runChecked, runCommand } from '../ssh/run';
 import { parseCertificate, renewalDecision, type CertificateInfo, type RenewDecision } from './certificate';
@@ -52,18 +53,6 @@ export function createCertbotActivities({ paths }: { paths: SsPaths }) {
   const connect = { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' as const } };
   const ssh = <T>(t: SshTarget, fn: (client: Client) => Promise<T>) => withSsh(t, connect, ({ client }) => fn(client));
 
-  /** Heartbeats every few seconds while `fn` runs, so a dead worker is noticed and a slow CA is not. */
-  async function beating<T>(details: unknown, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const ctx = Context.current();
-    const timer = setInterval(() => ctx.heartbeat(details), 3_000);
-    ctx.heartbeat(details);
-    try {
-      return await fn(ctx.cancellationSignal);
-    } finally {
-      clearInterval(timer);
-    }
-  }
-
   async function readCertificate(client: Client, host: WwwHost, domain: string): Promise<CertificateInfo | null> {
     const { liveDir } = letsencryptPaths(host.dataPath, domain);
     // live/ is root-only (certbot makes it 0700); cert.pem itself is public.
@@ -79,7 +68,7 @@ export function createCertbotActivities({ paths }: { paths: SsPaths }) {
 
   /** Certbot is on the host, installed from the OS's packages when missing (root or passwordless sudo). */
   async function ensureCertbot(target: SshTarget): Promise<{ version: string }> {
-    return beating({ step: 'certbot' }, (signal) =>
+    return whileBeating({ step: 'certbot' }, (signal) =>
       ssh(target, async (client) => {
         // apt exits 100 while another apt holds its lock: worth retrying.
         const r = await runChecked(client, asRoot(target.user, ['sh', '-c', CERTBOT_INSTALL_SCRIPT]), { timeoutMs: 15 * 60_000, signal, retryableExitCodes: [100] });
@@ -145,7 +134,7 @@ export function createCertbotActivities({ paths }: { paths: SsPaths }) {
     req: { replaces: string | null; challenge: ChallengeMode },
   ): Promise<ObtainResult> {
     const { logsDir } = letsencryptPaths(host.dataPath, site.domain);
-    return beating({ domain: site.domain }, (signal) =>
+    return whileBeating({ domain: site.domain }, (signal) =>
       ssh(host.ssh, async (client) => {
         const before = await readCertificate(client, host, site.domain);
         if (before && before.serial !== req.replaces && sameNames(before.names, site.names)) {

@@ -10,6 +10,7 @@ import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
 import type { WwwHost } from '../../common/tls/plan';
 import { asRoot } from '../certbot/commands';
+import { whileBeating } from '../heartbeat';
 import { withSsh, type SshTarget } from '../ssh/connect';
 import { runChecked, runCommand } from '../ssh/run';
 import { downloadFile, uploadFile } from '../ssh/sftp';
@@ -183,26 +184,11 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** Heartbeats while a long command runs, so a dead worker is noticed in a heartbeat timeout, not the command's length. */
-  async function beating<T>(details: unknown, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const ctx = Context.current();
-    const timer = setInterval(() => ctx.heartbeat(details), 3_000);
-    ctx.heartbeat(details);
-    try {
-      return await fn(ctx.cancellationSignal);
-    } catch (err) {
-      if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`${ctx.info.activityType} was cancelled`);
-      throw err;
-    } finally {
-      clearInterval(timer);
-    }
-  }
-
   /** One duplicity backup of one app of one site: full when the last full is older than the unit says, else incremental; then retention. */
   async function backupApp(plan: Pick<BackupPlan, 'host' | 'backupPath'>, unit: BackupUnit): Promise<BackupResult> {
     const passphrase = passphraseOf(unit.domain);
     const { host } = plan;
-    return beating({ unit: unit.name }, (signal) =>
+    return whileBeating({ unit: unit.name }, (signal) =>
       withSsh(host.ssh, connect, async ({ client }) => {
         const before = await listRemote(client, host.ssh.user, unit.archive);
         const opts = ['--full-if-older-than', `${unit.fullEveryDays}D`, '--archive-dir', cacheDir(plan.backupPath), '--name', unit.name, '--no-print-statistics', '--allow-source-mismatch'];
@@ -300,7 +286,7 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
     const passphrase = passphraseOf(unit.domain);
     const { host } = plan;
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-    return beating({ unit: unit.name }, (signal) =>
+    return whileBeating({ unit: unit.name }, (signal) =>
       withSsh(host.ssh, connect, async ({ client }) => {
         const existed = (await runCommand(client, ['test', '-e', unit.source], { timeoutMs: 30_000 })).exitCode === 0;
         const argv = asRoot(host.ssh.user, ['sh', '-c', RESTORE_SCRIPT, 'sh', unit.archive, unit.source, time ?? '', stamp, cacheDir(plan.backupPath)]);
@@ -323,7 +309,7 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
     const passphrase = passphraseOf(unit.domain);
     const { host } = plan;
     const scratch = `${plan.backupPath}/.ssw-drill/${unit.name}`;
-    const result: DrillResult = await beating({ unit: unit.name }, (signal) =>
+    const result: DrillResult = await whileBeating({ unit: unit.name }, (signal) =>
       withSsh(host.ssh, connect, async ({ client }): Promise<DrillResult> => {
         const argv = asRoot(host.ssh.user, ['sh', '-c', DRILL_SCRIPT, 'sh', unit.archive, scratch, cacheDir(plan.backupPath)]);
         const r = await runCommand(client, argv, { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000, signal });

@@ -5,7 +5,7 @@ import type { BackupDeploymentResult } from '../../workflows/backup-deployment';
 import type { RestoreDeploymentResult } from '../../workflows/restore-deployment';
 import type { RestoreDrillResult } from '../../workflows/restore-drill';
 import { certTargetFromArgs, certTargetOptions, type CertTargetArgs } from '../cert-target';
-import { GlobalArgs, pathsOf, withClient } from '../context';
+import { GlobalArgs, pathsOf } from '../context';
 import type { CliIO } from '../io';
 
 interface BackupArgs extends CertTargetArgs {
@@ -61,40 +61,31 @@ function command(io: CliIO, kind: 'backup' | 'restore'): CommandModule<GlobalArg
       resolveBackupPlan(pathsOf(args), target, { apps }); // every config problem before anything starts
       const { certOperationTarget } = await import('../../common/tls/plan');
       const opTarget = certOperationTarget(target);
-      await withClient(args, async (client) => {
-        const { startOperation } = await import('../start-operation');
-        const { followWorkflow } = await import('../follow');
-        const { handle, attached } = await startOperation(client, {
-          ...what,
-          target: opTarget,
-          args: [{ target, ...(apps.length ? { apps } : {}), ...(time ? { time } : {}) }],
-          taskQueue: args['task-queue'],
-        });
-        if (args.detach) {
-          io.out(args.json ? JSON.stringify({ workflowId: handle.workflowId, attached }) : `${attached ? 'Already running' : 'Started'} ${handle.workflowId}`);
-          return;
-        }
-        if (!args.json) io.out(`${attached ? 'Already running; following' : 'Started'} ${handle.workflowId}`);
-        const result = await followWorkflow<BackupDeploymentResult | RestoreDeploymentResult | RestoreDrillResult>(client, handle, io, { quiet: args.json, taskQueue: args['task-queue'] });
-        if (args.json) {
-          io.out(JSON.stringify({ workflowId: handle.workflowId, result }, null, 2));
-          return;
-        }
-        const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
-        if (what === WORKFLOWS.verify) {
-          for (const a of (result as RestoreDrillResult).apps) io.out(`${a.domain} ${a.app}  ${!a.ok ? `FAILED: ${a.error}` : a.backupTime ? `restores: backup of ${a.backupTime}, ${a.restoredFiles} files verified` : 'no backup yet'}`);
-        } else if (kind === 'backup') {
-          for (const a of (result as BackupDeploymentResult).apps) io.out(`${a.domain} ${a.app}  ${a.kind === 'none' ? 'nothing to back up yet' : a.kind}; archive ${a.archiveFiles} files, ${mb(a.archiveBytes)}; ${mb(a.pulledBytes)} copied here`);
-        } else {
-          for (const a of (result as RestoreDeploymentResult).apps) {
-            if (a.restoredTo === null) {
-              io.out(`${a.domain} ${a.app}  nothing to restore`);
-              continue;
+      const { workflowIdFor } = await import('../../common/temporal/operations');
+      workflowIdFor(what.operation, opTarget); // throws on anything unusable, before any traffic
+      const { runOperation } = await import('../run-operation');
+      const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+      await runOperation<BackupDeploymentResult | RestoreDeploymentResult | RestoreDrillResult>(
+        io,
+        args,
+        { ...what, target: opTarget, args: [{ target, ...(apps.length ? { apps } : {}), ...(time ? { time } : {}) }] },
+        {
+          text: (result) => {
+            if (what === WORKFLOWS.verify) {
+              for (const a of (result as RestoreDrillResult).apps) io.out(`${a.domain} ${a.app}  ${!a.ok ? `FAILED: ${a.error}` : a.backupTime ? `restores: backup of ${a.backupTime}, ${a.restoredFiles} files verified` : 'no backup yet'}`);
+            } else if (kind === 'backup') {
+              for (const a of (result as BackupDeploymentResult).apps) {
+                io.out(`${a.domain} ${a.app}  ${a.kind}; archive ${a.archiveFiles} files, ${mb(a.archiveBytes)}; ${mb(a.pulledBytes)} copied here${a.offsite ? `, ${mb(a.offsite.sentBytes)} to ${a.offsite.remote}` : ''}`);
+              }
+            } else {
+              for (const a of (result as RestoreDeploymentResult).apps) {
+                if (a.restoredTo === null) io.out(`${a.domain} ${a.app}  nothing to restore`);
+                else io.out(`${a.domain} ${a.app}  restored to ${a.restoredTo}${a.pushedBytes ? ` (${mb(a.pushedBytes)} of archive sent to the host)` : ''}${a.previousKeptAt ? `; the previous data is kept at ${a.previousKeptAt}` : ''}`);
+              }
             }
-            io.out(`${a.domain} ${a.app}  restored to ${a.restoredTo}${a.pushedBytes ? ` (${mb(a.pushedBytes)} of archive sent to the host)` : ''}${a.previousKeptAt ? `; the previous data is kept at ${a.previousKeptAt}` : ''}`);
-          }
-        }
-      });
+          },
+        },
+      );
     },
   };
 }

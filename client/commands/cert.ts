@@ -4,7 +4,7 @@ import type { CertificateStatusResult } from '../../workflows/certificate-status
 import type { RenewCertificatesResult } from '../../workflows/renew-certificates';
 import type { RestoreCertificatesResult } from '../../workflows/restore-certificates';
 import { certTargetFromArgs, certTargetOptions, checkCertConfig, renewOptions, validPort, type CertTargetArgs } from '../cert-target';
-import { GlobalArgs, withClient } from '../context';
+import type { GlobalArgs } from '../context';
 import type { CliIO } from '../io';
 
 interface CertArgs extends CertTargetArgs {
@@ -54,32 +54,18 @@ export function certCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
             ? { target, force: args.force || undefined }
             : { target };
 
-      await withClient(args, async (client) => {
-        const { startOperation } = await import('../start-operation');
-        const { followWorkflow } = await import('../follow');
-        const { handle, attached } = await startOperation(client, {
-          ...OPERATIONS[args.action],
-          target: opTarget,
-          args: [input],
-          taskQueue: args['task-queue'],
-        });
-        if (args.detach) {
-          io.out(args.json ? JSON.stringify({ workflowId: handle.workflowId, attached }) : `${attached ? 'Already running' : 'Started'} ${handle.workflowId}`);
-          return;
-        }
-        if (!args.json) io.out(`${attached ? 'Already running; following' : 'Started'} ${handle.workflowId}`);
-        const result = await followWorkflow<unknown>(client, handle, io, { quiet: args.json, taskQueue: args['task-queue'] });
-        if (args.json) {
-          const out =
-            args.action === 'status'
-              ? { ...(result as CertificateStatusResult), sites: (result as CertificateStatusResult).sites.map((s) => ({ ...s, daysLeft: s.notAfter ? daysLeft(s.notAfter) : null })) }
-              : result;
-          io.out(JSON.stringify({ workflowId: handle.workflowId, result: out }, null, 2));
-          return;
-        }
-        if (args.action === 'renew') printRenew(io, result as RenewCertificatesResult);
-        else if (args.action === 'status') printStatus(io, result as CertificateStatusResult, target);
-        else printRestore(io, result as RestoreCertificatesResult);
+      const { runOperation } = await import('../run-operation');
+      await runOperation<RenewCertificatesResult | CertificateStatusResult | RestoreCertificatesResult>(io, args, { ...OPERATIONS[args.action], target: opTarget, args: [input] }, {
+        text: (result) => {
+          if (args.action === 'renew') printRenew(io, result as RenewCertificatesResult);
+          else if (args.action === 'status') printStatus(io, result as CertificateStatusResult, target);
+          else printRestore(io, result as RestoreCertificatesResult);
+        },
+        // Days left are computed at display time: the workflow's result is a record, not a clock.
+        json: (result) =>
+          args.action === 'status'
+            ? { ...(result as CertificateStatusResult), sites: (result as CertificateStatusResult).sites.map((s) => ({ ...s, daysLeft: s.notAfter ? daysLeft(s.notAfter) : null })) }
+            : result,
       });
     },
   };
