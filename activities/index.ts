@@ -8,10 +8,13 @@ import { createProxyActivities } from './proxy';
 import { createRemoteActivities } from './remote';
 import { createDeprovisionActivities } from './remote/deprovision';
 import { createSshActivities } from './ssh';
+import { createTemporalActivities, type VisibilityDeps } from './temporal';
 
 /** What activities need from the worker: real clients and paths, injected so tests can point them at the harness. */
 export interface ActivityDeps {
   paths: SsPaths;
+  /** The worker's Temporal connection, for the exclusive-operation wait (absent in stand-alone tests). */
+  visibility?: VisibilityDeps;
 }
 
 /** All ssw activities, one group per external system. */
@@ -26,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createProxyActivities({ paths: deps.paths }),
     ...createCertBackupActivities({ paths: deps.paths }),
     ...createDuplicityActivities({ paths: deps.paths }),
+    ...createTemporalActivities({ visibility: deps.visibility }),
   };
 }
 

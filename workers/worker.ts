@@ -25,7 +25,7 @@ export async function createSswWorker(opts: SswWorkerOptions): Promise<Worker> {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     workflowBundle: opts.workflowBundle ?? (await bundleSswWorkflows()),
-    activities: createActivities({ paths: opts.paths }),
+    activities: createActivities({ paths: opts.paths, visibility: { workflowService: opts.connection.workflowService, namespace: opts.namespace } }),
     dataConverter: encryptedDataConverter(opts.paths.payloadKey),
     // Activities wait on hosts, not CPU: a handful at once is plenty on a small management machine.
     maxConcurrentActivityTaskExecutions: 20,

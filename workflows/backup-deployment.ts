@@ -3,6 +3,7 @@ import type { SswActivities } from '../activities';
 import type { BackupApp } from '../common/backup/plan';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
 import { certOperationTarget, type CertTarget } from '../common/tls/plan';
+import { waitForTurn, WAIT_STEP } from './exclusive';
 import { Progress } from './progress';
 
 /**
@@ -49,7 +50,8 @@ const long = proxyActivities<SswActivities>({ startToCloseTimeout: '12 hours', h
 
 export async function backupDeployment(input: BackupDeploymentInput): Promise<BackupDeploymentResult> {
   const STEPS = { plan: 'Read the sites and apps from the config', ssh: 'Reach the www host with the pinned host key' };
-  const progress = Progress.start('backup', certOperationTarget(input.target), Object.values(STEPS));
+  const progress = Progress.start('backup', certOperationTarget(input.target), [WAIT_STEP, ...Object.values(STEPS)]);
+  await waitForTurn(progress, certOperationTarget(input.target));
   const plan = await progress.step(STEPS.plan, () => quick.planBackup(input.target, { apps: input.apps }));
   const steps = (u: { domain: string; app: string; offsite?: { remote: string } }) => ({
     backup: `${u.domain} ${u.app}: back up on the host`,

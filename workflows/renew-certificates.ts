@@ -3,6 +3,7 @@ import type { SswActivities } from '../activities';
 import type { ReloadResult } from '../activities/proxy';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
 import { certOperationTarget, type CertTarget, type SiteCertPlan } from '../common/tls/plan';
+import { waitForTurn, WAIT_STEP } from './exclusive';
 import { Progress } from './progress';
 
 /**
@@ -75,7 +76,8 @@ export async function renewCertificates(input: RenewCertificatesInput): Promise<
     reload: 'Reload the reverse proxy',
     verify: 'Check the proxy serves the new certificates',
   };
-  const progress = Progress.start('cert-renew', certOperationTarget(input.target), [STEPS.plan, STEPS.ssh, STEPS.certbot]);
+  const progress = Progress.start('cert-renew', certOperationTarget(input.target), [WAIT_STEP, STEPS.plan, STEPS.ssh, STEPS.certbot]);
+  await waitForTurn(progress, certOperationTarget(input.target));
 
   const plan = await progress.step(STEPS.plan, () => quick.planCertificates(input.target, { staging: input.staging }));
   const siteSteps = (d: string) => ({

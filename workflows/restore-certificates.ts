@@ -3,6 +3,7 @@ import type { SswActivities } from '../activities';
 import type { ReloadResult } from '../activities/proxy';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
 import { certOperationTarget, type CertTarget } from '../common/tls/plan';
+import { waitForTurn, WAIT_STEP } from './exclusive';
 import { Progress } from './progress';
 
 /**
@@ -43,7 +44,8 @@ const act = proxyActivities<SswActivities>({
 
 export async function restoreCertificates(input: RestoreCertificatesInput): Promise<RestoreCertificatesResult> {
   const STEPS = { plan: 'Read the sites from the config', ssh: 'Reach the www host with the pinned host key', reload: 'Reload the reverse proxy' };
-  const progress = Progress.start('cert-restore', certOperationTarget(input.target), [STEPS.plan, STEPS.ssh]);
+  const progress = Progress.start('cert-restore', certOperationTarget(input.target), [WAIT_STEP, STEPS.plan, STEPS.ssh]);
+  await waitForTurn(progress, certOperationTarget(input.target));
   const plan = await progress.step(STEPS.plan, () => act.planCertificates(input.target));
   progress.addSteps([...plan.sites.map((s) => `${s.domain}: restore the certificate`), STEPS.reload]);
   await progress.step(STEPS.ssh, () => act.sshCheck(plan.host.ssh));

@@ -3,6 +3,7 @@ import type { SswActivities } from '../activities';
 import type { BackupApp } from '../common/backup/plan';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
 import { certOperationTarget, type CertTarget } from '../common/tls/plan';
+import { waitForTurn, WAIT_STEP } from './exclusive';
 import { Progress } from './progress';
 
 /**
@@ -44,7 +45,8 @@ const long = proxyActivities<SswActivities>({ startToCloseTimeout: '12 hours', h
 
 export async function restoreDeployment(input: RestoreDeploymentInput): Promise<RestoreDeploymentResult> {
   const STEPS = { plan: 'Read the sites and apps from the config', ssh: 'Reach the www host with the pinned host key' };
-  const progress = Progress.start('restore', certOperationTarget(input.target), Object.values(STEPS));
+  const progress = Progress.start('restore', certOperationTarget(input.target), [WAIT_STEP, ...Object.values(STEPS)]);
+  await waitForTurn(progress, certOperationTarget(input.target));
   const plan = await progress.step(STEPS.plan, () => quick.planBackup(input.target, { apps: input.apps }));
   const steps = (u: { domain: string; app: string }) => ({
     push: `${u.domain} ${u.app}: make sure the host has the archive`,

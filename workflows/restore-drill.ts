@@ -4,6 +4,7 @@ import type { DrillResult } from '../activities/duplicity';
 import type { BackupApp } from '../common/backup/plan';
 import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
 import { certOperationTarget, type CertTarget } from '../common/tls/plan';
+import { waitForTurn, WAIT_STEP } from './exclusive';
 import { Progress } from './progress';
 
 /**
@@ -32,7 +33,8 @@ const long = proxyActivities<SswActivities>({ startToCloseTimeout: '12 hours', h
 
 export async function restoreDrill(input: RestoreDrillInput): Promise<RestoreDrillResult> {
   const STEPS = { plan: 'Read the sites and apps from the config', ssh: 'Reach the www host with the pinned host key' };
-  const progress = Progress.start('backup-verify', certOperationTarget(input.target), Object.values(STEPS));
+  const progress = Progress.start('backup-verify', certOperationTarget(input.target), [WAIT_STEP, ...Object.values(STEPS)]);
+  await waitForTurn(progress, certOperationTarget(input.target));
   const plan = await progress.step(STEPS.plan, () => quick.planBackup(input.target, { apps: input.apps }));
   const step = (u: { domain: string; app: string }) => `${u.domain} ${u.app}: restore the latest backup into scratch and verify it`;
   progress.addSteps(plan.units.map(step));

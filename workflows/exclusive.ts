@@ -1,0 +1,25 @@
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { SswActivities } from '../activities';
+import { NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
+import type { OperationTarget } from '../common/temporal/operations';
+import type { Progress } from './progress';
+
+// Waiting may last as long as the operation before it (a restore can take hours); it heartbeats while it polls.
+const { waitForExclusiveTurn } = proxyActivities<SswActivities>({
+  startToCloseTimeout: '24 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES },
+});
+
+export const WAIT_STEP = 'Wait for earlier operations on this target to finish';
+
+/**
+ * The first step of every operation that changes a target: wait until the
+ * exclusive operations that started on it before this one have finished. The
+ * CLI refuses such overlaps up front; this catches the runs it never sees
+ * (Schedules) and those started at the same instant.
+ */
+export async function waitForTurn(progress: Progress, target: OperationTarget): Promise<void> {
+  const { waitedFor } = await progress.step(WAIT_STEP, () => waitForExclusiveTurn({ target, startedAt: workflowInfo().startTime.toISOString() }));
+  progress.detail(WAIT_STEP, waitedFor.length ? `waited for ${waitedFor.join(', ')}` : 'none was running');
+}
