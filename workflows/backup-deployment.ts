@@ -49,7 +49,7 @@ const quick = proxyActivities<SswActivities>({ startToCloseTimeout: '5 minutes',
 const long = proxyActivities<SswActivities>({ startToCloseTimeout: '12 hours', heartbeatTimeout: '20s', retry });
 
 export async function backupDeployment(input: BackupDeploymentInput): Promise<BackupDeploymentResult> {
-  const STEPS = { plan: 'Read the sites and apps from the config', ssh: 'Reach the www host with the pinned host key' };
+  const STEPS = { plan: 'Read the sites and apps from the config', ssh: 'Reach the www host with the pinned host key', duplicity: 'Make sure duplicity is installed' };
   const progress = Progress.start('backup', certOperationTarget(input.target), [WAIT_STEP, ...Object.values(STEPS)]);
   await waitForTurn(progress, certOperationTarget(input.target));
   const plan = await progress.step(STEPS.plan, () => quick.planBackup(input.target, { apps: input.apps }));
@@ -60,6 +60,7 @@ export async function backupDeployment(input: BackupDeploymentInput): Promise<Ba
   });
   progress.addSteps(plan.units.flatMap((u) => Object.values(steps(u))));
   await progress.step(STEPS.ssh, () => quick.sshCheck(plan.host.ssh));
+  await progress.step(STEPS.duplicity, () => long.ensureDuplicity(plan.host.ssh));
 
   const apps: AppBackup[] = [];
   for (const unit of plan.units) {

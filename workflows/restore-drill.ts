@@ -32,13 +32,14 @@ const quick = proxyActivities<SswActivities>({ startToCloseTimeout: '5 minutes',
 const long = proxyActivities<SswActivities>({ startToCloseTimeout: '12 hours', heartbeatTimeout: '20s', retry });
 
 export async function restoreDrill(input: RestoreDrillInput): Promise<RestoreDrillResult> {
-  const STEPS = { plan: 'Read the sites and apps from the config', ssh: 'Reach the www host with the pinned host key' };
+  const STEPS = { plan: 'Read the sites and apps from the config', ssh: 'Reach the www host with the pinned host key', duplicity: 'Make sure duplicity is installed' };
   const progress = Progress.start('backup-verify', certOperationTarget(input.target), [WAIT_STEP, ...Object.values(STEPS)]);
   await waitForTurn(progress, certOperationTarget(input.target));
   const plan = await progress.step(STEPS.plan, () => quick.planBackup(input.target, { apps: input.apps }));
   const step = (u: { domain: string; app: string }) => `${u.domain} ${u.app}: restore the latest backup into scratch and verify it`;
   progress.addSteps(plan.units.map(step));
   await progress.step(STEPS.ssh, () => quick.sshCheck(plan.host.ssh));
+  await progress.step(STEPS.duplicity, () => long.ensureDuplicity(plan.host.ssh));
 
   const apps: DrillResult[] = [];
   for (const unit of plan.units) {

@@ -107,6 +107,16 @@ export interface DrillResult {
   nothingYet?: boolean;
 }
 
+/** duplicity (and gpg, which it needs) from the OS's packages when missing: ss's base image has it, a plain host may not. */
+const DUPLICITY_INSTALL_SCRIPT = [
+  'set -e',
+  'if command -v duplicity >/dev/null 2>&1 && command -v gpg >/dev/null 2>&1; then duplicity --version 2>&1; exit 0; fi',
+  'export DEBIAN_FRONTEND=noninteractive',
+  'apt-get update -q >&2',
+  'apt-get install -y -q --no-install-recommends duplicity gnupg >&2',
+  'duplicity --version 2>&1',
+].join('\n');
+
 export interface ArchiveFile {
   name: string;
   size: number;
@@ -182,6 +192,17 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
       .filter(Boolean)
       .map((l) => ({ size: Number(l.slice(0, l.indexOf(' '))), name: l.slice(l.indexOf(' ') + 1) }))
       .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** duplicity is on the host, installed from its OS packages when missing (root or passwordless sudo). */
+  async function ensureDuplicity(ssh: SshTarget): Promise<{ version: string }> {
+    return whileBeating({ step: 'duplicity' }, (signal) =>
+      withSsh(ssh, connect, async ({ client }) => {
+        // apt exits 100 while another apt holds its lock: worth retrying.
+        const r = await runChecked(client, asRoot(ssh.user, ['sh', '-c', DUPLICITY_INSTALL_SCRIPT]), { timeoutMs: 15 * 60_000, signal, retryableExitCodes: [100] });
+        return { version: r.stdout.trim().split('\n').pop() ?? '' };
+      }),
+    );
   }
 
   /** One duplicity backup of one app of one site: full when the last full is older than the unit says, else incremental; then retention. */
@@ -343,5 +364,5 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
     return result;
   }
 
-  return { backupApp, pullArchive, pushArchive, copyArchiveOffsite, restoreApp, drillApp };
+  return { ensureDuplicity, backupApp, pullArchive, pushArchive, copyArchiveOffsite, restoreApp, drillApp };
 }

@@ -53,6 +53,11 @@ before(() => {
 });
 
 describe('duplicity activities', () => {
+  test('duplicity is there (installed from the OS packages when missing)', async () => {
+    const { version } = await run(dup.ensureDuplicity, plan.host.ssh);
+    assert.match(version, /^duplicity \d+\.\d+/);
+  });
+
   let firstTree: Record<string, string>;
   let firstTime: string;
 
