@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { Options } from 'yargs';
-import { isAbsolutePath, isDomainName, validateName } from '../common/config';
+import { isAbsolutePath, isDomainName, validateName } from '../common/config/validators';
 import { UserError } from '../common/errors';
 import { currentRemote } from '../common/remotes';
 import { DEFAULT_BACKUP_PATH } from '../common/backup/plan';

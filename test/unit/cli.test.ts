@@ -65,3 +65,13 @@ describe('ssw CLI basics', () => {
     }
   });
 });
+
+test('--help loads neither the Temporal SDK nor the config schema (zod): it stays fast', () => {
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  const path = require('node:path') as typeof import('node:path');
+  // Print, at exit, which heavy modules the process had loaded.
+  const probe = "process.on('exit', () => { const k = Object.keys(require.cache); process.stderr.write(JSON.stringify({ zod: k.some((f) => f.includes('/node_modules/zod/')), temporal: k.some((f) => f.includes('/node_modules/@temporalio/')) })); });";
+  const r = spawnSync(process.execPath, ['-e', `${probe} process.argv.splice(1, 0, 'ssw'); require(${JSON.stringify(path.resolve(__dirname, '../../client/main.js'))});`, '--', '--help'], { encoding: 'utf8' });
+  assert.match(r.stdout, /ssw <command>/);
+  assert.deepEqual(JSON.parse(r.stderr), { zod: false, temporal: false });
+});
