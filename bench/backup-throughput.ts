@@ -11,29 +11,18 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { fingerprintSha256 } from '../activities/ssh/known-hosts';
 import { encryptedDataConverter } from '../common/codec/data-converter';
 import { SsPaths } from '../common/paths';
+import { startService, stopService, sswAsync } from '../test/helpers/cli';
 import { harness } from '../test/helpers/harness';
 
-const SSW = path.resolve(__dirname, '../client/main.js');
 const DOMAIN = 'bench.test';
 const MB = 1e6;
 const SIZE = 200 * MB;
 
-function ssw(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [SSW, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
 
@@ -74,26 +63,17 @@ async function main(): Promise<void> {
   const taskQueue = `bench-backup-${process.pid}`;
   const common = ['--ss-root', paths.root, '--temporal-address', harness().temporal.address, '--namespace', harness().temporal.namespace, '--task-queue', taskQueue];
   const target = ['--host', '127.0.0.1', '--ssh-port', String(harness().ssh.port), '--ssh-key', harness().ssh.privateKeyPath, '--domain', DOMAIN, '--data-path', dataPath, '--backup-path', backupPath, '--app', 'ghost'];
-  const worker = spawn(process.execPath, [SSW, 'worker', ...common], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let workerOut = '';
-  worker.stdout.on('data', (d) => (workerOut += d));
-  worker.stderr.on('data', (d) => (workerOut += d));
+  const worker = await startService(['worker', ...common], /Worker polling/);
   try {
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`worker not ready:\n${workerOut}`)), 60_000);
-      const check = () => /Worker polling/.test(workerOut) && (clearTimeout(t), resolve());
-      worker.stdout.on('data', check);
-      worker.stderr.on('data', check);
-    });
     const client = new Client({ connection: await Connection.connect({ address: harness().temporal.address }), namespace: harness().temporal.namespace, dataConverter: encryptedDataConverter(paths.payloadKey) });
-    const backup = await ssw(['backup', ...target, '--pin-host-key', hostKey, '--json', ...common]);
+    const backup = await sswAsync(['backup', ...target, '--pin-host-key', hostKey, '--json', ...common]);
     if (backup.status !== 0) throw new Error(backup.stderr);
     const backupId = JSON.parse(backup.stdout).workflowId;
     const archiveBytes = JSON.parse(backup.stdout).result.apps[0].archiveBytes;
 
     fs.rmSync(backupPath, { recursive: true });
     fs.rmSync(app, { recursive: true });
-    const restore = await ssw(['restore', ...target, '--json', ...common]);
+    const restore = await sswAsync(['restore', ...target, '--json', ...common]);
     if (restore.status !== 0) throw new Error(restore.stderr);
     const restoreId = JSON.parse(restore.stdout).workflowId;
 
@@ -117,8 +97,7 @@ async function main(): Promise<void> {
     fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
     console.log(JSON.stringify(results, null, 2));
   } finally {
-    worker.kill('SIGINT');
-    await new Promise((r) => worker.once('exit', r));
+    await stopService(worker);
     fs.rmSync(root, { recursive: true, force: true });
   }
 }

@@ -11,29 +11,18 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { fingerprintSha256 } from '../activities/ssh/known-hosts';
 import { encryptedDataConverter } from '../common/codec/data-converter';
 import { SsPaths } from '../common/paths';
+import { startService, stopService, sswAsync } from '../test/helpers/cli';
 import { harness } from '../test/helpers/harness';
 import { HTTPS_PORT, startProbeLoop, TestNginx } from '../test/helpers/nginx';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 5;
-const SSW = path.resolve(__dirname, '../client/main.js');
 const DOMAIN = 'bench.test';
 
-function sswAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [SSW, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 const quantile = (values: number[], q: number) => {
   const s = [...values].sort((a, b) => a - b);
@@ -60,23 +49,15 @@ async function main(): Promise<void> {
   const common = ['--ss-root', paths.root, '--temporal-address', harness().temporal.address, '--namespace', harness().temporal.namespace, '--task-queue', taskQueue];
   const target = ['--host', '127.0.0.1', '--ssh-port', String(harness().ssh.port), '--ssh-key', harness().ssh.privateKeyPath, '--domain', DOMAIN, '--data-path', dataPath, '--http-port', String(harness().acme.httpPort), '--https-port', String(HTTPS_PORT)];
 
+  // The worker first: if it cannot start, nothing else has been started.
+  const worker = await startService(['worker', ...common], /Worker polling/);
   const nginx = new TestNginx(dataPath, [DOMAIN]);
   nginx.start();
-  const worker = spawn(process.execPath, [SSW, 'worker', ...common], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let workerOut = '';
-  worker.stdout.on('data', (d) => (workerOut += d));
-  worker.stderr.on('data', (d) => (workerOut += d));
   let tls = false;
   const probe = startProbeLoop(DOMAIN, () => tls);
   const walls: number[] = [];
   const certbotMs: number[] = [];
   try {
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`worker not ready:\n${workerOut}`)), 60_000);
-      const check = () => /Worker polling/.test(workerOut) && (clearTimeout(t), resolve());
-      worker.stdout.on('data', check);
-      worker.stderr.on('data', check);
-    });
     const first = await sswAsync(['cert', 'renew', ...target, '--pin-host-key', hostKey, ...common]);
     if (first.status !== 0) throw new Error(first.stderr);
     nginx.writeConfig(true);
@@ -99,8 +80,7 @@ async function main(): Promise<void> {
     await client.connection.close();
   } finally {
     const stats = await probe.stop();
-    worker.kill('SIGINT');
-    await new Promise((r) => worker.once('exit', r));
+    await stopService(worker);
     await nginx.stop();
     const results = {
       date: new Date().toISOString(),

@@ -2,7 +2,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createCertBackupActivities } from '../../activities/cert-backup';
 import { createCertbotActivities } from '../../activities/certbot';
@@ -11,6 +10,7 @@ import { createProxyActivities } from '../../activities/proxy';
 import { FailureType } from '../../common/failure-types';
 import { SsPaths } from '../../common/paths';
 import { letsencryptPaths, type SiteCertPlan, type WwwHost } from '../../common/tls/plan';
+import { isFailure } from '../helpers/failures';
 import { harness } from '../helpers/harness';
 import { TestNginx } from '../helpers/nginx';
 import { tempSsRoot } from '../helpers/temporal';
@@ -41,15 +41,6 @@ const proxy = createProxyActivities({ paths });
 const backups = createCertBackupActivities({ paths });
 const nginx = new TestNginx(dataPath, [DOMAIN, 'bad.test']);
 
-function failure(type: string, nonRetryable: boolean, ...patterns: RegExp[]) {
-  return (err: unknown) => {
-    assert.ok(err instanceof ApplicationFailure, String(err));
-    assert.equal(err.type, type, err.message);
-    assert.equal(!!err.nonRetryable, nonRetryable, err.message);
-    for (const p of patterns) assert.match(err.message, p);
-    return true;
-  };
-}
 
 /** Points a name at an address where nothing answers, through pebble's DNS. */
 async function pointNameAt(name: string, address: string): Promise<void> {
@@ -88,7 +79,7 @@ describe('certbot activities', () => {
     execFileSync('nginx', ['-c', nginx.confFile]);
     await assert.rejects(
       run(certbot.prepareChallenge, host, site(DOMAIN), harness().acme.httpPort),
-      failure(FailureType.ChallengeNotServed, true, /activity\.test \(HTTP 200 but other content: not from the webroot\)/, /location \/\.well-known\/acme-challenge\/ \{ root .*_webroot; \}/),
+      isFailure(FailureType.ChallengeNotServed, true, /activity\.test \(HTTP 200 but other content: not from the webroot\)/, /location \/\.well-known\/acme-challenge\/ \{ root .*_webroot; \}/),
     );
     const left = fs.readdirSync(path.join(letsencryptPaths(dataPath, DOMAIN).webroot, '.well-known/acme-challenge'));
     assert.deepEqual(left, [], 'the probe token is removed');
@@ -121,7 +112,7 @@ describe('certbot activities', () => {
     await pointNameAt('bad.test', '127.0.0.2');
     await assert.rejects(
       run(certbot.obtainCertificate, host, site('bad.test'), { replaces: null, challenge: { kind: 'webroot' } }),
-      failure(FailureType.AcmeValidation, true, /could not validate the certificate names of bad\.test: bad\.test \(connection\)/),
+      isFailure(FailureType.AcmeValidation, true, /could not validate the certificate names of bad\.test: bad\.test \(connection\)/),
     );
   });
 
@@ -129,7 +120,7 @@ describe('certbot activities', () => {
     const down = { ...site(DOMAIN), acmeServer: 'https://127.0.0.1:9/dir' };
     await assert.rejects(
       run(certbot.obtainCertificate, host, down, { replaces: (await run(certbot.checkCertificate, host, site(DOMAIN))).current!.serial, challenge: { kind: 'webroot' } }),
-      failure(FailureType.AcmeUnreachable, false, /Could not talk to the ACME server 127\.0\.0\.1:9/),
+      isFailure(FailureType.AcmeUnreachable, false, /Could not talk to the ACME server 127\.0\.0\.1:9/),
     );
   });
 });
@@ -152,7 +143,7 @@ describe('proxy activities', () => {
     const good = fs.readFileSync(nginx.confFile, 'utf8');
     fs.writeFileSync(nginx.confFile, good.replace('events {}', 'events {} this is not nginx;'));
     try {
-      await assert.rejects(run(proxy.reloadProxy, host), failure(FailureType.CommandFailed, true, /rejects its configuration/));
+      await assert.rejects(run(proxy.reloadProxy, host), isFailure(FailureType.CommandFailed, true, /rejects its configuration/));
     } finally {
       fs.writeFileSync(nginx.confFile, good);
     }
@@ -189,7 +180,7 @@ describe('certificate backups on the management machine', () => {
     fs.writeFileSync(other.knownHosts, `${harness().ssh.hostKeyLine}\n`);
     const latest = (await run(backups.latestCertificateBackup, DOMAIN))!;
     const foreign = createCertBackupActivities({ paths: other });
-    await assert.rejects(run(foreign.restoreCertificateBackup, host, latest), failure(FailureType.Secret, true, /Cannot open the certificate backup .*not in this machine's payload\.key/));
+    await assert.rejects(run(foreign.restoreCertificateBackup, host, latest), isFailure(FailureType.Secret, true, /Cannot open the certificate backup .*not in this machine's payload\.key/));
   });
 });
 
@@ -207,10 +198,10 @@ describe('config activity', () => {
     assert.ok(!JSON.stringify(plan).includes('x1'), 'no secret in the plan');
 
     fs.writeFileSync(ss.siteConf('plan.test'), conf.concat('ACME_SERVER=http://insecure.example/dir').join('\n') + '\n', { mode: 0o600 });
-    await assert.rejects(run(planCertificates, { kind: 'host', host, domains: ['plan.test'] }), failure(FailureType.Config, true, /ACME_SERVER/));
+    await assert.rejects(run(planCertificates, { kind: 'host', host, domains: ['plan.test'] }), isFailure(FailureType.Config, true, /ACME_SERVER/));
     await assert.rejects(
       run(planCertificates, { kind: 'deployment', remote: 'home', deployment: 'public' }),
-      failure(FailureType.Config, true, /remote\.conf|project\.conf/),
+      isFailure(FailureType.Config, true, /remote\.conf|project\.conf/),
     );
   });
 });

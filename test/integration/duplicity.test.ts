@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDuplicityActivities } from '../../activities/duplicity';
 import { backupUnits, type BackupPlan } from '../../common/backup/plan';
 import { FailureType } from '../../common/failure-types';
 import { SsPaths } from '../../common/paths';
+import { isFailure } from '../helpers/failures';
 import { harness } from '../helpers/harness';
 import { tempSsRoot } from '../helpers/temporal';
 import { treeDigest, writeAppData } from '../helpers/tree';
@@ -35,15 +35,6 @@ function writeSiteConf(passphrase: string): void {
   fs.writeFileSync(paths.siteConf(DOMAIN), `DOMAIN_NAME=${DOMAIN}\nDEPLOY_GHOST=false\nDUPLICITY_BACKUP_PASSPHRASE="${passphrase}"\n`, { mode: 0o600 });
 }
 
-function failure(type: string, nonRetryable: boolean, ...patterns: RegExp[]) {
-  return (err: unknown) => {
-    assert.ok(err instanceof ApplicationFailure, String(err));
-    assert.equal(err.type, type, err.message);
-    assert.equal(!!err.nonRetryable, nonRetryable, err.message);
-    for (const p of patterns) assert.match(err.message, p);
-    return true;
-  };
-}
 
 before(() => {
   fs.mkdirSync(paths.root, { recursive: true });
@@ -112,8 +103,8 @@ describe('duplicity activities', () => {
     const archiveBefore = fs.readdirSync(ghost!.archive).sort();
     const live = treeDigest(ghost!.source);
     try {
-      await assert.rejects(run(dup.backupApp, plan, ghost!), failure(FailureType.Secret, true, /DUPLICITY_BACKUP_PASSPHRASE in sites\/dup\.test\/site\.conf does not open/));
-      await assert.rejects(run(dup.restoreApp, plan, ghost!), failure(FailureType.Secret, true, /does not open/));
+      await assert.rejects(run(dup.backupApp, plan, ghost!), isFailure(FailureType.Secret, true, /DUPLICITY_BACKUP_PASSPHRASE in sites\/dup\.test\/site\.conf does not open/));
+      await assert.rejects(run(dup.restoreApp, plan, ghost!), isFailure(FailureType.Secret, true, /does not open/));
     } finally {
       writeSiteConf(PASSPHRASE);
     }
@@ -123,7 +114,7 @@ describe('duplicity activities', () => {
 
   test('an absent app path and a missing archive are clear, final errors', async () => {
     const [nextcloud] = backupUnits({ ...site, deploy: { ...site.deploy, nextcloud: true } }, plan.host.dataPath, plan.backupPath, ['nextcloud']);
-    await assert.rejects(run(dup.backupApp, plan, nextcloud!), failure(FailureType.Validation, true, /nextcloud of dup\.test is not on the host: .*nextcloud\/dup\.test does not exist/));
-    await assert.rejects(run(dup.restoreApp, plan, nextcloud!), failure(FailureType.BackupMissing, true, /no backup of nextcloud of dup\.test/));
+    await assert.rejects(run(dup.backupApp, plan, nextcloud!), isFailure(FailureType.Validation, true, /nextcloud of dup\.test is not on the host: .*nextcloud\/dup\.test does not exist/));
+    await assert.rejects(run(dup.restoreApp, plan, nextcloud!), isFailure(FailureType.BackupMissing, true, /no backup of nextcloud of dup\.test/));
   });
 });

@@ -5,12 +5,13 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger, type LogEntry } from '@temporalio/worker';
 import type { Client } from 'ssh2';
 import { FailureType } from '../../common/failure-types';
 import { SsPaths } from '../../common/paths';
+import { isFailure } from '../helpers/failures';
 import { harness } from '../helpers/harness';
 import { connectSsh, probeHostKey, withSsh, type HostKeyPolicy, type SshTarget } from '../../activities/ssh/connect';
 import { fingerprintSha256, lookupHostKeys } from '../../activities/ssh/known-hosts';
@@ -30,16 +31,6 @@ let pinned: HostKeyPolicy;
 let client: Client;
 let remoteDir: string;
 
-/** Asserts an ApplicationFailure of a given type and retryability whose message matches every pattern. */
-function isFailure(type: string | undefined, nonRetryable: boolean, ...patterns: RegExp[]) {
-  return (err: unknown): boolean => {
-    assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);
-    if (type !== undefined) assert.equal(err.type, type);
-    assert.equal(!!err.nonRetryable, nonRetryable, `nonRetryable should be ${nonRetryable}: ${err.message}`);
-    for (const p of patterns) assert.match(err.message, p);
-    return true;
-  };
-}
 
 /** Lines of `ps -eo args` on the host, to prove killed commands are gone. */
 async function hostProcesses(): Promise<string[]> {
