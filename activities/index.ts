@@ -2,6 +2,7 @@ import type { SsPaths } from '../common/paths';
 import { createCertBackupActivities } from './cert-backup';
 import { createCertbotActivities } from './certbot';
 import { createConfigActivities } from './config';
+import { createDeploymentActivities } from './deployment';
 import { createDuplicityActivities } from './duplicity';
 import { createHostActivities } from './host';
 import { createProxyActivities } from './proxy';
@@ -29,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createProxyActivities({ paths: deps.paths }),
     ...createCertBackupActivities({ paths: deps.paths }),
     ...createDuplicityActivities({ paths: deps.paths }),
+    ...createDeploymentActivities({ paths: deps.paths }),
     ...createTemporalActivities({ visibility: deps.visibility }),
   };
 }

@@ -6,6 +6,7 @@ import { certCommand } from './commands/cert';
 import { codecServerCommand } from './commands/codec-server';
 import { configCommand } from './commands/config';
 import { devCommand } from './commands/dev';
+import { downCommand, showCommand, upCommand } from './commands/deployment';
 import { hostCommand } from './commands/host';
 import { keyCommand } from './commands/key';
 import { listCommand } from './commands/list';
@@ -26,6 +27,9 @@ function commands(io: CliIO): CommandModule<GlobalArgs, any>[] {
     workerCommand(io),
     hostCommand(io),
     remoteCommand(io),
+    upCommand(io),
+    downCommand(io),
+    showCommand(io),
     certCommand(io),
     backupCommand(io),
     restoreCommand(io),

@@ -19,7 +19,8 @@ export async function runOperation<T>(
     const { followWorkflow } = await import('./follow');
     const { handle, attached } = await startOperation(client, { ...req, taskQueue: args['task-queue'] });
     if (args.detach) {
-      io.out(args.json ? JSON.stringify({ workflowId: handle.workflowId, attached }) : `${attached ? 'Already running' : 'Started'} ${handle.workflowId}`);
+      const ui = webUiLink(args.namespace, handle.workflowId);
+      io.out(args.json ? JSON.stringify({ workflowId: handle.workflowId, attached, webUi: ui }) : `${attached ? 'Already running' : 'Started'} ${handle.workflowId}\nWeb UI: ${ui}\nFollow it with: ssw status --follow ${handle.workflowId}`);
       return;
     }
     if (!args.json) io.out(`${attached ? 'Already running; following' : 'Started'} ${handle.workflowId}`);
@@ -27,4 +28,10 @@ export async function runOperation<T>(
     if (args.json) io.out(JSON.stringify({ workflowId: handle.workflowId, result: show.json ? show.json(result) : result }, null, 2));
     else show.text(result);
   });
+}
+
+/** The run's page in the Temporal Web UI ($SSW_UI_URL, default the embedded server's http://127.0.0.1:8233). */
+export function webUiLink(namespace: string, workflowId: string): string {
+  const base = (process.env.SSW_UI_URL || 'http://127.0.0.1:8233').replace(/\/+$/, '');
+  return `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }

@@ -9,3 +9,5 @@ export { progressQuery } from './progress';
 export { backupDeployment } from './backup-deployment';
 export { restoreDeployment } from './restore-deployment';
 export { restoreDrill } from './restore-drill';
+export { deploymentUp } from './deployment-up';
+export { deploymentDown } from './deployment-down';

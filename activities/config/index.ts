@@ -13,21 +13,21 @@ import { resolveCertificatePlan } from '../../common/tls/resolve';
  * the config as it is today, and secrets in site.conf never reach history.
  * Invalid config is final (non-retryable) and names the file and key.
  */
-export function createConfigActivities({ paths }: { paths: SsPaths }) {
-  /** Config problems are final: the message names file and key; the next run reads the files again. */
-  function configured<T>(read: () => T): T {
-    try {
-      return read();
-    } catch (err) {
-      if (err instanceof UserError) {
-        // The CLI's wording says nothing was started; here the run has started and stops at this step.
-        const message = err.message.replace('; nothing was started:', ':').replace(', then run the command again', ', then run the operation again');
-        throw ApplicationFailure.nonRetryable(`${message}\nThe configuration is read again by the next run.`, FailureType.Config);
-      }
-      throw err;
+/** Config problems are final: the message names file and key; the next run reads the files again. */
+export function configured<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof UserError) {
+      // The CLI's wording says nothing was started; here the run has started and stops at this step.
+      const message = err.message.replace('; nothing was started:', ':').replace(', then run the command again', ', then run the operation again');
+      throw ApplicationFailure.nonRetryable(`${message}\nThe configuration is read again by the next run.`, FailureType.Config);
     }
+    throw err;
   }
+}
 
+export function createConfigActivities({ paths }: { paths: SsPaths }) {
   async function planCertificates(target: CertTarget, opts: { staging?: boolean } = {}): Promise<CertificatePlan> {
     return configured(() => resolveCertificatePlan(paths, target, opts));
   }

@@ -58,6 +58,9 @@ export interface LxdHttpResponse<T = unknown> {
   status: number;
   body: LxdEnvelope<T>;
   etag?: string;
+  /** The body as sent, for `rawResponse` requests that succeeded (file contents, exec output logs). */
+  raw?: Buffer;
+  headers?: http.IncomingHttpHeaders;
 }
 
 export interface SendOptions {
@@ -66,6 +69,12 @@ export interface SendOptions {
   signal?: AbortSignal;
   /** @default the transport's requestTimeoutMs */
   timeoutMs?: number;
+  /** Sent as is (application/octet-stream) instead of `body` as JSON: file uploads. */
+  rawBody?: Buffer;
+  /** Extra request headers (e.g. X-LXD-uid for file uploads). */
+  headers?: Record<string, string>;
+  /** A 2xx answer's body is returned as bytes in `raw`, not parsed as JSON (file downloads); errors are still JSON. */
+  rawResponse?: boolean;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -178,7 +187,7 @@ export class LxdTransport {
   async send<T = unknown>(method: string, path: string, o: SendOptions = {}): Promise<LxdHttpResponse<T>> {
     const where = { endpoint: this.label, method, path };
     if (o.signal?.aborted) throw new CancelledFailure(`LXD ${method} ${path} on ${this.label} was cancelled`);
-    const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
+    const payload = o.rawBody ?? (o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body)));
     const query = Object.entries(o.query ?? {}).filter((e): e is [string, string] => e[1] !== undefined);
     const fullPath = query.length > 0 ? `${path}?${new URLSearchParams(query).toString()}` : path;
     try {
@@ -196,7 +205,8 @@ export class LxdTransport {
     const timeoutMs = o.timeoutMs ?? this.timeoutMs;
     return new Promise<LxdHttpResponse<T>>((resolve, reject) => {
       const headers: http.OutgoingHttpHeaders = { Accept: 'application/json', 'User-Agent': 'ssw' };
-      if (payload) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': payload.length });
+      if (payload) Object.assign(headers, { 'Content-Type': o.rawBody ? 'application/octet-stream' : 'application/json', 'Content-Length': payload.length });
+      if (o.headers) Object.assign(headers, o.headers);
       const request = this.isHttps ? https.request : http.request;
       const req = request({ ...this.base, agent: this.agent, method, path: fullPath, headers });
 
@@ -237,7 +247,11 @@ export class LxdTransport {
         res.on('end', () =>
           finish(() => {
             try {
-              resolve(parseResponse<T>(res, Buffer.concat(chunks), where));
+              const body = Buffer.concat(chunks);
+              const status = res.statusCode ?? 0;
+              if (o.rawResponse && status >= 200 && status < 300) {
+                resolve({ status, raw: body, headers: res.headers, body: { type: 'sync', metadata: undefined as T } });
+              } else resolve(parseResponse<T>(res, body, where));
             } catch (err) {
               reject(err);
             }

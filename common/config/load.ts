@@ -51,6 +51,12 @@ export interface RemoteConfig {
   acmeServer?: string;
   /** ACME_CA_BUNDLE: CA certificates (a path on the www host) that the ACME server's own TLS certificate chains to; for private CAs. */
   acmeCaBundle?: string;
+  /**
+   * DATA_PLANE_NETWORK: an LXD managed network on the remote that instances'
+   * data-plane NIC joins (bridged), instead of macvlan on the data-plane
+   * interface. For labs and test hosts that have no LAN with DHCP reservations.
+   */
+  dataPlaneNetwork?: string;
 }
 
 export interface InstanceConfig {
@@ -85,7 +91,11 @@ export interface ProjectConfig {
   bitcoinChain: BitcoinChain;
   /** INSTANCE_TYPE. @default virtual-machine */
   instanceType: InstanceType;
-  /** BASE_IMAGE: LXD image alias to build instances from; unset means the image ssw builds. */
+  /**
+   * BASE_IMAGE: what ssw's weekly base image is built from: an image-server
+   * alias (images:..., ubuntu:...) or a local image alias. Unset means
+   * images:ubuntu/jammy/cloud, as ss.
+   */
   baseImage?: string;
   www: InstanceConfig & { disksGb: DiskSizesGb };
   /** BTCPAY_SERVER_* (MAC also read from the older BTCPAYSERVER_MAC_ADDRESS); disks from BTCPAYSERVER_*_DISK_SIZE_GB. */
@@ -347,6 +357,7 @@ function toRemote(name: string, v: RemoteValues): RemoteConfig {
     registryUrl: v.REGISTRY_URL,
     ...(v.ACME_SERVER !== undefined && { acmeServer: v.ACME_SERVER }),
     ...(v.ACME_CA_BUNDLE !== undefined && { acmeCaBundle: v.ACME_CA_BUNDLE }),
+    ...(v.DATA_PLANE_NETWORK !== undefined && { dataPlaneNetwork: v.DATA_PLANE_NETWORK }),
   };
 }
 

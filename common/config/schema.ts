@@ -10,6 +10,7 @@ import {
   isHttpUrl,
   isLanguageCode,
   isLxdImageAlias,
+  isLxdNetworkName,
   isMacAddress,
   isName,
   isNostrPubkey,
@@ -53,6 +54,7 @@ const acmeServer = simple(EXPECTED.acmeServer, isAcmeServer);
 const absPath = simple(EXPECTED.absPath, isAbsolutePath);
 const image = simple(EXPECTED.image, isDockerImage);
 const lxdImage = simple(EXPECTED.lxdImage, isLxdImageAlias);
+const lxdNetwork = simple(EXPECTED.lxdName, isLxdNetworkName);
 const nostrPubkey = simple(EXPECTED.nostrPubkey, isNostrPubkey);
 const secret = simple(EXPECTED.secret, isSecretValue);
 const language = simple(EXPECTED.language, isLanguageCode);
@@ -249,6 +251,7 @@ export const remoteSchema = object({
   REGISTRY_URL: withDefault(url, SS_DEFAULTS.registryUrl),
   ACME_SERVER: optional(acmeServer),
   ACME_CA_BUNDLE: optional(absPath),
+  DATA_PLANE_NETWORK: optional(lxdNetwork),
 });
 
 export const projectSchema = object({

@@ -44,6 +44,11 @@ export function remoteStub(remote: string): string {
     "# CA certificates (a path on the www host) for an ACME server with a private TLS certificate.",
     '# ACME_CA_BUNDLE="/etc/ssl/private-ca.pem"',
     '',
+    '# Instances join the LAN by macvlan on the data-plane interface given to',
+    '# "ssw remote add". On a host without such a LAN (a lab, a test host), name an',
+    '# LXD managed bridge here instead and instances take addresses from it.',
+    '# DATA_PLANE_NETWORK="lxdbr0"',
+    '',
   ].join('\n');
 }
 
@@ -82,8 +87,9 @@ export function projectStub(deployment: string): string {
     '',
     '# virtual-machine (default) or container (an LXD system container).',
     '# INSTANCE_TYPE=virtual-machine',
-    '# The LXD image alias instances are built from; unset means the one ssw builds.',
-    '# BASE_IMAGE=ss-docker-jammy',
+    '# What the weekly base image of the instances is built from: an image-server',
+    '# alias or a local image alias (default images:ubuntu/jammy/cloud).',
+    '# BASE_IMAGE=images:ubuntu/jammy/cloud',
     '',
     '# Image overrides, for example:',
     `# GHOST_IMAGE="${SS_DEFAULTS.images.GHOST_IMAGE}"`,

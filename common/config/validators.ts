@@ -26,7 +26,8 @@ export const EXPECTED = {
   acmeServer: 'an https:// ACME directory URL, or "production" or "staging" (Let\'s Encrypt)',
   absPath: 'an absolute path like /etc/ssl/ca.pem (no spaces or quotes)',
   image: 'a Docker image reference like ghost:5.103.0 or registry.example.com:5000/nginx:1.27.3',
-  lxdImage: 'an LXD image alias like ss-docker-jammy (letters, digits, ".", "_", "-", "/")',
+  lxdImage: 'an LXD image: an image-server alias like images:ubuntu/jammy/cloud, or a local alias like my-base (letters, digits, ".", "_", "-", "/")',
+  lxdName: 'an LXD network name like lxdbr0 (letters, digits, "-", at most 15 characters)',
   nostrPubkey: 'a nostr public key in hex (64 lowercase hex characters)',
   secret: 'a non-empty value without control characters',
 } as const;
@@ -46,7 +47,7 @@ const REGISTRY = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?
 const IMAGE = new RegExp(
   `^${REGISTRY}?${IMAGE_COMPONENT}(?:/${IMAGE_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`,
 );
-const LXD_IMAGE = /^[A-Za-z0-9](?:[A-Za-z0-9._/-]{0,62})$/;
+const LXD_IMAGE = /^(?:(?:images|ubuntu):)?[A-Za-z0-9](?:[A-Za-z0-9._/-]{0,62})$/;
 // Sequences a shell would expand. ssw never runs a shell over config, so such
 // a value is either an injection attempt or an operator expecting bash semantics.
 const SHELL_SYNTAX = /\$\(|`|\$\{/;
@@ -113,6 +114,11 @@ export function isDockerImage(s: string): boolean {
 
 export function isLxdImageAlias(s: string): boolean {
   return LXD_IMAGE.test(s) && !s.split('/').includes('..');
+}
+
+/** An LXD network name that is also a valid Linux interface name. */
+export function isLxdNetworkName(s: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9-]{0,14}$/.test(s);
 }
 
 export function isNostrPubkey(s: string): boolean {

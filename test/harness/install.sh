@@ -56,6 +56,10 @@ if [[ -z "$t" ]]; then
 fi
 log "harness: temporal at $t ($("$t" --version 2>/dev/null | head -n1))"
 
+# ------------------------------------------------------------------ base image
+# The test instances' base image (debootstrap, cached between runs).
+"$HERE/base-image.sh" build
+
 # ------------------------------------------------------------------ node_modules
 command -v node >/dev/null 2>&1 || die "node is missing (need Node.js >= 20)"
 command -v npm >/dev/null 2>&1 || die "npm is missing"

@@ -24,6 +24,12 @@ PEBBLE_TLSALPN_PORT=15001
 CHALLTESTSRV_DNS_PORT=18053
 CHALLTESTSRV_MGMT_PORT=18055
 
+# The deployments' test network (an LXD managed bridge with an explicit subnet: LXD
+# cannot pick one here) and the base image the test instances are made from.
+TEST_BRIDGE=sswtestbr0
+TEST_BRIDGE_ADDRESS=10.123.45.1/24
+TEST_BASE_IMAGE=ssw-test-base
+
 # Seconds a service gets to become ready.
 HARNESS_TIMEOUT="${SSW_HARNESS_TIMEOUT:-60}"
 

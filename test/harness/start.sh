@@ -384,6 +384,14 @@ done
 
 lxd_configure
 
+# Test deployments' data-plane network: instances get addresses from its DHCP and
+# this host reaches them on it. No NAT: they reach nothing beyond this machine.
+if ! lxc query "/1.0/networks/$TEST_BRIDGE" >/dev/null 2>&1; then
+  lxc network create "$TEST_BRIDGE" ipv4.address="$TEST_BRIDGE_ADDRESS" ipv4.nat=false ipv6.address=none >/dev/null \
+    || die "cannot create the test bridge $TEST_BRIDGE ($TEST_BRIDGE_ADDRESS)"
+fi
+"$HERE/base-image.sh" import
+
 # ------------------------------------------------------------------ env.json
 jq -n \
   --arg dir "$DIR" \
@@ -391,6 +399,7 @@ jq -n \
   --argjson sport "$SSH_PORT" --arg suser "$UNPRIVILEGED_USER" --arg skey "$CLIENTKEY" --arg shost "$HOSTKEY.pub" --arg sline "$HOST_KEY_LINE" \
   --arg dsock "$D_SOCK" \
   --arg ldir "$LXD_DIR" --arg lsock "$L_SOCK" --arg lhttps "$LXD_HTTPS_ADDRESS" \
+  --arg lbr "$TEST_BRIDGE" --arg lbraddr "$TEST_BRIDGE_ADDRESS" --arg limg "$TEST_BASE_IMAGE" \
   --arg adir "https://127.0.0.1:$PEBBLE_PORT/dir" --arg aca "$P_CERT" --argjson ahttp "$PEBBLE_HTTP01_PORT" \
   --arg amgmt "https://127.0.0.1:$PEBBLE_MGMT_PORT" --arg cmgmt "http://127.0.0.1:$CHALLTESTSRV_MGMT_PORT" \
   '{
@@ -399,7 +408,7 @@ jq -n \
     ssh: { host: "127.0.0.1", port: $sport, user: "root", unprivilegedUser: $suser, privateKeyPath: $skey,
            hostPublicKeyPath: $shost, hostKeyLine: $sline },
     docker: { socket: $dsock },
-    lxd: { dir: $ldir, socket: $lsock, httpsAddress: $lhttps },
+    lxd: { dir: $ldir, socket: $lsock, httpsAddress: $lhttps, testBridge: $lbr, testBridgeAddress: $lbraddr, baseImage: $limg },
     acme: { directory: $adir, caBundle: $aca, httpPort: $ahttp, pebbleManagement: $amgmt, challtestsrvManagement: $cmgmt }
   }' >"$DIR/env.json.tmp"
 mv -f "$DIR/env.json.tmp" "$DIR/env.json"

@@ -70,6 +70,7 @@ describe('config corpus: valid trees', () => {
       ],
       registryUrl: 'http://registry.example.net:5000',
       acmeServer: 'https://127.0.0.1:14000/dir',
+      dataPlaneNetwork: 'lxdbr0',
     });
 
     const p = cfg.project;

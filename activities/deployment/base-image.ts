@@ -1,0 +1,114 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../../common/failure-types';
+import { STORAGE_POOL, type DesiredBaseImage } from '../../common/deployment/desired';
+import type { InstanceType } from '../../common/config';
+import { lxdStatusOf, type LxdClient } from '../lxd';
+import { pollUntil } from './poll';
+
+/**
+ * ss's weekly base image (create_base.sh): an instance started from
+ * BASE_IMAGE, given the packages every instance needs, cleaned of anything
+ * that must be unique per instance, stopped and published under the weekly
+ * alias, then deleted. Each stage is read from LXD before it runs, so a
+ * retried attempt (a killed worker, a dropped connection) carries on from
+ * the stage it reached instead of starting over.
+ */
+
+const IMAGE_SERVERS: Record<string, string> = {
+  images: 'https://images.linuxcontainers.org',
+  ubuntu: 'https://cloud-images.ubuntu.com/releases',
+};
+
+/** LXD's source for a new instance from BASE_IMAGE: an image server's alias (images:..., ubuntu:...) or a local alias. */
+export function imageSource(source: string): Record<string, string> {
+  const m = /^(images|ubuntu):(.+)$/.exec(source);
+  if (!m) return { type: 'image', alias: source };
+  return { type: 'image', mode: 'pull', protocol: 'simplestreams', server: IMAGE_SERVERS[m[1]!]!, alias: m[2]! };
+}
+
+export function builderName(alias: string): string {
+  return `ssw-build-${alias}`.slice(0, 63);
+}
+
+/** Prints, one per line, the commands of `required` that are missing. Fixed text: command names come from ssw's own list. */
+export function missingCommandsScript(commands: string[]): string[] {
+  return ['sh', '-c', 'for c in "$@"; do command -v "$c" >/dev/null 2>&1 || echo "$c"; done', 'sh', ...commands];
+}
+
+/** What must not be shared by every instance made from the image: SSH host keys, machine id, cloud-init's per-instance state. */
+export const CLEAN_SCRIPT = [
+  'sh',
+  '-c',
+  'rm -f /etc/ssh/ssh_host_*; : > /etc/machine-id; rm -f /var/lib/dbus/machine-id; if command -v cloud-init >/dev/null; then cloud-init clean --logs; fi; apt-get clean',
+];
+
+export interface BaseImageResult {
+  alias: string;
+  fingerprint: string;
+  built: boolean;
+  installed: string[];
+}
+
+export async function ensureBaseImage(
+  lxd: LxdClient,
+  want: DesiredBaseImage,
+  type: InstanceType,
+  report: (stage: string) => void,
+  signal?: AbortSignal,
+): Promise<BaseImageResult> {
+  const images = lxd.withProject('default');
+  const existing = await images.getImageAlias(want.alias);
+  if (existing) return { alias: want.alias, fingerprint: existing.target, built: false, installed: [] };
+
+  const name = builderName(want.alias);
+  let builder = await images.getInstance(name);
+  if (!builder) {
+    report(`creating the builder ${name} from ${want.source}`);
+    const devices: Record<string, Record<string, string>> = { root: { type: 'disk', path: '/', pool: STORAGE_POOL } };
+    // Package downloads need a way out: ss-remote's NAT bridge, when the remote has it.
+    if (await images.getNetwork('lxdbr0')) devices.eth0 = { type: 'nic', network: 'lxdbr0', name: 'eth0' };
+    try {
+      await images.createInstance({ name, type, source: imageSource(want.source) as never, profiles: [], devices }, { signal, operationTimeoutMs: 3_600_000 });
+    } catch (err) {
+      if (lxdStatusOf(err) !== 409) throw err; // another attempt created it meanwhile
+    }
+    builder = await images.getInstance(name);
+  }
+  if (builder?.status !== 'Running') {
+    report('starting the builder');
+    await images.setInstanceState(name, { action: 'start' }, { signal });
+  }
+
+  report('waiting for the builder to run commands');
+  await pollUntil(async () => (await images.execInstance(name, ['true'], { signal }).catch(() => undefined))?.exitCode === 0, { timeoutMs: 300_000, what: `the builder ${name} to accept commands`, signal });
+  await images.execInstance(name, ['sh', '-c', 'command -v cloud-init >/dev/null && cloud-init status --wait >/dev/null 2>&1; true'], { signal, operationTimeoutMs: 900_000 });
+
+  const required = Object.keys(want.requiredCommands);
+  const missing = (await images.execInstance(name, missingCommandsScript(required), { signal })).stdout.split('\n').filter(Boolean);
+  const packages = [...new Set(missing.map((c) => want.requiredCommands[c]!).filter(Boolean))];
+  if (packages.length) {
+    report(`installing ${packages.join(', ')}`);
+    const env = { DEBIAN_FRONTEND: 'noninteractive' };
+    const update = await images.execInstance(name, ['apt-get', 'update', '-q'], { signal, environment: env, operationTimeoutMs: 1_800_000 });
+    const install = await images.execInstance(name, ['apt-get', 'install', '-y', '-q', '--no-install-recommends', ...packages], { signal, environment: env, operationTimeoutMs: 3_600_000 });
+    if (update.exitCode !== 0 || install.exitCode !== 0) {
+      const out = (install.exitCode !== 0 ? install : update).stderr.trim().split('\n').slice(-5).join(' | ');
+      // Usually the builder has no way to a package mirror: retrying helps once it has.
+      throw ApplicationFailure.create({ message: `Installing ${packages.join(', ')} into the base image builder ${name} failed: ${out}`, type: FailureType.CommandFailed });
+    }
+  }
+
+  report('cleaning per-instance identity (host keys, machine id)');
+  await images.execInstance(name, CLEAN_SCRIPT, { signal });
+  report('stopping the builder');
+  await images.setInstanceState(name, { action: 'stop', timeout: 60, force: true }, { signal });
+
+  report(`publishing ${want.alias}`);
+  if (!(await images.getImageAlias(want.alias))) {
+    await images.publishInstance(name, want.alias, { description: `Sovereign Stack base image (ssw), from ${want.source}`, 'ssw.source': want.source }, { signal, operationTimeoutMs: 3_600_000 });
+  }
+  const published = await images.getImageAlias(want.alias);
+  if (!published) throw ApplicationFailure.create({ message: `Publishing ${name} as ${want.alias} ended without the alias`, type: FailureType.LxdServerError });
+  await images.deleteInstance(name, { signal });
+  return { alias: want.alias, fingerprint: published.target, built: true, installed: packages };
+}

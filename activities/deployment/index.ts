@@ -1,0 +1,428 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  BACKUP_PATH,
+  DATA_NIC,
+  DATA_PATH,
+  INSTANCE_USER,
+  MANAGED_KEY,
+  STORAGE_POOL,
+  type DesiredBaseImage,
+  type DesiredInstance,
+  type DesiredNetwork,
+  type DesiredVolume,
+  type InstanceRole,
+} from '../../common/deployment/desired';
+import type { DeploymentPlan } from '../../common/deployment/plan';
+import type { DesiredDeployment } from '../../common/deployment/desired';
+import type { InstanceType } from '../../common/config';
+import { FailureType } from '../../common/failure-types';
+import type { SsPaths } from '../../common/paths';
+import type { InstanceRecord } from '../../common/tls/resolve';
+import { configured } from '../config';
+import { whileBeating } from '../heartbeat';
+import { lxdStatusOf, type LxdClient } from '../lxd';
+import { forgetHostKey, pinHostKey, runChecked, withSsh, type SshTarget } from '../ssh';
+import { ensureBaseImage as buildBaseImage, type BaseImageResult } from './base-image';
+import { pollUntil } from './poll';
+import { readDeploymentState, remoteLxd, requireRemoteRecord, type DeploymentRef } from './state';
+
+/**
+ * The LXD side of a deployment (ss's up.sh/deploy_vm.sh/down.sh), one
+ * idempotent step per activity: each reads what exists first and changes
+ * only what differs, so a retry after a crash or a dropped connection
+ * finishes the work instead of duplicating it. Instances are reached over
+ * the remote's LXD API (pinned server certificate, client certificate) and,
+ * once up, over SSH with a host key read through that API: never trusted on
+ * first use.
+ */
+
+export interface InstanceAddress {
+  address: string;
+}
+
+export interface InstanceReady {
+  role: InstanceRole;
+  name: string;
+  address: string;
+  hostKeyFingerprint: string;
+}
+
+const isConflict = (err: unknown) => lxdStatusOf(err) === 409 || /already exists/i.test((err as Error)?.message ?? '');
+
+function instanceTarget(paths: SsPaths, remote: string, address: string): SshTarget {
+  const rec = requireRemoteRecord(paths, remote);
+  return { host: address, port: 22, user: INSTANCE_USER, privateKeyPath: rec.ssh.privateKeyPath, useAgent: rec.ssh.useAgent };
+}
+
+/** Atomic write of $SS_ROOT/remotes/R/deployments/D/instances/<role>.json (how `ssw cert`/`ssw backup` find the instance). */
+function writeInstanceRecord(file: string, rec: InstanceRecord & Record<string, unknown>): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(rec, null, 2) + '\n', { mode: 0o600 });
+  fs.renameSync(tmp, file);
+}
+
+export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
+  /** Runs fn with the remote's LXD client (scoped to `project` when given), heartbeating while it runs. */
+  async function onRemote<T>(remote: string, project: string | undefined, progress: () => unknown, fn: (lxd: LxdClient, signal: AbortSignal) => Promise<T>): Promise<T> {
+    const rec = configured(() => requireRemoteRecord(paths, remote));
+    const lxd = await remoteLxd(paths, rec);
+    try {
+      return await whileBeating(progress(), (signal) => fn(project ? lxd.withProject(project) : lxd, signal));
+    } finally {
+      lxd.close();
+    }
+  }
+
+  /** Step 1 of up and down: the config (invalid config is final), the remote, and the plan. */
+  async function planDeployment(ref: DeploymentRef): Promise<{ desired: DesiredDeployment; plan: DeploymentPlan }> {
+    const state = await whileBeating({ reading: `${ref.remote}/${ref.deployment}` }, () => configuredAsync(() => readDeploymentState(paths, ref, new Date())));
+    return { desired: state.desired, plan: state.plan };
+  }
+
+  async function ensureProject(remote: string, project: { name: string; config: Record<string, string> }): Promise<{ created: boolean }> {
+    return onRemote(remote, undefined, () => ({ project: project.name }), async (lxd, signal) => {
+      const have = await lxd.getProject(project.name, { signal });
+      if (!have) {
+        try {
+          await lxd.createProject({ name: project.name, description: `Sovereign Stack deployment ${project.name} (ssw)`, config: project.config }, { signal });
+          return { created: true };
+        } catch (err) {
+          if (!isConflict(err)) throw err;
+        }
+      }
+      const config = (await lxd.getProject(project.name, { signal }))?.config ?? {};
+      const changed = Object.entries(project.config).filter(([k, v]) => config[k] !== v);
+      if (changed.length) await lxd.patchProject(project.name, { config: Object.fromEntries(changed) }, { signal });
+      return { created: false };
+    });
+  }
+
+  async function ensureNetwork(remote: string, network: DesiredNetwork): Promise<{ created: boolean }> {
+    return onRemote(remote, network.project, () => ({ network: network.name }), async (lxd, signal) => {
+      const have = await lxd.getNetwork(network.name, { signal });
+      if (!have) {
+        try {
+          await lxd.createNetwork({ name: network.name, type: network.type, description: `Sovereign Stack deployment network (ssw)`, config: network.config }, { signal });
+          return { created: true };
+        } catch (err) {
+          if (!isConflict(err)) throw err;
+        }
+      }
+      const config = (await lxd.getNetwork(network.name, { signal }))?.config ?? {};
+      // An existing bridge keeps its subnet: instances hold addresses in it.
+      const changed = Object.entries(network.config).filter(([k, v]) => k !== 'ipv4.address' && config[k] !== v);
+      if (changed.length) await lxd.patchNetwork(network.name, { config: Object.fromEntries(changed) }, { signal });
+      return { created: false };
+    });
+  }
+
+  /** ss's weekly base image: built once per week and remote, from BASE_IMAGE; a long step that heartbeats its stage and resumes from it. */
+  async function ensureBaseImage(remote: string, image: DesiredBaseImage, type: InstanceType): Promise<BaseImageResult> {
+    const rec = configured(() => requireRemoteRecord(paths, remote));
+    const lxd = await remoteLxd(paths, rec);
+    const ctx = Context.current();
+    let stage = 'checking';
+    const timer = setInterval(() => ctx.heartbeat({ stage }), 3_000);
+    try {
+      return await buildBaseImage(lxd, image, type, (s) => {
+        stage = s;
+        ctx.heartbeat({ stage });
+        ctx.log.info(`base image ${image.alias}: ${s}`);
+      }, ctx.cancellationSignal);
+    } finally {
+      clearInterval(timer);
+      lxd.close();
+    }
+  }
+
+  async function ensureProfile(remote: string, project: string, instance: DesiredInstance): Promise<{ action: 'created' | 'updated' | 'unchanged' }> {
+    return onRemote(remote, project, () => ({ profile: instance.name }), async (lxd, signal) => {
+      const want = instance.profile;
+      const have = await lxd.getProfile(instance.name, { signal });
+      if (!have) {
+        try {
+          await lxd.createProfile({ name: instance.name, ...want }, { signal });
+          return { action: 'created' };
+        } catch (err) {
+          if (!isConflict(err)) throw err;
+        }
+      }
+      const now = await lxd.getProfile(instance.name, { signal });
+      if (now && JSON.stringify(sorted(now.config)) === JSON.stringify(sorted(want.config)) && JSON.stringify(sortedDevices(now.devices)) === JSON.stringify(sortedDevices(want.devices)) && now.description === want.description) {
+        return { action: 'unchanged' };
+      }
+      await lxd.putProfile(instance.name, want, { signal });
+      return { action: 'updated' };
+    });
+  }
+
+  /** Creates missing volumes and grows small ones; never shrinks one (ZFS cannot, and data would be lost). */
+  async function ensureVolumes(remote: string, project: string, volumes: DesiredVolume[]): Promise<{ created: string[]; grown: string[] }> {
+    return onRemote(remote, project, () => ({ volumes: volumes.map((v) => v.name) }), async (lxd, signal) => {
+      const created: string[] = [];
+      const grown: string[] = [];
+      for (const v of volumes) {
+        const size = `${v.sizeGb}GB`;
+        const have = await lxd.getStorageVolume(STORAGE_POOL, v.name, { signal });
+        if (!have) {
+          try {
+            await lxd.createStorageVolume(STORAGE_POOL, { name: v.name, content_type: v.contentType, config: { size, [MANAGED_KEY]: project } } as never, { signal });
+            created.push(v.name);
+            continue;
+          } catch (err) {
+            if (!isConflict(err)) throw err;
+          }
+        }
+        const now = await lxd.getStorageVolume(STORAGE_POOL, v.name, { signal });
+        const { parseLxdSize } = await import('../../common/deployment/plan');
+        const bytes = parseLxdSize(now?.config?.size);
+        if (bytes === undefined || bytes < v.sizeGb * 1e9) {
+          await lxd.patchStorageVolume(STORAGE_POOL, v.name, { config: { size } }, { signal });
+          grown.push(v.name);
+        }
+      }
+      return { created, grown };
+    });
+  }
+
+  /** Creates the instance from the base image with its profile (which pins the MAC) unless it exists, then starts it. */
+  async function ensureInstance(remote: string, project: string, instance: DesiredInstance, imageAlias: string): Promise<{ created: boolean; started: boolean }> {
+    return onRemote(remote, project, () => ({ instance: instance.name }), async (lxd, signal) => {
+      let created = false;
+      let have = await lxd.getInstance(instance.name, { signal });
+      if (!have) {
+        try {
+          // The image lives in the default project (the deployment's project shares its images).
+          await lxd.createInstance(
+            { name: instance.name, type: instance.type, description: `Sovereign Stack ${instance.role} (ssw)`, profiles: [instance.name], config: { [MANAGED_KEY]: project }, source: { type: 'image', alias: imageAlias } },
+            { signal, operationTimeoutMs: 1_800_000 },
+          );
+          created = true;
+        } catch (err) {
+          if (!isConflict(err)) throw err;
+        }
+        have = await lxd.getInstance(instance.name, { signal });
+      }
+      if (have?.status === 'Running') return { created, started: false };
+      await lxd.setInstanceState(instance.name, { action: 'start' }, { signal });
+      return { created, started: true };
+    });
+  }
+
+  /** Polls the instance's state until its data-plane NIC has a global IPv4 address (DHCP, a reservation for the pinned MAC). */
+  async function waitForInstanceAddress(remote: string, project: string, name: string, timeoutMs = 300_000): Promise<InstanceAddress> {
+    let waited = 0;
+    return onRemote(remote, project, () => ({ waitingForAddress: name, waitedMs: waited }), async (lxd, signal) => {
+      const address = await pollUntil(
+        async () => {
+          const state = await lxd.getInstanceState(name, { signal });
+          if (!state) throw ApplicationFailure.nonRetryable(`Instance ${name} does not exist (any more) in project ${project}`, FailureType.LxdApi);
+          const nics = state.network ?? {};
+          const nic = nics[DATA_NIC] ?? nics.eth0;
+          return nic?.addresses.find((a) => a.family === 'inet' && a.scope === 'global')?.address;
+        },
+        { timeoutMs, what: `${name} to get an IPv4 address on ${DATA_NIC} (is DHCP answering on its network?)`, signal, onWait: (ms) => (waited = ms) },
+      );
+      return { address };
+    });
+  }
+
+  /**
+   * Authorizes the operator's key for `ubuntu` through the LXD files API, for
+   * images without cloud-init. When the image has no such user yet,
+   * cloud-init (from the profile) creates it with the key: nothing to do.
+   */
+  async function authorizeOperatorKey(remote: string, project: string, name: string, publicKey: string): Promise<{ written: boolean }> {
+    return onRemote(remote, project, () => ({ authorizing: name }), async (lxd, signal) => {
+      const passwd = await pollUntil(async () => lxd.readInstanceFile(name, '/etc/passwd', { signal }).catch(() => undefined), { timeoutMs: 120_000, what: `${name}'s files to be readable`, signal });
+      const entry = passwd.toString('utf8').split('\n').map((l) => l.split(':')).find((f) => f[0] === INSTANCE_USER);
+      if (!entry) return { written: false };
+      const [uid, gid, home] = [Number(entry[2]), Number(entry[3]), entry[5] ?? `/home/${INSTANCE_USER}`];
+      const file = `${home}/.ssh/authorized_keys`;
+      const existing = (await lxd.readInstanceFile(name, file, { signal }))?.toString('utf8') ?? '';
+      const keyPart = publicKey.split(/\s+/).slice(0, 2).join(' ');
+      if (existing.split('\n').some((l) => l.includes(keyPart))) return { written: false };
+      await lxd.writeInstanceFile(name, `${home}/.ssh`, { type: 'directory', uid, gid, mode: 0o700 }, { signal }).catch((err) => {
+        if (!isConflict(err)) throw err;
+      });
+      const content = `${existing}${existing && !existing.endsWith('\n') ? '\n' : ''}${publicKey}\n`;
+      await lxd.writeInstanceFile(name, file, { content: Buffer.from(content), uid, gid, mode: 0o600 }, { signal });
+      return { written: true };
+    });
+  }
+
+  /**
+   * Pins the instance's SSH host key, read from its filesystem through the
+   * LXD API (authenticated by the pinned server certificate), for the
+   * address the worker will connect to. Replaces a key pinned earlier for
+   * that address: the API's answer is authoritative, and a rebuilt instance
+   * with the same MAC gets the same address but a new key.
+   */
+  async function pinInstanceHostKey(remote: string, project: string, name: string, address: string): Promise<{ fingerprint: string; replaced: boolean }> {
+    return onRemote(remote, project, () => ({ hostKey: name }), async (lxd, signal) => {
+      const pub = await pollUntil(async () => lxd.readInstanceFile(name, '/etc/ssh/ssh_host_ed25519_key.pub', { signal }).catch(() => undefined), {
+        timeoutMs: 180_000,
+        what: `${name} to generate its SSH host key (/etc/ssh/ssh_host_ed25519_key.pub)`,
+        signal,
+      });
+      const [type, b64] = pub.toString('utf8').trim().split(/\s+/);
+      if (type !== 'ssh-ed25519' || !b64) throw ApplicationFailure.nonRetryable(`${name}'s /etc/ssh/ssh_host_ed25519_key.pub is not an ed25519 public key`, FailureType.Validation);
+      const blob = Buffer.from(b64, 'base64');
+      const file = paths.knownHosts;
+      try {
+        return { fingerprint: pinHostKey(file, address, 22, blob).fingerprint, replaced: false };
+      } catch {
+        forgetHostKey(file, address, 22);
+        return { fingerprint: pinHostKey(file, address, 22, blob).fingerprint, replaced: true };
+      }
+    });
+  }
+
+  /** Polls until SSH on the instance answers with the pinned key and accepts the operator's key (sshd and cloud-init start after the address). */
+  async function waitForInstanceSsh(remote: string, address: string, timeoutMs = 300_000): Promise<{ fingerprint: string }> {
+    const target = instanceTarget(paths, remote, address);
+    let last = '';
+    return whileBeating({ waitingForSsh: address }, async (signal) => {
+      try {
+        return await pollUntil(
+          async () => {
+            try {
+              return await withSsh(target, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' }, readyTimeoutMs: 10_000 }, async ({ hostKey }) => ({ fingerprint: hostKey.fingerprint }));
+            } catch (err) {
+              // A changed key is final; anything else (refused, auth not set up yet) may pass.
+              if (err instanceof ApplicationFailure && err.type === FailureType.HostKeyMismatch) throw err;
+              last = (err as Error).message;
+              return undefined;
+            }
+          },
+          { timeoutMs, what: `SSH on ${address}`, signal },
+        );
+      } catch (err) {
+        if (err instanceof ApplicationFailure && err.type === 'SswTimeout') throw ApplicationFailure.create({ message: `${err.message}; last attempt: ${last}`, type: 'SswTimeout' });
+        throw err;
+      }
+    });
+  }
+
+  /** ss's `chown ubuntu:ubuntu` of the data and backup mounts (new volumes are root's). */
+  async function prepareDataPaths(remote: string, address: string, role: InstanceRole): Promise<{ paths: string[] }> {
+    if (role === 'lnplayserver') return { paths: [] };
+    const target = instanceTarget(paths, remote, address);
+    return whileBeating({ preparing: address }, () =>
+      withSsh(target, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, async ({ client }) => {
+        await runChecked(client, ['sudo', '-n', 'chown', `${INSTANCE_USER}:${INSTANCE_USER}`, DATA_PATH, BACKUP_PATH], { timeoutMs: 60_000 });
+        return { paths: [DATA_PATH, BACKUP_PATH] };
+      }),
+    );
+  }
+
+  async function recordInstance(remote: string, deployment: string, ready: InstanceReady & { macAddress: string }): Promise<void> {
+    const rec = requireRemoteRecord(paths, remote);
+    writeInstanceRecord(paths.instanceRecord(remote, deployment, ready.role), {
+      ssh: { host: ready.address, port: 22, user: INSTANCE_USER, ...(rec.ssh.privateKeyPath ? { privateKeyPath: rec.ssh.privateKeyPath } : {}), ...(rec.ssh.useAgent ? { useAgent: true } : {}) },
+      dataPath: DATA_PATH,
+      backupPath: BACKUP_PATH,
+      name: ready.name,
+      macAddress: ready.macAddress,
+      hostKeyFingerprint: ready.hostKeyFingerprint,
+      recordedAt: new Date().toISOString(),
+    });
+  }
+
+  /**
+   * Stops and deletes an instance and its profile, and forgets its host key
+   * and record. Its volumes stay (ss-down keeps them unless --purge).
+   */
+  async function removeInstance(remote: string, deployment: string, name: string, role: InstanceRole | undefined): Promise<{ removed: boolean }> {
+    return onRemote(remote, deployment, () => ({ removing: name }), async (lxd, signal) => {
+      let removed = false;
+      const have = await lxd.getInstance(name, { signal });
+      if (have) {
+        if (have.status !== 'Stopped') await lxd.setInstanceState(name, { action: 'stop', timeout: 60, force: true }, { signal });
+        await lxd.deleteInstance(name, { signal });
+        removed = true;
+      }
+      if (await lxd.getProfile(name, { signal })) await lxd.deleteProfile(name, { signal });
+      if (role) {
+        const file = paths.instanceRecord(remote, deployment, role);
+        if (fs.existsSync(file)) {
+          const rec = JSON.parse(fs.readFileSync(file, 'utf8')) as InstanceRecord & { name?: string };
+          if (!rec.name || rec.name === name) {
+            forgetHostKey(paths.knownHosts, rec.ssh.host, rec.ssh.port);
+            fs.rmSync(file, { force: true });
+          }
+        }
+      }
+      return { removed };
+    });
+  }
+
+  /** `down --purge`: deletes exactly these volumes of the deployment's project (data is gone). */
+  async function deleteVolumes(remote: string, deployment: string, names: string[]): Promise<{ deleted: string[] }> {
+    return onRemote(remote, deployment, () => ({ deleting: names }), async (lxd, signal) => {
+      const deleted: string[] = [];
+      for (const name of names) {
+        if (!(await lxd.getStorageVolume(STORAGE_POOL, name, { signal }))) continue;
+        await lxd.deleteStorageVolume(STORAGE_POOL, name, { signal });
+        deleted.push(name);
+      }
+      return { deleted };
+    });
+  }
+
+  /** Removes the deployment's network once no instance uses it (ss removes ss-ovn when www and btcpayserver both went down). */
+  async function removeNetworkIfUnused(remote: string, network: Pick<DesiredNetwork, 'name' | 'project'>): Promise<{ removed: boolean; usedBy: string[] }> {
+    return onRemote(remote, network.project, () => ({ network: network.name }), async (lxd, signal) => {
+      const have = await lxd.getNetwork(network.name, { signal });
+      if (!have) return { removed: false, usedBy: [] };
+      const usedBy = (have.used_by ?? []).filter((u) => u.startsWith('/1.0/instances/'));
+      if (usedBy.length) return { removed: false, usedBy };
+      await lxd.deleteNetwork(network.name, { signal });
+      return { removed: true, usedBy: [] };
+    });
+  }
+
+  return {
+    planDeployment,
+    ensureProject,
+    ensureNetwork,
+    ensureBaseImage,
+    ensureProfile,
+    ensureVolumes,
+    ensureInstance,
+    waitForInstanceAddress,
+    authorizeOperatorKey,
+    pinInstanceHostKey,
+    waitForInstanceSsh,
+    prepareDataPaths,
+    recordInstance,
+    removeInstance,
+    deleteVolumes,
+    removeNetworkIfUnused,
+  };
+}
+
+async function configuredAsync<T>(read: () => Promise<T>): Promise<T> {
+  const { UserError } = await import('../../common/errors');
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof UserError) return configured(() => { throw err; });
+    throw err;
+  }
+}
+
+function sorted(o: Record<string, string> = {}): [string, string][] {
+  return Object.entries(o).filter(([k]) => !k.startsWith('volatile.')).sort(([a], [b]) => a.localeCompare(b));
+}
+
+function sortedDevices(d: Record<string, Record<string, string>> = {}): [string, [string, string][]][] {
+  return Object.entries(d).map(([k, v]) => [k, sorted(v)] as [string, [string, string][]]).sort(([a], [b]) => a.localeCompare(b));
+}
+
+

@@ -1,0 +1,185 @@
+import type { CommandModule } from 'yargs';
+import { validateName } from '../../common/config/validators';
+import { UserError } from '../../common/errors';
+import { currentRemote } from '../../common/remotes';
+import type { DeploymentDownResult } from '../../workflows/deployment-down';
+import type { DeploymentUpResult } from '../../workflows/deployment-up';
+import { GlobalArgs, pathsOf } from '../context';
+import type { CliIO } from '../io';
+
+/**
+ * `ssw up`, `ssw down` and `ssw show` for one deployment of a remote. Every
+ * input and the whole config are checked before anything starts; `--plan`
+ * and `show` read the remote and print what `up` would do, changing nothing.
+ */
+
+interface DeploymentArgs {
+  deployment?: string;
+  remote?: string;
+  'skip-wwwserver': boolean;
+  'skip-btcpayserver': boolean;
+  'skip-lnplayserver': boolean;
+  yes: boolean;
+  detach: boolean;
+  plan?: boolean;
+  purge?: boolean;
+  all?: boolean;
+}
+
+const targetOptions = {
+  deployment: { type: 'string', describe: 'The deployment (LXD project) to act on, e.g. public' },
+  remote: { type: 'string', describe: 'The remote it lives on', defaultDescription: 'the current remote' },
+  'skip-wwwserver': { type: 'boolean', default: false, describe: 'Leave the www instance alone' },
+  'skip-btcpayserver': { type: 'boolean', default: false, describe: 'Leave the btcpayserver instance alone' },
+  'skip-lnplayserver': { type: 'boolean', default: false, describe: 'Leave the lnplayserver instance alone' },
+} as const;
+
+function targetOf(args: GlobalArgs & DeploymentArgs) {
+  if (!args.deployment) throw new UserError('Name the deployment: --deployment NAME (an entry of the remote\'s DEPLOYMENT_STRING, e.g. public).');
+  validateName('deployment', args.deployment);
+  const remote = args.remote ?? currentRemote(pathsOf(args));
+  if (!remote) throw new UserError('No remote given and no current remote: pass --remote NAME, or set one with "ssw remote switch NAME".');
+  validateName('remote', remote);
+  const skip = {
+    ...(args['skip-wwwserver'] ? { www: true } : {}),
+    ...(args['skip-btcpayserver'] ? { btcpayserver: true } : {}),
+    ...(args['skip-lnplayserver'] ? { lnplayserver: true } : {}),
+  };
+  return { remote, deployment: args.deployment, ...(Object.keys(skip).length ? { skip } : {}) };
+}
+
+/** Config first (stubs, every problem at once), then the remote's record; throws UserError before any traffic. */
+async function checkConfig(args: GlobalArgs, target: { remote: string; deployment: string }): Promise<void> {
+  const { loadDeploymentConfig } = await import('../../common/config');
+  loadDeploymentConfig(pathsOf(args), target);
+  const { readRemoteRecord } = await import('../../common/remotes');
+  if (!readRemoteRecord(pathsOf(args), target.remote)) {
+    throw new UserError(`Remote ${target.remote} is not under management here (${pathsOf(args).remoteRecord(target.remote)} is missing). Run "ssw remote add ${target.remote} HOST" first.`);
+  }
+}
+
+function productionGuard(target: { remote: string }, args: DeploymentArgs, verb: string): void {
+  if (target.remote.toLowerCase().includes('prod') && !args.yes) {
+    throw new UserError(`Remote ${target.remote} is a production remote. Nothing was started. To ${verb} it, run the command again with --yes (ssw never asks mid-run).`);
+  }
+}
+
+async function printPlan(io: CliIO, args: GlobalArgs & DeploymentArgs, target: ReturnType<typeof targetOf>, showKeep: boolean): Promise<void> {
+  const { readDeploymentState } = await import('../../activities/deployment/state');
+  const { formatPlan } = await import('../../common/deployment/plan');
+  let state;
+  try {
+    state = await readDeploymentState(pathsOf(args), target, new Date());
+  } catch (err) {
+    const { ApplicationFailure } = await import('@temporalio/common');
+    if (err instanceof ApplicationFailure) throw new UserError(`Could not read deployment ${target.deployment} on remote ${target.remote}: ${err.message}`);
+    throw err;
+  }
+  if (args.json) {
+    io.out(JSON.stringify({ remote: target.remote, deployment: target.deployment, empty: state.plan.empty, conflicts: state.plan.conflicts, items: state.plan.items }, null, 2));
+    return;
+  }
+  io.out(`Deployment ${target.deployment} on remote ${target.remote}:`);
+  for (const line of formatPlan(state.plan, { showKeep })) io.out(`  ${line}`);
+}
+
+export function upCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
+  return {
+    command: 'up',
+    describe: "Bring a deployment up (ss-up): project, network, base image, and every instance in parallel, resumable",
+    builder: (y) =>
+      y.options(targetOptions).options({
+        plan: { type: 'boolean', default: false, describe: 'Print what up would create, change, keep or delete, and change nothing' },
+        yes: { type: 'boolean', default: false, describe: 'Confirm changing a production remote (name contains "prod")' },
+        detach: { type: 'boolean', default: false, describe: 'Return once started, printing the workflow ID and the Web UI link' },
+      }),
+    handler: async (argv) => {
+      const args = argv as unknown as GlobalArgs & DeploymentArgs;
+      const target = targetOf(args);
+      await checkConfig(args, target);
+      if (args.plan) return printPlan(io, args, target, false);
+      productionGuard(target, args, 'change');
+      const { runOperation } = await import('../run-operation');
+      await runOperation<DeploymentUpResult>(
+        io,
+        args,
+        { operation: 'up', workflowType: 'deploymentUp', target: { remote: target.remote, deployment: target.deployment }, args: [{ ...target, ...(args.yes ? { confirmed: true } : {}) }] },
+        {
+          text: (r) => {
+            io.out(r.changes.length ? `${r.changes.length} change(s) applied.` : 'No changes: the deployment already matched the config.');
+            for (const i of r.instances) io.out(`${i.role}  ${i.name}  ${i.address}  host key ${i.hostKeyFingerprint}`);
+            for (const name of r.removed) io.out(`removed ${name} (not in the config; its volumes are kept)`);
+          },
+        },
+      );
+    },
+  };
+}
+
+export function downCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
+  return {
+    command: 'down',
+    describe: 'Take a deployment down (ss-down): delete its instances and profiles; volumes stay unless --purge',
+    builder: (y) =>
+      y.options(targetOptions).options({
+        purge: { type: 'boolean', default: false, describe: "Also delete the instances' volumes (their data): asks first, or --yes" },
+        yes: { type: 'boolean', default: false, describe: 'Confirm --purge, and changing a production remote, without asking' },
+        detach: { type: 'boolean', default: false, describe: 'Return once started, printing the workflow ID and the Web UI link' },
+      }),
+    handler: async (argv) => {
+      const args = argv as unknown as GlobalArgs & DeploymentArgs;
+      const target = targetOf(args);
+      await checkConfig(args, target);
+      productionGuard(target, args, 'take down');
+      if (args.purge && !args.yes) await confirmPurge(io, target);
+      const { runOperation } = await import('../run-operation');
+      await runOperation<DeploymentDownResult>(
+        io,
+        args,
+        {
+          operation: 'down',
+          workflowType: 'deploymentDown',
+          target: { remote: target.remote, deployment: target.deployment },
+          args: [{ ...target, ...(args.purge ? { purge: true } : {}), ...(args.yes ? { confirmed: true } : {}) }],
+        },
+        {
+          text: (r) => {
+            io.out(r.removed.length ? `Removed ${r.removed.join(', ')}.` : 'No instance was there.');
+            if (r.volumesDeleted.length) io.out(`Deleted volumes ${r.volumesDeleted.join(', ')}.`);
+            if (r.volumesKept.length) io.out(`Kept volumes ${r.volumesKept.join(', ')} (their data); "ssw up" attaches them again, "ssw down --purge" deletes them.`);
+            io.out(r.networkRemoved ? 'Removed the deployment network.' : 'The deployment network stays (in use, or not there).');
+          },
+        },
+      );
+    },
+  };
+}
+
+/** --purge deletes data: on a terminal, the operator types the deployment's name; elsewhere --yes is required. */
+async function confirmPurge(io: CliIO, target: { remote: string; deployment: string }): Promise<void> {
+  if (!process.stdin.isTTY || !io.isTTY) {
+    throw new UserError(`--purge deletes the volumes (all data) of deployment ${target.deployment} on remote ${target.remote}. Nothing was started. Add --yes to confirm without a prompt.`);
+  }
+  const readline = await import('node:readline/promises');
+  const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await rl.question(`--purge deletes the volumes (all data) of deployment ${target.deployment} on remote ${target.remote}. Type the deployment's name to confirm: `);
+    if (answer.trim() !== target.deployment) throw new UserError('Not confirmed. Nothing was started.');
+  } finally {
+    rl.close();
+  }
+}
+
+export function showCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
+  return {
+    command: 'show',
+    describe: 'What exists of a deployment on its remote versus what the config wants (ss-show); changes nothing',
+    builder: (y) => y.options(targetOptions),
+    handler: async (argv) => {
+      const args = argv as unknown as GlobalArgs & DeploymentArgs;
+      const target = targetOf(args);
+      await checkConfig(args, target);
+      await printPlan(io, args, target, true);
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import { ApplicationFailure, proxyActivities, type RetryPolicy } from '@temporalio/workflow';
+import type { SswActivities } from '../activities';
+import type { InstanceRole } from '../common/deployment/desired';
+import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
+import { isProductionRemote } from './deployment-up';
+import { waitForTurn, WAIT_STEP } from './exclusive';
+import { Progress } from './progress';
+
+/**
+ * deploymentDown (`ssw down --deployment D`), as ss-down. Runbook:
+ *   1. Production guard: a remote named *prod* needs --yes, given up front.
+ *   2. Read the config and what exists on the remote.
+ *   3. Every instance the config deploys (not --skip-*), in parallel: stop
+ *      and delete it and its profile; forget its host key and record here.
+ *      Its volumes stay, unless --purge (confirmed before the run started),
+ *      which deletes exactly this deployment's volumes of that instance.
+ *   4. The deployment's network, once no instance uses it.
+ */
+export interface DeploymentDownInput {
+  remote: string;
+  deployment: string;
+  skip?: Partial<Record<InstanceRole, boolean>>;
+  purge?: boolean;
+  confirmed?: boolean;
+}
+
+export interface DeploymentDownResult {
+  removed: string[];
+  volumesDeleted: string[];
+  volumesKept: string[];
+  networkRemoved: boolean;
+}
+
+const retry: RetryPolicy = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES };
+const quick = proxyActivities<SswActivities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '20s', retry });
+const slow = proxyActivities<SswActivities>({ startToCloseTimeout: '20 minutes', heartbeatTimeout: '20s', retry });
+
+export async function deploymentDown(input: DeploymentDownInput): Promise<DeploymentDownResult> {
+  const target = { remote: input.remote, deployment: input.deployment };
+  const STEPS = { guard: 'Production guard', plan: 'Read the config and the remote', network: 'Deployment network (once unused)' };
+  const progress = Progress.start('down', target, [STEPS.guard, WAIT_STEP, STEPS.plan]);
+  await progress.step(STEPS.guard, async () => {
+    if (isProductionRemote(input.remote) && !input.confirmed) {
+      throw ApplicationFailure.nonRetryable(`Remote ${input.remote} is a production remote: run "ssw down" with --yes to change it.`, FailureType.Validation);
+    }
+  });
+  await waitForTurn(progress, target);
+  const { desired, plan } = await progress.step(STEPS.plan, () => quick.planDeployment({ ...target, ...(input.skip ? { skip: input.skip } : {}) }));
+  const exists = (kind: string, name: string) => plan.items.some((x) => x.kind === kind && x.name === name && x.action !== 'create');
+
+  const volumesDeleted: string[] = [];
+  const volumesKept: string[] = [];
+  const removed: string[] = [];
+  await Promise.all(
+    desired.instances.map(async (i) => {
+      const step = `${i.role}: stop and delete ${i.name} and its profile`;
+      progress.addSteps([step]);
+      if (!exists('instance', i.name) && !exists('profile', i.name)) progress.skip(step, 'not there');
+      else {
+        await progress.step(step, () => slow.removeInstance(input.remote, input.deployment, i.name, i.role));
+        removed.push(i.name);
+      }
+      const volumes = i.volumes.map((v) => v.name).filter((v) => exists('volume', v));
+      if (!input.purge) {
+        volumesKept.push(...volumes);
+        return;
+      }
+      const purge = `${i.role}: delete volumes (--purge)`;
+      progress.addSteps([purge]);
+      if (!volumes.length) progress.skip(purge, 'none left');
+      else volumesDeleted.push(...(await progress.step(purge, () => quick.deleteVolumes(input.remote, input.deployment, volumes))).deleted);
+    }),
+  );
+  progress.addSteps([STEPS.network]);
+  const net = await progress.step(STEPS.network, () => quick.removeNetworkIfUnused(input.remote, desired.network));
+  if (!net.removed) progress.detail(STEPS.network, net.usedBy.length ? `kept: used by ${net.usedBy.join(', ')}` : 'not there');
+  progress.finish();
+  return { removed, volumesDeleted, volumesKept, networkRemoved: net.removed };
+}
