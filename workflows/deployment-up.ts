@@ -29,6 +29,8 @@ export interface DeploymentUpInput {
   skip?: Partial<Record<InstanceRole, boolean>>;
   /** --yes: required up front for a production remote (no prompt mid-workflow). */
   confirmed?: boolean;
+  /** Bring instances up one after another, as ss did (for comparison in benchmarks). */
+  sequential?: boolean;
 }
 
 export interface DeploymentUpResult {
@@ -100,29 +102,30 @@ export async function deploymentUp(input: DeploymentUpInput): Promise<Deployment
   } else progress.skip(STEPS.image, `${desired.baseImage.alias}: no instance to create from it, or it exists`);
 
   // Every instance at once: each waits only for itself (ss made them one after another).
-  const instances = await Promise.all(
-    desired.instances.map(async (i) => {
-      const s = instanceSteps(i);
-      const project = desired.project.name;
-      if (action('profile', i.name) === 'keep') progress.skip(s.profile, 'unchanged');
-      else await progress.step(s.profile, () => quick.ensureProfile(input.remote, project, i));
-      const volumeChanges = i.volumes.filter((v) => action('volume', v.name) !== 'keep');
-      if (volumeChanges.length) await progress.step(s.volumes, () => quick.ensureVolumes(input.remote, project, volumeChanges));
-      else progress.skip(s.volumes, i.volumes.length ? 'unchanged' : 'none for this instance');
-      if (action('instance', i.name) === 'keep') progress.skip(s.instance, 'running');
-      else await progress.step(s.instance, () => slow.ensureInstance(input.remote, project, i, desired.baseImage.alias));
-      // Reachability is checked on every run: cheap, and what `ssw cert`/`ssw backup` rely on.
-      const { address } = await progress.step(s.address, () => slow.waitForInstanceAddress(input.remote, project, i.name));
-      progress.detail(s.address, address);
-      await progress.step(s.key, () => quick.authorizeOperatorKey(input.remote, project, i.name, desired.sshPublicKey));
-      const { fingerprint } = await progress.step(s.hostKey, () => slow.pinInstanceHostKey(input.remote, project, i.name, address));
-      await progress.step(s.ssh, () => slow.waitForInstanceSsh(input.remote, address));
-      await progress.step(s.data, () => quick.prepareDataPaths(input.remote, address, i.role));
-      const ready = { role: i.role, name: i.name, address, hostKeyFingerprint: fingerprint };
-      await progress.step(s.record, () => quick.recordInstance(input.remote, input.deployment, { ...ready, macAddress: i.macAddress }));
-      return ready;
-    }),
-  );
+  const bringUp = async (i: DesiredInstance) => {
+    const s = instanceSteps(i);
+    const project = desired.project.name;
+    if (action('profile', i.name) === 'keep') progress.skip(s.profile, 'unchanged');
+    else await progress.step(s.profile, () => quick.ensureProfile(input.remote, project, i));
+    const volumeChanges = i.volumes.filter((v) => action('volume', v.name) !== 'keep');
+    if (volumeChanges.length) await progress.step(s.volumes, () => quick.ensureVolumes(input.remote, project, volumeChanges));
+    else progress.skip(s.volumes, i.volumes.length ? 'unchanged' : 'none for this instance');
+    if (action('instance', i.name) === 'keep') progress.skip(s.instance, 'running');
+    else await progress.step(s.instance, () => slow.ensureInstance(input.remote, project, i, desired.baseImage.alias));
+    // Reachability is checked on every run: cheap, and what `ssw cert`/`ssw backup` rely on.
+    const { address } = await progress.step(s.address, () => slow.waitForInstanceAddress(input.remote, project, i.name));
+    progress.detail(s.address, address);
+    await progress.step(s.key, () => quick.authorizeOperatorKey(input.remote, project, i.name, desired.sshPublicKey));
+    const { fingerprint } = await progress.step(s.hostKey, () => slow.pinInstanceHostKey(input.remote, project, i.name, address));
+    await progress.step(s.ssh, () => slow.waitForInstanceSsh(input.remote, address));
+    await progress.step(s.data, () => quick.prepareDataPaths(input.remote, address, i.role));
+    const ready = { role: i.role, name: i.name, address, hostKeyFingerprint: fingerprint };
+    await progress.step(s.record, () => quick.recordInstance(input.remote, input.deployment, { ...ready, macAddress: i.macAddress }));
+    return ready;
+  };
+  const instances: DeploymentUpResult['instances'] = [];
+  if (input.sequential) for (const i of desired.instances) instances.push(await bringUp(i));
+  else instances.push(...(await Promise.all(desired.instances.map(bringUp))));
 
   const removed: string[] = [];
   for (const stale of plan.items.filter((x) => x.kind === 'instance' && x.action === 'delete')) {

@@ -22,6 +22,7 @@ interface DeploymentArgs {
   yes: boolean;
   detach: boolean;
   plan?: boolean;
+  sequential?: boolean;
   purge?: boolean;
   all?: boolean;
 }
@@ -49,9 +50,10 @@ function targetOf(args: GlobalArgs & DeploymentArgs) {
 }
 
 /** Config first (stubs, every problem at once), then the remote's record; throws UserError before any traffic. */
-async function checkConfig(args: GlobalArgs, target: { remote: string; deployment: string }): Promise<void> {
+async function checkConfig(args: GlobalArgs & DeploymentArgs, target: { remote: string; deployment: string }, verb?: string): Promise<void> {
   const { loadDeploymentConfig } = await import('../../common/config');
   loadDeploymentConfig(pathsOf(args), target);
+  if (verb) productionGuard(target, args, verb);
   const { readRemoteRecord } = await import('../../common/remotes');
   if (!readRemoteRecord(pathsOf(args), target.remote)) {
     throw new UserError(`Remote ${target.remote} is not under management here (${pathsOf(args).remoteRecord(target.remote)} is missing). Run "ssw remote add ${target.remote} HOST" first.`);
@@ -92,18 +94,18 @@ export function upCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
         plan: { type: 'boolean', default: false, describe: 'Print what up would create, change, keep or delete, and change nothing' },
         yes: { type: 'boolean', default: false, describe: 'Confirm changing a production remote (name contains "prod")' },
         detach: { type: 'boolean', default: false, describe: 'Return once started, printing the workflow ID and the Web UI link' },
+        sequential: { type: 'boolean', default: false, hidden: true, describe: 'Instances one after another, as ss did (benchmarks)' },
       }),
     handler: async (argv) => {
       const args = argv as unknown as GlobalArgs & DeploymentArgs;
       const target = targetOf(args);
-      await checkConfig(args, target);
+      await checkConfig(args, target, args.plan ? undefined : 'change');
       if (args.plan) return printPlan(io, args, target, false);
-      productionGuard(target, args, 'change');
       const { runOperation } = await import('../run-operation');
       await runOperation<DeploymentUpResult>(
         io,
         args,
-        { operation: 'up', workflowType: 'deploymentUp', target: { remote: target.remote, deployment: target.deployment }, args: [{ ...target, ...(args.yes ? { confirmed: true } : {}) }] },
+        { operation: 'up', workflowType: 'deploymentUp', target: { remote: target.remote, deployment: target.deployment }, args: [{ ...target, ...(args.yes ? { confirmed: true } : {}), ...(args.sequential ? { sequential: true } : {}) }] },
         {
           text: (r) => {
             io.out(r.changes.length ? `${r.changes.length} change(s) applied.` : 'No changes: the deployment already matched the config.');
@@ -129,8 +131,7 @@ export function downCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
     handler: async (argv) => {
       const args = argv as unknown as GlobalArgs & DeploymentArgs;
       const target = targetOf(args);
-      await checkConfig(args, target);
-      productionGuard(target, args, 'take down');
+      await checkConfig(args, target, 'take down');
       if (args.purge && !args.yes) await confirmPurge(io, target);
       const { runOperation } = await import('../run-operation');
       await runOperation<DeploymentDownResult>(

@@ -14,6 +14,7 @@ import { readRemoteRecord } from '../../common/remotes';
 import { queryProgress } from '../../client/follow';
 import { LongRunning, ssw, sswAsync, startService, stopService } from '../helpers/cli';
 import { harness } from '../helpers/harness';
+import { resetHarnessLxd } from '../helpers/lxd';
 import { tempSsRoot, uniqueTaskQueue, waitFor } from '../helpers/temporal';
 
 // `ssw remote ...` through the real CLI: the harness sshd is the cluster host,
@@ -33,19 +34,7 @@ const NO_STACK = /\n\s+at .+:\d+:\d+/;
 let worker: LongRunning;
 let lxd: LxdClient; // the harness LXD over its unix socket: what the host really has
 
-/** Puts the harness LXD back as the harness made it (no ssw bridges or pool, root disk on "default"). */
-async function resetHost(): Promise<void> {
-  const profile = await lxd.getProfile('default');
-  const { 'user.ssw.previous_root': _remembered, ...config } = profile?.config ?? {};
-  if (profile?.devices?.root?.pool !== 'default' || _remembered !== undefined) {
-    await lxd.putProfile('default', { config, description: profile?.description ?? '', devices: { ...(profile?.devices ?? {}), root: { path: '/', pool: 'default', type: 'disk' } } });
-  }
-  for (const n of ['lxdbr1', 'lxdbr0']) if (await lxd.getNetwork(n)) await lxd.deleteNetwork(n);
-  if (await lxd.getStoragePool('ss-base')) await lxd.deleteStoragePool('ss-base');
-  const cert = await loadOrCreateClientCert(paths);
-  if (await lxd.getCertificate(cert.fingerprint)) await lxd.deleteCertificate(cert.fingerprint);
-  await lxd.patchServer({ config: { 'core.https_address': harness().lxd.httpsAddress } });
-}
+const resetHost = () => resetHarnessLxd(lxd, paths);
 
 /** Everything on the host that provisioning could touch, to compare before and after a re-run. */
 async function hostSnapshot() {

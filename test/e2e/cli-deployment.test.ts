@@ -1,0 +1,274 @@
+import * as fs from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Client, Connection } from '@temporalio/client';
+import type { LxdClient } from '../../activities/lxd/client';
+import { runChecked, withSsh } from '../../activities/ssh';
+import { SsPaths } from '../../common/paths';
+import { queryProgress } from '../../client/follow';
+import { encryptedDataConverter } from '../../common/codec/data-converter';
+import { LongRunning, ssw, sswAsync, startService, stopService } from '../helpers/cli';
+import { harness } from '../helpers/harness';
+import { harnessLxd, resetHarnessLxd } from '../helpers/lxd';
+import { tempSsRoot, uniqueTaskQueue, waitFor } from '../helpers/temporal';
+
+// `ssw up|down|show` through the real CLI and a real worker: the harness sshd plays
+// the cluster host, its LXD the remote's LXD; instances are system containers from
+// the harness's debootstrap image on the harness's test bridge.
+const root = tempSsRoot('ssw-deploy-');
+const paths = new SsPaths(root);
+const taskQueue = uniqueTaskQueue('deploy');
+const REMOTE = 'lab';
+const DEPLOYMENT = 'dep1';
+const DOMAIN = 'dep1.example';
+const WWW = 'www-dep1-example';
+const BTCPAY = 'btcpayserver-dep1-example';
+const VOLUMES = ['btcpayserver-backup', 'btcpayserver-docker', 'btcpayserver-ss-data', 'www-backup', 'www-docker', 'www-ss-data'];
+const common = () => ['--ss-root', root, '--temporal-address', harness().temporal.address, '--namespace', harness().temporal.namespace, '--task-queue', taskQueue];
+const target = ['--deployment', DEPLOYMENT, '--remote', REMOTE];
+const NO_STACK = /\n\s+at .+:\d+:\d+/;
+
+let worker: LongRunning;
+let lxd: LxdClient;
+
+function writeConfig(): void {
+  fs.writeFileSync(paths.remoteConf(REMOTE), `DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"\nDATA_PLANE_NETWORK=${harness().lxd.testBridge}\n`);
+  fs.mkdirSync(`${root}/projects/${DEPLOYMENT}`, { recursive: true });
+  fs.writeFileSync(
+    paths.projectConf(DEPLOYMENT),
+    [
+      `PRIMARY_DOMAIN=${DOMAIN}`,
+      'INSTANCE_TYPE=container',
+      `BASE_IMAGE=${harness().lxd.baseImage}`,
+      'WWW_SERVER_MAC_ADDRESS=00:16:3e:5b:00:01',
+      'BTCPAY_SERVER_MAC_ADDRESS=00:16:3e:5b:00:02',
+      'WWW_SERVER_CPU_COUNT=1',
+      'WWW_SERVER_MEMORY_MB=1024',
+      'BTCPAY_SERVER_CPU_COUNT=1',
+      'BTCPAY_SERVER_MEMORY_MB=1024',
+      'WWW_SSDATA_DISK_SIZE_GB=2',
+      '',
+    ].join('\n'),
+  );
+}
+
+async function withTemporal<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const connection = await Connection.connect({ address: harness().temporal.address });
+  try {
+    return await fn(new Client({ connection, namespace: harness().temporal.namespace, dataConverter: encryptedDataConverter(paths.payloadKey) }));
+  } finally {
+    await connection.close();
+  }
+}
+
+async function workflowExists(id: string): Promise<boolean> {
+  return withTemporal(async (c) => {
+    try {
+      await c.workflow.getHandle(id).describe();
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** What the deployment's project holds, as the harness LXD sees it. */
+async function projectState() {
+  const p = lxd.withProject(DEPLOYMENT);
+  if (!(await lxd.getProject(DEPLOYMENT))) return undefined;
+  return {
+    instances: (await p.listInstances()).map((i) => `${i.name}:${i.status}`).sort(),
+    profiles: (await p.listProfiles()).map((x) => x.name).filter((n) => n !== 'default').sort(),
+    volumes: (await p.listStorageVolumes('ss-base')).map((v) => v.name).sort(),
+    network: Boolean(await lxd.getNetwork(`ss-${DEPLOYMENT}`)),
+    builders: (await lxd.listInstances()).filter((i) => i.name.startsWith('ssw-build-')).map((i) => i.name),
+  };
+}
+
+function instanceRecord(role: string): { ssh: { host: string; port: number; user: string; privateKeyPath: string } } {
+  return JSON.parse(fs.readFileSync(paths.instanceRecord(REMOTE, DEPLOYMENT, role), 'utf8'));
+}
+
+/** Runs a command on an instance the way every later step does: SSH with the host key pinned by `up`. */
+async function onInstance(role: string, argv: string[]): Promise<string> {
+  const rec = instanceRecord(role);
+  return withSsh(rec.ssh, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, async ({ client }) => (await runChecked(client, argv, { timeoutMs: 30_000 })).stdout);
+}
+
+before(async () => {
+  lxd = harnessLxd();
+  await resetHarnessLxd(lxd, paths, [DEPLOYMENT]);
+  worker = await startService(['worker', ...common()], /Worker polling/);
+  const add = ssw(['remote', 'add', REMOTE, '127.0.0.1', '--ssh-port', String(harness().ssh.port), '--ssh-user', 'root', '--ssh-key', harness().ssh.privateKeyPath, '--disk', 'dir', '--api-port', '18445', ...common()]);
+  assert.equal(add.status, 0, add.stderr);
+  writeConfig();
+});
+
+after(async () => {
+  if (worker) await stopService(worker);
+  await resetHarnessLxd(lxd, paths, [DEPLOYMENT]);
+  lxd.close();
+});
+
+describe('bad input starts nothing', () => {
+  test('a missing site.conf is stubbed (0600, fresh passwords) and the command exits 1 naming it', async () => {
+    const r = ssw(['up', ...target, ...common()]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`${paths.siteConf(DOMAIN).replace(/[.]/g, '\\.')}`));
+    assert.doesNotMatch(r.stderr, NO_STACK);
+    assert.equal(fs.statSync(paths.siteConf(DOMAIN)).mode & 0o777, 0o600);
+    assert.match(fs.readFileSync(paths.siteConf(DOMAIN), 'utf8'), /DUPLICITY_BACKUP_PASSPHRASE="?[A-Za-z0-9_-]{20,}/);
+    assert.equal(await workflowExists(`up/${REMOTE}/${DEPLOYMENT}`), false);
+  });
+
+  test('invalid values: every problem at once (file, key, expected), exit 2', async () => {
+    const file = paths.projectConf(DEPLOYMENT);
+    const good = fs.readFileSync(file, 'utf8');
+    try {
+      fs.writeFileSync(file, good.replace('INSTANCE_TYPE=container', 'INSTANCE_TYPE=vm').replace('WWW_SERVER_MAC_ADDRESS=00:16:3e:5b:00:01', 'WWW_SERVER_MAC_ADDRESS=00:16:3e:5b:00'));
+      const r = ssw(['up', ...target, ...common()]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /INSTANCE_TYPE.*expected virtual-machine or container/);
+      assert.match(r.stderr, /WWW_SERVER_MAC_ADDRESS.*expected a MAC address/);
+      assert.match(r.stderr, /nothing was started/i);
+      assert.doesNotMatch(r.stderr, NO_STACK);
+      assert.equal(await workflowExists(`up/${REMOTE}/${DEPLOYMENT}`), false);
+    } finally {
+      fs.writeFileSync(file, good);
+    }
+  });
+
+  test('flags: no deployment, a deployment the remote does not list, --purge without --yes off a terminal, a production remote without --yes', async () => {
+    const cases: [string[], RegExp][] = [
+      [['up', '--remote', REMOTE], /Name the deployment: --deployment NAME/],
+      [['up', '--deployment', 'other', '--remote', REMOTE], /expected an entry for the deployment "other"/],
+      [['down', ...target, '--purge'], /--purge deletes the volumes \(all data\) of deployment dep1 on remote lab\. Nothing was started\. Add --yes/],
+      [['up', '--deployment', 'x;rm', '--remote', REMOTE], /deployment/i],
+    ];
+    for (const [argv, message] of cases) {
+      const r = ssw([...argv, ...common()]);
+      assert.notEqual(r.status, 0, argv.join(' '));
+      assert.match(r.stderr, message, argv.join(' '));
+      assert.doesNotMatch(r.stderr, NO_STACK);
+    }
+    fs.mkdirSync(`${root}/remotes/prod-home`, { recursive: true });
+    fs.writeFileSync(paths.remoteConf('prod-home'), `DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"\n`);
+    const prod = ssw(['up', '--deployment', DEPLOYMENT, '--remote', 'prod-home', ...common()]);
+    assert.equal(prod.status, 2, prod.stderr);
+    assert.match(prod.stderr, /Remote prod-home is a production remote\. Nothing was started\. To change it, run the command again with --yes/);
+    assert.equal(await workflowExists(`up/prod-home/${DEPLOYMENT}`), false);
+    assert.equal(await workflowExists(`down/${REMOTE}/${DEPLOYMENT}`), false);
+    assert.equal(await lxd.getProject(DEPLOYMENT), undefined, 'nothing was created');
+  });
+});
+
+describe('ssw up', () => {
+  test('--plan from nothing lists what up will create and changes nothing', async () => {
+    const r = ssw(['up', ...target, '--plan', ...common()]);
+    assert.equal(r.status, 0, r.stderr);
+    for (const line of [/\+ create project\s+dep1/, /\+ create network\s+ss-dep1/, /\+ create profile\s+www-dep1-example/, /\+ create volume\s+www-ss-data\s+\(filesystem, 2GB\)/, /\+ create instance btcpayserver-dep1-example/]) {
+      assert.match(r.stdout, line);
+    }
+    assert.equal(await lxd.getProject(DEPLOYMENT), undefined);
+  });
+
+  test('from nothing, with the worker SIGKILLed mid-run: a new worker finishes it, with nothing duplicated', async () => {
+    // A fresh weekly image, so the run has a long step to be killed in.
+    for (const a of await lxd.listImageAliases()) if (a.name.startsWith('ss-docker-')) await lxd.deleteImage(a.target);
+    let finished: string | undefined;
+    const up = sswAsync(['up', ...target, ...common()]).then((r) => {
+      finished = `up ended early (${r.status}):\n${r.stdout}\n${r.stderr}`;
+      return r;
+    });
+    const killedAt = await withTemporal(async (client) => {
+      const handle = client.workflow.getHandle(`up/${REMOTE}/${DEPLOYMENT}`);
+      return waitFor(
+        'up to reach the base image or an instance step',
+        async () => {
+          if (finished) throw new Error(finished);
+          const snap = await queryProgress(client, handle).catch(() => undefined);
+          return snap?.current.find((s) => s === 'Base image' || s.endsWith('instance created and started'));
+        },
+        120_000,
+        50,
+      );
+    });
+    process.kill(-worker.child.pid!, 'SIGKILL'); // the worker's own process group, by PID
+    await worker.exited;
+    worker = await startService(['worker', ...common()], /Worker polling/);
+    const r = await up;
+    assert.equal(r.status, 0, `killed at "${killedAt}"\n${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /change\(s\) applied/);
+
+    const state = await projectState();
+    assert.deepEqual(state, {
+      instances: [`${BTCPAY}:Running`, `${WWW}:Running`],
+      profiles: [BTCPAY, WWW],
+      volumes: VOLUMES,
+      network: true,
+      builders: [],
+    });
+    assert.equal((await lxd.listImageAliases()).filter((a) => a.name.startsWith('ss-docker-')).length, 1, 'one weekly base image');
+  });
+
+  test('instances answer SSH with the host key pinned through the LXD API, as ubuntu, each with its own key', async () => {
+    const known = fs.readFileSync(paths.knownHosts, 'utf8');
+    const www = instanceRecord('www');
+    const btcpay = instanceRecord('btcpayserver');
+    assert.match(www.ssh.host, /^10\.123\.45\.\d+$/);
+    assert.equal(www.ssh.user, 'ubuntu');
+    assert.notEqual(www.ssh.host, btcpay.ssh.host);
+    const keyOf = (host: string) => known.split('\n').find((l) => l.startsWith(`${host} `))?.split(' ')[2];
+    assert.ok(keyOf(www.ssh.host) && keyOf(btcpay.ssh.host) && keyOf(www.ssh.host) !== keyOf(btcpay.ssh.host));
+    const hostKey = (await lxd.withProject(DEPLOYMENT).readInstanceFile(WWW, '/etc/ssh/ssh_host_ed25519_key.pub'))!.toString().split(' ')[1];
+    assert.equal(keyOf(www.ssh.host), hostKey);
+    assert.equal((await onInstance('www', ['hostname'])).trim(), WWW);
+    assert.match(await onInstance('www', ['stat', '-c', '%U', '/home/ubuntu/ss-data', '/home/ubuntu/backups']), /^ubuntu\nubuntu\n$/);
+    assert.match(await onInstance('btcpayserver', ['ip', '-o', 'link', 'show', 'enp5s0']), /00:16:3e:5b:00:02/);
+  });
+
+  test('a second up changes nothing and says so; --plan and show agree', async () => {
+    const before = await projectState();
+    const r = ssw(['up', ...target, ...common()]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /No changes: the deployment already matched the config\./);
+    assert.deepEqual(await projectState(), before);
+    const plan = ssw(['up', ...target, '--plan', ...common()]);
+    assert.match(plan.stdout, /No changes: the deployment matches the config\./);
+    const show = ssw(['show', ...target, '--json', ...common()]);
+    assert.equal(show.status, 0, show.stderr);
+    const shown = JSON.parse(show.stdout);
+    assert.equal(shown.empty, true);
+    assert.deepEqual(shown.items.filter((x: { kind: string }) => x.kind === 'instance').map((x: { name: string; action: string }) => `${x.name}:${x.action}`), [`${WWW}:keep`, `${BTCPAY}:keep`]);
+  });
+});
+
+describe('ssw down', () => {
+  test('removes instances and profiles, keeps the volumes; up reattaches them with their data', async () => {
+    await onInstance('www', ['sh', '-c', 'echo kept-across-down > /home/ubuntu/ss-data/marker']);
+    const down = ssw(['down', ...target, ...common()]);
+    assert.equal(down.status, 0, down.stderr);
+    assert.match(down.stdout, /Kept volumes www-docker, www-ss-data, www-backup/);
+    assert.deepEqual(await projectState(), { instances: [], profiles: [], volumes: VOLUMES, network: false, builders: [] });
+    assert.ok(!fs.existsSync(paths.instanceRecord(REMOTE, DEPLOYMENT, 'www')), 'the record is gone');
+
+    // While an up runs, a second up attaches to it and a down is refused, naming it.
+    const detached = ssw(['up', ...target, '--detach', ...common()]);
+    assert.equal(detached.status, 0, detached.stderr);
+    assert.match(detached.stdout, /Started up\/lab\/dep1\nWeb UI: http:\/\/127\.0\.0\.1:8233\/namespaces\/ssw-test\/workflows\/up%2Flab%2Fdep1/);
+    const refused = ssw(['down', ...target, ...common()]);
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /up\/lab\/dep1/);
+    const attached = ssw(['up', ...target, ...common()]);
+    assert.equal(attached.status, 0, attached.stderr);
+    assert.match(attached.stdout, /Already running; following up\/lab\/dep1/);
+    assert.equal((await onInstance('www', ['cat', '/home/ubuntu/ss-data/marker'])).trim(), 'kept-across-down');
+  });
+
+  test('down --purge --yes deletes exactly this deployment\'s volumes', async () => {
+    const r = ssw(['down', ...target, '--purge', '--yes', ...common()]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Deleted volumes/);
+    assert.deepEqual(await projectState(), { instances: [], profiles: [], volumes: [], network: false, builders: [] });
+  });
+});
