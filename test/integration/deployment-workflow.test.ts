@@ -1,0 +1,183 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Client } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { encryptedDataConverter } from '../../common/codec/data-converter';
+import type { DeploymentConfig } from '../../common/config';
+import { desiredDeployment, type DesiredDeployment } from '../../common/deployment/desired';
+import { planDeployment, type CurrentDeployment, type DeploymentPlan } from '../../common/deployment/plan';
+import { SsPaths } from '../../common/paths';
+import { queryProgress } from '../../client/follow';
+import { isFailure } from '../helpers/failures';
+import { harness } from '../helpers/harness';
+import { encryptedClient, tempSsRoot, uniqueTaskQueue } from '../helpers/temporal';
+
+// deploymentUp's branching on stand-in activities (the real ones: cli-deployment.test.ts and
+// deployment-lxd.test.ts): the production guard, conflicts stop before any change, a plan with
+// nothing to do changes nothing, and instances come up in parallel unless asked not to.
+const key = new SsPaths(tempSsRoot('ssw-deploywf-')).payloadKey;
+let client: Client;
+
+before(async () => {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  client = await encryptedClient(key);
+});
+after(async () => {
+  await client.connection.close();
+});
+
+const config: DeploymentConfig = {
+  remote: { name: 'home', deployments: [{ deployment: 'public', chain: 'regtest' }], registryUrl: 'https://index.docker.io/v1' },
+  project: {
+    name: 'public',
+    primaryDomain: 'example.com',
+    otherSites: [],
+    domains: ['example.com'],
+    bitcoinChain: 'regtest',
+    instanceType: 'container',
+    www: { macAddress: '00:16:3e:aa:bb:01', cpuCount: 1, memoryMb: 1024, disksGb: { ssdata: 1, backup: 1, docker: 1 } },
+    btcpayserver: { macAddress: '00:16:3e:aa:bb:02', cpuCount: 1, memoryMb: 1024, disksGb: { ssdata: 1, backup: 1, docker: 1 } },
+    lnplayserver: { cpuCount: 1, memoryMb: 1024 },
+    hostnames: { www: 'www', btcpayServer: 'btcpayserver', lnplayServer: 'lnplayserver', btcpayInCert: 'btcpay', nextcloud: 'nextcloud', gitea: 'git', nostr: 'relay' },
+    images: {} as DeploymentConfig['project']['images'],
+  },
+  sites: [],
+};
+const desired = desiredDeployment(config, { dataPlaneInterface: 'eth0', hasOvn: false, cloudInitKeys: 'user', bridgeSubnet: '10.151.1.1/24', sshPublicKey: 'ssh-ed25519 AAAA test' }, { now: new Date('2026-11-22T00:00:00Z') });
+
+function applied(d: DesiredDeployment): CurrentDeployment {
+  const c: CurrentDeployment = { project: { config: d.project.config }, network: { name: d.network.name, type: 'bridge', config: d.network.config, usedBy: [] }, baseImage: { alias: d.baseImage.alias, fingerprint: 'ab' }, profiles: {}, volumes: {}, instances: {} };
+  for (const i of d.instances) {
+    c.profiles[i.name] = { ...i.profile };
+    for (const v of i.volumes) c.volumes[v.name] = { contentType: v.contentType, sizeBytes: v.sizeGb * 1e9, usedBy: [] };
+    c.instances[i.name] = { type: i.type, status: 'Running', profiles: [i.name] };
+  }
+  return c;
+}
+
+interface Calls {
+  ensure: string[];
+  verified: string[];
+  /** Both instance creations must be in flight at once (parallel) before either returns. */
+  barrier?: { waiting: number; release?: () => void };
+  /** Most instance creations in flight at once. */
+  inflight?: { now: number; max: number };
+}
+
+function activities(plan: DeploymentPlan, calls: Calls) {
+  const note = (what: string) => async () => {
+    calls.ensure.push(what);
+    return {};
+  };
+  return {
+    waitForExclusiveTurn: async () => ({ waitedFor: [] }),
+    planDeployment: async () => ({ desired, plan }),
+    ensureProject: note('project'),
+    ensureNetwork: note('network'),
+    ensureBaseImage: note('image'),
+    ensureProfile: async (_r: string, _p: string, i: { name: string }) => (calls.ensure.push(`profile ${i.name}`), { action: 'created' }),
+    ensureVolumes: async (_r: string, _p: string, v: { name: string }[]) => (calls.ensure.push(`volumes ${v.length}`), { created: [], grown: [] }),
+    ensureInstance: async (_r: string, _p: string, i: { name: string }) => {
+      calls.ensure.push(`instance ${i.name}`);
+      const f = calls.inflight;
+      if (f) {
+        f.now++;
+        f.max = Math.max(f.max, f.now);
+        await new Promise((r) => setImmediate(r));
+        f.now--;
+      }
+      const b = calls.barrier;
+      if (b) {
+        b.waiting++;
+        if (b.waiting === 2) b.release?.();
+        else await new Promise<void>((resolve, reject) => {
+          b.release = resolve;
+          setTimeout(() => reject(new Error('the other instance never started: instances ran one after another')), 5_000);
+        });
+      }
+      return { created: true, started: true };
+    },
+    waitForInstanceAddress: async (_r: string, _p: string, name: string) => (calls.verified.push(`address ${name}`), { address: name.startsWith('www') ? '10.0.0.2' : '10.0.0.3' }),
+    authorizeOperatorKey: async () => ({ written: false }),
+    pinInstanceHostKey: async () => ({ fingerprint: 'SHA256:x', replaced: false }),
+    waitForInstanceSsh: async () => ({ fingerprint: 'SHA256:x' }),
+    prepareDataPaths: async () => ({ paths: [] }),
+    recordInstance: async () => undefined,
+    removeInstance: async (_r: string, _d: string, name: string) => (calls.ensure.push(`remove ${name}`), { removed: true }),
+  };
+}
+
+async function run(plan: DeploymentPlan, calls: Calls, input: object = {}) {
+  const taskQueue = uniqueTaskQueue('deploywf');
+  const worker = await Worker.create({
+    connection: await NativeConnection.connect({ address: harness().temporal.address }),
+    namespace: harness().temporal.namespace,
+    taskQueue,
+    workflowsPath: require.resolve('../../workflows'),
+    dataConverter: encryptedDataConverter(key),
+    activities: activities(plan, calls),
+  });
+  return worker.runUntil(async () => {
+    const handle = await client.workflow.start('deploymentUp', { taskQueue, workflowId: `${taskQueue}-up`, args: [{ remote: 'home', deployment: 'public', ...input }] });
+    try {
+      return { result: await handle.result(), progress: await queryProgress(client, handle) };
+    } catch (err) {
+      return { error: err as Error, progress: await queryProgress(client, handle).catch(() => undefined) };
+    }
+  });
+}
+
+describe('deploymentUp branching', () => {
+  test('from nothing: every object created, both instances in flight at once', async () => {
+    const calls: Calls = { ensure: [], verified: [], barrier: { waiting: 0 } };
+    const { result, error } = await run(planDeployment(desired, { profiles: {}, volumes: {}, instances: {} }), calls);
+    assert.equal(error, undefined, error?.message);
+    assert.deepEqual(calls.ensure.slice(0, 3), ['project', 'network', 'image']);
+    assert.deepEqual(calls.ensure.filter((c) => c.startsWith('instance')).sort(), ['instance btcpayserver-example-com', 'instance www-example-com']);
+    assert.equal((result as { instances: unknown[] }).instances.length, 2);
+  });
+
+  test('a plan with nothing to do changes nothing, but still checks each instance is reachable', async () => {
+    const calls: Calls = { ensure: [], verified: [] };
+    const { result, progress } = await run(planDeployment(desired, applied(desired)), calls);
+    assert.deepEqual(calls.ensure, []);
+    assert.deepEqual(calls.verified.sort(), ['address btcpayserver-example-com', 'address www-example-com']);
+    assert.deepEqual((result as { changes: unknown[] }).changes, []);
+    const state = Object.fromEntries(progress!.steps.map((s) => [s.name, s.state]));
+    assert.equal(state['www: instance created and started'], 'skipped');
+    assert.equal(state['Base image'], 'skipped');
+  });
+
+  test('conflicts stop the run before anything changes', async () => {
+    const cur = applied(desired);
+    cur.instances['www-example-com']!.type = 'virtual-machine';
+    const calls: Calls = { ensure: [], verified: [] };
+    const { error } = await run(planDeployment(desired, cur), calls);
+    assert.ok(isFailure('SswConfigError', true, /www-example-com is a virtual-machine but INSTANCE_TYPE is container/)((error as { cause?: Error }).cause));
+    assert.deepEqual(calls.ensure, []);
+  });
+
+  test('a production remote without --yes is refused before the plan; --sequential brings instances up one by one', async () => {
+    const calls: Calls = { ensure: [], verified: [] };
+    const taskQueue = uniqueTaskQueue('deploywf');
+    const worker = await Worker.create({
+      connection: await NativeConnection.connect({ address: harness().temporal.address }),
+      namespace: harness().temporal.namespace,
+      taskQueue,
+      workflowsPath: require.resolve('../../workflows'),
+      dataConverter: encryptedDataConverter(key),
+      activities: activities(planDeployment(desired, { profiles: {}, volumes: {}, instances: {} }), calls),
+    });
+    await worker.runUntil(async () => {
+      const handle = await client.workflow.start('deploymentUp', { taskQueue, workflowId: `${taskQueue}-prod`, args: [{ remote: 'prod-dc1', deployment: 'public' }] });
+      await assert.rejects(handle.result(), (err: Error) => isFailure('SswValidationError', true, /Remote prod-dc1 is a production remote/)((err as { cause?: Error }).cause));
+    });
+    assert.deepEqual(calls.ensure, []);
+
+    const seq: Calls = { ensure: [], verified: [], inflight: { now: 0, max: 0 } };
+    const { error } = await run(planDeployment(desired, { profiles: {}, volumes: {}, instances: {} }), seq, { sequential: true });
+    assert.equal(error, undefined);
+    assert.equal(seq.inflight!.max, 1, 'one instance at a time');
+    assert.equal(seq.ensure.filter((c) => c.startsWith('instance')).length, 2);
+  });
+});
