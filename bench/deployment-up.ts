@@ -1,0 +1,94 @@
+/**
+ * Wall time of `ssw up` for two instances (www and btcpayserver, system containers
+ * from the harness's debootstrap image on real LXD; needs `bash test/harness/start.sh`):
+ *   - parallel: `ssw up` from an empty deployment, instances brought up at once;
+ *   - sequential: the same steps with --sequential, one instance after the other (as ss);
+ *   - no-change: `ssw up` again on the deployment just built.
+ * Each is the CLI's process time, start to exit. The weekly base image is built once
+ * first (its time reported apart) and kept, so the runs compare instance work only;
+ * between runs `ssw down --purge --yes` empties the deployment. Several rounds,
+ * alternating the order. Writes bench/results/deployment-up.json.
+ * Usage: npm run bench:up [-- ROUNDS]
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { SsPaths } from '../common/paths';
+import { ssw, startService, stopService, sswAsync } from '../test/helpers/cli';
+import { harness } from '../test/helpers/harness';
+import { harnessLxd, resetHarnessLxd } from '../test/helpers/lxd';
+
+const REMOTE = 'bench';
+const DEPLOYMENT = 'benchup';
+
+async function timed(args: string[]): Promise<number> {
+  const start = process.hrtime.bigint();
+  const r = await sswAsync(args);
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`ssw ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return ms;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  const rounds = Number(process.argv[2] ?? 3);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ssw-bench-up-'));
+  const paths = new SsPaths(root);
+  const common = ['--ss-root', root, '--temporal-address', harness().temporal.address, '--namespace', harness().temporal.namespace, '--task-queue', `bench-up-${process.pid}`];
+  const target = ['--deployment', DEPLOYMENT, '--remote', REMOTE];
+  const lxd = harnessLxd();
+  await resetHarnessLxd(lxd, paths, [DEPLOYMENT]);
+  const worker = await startService(['worker', ...common], /Worker polling/);
+  try {
+    const add = ssw(['remote', 'add', REMOTE, '127.0.0.1', '--ssh-port', String(harness().ssh.port), '--ssh-user', 'root', '--ssh-key', harness().ssh.privateKeyPath, '--disk', 'dir', '--api-port', '18447', ...common]);
+    if (add.status !== 0) throw new Error(add.stderr);
+    fs.writeFileSync(paths.remoteConf(REMOTE), `DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"\nDATA_PLANE_NETWORK=${harness().lxd.testBridge}\n`);
+    fs.mkdirSync(path.dirname(paths.projectConf(DEPLOYMENT)), { recursive: true });
+    fs.writeFileSync(
+      paths.projectConf(DEPLOYMENT),
+      `PRIMARY_DOMAIN=bench.example\nINSTANCE_TYPE=container\nBASE_IMAGE=${harness().lxd.baseImage}\nWWW_SERVER_MAC_ADDRESS=00:16:3e:5c:00:01\nBTCPAY_SERVER_MAC_ADDRESS=00:16:3e:5c:00:02\nWWW_SERVER_CPU_COUNT=1\nBTCPAY_SERVER_CPU_COUNT=1\n`,
+    );
+    ssw(['up', ...target, '--plan', ...common]); // stubs site.conf
+
+    // The weekly base image, once, timed apart.
+    for (const a of await lxd.listImageAliases()) if (a.name.startsWith('ss-docker-')) await lxd.deleteImage(a.target);
+    const firstMs = await timed(['up', ...target, ...common]);
+    await timed(['down', ...target, '--purge', '--yes', ...common]);
+
+    const parallel: number[] = [];
+    const sequential: number[] = [];
+    const noChange: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? ['parallel', 'sequential'] : ['sequential', 'parallel'];
+      for (const mode of order) {
+        const ms = await timed(['up', ...target, ...(mode === 'sequential' ? ['--sequential'] : []), ...common]);
+        (mode === 'parallel' ? parallel : sequential).push(ms);
+        if (mode === 'parallel') noChange.push(await timed(['up', ...target, ...common]));
+        await timed(['down', ...target, '--purge', '--yes', ...common]);
+      }
+    }
+    const result = {
+      date: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, memGb: Math.round(os.totalmem() / 2 ** 30) },
+      what: 'ssw up, two system containers (www, btcpayserver) from the debootstrap test image, CLI process start to exit',
+      rounds,
+      firstUpWithBaseImageMs: Math.round(firstMs),
+      parallelMs: { median: Math.round(median(parallel)), runs: parallel.map(Math.round) },
+      sequentialMs: { median: Math.round(median(sequential)), runs: sequential.map(Math.round) },
+      noChangeMs: { median: Math.round(median(noChange)), runs: noChange.map(Math.round) },
+    };
+    const out = path.join(__dirname, '../../bench/results/deployment-up.json');
+    fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+    console.log(JSON.stringify(result, null, 2));
+  } finally {
+    await stopService(worker);
+    await resetHarnessLxd(lxd, paths, [DEPLOYMENT]);
+    lxd.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
