@@ -16,7 +16,7 @@ import {
   type DesiredVolume,
   type InstanceRole,
 } from '../../common/deployment/desired';
-import type { DeploymentPlan } from '../../common/deployment/plan';
+import { parseLxdSize, type DeploymentPlan } from '../../common/deployment/plan';
 import type { DesiredDeployment } from '../../common/deployment/desired';
 import type { InstanceType } from '../../common/config';
 import { FailureType } from '../../common/failure-types';
@@ -179,7 +179,6 @@ export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
           }
         }
         const now = await lxd.getStorageVolume(STORAGE_POOL, v.name, { signal });
-        const { parseLxdSize } = await import('../../common/deployment/plan');
         const bytes = parseLxdSize(now?.config?.size);
         if (bytes === undefined || bytes < v.sizeGb * 1e9) {
           await lxd.patchStorageVolume(STORAGE_POOL, v.name, { config: { size } }, { signal });
@@ -407,13 +406,14 @@ export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
   };
 }
 
+/** `configured` for async reads: config problems become final failures, anything else stays as it is. */
 async function configuredAsync<T>(read: () => Promise<T>): Promise<T> {
-  const { UserError } = await import('../../common/errors');
   try {
     return await read();
   } catch (err) {
-    if (err instanceof UserError) return configured(() => { throw err; });
-    throw err;
+    return configured(() => {
+      throw err;
+    });
   }
 }
 
