@@ -26,6 +26,7 @@ import { configured } from '../config';
 import { whileBeating } from '../heartbeat';
 import { lxdStatusOf, type LxdClient } from '../lxd';
 import { forgetHostKey, pinHostKey, runChecked, withSsh, type SshTarget } from '../ssh';
+import { HostKeyConflictError } from '../ssh/known-hosts';
 import { ensureBaseImage as buildBaseImage, type BaseImageResult } from './base-image';
 import { pollUntil } from './poll';
 import { readDeploymentState, remoteLxd, requireRemoteRecord, type DeploymentRef } from './state';
@@ -275,7 +276,8 @@ export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
       const file = paths.knownHosts;
       try {
         return { fingerprint: pinHostKey(file, address, 22, blob).fingerprint, replaced: false };
-      } catch {
+      } catch (err) {
+        if (!(err instanceof HostKeyConflictError)) throw err;
         forgetHostKey(file, address, 22);
         return { fingerprint: pinHostKey(file, address, 22, blob).fingerprint, replaced: true };
       }

@@ -91,10 +91,10 @@ export async function readCurrent(lxd: LxdClient, desired: DesiredDeployment): P
   const global = lxd.withProject('default');
   const alias = await global.getImageAlias(desired.baseImage.alias);
   if (alias) current.baseImage = { alias: desired.baseImage.alias, fingerprint: alias.target };
-  const net = await lxd.withProject(desired.network.project === 'default' || !project ? 'default' : desired.network.project).getNetwork(desired.network.name);
-  if (net && (desired.network.project === 'default' || project)) {
-    current.network = { name: net.name, type: net.type ?? '', config: net.config ?? {}, usedBy: net.used_by ?? [] };
-  }
+  // A bridge lives in the default project; an OVN network in the deployment's, which may not exist yet.
+  const n = desired.network;
+  const net = n.project === 'default' || project ? await lxd.withProject(n.project).getNetwork(n.name) : undefined;
+  if (net) current.network = { name: net.name, type: net.type ?? '', config: net.config ?? {}, usedBy: net.used_by ?? [] };
   if (!project) return current;
   current.project = { config: project.config ?? {} };
   const scoped = lxd.withProject(desired.project.name);

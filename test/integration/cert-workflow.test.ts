@@ -1,14 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { encryptedDataConverter } from '../../common/codec/data-converter';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { SsPaths } from '../../common/paths';
 import { queryProgress } from '../../client/follow';
 import type { RenewCertificatesResult } from '../../workflows/renew-certificates';
 import { certActivities, type CertCalls } from '../fixtures/cert-activities';
-import { harness } from '../helpers/harness';
-import { encryptedClient, tempSsRoot, uniqueTaskQueue } from '../helpers/temporal';
+import { withStandInWorker } from '../helpers/standin-worker';
+import { encryptedClient, tempSsRoot } from '../helpers/temporal';
 
 // renewCertificates' branching on stand-in activities (real ones: certbot.test.ts, cli-cert.test.ts):
 // a valid certificate is kept without touching the CA, a missing one is obtained and backed up,
@@ -25,16 +24,7 @@ after(async () => {
 });
 
 async function run(calls: CertCalls, reloadHow: 'process' | 'none', input: object = {}) {
-  const taskQueue = uniqueTaskQueue('certwf');
-  const worker = await Worker.create({
-    connection: await NativeConnection.connect({ address: harness().temporal.address }),
-    namespace: harness().temporal.namespace,
-    taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
-    dataConverter: encryptedDataConverter(key),
-    activities: certActivities(calls, reloadHow),
-  });
-  return worker.runUntil(async () => {
+  return withStandInWorker(key, certActivities(calls, reloadHow), 'certwf', async (taskQueue) => {
     const handle = await client.workflow.start('renewCertificates', {
       taskQueue,
       workflowId: `${taskQueue}-renew`,

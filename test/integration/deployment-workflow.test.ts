@@ -1,16 +1,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { encryptedDataConverter } from '../../common/codec/data-converter';
-import type { DeploymentConfig } from '../../common/config';
-import { desiredDeployment, type DesiredDeployment } from '../../common/deployment/desired';
-import { planDeployment, type CurrentDeployment, type DeploymentPlan } from '../../common/deployment/plan';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { desiredDeployment } from '../../common/deployment/desired';
+import { planDeployment, type DeploymentPlan } from '../../common/deployment/plan';
 import { SsPaths } from '../../common/paths';
 import { queryProgress } from '../../client/follow';
 import { isFailure } from '../helpers/failures';
-import { harness } from '../helpers/harness';
-import { encryptedClient, tempSsRoot, uniqueTaskQueue } from '../helpers/temporal';
+import { appliedState, deploymentConfig } from '../fixtures/deployment';
+import { withStandInWorker } from '../helpers/standin-worker';
+import { encryptedClient, tempSsRoot } from '../helpers/temporal';
 
 // deploymentUp's branching on stand-in activities (the real ones: cli-deployment.test.ts and
 // deployment-lxd.test.ts): the production guard, conflicts stop before any change, a plan with
@@ -26,34 +25,7 @@ after(async () => {
   await client.connection.close();
 });
 
-const config: DeploymentConfig = {
-  remote: { name: 'home', deployments: [{ deployment: 'public', chain: 'regtest' }], registryUrl: 'https://index.docker.io/v1' },
-  project: {
-    name: 'public',
-    primaryDomain: 'example.com',
-    otherSites: [],
-    domains: ['example.com'],
-    bitcoinChain: 'regtest',
-    instanceType: 'container',
-    www: { macAddress: '00:16:3e:aa:bb:01', cpuCount: 1, memoryMb: 1024, disksGb: { ssdata: 1, backup: 1, docker: 1 } },
-    btcpayserver: { macAddress: '00:16:3e:aa:bb:02', cpuCount: 1, memoryMb: 1024, disksGb: { ssdata: 1, backup: 1, docker: 1 } },
-    lnplayserver: { cpuCount: 1, memoryMb: 1024 },
-    hostnames: { www: 'www', btcpayServer: 'btcpayserver', lnplayServer: 'lnplayserver', btcpayInCert: 'btcpay', nextcloud: 'nextcloud', gitea: 'git', nostr: 'relay' },
-    images: {} as DeploymentConfig['project']['images'],
-  },
-  sites: [],
-};
-const desired = desiredDeployment(config, { dataPlaneInterface: 'eth0', hasOvn: false, cloudInitKeys: 'user', bridgeSubnet: '10.151.1.1/24', sshPublicKey: 'ssh-ed25519 AAAA test' }, { now: new Date('2026-11-22T00:00:00Z') });
-
-function applied(d: DesiredDeployment): CurrentDeployment {
-  const c: CurrentDeployment = { project: { config: d.project.config }, network: { name: d.network.name, type: 'bridge', config: d.network.config, usedBy: [] }, baseImage: { alias: d.baseImage.alias, fingerprint: 'ab' }, profiles: {}, volumes: {}, instances: {} };
-  for (const i of d.instances) {
-    c.profiles[i.name] = { ...i.profile };
-    for (const v of i.volumes) c.volumes[v.name] = { contentType: v.contentType, sizeBytes: v.sizeGb * 1e9, usedBy: [] };
-    c.instances[i.name] = { type: i.type, status: 'Running', profiles: [i.name] };
-  }
-  return c;
-}
+const desired = desiredDeployment(deploymentConfig({ instanceType: 'container' }), { dataPlaneInterface: 'eth0', hasOvn: false, cloudInitKeys: 'user', bridgeSubnet: '10.151.1.1/24', sshPublicKey: 'ssh-ed25519 AAAA test' }, { now: new Date('2026-11-22T00:00:00Z') });
 
 interface Calls {
   ensure: string[];
@@ -108,16 +80,7 @@ function activities(plan: DeploymentPlan, calls: Calls) {
 }
 
 async function run(plan: DeploymentPlan, calls: Calls, input: object = {}) {
-  const taskQueue = uniqueTaskQueue('deploywf');
-  const worker = await Worker.create({
-    connection: await NativeConnection.connect({ address: harness().temporal.address }),
-    namespace: harness().temporal.namespace,
-    taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
-    dataConverter: encryptedDataConverter(key),
-    activities: activities(plan, calls),
-  });
-  return worker.runUntil(async () => {
+  return withStandInWorker(key, activities(plan, calls), 'deploywf', async (taskQueue) => {
     const handle = await client.workflow.start('deploymentUp', { taskQueue, workflowId: `${taskQueue}-up`, args: [{ remote: 'home', deployment: 'public', ...input }] });
     try {
       return { result: await handle.result(), progress: await queryProgress(client, handle) };
@@ -139,7 +102,7 @@ describe('deploymentUp branching', () => {
 
   test('a plan with nothing to do changes nothing, but still checks each instance is reachable', async () => {
     const calls: Calls = { ensure: [], verified: [] };
-    const { result, progress } = await run(planDeployment(desired, applied(desired)), calls);
+    const { result, progress } = await run(planDeployment(desired, appliedState(desired)), calls);
     assert.deepEqual(calls.ensure, []);
     assert.deepEqual(calls.verified.sort(), ['address btcpayserver-example-com', 'address www-example-com']);
     assert.deepEqual((result as { changes: unknown[] }).changes, []);
@@ -149,7 +112,7 @@ describe('deploymentUp branching', () => {
   });
 
   test('conflicts stop the run before anything changes', async () => {
-    const cur = applied(desired);
+    const cur = appliedState(desired);
     cur.instances['www-example-com']!.type = 'virtual-machine';
     const calls: Calls = { ensure: [], verified: [] };
     const { error } = await run(planDeployment(desired, cur), calls);
@@ -159,24 +122,13 @@ describe('deploymentUp branching', () => {
 
   test('a production remote without --yes is refused before the plan; --sequential brings instances up one by one', async () => {
     const calls: Calls = { ensure: [], verified: [] };
-    const taskQueue = uniqueTaskQueue('deploywf');
-    const worker = await Worker.create({
-      connection: await NativeConnection.connect({ address: harness().temporal.address }),
-      namespace: harness().temporal.namespace,
-      taskQueue,
-      workflowsPath: require.resolve('../../workflows'),
-      dataConverter: encryptedDataConverter(key),
-      activities: activities(planDeployment(desired, { profiles: {}, volumes: {}, instances: {} }), calls),
-    });
-    await worker.runUntil(async () => {
-      const handle = await client.workflow.start('deploymentUp', { taskQueue, workflowId: `${taskQueue}-prod`, args: [{ remote: 'prod-dc1', deployment: 'public' }] });
-      await assert.rejects(handle.result(), (err: Error) => isFailure('SswValidationError', true, /Remote prod-dc1 is a production remote/)((err as { cause?: Error }).cause));
-    });
+    const { error } = await run(planDeployment(desired, { profiles: {}, volumes: {}, instances: {} }), calls, { remote: 'prod-dc1' });
+    assert.ok(isFailure('SswValidationError', true, /Remote prod-dc1 is a production remote/)((error as { cause?: Error }).cause));
     assert.deepEqual(calls.ensure, []);
 
     const seq: Calls = { ensure: [], verified: [], inflight: { now: 0, max: 0 } };
-    const { error } = await run(planDeployment(desired, { profiles: {}, volumes: {}, instances: {} }), seq, { sequential: true });
-    assert.equal(error, undefined);
+    const sequential = await run(planDeployment(desired, { profiles: {}, volumes: {}, instances: {} }), seq, { sequential: true });
+    assert.equal(sequential.error, undefined);
     assert.equal(seq.inflight!.max, 1, 'one instance at a time');
     assert.equal(seq.ensure.filter((c) => c.startsWith('instance')).length, 2);
   });

@@ -1,67 +1,25 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
-import type { DeploymentConfig } from '../../common/config';
 import {
   chooseBridgeSubnet,
   deploymentNetworkName,
   desiredDeployment,
   weeklyImageAlias,
-  type DesiredDeployment,
   type RemoteFacts,
 } from '../../common/deployment/desired';
 import { formatPlan, parseLxdSize, planDeployment, type CurrentDeployment } from '../../common/deployment/plan';
+import { appliedState, deploymentConfig as config } from '../fixtures/deployment';
 
 /** Desired state, profiles with their cloud-init, and plans: pure functions, no remote. */
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAbcdefghijklmnopqrstuvwxyz0123456789ABCDEFG operator@mgmt';
-
-function config(over: Partial<DeploymentConfig['project']> = {}, remote: Partial<DeploymentConfig['remote']> = {}): DeploymentConfig {
-  const hostnames = { www: 'www', btcpayServer: 'btcpayserver', lnplayServer: 'lnplayserver', btcpayInCert: 'btcpay', nextcloud: 'nextcloud', gitea: 'git', nostr: 'relay' };
-  const disks = { ssdata: 20, backup: 50, docker: 30 };
-  return {
-    remote: { name: 'home', deployments: [{ deployment: 'public', chain: 'regtest' }], registryUrl: 'https://index.docker.io/v1', ...remote },
-    project: {
-      name: 'public',
-      primaryDomain: 'example.com',
-      otherSites: [],
-      domains: ['example.com'],
-      bitcoinChain: 'regtest',
-      instanceType: 'virtual-machine',
-      www: { macAddress: '00:16:3e:aa:bb:01', cpuCount: 4, memoryMb: 4096, disksGb: disks },
-      btcpayserver: { macAddress: '00:16:3e:aa:bb:02', cpuCount: 2, memoryMb: 2048, disksGb: { ...disks, backup: 20 } },
-      lnplayserver: { cpuCount: 4, memoryMb: 4096 },
-      hostnames,
-      images: {} as DeploymentConfig['project']['images'],
-      ...over,
-    },
-    sites: [],
-  };
-}
 
 const facts: RemoteFacts = { dataPlaneInterface: 'eno1', hasOvn: false, cloudInitKeys: 'cloud-init', bridgeSubnet: '10.151.7.1/24', sshPublicKey: KEY };
 const NOW = new Date('2026-11-22T12:00:00Z');
 
 function emptyCurrent(): CurrentDeployment {
   return { profiles: {}, volumes: {}, instances: {} };
-}
-
-/** What LXD would hold after applying `d` (sizes as LXD stores them). */
-function appliedState(d: DesiredDeployment): CurrentDeployment {
-  const c: CurrentDeployment = {
-    project: { config: { ...d.project.config } },
-    network: { name: d.network.name, type: d.network.type, config: { ...d.network.config }, usedBy: [] },
-    baseImage: { alias: d.baseImage.alias, fingerprint: 'f'.repeat(64) },
-    profiles: {},
-    volumes: {},
-    instances: {},
-  };
-  for (const i of d.instances) {
-    c.profiles[i.name] = { description: i.profile.description, config: { ...i.profile.config, 'volatile.x': '1' }, devices: structuredClone(i.profile.devices) };
-    for (const v of i.volumes) c.volumes[v.name] = { contentType: v.contentType, sizeBytes: v.sizeGb * 1e9, usedBy: [] };
-    c.instances[i.name] = { type: i.type, status: 'Running', profiles: [i.name] };
-  }
-  return c;
 }
 
 describe('desired deployment', () => {
