@@ -48,29 +48,32 @@ export async function deploymentDown(input: DeploymentDownInput): Promise<Deploy
   const { desired, plan } = await progress.step(STEPS.plan, () => quick.planDeployment({ ...target, ...(input.skip ? { skip: input.skip } : {}) }));
   const exists = (kind: string, name: string) => plan.items.some((x) => x.kind === kind && x.name === name && x.action !== 'create');
 
-  const volumesDeleted: string[] = [];
-  const volumesKept: string[] = [];
-  const removed: string[] = [];
-  await Promise.all(
+  // Per instance, in parallel; results are reported in config order, whatever finished first.
+  const perInstance = await Promise.all(
     desired.instances.map(async (i) => {
+      const out = { removed: [] as string[], deleted: [] as string[], kept: [] as string[] };
       const step = `${i.role}: stop and delete ${i.name} and its profile`;
       progress.addSteps([step]);
       if (!exists('instance', i.name) && !exists('profile', i.name)) progress.skip(step, 'not there');
       else {
         await progress.step(step, () => slow.removeInstance(input.remote, input.deployment, i.name, i.role));
-        removed.push(i.name);
+        out.removed.push(i.name);
       }
       const volumes = i.volumes.map((v) => v.name).filter((v) => exists('volume', v));
       if (!input.purge) {
-        volumesKept.push(...volumes);
-        return;
+        out.kept.push(...volumes);
+        return out;
       }
       const purge = `${i.role}: delete volumes (--purge)`;
       progress.addSteps([purge]);
       if (!volumes.length) progress.skip(purge, 'none left');
-      else volumesDeleted.push(...(await progress.step(purge, () => quick.deleteVolumes(input.remote, input.deployment, volumes))).deleted);
+      else out.deleted.push(...(await progress.step(purge, () => quick.deleteVolumes(input.remote, input.deployment, volumes))).deleted);
+      return out;
     }),
   );
+  const removed = perInstance.flatMap((x) => x.removed);
+  const volumesDeleted = perInstance.flatMap((x) => x.deleted);
+  const volumesKept = perInstance.flatMap((x) => x.kept);
   progress.addSteps([STEPS.network]);
   const net = await progress.step(STEPS.network, () => quick.removeNetworkIfUnused(input.remote, desired.network));
   if (!net.removed) progress.detail(STEPS.network, net.usedBy.length ? `kept: used by ${net.usedBy.join(', ')}` : 'not there');
