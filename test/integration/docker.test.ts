@@ -1,0 +1,117 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import Docker from 'dockerode';
+import { withDocker } from '../../activities/docker/connect';
+import { transferImages } from '../../activities/docker/images';
+import { pollUntil } from '../../activities/deployment/poll';
+import type { LxdClient } from '../../activities/lxd/client';
+import { pinHostKey } from '../../activities/ssh';
+import { SsPaths } from '../../common/paths';
+import { harness } from '../helpers/harness';
+import { harnessLxd } from '../helpers/lxd';
+import { tempSsRoot } from '../helpers/temporal';
+
+// The Docker Engine API over SSH (pinned host key, the engine's unix socket forwarded), against the
+// harness dockerd through the harness sshd; and the air-gapped image transfer from the harness
+// dockerd (this machine's Docker) into the Docker of a real LXD system container.
+const paths = new SsPaths(tempSsRoot('ssw-docker-'));
+const IMAGE = 'ssw-itest/tiny:1';
+let local: Docker;
+let target: { host: string; port: number; user: string; privateKeyPath: string };
+let savedDockerHost: string | undefined;
+
+/** A tiny image made here (no registry): one file, imported as a rootfs. */
+function buildTinyImage(): void {
+  const dir = fs.mkdtempSync(path.join(paths.root, 'rootfs-'));
+  fs.writeFileSync(path.join(dir, 'hello.txt'), `made by ssw's docker test ${Date.now()}\n`);
+  const tar = path.join(paths.root, 'rootfs.tar');
+  execFileSync('tar', ['-C', dir, '-cf', tar, '.']);
+  execFileSync('docker', ['-H', `unix://${harness().docker.socket}`, 'import', tar, IMAGE], { stdio: 'pipe' });
+}
+
+before(() => {
+  fs.mkdirSync(path.dirname(paths.knownHosts), { recursive: true });
+  fs.writeFileSync(paths.knownHosts, `${harness().ssh.hostKeyLine}\n`);
+  target = { host: '127.0.0.1', port: harness().ssh.port, user: 'root', privateKeyPath: harness().ssh.privateKeyPath };
+  savedDockerHost = process.env.DOCKER_HOST;
+  process.env.DOCKER_HOST = `unix://${harness().docker.socket}`;
+  local = new Docker({ socketPath: harness().docker.socket });
+  buildTinyImage();
+});
+
+after(async () => {
+  await local.getImage(IMAGE).remove({ force: true }).catch(() => undefined);
+  if (savedDockerHost === undefined) delete process.env.DOCKER_HOST;
+  else process.env.DOCKER_HOST = savedDockerHost;
+});
+
+describe('Docker over SSH', () => {
+  test('the engine answers through the SSH connection; the host key must be the pinned one', async () => {
+    const version = await withDocker(paths, target, (d) => d.version(), { socketPath: harness().docker.socket });
+    assert.match(version.Version, /^\d+\./);
+    const bad = new SsPaths(tempSsRoot('ssw-docker-bad-'));
+    fs.mkdirSync(path.dirname(bad.knownHosts), { recursive: true });
+    fs.writeFileSync(bad.knownHosts, `[127.0.0.1]:${harness().ssh.port} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n`);
+    await assert.rejects(withDocker(bad, target, (d) => d.version(), { socketPath: harness().docker.socket }), /SswHostKeyMismatch|host key/i);
+  });
+});
+
+describe('air-gapped image transfer into a real instance', () => {
+  const NAME = 'ssw-itest-docker';
+  let instance: { host: string; port: number; user: string; privateKeyPath: string };
+  let lxd: LxdClient;
+
+  before(async () => {
+    lxd = harnessLxd();
+    if (await lxd.getInstance(NAME)) await lxd.deleteInstance(NAME).catch(() => undefined);
+    // A system container from the harness image on the test bridge, as ssw up makes them (nested Docker).
+    await lxd.createInstance({
+      name: NAME,
+      type: 'container',
+      profiles: ['default'],
+      config: { 'security.nesting': 'true', 'security.syscalls.intercept.mknod': 'true', 'security.syscalls.intercept.setxattr': 'true' },
+      devices: { eth0: { type: 'nic', network: harness().lxd.testBridge, name: 'eth0' } },
+      source: { type: 'image', alias: harness().lxd.baseImage },
+    });
+    await lxd.setInstanceState(NAME, { action: 'start' });
+    const address = await pollUntil(
+      async () => (await lxd.getInstanceState(NAME))?.network?.eth0?.addresses.find((a) => a.family === 'inet' && a.scope === 'global')?.address,
+      { timeoutMs: 120_000, what: `${NAME}'s address` },
+    );
+    const key = fs.readFileSync(`${harness().ssh.privateKeyPath}.pub`);
+    await lxd.writeInstanceFile(NAME, '/home/ubuntu/.ssh', { type: 'directory', uid: 1000, gid: 1000, mode: 0o700 });
+    await lxd.writeInstanceFile(NAME, '/home/ubuntu/.ssh/authorized_keys', { content: key, uid: 1000, gid: 1000, mode: 0o600 });
+    const hostKey = await pollUntil(async () => lxd.readInstanceFile(NAME, '/etc/ssh/ssh_host_ed25519_key.pub'), { timeoutMs: 120_000, what: 'its host key' });
+    pinHostKey(paths.knownHosts, address, 22, Buffer.from(hostKey.toString().split(' ')[1]!, 'base64'));
+    instance = { host: address, port: 22, user: 'ubuntu', privateKeyPath: harness().ssh.privateKeyPath };
+    await pollUntil(async () => withDocker(paths, instance, (d) => d.ping()).then(() => true, () => false), { timeoutMs: 120_000, what: 'Docker in the instance' });
+  });
+
+  after(async () => {
+    if (await lxd.getInstance(NAME)) {
+      await lxd.setInstanceState(NAME, { action: 'stop', force: true, timeout: 30 });
+      await lxd.deleteInstance(NAME);
+    }
+    lxd.close();
+  });
+
+  test('an image the instance lacks is saved here, uploaded (SFTP) and loaded; then it is skipped as present (same image ID)', async () => {
+    const id = (await local.getImage(IMAGE).inspect()).Id;
+    const first = await transferImages(paths, instance, [IMAGE]);
+    assert.equal(first[0]!.action, 'loaded');
+    assert.equal(first[0]!.id, id);
+    assert.ok(first[0]!.bytesSent > 0);
+    assert.ok(fs.existsSync(path.join(paths.root, 'cache', 'images', `${id.replace(/^sha256:/, '')}.tar`)), 'cached here');
+    assert.equal(await withDocker(paths, instance, async (d) => (await d.getImage(IMAGE).inspect()).Id), id);
+    const again = await transferImages(paths, instance, [IMAGE]);
+    assert.deepEqual(again.map((t) => [t.action, t.bytesSent]), [['present', 0]]);
+    assert.equal((await lxd.execInstance(NAME, ['sh', '-c', 'ls /var/tmp/ssw-images | wc -l'])).stdout.trim(), '0', 'no tarball left on the instance');
+  });
+
+  test('an image this machine does not have is a final error naming it', async () => {
+    await assert.rejects(transferImages(paths, instance, ['ssw-itest/absent:1']), /ssw-itest\/absent:1 is not in this machine's Docker/);
+  });
+});
