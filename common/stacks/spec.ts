@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * A "stack" as ssw runs it on a single-host instance: a named group of plain
+ * containers and user-defined bridge networks that ssw owns (no swarm: its
+ * overlay networks carry no traffic in nested containers, and one host
+ * needs none of it). Specs are data rendered from the validated config;
+ * secrets appear only as references to site.conf keys, resolved by the
+ * activity that starts the container, so a spec may travel in workflow
+ * history. Labels carry the stack name and a hash of the spec: a container
+ * whose hash matches is left alone.
+ */
+
+export const LABEL_STACK = 'ssw.stack';
+export const LABEL_HASH = 'ssw.config-hash';
+export const LABEL_ROLE = 'ssw.role';
+
+/** A site.conf key whose value the container gets as an environment variable (never rendered into the spec). */
+export interface SecretRef {
+  secret: string;
+  /** The domain whose site.conf holds it. */
+  domain: string;
+}
+
+export interface VolumeMount {
+  /** Absolute path on the instance (under ss's data path). */
+  host: string;
+  container: string;
+  readOnly?: boolean;
+}
+
+export interface HealthCheck {
+  /** Docker's form: ['CMD', ...] or ['CMD-SHELL', '...']. */
+  test: string[];
+  intervalS: number;
+  timeoutS: number;
+  retries: number;
+  startPeriodS: number;
+}
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  env: Record<string, string | SecretRef>;
+  volumes: VolumeMount[];
+  /** Networks it joins, with the DNS aliases others reach it by. */
+  networks: { name: string; aliases: string[] }[];
+  ports?: { hostIp: string; host: number; container: number }[];
+  command?: string[];
+  healthcheck?: HealthCheck;
+  /** Files written on the instance before the container starts (e.g. nginx.conf, the relay's config.toml). */
+  files?: { path: string; content: string }[];
+  labels?: Record<string, string>;
+  /** Whether a replacement may start next to the old container (stateless apps); databases never. */
+  startBeforeStop: boolean;
+}
+
+export interface StackSpec {
+  name: string;
+  /** The site and app it serves; absent for the reverse proxy. */
+  domain?: string;
+  app?: 'ghost' | 'nextcloud' | 'gitea' | 'nostr' | 'reverse-proxy';
+  networks: string[];
+  /** Started in order (a database before its app). */
+  containers: ContainerSpec[];
+  /** Directories under the data path the stack needs (created, owned by the instance user). */
+  directories: string[];
+}
+
+/** ss's DOMAIN_IDENTIFIER: the last 6 hex digits of sha256(domain). */
+export function domainIdentifier(domain: string): string {
+  return createHash('sha256').update(domain).digest('hex').slice(-6);
+}
+
+/** JSON with sorted keys: the same spec always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value as object)
+      .sort()
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The hash a running container carries in LABEL_HASH: of its spec (secret references, not values). */
+export function containerHash(c: ContainerSpec): string {
+  return createHash('sha256').update(canonicalJson({ ...c, labels: undefined })).digest('hex').slice(0, 16);
+}

@@ -1,0 +1,116 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { SiteConfig } from '../../common/config';
+import { appStacks } from '../../common/stacks/apps';
+import { proxyStack, renderNginxConf } from '../../common/stacks/proxy';
+import { canonicalJson, containerHash, domainIdentifier } from '../../common/stacks/spec';
+import { deploymentConfig } from '../fixtures/deployment';
+
+/**
+ * The stacks and nginx.conf rendered from a config, against golden files in
+ * test/fixtures/stacks (UPDATE_GOLDEN=1 rewrites them; review the diff).
+ */
+
+const GOLDEN = path.resolve(__dirname, '../../../test/fixtures/stacks');
+
+function golden(name: string, actual: string): void {
+  const file = path.join(GOLDEN, name);
+  if (process.env.UPDATE_GOLDEN === '1') {
+    fs.mkdirSync(GOLDEN, { recursive: true });
+    fs.writeFileSync(file, actual);
+  }
+  assert.equal(actual, fs.readFileSync(file, 'utf8'), `${name} differs from the golden file (UPDATE_GOLDEN=1 rewrites it)`);
+}
+
+function site(domain: string, over: Partial<SiteConfig> = {}): SiteConfig {
+  return {
+    domain,
+    languageCodes: ['en'],
+    deploy: { ghost: true, nextcloud: false, gitea: false, nostr: false },
+    btcpayAltNames: [],
+    backupFullEveryDays: 30,
+    backupKeepDays: 90,
+    secrets: { duplicityBackupPassphrase: 'never-rendered-1', ghostMysqlPassword: 'never-rendered-2', ghostMysqlRootPassword: 'never-rendered-3' },
+    ...over,
+  };
+}
+
+const PUBKEY = 'a'.repeat(64);
+const config = {
+  ...deploymentConfig(),
+  sites: [
+    site('example.com', {
+      languageCodes: ['en', 'es'],
+      deploy: { ghost: true, nextcloud: true, gitea: true, nostr: true },
+      btcpayAltNames: ['tip', 'store'],
+      nostrAccountPubkey: PUBKEY,
+      secrets: { duplicityBackupPassphrase: 'never-rendered-4', ghostMysqlPassword: 'never-rendered-5', ghostMysqlRootPassword: 'never-rendered-6', nextcloudMysqlPassword: 'never-rendered-7', nextcloudMysqlRootPassword: 'never-rendered-8', giteaMysqlPassword: 'never-rendered-9', giteaMysqlRootPassword: 'never-rendered-10' },
+    }),
+    site('example.org'),
+  ],
+};
+config.project.images = { ghost: 'ghost:5.103.0', ghostDb: 'mysql:8.0.32', nginx: 'nginx:1.27.3', nextcloud: 'nextcloud:25.0.4', nextcloudDb: 'mariadb:10.11.2-jammy', gitea: 'gitea/gitea:1.22', giteaDb: 'mariadb:10.11.2-jammy', nostrRelay: 'scsibug/nostr-rs-relay:0.9.0' };
+
+describe('stacks rendered from the config', () => {
+  const apps = appStacks(config);
+  const proxy = proxyStack(config, apps, { btcpayUpstream: '10.151.7.66:80' });
+
+  test('nginx.conf (golden)', () => {
+    golden('nginx.conf', renderNginxConf(config, { btcpayUpstream: '10.151.7.66:80' }));
+  });
+
+  test('nginx itself accepts the rendered config (nginx -t, certificates and paths made for the test)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssw-nginx-'));
+    try {
+      for (const d of ['example.com', 'example.org']) {
+        const live = path.join(dir, 'letsencrypt', d, 'live', d);
+        fs.mkdirSync(live, { recursive: true });
+        execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', `/CN=${d}`, '-keyout', path.join(live, 'privkey.pem'), '-out', path.join(live, 'fullchain.pem')], { stdio: 'pipe' });
+      }
+      const conf = renderNginxConf(config, { btcpayUpstream: '10.151.7.66:80' })
+        .replaceAll('/etc/letsencrypt/', `${dir}/letsencrypt/`)
+        .replace('include mime.types;', 'include /etc/nginx/mime.types;')
+        .replace('worker_processes auto;', `worker_processes auto;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;`);
+      fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
+      const r = spawnSync('nginx', ['-t', '-q', '-p', dir, '-c', path.join(dir, 'nginx.conf')], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('every stack (golden), secrets only as references to site.conf keys', () => {
+    const rendered = JSON.stringify([...apps, proxy], null, 2) + '\n';
+    golden('stacks.json', rendered);
+    assert.doesNotMatch(rendered, /never-rendered/);
+    assert.match(rendered, /"secret": "GITEA_MYSQL_PASSWORD"/);
+  });
+
+  test("ss's names: DOMAIN_IDENTIFIER, one Ghost stack per language, the first language at /", () => {
+    const id = domainIdentifier('example.com');
+    assert.match(id, /^[0-9a-f]{6}$/);
+    assert.deepEqual(apps.map((s) => s.name), [`${id}-ghost-en`, `${id}-ghost-es`, `${id}-nextcloud-en`, `${id}-gitea-en`, `${id}-nostr-en`, `${domainIdentifier('example.org')}-ghost-en`]);
+    const ghostEs = apps[1]!.containers[1]!;
+    assert.equal(ghostEs.env.url, 'https://www.example.com/es');
+    assert.equal(apps[0]!.containers[1]!.env.url, 'https://www.example.com');
+    const conf = renderNginxConf(config);
+    assert.match(conf, new RegExp(`location /es/ \\{[^}]*ghost-${id}-es:2368`));
+    assert.match(conf, /location \/ \{\n\s+return 503;/, 'BTCPay names answer 503 while the btcpayserver instance is not deployed');
+  });
+
+  test('the proxy joins every app network, never a database network, and carries the label cert renewal reloads by', () => {
+    assert.ok(proxy.networks.length === 6 && proxy.networks.every((n) => !n.includes('dbnet')), proxy.networks.join(' '));
+    assert.equal(proxy.containers[0]!.labels?.['ssw.role'], 'reverse-proxy');
+  });
+
+  test('the hash changes with the spec, not with anything else', () => {
+    const c = apps[0]!.containers[1]!;
+    assert.equal(containerHash(c), containerHash(structuredClone(c)));
+    assert.notEqual(containerHash(c), containerHash({ ...c, image: 'ghost:5.104.0' }));
+    assert.equal(canonicalJson({ b: 1, a: [2, { d: 3, c: 4 }] }), '{"a":[2,{"c":4,"d":3}],"b":1}');
+  });
+});
