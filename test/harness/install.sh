@@ -15,9 +15,10 @@ export DEBIAN_FRONTEND=noninteractive
 # nginx-light terminates mTLS in front of Temporal in the TLS test (and fronts sites later).
 # Besides the harness's own: openssh-sftp-server (SFTP) and dnsmasq-base (LXD managed
 # bridges) are only Recommends of openssh-server and lxd, which --no-install-recommends skips.
+# busybox-static: one static binary, the whole userland of the tests' small stand-in app images.
 PACKAGES=(openssh-server openssh-client openssh-sftp-server docker.io docker-compose lxd
   dnsmasq-base debootstrap jq ca-certificates iproute2 procps util-linux nginx-light openssl
-  pebble certbot duplicity)
+  pebble certbot duplicity busybox-static)
 
 installed() {
   [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]

@@ -6,9 +6,11 @@ import assert from 'node:assert/strict';
 import Docker from 'dockerode';
 import { withDocker } from '../../activities/docker/connect';
 import { transferImages } from '../../activities/docker/images';
+import { applyStack, removeStack } from '../../activities/docker/stacks';
+import type { SecretRef, StackSpec } from '../../common/stacks/spec';
 import { pollUntil } from '../../activities/deployment/poll';
 import type { LxdClient } from '../../activities/lxd/client';
-import { pinHostKey } from '../../activities/ssh';
+import { pinHostKey, runChecked, withSsh } from '../../activities/ssh';
 import { SsPaths } from '../../common/paths';
 import { harness } from '../helpers/harness';
 import { harnessLxd } from '../helpers/lxd';
@@ -113,5 +115,81 @@ describe('air-gapped image transfer into a real instance', () => {
 
   test('an image this machine does not have is a final error naming it', async () => {
     await assert.rejects(transferImages(paths, instance, ['ssw-itest/absent:1']), /ssw-itest\/absent:1 is not in this machine's Docker/);
+  });
+
+  describe('stacks', () => {
+    const WEB = 'ssw-itest/web:1';
+    const secrets: Record<string, string> = { TOKEN: 'stack-secret-value' };
+    const resolve = (ref: SecretRef) => secrets[ref.secret]!;
+    const spec = (greeting: string): StackSpec => ({
+      name: 'itest-web',
+      networks: ['itest-net'],
+      directories: [],
+      containers: [
+        {
+          name: 'itest-web',
+          image: WEB,
+          env: { GREETING: greeting, TOKEN: { secret: 'TOKEN', domain: 'example.test' } },
+          volumes: [],
+          networks: [{ name: 'itest-net', aliases: ['itest-web'] }],
+          healthcheck: { test: ['CMD', '/bin/busybox', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:2368/'], intervalS: 1, timeoutS: 2, retries: 3, startPeriodS: 0 },
+          startBeforeStop: true,
+        },
+      ],
+    });
+    const onInstance = (argv: string[]) => withSsh(instance, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, async ({ client }) => (await runChecked(client, argv, { timeoutMs: 30_000 })).stdout);
+
+    before(async () => {
+      // A stand-in web app: busybox's httpd in an image made here from Debian's static busybox.
+      const dir = fs.mkdtempSync(path.join(paths.root, 'web-'));
+      fs.mkdirSync(path.join(dir, 'bin'));
+      fs.mkdirSync(path.join(dir, 'www'));
+      fs.copyFileSync('/bin/busybox', path.join(dir, 'bin', 'busybox'));
+      fs.chmodSync(path.join(dir, 'bin', 'busybox'), 0o755);
+      fs.writeFileSync(path.join(dir, 'www', 'index.html'), 'stand-in app\n');
+      const tar = path.join(paths.root, 'web.tar');
+      execFileSync('tar', ['-C', dir, '-cf', tar, '.']);
+      execFileSync('docker', ['-H', `unix://${harness().docker.socket}`, 'import', '--change', 'CMD ["/bin/busybox","httpd","-f","-p","2368","-h","/www"]', tar, WEB], { stdio: 'pipe' });
+      await transferImages(paths, instance, [WEB]);
+    });
+    after(async () => {
+      await local.getImage(WEB).remove({ force: true }).catch(() => undefined);
+    });
+
+    test('created, running and healthy, answering on its alias, with the secret resolved only in the container', async () => {
+      const r = await withDocker(paths, instance, (d) => applyStack(d, spec('one'), resolve, { timeoutMs: 60_000 }));
+      assert.deepEqual([r.networksCreated, r.created], [['itest-net'], ['itest-web']]);
+      const info = await withDocker(paths, instance, (d) => d.getContainer('itest-web').inspect());
+      assert.equal(info.State.Health?.Status, 'healthy');
+      assert.ok(info.Config.Env.includes('TOKEN=stack-secret-value'));
+      assert.equal(info.HostConfig.RestartPolicy?.Name, 'unless-stopped');
+      assert.equal(await onInstance(['docker', 'exec', 'itest-web', '/bin/busybox', 'wget', '-q', '-O', '-', 'http://itest-web:2368/']), 'stand-in app\n');
+      assert.doesNotMatch(JSON.stringify(spec('one')), /stack-secret-value/);
+    });
+
+    test('applied again: left alone (same container)', async () => {
+      const before = await withDocker(paths, instance, (d) => d.getContainer('itest-web').inspect());
+      const r = await withDocker(paths, instance, (d) => applyStack(d, spec('one'), resolve, { timeoutMs: 60_000 }));
+      assert.deepEqual([r.created, r.replaced, r.unchanged], [[], [], ['itest-web']]);
+      assert.equal((await withDocker(paths, instance, (d) => d.getContainer('itest-web').inspect())).Id, before.Id);
+    });
+
+    test('changed: a new container started and healthy before the old one goes, then it takes the name', async () => {
+      const before = await withDocker(paths, instance, (d) => d.getContainer('itest-web').inspect());
+      const r = await withDocker(paths, instance, (d) => applyStack(d, spec('two'), resolve, { timeoutMs: 60_000 }));
+      assert.deepEqual(r.replaced, ['itest-web']);
+      const names = await withDocker(paths, instance, async (d) => (await d.listContainers({ all: true })).map((c) => c.Names[0]));
+      assert.deepEqual(names, ['/itest-web']);
+      const after = await withDocker(paths, instance, (d) => d.getContainer('itest-web').inspect());
+      assert.notEqual(after.Id, before.Id);
+      assert.ok(after.Config.Env.includes('GREETING=two'));
+      assert.equal(after.State.Health?.Status, 'healthy');
+    });
+
+    test('removed: its containers and networks go', async () => {
+      const r = await withDocker(paths, instance, (d) => removeStack(d, 'itest-web'));
+      assert.deepEqual(r, { containers: ['itest-web'], networks: ['itest-net'] });
+      assert.deepEqual(await withDocker(paths, instance, (d) => d.listContainers({ all: true })), []);
+    });
   });
 });

@@ -1,0 +1,161 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type Docker from 'dockerode';
+import { FailureType } from '../../common/failure-types';
+import { containerHash, LABEL_HASH, LABEL_STACK, type ContainerSpec, type SecretRef, type StackSpec } from '../../common/stacks/spec';
+import { pollUntil } from '../deployment/poll';
+
+/**
+ * Brings one stack's networks and containers to its spec through the Docker
+ * API, changing only what differs: a container whose config-hash label
+ * matches and which runs is left alone; a changed one is replaced. A
+ * stateless app is replaced start-new-then-stop-old (the new container
+ * answers on the same DNS alias before the old one goes, so the proxy keeps
+ * answering); a database or anything holding ports is stopped first. Then it
+ * waits until every container runs and, where it has a health check, is
+ * healthy. Files and directories on the instance are written beforehand by
+ * the caller (over SSH).
+ */
+
+export interface StackApplyResult {
+  stack: string;
+  networksCreated: string[];
+  created: string[];
+  replaced: string[];
+  started: string[];
+  unchanged: string[];
+}
+
+export type SecretResolver = (ref: SecretRef) => string;
+
+const NS = 1_000_000_000;
+
+function isSecret(v: string | SecretRef): v is SecretRef {
+  return typeof v === 'object';
+}
+
+async function inspectOrUndefined(docker: Docker, name: string): Promise<Docker.ContainerInspectInfo | undefined> {
+  try {
+    return await docker.getContainer(name).inspect();
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+    throw err;
+  }
+}
+
+/** Docker's create options for a spec; secrets resolved here, at the last moment, never stored elsewhere. */
+export function createOptions(stack: string, c: ContainerSpec, name: string, resolve: SecretResolver): Docker.ContainerCreateOptions {
+  const env = Object.entries(c.env).map(([k, v]) => `${k}=${isSecret(v) ? resolve(v) : v}`);
+  const first = c.networks[0];
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of c.ports ?? []) {
+    exposed[`${p.container}/tcp`] = {};
+    bindings[`${p.container}/tcp`] = [{ HostIp: p.hostIp, HostPort: String(p.host) }];
+  }
+  return {
+    name,
+    Image: c.image,
+    Env: env,
+    ...(c.command ? { Cmd: c.command } : {}),
+    Labels: { ...(c.labels ?? {}), [LABEL_STACK]: stack, [LABEL_HASH]: containerHash(c) },
+    ExposedPorts: exposed,
+    ...(c.healthcheck
+      ? { Healthcheck: { Test: c.healthcheck.test, Interval: c.healthcheck.intervalS * NS, Timeout: c.healthcheck.timeoutS * NS, Retries: c.healthcheck.retries, StartPeriod: c.healthcheck.startPeriodS * NS } }
+      : {}),
+    HostConfig: {
+      Binds: c.volumes.map((v) => `${v.host}:${v.container}${v.readOnly ? ':ro' : ''}`),
+      RestartPolicy: { Name: 'unless-stopped' },
+      // A small init as PID 1: signals reach the app (a prompt, clean stop) and zombies are reaped.
+      Init: true,
+      PortBindings: bindings,
+      ...(first ? { NetworkMode: first.name } : {}),
+    },
+    // Docker takes one network at create time; createAndStart joins the others.
+    ...(first ? { NetworkingConfig: { EndpointsConfig: { [first.name]: { Aliases: first.aliases } } } } : {}),
+  };
+}
+
+async function createAndStart(docker: Docker, stack: string, c: ContainerSpec, name: string, resolve: SecretResolver): Promise<Docker.Container> {
+  const container = await docker.createContainer(createOptions(stack, c, name, resolve));
+  for (const n of c.networks.slice(1)) await docker.getNetwork(n.name).connect({ Container: container.id, EndpointConfig: { Aliases: n.aliases } });
+  await container.start();
+  return container;
+}
+
+async function removeContainer(docker: Docker, id: string): Promise<void> {
+  const c = docker.getContainer(id);
+  await c.stop({ t: 30 }).catch((err: { statusCode?: number }) => {
+    if (err.statusCode !== 304 && err.statusCode !== 404) throw err; // 304: already stopped
+  });
+  await c.remove({ force: true }).catch((err: { statusCode?: number }) => {
+    if (err.statusCode !== 404) throw err;
+  });
+}
+
+/** Polls until the container runs and, with a health check, reports healthy; a container that exits or turns unhealthy fails with its last log lines. */
+export async function waitReady(docker: Docker, name: string, o: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {
+  await pollUntil(
+    async () => {
+      const info = await docker.getContainer(name).inspect();
+      const health = info.State.Health?.Status;
+      if (!info.State.Running && info.State.Status !== 'restarting' && info.State.Status !== 'created') {
+        const logs = (await docker.getContainer(name).logs({ stdout: true, stderr: true, tail: 5 })).toString('utf8').replace(/[\x00-\x08]/g, '').trim();
+        throw ApplicationFailure.create({ message: `Container ${name} stopped (${info.State.Status}, exit code ${info.State.ExitCode}): ${logs || 'no output'}`, type: FailureType.CommandFailed });
+      }
+      return info.State.Running && (health === undefined || health === 'healthy');
+    },
+    { timeoutMs: o.timeoutMs, what: `container ${name} to run and be healthy`, signal: o.signal },
+  );
+}
+
+export async function applyStack(docker: Docker, spec: StackSpec, resolve: SecretResolver, o: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<StackApplyResult> {
+  const result: StackApplyResult = { stack: spec.name, networksCreated: [], created: [], replaced: [], started: [], unchanged: [] };
+  const timeoutMs = o.timeoutMs ?? 600_000;
+
+  for (const name of spec.networks) {
+    const existing = await docker.listNetworks({ filters: { name: [name] } });
+    if (existing.some((n) => n.Name === name)) continue;
+    await docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [LABEL_STACK]: spec.name } });
+    result.networksCreated.push(name);
+  }
+
+  for (const c of spec.containers) {
+    const hash = containerHash(c);
+    const have = await inspectOrUndefined(docker, c.name);
+    if (have && have.Config.Labels?.[LABEL_HASH] === hash) {
+      if (have.State.Running) result.unchanged.push(c.name);
+      else {
+        await docker.getContainer(c.name).start();
+        result.started.push(c.name);
+      }
+    } else if (!have) {
+      await createAndStart(docker, spec.name, c, c.name, resolve);
+      result.created.push(c.name);
+    } else if (c.startBeforeStop) {
+      // The new one answers on the same aliases before the old one goes; then it takes the name.
+      const next = `${c.name}-next-${hash.slice(0, 8)}`;
+      if (await inspectOrUndefined(docker, next)) await removeContainer(docker, next); // a replacement an earlier attempt left
+      await createAndStart(docker, spec.name, c, next, resolve);
+      await waitReady(docker, next, { timeoutMs, signal: o.signal });
+      await removeContainer(docker, have.Id);
+      await docker.getContainer(next).rename({ name: c.name });
+      result.replaced.push(c.name);
+    } else {
+      await removeContainer(docker, have.Id);
+      await createAndStart(docker, spec.name, c, c.name, resolve);
+      result.replaced.push(c.name);
+    }
+    // In order: an app starts after its database is ready.
+    await waitReady(docker, c.name, { timeoutMs, signal: o.signal });
+  }
+  return result;
+}
+
+/** Removes a stack's containers and the networks it created (ssw down, or a site or app gone from the config). */
+export async function removeStack(docker: Docker, stack: string): Promise<{ containers: string[]; networks: string[] }> {
+  const containers = await docker.listContainers({ all: true, filters: { label: [`${LABEL_STACK}=${stack}`] } });
+  for (const c of containers) await removeContainer(docker, c.Id);
+  const networks = await docker.listNetworks({ filters: { label: [`${LABEL_STACK}=${stack}`] } });
+  for (const n of networks) await docker.getNetwork(n.Id).remove().catch(() => undefined);
+  return { containers: containers.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')), networks: networks.map((n) => n.Name) };
+}
