@@ -54,6 +54,8 @@ export function createOptions(stack: string, c: ContainerSpec, name: string, res
   }
   return {
     name,
+    // The spec's name, also for a replacement running under a temporary name: what the app sees as its host name.
+    Hostname: c.name.slice(0, 63),
     Image: c.image,
     Env: env,
     ...(c.command ? { Cmd: c.command } : {}),
@@ -101,6 +103,13 @@ export async function waitReady(docker: Docker, name: string, o: { timeoutMs: nu
       if (!info.State.Running && info.State.Status !== 'restarting' && info.State.Status !== 'created') {
         const logs = (await docker.getContainer(name).logs({ stdout: true, stderr: true, tail: 5 })).toString('utf8').replace(/[\x00-\x08]/g, '').trim();
         throw ApplicationFailure.create({ message: `Container ${name} stopped (${info.State.Status}, exit code ${info.State.ExitCode}): ${logs || 'no output'}`, type: FailureType.CommandFailed });
+      }
+      if (health === 'unhealthy') {
+        const last = info.State.Health?.Log?.slice(-1)[0];
+        throw ApplicationFailure.create({
+          message: `Container ${name} is unhealthy: its health check (${JSON.stringify(info.Config.Healthcheck?.Test ?? [])}) failed ${info.State.Health?.FailingStreak ?? '?'} times; last exit ${last?.ExitCode ?? '?'}: ${(last?.Output ?? '').trim().slice(0, 300) || 'no output'}`,
+          type: FailureType.CommandFailed,
+        });
       }
       return info.State.Running && (health === undefined || health === 'healthy');
     },

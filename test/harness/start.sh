@@ -391,6 +391,8 @@ if ! lxc query "/1.0/networks/$TEST_BRIDGE" >/dev/null 2>&1; then
     || die "cannot create the test bridge $TEST_BRIDGE ($TEST_BRIDGE_ADDRESS)"
 fi
 "$HERE/base-image.sh" import
+# The images test deployments run as services, in the harness Docker (this machine's Docker).
+"$HERE/app-images.sh" load
 
 # ------------------------------------------------------------------ env.json
 jq -n \

@@ -4,7 +4,10 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Docker from 'dockerode';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import * as https from 'node:https';
 import { withDocker } from '../../activities/docker/connect';
+import { createDockerActivities } from '../../activities/docker';
 import { transferImages } from '../../activities/docker/images';
 import { applyStack, removeStack } from '../../activities/docker/stacks';
 import type { SecretRef, StackSpec } from '../../common/stacks/spec';
@@ -68,7 +71,7 @@ describe('air-gapped image transfer into a real instance', () => {
 
   before(async () => {
     lxd = harnessLxd();
-    if (await lxd.getInstance(NAME)) await lxd.deleteInstance(NAME).catch(() => undefined);
+    await removeInstance();
     // A system container from the harness image on the test bridge, as ssw up makes them (nested Docker).
     await lxd.createInstance({
       name: NAME,
@@ -92,11 +95,18 @@ describe('air-gapped image transfer into a real instance', () => {
     await pollUntil(async () => withDocker(paths, instance, (d) => d.ping()).then(() => true, () => false), { timeoutMs: 120_000, what: 'Docker in the instance' });
   });
 
+  const onInstance = (argv: string[]) => withSsh(instance, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, async ({ client }) => (await runChecked(client, argv, { timeoutMs: 30_000 })).stdout);
+
+  /** A run that was killed may have left it, running. */
+  async function removeInstance(): Promise<void> {
+    const i = await lxd.getInstance(NAME);
+    if (!i) return;
+    if (i.status !== 'Stopped') await lxd.setInstanceState(NAME, { action: 'stop', force: true, timeout: 30 });
+    await lxd.deleteInstance(NAME);
+  }
+
   after(async () => {
-    if (await lxd.getInstance(NAME)) {
-      await lxd.setInstanceState(NAME, { action: 'stop', force: true, timeout: 30 });
-      await lxd.deleteInstance(NAME);
-    }
+    await removeInstance();
     lxd.close();
   });
 
@@ -115,6 +125,90 @@ describe('air-gapped image transfer into a real instance', () => {
 
   test('an image this machine does not have is a final error naming it', async () => {
     await assert.rejects(transferImages(paths, instance, ['ssw-itest/absent:1']), /ssw-itest\/absent:1 is not in this machine's Docker/);
+  });
+
+  describe('the services of a www instance: proxy and apps from the config, over HTTPS', () => {
+    const REMOTE = 'lab';
+    const DEPLOYMENT = 'svc';
+    const SITE = 'svc.example';
+    const env = new MockActivityEnvironment();
+    const activities = () => createDockerActivities({ paths });
+    const run = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, ...args: A): Promise<R> => env.run(fn, ...args);
+    const deploy = (which: 'proxy' | 'apps') => run(activities().deployStacks, REMOTE, DEPLOYMENT, which, { imageSource: 'airgapped' });
+
+    before(async () => {
+      fs.mkdirSync(path.dirname(paths.remoteConf(REMOTE)), { recursive: true });
+      fs.writeFileSync(paths.remoteConf(REMOTE), `DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"\n`);
+      fs.mkdirSync(path.dirname(paths.projectConf(DEPLOYMENT)), { recursive: true });
+      fs.writeFileSync(
+        paths.projectConf(DEPLOYMENT),
+        [`PRIMARY_DOMAIN=${SITE}`, 'NGINX_IMAGE=ssw-test-nginx:1', ...['GHOST', 'GHOST_DB', 'NEXTCLOUD', 'NEXTCLOUD_DB', 'GITEA', 'GITEA_DB', 'NOSTR_RELAY'].map((k) => `${k}_IMAGE=ssw-test-standin:1`), ''].join('\n'),
+      );
+      fs.mkdirSync(paths.siteDir(SITE), { recursive: true });
+      fs.writeFileSync(
+        paths.siteConf(SITE),
+        [`DOMAIN_NAME=${SITE}`, 'SITE_LANGUAGE_CODES=en,es', 'DEPLOY_GHOST=true', 'DEPLOY_GITEA=true', 'GHOST_MYSQL_PASSWORD=svc-ghost-pw', 'GHOST_MYSQL_ROOT_PASSWORD=svc-ghost-root', 'GITEA_MYSQL_PASSWORD=svc-gitea-pw', 'GITEA_MYSQL_ROOT_PASSWORD=svc-gitea-root', 'DUPLICITY_BACKUP_PASSPHRASE=svc-pp', ''].join('\n'),
+        { mode: 0o600 },
+      );
+      const rec = paths.instanceRecord(REMOTE, DEPLOYMENT, 'www');
+      fs.mkdirSync(path.dirname(rec), { recursive: true });
+      fs.writeFileSync(rec, JSON.stringify({ ssh: instance, dataPath: '/home/ubuntu/ss-data' }));
+      // The site's certificate where certbot puts it (a self-signed one made here, for every name).
+      const dir = fs.mkdtempSync(path.join(paths.root, 'cert-'));
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', `/CN=${SITE}`, '-addext', `subjectAltName=DNS:${SITE},DNS:www.${SITE},DNS:git.${SITE},DNS:btcpay.${SITE}`, '-keyout', path.join(dir, 'privkey.pem'), '-out', path.join(dir, 'fullchain.pem')], { stdio: 'pipe' });
+      const live = `/home/ubuntu/ss-data/letsencrypt/${SITE}/live/${SITE}`;
+      await onInstance(['mkdir', '-p', live]);
+      for (const f of ['privkey.pem', 'fullchain.pem']) {
+        await withSsh(instance, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, ({ client }) => runChecked(client, ['sh', '-c', 'cat > "$1"', 'sh', `${live}/${f}`], { stdin: fs.readFileSync(path.join(dir, f)), timeoutMs: 30_000 }));
+      }
+      certPem = fs.readFileSync(path.join(dir, 'fullchain.pem'), 'utf8');
+    });
+
+    let certPem = '';
+    /** An HTTPS request to the instance's proxy, verified against the site's certificate. */
+    function httpsGet(host: string, urlPath: string): Promise<{ status: number; body: string }> {
+      return new Promise((resolve, reject) => {
+        const req = https.get({ host: instance.host, port: 443, path: urlPath, servername: host, headers: { Host: host }, ca: certPem, timeout: 10_000 }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+      });
+    }
+
+    test('the proxy, then the apps: every container healthy, every site answering through nginx, each language on its path', async () => {
+      const proxy = await deploy('proxy');
+      assert.deepEqual(proxy.stacks.map((x) => [x.stack, x.created]), [['reverse-proxy', ['reverse-proxy']]]);
+      const apps = await deploy('apps');
+      assert.equal(apps.stacks.length, 3, 'ghost en, ghost es, gitea');
+      const served = await run(activities().checkSitesServed, REMOTE, DEPLOYMENT);
+      assert.deepEqual(served.map((x) => x.status), [301, 301]);
+
+      const en = await httpsGet(`www.${SITE}`, '/');
+      assert.equal(en.status, 200);
+      assert.match(en.body, new RegExp(`url=https://www\\.${SITE.replace('.', '\\.')}$`, 'm'));
+      const es = await httpsGet(`www.${SITE}`, '/es/');
+      assert.match(es.body, /url=https:\/\/www\.svc\.example\/es/);
+      assert.match((await httpsGet(`git.${SITE}`, '/')).body, /ssw stand-in: gitea-/);
+      assert.equal((await httpsGet(SITE, '/')).status, 301);
+      assert.equal((await httpsGet(`btcpay.${SITE}`, '/')).status, 503, 'no btcpayserver instance yet');
+      const env2 = await withDocker(paths, instance, async (d) => (await d.getContainer(apps.stacks[2]!.created.find((n) => n.startsWith('gitea-'))!).inspect()).Config.Env);
+      assert.ok(env2.includes('GITEA__database__PASSWD=svc-gitea-pw'), 'the secret reaches the container from site.conf');
+    });
+
+    test('deployed again: nothing recreated', async () => {
+      const apps = await deploy('apps');
+      assert.ok(apps.stacks.every((x) => x.created.length === 0 && x.replaced.length === 0), JSON.stringify(apps.stacks));
+      assert.ok(apps.images.every((i) => i.action === 'present'));
+    });
+
+    test('removing the stacks leaves the instance without containers', async () => {
+      const { removeStack } = await import('../../activities/docker/stacks');
+      const names = await withDocker(paths, instance, async (d) => [...new Set((await d.listContainers({ all: true })).map((c) => c.Labels['ssw.stack']!))]);
+      for (const n of names) await withDocker(paths, instance, (d) => removeStack(d, n));
+      assert.deepEqual(await withDocker(paths, instance, (d) => d.listContainers({ all: true })), []);
+    });
   });
 
   describe('stacks', () => {
@@ -137,7 +231,6 @@ describe('air-gapped image transfer into a real instance', () => {
         },
       ],
     });
-    const onInstance = (argv: string[]) => withSsh(instance, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, async ({ client }) => (await runChecked(client, argv, { timeoutMs: 30_000 })).stdout);
 
     before(async () => {
       // A stand-in web app: busybox's httpd in an image made here from Debian's static busybox.
