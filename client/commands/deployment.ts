@@ -24,7 +24,6 @@ interface DeploymentArgs {
   plan?: boolean;
   sequential?: boolean;
   purge?: boolean;
-  all?: boolean;
 }
 
 const targetOptions = {
