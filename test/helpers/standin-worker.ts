@@ -1,7 +1,28 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { after, before } from 'node:test';
+import type { Client } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { encryptedDataConverter } from '../../common/codec/data-converter';
+import { SsPaths } from '../../common/paths';
 import { harness } from './harness';
-import { uniqueTaskQueue } from './temporal';
+import { encryptedClient, tempSsRoot, uniqueTaskQueue } from './temporal';
+
+/**
+ * A test file's payload key and encrypting client on the harness server,
+ * opened before its tests and closed after them: the setup every
+ * branching test of a workflow shares.
+ */
+export function standInSuite(name: string): { key: string; client: () => Client } {
+  const key = new SsPaths(tempSsRoot(`ssw-${name}-`)).payloadKey;
+  let client: Client | undefined;
+  before(async () => {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    client = await encryptedClient(key);
+  });
+  after(async () => {
+    await client?.connection.close();
+  });
+  return { key, client: () => client! };
+}
 
 /**
  * Runs `fn` while a worker with ssw's real workflows and the given stand-in

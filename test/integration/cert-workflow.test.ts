@@ -1,37 +1,25 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Client } from '@temporalio/client';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { SsPaths } from '../../common/paths';
 import { queryProgress } from '../../client/follow';
 import type { RenewCertificatesResult } from '../../workflows/renew-certificates';
 import { certActivities, type CertCalls } from '../fixtures/cert-activities';
-import { withStandInWorker } from '../helpers/standin-worker';
-import { encryptedClient, tempSsRoot } from '../helpers/temporal';
+import { standInSuite, withStandInWorker } from '../helpers/standin-worker';
 
 // renewCertificates' branching on stand-in activities (real ones: certbot.test.ts, cli-cert.test.ts):
 // a valid certificate is kept without touching the CA, a missing one is obtained and backed up,
 // the proxy is reloaded only when something changed, and a host without nginx skips the check.
-const key = new SsPaths(tempSsRoot('ssw-certwf-')).payloadKey;
-let client: Client;
-
-before(async () => {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  client = await encryptedClient(key);
-});
-after(async () => {
-  await client.connection.close();
-});
+const suite = standInSuite('certwf');
+const key = suite.key;
 
 async function run(calls: CertCalls, reloadHow: 'process' | 'none', input: object = {}) {
   return withStandInWorker(key, certActivities(calls, reloadHow), 'certwf', async (taskQueue) => {
-    const handle = await client.workflow.start('renewCertificates', {
+    const handle = await suite.client().workflow.start('renewCertificates', {
       taskQueue,
       workflowId: `${taskQueue}-renew`,
       args: [{ target: { kind: 'deployment', remote: 'home', deployment: 'public' }, ...input }],
     });
     const result = (await handle.result()) as RenewCertificatesResult;
-    return { result, progress: await queryProgress(client, handle) };
+    return { result, progress: await queryProgress(suite.client(), handle) };
   });
 }
 

@@ -1,29 +1,17 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Client } from '@temporalio/client';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { desiredDeployment } from '../../common/deployment/desired';
 import { planDeployment, type DeploymentPlan } from '../../common/deployment/plan';
-import { SsPaths } from '../../common/paths';
 import { queryProgress } from '../../client/follow';
 import { isFailure } from '../helpers/failures';
 import { appliedState, deploymentConfig } from '../fixtures/deployment';
-import { withStandInWorker } from '../helpers/standin-worker';
-import { encryptedClient, tempSsRoot } from '../helpers/temporal';
+import { standInSuite, withStandInWorker } from '../helpers/standin-worker';
 
 // deploymentUp's branching on stand-in activities (the real ones: cli-deployment.test.ts and
 // deployment-lxd.test.ts): the production guard, conflicts stop before any change, a plan with
 // nothing to do changes nothing, and instances come up in parallel unless asked not to.
-const key = new SsPaths(tempSsRoot('ssw-deploywf-')).payloadKey;
-let client: Client;
-
-before(async () => {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  client = await encryptedClient(key);
-});
-after(async () => {
-  await client.connection.close();
-});
+const suite = standInSuite('deploywf');
+const key = suite.key;
 
 const desired = desiredDeployment(deploymentConfig({ instanceType: 'container' }), { dataPlaneInterface: 'eth0', hasOvn: false, cloudInitKeys: 'user', bridgeSubnet: '10.151.1.1/24', sshPublicKey: 'ssh-ed25519 AAAA test' }, { now: new Date('2026-11-22T00:00:00Z') });
 
@@ -81,11 +69,11 @@ function activities(plan: DeploymentPlan, calls: Calls) {
 
 async function run(plan: DeploymentPlan, calls: Calls, input: object = {}) {
   return withStandInWorker(key, activities(plan, calls), 'deploywf', async (taskQueue) => {
-    const handle = await client.workflow.start('deploymentUp', { taskQueue, workflowId: `${taskQueue}-up`, args: [{ remote: 'home', deployment: 'public', ...input }] });
+    const handle = await suite.client().workflow.start('deploymentUp', { taskQueue, workflowId: `${taskQueue}-up`, args: [{ remote: 'home', deployment: 'public', ...input }] });
     try {
-      return { result: await handle.result(), progress: await queryProgress(client, handle) };
+      return { result: await handle.result(), progress: await queryProgress(suite.client(), handle) };
     } catch (err) {
-      return { error: err as Error, progress: await queryProgress(client, handle).catch(() => undefined) };
+      return { error: err as Error, progress: await queryProgress(suite.client(), handle).catch(() => undefined) };
     }
   });
 }
