@@ -3,6 +3,7 @@ import { createCertBackupActivities } from './cert-backup';
 import { createCertbotActivities } from './certbot';
 import { createConfigActivities } from './config';
 import { createDeploymentActivities } from './deployment';
+import { createDockerActivities } from './docker';
 import { createDuplicityActivities } from './duplicity';
 import { createHostActivities } from './host';
 import { createProxyActivities } from './proxy';
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createCertBackupActivities({ paths: deps.paths }),
     ...createDuplicityActivities({ paths: deps.paths }),
     ...createDeploymentActivities({ paths: deps.paths }),
+    ...createDockerActivities({ paths: deps.paths }),
     ...createTemporalActivities({ visibility: deps.visibility }),
   };
 }

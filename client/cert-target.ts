@@ -45,11 +45,12 @@ export const certTargetOptions = {
 /** How a renewal reaches the site: shared by `ssw cert renew` and the schedules that run it. */
 export const renewOptions = {
   staging: { type: 'boolean', default: false, describe: "Use Let's Encrypt's staging CA whatever ACME_SERVER says" },
-  'http-port': { type: 'number', default: 80, describe: 'The port the CA validates http-01 on (80 for public CAs)' },
-  'https-port': { type: 'number', default: 443, describe: 'The port the proxy serves HTTPS on, to check the new certificate is served' },
+  'http-port': { type: 'number', describe: 'The port the CA validates http-01 on (80 for public CAs)', defaultDescription: "the deployment's PROXY_HTTP_PORT, else 80" },
+  'https-port': { type: 'number', describe: 'The port the proxy serves HTTPS on, to check the new certificate is served', defaultDescription: "the deployment's PROXY_HTTPS_PORT, else 443" },
 } as const satisfies Record<string, Options>;
 
-export function validPort(flag: string, value: number): number {
+export function validPort(flag: string, value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
   if (!Number.isInteger(value) || value < 1 || value > 65535) throw new UserError(`--${flag} must be 1-65535, got ${value}.`);
   return value;
 }

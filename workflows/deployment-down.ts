@@ -1,20 +1,24 @@
-import { ApplicationFailure, proxyActivities, type RetryPolicy } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, ParentClosePolicy, proxyActivities, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
 import type { SswActivities } from '../activities';
 import type { InstanceRole } from '../common/deployment/desired';
 import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
 import { isProductionRemote } from './deployment-up';
 import { waitForTurn, WAIT_STEP } from './exclusive';
+import { backupDeployment } from './backup-deployment';
 import { Progress } from './progress';
 
 /**
  * deploymentDown (`ssw down --deployment D`), as ss-down. Runbook:
  *   1. Production guard: a remote named *prod* needs --yes, given up front.
  *   2. Read the config and what exists on the remote.
- *   3. Every instance the config deploys (not --skip-*), in parallel: stop
+ *   3. On a running www instance: back up its apps (child workflow
+ *      backupDeployment; not with --skip-wwwbackup), then stop and remove
+ *      every stack, so databases shut down cleanly before the instance goes.
+ *   4. Every instance the config deploys (not --skip-*), in parallel: stop
  *      and delete it and its profile; forget its host key and record here.
  *      Its volumes stay, unless --purge (confirmed before the run started),
  *      which deletes exactly this deployment's volumes of that instance.
- *   4. The deployment's network, once no instance uses it.
+ *   5. The deployment's network, once no instance uses it.
  */
 export interface DeploymentDownInput {
   remote: string;
@@ -22,10 +26,15 @@ export interface DeploymentDownInput {
   skip?: Partial<Record<InstanceRole, boolean>>;
   purge?: boolean;
   confirmed?: boolean;
+  /** --skip-wwwbackup: no backup of the www apps before they go. */
+  skipBackup?: boolean;
 }
 
 export interface DeploymentDownResult {
   removed: string[];
+  /** Whether the www apps were backed up first, and the stacks removed. */
+  backup: 'done' | 'skipped';
+  stacksRemoved: string[];
   volumesDeleted: string[];
   volumesKept: string[];
   networkRemoved: boolean;
@@ -47,6 +56,27 @@ export async function deploymentDown(input: DeploymentDownInput): Promise<Deploy
   await waitForTurn(progress, target);
   const { desired, plan } = await progress.step(STEPS.plan, () => quick.planDeployment({ ...target, ...(input.skip ? { skip: input.skip } : {}) }));
   const exists = (kind: string, name: string) => plan.items.some((x) => x.kind === kind && x.name === name && x.action !== 'create');
+
+  const S = { backup: 'www: back up the apps', stacks: 'www: stop and remove every stack' };
+  progress.addSteps(Object.values(S));
+  const www = desired.instances.find((i) => i.role === 'www');
+  // Stacks read from a running www instance; none when it is gone, stopped, or was never reached.
+  const running = plan.items.filter((x) => x.kind === 'stack' && x.action !== 'create' && !x.unread);
+  let backup: DeploymentDownResult['backup'] = 'skipped';
+  let stacksRemoved: string[] = [];
+  if (!www || running.length === 0) {
+    const why = !www ? 'www is not deployed here' : 'no stack runs on the www instance';
+    progress.skip(S.backup, why);
+    progress.skip(S.stacks, why);
+  } else {
+    if (input.skipBackup) progress.skip(S.backup, 'not asked (--skip-wwwbackup)');
+    else {
+      const target = { kind: 'deployment' as const, remote: input.remote, deployment: input.deployment };
+      await progress.step(S.backup, () => executeChild(backupDeployment, { workflowId: `${workflowInfo().workflowId}/backup`, parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL, args: [{ target }] }));
+      backup = 'done';
+    }
+    stacksRemoved = (await progress.step(S.stacks, () => slow.removeStacks(input.remote, input.deployment, 'all'))).removed;
+  }
 
   // Per instance, in parallel; results are reported in config order, whatever finished first.
   const perInstance = await Promise.all(
@@ -78,5 +108,5 @@ export async function deploymentDown(input: DeploymentDownInput): Promise<Deploy
   const net = await progress.step(STEPS.network, () => quick.removeNetworkIfUnused(input.remote, desired.network));
   if (!net.removed) progress.detail(STEPS.network, net.usedBy.length ? `kept: used by ${net.usedBy.join(', ')}` : 'not there');
   progress.finish();
-  return { removed, volumesDeleted, volumesKept, networkRemoved: net.removed };
+  return { removed, backup, stacksRemoved, volumesDeleted, volumesKept, networkRemoved: net.removed };
 }

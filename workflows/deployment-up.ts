@@ -1,10 +1,15 @@
-import { ApplicationFailure, proxyActivities, type RetryPolicy } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, ParentClosePolicy, proxyActivities, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
 import type { SswActivities } from '../activities';
+import type { StackApplyResult } from '../activities/docker/stacks';
 import type { DesiredInstance, InstanceRole } from '../common/deployment/desired';
 import type { PlanItem } from '../common/deployment/plan';
 import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
 import { waitForTurn, WAIT_STEP } from './exclusive';
+import { backupDeployment } from './backup-deployment';
 import { Progress } from './progress';
+import { renewCertificates } from './renew-certificates';
+import { restoreCertificates } from './restore-certificates';
+import { restoreDeployment } from './restore-deployment';
 
 /**
  * deploymentUp (`ssw up --deployment D`): the LXD side of a deployment, as
@@ -20,6 +25,18 @@ import { Progress } from './progress';
  *      start, an IPv4 address, the operator's key, its host key pinned
  *      through the LXD API, SSH, data paths, and its record on this machine.
  *   6. Instances the config no longer has are removed (their volumes stay).
+ *   7. The www instance's services (ss's www/go.sh):
+ *      a. --restore-wwwserver: the app stacks stopped, their data restored
+ *         from the latest backup (child workflow restoreDeployment);
+ *      b. certificates: --restore-certs puts the saved ones back, then
+ *         certbot obtains or renews what is due (child workflows; renewal
+ *         skipped by --no-cert-renew);
+ *      c. the reverse proxy, then every app stack (images, files, containers
+ *         reconciled, each waited running and healthy);
+ *      d. stacks whose site or app left the config are removed;
+ *      e. every site answers through the proxy;
+ *      f. a backup of the apps when a stack changed (not on the first up:
+ *         there is nothing to keep yet; not with --skip-wwwbackup).
  * Every step checks before it changes, so a re-run changes nothing and a
  * run resumed after a crash finishes what the first one started.
  */
@@ -31,12 +48,30 @@ export interface DeploymentUpInput {
   confirmed?: boolean;
   /** Bring instances up one after another, as ss did (for comparison in benchmarks). */
   sequential?: boolean;
+  /** --no-cert-renew: keep the certificates the www instance has. */
+  noCertRenew?: boolean;
+  /** --restore-certs: put the certificates saved on this machine back first. */
+  restoreCerts?: boolean;
+  /** --restore-wwwserver: restore the apps' data from the latest backup before starting them. */
+  restoreWww?: boolean;
+  /** --skip-wwwbackup: no backup after the deploy. */
+  skipBackup?: boolean;
+}
+
+export interface ServicesResult {
+  certificates: { domain: string; action: string; detail: string }[];
+  stacks: Pick<StackApplyResult, 'stack' | 'created' | 'replaced' | 'started' | 'reloaded' | 'rejoined' | 'removed'>[];
+  removedStacks: string[];
+  served: string[];
+  backup: 'done' | 'skipped';
 }
 
 export interface DeploymentUpResult {
   changes: PlanItem[];
   instances: { role: InstanceRole; name: string; address: string; hostKeyFingerprint: string }[];
   removed: string[];
+  /** The www instance's services; absent when www is not deployed (--skip-wwwserver, no MAC). */
+  services?: ServicesResult;
 }
 
 const retry: RetryPolicy = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES };
@@ -44,6 +79,8 @@ const quick = proxyActivities<SswActivities>({ startToCloseTimeout: '5 minutes',
 // Creating an instance copies the image; waits for an address or SSH poll for minutes. All heartbeat every 3 s.
 const slow = proxyActivities<SswActivities>({ startToCloseTimeout: '40 minutes', heartbeatTimeout: '20s', retry });
 const image = proxyActivities<SswActivities>({ startToCloseTimeout: '3 hours', heartbeatTimeout: '30s', retry });
+// Images (pulled, or copied air-gapped) and every container's readiness: long, heartbeating every 5 s.
+const stacks = proxyActivities<SswActivities>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '20s', retry });
 
 export function isProductionRemote(remote: string): boolean {
   return remote.toLowerCase().includes('prod');
@@ -136,6 +173,85 @@ export async function deploymentUp(input: DeploymentUpInput): Promise<Deployment
     await progress.step(`Remove profile ${stale.name}`, () => quick.removeInstance(input.remote, input.deployment, stale.name, undefined));
   }
 
+  const www = desired.instances.find((i) => i.role === 'www');
+  const services = www ? await deployServices(input, progress, plan.items, www) : undefined;
+
   progress.finish();
-  return { changes, instances, removed };
+  return { changes, instances, removed, ...(services ? { services } : {}) };
+}
+
+export const SERVICE_STEPS = {
+  restoreWww: 'www: stop the apps and restore their data from the latest backup',
+  restoreCerts: 'Certificates: restore the ones saved on this machine',
+  certs: 'Certificates: obtain or renew what is due',
+  proxy: 'Reverse proxy',
+  apps: 'App stacks',
+  stale: 'Remove stacks no longer in the config',
+  served: 'Every site answers through the proxy',
+  backup: 'Back up the www apps',
+};
+
+/** Step 7: the www instance's services, top to bottom. Children share this run's turn (see waitForTurn). */
+async function deployServices(input: DeploymentUpInput, progress: Progress, items: PlanItem[], www: DesiredInstance): Promise<ServicesResult> {
+  const S = SERVICE_STEPS;
+  const target = { kind: 'deployment' as const, remote: input.remote, deployment: input.deployment };
+  const child = (name: string) => ({ workflowId: `${workflowInfo().workflowId}/${name}`, parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL });
+  progress.addSteps(Object.values(S));
+  const stackItems = items.filter((x) => x.kind === 'stack');
+
+  if (!input.restoreWww) progress.skip(S.restoreWww, 'not asked (--restore-wwwserver)');
+  else {
+    await progress.step(S.restoreWww, async () => {
+      // Databases must not run while their files are swapped: the apps go first, and come back in step c.
+      const apps = stackItems.filter((x) => x.name !== 'reverse-proxy' && x.action !== 'create').map((x) => x.name);
+      if (apps.length) await quick.removeStacks(input.remote, input.deployment, { stacks: apps });
+      await executeChild(restoreDeployment, { ...child('restore'), args: [{ target }] });
+    });
+  }
+
+  const certificates: ServicesResult['certificates'] = [];
+  if (!input.restoreCerts) progress.skip(S.restoreCerts, 'not asked (--restore-certs)');
+  else {
+    const r = await progress.step(S.restoreCerts, () => executeChild(restoreCertificates, { ...child('cert-restore'), args: [{ target }] }));
+    progress.detail(S.restoreCerts, r.sites.map((x) => `${x.domain}: ${x.action}`).join(', '));
+    certificates.push(...r.sites.map((x) => ({ domain: x.domain, action: x.action, detail: x.detail })));
+  }
+  if (input.noCertRenew) progress.skip(S.certs, 'not asked (--no-cert-renew)');
+  else {
+    const r = await progress.step(S.certs, () => executeChild(renewCertificates, { ...child('cert-renew'), args: [{ target }] }));
+    progress.detail(S.certs, r.sites.map((x) => `${x.domain}: ${x.action} (${x.reason})`).join(', '));
+    certificates.push(...r.sites.map((x) => ({ domain: x.domain, action: x.action, detail: x.detail })));
+  }
+
+  const applied: ServicesResult['stacks'] = [];
+  const summary = (r: StackApplyResult) => {
+    const { stack, created, replaced, started, reloaded, rejoined, removed } = r;
+    applied.push({ stack, created, replaced, started, reloaded, rejoined, removed });
+    const parts = Object.entries({ created, replaced, started, reloaded, rejoined, removed }).filter(([, v]) => v.length).map(([k, v]) => `${k} ${v.join(', ')}`);
+    return `${stack}: ${parts.length ? parts.join('; ') : 'unchanged'}`;
+  };
+  const proxy = await progress.step(S.proxy, () => stacks.deployStacks(input.remote, input.deployment, 'proxy'));
+  progress.detail(S.proxy, proxy.stacks.map(summary).join(' | '));
+  const apps = await progress.step(S.apps, () => stacks.deployStacks(input.remote, input.deployment, 'apps'));
+  progress.detail(S.apps, apps.stacks.length ? apps.stacks.map(summary).join(' | ') : 'no app is configured');
+
+  const stale = stackItems.filter((x) => x.action === 'delete').map((x) => x.name);
+  if (!stale.length) progress.skip(S.stale, 'none');
+  else await progress.step(S.stale, () => quick.removeStacks(input.remote, input.deployment, { stacks: stale }));
+
+  const served = await progress.step(S.served, () => quick.checkSitesServed(input.remote, input.deployment));
+
+  // A backup right after a change is the point to roll back to; with nothing changed, the nightly schedule has it.
+  const ssData = www.volumes.find((v) => v.name.endsWith('-ss-data'));
+  const firstUp = ssData !== undefined && items.some((x) => x.kind === 'volume' && x.name === ssData.name && x.action === 'create');
+  const changed = applied.some((x) => x.created.length + x.replaced.length + x.started.length + x.reloaded.length + x.rejoined.length + x.removed.length > 0) || stale.length > 0;
+  let backup: ServicesResult['backup'] = 'skipped';
+  if (input.skipBackup) progress.skip(S.backup, 'not asked (--skip-wwwbackup)');
+  else if (firstUp) progress.skip(S.backup, 'first up: no data to keep yet');
+  else if (!changed) progress.skip(S.backup, 'no stack changed');
+  else {
+    await progress.step(S.backup, () => executeChild(backupDeployment, { ...child('backup'), args: [{ target }] }));
+    backup = 'done';
+  }
+  return { certificates, stacks: applied, removedStacks: stale, served: served.map((x) => x.name), backup };
 }

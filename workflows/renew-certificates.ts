@@ -25,9 +25,9 @@ export interface RenewCertificatesInput {
   force?: boolean;
   /** Use Let's Encrypt's staging directory whatever ACME_SERVER says. */
   staging?: boolean;
-  /** The port the ACME server validates http-01 on. @default 80 */
+  /** The port the ACME server validates http-01 on. @default the deployment's PROXY_HTTP_PORT, else 80 */
   httpPort?: number;
-  /** The port the proxy serves HTTPS on, to check the new certificate is served. @default 443 */
+  /** The port the proxy serves HTTPS on, to check the new certificate is served. @default the deployment's PROXY_HTTPS_PORT, else 443 */
   httpsPort?: number;
 }
 
@@ -67,8 +67,6 @@ const acme = proxyActivities<SswActivities>({
 });
 
 export async function renewCertificates(input: RenewCertificatesInput): Promise<RenewCertificatesResult> {
-  const httpPort = input.httpPort ?? 80;
-  const httpsPort = input.httpsPort ?? 443;
   const STEPS = {
     plan: 'Read the sites and names from the config',
     ssh: 'Reach the www host with the pinned host key',
@@ -80,6 +78,8 @@ export async function renewCertificates(input: RenewCertificatesInput): Promise<
   await waitForTurn(progress, certOperationTarget(input.target));
 
   const plan = await progress.step(STEPS.plan, () => quick.planCertificates(input.target, { staging: input.staging }));
+  const httpPort = input.httpPort ?? plan.ports?.http ?? 80;
+  const httpsPort = input.httpsPort ?? plan.ports?.https ?? 443;
   const siteSteps = (d: string) => ({
     check: `${d}: read the current certificate`,
     challenge: `${d}: check the web server serves the ACME challenge`,

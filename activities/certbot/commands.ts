@@ -19,6 +19,8 @@ export interface CertbotRequest {
   challenge: ChallengeMode;
   /** Replace the current certificate even though certbot would keep it (ssw already decided it is due). */
   forceRenewal: boolean;
+  /** Where the ACME server's CA bundle was copied on the host (when ACME_CA_BUNDLE is set). */
+  caBundleOnHost?: string;
 }
 
 /** Commands that need root run through `sudo -n` (never prompts) for any other user. */
@@ -28,7 +30,7 @@ export function asRoot(user: string, argv: string[]): string[] {
 
 export function certbotArgv(req: CertbotRequest): string[] {
   const p = letsencryptPaths(req.dataPath, req.site.domain);
-  const env = req.site.acmeCaBundle ? ['env', `REQUESTS_CA_BUNDLE=${req.site.acmeCaBundle}`] : [];
+  const env = req.caBundleOnHost ? ['env', `REQUESTS_CA_BUNDLE=${req.caBundleOnHost}`] : [];
   const challenge =
     req.challenge.kind === 'webroot'
       ? ['--webroot', '--webroot-path', p.webroot]
@@ -134,7 +136,7 @@ export function classifyCertbotFailure(domain: string, acmeServer: string, outpu
     return {
       type: FailureType.Config,
       retryable: false,
-      message: `The TLS certificate of the ACME server ${server} is not trusted on the www host. For a private ACME CA set ACME_CA_BUNDLE to its CA file on the host.`,
+      message: `The TLS certificate of the ACME server ${server} is not trusted on the www host. For a private ACME CA set ACME_CA_BUNDLE to its CA file (on this machine; ssw copies it to the host).`,
     };
   }
   const last = lastMeaningfulLines(text);

@@ -1,4 +1,5 @@
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from 'ssh2';
 import { FailureType } from '../../common/failure-types';
@@ -123,6 +124,23 @@ export function createCertbotActivities({ paths }: { paths: SsPaths }) {
   }
 
   /**
+   * ACME_CA_BUNDLE lives on this machine (the operator keeps one config);
+   * certbot on the host reads the copy written here, whole or not at all.
+   */
+  async function copyCaBundle(client: Client, host: WwwHost, site: SiteCertPlan): Promise<string> {
+    const file = site.acmeCaBundle!;
+    let pem: Buffer;
+    try {
+      pem = fs.readFileSync(file);
+    } catch (err) {
+      throw ApplicationFailure.nonRetryable(`ACME_CA_BUNDLE=${file} (for ${site.domain}) cannot be read on this machine: ${(err as Error).message}. Point it at the ACME server's CA certificate file here.`, FailureType.Config);
+    }
+    const { root, acmeCaBundle } = letsencryptPaths(host.dataPath, site.domain);
+    await runChecked(client, asRoot(host.ssh.user, ['sh', '-c', 'mkdir -p "$1" && cat > "$2.tmp" && mv -f "$2.tmp" "$2"', 'sh', root, acmeCaBundle]), { stdin: pem, timeoutMs: 30_000 });
+    return acmeCaBundle;
+  }
+
+  /**
    * Runs certbot for one site. Idempotent across retries: when the host's
    * certificate is no longer the one the check saw (`replaces`), an earlier
    * attempt already got the new one and certbot is not asked again, so a
@@ -140,7 +158,8 @@ export function createCertbotActivities({ paths }: { paths: SsPaths }) {
         if (before && before.serial !== req.replaces && sameNames(before.names, site.names)) {
           return { certificate: before, alreadyDone: true, challenge: req.challenge.kind };
         }
-        const argv = asRoot(host.ssh.user, certbotArgv({ site, dataPath: host.dataPath, challenge: req.challenge, forceRenewal: before !== null }));
+        const caBundleOnHost = site.acmeCaBundle ? await copyCaBundle(client, host, site) : undefined;
+        const argv = asRoot(host.ssh.user, certbotArgv({ site, dataPath: host.dataPath, challenge: req.challenge, forceRenewal: before !== null, caBundleOnHost }));
         const r = await runCommand(client, argv, { timeoutMs: 10 * 60_000, signal });
         if (r.exitCode !== 0) {
           const log = await runCommand(client, asRoot(host.ssh.user, ['tail', '-n', '80', `${logsDir}/letsencrypt.log`]), { timeoutMs: 30_000 });

@@ -12,10 +12,12 @@ import {
   type InstanceRole,
   type RemoteFacts,
 } from '../../common/deployment/desired';
-import { planDeployment, parseLxdSize, type CurrentDeployment, type DeploymentPlan } from '../../common/deployment/plan';
+import { planDeployment, parseLxdSize, type CurrentDeployment, type DeploymentPlan, type PlanItem } from '../../common/deployment/plan';
 import { UserError } from '../../common/errors';
 import type { SsPaths } from '../../common/paths';
 import { readRemoteRecord, type RemoteRecord } from '../../common/remotes';
+import { readWwwHost } from '../../common/tls/resolve';
+import { deploymentStacks, readStackPlan } from '../docker';
 import { loadOrCreateClientCert, LxdClient } from '../lxd';
 
 /**
@@ -111,6 +113,27 @@ export async function readCurrent(lxd: LxdClient, desired: DesiredDeployment): P
   return current;
 }
 
+/**
+ * The stacks on the www instance, read from its Docker engine when the
+ * instance runs and stays; on an instance to be created, every stack is.
+ * An engine that cannot be read makes every stack a change (with why), so
+ * `up` goes through them and reports what it found.
+ */
+async function stackItems(paths: SsPaths, config: DeploymentConfig, ref: DeploymentRef, desired: DesiredDeployment, current: CurrentDeployment, plan: DeploymentPlan): Promise<PlanItem[]> {
+  const www = desired.instances.find((i) => i.role === 'www');
+  if (!www) return [];
+  const rendered = deploymentStacks(paths, config, ref.remote, ref.deployment);
+  const item = (name: string, action: PlanItem['action'], details: string[]): PlanItem => ({ kind: 'stack', name, action, details, role: 'www' });
+  const instanceStays = plan.items.some((x) => x.kind === 'instance' && x.name === www.name && x.action === 'keep') && current.instances[www.name]?.status === 'Running';
+  if (!instanceStays || !fs.existsSync(paths.instanceRecord(ref.remote, ref.deployment, 'www'))) return rendered.map((s) => item(s.name, 'create', []));
+  try {
+    const diff = await readStackPlan(paths, config, ref.remote, ref.deployment, readWwwHost(paths, ref.remote, ref.deployment).ssh);
+    return diff.map((d) => item(d.stack, d.action, d.details));
+  } catch (err) {
+    return rendered.map((s) => ({ ...item(s.name, 'change', [`its Docker engine could not be read: ${(err as Error).message.split('\n')[0]}`]), unread: true }));
+  }
+}
+
 /** Config → desired → current → plan. Config problems throw UserError (the CLI prints them; the activity makes them final). */
 export async function readDeploymentState(paths: SsPaths, ref: DeploymentRef, now: Date): Promise<DeploymentState & { config: DeploymentConfig }> {
   const config = loadDeploymentConfig(paths, ref);
@@ -120,7 +143,10 @@ export async function readDeploymentState(paths: SsPaths, ref: DeploymentRef, no
     const facts = await remoteFacts(lxd, rec, ref.deployment);
     const desired = desiredDeployment(config, facts, { skip: ref.skip, now });
     const current = await readCurrent(lxd, desired);
-    return { config, desired, current, plan: planDeployment(desired, current) };
+    const plan = planDeployment(desired, current);
+    plan.items.push(...(await stackItems(paths, config, ref, desired, current, plan)));
+    plan.empty = plan.items.every((x) => x.action === 'keep');
+    return { config, desired, current, plan };
   } finally {
     lxd.close();
   }

@@ -1,10 +1,13 @@
 import * as fs from 'node:fs';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import type { Client } from 'ssh2';
 import { loadDeploymentConfig, type DeploymentConfig, type SiteConfig } from '../../common/config';
+import { DATA_PATH } from '../../common/deployment/desired';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
 import { appStacks } from '../../common/stacks/apps';
+import { diffStacks, type StackDiff } from '../../common/stacks/diff';
 import { proxyStack, type ProxyOptions } from '../../common/stacks/proxy';
 import type { SecretRef, StackSpec } from '../../common/stacks/spec';
 import { readWwwHost, type InstanceRecord } from '../../common/tls/resolve';
@@ -14,7 +17,7 @@ import { runChecked, withSsh, type SshTarget } from '../ssh';
 import { httpGetOverSsh } from '../ssh/tunnel';
 import { withDocker } from './connect';
 import { transferImages, type ImageTransfer } from './images';
-import { applyStack, type StackApplyResult } from './stacks';
+import { applyStack, listStacks, removeStack, type LoadedFiles, type StackApplyResult } from './stacks';
 
 /**
  * The Docker services of a deployment's www instance (ss's www/go.sh): the
@@ -23,15 +26,13 @@ import { applyStack, type StackApplyResult } from './stacks';
  * its secrets are read here, when the step runs, never from workflow input.
  */
 
-export interface DeployStacksOptions extends Pick<ProxyOptions, 'httpPort' | 'httpsPort'> {
-  /** `airgapped`: copy images from this machine's Docker; `registry`: the instance's engine pulls them. @default registry */
-  imageSource?: 'registry' | 'airgapped';
-}
-
 export interface DeployStacksResult {
   images: ImageTransfer[];
   stacks: StackApplyResult[];
 }
+
+/** Where each container's loaded-files hash is kept on the instance (on ss-data: it outlives the containers). */
+export const LOADED_FILES_DIR = `${DATA_PATH}/.ssw/loaded-files`;
 
 /** The value of a site.conf secret a container needs. */
 export function secretValue(sites: SiteConfig[], ref: SecretRef): string {
@@ -55,14 +56,72 @@ export function renderStacks(config: DeploymentConfig, proxy: ProxyOptions): Sta
   return [proxyStack(config, apps, proxy), ...apps];
 }
 
-async function writeFilesAndDirectories(paths: SsPaths, target: SshTarget, stacks: StackSpec[]): Promise<void> {
-  await withSsh(target, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, async ({ client }) => {
-    const dirs = [...new Set(stacks.flatMap((s) => s.directories))];
-    if (dirs.length) await runChecked(client, ['mkdir', '-p', ...dirs], { timeoutMs: 60_000 });
-    for (const f of stacks.flatMap((s) => s.containers.flatMap((c) => c.files ?? []))) {
-      // Whole or not at all: written beside, then renamed over the old file.
-      await runChecked(client, ['sh', '-c', 'mkdir -p "$(dirname "$1")" && cat > "$1.ssw-tmp" && mv -f "$1.ssw-tmp" "$1"', 'sh', f.path], { stdin: f.content, timeoutMs: 60_000 });
-    }
+/** The stacks of a deployment as its config and this machine's records say (what deploy and plan both render). */
+export function deploymentStacks(paths: SsPaths, config: DeploymentConfig, remote: string, deployment: string): StackSpec[] {
+  const { http, https } = config.project.proxyPorts;
+  return renderStacks(config, { btcpayUpstream: btcpayUpstream(paths, remote, deployment), httpPort: http, httpsPort: https });
+}
+
+const pinned = (paths: SsPaths) => ({ hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' as const } });
+
+/**
+ * Directories, then files. A file is rewritten only when its content
+ * differs, and in place: containers bind-mount single files, and a mount
+ * follows the inode, so a file renamed over the old one would go unseen.
+ */
+async function writeFilesAndDirectories(client: Client, stacks: StackSpec[]): Promise<void> {
+  const dirs = [...new Set([...stacks.flatMap((s) => s.directories), LOADED_FILES_DIR])];
+  await runChecked(client, ['mkdir', '-p', ...dirs], { timeoutMs: 60_000 });
+  for (const f of stacks.flatMap((s) => s.containers.flatMap((c) => c.files ?? []))) {
+    const script = 'mkdir -p "$(dirname "$1")" && t=$(mktemp) && cat > "$t" && if ! cmp -s "$t" "$1"; then cat "$t" > "$1"; fi; rm -f "$t"';
+    await runChecked(client, ['sh', '-c', script, 'sh', f.path], { stdin: f.content, timeoutMs: 60_000 });
+  }
+}
+
+/** nginx cannot start without each site's certificate: say so plainly, before touching the running proxy. */
+async function requireCertificates(client: Client, config: DeploymentConfig, dataPath: string): Promise<void> {
+  const files = config.sites.map((s) => `${dataPath}/letsencrypt/${s.domain}/live/${s.domain}/fullchain.pem`);
+  const r = await runChecked(client, ['sh', '-c', 'for f in "$@"; do [ -e "$f" ] || echo "$f"; done', 'sh', ...files], { timeoutMs: 30_000 });
+  const missing = r.stdout.split('\n').filter(Boolean);
+  if (missing.length) {
+    throw ApplicationFailure.nonRetryable(
+      `The www instance has no certificate for ${missing.map((f) => f.split('/').at(-2)).join(', ')} (${missing.join(', ')}), and the reverse proxy cannot start without one. Run "ssw up" without --no-cert-renew, or restore saved ones with --restore-certs.`,
+      FailureType.Config,
+    );
+  }
+}
+
+/** The loaded-files hash of every container, as recorded on the instance. */
+async function readLoadedFiles(client: Client): Promise<Record<string, string>> {
+  const r = await runChecked(client, ['sh', '-c', 'cd "$1" 2>/dev/null || exit 0; for f in *; do [ -f "$f" ] && printf "%s %s\\n" "$f" "$(cat "$f")"; done; exit 0', 'sh', LOADED_FILES_DIR], { timeoutMs: 30_000 });
+  const out: Record<string, string> = {};
+  for (const line of r.stdout.split('\n')) {
+    const [name, hash] = line.trim().split(' ');
+    if (name && hash) out[name] = hash;
+  }
+  return out;
+}
+
+function loadedFiles(client: Client, loaded: Record<string, string>): LoadedFiles {
+  return {
+    loaded,
+    record: async (container, hash) => {
+      await runChecked(client, ['sh', '-c', 'printf %s "$2" > "$1.tmp" && mv -f "$1.tmp" "$1"', 'sh', `${LOADED_FILES_DIR}/${container}`, hash], { timeoutMs: 30_000 });
+    },
+  };
+}
+
+/**
+ * What deploying would do to each stack on the www instance (`ssw up --plan`,
+ * and the workflow's plan): create, change (and why), keep, or delete for a
+ * stack whose site or app left the config.
+ */
+export async function readStackPlan(paths: SsPaths, config: DeploymentConfig, remote: string, deployment: string, www: SshTarget): Promise<StackDiff[]> {
+  const rendered = deploymentStacks(paths, config, remote, deployment);
+  return withSsh(www, pinned(paths), async ({ client }) => {
+    const loaded = await readLoadedFiles(client);
+    const current = await withDocker(paths, www, (docker) => listStacks(docker));
+    return diffStacks(rendered, current, loaded);
   });
 }
 
@@ -72,16 +131,16 @@ export function createDockerActivities({ paths }: { paths: SsPaths }) {
    * instance. Heartbeats which stack it is on; a retry re-reconciles, which
    * leaves finished stacks alone.
    */
-  async function deployStacks(remote: string, deployment: string, which: 'proxy' | 'apps', o: DeployStacksOptions = {}): Promise<DeployStacksResult> {
+  async function deployStacks(remote: string, deployment: string, which: 'proxy' | 'apps'): Promise<DeployStacksResult> {
     const ctx = Context.current();
     const { config, www } = configured(() => ({ config: loadDeploymentConfig(paths, { remote, deployment }), www: readWwwHost(paths, remote, deployment) }));
-    const all = renderStacks(config, { btcpayUpstream: btcpayUpstream(paths, remote, deployment), httpPort: o.httpPort, httpsPort: o.httpsPort });
+    const all = deploymentStacks(paths, config, remote, deployment);
     const stacks = which === 'proxy' ? all.slice(0, 1) : all.slice(1);
     const progress = { stack: '', phase: 'images' };
     return whileBeating(progress, async (signal) => {
       const refs = [...new Set(stacks.flatMap((s) => s.containers.map((c) => c.image)))];
       let images: ImageTransfer[] = [];
-      if (o.imageSource === 'airgapped') images = await transferImages(paths, www.ssh, refs, { signal });
+      if (config.remote.imageSource === 'airgapped') images = await transferImages(paths, www.ssh, refs, { signal });
       else {
         await withDocker(paths, www.ssh, async (docker) => {
           for (const ref of refs) {
@@ -91,30 +150,51 @@ export function createDockerActivities({ paths }: { paths: SsPaths }) {
           }
         });
       }
-      progress.phase = 'files';
-      await writeFilesAndDirectories(paths, www.ssh, stacks);
-      // Stacks are independent of each other (own networks, own containers): reconciled side by side,
-      // so their readiness waits (a first health check comes after its interval) overlap.
-      progress.phase = 'containers';
-      progress.stack = stacks.map((s) => s.name).join(', ');
-      ctx.heartbeat(progress);
-      const results = await Promise.all(stacks.map((spec) => withDocker(paths, www.ssh, (docker) => applyStack(docker, spec, (ref) => secretValue(config.sites, ref), { signal }))));
-      return { images, stacks: results };
+      return withSsh(www.ssh, pinned(paths), async ({ client }) => {
+        if (which === 'proxy') await requireCertificates(client, config, www.dataPath);
+        progress.phase = 'files';
+        await writeFilesAndDirectories(client, stacks);
+        const loaded = loadedFiles(client, await readLoadedFiles(client));
+        // Stacks are independent of each other (own networks, own containers): reconciled side by side,
+        // so their readiness waits (a first health check comes after its interval) overlap.
+        progress.phase = 'containers';
+        progress.stack = stacks.map((s) => s.name).join(', ');
+        ctx.heartbeat(progress);
+        const results = await Promise.all(stacks.map((spec) => withDocker(paths, www.ssh, (docker) => applyStack(docker, spec, (ref) => secretValue(config.sites, ref), { signal, files: loaded }))));
+        return { images, stacks: results };
+      });
     }, 5_000);
   }
 
   /**
-   * Asks the proxy, on the instance, for every site's names over HTTP (port
-   * 80: the redirect to HTTPS proves nginx answers for them) and returns
-   * what each answered. Polls until all answer or the timeout passes.
+   * Removes stacks from the www instance: those named (a site or app gone
+   * from the config), or every ssw stack (`ssw down`). Networks no container
+   * uses any more go with them. Data on ss-data stays.
    */
-  async function checkSitesServed(remote: string, deployment: string, o: { httpPort?: number; timeoutMs?: number } = {}): Promise<{ name: string; status: number }[]> {
+  async function removeStacks(remote: string, deployment: string, which: { stacks: string[] } | 'all'): Promise<{ removed: string[]; containers: string[] }> {
+    const www = configured(() => readWwwHost(paths, remote, deployment));
+    return whileBeating({ removing: which === 'all' ? 'all' : which.stacks }, () =>
+      withDocker(paths, www.ssh, async (docker) => {
+        const names = which === 'all' ? Object.keys(await listStacks(docker)) : which.stacks;
+        const containers: string[] = [];
+        for (const stack of names) containers.push(...(await removeStack(docker, stack)).containers);
+        return { removed: names, containers };
+      }),
+    );
+  }
+
+  /**
+   * Asks the proxy, on the instance, for every site's names over HTTP (the
+   * redirect to HTTPS proves nginx answers for them) and returns what each
+   * answered.
+   */
+  async function checkSitesServed(remote: string, deployment: string): Promise<{ name: string; status: number }[]> {
     const { config, www } = configured(() => ({ config: loadDeploymentConfig(paths, { remote, deployment }), www: readWwwHost(paths, remote, deployment) }));
     const h = config.project.hostnames;
     const names = config.sites.flatMap((s) => [s.domain, `${h.www}.${s.domain}`]);
-    const port = o.httpPort ?? 80;
+    const port = config.project.proxyPorts.http;
     return whileBeating({ checking: names.length }, () =>
-      withSsh(www.ssh, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, async ({ client }) => {
+      withSsh(www.ssh, pinned(paths), async ({ client }) => {
         const out: { name: string; status: number }[] = [];
         for (const name of names) {
           const a = await httpGetOverSsh(client, `127.0.0.1:${port}`, '/', name);
@@ -126,5 +206,5 @@ export function createDockerActivities({ paths }: { paths: SsPaths }) {
     );
   }
 
-  return { deployStacks, checkSitesServed };
+  return { deployStacks, removeStacks, checkSitesServed };
 }

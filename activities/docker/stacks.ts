@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 import { FailureType } from '../../common/failure-types';
-import { containerHash, LABEL_HASH, LABEL_STACK, type ContainerSpec, type SecretRef, type StackSpec } from '../../common/stacks/spec';
+import { containerHash, filesHash, LABEL_HASH, LABEL_STACK, type ContainerSpec, type SecretRef, type StackSpec } from '../../common/stacks/spec';
 import { pollUntil } from '../deployment/poll';
 
 /**
@@ -22,7 +22,22 @@ export interface StackApplyResult {
   created: string[];
   replaced: string[];
   started: string[];
+  /** Running containers that took changed files: reloaded (nginx) or restarted. */
+  reloaded: string[];
+  /** Kept containers whose networks changed: joined or left in place. */
+  rejoined: string[];
+  /** Containers of the stack its spec no longer has. */
+  removed: string[];
   unchanged: string[];
+}
+
+/**
+ * Which files each container has loaded (filesHash by container name), kept
+ * on the instance by the caller. Without it, file changes are not acted on.
+ */
+export interface LoadedFiles {
+  loaded: Record<string, string>;
+  record(container: string, hash: string): Promise<void>;
 }
 
 export type SecretResolver = (ref: SecretRef) => string;
@@ -117,8 +132,59 @@ export async function waitReady(docker: Docker, name: string, o: { timeoutMs: nu
   );
 }
 
-export async function applyStack(docker: Docker, spec: StackSpec, resolve: SecretResolver, o: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<StackApplyResult> {
-  const result: StackApplyResult = { stack: spec.name, networksCreated: [], created: [], replaced: [], started: [], unchanged: [] };
+/** Joins the networks the spec adds and leaves those it dropped, on a kept container; true when anything changed. */
+async function rejoinNetworks(docker: Docker, c: ContainerSpec, have: Docker.ContainerInspectInfo): Promise<boolean> {
+  const on = Object.keys(have.NetworkSettings.Networks ?? {});
+  const want = c.networks.map((n) => n.name);
+  let changed = false;
+  for (const n of c.networks.filter((x) => !on.includes(x.name))) {
+    await docker.getNetwork(n.name).connect({ Container: have.Id, EndpointConfig: { Aliases: n.aliases } });
+    changed = true;
+  }
+  for (const name of on.filter((x) => !want.includes(x))) {
+    await docker.getNetwork(name).disconnect({ Container: have.Id, Force: true }).catch((err: { statusCode?: number }) => {
+      if (err.statusCode !== 404) throw err;
+    });
+    changed = true;
+  }
+  return changed;
+}
+
+/** Runs a command in a container and returns its exit code and output. */
+async function execIn(docker: Docker, name: string, cmd: string[]): Promise<{ exitCode: number; output: string }> {
+  const exec = await docker.getContainer(name).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    stream.on('data', (d: Buffer) => chunks.push(d));
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', reject);
+  });
+  const { ExitCode } = await exec.inspect();
+  // The multiplexed stream's 8-byte frame headers are dropped with the control bytes.
+  return { exitCode: ExitCode ?? -1, output: Buffer.concat(chunks).toString('utf8').replace(/[\x00-\x08]/g, '').trim() };
+}
+
+/**
+ * A running, unchanged container whose files changed: tested and signalled
+ * when the spec says how (nginx: `nginx -t`, then SIGHUP; a config it rejects
+ * is a final error and the old one keeps serving), else restarted.
+ */
+async function takeNewFiles(docker: Docker, c: ContainerSpec): Promise<void> {
+  if (c.reload) {
+    const t = await execIn(docker, c.name, c.reload.test);
+    if (t.exitCode !== 0) {
+      throw ApplicationFailure.nonRetryable(`${c.name} rejects its new configuration (${c.reload.test.join(' ')} exit ${t.exitCode}), so it keeps running the previous one: ${t.output.slice(0, 500)}`, FailureType.CommandFailed);
+    }
+    await docker.getContainer(c.name).kill({ signal: c.reload.signal });
+  } else {
+    await docker.getContainer(c.name).restart({ t: 30 });
+  }
+}
+
+export async function applyStack(docker: Docker, spec: StackSpec, resolve: SecretResolver, o: { timeoutMs?: number; signal?: AbortSignal; files?: LoadedFiles } = {}): Promise<StackApplyResult> {
+  const result: StackApplyResult = { stack: spec.name, networksCreated: [], created: [], replaced: [], started: [], reloaded: [], rejoined: [], removed: [], unchanged: [] };
   const timeoutMs = o.timeoutMs ?? 600_000;
 
   for (const name of spec.networks) {
@@ -130,9 +196,15 @@ export async function applyStack(docker: Docker, spec: StackSpec, resolve: Secre
 
   for (const c of spec.containers) {
     const hash = containerHash(c);
+    const files = filesHash(c);
+    const filesChanged = files !== undefined && o.files !== undefined && o.files.loaded[c.name] !== files;
     const have = await inspectOrUndefined(docker, c.name);
     if (have && have.Config.Labels?.[LABEL_HASH] === hash) {
-      if (have.State.Running) result.unchanged.push(c.name);
+      if (await rejoinNetworks(docker, c, have)) result.rejoined.push(c.name);
+      if (have.State.Running && filesChanged) {
+        await takeNewFiles(docker, c);
+        result.reloaded.push(c.name);
+      } else if (have.State.Running) result.unchanged.push(c.name);
       else {
         await docker.getContainer(c.name).start();
         result.started.push(c.name);
@@ -156,15 +228,33 @@ export async function applyStack(docker: Docker, spec: StackSpec, resolve: Secre
     }
     // In order: an app starts after its database is ready.
     await waitReady(docker, c.name, { timeoutMs, signal: o.signal });
+    if (filesChanged) await o.files!.record(c.name, files!);
+  }
+  // Containers of this stack the spec no longer has (a container dropped from an app's spec).
+  for (const x of await docker.listContainers({ all: true, filters: { label: [`${LABEL_STACK}=${spec.name}`] } })) {
+    const name = (x.Names[0] ?? '').replace(/^\//, '');
+    if (spec.containers.some((c) => c.name === name)) continue;
+    await removeContainer(docker, x.Id);
+    result.removed.push(name);
   }
   return result;
+}
+
+/** What runs on an engine, by stack: each ssw container's name, config hash and whether it runs. */
+export async function listStacks(docker: Docker): Promise<Record<string, { name: string; hash: string; running: boolean }[]>> {
+  const out: Record<string, { name: string; hash: string; running: boolean }[]> = {};
+  for (const c of await docker.listContainers({ all: true, filters: { label: [LABEL_STACK] } })) {
+    const stack = c.Labels[LABEL_STACK]!;
+    (out[stack] ??= []).push({ name: (c.Names[0] ?? c.Id).replace(/^\//, ''), hash: c.Labels[LABEL_HASH] ?? '', running: c.State === 'running' });
+  }
+  return out;
 }
 
 /** Removes a stack's containers and the networks it created (ssw down, or a site or app gone from the config). */
 export async function removeStack(docker: Docker, stack: string): Promise<{ containers: string[]; networks: string[] }> {
   const containers = await docker.listContainers({ all: true, filters: { label: [`${LABEL_STACK}=${stack}`] } });
   for (const c of containers) await removeContainer(docker, c.Id);
-  const networks = await docker.listNetworks({ filters: { label: [`${LABEL_STACK}=${stack}`] } });
-  for (const n of networks) await docker.getNetwork(n.Id).remove().catch(() => undefined);
-  return { containers: containers.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')), networks: networks.map((n) => n.Name) };
+  // Networks are shared (the proxy joins every app's): those ssw made that no container uses any more go.
+  const pruned = await docker.pruneNetworks({ filters: { label: [LABEL_STACK] } });
+  return { containers: containers.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')), networks: pruned.NetworksDeleted ?? [] };
 }

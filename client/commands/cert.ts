@@ -11,8 +11,8 @@ interface CertArgs extends CertTargetArgs {
   action: 'renew' | 'status' | 'restore';
   force: boolean;
   staging: boolean;
-  'http-port': number;
-  'https-port': number;
+  'http-port'?: number;
+  'https-port'?: number;
   detach: boolean;
 }
 

@@ -24,6 +24,10 @@ interface DeploymentArgs {
   plan?: boolean;
   sequential?: boolean;
   purge?: boolean;
+  'cert-renew'?: boolean;
+  'restore-certs'?: boolean;
+  'restore-wwwserver'?: boolean;
+  'skip-wwwbackup'?: boolean;
 }
 
 const targetOptions = {
@@ -87,13 +91,17 @@ async function printPlan(io: CliIO, args: GlobalArgs & DeploymentArgs, target: R
 export function upCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
   return {
     command: 'up',
-    describe: "Bring a deployment up (ss-up): project, network, base image, and every instance in parallel, resumable",
+    describe: 'Bring a deployment up (ss-up): project, network, base image, every instance in parallel, then the www services (certificates, proxy, apps); resumable',
     builder: (y) =>
       y.options(targetOptions).options({
         plan: { type: 'boolean', default: false, describe: 'Print what up would create, change, keep or delete, and change nothing' },
         yes: { type: 'boolean', default: false, describe: 'Confirm changing a production remote (name contains "prod")' },
         detach: { type: 'boolean', default: false, describe: 'Return once started, printing the workflow ID and the Web UI link' },
         sequential: { type: 'boolean', default: false, hidden: true, describe: 'Instances one after another, as ss did (benchmarks)' },
+        'cert-renew': { type: 'boolean', default: true, describe: 'Obtain or renew the certificates that are due (--no-cert-renew keeps what the www instance has)' },
+        'restore-certs': { type: 'boolean', default: false, describe: 'First put back the certificates saved on this machine (a rebuilt www instance)' },
+        'restore-wwwserver': { type: 'boolean', default: false, describe: "Restore the apps' data from the latest backup before starting them" },
+        'skip-wwwbackup': { type: 'boolean', default: false, describe: 'No backup of the www apps after a deploy that changed them' },
       }),
     handler: async (argv) => {
       const args = argv as unknown as GlobalArgs & DeploymentArgs;
@@ -104,12 +112,36 @@ export function upCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
       await runOperation<DeploymentUpResult>(
         io,
         args,
-        { operation: 'up', workflowType: 'deploymentUp', target: { remote: target.remote, deployment: target.deployment }, args: [{ ...target, ...(args.yes ? { confirmed: true } : {}), ...(args.sequential ? { sequential: true } : {}) }] },
+        {
+          operation: 'up',
+          workflowType: 'deploymentUp',
+          target: { remote: target.remote, deployment: target.deployment },
+          args: [
+            {
+              ...target,
+              ...(args.yes ? { confirmed: true } : {}),
+              ...(args.sequential ? { sequential: true } : {}),
+              ...(args['cert-renew'] === false ? { noCertRenew: true } : {}),
+              ...(args['restore-certs'] ? { restoreCerts: true } : {}),
+              ...(args['restore-wwwserver'] ? { restoreWww: true } : {}),
+              ...(args['skip-wwwbackup'] ? { skipBackup: true } : {}),
+            },
+          ],
+        },
         {
           text: (r) => {
             io.out(r.changes.length ? `${r.changes.length} change(s) applied.` : 'No changes: the deployment already matched the config.');
             for (const i of r.instances) io.out(`${i.role}  ${i.name}  ${i.address}  host key ${i.hostKeyFingerprint}`);
             for (const name of r.removed) io.out(`removed ${name} (not in the config; its volumes are kept)`);
+            const s = r.services;
+            if (!s) return;
+            for (const c of s.certificates) io.out(`certificate ${c.domain}: ${c.action} (${c.detail})`);
+            for (const x of s.stacks) {
+              const done = Object.entries({ created: x.created, replaced: x.replaced, started: x.started, reloaded: x.reloaded, rejoined: x.rejoined, removed: x.removed }).filter(([, v]) => v.length);
+              io.out(`stack ${x.stack}: ${done.length ? done.map(([k, v]) => `${k} ${v.join(', ')}`).join('; ') : 'unchanged'}`);
+            }
+            for (const x of s.removedStacks) io.out(`stack ${x}: removed (its site or app left the config)`);
+            io.out(`Serving ${s.served.join(', ')}${s.backup === 'done' ? '; the apps were backed up' : ''}.`);
           },
         },
       );
@@ -126,6 +158,7 @@ export function downCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
         purge: { type: 'boolean', default: false, describe: "Also delete the instances' volumes (their data): asks first, or --yes" },
         yes: { type: 'boolean', default: false, describe: 'Confirm --purge, and changing a production remote, without asking' },
         detach: { type: 'boolean', default: false, describe: 'Return once started, printing the workflow ID and the Web UI link' },
+        'skip-wwwbackup': { type: 'boolean', default: false, describe: 'Do not back up the www apps before removing them' },
       }),
     handler: async (argv) => {
       const args = argv as unknown as GlobalArgs & DeploymentArgs;
@@ -140,10 +173,12 @@ export function downCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
           operation: 'down',
           workflowType: 'deploymentDown',
           target: { remote: target.remote, deployment: target.deployment },
-          args: [{ ...target, ...(args.purge ? { purge: true } : {}), ...(args.yes ? { confirmed: true } : {}) }],
+          args: [{ ...target, ...(args.purge ? { purge: true } : {}), ...(args.yes ? { confirmed: true } : {}), ...(args['skip-wwwbackup'] ? { skipBackup: true } : {}) }],
         },
         {
           text: (r) => {
+            if (r.backup === 'done') io.out('Backed up the www apps (copied to this machine).');
+            if (r.stacksRemoved.length) io.out(`Stopped and removed stacks ${r.stacksRemoved.join(', ')}.`);
             io.out(r.removed.length ? `Removed ${r.removed.join(', ')}.` : 'No instance was there.');
             if (r.volumesDeleted.length) io.out(`Deleted volumes ${r.volumesDeleted.join(', ')}.`);
             if (r.volumesKept.length) io.out(`Kept volumes ${r.volumesKept.join(', ')} (their data); "ssw up" attaches them again, "ssw down --purge" deletes them.`);

@@ -16,8 +16,8 @@ interface ScheduleArgs extends Partial<CertTargetArgs> {
   jitter: number;
   timezone: string;
   staging: boolean;
-  'http-port': number;
-  'https-port': number;
+  'http-port'?: number;
+  'https-port'?: number;
   detach: boolean;
 }
 

@@ -13,6 +13,7 @@ import {
   siteSchema,
   type CrossIssue,
   type DeploymentEntry,
+  type ImageSource,
   type InstanceType,
   type ProjectValues,
   type RemoteValues,
@@ -49,7 +50,7 @@ export interface RemoteConfig {
   registryUrl: string;
   /** ACME_SERVER: an https directory URL, or "production"/"staging" for Let's Encrypt; unset means production. */
   acmeServer?: string;
-  /** ACME_CA_BUNDLE: CA certificates (a path on the www host) that the ACME server's own TLS certificate chains to; for private CAs. */
+  /** ACME_CA_BUNDLE: CA certificates (a file on this machine, copied to the www host for certbot) that the ACME server's own TLS certificate chains to; for private CAs. */
   acmeCaBundle?: string;
   /**
    * DATA_PLANE_NETWORK: an LXD managed network on the remote that instances'
@@ -57,6 +58,12 @@ export interface RemoteConfig {
    * interface. For labs and test hosts that have no LAN with DHCP reservations.
    */
   dataPlaneNetwork?: string;
+  /**
+   * IMAGE_SOURCE: how the www instance gets its Docker images. `registry`
+   * (default): its engine pulls them. `airgapped`: ssw copies them from this
+   * machine's Docker ($DOCKER_HOST), for remotes without a route out.
+   */
+  imageSource: ImageSource;
 }
 
 export interface InstanceConfig {
@@ -122,6 +129,8 @@ export interface ProjectConfig {
     giteaDb: string;
     nostrRelay: string;
   };
+  /** PROXY_HTTP_PORT / PROXY_HTTPS_PORT: where the reverse proxy listens on the www instance. @default 80 and 443 */
+  proxyPorts: { http: number; https: number };
 }
 
 export interface SiteConfig {
@@ -358,6 +367,7 @@ function toRemote(name: string, v: RemoteValues): RemoteConfig {
     ...(v.ACME_SERVER !== undefined && { acmeServer: v.ACME_SERVER }),
     ...(v.ACME_CA_BUNDLE !== undefined && { acmeCaBundle: v.ACME_CA_BUNDLE }),
     ...(v.DATA_PLANE_NETWORK !== undefined && { dataPlaneNetwork: v.DATA_PLANE_NETWORK }),
+    imageSource: v.IMAGE_SOURCE,
   };
 }
 
@@ -418,6 +428,7 @@ function toProject(name: string, v: ProjectValues, chain: BitcoinChain): Project
       giteaDb: v.GITEA_DB_IMAGE,
       nostrRelay: v.NOSTR_RELAY_IMAGE,
     },
+    proxyPorts: { http: v.PROXY_HTTP_PORT, https: v.PROXY_HTTPS_PORT },
   };
 }
 

@@ -81,6 +81,12 @@ const instanceType: Kind<InstanceType> = {
   parse: (raw) => (raw === 'virtual-machine' || raw === 'container' ? { value: raw } : NO),
 };
 
+export type ImageSource = 'registry' | 'airgapped';
+const imageSource: Kind<ImageSource> = {
+  expected: 'registry or airgapped',
+  parse: (raw) => (raw === 'registry' || raw === 'airgapped' ? { value: raw } : NO),
+};
+
 function int(min: number, max: number): Kind<number> {
   return {
     expected: `a whole number from ${min} to ${max}`,
@@ -252,6 +258,7 @@ export const remoteSchema = object({
   ACME_SERVER: optional(acmeServer),
   ACME_CA_BUNDLE: optional(absPath),
   DATA_PLANE_NETWORK: optional(lxdNetwork),
+  IMAGE_SOURCE: withDefault(imageSource, 'registry'),
 });
 
 export const projectSchema = object({
@@ -292,6 +299,8 @@ export const projectSchema = object({
   GITEA_IMAGE: withDefault(image, SS_DEFAULTS.images.GITEA_IMAGE),
   GITEA_DB_IMAGE: withDefault(image, SS_DEFAULTS.images.GITEA_DB_IMAGE),
   NOSTR_RELAY_IMAGE: withDefault(image, SS_DEFAULTS.images.NOSTR_RELAY_IMAGE),
+  PROXY_HTTP_PORT: withDefault(int(1, 65535), 80),
+  PROXY_HTTPS_PORT: withDefault(int(1, 65535), 443),
 });
 
 export const siteSchema = object({

@@ -41,13 +41,17 @@ export function remoteStub(remote: string): string {
     '',
     "# ACME directory for TLS certificates: production (Let's Encrypt, the default), staging, or a URL.",
     '# ACME_SERVER="staging"',
-    "# CA certificates (a path on the www host) for an ACME server with a private TLS certificate.",
+    "# CA certificates (a file on this machine; ssw copies it to the www host) for an ACME server with a private TLS certificate.",
     '# ACME_CA_BUNDLE="/etc/ssl/private-ca.pem"',
     '',
     '# Instances join the LAN by macvlan on the data-plane interface given to',
     '# "ssw remote add". On a host without such a LAN (a lab, a test host), name an',
     '# LXD managed bridge here instead and instances take addresses from it.',
     '# DATA_PLANE_NETWORK="lxdbr0"',
+    '',
+    '# Where the www instance gets Docker images: registry (its engine pulls them,',
+    "# the default) or airgapped (ssw copies them from this machine's Docker).",
+    '# IMAGE_SOURCE=registry',
     '',
   ].join('\n');
 }
@@ -94,6 +98,10 @@ export function projectStub(deployment: string): string {
     '# Image overrides, for example:',
     `# GHOST_IMAGE="${SS_DEFAULTS.images.GHOST_IMAGE}"`,
     `# NGINX_IMAGE="${SS_DEFAULTS.images.NGINX_IMAGE}"`,
+    '',
+    "# The reverse proxy's ports on the www instance (default 80 and 443).",
+    '# PROXY_HTTP_PORT=80',
+    '# PROXY_HTTPS_PORT=443',
     '',
   ].join('\n');
 }

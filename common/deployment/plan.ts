@@ -19,7 +19,8 @@ export interface CurrentDeployment {
 }
 
 export type PlanAction = 'create' | 'change' | 'keep' | 'delete';
-export type PlanKind = 'project' | 'network' | 'image' | 'profile' | 'volume' | 'instance';
+/** `stack`: the Docker services on the www instance (read from its engine). */
+export type PlanKind = 'project' | 'network' | 'image' | 'profile' | 'volume' | 'instance' | 'stack';
 
 export interface PlanItem {
   kind: PlanKind;
@@ -29,6 +30,8 @@ export interface PlanItem {
   role?: InstanceRole;
   /** What differs, one short line each (changes), or why it is kept or deleted. */
   details: string[];
+  /** A stack whose instance's Docker engine could not be read: its state is unknown (the detail says why). */
+  unread?: boolean;
 }
 
 export interface DeploymentPlan {

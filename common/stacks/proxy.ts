@@ -21,6 +21,7 @@ import { LABEL_ROLE, type StackSpec } from './spec';
  */
 
 export const PROXY_CONTAINER = 'reverse-proxy';
+export const PROXY_NETWORK = 'reverse-proxy-net';
 export const NGINX_CONF_PATH = `${DATA_PATH}/reverse-proxy/nginx.conf`;
 const LETSENCRYPT = `${DATA_PATH}/letsencrypt`;
 
@@ -168,7 +169,9 @@ export function renderNginxConf(config: DeploymentConfig, o: ProxyOptions = {}):
 
 /** The proxy's stack: one nginx container on every app network of every site, ports published on the instance. */
 export function proxyStack(config: DeploymentConfig, apps: StackSpec[], o: ProxyOptions = {}): StackSpec {
-  const networks = apps.flatMap((s) => s.networks.filter((net) => !net.includes('dbnet')));
+  // Its own network first: the one Docker starts it on (HostConfig.NetworkMode), which never goes
+  // away when a site or language does; then every app's front network, joined and left as they come and go.
+  const networks = [PROXY_NETWORK, ...apps.flatMap((s) => s.networks.filter((net) => !net.includes('dbnet')))];
   return {
     name: 'reverse-proxy',
     app: 'reverse-proxy',
@@ -185,7 +188,7 @@ export function proxyStack(config: DeploymentConfig, apps: StackSpec[], o: Proxy
           { host: `${LETSENCRYPT}/_webroot`, container: '/var/www/acme', readOnly: true },
         ],
         files: [{ path: NGINX_CONF_PATH, content: renderNginxConf(config, o) }],
-        networks: networks.map((name) => ({ name, aliases: [] })),
+        networks: networks.map((name) => ({ name, aliases: name === PROXY_NETWORK ? [PROXY_CONTAINER] : [] })),
         ports: [
           { hostIp: '0.0.0.0', host: o.httpPort ?? 80, container: 80 },
           { hostIp: '0.0.0.0', host: o.httpsPort ?? 443, container: 443 },
@@ -195,6 +198,8 @@ export function proxyStack(config: DeploymentConfig, apps: StackSpec[], o: Proxy
         labels: { [LABEL_ROLE]: 'reverse-proxy' },
         // Two proxies cannot hold the same ports: replaced in place (a config change alone is a reload).
         startBeforeStop: false,
+        // A new nginx.conf is tested, then loaded gracefully: no connection dropped, no site down.
+        reload: { test: ['nginx', '-t', '-q'], signal: 'SIGHUP' },
       },
     ],
   };

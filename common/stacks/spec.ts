@@ -53,6 +53,12 @@ export interface ContainerSpec {
   labels?: Record<string, string>;
   /** Whether a replacement may start next to the old container (stateless apps); databases never. */
   startBeforeStop: boolean;
+  /**
+   * How the running container takes changed files without a restart: the
+   * command that checks them first (run in the container), then the signal.
+   * Without it, a file change restarts the container.
+   */
+  reload?: { test: string[]; signal: string };
 }
 
 export interface StackSpec {
@@ -85,7 +91,23 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** The hash a running container carries in LABEL_HASH: of its spec (secret references, not values). */
+/**
+ * The hash a running container carries in LABEL_HASH: of its spec (secret
+ * references, not values), with its files by path only and without its
+ * networks. Both change on a running container without replacing it: files
+ * are reloaded (see filesHash), networks joined and left (the proxy, when a
+ * site or language comes or goes).
+ */
 export function containerHash(c: ContainerSpec): string {
-  return createHash('sha256').update(canonicalJson({ ...c, labels: undefined })).digest('hex').slice(0, 16);
+  return createHash('sha256').update(canonicalJson({ ...c, labels: undefined, networks: undefined, files: c.files?.map((f) => f.path) })).digest('hex').slice(0, 16);
+}
+
+/**
+ * The hash of a container's files' content: recorded on the instance once the
+ * container has (re)loaded them, so a changed file is reloaded exactly once,
+ * also when a crash fell between writing the file and the reload.
+ */
+export function filesHash(c: ContainerSpec): string | undefined {
+  if (!c.files?.length) return undefined;
+  return createHash('sha256').update(canonicalJson(c.files)).digest('hex').slice(0, 16);
 }

@@ -32,7 +32,7 @@ export interface SiteCertPlan {
   names: string[];
   /** The ACME directory URL. */
   acmeServer: string;
-  /** CA bundle on the www host for an ACME server with a private TLS certificate (REQUESTS_CA_BUNDLE). */
+  /** CA bundle, a file on this machine, for an ACME server with a private TLS certificate: copied to the host for certbot (REQUESTS_CA_BUNDLE). */
   acmeCaBundle?: string;
   /** The ACME account's contact, `info@<domain>` as in ss. */
   contactEmail: string;
@@ -41,6 +41,8 @@ export interface SiteCertPlan {
 export interface CertificatePlan {
   host: WwwHost;
   sites: SiteCertPlan[];
+  /** A deployment's proxy ports (PROXY_HTTP_PORT/PROXY_HTTPS_PORT): where http-01 is answered and HTTPS served. */
+  ports?: { http: number; https: number };
 }
 
 /** The labels of ss's hostnames (project.conf *_HOSTNAME keys). */
@@ -87,6 +89,8 @@ export function letsencryptPaths(dataPath: string, domain: string) {
     logsDir: `${configDir}/_logs`,
     /** The lineage certbot keeps under --cert-name <domain>. */
     liveDir: `${configDir}/live/${domain}`,
+    /** ACME_CA_BUNDLE's copy on the host. */
+    acmeCaBundle: `${root}/_acme-ca.pem`,
     /** Shared by all sites: nginx serves /.well-known/acme-challenge/ from here. "_" keeps it apart from domain names. */
     webroot: `${root}/_webroot`,
   };

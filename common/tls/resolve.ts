@@ -72,5 +72,5 @@ export function resolveCertificatePlan(paths: SsPaths, target: CertTarget, opts:
   const hostnames = { www: h.www, btcpay: h.btcpayInCert, nextcloud: h.nextcloud, gitea: h.gitea, nostr: h.nostr };
   const chosen = config.sites.filter((s) => !target.domains?.length || target.domains.includes(s.domain));
   const remoteAcme = { server: config.remote.acmeServer, caBundle: config.remote.acmeCaBundle };
-  return { host: readWwwHost(paths, target.remote, target.deployment), sites: chosen.map((s) => sitePlan(s, hostnames, remoteAcme, staging)) };
+  return { host: readWwwHost(paths, target.remote, target.deployment), sites: chosen.map((s) => sitePlan(s, hostnames, remoteAcme, staging)), ports: config.project.proxyPorts };
 }

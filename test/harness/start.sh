@@ -4,7 +4,10 @@
 #   Temporal dev server 127.0.0.1:17233 (namespace ssw-test, in memory)
 #   OpenSSH server      127.0.0.1:12222 (own host key, own authorized_keys)
 #   Docker Engine       unix://$DIR/docker/docker.sock
-#   LXD                 unix://$DIR/lxd/unix.socket, https 127.0.0.1:18443, dir pool "default"
+#   LXD                 unix://$DIR/lxd/unix.socket, https 127.0.0.1:18443, dir pool "default",
+#                       test bridge sswtestbr0 10.123.45.1/24 (no NAT)
+#   pebble (ACME)       https://10.123.45.1:14000/dir (the test bridge: instances reach it),
+#                       its DNS pebble-challtestsrv 127.0.0.1:18053
 # DIR is ${SSW_HARNESS_DIR:-/var/tmp/ssw-harness}. Idempotent: a service whose pid
 # file names a live process of ours that answers is left alone; anything else is
 # (re)started. Every daemon is started here, recorded in a pid file, and stopped by
@@ -269,7 +272,7 @@ EOF
 
 # ------------------------------------------------------------------ ACME (pebble)
 # pebble-challtestsrv is pebble's DNS: it answers every A query with 127.0.0.1 (tests
-# point single names elsewhere through its management API). Its own challenge
+# point single names elsewhere, e.g. at a test instance, through its management API). Its own challenge
 # servers are off: the tests' nginx answers http-01 on $PEBBLE_HTTP01_PORT.
 A="$DIR/acme"
 C_PIDFILE="$(svc_pidfile challtestsrv)"
@@ -289,17 +292,21 @@ P_PIDFILE="$(svc_pidfile pebble)"
 P_LOG="$A/pebble.log"
 P_CERT="$A/listener-cert.pem"
 P_KEY="$A/listener-key.pem"
-if [[ ! -s "$P_CERT" || ! -s "$P_KEY" ]]; then
+# pebble listens on the test bridge's address: this machine and the test instances both reach it there.
+PEBBLE_IP="${TEST_BRIDGE_ADDRESS%/*}"
+if [[ ! -s "$P_CERT" || ! -s "$P_KEY" ]] || ! openssl x509 -in "$P_CERT" -noout -ext subjectAltName 2>/dev/null | grep -q "IP Address:$PEBBLE_IP"; then
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
-    -subj /CN=ssw-harness-pebble -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+    -subj /CN=ssw-harness-pebble -addext "subjectAltName=IP:$PEBBLE_IP,IP:127.0.0.1,DNS:localhost" \
     -keyout "$P_KEY.tmp" -out "$P_CERT.tmp" 2>/dev/null || die "openssl could not make pebble's listener certificate"
   chmod 600 "$P_KEY.tmp" && mv -f "$P_KEY.tmp" "$P_KEY" && mv -f "$P_CERT.tmp" "$P_CERT"
 fi
 cat >"$A/pebble-config.json.tmp" <<EOF
-{"pebble": {"listenAddress": "127.0.0.1:$PEBBLE_PORT", "managementListenAddress": "127.0.0.1:$PEBBLE_MGMT_PORT",
+{"pebble": {"listenAddress": "$PEBBLE_IP:$PEBBLE_PORT", "managementListenAddress": "127.0.0.1:$PEBBLE_MGMT_PORT",
   "certificate": "$P_CERT", "privateKey": "$P_KEY", "httpPort": $PEBBLE_HTTP01_PORT, "tlsPort": $PEBBLE_TLSALPN_PORT,
   "ocspResponderURL": "", "externalAccountBindingRequired": false}}
 EOF
+P_CONFIG_CHANGED=0
+cmp -s "$A/pebble-config.json.tmp" "$A/pebble-config.json" || P_CONFIG_CHANGED=1
 mv -f "$A/pebble-config.json.tmp" "$A/pebble-config.json"
 pebble_ready() { port_listening "$PEBBLE_PORT" && port_listening "$PEBBLE_MGMT_PORT"; }
 pebble_launch() {
@@ -316,58 +323,68 @@ declare -A STATE=() STARTED_AT=()
 
 now_s() { date +%s; }
 
-# Phase 1: leave running, answering services alone; (re)launch the rest.
-for svc in "${SERVICES[@]}"; do
-  if pid="$(svc_pid "$svc")"; then
-    if [[ "$svc" == sshd && "$S_CONFIG_CHANGED" == 1 ]]; then
-      log "sshd: configuration changed, restarting"
-      svc_stop sshd "$pid"
-    elif "${svc}_ready"; then
-      STATE[$svc]="already running, pid $pid"
-      continue
-    else
-      # Alive but not answering: give it a grace period (it may be starting up).
-      deadline=$(($(now_s) + 15))
-      until "${svc}_ready"; do
-        if (($(now_s) >= deadline)) || ! svc_pid "$svc" >/dev/null; then break; fi
-        sleep 0.2
-      done
-      if "${svc}_ready"; then
+# Starts the services named (their order is the launch order): running, answering ones
+# are left alone; the rest are (re)launched, then waited for.
+start_services() {
+  # Phase 1: leave running, answering services alone; (re)launch the rest.
+  for svc in "$@"; do
+    if pid="$(svc_pid "$svc")"; then
+      if [[ "$svc" == sshd && "$S_CONFIG_CHANGED" == 1 ]] || [[ "$svc" == pebble && "$P_CONFIG_CHANGED" == 1 ]]; then
+        log "$svc: configuration changed, restarting"
+        svc_stop "$svc" "$pid"
+      elif "${svc}_ready"; then
         STATE[$svc]="already running, pid $pid"
         continue
+      else
+        # Alive but not answering: give it a grace period (it may be starting up).
+        deadline=$(($(now_s) + 15))
+        until "${svc}_ready"; do
+          if (($(now_s) >= deadline)) || ! svc_pid "$svc" >/dev/null; then break; fi
+          sleep 0.2
+        done
+        if "${svc}_ready"; then
+          STATE[$svc]="already running, pid $pid"
+          continue
+        fi
+        warn "$svc (pid $pid) is running but does not answer: restarting it"
+        svc_stop "$svc" "$pid"
       fi
-      warn "$svc (pid $pid) is running but does not answer: restarting it"
-      svc_stop "$svc" "$pid"
     fi
-  fi
-  # Not running (or stale pid file): the ports must be free.
-  for port in $("${svc}_ports"); do
-    if port_listening "$port"; then
-      die "$svc cannot start: 127.0.0.1:$port is already taken by a process this harness did not start: $(port_owner "$port")"
-    fi
+    # Not running (or stale pid file): the ports must be free.
+    for port in $("${svc}_ports"); do
+      if port_listening "$port"; then
+        die "$svc cannot start: port $port is already taken by a process this harness did not start: $(port_owner "$port")"
+      fi
+    done
+    "${svc}_launch"
+    STATE[$svc]="started"
+    STARTED_AT[$svc]=$(now_s)
   done
-  "${svc}_launch"
-  STATE[$svc]="started"
-  STARTED_AT[$svc]=$(now_s)
-done
 
-# Phase 2: wait for every service we launched.
-for svc in "${SERVICES[@]}"; do
-  [[ "${STATE[$svc]}" == started ]] || continue
-  deadline=$((STARTED_AT[$svc] + HARNESS_TIMEOUT))
-  until "${svc}_ready"; do
-    if ! svc_pid "$svc" >/dev/null; then
-      log_tail $("${svc}_logs")
-      die "$svc exited during startup"
-    fi
-    if (($(now_s) >= deadline)); then
-      log_tail $("${svc}_logs")
-      die "$svc did not become ready within ${HARNESS_TIMEOUT}s"
-    fi
-    sleep 0.2
+  # Phase 2: wait for every service we launched.
+  for svc in "$@"; do
+    [[ "${STATE[$svc]}" == started ]] || continue
+    deadline=$((STARTED_AT[$svc] + HARNESS_TIMEOUT))
+    until "${svc}_ready"; do
+      if ! svc_pid "$svc" >/dev/null; then
+        log_tail $("${svc}_logs")
+        die "$svc exited during startup"
+      fi
+      if (($(now_s) >= deadline)); then
+        log_tail $("${svc}_logs")
+        die "$svc did not become ready within ${HARNESS_TIMEOUT}s"
+      fi
+      sleep 0.2
+    done
+    STATE[$svc]="started, pid $(svc_pid "$svc")"
   done
-  STATE[$svc]="started, pid $(svc_pid "$svc")"
-done
+}
+
+# pebble listens on the test bridge's address (instances reach it there), which exists only
+# once LXD has brought the bridge up: everything else first, pebble after the bridge.
+EARLY=()
+for svc in "${SERVICES[@]}"; do [[ "$svc" == pebble ]] || EARLY+=("$svc"); done
+start_services "${EARLY[@]}"
 
 # Temporal: all search attributes registered (the in-memory server registers them from
 # the flags; this only repairs a server started some other way).
@@ -390,6 +407,7 @@ if ! lxc query "/1.0/networks/$TEST_BRIDGE" >/dev/null 2>&1; then
   lxc network create "$TEST_BRIDGE" ipv4.address="$TEST_BRIDGE_ADDRESS" ipv4.nat=false ipv6.address=none >/dev/null \
     || die "cannot create the test bridge $TEST_BRIDGE ($TEST_BRIDGE_ADDRESS)"
 fi
+start_services pebble
 "$HERE/base-image.sh" import
 # The images test deployments run as services, in the harness Docker (this machine's Docker).
 "$HERE/app-images.sh" load
@@ -402,7 +420,7 @@ jq -n \
   --arg dsock "$D_SOCK" \
   --arg ldir "$LXD_DIR" --arg lsock "$L_SOCK" --arg lhttps "$LXD_HTTPS_ADDRESS" \
   --arg lbr "$TEST_BRIDGE" --arg lbraddr "$TEST_BRIDGE_ADDRESS" --arg limg "$TEST_BASE_IMAGE" \
-  --arg adir "https://127.0.0.1:$PEBBLE_PORT/dir" --arg aca "$P_CERT" --argjson ahttp "$PEBBLE_HTTP01_PORT" \
+  --arg adir "https://$PEBBLE_IP:$PEBBLE_PORT/dir" --arg aca "$P_CERT" --argjson ahttp "$PEBBLE_HTTP01_PORT" \
   --arg amgmt "https://127.0.0.1:$PEBBLE_MGMT_PORT" --arg cmgmt "http://127.0.0.1:$CHALLTESTSRV_MGMT_PORT" \
   '{
     dir: $dir,
@@ -419,5 +437,5 @@ log "temporal $T_ADDR namespace $TEMPORAL_NAMESPACE ready (${STATE[temporal]})"
 log "sshd 127.0.0.1:$SSH_PORT ready (${STATE[sshd]})"
 log "docker unix://$D_SOCK ready (${STATE[docker]})"
 log "lxd unix://$L_SOCK https $LXD_HTTPS_ADDRESS ready (${STATE[lxd]})"
-log "pebble https://127.0.0.1:$PEBBLE_PORT/dir ready (${STATE[pebble]}), its DNS 127.0.0.1:$CHALLTESTSRV_DNS_PORT (${STATE[challtestsrv]})"
+log "pebble https://$PEBBLE_IP:$PEBBLE_PORT/dir ready (${STATE[pebble]}), its DNS 127.0.0.1:$CHALLTESTSRV_DNS_PORT (${STATE[challtestsrv]})"
 log "harness env: $DIR/env.json ($(( ($(date +%s%N) - T0) / 1000000 )) ms)"

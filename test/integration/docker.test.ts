@@ -134,11 +134,11 @@ describe('air-gapped image transfer into a real instance', () => {
     const env = new MockActivityEnvironment();
     const activities = () => createDockerActivities({ paths });
     const run = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, ...args: A): Promise<R> => env.run(fn, ...args);
-    const deploy = (which: 'proxy' | 'apps') => run(activities().deployStacks, REMOTE, DEPLOYMENT, which, { imageSource: 'airgapped' });
+    const deploy = (which: 'proxy' | 'apps') => run(activities().deployStacks, REMOTE, DEPLOYMENT, which);
 
     before(async () => {
       fs.mkdirSync(path.dirname(paths.remoteConf(REMOTE)), { recursive: true });
-      fs.writeFileSync(paths.remoteConf(REMOTE), `DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"\n`);
+      fs.writeFileSync(paths.remoteConf(REMOTE), `DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"\nIMAGE_SOURCE=airgapped\n`);
       fs.mkdirSync(path.dirname(paths.projectConf(DEPLOYMENT)), { recursive: true });
       fs.writeFileSync(
         paths.projectConf(DEPLOYMENT),

@@ -71,6 +71,7 @@ describe('config corpus: valid trees', () => {
       registryUrl: 'http://registry.example.net:5000',
       acmeServer: 'https://127.0.0.1:14000/dir',
       dataPlaneNetwork: 'lxdbr0',
+      imageSource: 'airgapped',
     });
 
     const p = cfg.project;
@@ -86,6 +87,7 @@ describe('config corpus: valid trees', () => {
     assert.deepEqual(p.btcpayserver, { macAddress: '00:16:3e:aa:bb:02', cpuCount: 4, memoryMb: 4096, disksGb: { ssdata: 30, backup: 30, docker: 250 } });
     assert.deepEqual(p.lnplayserver, { cpuCount: 4, memoryMb: 4096 });
     assert.equal(p.images.ghost, 'ghost:5.104.1');
+    assert.deepEqual(p.proxyPorts, { http: 80, https: 8443 }, 'PROXY_HTTPS_PORT set, PROXY_HTTP_PORT by default');
     assert.equal(p.images.nginx, 'registry.example.net:5000/library/nginx:1.27.4');
     assert.equal(p.images.nextcloud, 'nextcloud:25.0.4');
     assert.ok(!('MY_NOTE' in p) && !JSON.stringify(cfg).includes('never evaluated'));

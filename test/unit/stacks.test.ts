@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import type { SiteConfig } from '../../common/config';
 import { appStacks } from '../../common/stacks/apps';
 import { proxyStack, renderNginxConf } from '../../common/stacks/proxy';
-import { canonicalJson, containerHash, domainIdentifier } from '../../common/stacks/spec';
+import { diffStacks } from '../../common/stacks/diff';
+import { canonicalJson, containerHash, filesHash, domainIdentifier, type StackSpec } from '../../common/stacks/spec';
 import { deploymentConfig } from '../fixtures/deployment';
 
 /**
@@ -102,15 +103,56 @@ describe('stacks rendered from the config', () => {
     assert.match(conf, /location \/ \{\n\s+return 503;/, 'BTCPay names answer 503 while the btcpayserver instance is not deployed');
   });
 
-  test('the proxy joins every app network, never a database network, and carries the label cert renewal reloads by', () => {
-    assert.ok(proxy.networks.length === 6 && proxy.networks.every((n) => !n.includes('dbnet')), proxy.networks.join(' '));
+  test('the proxy starts on its own network and joins every app network, never a database network, and carries the label cert renewal reloads by', () => {
+    assert.equal(proxy.networks[0], 'reverse-proxy-net');
+    assert.ok(proxy.networks.length === 7 && proxy.networks.every((n) => !n.includes('dbnet')), proxy.networks.join(' '));
     assert.equal(proxy.containers[0]!.labels?.['ssw.role'], 'reverse-proxy');
+    assert.deepEqual(proxy.containers[0]!.reload, { test: ['nginx', '-t', '-q'], signal: 'SIGHUP' });
   });
 
   test('the hash changes with the spec, not with anything else', () => {
     const c = apps[0]!.containers[1]!;
     assert.equal(containerHash(c), containerHash(structuredClone(c)));
     assert.notEqual(containerHash(c), containerHash({ ...c, image: 'ghost:5.104.0' }));
+    // Networks are joined and left, and files reloaded, on the running container: neither replaces it.
+    assert.equal(containerHash(c), containerHash({ ...c, networks: [] }));
+    const p = proxy.containers[0]!;
+    const edited = { ...p, files: p.files!.map((f) => ({ ...f, content: `${f.content}\n# edited` })) };
+    assert.equal(containerHash(p), containerHash(edited));
+    assert.notEqual(filesHash(p), filesHash(edited));
+    assert.equal(filesHash(c), undefined, 'no files, nothing to reload');
     assert.equal(canonicalJson({ b: 1, a: [2, { d: 3, c: 4 }] }), '{"a":[2,{"c":4,"d":3}],"b":1}');
+  });
+});
+
+describe('the stack plan: rendered specs against what the engine runs', () => {
+  const apps = appStacks(config);
+  const all = [proxyStack(config, apps), ...apps];
+  const running = (spec: StackSpec) => spec.containers.map((c) => ({ name: c.name, hash: containerHash(c), running: true }));
+  const loadedAll = Object.fromEntries(all.flatMap((s) => s.containers).filter((c) => filesHash(c)).map((c) => [c.name, filesHash(c)!]));
+
+  test('nothing running: every stack is created', () => {
+    assert.deepEqual(new Set(diffStacks(all, {}, {}).map((d) => d.action)), new Set(['create']));
+  });
+
+  test('everything running as rendered, files loaded: every stack kept', () => {
+    const current = Object.fromEntries(all.map((s) => [s.name, running(s)]));
+    assert.ok(diffStacks(all, current, loadedAll).every((d) => d.action === 'keep'));
+  });
+
+  test('a changed spec, a stopped container, changed files, a stray container, a stack no longer rendered', () => {
+    const current = Object.fromEntries(all.map((s) => [s.name, running(s)]));
+    const [proxy, ghost, ...rest] = all;
+    current[ghost!.name] = current[ghost!.name]!.map((c, i) => (i === 0 ? { ...c, hash: 'old' } : { ...c, running: false }));
+    current['abc123-ghost-fr'] = [{ name: 'ghost-abc123-fr', hash: 'x', running: true }];
+    current[rest[0]!.name]!.push({ name: 'stray', hash: 'y', running: true });
+    const d = diffStacks(all, current, { ...loadedAll, [proxy!.containers[0]!.name]: 'stale' });
+    const by = Object.fromEntries(d.map((x) => [x.stack, x]));
+    assert.equal(by[proxy!.name]!.action, 'change');
+    assert.match(by[proxy!.name]!.details.join(), /reloads its changed files/);
+    assert.equal(by[ghost!.name]!.action, 'change');
+    assert.match(by[ghost!.name]!.details.join(), /replaced \(its spec changed\).*started \(stopped\)/);
+    assert.match(by[rest[0]!.name]!.details.join(), /stray: removed/);
+    assert.equal(by['abc123-ghost-fr']!.action, 'delete');
   });
 });

@@ -68,7 +68,7 @@ describe('certbot command line', () => {
   });
 
   test('standalone only on the validation port, a CA bundle through the environment, sudo for non-root', () => {
-    const argv = certbotArgv({ site: { ...site, acmeCaBundle: '/etc/ca.pem' }, dataPath: '/d', challenge: { kind: 'standalone', port: 80 }, forceRenewal: true });
+    const argv = certbotArgv({ site: { ...site, acmeCaBundle: '/here/ca.pem' }, dataPath: '/d', challenge: { kind: 'standalone', port: 80 }, forceRenewal: true, caBundleOnHost: '/etc/ca.pem' });
     assert.deepEqual(argv.slice(0, 3), ['env', 'REQUESTS_CA_BUNDLE=/etc/ca.pem', 'certbot']);
     assert.ok(argv.join(' ').includes('--force-renewal --standalone --preferred-challenges http-01 --http-01-port 80'));
     assert.deepEqual(asRoot('ubuntu', ['certbot']), ['sudo', '-n', 'certbot']);
