@@ -11,6 +11,7 @@ import { diffStacks, type StackDiff } from '../../common/stacks/diff';
 import { proxyStack, type ProxyOptions } from '../../common/stacks/proxy';
 import type { SecretRef, StackSpec } from '../../common/stacks/spec';
 import { readWwwHost, type InstanceRecord } from '../../common/tls/resolve';
+import { asRoot } from '../certbot/commands';
 import { configured } from '../config';
 import { whileBeating } from '../heartbeat';
 import { runChecked, withSsh, type SshTarget } from '../ssh';
@@ -69,9 +70,11 @@ const pinned = (paths: SsPaths) => ({ hostKeys: { knownHostsFile: paths.knownHos
  * differs, and in place: containers bind-mount single files, and a mount
  * follows the inode, so a file renamed over the old one would go unseen.
  */
-async function writeFilesAndDirectories(client: Client, stacks: StackSpec[]): Promise<void> {
+async function writeFilesAndDirectories(client: Client, user: string, stacks: StackSpec[]): Promise<void> {
   const dirs = [...new Set([...stacks.flatMap((s) => s.directories), LOADED_FILES_DIR])];
-  await runChecked(client, ['mkdir', '-p', ...dirs], { timeoutMs: 60_000 });
+  // As root (the ACME webroot lives in certbot's root-owned letsencrypt/), each new one owned by the instance's user, as ss's.
+  const mkdirs = 'u=$1; shift; for d; do [ -d "$d" ] || { mkdir -p "$d" && chown "$u:" "$d"; } || exit 1; done';
+  await runChecked(client, asRoot(user, ['sh', '-c', mkdirs, 'sh', user, ...dirs]), { timeoutMs: 60_000 });
   for (const f of stacks.flatMap((s) => s.containers.flatMap((c) => c.files ?? []))) {
     const script = 'mkdir -p "$(dirname "$1")" && t=$(mktemp) && cat > "$t" && if ! cmp -s "$t" "$1"; then cat "$t" > "$1"; fi; rm -f "$t"';
     await runChecked(client, ['sh', '-c', script, 'sh', f.path], { stdin: f.content, timeoutMs: 60_000 });
@@ -79,9 +82,10 @@ async function writeFilesAndDirectories(client: Client, stacks: StackSpec[]): Pr
 }
 
 /** nginx cannot start without each site's certificate: say so plainly, before touching the running proxy. */
-async function requireCertificates(client: Client, config: DeploymentConfig, dataPath: string): Promise<void> {
+async function requireCertificates(client: Client, user: string, config: DeploymentConfig, dataPath: string): Promise<void> {
   const files = config.sites.map((s) => `${dataPath}/letsencrypt/${s.domain}/live/${s.domain}/fullchain.pem`);
-  const r = await runChecked(client, ['sh', '-c', 'for f in "$@"; do [ -e "$f" ] || echo "$f"; done', 'sh', ...files], { timeoutMs: 30_000 });
+  // certbot keeps live/ root-only: looked at as root.
+  const r = await runChecked(client, asRoot(user, ['sh', '-c', 'for f in "$@"; do [ -e "$f" ] || echo "$f"; done', 'sh', ...files]), { timeoutMs: 30_000 });
   const missing = r.stdout.split('\n').filter(Boolean);
   if (missing.length) {
     throw ApplicationFailure.nonRetryable(
@@ -151,9 +155,9 @@ export function createDockerActivities({ paths }: { paths: SsPaths }) {
         });
       }
       return withSsh(www.ssh, pinned(paths), async ({ client }) => {
-        if (which === 'proxy') await requireCertificates(client, config, www.dataPath);
+        if (which === 'proxy') await requireCertificates(client, www.ssh.user, config, www.dataPath);
         progress.phase = 'files';
-        await writeFilesAndDirectories(client, stacks);
+        await writeFilesAndDirectories(client, www.ssh.user, stacks);
         const loaded = loadedFiles(client, await readLoadedFiles(client));
         // Stacks are independent of each other (own networks, own containers): reconciled side by side,
         // so their readiness waits (a first health check comes after its interval) overlap.

@@ -126,7 +126,14 @@ export async function waitReady(docker: Docker, name: string, o: { timeoutMs: nu
           type: FailureType.CommandFailed,
         });
       }
-      return info.State.Running && (health === undefined || health === 'healthy');
+      if (!info.State.Running) return false;
+      if (health === undefined || health === 'healthy') return true;
+      // Docker runs a first check only after its interval (30 s for most apps; engines before 25 have no
+      // start interval): while it says "starting", run the container's own check now and take its answer.
+      const check = info.Config.Healthcheck?.Test;
+      if (health !== 'starting' || !check?.length) return false;
+      const argv = check[0] === 'CMD-SHELL' ? ['sh', '-c', check.slice(1).join(' ')] : check[0] === 'CMD' ? check.slice(1) : [];
+      return argv.length > 0 && (await execIn(docker, name, argv)).exitCode === 0;
     },
     { timeoutMs: o.timeoutMs, what: `container ${name} to run and be healthy`, signal: o.signal },
   );

@@ -69,6 +69,8 @@ export interface RemoteConfig {
 export interface InstanceConfig {
   /** *_MAC_ADDRESS, lowercase. Unset means the instance is not deployed (as in ss). */
   macAddress?: string;
+  /** *_IPV4_ADDRESS: reserved for the MAC on DATA_PLANE_NETWORK's DHCP (LXD's). Only with DATA_PLANE_NETWORK. */
+  ipv4Address?: string;
   /** *_CPU_COUNT. @default 4 */
   cpuCount: number;
   /** *_MEMORY_MB. @default 4096 */
@@ -240,6 +242,19 @@ export function loadDeploymentConfig(paths: SsPaths, target: { remote: string; d
     });
   }
 
+  // On macvlan the LAN's DHCP server hands out addresses: a reservation there, by MAC, is the operator's to make.
+  if (r.values && !r.values.DATA_PLANE_NETWORK && p.values) {
+    for (const key of ['WWW_SERVER_IPV4_ADDRESS', 'BTCPAY_SERVER_IPV4_ADDRESS', 'LNPLAY_SERVER_IPV4_ADDRESS']) {
+      if (!p.values[key]) continue;
+      c.add({
+        file: projectFile,
+        key,
+        line: p.lines[key],
+        message: `expected no value unless remote.conf sets DATA_PLANE_NETWORK (an LXD bridge whose DHCP ssw configures); on the LAN, reserve this address for the instance's MAC address on your DHCP server instead`,
+      });
+    }
+  }
+
   // Even when project.conf has other problems, check the sites it names, so one run shows everything.
   const domains = p.data ? [p.data.PRIMARY_DOMAIN, ...p.data.OTHER_SITES_LIST] : domainsFromRaw(p);
   const sites = domains.map((d) => c.site(paths, d));
@@ -375,8 +390,9 @@ function toProject(name: string, v: ProjectValues, chain: BitcoinChain): Project
   // An operator's size wins; ss's project_env.sh overwrote it for testnet/mainnet, which was a bug.
   const disks = DISK_DEFAULTS_GB[chain];
   const size = (key: keyof typeof disks) => v[key] ?? disks[key];
-  const instance = (mac: string | undefined, cpuCount: number, memoryMb: number): InstanceConfig => ({
+  const instance = (mac: string | undefined, cpuCount: number, memoryMb: number, ipv4?: string): InstanceConfig => ({
     ...(mac !== undefined && { macAddress: mac }),
+    ...(ipv4 !== undefined && { ipv4Address: ipv4 }),
     cpuCount,
     memoryMb,
   });
@@ -389,7 +405,7 @@ function toProject(name: string, v: ProjectValues, chain: BitcoinChain): Project
     instanceType: v.INSTANCE_TYPE,
     ...(v.BASE_IMAGE !== undefined && { baseImage: v.BASE_IMAGE }),
     www: {
-      ...instance(v.WWW_SERVER_MAC_ADDRESS, v.WWW_SERVER_CPU_COUNT, v.WWW_SERVER_MEMORY_MB),
+      ...instance(v.WWW_SERVER_MAC_ADDRESS, v.WWW_SERVER_CPU_COUNT, v.WWW_SERVER_MEMORY_MB, v.WWW_SERVER_IPV4_ADDRESS),
       disksGb: {
         ssdata: size('WWW_SSDATA_DISK_SIZE_GB'),
         backup: size('WWW_BACKUP_DISK_SIZE_GB'),
@@ -401,6 +417,7 @@ function toProject(name: string, v: ProjectValues, chain: BitcoinChain): Project
         v.BTCPAY_SERVER_MAC_ADDRESS ?? v.BTCPAYSERVER_MAC_ADDRESS,
         v.BTCPAY_SERVER_CPU_COUNT,
         v.BTCPAY_SERVER_MEMORY_MB,
+        v.BTCPAY_SERVER_IPV4_ADDRESS,
       ),
       disksGb: {
         ssdata: size('BTCPAYSERVER_SSDATA_DISK_SIZE_GB'),
@@ -408,7 +425,7 @@ function toProject(name: string, v: ProjectValues, chain: BitcoinChain): Project
         docker: size('BTCPAYSERVER_DOCKER_DISK_SIZE_GB'),
       },
     },
-    lnplayserver: instance(v.LNPLAY_SERVER_MAC_ADDRESS, v.LNPLAY_SERVER_CPU_COUNT, v.LNPLAY_SERVER_MEMORY_MB),
+    lnplayserver: instance(v.LNPLAY_SERVER_MAC_ADDRESS, v.LNPLAY_SERVER_CPU_COUNT, v.LNPLAY_SERVER_MEMORY_MB, v.LNPLAY_SERVER_IPV4_ADDRESS),
     hostnames: {
       www: v.WWW_HOSTNAME,
       btcpayServer: v.BTCPAY_SERVER_HOSTNAME,

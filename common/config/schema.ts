@@ -65,6 +65,11 @@ const mac: Kind<string> = {
   parse: (raw) => (isMacAddress(raw) ? { value: raw.toLowerCase() } : NO),
 };
 
+const ipv4: Kind<string> = {
+  expected: 'an IPv4 address like 10.0.0.20',
+  parse: (raw) => (/^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}$/.test(raw) ? { value: raw } : NO),
+};
+
 const chain: Kind<BitcoinChain> = {
   expected: EXPECTED.chain,
   parse: (raw) => (isBitcoinChain(raw) ? { value: raw } : NO),
@@ -272,6 +277,10 @@ export const projectSchema = object({
   // The name older ss versions used; read when the current one is absent.
   BTCPAYSERVER_MAC_ADDRESS: optional(mac),
   LNPLAY_SERVER_MAC_ADDRESS: optional(mac),
+  // A fixed address on DATA_PLANE_NETWORK (an LXD bridge: its DHCP is LXD's, so the reservation is made there).
+  WWW_SERVER_IPV4_ADDRESS: optional(ipv4),
+  BTCPAY_SERVER_IPV4_ADDRESS: optional(ipv4),
+  LNPLAY_SERVER_IPV4_ADDRESS: optional(ipv4),
   WWW_SERVER_CPU_COUNT: cpu,
   WWW_SERVER_MEMORY_MB: memory,
   BTCPAY_SERVER_CPU_COUNT: cpu,

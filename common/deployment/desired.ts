@@ -42,6 +42,8 @@ export interface DesiredInstance {
   fqdn: string;
   type: InstanceType;
   macAddress: string;
+  /** A fixed address on DATA_PLANE_NETWORK (*_IPV4_ADDRESS). */
+  ipv4Address?: string;
   cpuCount: number;
   memoryMb: number;
   volumes: DesiredVolume[];
@@ -195,7 +197,7 @@ export function desiredDeployment(config: DeploymentConfig, facts: RemoteFacts, 
     const name = instanceName(role, hostname, p.primaryDomain);
     const fqdn = `${hostname}.${p.primaryDomain}`;
     const volumes = desiredVolumes(role, p.instanceType, 'disksGb' in ic ? (ic as { disksGb: { docker: number; ssdata: number; backup: number } }).disksGb : undefined);
-    const base = { role, name, fqdn, type: p.instanceType, macAddress: ic.macAddress, cpuCount: ic.cpuCount, memoryMb: ic.memoryMb, volumes };
+    const base = { role, name, fqdn, type: p.instanceType, macAddress: ic.macAddress, ...(ic.ipv4Address ? { ipv4Address: ic.ipv4Address } : {}), cpuCount: ic.cpuCount, memoryMb: ic.memoryMb, volumes };
     instances.push({ ...base, profile: renderProfile(base, { deployment, network, facts, dataPlaneNetwork: config.remote.dataPlaneNetwork }) });
   }
 
@@ -261,7 +263,7 @@ export function renderProfile(i: Omit<DesiredInstance, 'profile'>, ctx: ProfileC
 
   const nicName: Record<string, string> = container ? { name: DATA_NIC } : {};
   const dataNic: Record<string, string> = ctx.dataPlaneNetwork
-    ? { type: 'nic', network: ctx.dataPlaneNetwork, hwaddr: i.macAddress, ...nicName }
+    ? { type: 'nic', network: ctx.dataPlaneNetwork, hwaddr: i.macAddress, ...(i.ipv4Address ? { 'ipv4.address': i.ipv4Address } : {}), ...nicName }
     : { type: 'nic', nictype: 'macvlan', parent: ctx.facts.dataPlaneInterface, hwaddr: i.macAddress, ...nicName };
   const devices: Record<string, Record<string, string>> = {
     root: { type: 'disk', path: '/', pool: STORAGE_POOL },

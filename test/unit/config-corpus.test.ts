@@ -192,6 +192,17 @@ describe('config corpus: valid trees', () => {
     ]);
   });
 
+  test('a fixed instance address only on DATA_PLANE_NETWORK: elsewhere the LAN\'s DHCP reservation is the way, and the error says so', () => {
+    const paths = copyTree('valid/minimal');
+    fs.appendFileSync(paths.projectConf('intranet'), '\nWWW_SERVER_IPV4_ADDRESS=10.0.0.20\n');
+    assert.throws(() => loadDeploymentConfig(paths, { remote: 'home', deployment: 'intranet' }), (err: Error) => {
+      assert.match(err.message, /WWW_SERVER_IPV4_ADDRESS.*DATA_PLANE_NETWORK.*reserve this address/s);
+      return true;
+    });
+    fs.appendFileSync(paths.remoteConf('home'), '\nDATA_PLANE_NETWORK=lxdbr0\n');
+    assert.equal(loadDeploymentConfig(paths, { remote: 'home', deployment: 'intranet' }).project.www.ipv4Address, '10.0.0.20');
+  });
+
   test('CRLF files load like LF files', () => {
     const paths = copyTree('valid/full');
     for (const file of [paths.remoteConf('home'), paths.projectConf('public'), paths.siteConf('example.com'), paths.siteConf('example.org')]) {

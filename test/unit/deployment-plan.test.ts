@@ -108,6 +108,9 @@ describe('profiles and cloud-init', () => {
     assert.deepEqual(p.devices.docker, { type: 'disk', pool: 'ss-base', source: 'www-docker', path: '/var/lib/docker' });
     assert.ok('user.vendor-data' in p.config && !('cloud-init.vendor-data' in p.config), 'LXD 5.0 reads user.* keys');
     assert.equal(parse(p.config['user.vendor-data']!).mounts, undefined);
+    // A fixed address on the bridge: LXD's DHCP reserves it for the MAC.
+    const fixed = config({ instanceType: 'container', www: { ...c.project.www, ipv4Address: '10.123.45.50' } }, { dataPlaneNetwork: 'sswtestbr0' });
+    assert.equal(desiredDeployment(fixed, facts, { now: NOW }).instances[0]!.profile.devices.enp5s0!['ipv4.address'], '10.123.45.50');
   });
 
   test('the key is YAML-quoted, so a comment with YAML syntax cannot change the document', () => {

@@ -1,0 +1,256 @@
+import * as fs from 'node:fs';
+import * as https from 'node:https';
+import { X509Certificate } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Client, Connection } from '@temporalio/client';
+import { withDocker } from '../../activities/docker/connect';
+import type { LxdClient } from '../../activities/lxd/client';
+import { runChecked, withSsh } from '../../activities/ssh';
+import { queryProgress } from '../../client/follow';
+import { encryptedDataConverter } from '../../common/codec/data-converter';
+import { SsPaths } from '../../common/paths';
+import { LongRunning, ssw, sswAsync, startService, stopService } from '../helpers/cli';
+import { harness } from '../helpers/harness';
+import { harnessLxd, resetHarnessLxd } from '../helpers/lxd';
+import { tempSsRoot, uniqueTaskQueue, waitFor } from '../helpers/temporal';
+
+// `ssw up` of a deployment's services through the real CLI and a real worker, on
+// the harness's LXD: a system container with nested Docker as the www instance,
+// its images copied air-gapped from the harness Docker (Debian's nginx as the
+// proxy, busybox stand-ins for Ghost and Gitea), its certificate from pebble
+// validating http-01 against the instance itself. The www instance has a fixed
+// address on the test bridge (WWW_SERVER_IPV4_ADDRESS: LXD's DHCP reserves it
+// for its MAC), and pebble's DNS points the site's names at it.
+const root = tempSsRoot('ssw-services-');
+const paths = new SsPaths(root);
+const taskQueue = uniqueTaskQueue('services');
+const REMOTE = 'lab';
+const DEPLOYMENT = 'svc';
+const DOMAIN = 'svc.test';
+const MAC = '00:16:3e:5c:00:01';
+const ADDRESS = '10.123.45.50';
+const NAMES = [DOMAIN, `www.${DOMAIN}`, `btcpay.${DOMAIN}`, `git.${DOMAIN}`];
+const common = () => ['--ss-root', root, '--temporal-address', harness().temporal.address, '--namespace', harness().temporal.namespace, '--task-queue', taskQueue];
+const target = ['--deployment', DEPLOYMENT, '--remote', REMOTE];
+const SITE_CONF = (languages: string) =>
+  [
+    `DOMAIN_NAME=${DOMAIN}`,
+    `SITE_LANGUAGE_CODES=${languages}`,
+    'DEPLOY_GHOST=true',
+    'DEPLOY_GITEA=true',
+    'GHOST_MYSQL_PASSWORD=svc-ghost-pw',
+    'GHOST_MYSQL_ROOT_PASSWORD=svc-ghost-root',
+    'GITEA_MYSQL_PASSWORD=svc-gitea-pw',
+    'GITEA_MYSQL_ROOT_PASSWORD=svc-gitea-root',
+    'DUPLICITY_BACKUP_PASSPHRASE=svc-backup-passphrase',
+    '',
+  ].join('\n');
+
+let worker: LongRunning;
+let lxd: LxdClient;
+let pebbleRoot = '';
+
+function writeConfig(): void {
+  const h = harness();
+  fs.writeFileSync(
+    paths.remoteConf(REMOTE),
+    [`DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"`, `DATA_PLANE_NETWORK=${h.lxd.testBridge}`, 'IMAGE_SOURCE=airgapped', `ACME_SERVER=${h.acme.directory}`, `ACME_CA_BUNDLE=${h.acme.caBundle}`, ''].join('\n'),
+  );
+  fs.mkdirSync(`${root}/projects/${DEPLOYMENT}`, { recursive: true });
+  fs.writeFileSync(
+    paths.projectConf(DEPLOYMENT),
+    [
+      `PRIMARY_DOMAIN=${DOMAIN}`,
+      'INSTANCE_TYPE=container',
+      `BASE_IMAGE=${h.lxd.baseImage}`,
+      `WWW_SERVER_MAC_ADDRESS=${MAC}`,
+      `WWW_SERVER_IPV4_ADDRESS=${ADDRESS}`,
+      'WWW_SERVER_CPU_COUNT=2',
+      'WWW_SERVER_MEMORY_MB=2048',
+      'WWW_SSDATA_DISK_SIZE_GB=2',
+      // pebble validates http-01 on this port; the proxy answers there.
+      `PROXY_HTTP_PORT=${h.acme.httpPort}`,
+      'NGINX_IMAGE=ssw-test-nginx:1',
+      ...['GHOST', 'GHOST_DB', 'NEXTCLOUD', 'NEXTCLOUD_DB', 'GITEA', 'GITEA_DB', 'NOSTR_RELAY'].map((k) => `${k}_IMAGE=ssw-test-standin:1`),
+      '',
+    ].join('\n'),
+  );
+  fs.mkdirSync(paths.siteDir(DOMAIN), { recursive: true });
+  fs.writeFileSync(paths.siteConf(DOMAIN), SITE_CONF('en'), { mode: 0o600 });
+}
+
+async function withTemporal<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const connection = await Connection.connect({ address: harness().temporal.address });
+  try {
+    return await fn(new Client({ connection, namespace: harness().temporal.namespace, dataConverter: encryptedDataConverter(paths.payloadKey) }));
+  } finally {
+    await connection.close();
+  }
+}
+
+const www = () => JSON.parse(fs.readFileSync(paths.instanceRecord(REMOTE, DEPLOYMENT, 'www'), 'utf8')).ssh as { host: string; port: number; user: string; privateKeyPath: string };
+const onWww = (argv: string[]) => withSsh(www(), { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, async ({ client }) => (await runChecked(client, argv, { timeoutMs: 30_000 })).stdout);
+
+/** Every ssw container on the www instance: name → container ID. */
+const containers = () =>
+  withDocker(paths, www(), async (d) => Object.fromEntries((await d.listContainers({ all: true, filters: { label: ['ssw.stack'] } })).map((c) => [c.Names[0]!.slice(1), c.Id])));
+
+/** HTTPS to the www instance's proxy by name, verified against pebble's root (as a browser trusting that CA would). */
+function httpsGet(host: string, urlPath: string): Promise<{ status: number; body: string; issuer: string }> {
+  return new Promise((resolve, reject) => {
+    // No agent: a fresh TLS session every time, so the peer certificate is always there to read (a resumed one has none).
+    const req = https.get({ host: ADDRESS, port: 443, path: urlPath, servername: host, headers: { Host: host }, ca: pebbleRoot, timeout: 10_000, agent: false }, (res) => {
+      let body = '';
+      const issuer = new X509Certificate((res.socket as import('node:tls').TLSSocket).getPeerCertificate().raw).issuer;
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, issuer }));
+    });
+    req.on('error', reject);
+  });
+}
+
+/** Every configured site name and language path over HTTPS: what a visitor sees. */
+async function visit(languages: string[]): Promise<Record<string, string>> {
+  const seen: Record<string, string> = {};
+  for (const lang of languages) {
+    const p = lang === languages[0] ? '/' : `/${lang}/`;
+    const r = await httpsGet(`www.${DOMAIN}`, p);
+    assert.equal(r.status, 200, `www ${p}: ${r.body}`);
+    assert.match(r.issuer, /Pebble/i, 'a certificate issued by pebble');
+    seen[`www${p}`] = r.body;
+  }
+  const git = await httpsGet(`git.${DOMAIN}`, '/');
+  assert.equal(git.status, 200);
+  assert.match(git.body, /ssw stand-in: gitea-/);
+  seen.git = git.body;
+  assert.equal((await httpsGet(DOMAIN, '/')).status, 301, 'the apex redirects to www');
+  assert.equal((await httpsGet(`btcpay.${DOMAIN}`, '/')).status, 503, 'no btcpayserver instance in this deployment');
+  return seen;
+}
+
+before(async () => {
+  const h = harness();
+  lxd = harnessLxd();
+  await resetHarnessLxd(lxd, paths, [DEPLOYMENT]);
+  for (const name of NAMES) {
+    const res = await fetch(`${h.acme.challtestsrvManagement}/add-a`, { method: 'POST', body: JSON.stringify({ host: `${name}.`, addresses: [ADDRESS] }) });
+    assert.equal(res.status, 200);
+  }
+  pebbleRoot = await new Promise<string>((resolve, reject) => {
+    https.get(`${h.acme.pebbleManagement}/roots/0`, { ca: fs.readFileSync(h.acme.caBundle) }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+  // Air-gapped images come from this machine's Docker: the harness's.
+  process.env.DOCKER_HOST = `unix://${h.docker.socket}`;
+  worker = await startService(['worker', ...common()], /Worker polling/);
+  const add = ssw(['remote', 'add', REMOTE, '127.0.0.1', '--ssh-port', String(h.ssh.port), '--ssh-user', 'root', '--ssh-key', h.ssh.privateKeyPath, '--disk', 'dir', '--api-port', '18446', ...common()]);
+  assert.equal(add.status, 0, add.stderr);
+  writeConfig();
+});
+
+after(async () => {
+  if (worker) await stopService(worker);
+  await resetHarnessLxd(lxd, paths, [DEPLOYMENT]);
+  const h = harness();
+  for (const name of NAMES) await fetch(`${h.acme.challtestsrvManagement}/clear-a`, { method: 'POST', body: JSON.stringify({ host: `${name}.` }) }).catch(() => undefined);
+  lxd.close();
+});
+
+describe('ssw up: a www instance serving its sites over HTTPS', () => {
+  let firstVisit: Record<string, string> = {};
+  let ids: Record<string, string> = {};
+
+  test('--plan from nothing lists every stack to create', () => {
+    const r = ssw(['up', '--plan', ...target, ...common()]);
+    assert.equal(r.status, 0, r.stderr);
+    for (const stack of ['reverse-proxy', '-ghost-en', '-gitea-en']) assert.match(r.stdout, new RegExp(`\\+ create stack +\\S*${stack}`));
+  });
+
+  test('from nothing, the worker SIGKILLed in the stack phase: a new worker finishes; every site and language answers over HTTPS with a pebble certificate', async () => {
+    let finished: string | undefined;
+    const up = sswAsync(['up', ...target, ...common()]).then((r) => {
+      finished = `up ended early (${r.status}):\n${r.stdout}\n${r.stderr}`;
+      return r;
+    });
+    const killedAt = await withTemporal(async (client) => {
+      const handle = client.workflow.getHandle(`up/${REMOTE}/${DEPLOYMENT}`);
+      return waitFor(
+        'up to reach the reverse proxy or the app stacks',
+        async () => {
+          if (finished) throw new Error(finished);
+          const snap = await queryProgress(client, handle).catch(() => undefined);
+          return snap?.current.find((s) => s === 'Reverse proxy' || s === 'App stacks');
+        },
+        600_000,
+        50,
+      );
+    });
+    process.kill(-worker.child.pid!, 'SIGKILL'); // the worker's own process group, by PID
+    await worker.exited;
+    worker = await startService(['worker', ...common()], /Worker polling/);
+    const r = await up;
+    assert.equal(r.status, 0, `killed at "${killedAt}"\n${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, new RegExp(`certificate ${DOMAIN.replace('.', '\\.')}: renewed`));
+    assert.match(r.stdout, /Serving svc\.test, www\.svc\.test/);
+
+    firstVisit = await visit(['en']);
+    ids = await containers();
+    assert.equal(Object.keys(ids).length, 5, `proxy, ghost and its db, gitea and its db: ${Object.keys(ids).join(', ')}`);
+    assert.ok(!Object.keys(ids).some((n) => n.includes('-next-')), 'no replacement left behind');
+  });
+
+  test('a second up changes nothing: no change planned, no container touched, the certificate kept', async () => {
+    const plan = ssw(['up', '--plan', ...target, ...common()]);
+    assert.match(plan.stdout, /No changes/);
+    const r = await sswAsync(['up', ...target, ...common()]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /No changes: the deployment already matched the config/);
+    assert.match(r.stdout, new RegExp(`certificate ${DOMAIN.replace('.', '\\.')}: kept`));
+    assert.doesNotMatch(r.stdout, /^stack .*(created|replaced|reloaded|rejoined|removed)/m);
+    assert.match(r.stdout, /^stack reverse-proxy: unchanged$/m);
+    assert.deepEqual(await containers(), ids);
+  });
+
+  test("a new language: only that site's new Ghost stack is created; the proxy reloads in place; everything else untouched", async () => {
+    fs.writeFileSync(paths.siteConf(DOMAIN), SITE_CONF('en,es'), { mode: 0o600 });
+    const plan = ssw(['up', '--plan', ...target, ...common()]);
+    assert.match(plan.stdout, /\+ create stack +\S+-ghost-es/);
+    assert.match(plan.stdout, /~ change stack +reverse-proxy +\(reverse-proxy: reloads its changed files\)/);
+    const r = await sswAsync(['up', ...target, ...common()]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /stack reverse-proxy: reloaded reverse-proxy; rejoined reverse-proxy/);
+    const now = await containers();
+    for (const [name, id] of Object.entries(ids)) assert.equal(now[name], id, `${name} kept`);
+    assert.deepEqual(Object.keys(now).filter((n) => !ids[n]).sort(), Object.keys(now).filter((n) => n.endsWith('-es')).sort());
+    assert.equal(Object.keys(now).length, 7);
+    const seen = await visit(['en', 'es']);
+    assert.equal(seen['www/'], firstVisit['www/']);
+    assert.match(seen['www/es/']!, /url=https:\/\/www\.svc\.test\/es/);
+    assert.match(r.stdout, /the apps were backed up/);
+  });
+
+  test('down backs the apps up to this machine, removes stacks and the instance, keeps the data', async () => {
+    await onWww(['sh', '-c', 'echo kept-across-down > /home/ubuntu/ss-data/ssw-e2e-marker']);
+    const r = await sswAsync(['down', ...target, ...common()]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Backed up the www apps/);
+    assert.match(r.stdout, /Stopped and removed stacks .*reverse-proxy/);
+    assert.match(r.stdout, /Kept volumes .*www-ss-data/);
+    const archive = `${paths.siteDir(DOMAIN)}/backups/www/ghost`;
+    assert.ok(fs.existsSync(archive) && fs.readdirSync(archive).some((f) => f.startsWith('duplicity-')), `duplicity archive in ${archive}`);
+    assert.equal((await lxd.withProject(DEPLOYMENT).listInstances()).length, 0);
+  });
+
+  test('up again: the same content served, the certificate kept from the data volume, the data still there', async () => {
+    const r = await sswAsync(['up', ...target, ...common()]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`certificate ${DOMAIN.replace('.', '\\.')}: kept`));
+    const seen = await visit(['en', 'es']);
+    assert.equal(seen['www/'], firstVisit['www/']);
+    assert.equal((await onWww(['cat', '/home/ubuntu/ss-data/ssw-e2e-marker'])).trim(), 'kept-across-down');
+  });
+});
