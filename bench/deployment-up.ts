@@ -49,11 +49,11 @@ async function main(): Promise<void> {
       paths.projectConf(DEPLOYMENT),
       `PRIMARY_DOMAIN=bench.example\nINSTANCE_TYPE=container\nBASE_IMAGE=${harness().lxd.baseImage}\nWWW_SERVER_MAC_ADDRESS=00:16:3e:5c:00:01\nBTCPAY_SERVER_MAC_ADDRESS=00:16:3e:5c:00:02\nWWW_SERVER_CPU_COUNT=1\nBTCPAY_SERVER_CPU_COUNT=1\n`,
     );
-    ssw(['up', ...target, '--plan', ...common]); // stubs site.conf
+    ssw(['up', ...target, '--instances-only', '--plan', ...common]); // stubs site.conf
 
     // The weekly base image, once, timed apart.
     for (const a of await lxd.listImageAliases()) if (a.name.startsWith('ss-docker-')) await lxd.deleteImage(a.target);
-    const firstMs = await timed(['up', ...target, ...common]);
+    const firstMs = await timed(['up', ...target, '--instances-only', ...common]);
     await timed(['down', ...target, '--purge', '--yes', ...common]);
 
     const parallel: number[] = [];
@@ -62,9 +62,9 @@ async function main(): Promise<void> {
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? ['parallel', 'sequential'] : ['sequential', 'parallel'];
       for (const mode of order) {
-        const ms = await timed(['up', ...target, ...(mode === 'sequential' ? ['--sequential'] : []), ...common]);
+        const ms = await timed(['up', ...target, '--instances-only', ...(mode === 'sequential' ? ['--sequential'] : []), ...common]);
         (mode === 'parallel' ? parallel : sequential).push(ms);
-        if (mode === 'parallel') noChange.push(await timed(['up', ...target, ...common]));
+        if (mode === 'parallel') noChange.push(await timed(['up', ...target, '--instances-only', ...common]));
         await timed(['down', ...target, '--purge', '--yes', ...common]);
       }
     }

@@ -56,6 +56,11 @@ export interface DeploymentUpInput {
   restoreWww?: boolean;
   /** --skip-wwwbackup: no backup after the deploy. */
   skipBackup?: boolean;
+  /**
+   * --instances-only: stop after step 6. For a first deployment whose DNS is
+   * set once the instances have their addresses (certificates need it).
+   */
+  instancesOnly?: boolean;
 }
 
 export interface ServicesResult {
@@ -119,7 +124,9 @@ export async function deploymentUp(input: DeploymentUpInput): Promise<Deployment
   });
   await waitForTurn(progress, target);
 
-  const { desired, plan } = await progress.step(STEPS.plan, () => quick.planDeployment({ ...target, ...(input.skip ? { skip: input.skip } : {}) }));
+  const { desired, plan } = await progress.step(STEPS.plan, () =>
+    quick.planDeployment({ ...target, ...(input.skip ? { skip: input.skip } : {}), ...(input.instancesOnly ? { instancesOnly: true } : {}) }),
+  );
   const changes = plan.items.filter((x) => x.action !== 'keep');
   progress.detail(STEPS.plan, changes.length ? `${changes.length} change(s)` : 'no changes');
   if (plan.conflicts.length) {
@@ -174,7 +181,7 @@ export async function deploymentUp(input: DeploymentUpInput): Promise<Deployment
   }
 
   const www = desired.instances.find((i) => i.role === 'www');
-  const services = www ? await deployServices(input, progress, plan.items, www) : undefined;
+  const services = www && !input.instancesOnly ? await deployServices(input, progress, plan.items, www) : undefined;
 
   progress.finish();
   return { changes, instances, removed, ...(services ? { services } : {}) };

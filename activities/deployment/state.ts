@@ -31,6 +31,8 @@ export interface DeploymentRef {
   remote: string;
   deployment: string;
   skip?: Partial<Record<InstanceRole, boolean>>;
+  /** The instances only (`ssw up --instances-only`): no stack items in the plan. */
+  instancesOnly?: boolean;
 }
 
 export interface DeploymentState {
@@ -121,7 +123,7 @@ export async function readCurrent(lxd: LxdClient, desired: DesiredDeployment): P
  */
 async function stackItems(paths: SsPaths, config: DeploymentConfig, ref: DeploymentRef, desired: DesiredDeployment, current: CurrentDeployment, plan: DeploymentPlan): Promise<PlanItem[]> {
   const www = desired.instances.find((i) => i.role === 'www');
-  if (!www) return [];
+  if (!www || ref.instancesOnly) return [];
   const rendered = deploymentStacks(paths, config, ref.remote, ref.deployment);
   const item = (name: string, action: PlanItem['action'], details: string[]): PlanItem => ({ kind: 'stack', name, action, details, role: 'www' });
   const instanceStays = plan.items.some((x) => x.kind === 'instance' && x.name === www.name && x.action === 'keep') && current.instances[www.name]?.status === 'Running';

@@ -28,6 +28,7 @@ interface DeploymentArgs {
   'restore-certs'?: boolean;
   'restore-wwwserver'?: boolean;
   'skip-wwwbackup'?: boolean;
+  'instances-only'?: boolean;
 }
 
 const targetOptions = {
@@ -69,7 +70,7 @@ function productionGuard(target: { remote: string }, args: DeploymentArgs, verb:
   }
 }
 
-async function printPlan(io: CliIO, args: GlobalArgs & DeploymentArgs, target: ReturnType<typeof targetOf>, showKeep: boolean): Promise<void> {
+async function printPlan(io: CliIO, args: GlobalArgs & DeploymentArgs, target: ReturnType<typeof targetOf> & { instancesOnly?: boolean }, showKeep: boolean): Promise<void> {
   const { readDeploymentState } = await import('../../activities/deployment/state');
   const { formatPlan } = await import('../../common/deployment/plan');
   let state;
@@ -102,12 +103,13 @@ export function upCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
         'restore-certs': { type: 'boolean', default: false, describe: 'First put back the certificates saved on this machine (a rebuilt www instance)' },
         'restore-wwwserver': { type: 'boolean', default: false, describe: "Restore the apps' data from the latest backup before starting them" },
         'skip-wwwbackup': { type: 'boolean', default: false, describe: 'No backup of the www apps after a deploy that changed them' },
+        'instances-only': { type: 'boolean', default: false, describe: 'Bring up the instances and stop: no certificates or services (point DNS at them, then run up again)' },
       }),
     handler: async (argv) => {
       const args = argv as unknown as GlobalArgs & DeploymentArgs;
       const target = targetOf(args);
       await checkConfig(args, target, args.plan ? undefined : 'change');
-      if (args.plan) return printPlan(io, args, target, false);
+      if (args.plan) return printPlan(io, args, { ...target, ...(args['instances-only'] ? { instancesOnly: true } : {}) }, false);
       const { runOperation } = await import('../run-operation');
       await runOperation<DeploymentUpResult>(
         io,
@@ -125,6 +127,7 @@ export function upCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
               ...(args['restore-certs'] ? { restoreCerts: true } : {}),
               ...(args['restore-wwwserver'] ? { restoreWww: true } : {}),
               ...(args['skip-wwwbackup'] ? { skipBackup: true } : {}),
+              ...(args['instances-only'] ? { instancesOnly: true } : {}),
             },
           ],
         },
@@ -209,12 +212,12 @@ export function showCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
   return {
     command: 'show',
     describe: 'What exists of a deployment on its remote versus what the config wants (ss-show); changes nothing',
-    builder: (y) => y.options(targetOptions),
+    builder: (y) => y.options(targetOptions).options({ 'instances-only': { type: 'boolean', default: false, describe: 'Leave out the services (stacks) on the www instance' } }),
     handler: async (argv) => {
       const args = argv as unknown as GlobalArgs & DeploymentArgs;
       const target = targetOf(args);
       await checkConfig(args, target);
-      await printPlan(io, args, target, true);
+      await printPlan(io, args, { ...target, ...(args['instances-only'] ? { instancesOnly: true } : {}) }, true);
     },
   };
 }

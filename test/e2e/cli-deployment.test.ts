@@ -26,6 +26,8 @@ const BTCPAY = 'btcpayserver-dep1-example';
 const VOLUMES = ['btcpayserver-backup', 'btcpayserver-docker', 'btcpayserver-ss-data', 'www-backup', 'www-docker', 'www-ss-data'];
 const common = () => ['--ss-root', root, '--temporal-address', harness().temporal.address, '--namespace', harness().temporal.namespace, '--task-queue', taskQueue];
 const target = ['--deployment', DEPLOYMENT, '--remote', REMOTE];
+// The LXD side only: the services (certificates, stacks) are cli-services.test.ts's.
+const upTarget = [...target, '--instances-only'];
 const NO_STACK = /\n\s+at .+:\d+:\d+/;
 
 let worker: LongRunning;
@@ -164,7 +166,7 @@ describe('bad input starts nothing', () => {
 
 describe('ssw up', () => {
   test('--plan from nothing lists what up will create and changes nothing', async () => {
-    const r = ssw(['up', ...target, '--plan', ...common()]);
+    const r = ssw(['up', ...upTarget, '--plan', ...common()]);
     assert.equal(r.status, 0, r.stderr);
     for (const line of [/\+ create project\s+dep1/, /\+ create network\s+ss-dep1/, /\+ create profile\s+www-dep1-example/, /\+ create volume\s+www-ss-data\s+\(filesystem, 2GB\)/, /\+ create instance btcpayserver-dep1-example/]) {
       assert.match(r.stdout, line);
@@ -176,7 +178,7 @@ describe('ssw up', () => {
     // A fresh weekly image, so the run has a long step to be killed in.
     for (const a of await lxd.listImageAliases()) if (a.name.startsWith('ss-docker-')) await lxd.deleteImage(a.target);
     let finished: string | undefined;
-    const up = sswAsync(['up', ...target, ...common()]).then((r) => {
+    const up = sswAsync(['up', ...upTarget, ...common()]).then((r) => {
       finished = `up ended early (${r.status}):\n${r.stdout}\n${r.stderr}`;
       return r;
     });
@@ -229,13 +231,13 @@ describe('ssw up', () => {
 
   test('a second up changes nothing and says so; --plan and show agree', async () => {
     const before = await projectState();
-    const r = ssw(['up', ...target, ...common()]);
+    const r = ssw(['up', ...upTarget, ...common()]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /No changes: the deployment already matched the config\./);
     assert.deepEqual(await projectState(), before);
-    const plan = ssw(['up', ...target, '--plan', ...common()]);
+    const plan = ssw(['up', ...upTarget, '--plan', ...common()]);
     assert.match(plan.stdout, /No changes: the deployment matches the config\./);
-    const show = ssw(['show', ...target, '--json', ...common()]);
+    const show = ssw(['show', ...upTarget, '--json', ...common()]);
     assert.equal(show.status, 0, show.stderr);
     const shown = JSON.parse(show.stdout);
     assert.equal(shown.empty, true);
@@ -253,13 +255,13 @@ describe('ssw down', () => {
     assert.ok(!fs.existsSync(paths.instanceRecord(REMOTE, DEPLOYMENT, 'www')), 'the record is gone');
 
     // While an up runs, a second up attaches to it and a down is refused, naming it.
-    const detached = ssw(['up', ...target, '--detach', ...common()]);
+    const detached = ssw(['up', ...upTarget, '--detach', ...common()]);
     assert.equal(detached.status, 0, detached.stderr);
     assert.match(detached.stdout, /Started up\/lab\/dep1\nWeb UI: http:\/\/127\.0\.0\.1:8233\/namespaces\/ssw-test\/workflows\/up%2Flab%2Fdep1/);
     const refused = ssw(['down', ...target, ...common()]);
     assert.notEqual(refused.status, 0);
     assert.match(refused.stderr, /up\/lab\/dep1/);
-    const attached = ssw(['up', ...target, ...common()]);
+    const attached = ssw(['up', ...upTarget, ...common()]);
     assert.equal(attached.status, 0, attached.stderr);
     assert.match(attached.stdout, /Already running; following up\/lab\/dep1/);
     assert.equal((await onInstance('www', ['cat', '/home/ubuntu/ss-data/marker'])).trim(), 'kept-across-down');

@@ -64,12 +64,20 @@ function activities(plan: DeploymentPlan, calls: Calls) {
     prepareDataPaths: async () => ({ paths: [] }),
     recordInstance: async () => undefined,
     removeInstance: async (_r: string, _d: string, name: string) => (calls.ensure.push(`remove ${name}`), { removed: true }),
+    // The www services.
+    deployStacks: async (_r: string, _d: string, which: string) => {
+      calls.ensure.push(`stacks ${which}`);
+      return { images: [], stacks: [{ stack: which === 'proxy' ? 'reverse-proxy' : 'abc123-ghost-en', networksCreated: [], created: [], replaced: [], started: [], reloaded: [], rejoined: [], removed: [], unchanged: ['x'] }] };
+    },
+    removeStacks: async (_r: string, _d: string, which: { stacks: string[] }) => (calls.ensure.push(`remove stacks ${which.stacks.join(',')}`), { removed: which.stacks, containers: [] }),
+    checkSitesServed: async () => (calls.verified.push('served'), [{ name: 'example.com', status: 301 }]),
   };
 }
 
+/** The instances part by default (instancesOnly); the services' branching is tested on its own below. */
 async function run(plan: DeploymentPlan, calls: Calls, input: object = {}) {
   return withStandInWorker(key, activities(plan, calls), 'deploywf', async (taskQueue) => {
-    const handle = await suite.client().workflow.start('deploymentUp', { taskQueue, workflowId: `${taskQueue}-up`, args: [{ remote: 'home', deployment: 'public', ...input }] });
+    const handle = await suite.client().workflow.start('deploymentUp', { taskQueue, workflowId: `${taskQueue}-up`, args: [{ remote: 'home', deployment: 'public', instancesOnly: true, ...input }] });
     try {
       return { result: await handle.result(), progress: await queryProgress(suite.client(), handle) };
     } catch (err) {
@@ -119,5 +127,34 @@ describe('deploymentUp branching', () => {
     assert.equal(sequential.error, undefined);
     assert.equal(seq.inflight!.max, 1, 'one instance at a time');
     assert.equal(seq.ensure.filter((c) => c.startsWith('instance')).length, 2);
+  });
+});
+
+describe('deploymentUp branching: the www services', () => {
+  const stack = (name: string, action: 'create' | 'keep' | 'delete') => ({ kind: 'stack' as const, name, action, details: [], role: 'www' as const });
+
+  test('first up: proxy, then apps, then the served check; --no-cert-renew skips certbot; no backup of data that did not exist', async () => {
+    const plan = planDeployment(desired, { profiles: {}, volumes: {}, instances: {} });
+    plan.items.push(stack('reverse-proxy', 'create'), stack('abc123-ghost-en', 'create'));
+    const calls: Calls = { ensure: [], verified: [] };
+    const { result, error, progress } = await run(plan, calls, { instancesOnly: false, noCertRenew: true });
+    assert.equal(error, undefined, error?.message);
+    assert.deepEqual(calls.ensure.filter((c) => c.startsWith('stacks') || c.startsWith('remove stacks')), ['stacks proxy', 'stacks apps']);
+    assert.equal(calls.verified.at(-1), 'served');
+    const state = Object.fromEntries(progress!.steps.map((s) => [s.name, `${s.state}${s.detail ? `: ${s.detail}` : ''}`]));
+    assert.match(state['Certificates: obtain or renew what is due']!, /^skipped: not asked \(--no-cert-renew\)/);
+    assert.match(state['Back up the www apps']!, /^skipped: first up/);
+    assert.deepEqual((result as { services: { served: string[] } }).services.served, ['example.com']);
+  });
+
+  test('a stack whose site left the config is removed after the apps are deployed; --skip-wwwbackup skips the backup', async () => {
+    const plan = planDeployment(desired, appliedState(desired));
+    plan.items.push(stack('reverse-proxy', 'keep'), stack('abc123-ghost-en', 'keep'), stack('def456-ghost-en', 'delete'));
+    const calls: Calls = { ensure: [], verified: [] };
+    const { result, error, progress } = await run(plan, calls, { instancesOnly: false, noCertRenew: true, skipBackup: true });
+    assert.equal(error, undefined, error?.message);
+    assert.deepEqual(calls.ensure, ['stacks proxy', 'stacks apps', 'remove stacks def456-ghost-en']);
+    assert.deepEqual((result as { services: { removedStacks: string[] } }).services.removedStacks, ['def456-ghost-en']);
+    assert.match(progress!.steps.find((s) => s.name === 'Back up the www apps')!.detail!, /--skip-wwwbackup/);
   });
 });
