@@ -5,12 +5,12 @@ import { Client, Connection } from '@temporalio/client';
 import type { LxdClient } from '../../activities/lxd/client';
 import { runChecked, withSsh } from '../../activities/ssh';
 import { SsPaths } from '../../common/paths';
-import { queryProgress } from '../../client/follow';
 import { encryptedDataConverter } from '../../common/codec/data-converter';
-import { LongRunning, ssw, sswAsync, startService, stopService } from '../helpers/cli';
+import { LongRunning, ssw, startService, stopService } from '../helpers/cli';
 import { harness } from '../helpers/harness';
+import { killWorkerDuring } from '../helpers/kill-worker';
 import { harnessLxd, resetHarnessLxd } from '../helpers/lxd';
-import { tempSsRoot, uniqueTaskQueue, waitFor } from '../helpers/temporal';
+import { tempSsRoot, uniqueTaskQueue } from '../helpers/temporal';
 
 // `ssw up|down|show` through the real CLI and a real worker: the harness sshd plays
 // the cluster host, its LXD the remote's LXD; instances are system containers from
@@ -177,28 +177,20 @@ describe('ssw up', () => {
   test('from nothing, with the worker SIGKILLed mid-run: a new worker finishes it, with nothing duplicated', async () => {
     // A fresh weekly image, so the run has a long step to be killed in.
     for (const a of await lxd.listImageAliases()) if (a.name.startsWith('ss-docker-')) await lxd.deleteImage(a.target);
-    let finished: string | undefined;
-    const up = sswAsync(['up', ...upTarget, ...common()]).then((r) => {
-      finished = `up ended early (${r.status}):\n${r.stdout}\n${r.stderr}`;
-      return r;
-    });
-    const killedAt = await withTemporal(async (client) => {
-      const handle = client.workflow.getHandle(`up/${REMOTE}/${DEPLOYMENT}`);
-      return waitFor(
-        'up to reach the base image or an instance step',
-        async () => {
-          if (finished) throw new Error(finished);
-          const snap = await queryProgress(client, handle).catch(() => undefined);
-          return snap?.current.find((s) => s === 'Base image' || s.endsWith('instance created and started'));
-        },
-        120_000,
-        50,
-      );
-    });
-    process.kill(-worker.child.pid!, 'SIGKILL'); // the worker's own process group, by PID
-    await worker.exited;
-    worker = await startService(['worker', ...common()], /Worker polling/);
-    const r = await up;
+    const killed = await withTemporal((client) =>
+      killWorkerDuring({
+        args: ['up', ...upTarget, ...common()],
+        workflowId: `up/${REMOTE}/${DEPLOYMENT}`,
+        client,
+        at: (s) => s === 'Base image' || s.endsWith('instance created and started'),
+        worker,
+        workerArgs: ['worker', ...common()],
+        timeoutMs: 120_000,
+      }),
+    );
+    worker = killed.worker;
+    const killedAt = killed.killedAt;
+    const r = await killed.result;
     assert.equal(r.status, 0, `killed at "${killedAt}"\n${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /change\(s\) applied/);
 

@@ -7,13 +7,13 @@ import { Client, Connection } from '@temporalio/client';
 import { withDocker } from '../../activities/docker/connect';
 import type { LxdClient } from '../../activities/lxd/client';
 import { runChecked, withSsh } from '../../activities/ssh';
-import { queryProgress } from '../../client/follow';
 import { encryptedDataConverter } from '../../common/codec/data-converter';
 import { SsPaths } from '../../common/paths';
 import { LongRunning, ssw, sswAsync, startService, stopService } from '../helpers/cli';
 import { harness } from '../helpers/harness';
+import { killWorkerDuring } from '../helpers/kill-worker';
 import { harnessLxd, resetHarnessLxd } from '../helpers/lxd';
-import { tempSsRoot, uniqueTaskQueue, waitFor } from '../helpers/temporal';
+import { tempSsRoot, uniqueTaskQueue } from '../helpers/temporal';
 
 // `ssw up` of a deployment's services through the real CLI and a real worker, on
 // the harness's LXD: a system container with nested Docker as the www instance,
@@ -171,28 +171,20 @@ describe('ssw up: a www instance serving its sites over HTTPS', () => {
   });
 
   test('from nothing, the worker SIGKILLed in the stack phase: a new worker finishes; every site and language answers over HTTPS with a pebble certificate', async () => {
-    let finished: string | undefined;
-    const up = sswAsync(['up', ...target, ...common()]).then((r) => {
-      finished = `up ended early (${r.status}):\n${r.stdout}\n${r.stderr}`;
-      return r;
-    });
-    const killedAt = await withTemporal(async (client) => {
-      const handle = client.workflow.getHandle(`up/${REMOTE}/${DEPLOYMENT}`);
-      return waitFor(
-        'up to reach the reverse proxy or the app stacks',
-        async () => {
-          if (finished) throw new Error(finished);
-          const snap = await queryProgress(client, handle).catch(() => undefined);
-          return snap?.current.find((s) => s === 'Reverse proxy' || s === 'App stacks');
-        },
-        600_000,
-        50,
-      );
-    });
-    process.kill(-worker.child.pid!, 'SIGKILL'); // the worker's own process group, by PID
-    await worker.exited;
-    worker = await startService(['worker', ...common()], /Worker polling/);
-    const r = await up;
+    const killed = await withTemporal((client) =>
+      killWorkerDuring({
+        args: ['up', ...target, ...common()],
+        workflowId: `up/${REMOTE}/${DEPLOYMENT}`,
+        client,
+        at: (s) => s === 'Reverse proxy' || s === 'App stacks',
+        worker,
+        workerArgs: ['worker', ...common()],
+        timeoutMs: 600_000,
+      }),
+    );
+    worker = killed.worker;
+    const killedAt = killed.killedAt;
+    const r = await killed.result;
     assert.equal(r.status, 0, `killed at "${killedAt}"\n${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, new RegExp(`certificate ${DOMAIN.replace('.', '\\.')}: renewed`));
     assert.match(r.stdout, /Serving svc\.test, www\.svc\.test/);
