@@ -71,6 +71,15 @@ for svc in "${HARNESS_SERVICES[@]}"; do
   fi
 done
 
+# LXD leaves its bridges' dnsmasq running when the daemon stops (by design, for restarts);
+# the harness LXD records each one's pid under its networks/ directory: ours to stop.
+for f in "$DIR"/lxd/networks/*/dnsmasq.pid; do
+  [[ -f "$f" ]] || continue
+  dpid="$(awk '$1 == "pid:" {print $2}' "$f")"
+  [[ "$dpid" =~ ^[0-9]+$ ]] || continue
+  stop_pid "dnsmasq ($(basename "$(dirname "$f")"))" "$dpid" "--dhcp-leasefile=$DIR/lxd/networks/" || status=1
+done
+
 # dockerd normally stops the containerd it started; if dockerd died hard, that
 # containerd is still recorded under our exec-root and is ours to stop.
 cpidfile="$DIR/docker/exec/containerd/containerd.pid"
