@@ -198,6 +198,13 @@ export const SERVICE_STEPS = {
   backup: 'Back up the www apps',
 };
 
+/** "stack: created a, b; reloaded c", or "stack: unchanged". */
+function stackSummary(r: StackApplyResult): string {
+  const { created, replaced, started, reloaded, rejoined, removed } = r;
+  const parts = Object.entries({ created, replaced, started, reloaded, rejoined, removed }).filter(([, v]) => v.length).map(([k, v]) => `${k} ${v.join(', ')}`);
+  return `${r.stack}: ${parts.length ? parts.join('; ') : 'unchanged'}`;
+}
+
 /** Step 7: the www instance's services, top to bottom. Children share this run's turn (see waitForTurn). */
 async function deployServices(input: DeploymentUpInput, progress: Progress, items: PlanItem[], www: DesiredInstance): Promise<ServicesResult> {
   const S = SERVICE_STEPS;
@@ -231,16 +238,12 @@ async function deployServices(input: DeploymentUpInput, progress: Progress, item
   }
 
   const applied: ServicesResult['stacks'] = [];
-  const summary = (r: StackApplyResult) => {
-    const { stack, created, replaced, started, reloaded, rejoined, removed } = r;
-    applied.push({ stack, created, replaced, started, reloaded, rejoined, removed });
-    const parts = Object.entries({ created, replaced, started, reloaded, rejoined, removed }).filter(([, v]) => v.length).map(([k, v]) => `${k} ${v.join(', ')}`);
-    return `${stack}: ${parts.length ? parts.join('; ') : 'unchanged'}`;
-  };
-  const proxy = await progress.step(S.proxy, () => stacks.deployStacks(input.remote, input.deployment, 'proxy'));
-  progress.detail(S.proxy, proxy.stacks.map(summary).join(' | '));
-  const apps = await progress.step(S.apps, () => stacks.deployStacks(input.remote, input.deployment, 'apps'));
-  progress.detail(S.apps, apps.stacks.length ? apps.stacks.map(summary).join(' | ') : 'no app is configured');
+  for (const which of ['proxy', 'apps'] as const) {
+    const step = which === 'proxy' ? S.proxy : S.apps;
+    const r = await progress.step(step, () => stacks.deployStacks(input.remote, input.deployment, which));
+    applied.push(...r.stacks.map(({ stack, created, replaced, started, reloaded, rejoined, removed }) => ({ stack, created, replaced, started, reloaded, rejoined, removed })));
+    progress.detail(step, r.stacks.length ? r.stacks.map(stackSummary).join(' | ') : 'no app is configured');
+  }
 
   const stale = stackItems.filter((x) => x.action === 'delete').map((x) => x.name);
   if (!stale.length) progress.skip(S.stale, 'none');

@@ -8,7 +8,7 @@ import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
 import { appStacks } from '../../common/stacks/apps';
 import { diffStacks, type StackDiff } from '../../common/stacks/diff';
-import { proxyStack, type ProxyOptions } from '../../common/stacks/proxy';
+import { proxyStack } from '../../common/stacks/proxy';
 import type { SecretRef, StackSpec } from '../../common/stacks/spec';
 import { readWwwHost, type InstanceRecord } from '../../common/tls/resolve';
 import { asRoot } from '../certbot/commands';
@@ -51,16 +51,14 @@ function btcpayUpstream(paths: SsPaths, remote: string, deployment: string): str
   return `${rec.ssh.host}:80`;
 }
 
-/** Every stack of the deployment, in deploy order: the proxy first (it owns the ports), then the apps. */
-export function renderStacks(config: DeploymentConfig, proxy: ProxyOptions): StackSpec[] {
-  const apps = appStacks(config);
-  return [proxyStack(config, apps, proxy), ...apps];
-}
-
-/** The stacks of a deployment as its config and this machine's records say (what deploy and plan both render). */
+/**
+ * Every stack of the deployment, in deploy order (the proxy first: it owns the ports),
+ * as its config and this machine's records say: what deploy and plan both render.
+ */
 export function deploymentStacks(paths: SsPaths, config: DeploymentConfig, remote: string, deployment: string): StackSpec[] {
   const { http, https } = config.project.proxyPorts;
-  return renderStacks(config, { btcpayUpstream: btcpayUpstream(paths, remote, deployment), httpPort: http, httpsPort: https });
+  const apps = appStacks(config);
+  return [proxyStack(config, apps, { btcpayUpstream: btcpayUpstream(paths, remote, deployment), httpPort: http, httpsPort: https }), ...apps];
 }
 
 const pinned = (paths: SsPaths) => ({ hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' as const } });

@@ -1,16 +1,15 @@
 import * as fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { LxdClient } from '../../activities/lxd/client';
 import { runChecked, withSsh } from '../../activities/ssh';
 import { SsPaths } from '../../common/paths';
-import { encryptedDataConverter } from '../../common/codec/data-converter';
 import { LongRunning, ssw, startService, stopService } from '../helpers/cli';
 import { harness } from '../helpers/harness';
 import { killWorkerDuring } from '../helpers/kill-worker';
 import { harnessLxd, resetHarnessLxd } from '../helpers/lxd';
-import { tempSsRoot, uniqueTaskQueue } from '../helpers/temporal';
+import { tempSsRoot, uniqueTaskQueue, withEncryptedClient } from '../helpers/temporal';
 
 // `ssw up|down|show` through the real CLI and a real worker: the harness sshd plays
 // the cluster host, its LXD the remote's LXD; instances are system containers from
@@ -54,14 +53,7 @@ function writeConfig(): void {
   );
 }
 
-async function withTemporal<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const connection = await Connection.connect({ address: harness().temporal.address });
-  try {
-    return await fn(new Client({ connection, namespace: harness().temporal.namespace, dataConverter: encryptedDataConverter(paths.payloadKey) }));
-  } finally {
-    await connection.close();
-  }
-}
+const withTemporal = <T>(fn: (client: Client) => Promise<T>) => withEncryptedClient(paths.payloadKey, fn);
 
 async function workflowExists(id: string): Promise<boolean> {
   return withTemporal(async (c) => {

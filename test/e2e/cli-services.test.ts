@@ -3,17 +3,16 @@ import * as https from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { withDocker } from '../../activities/docker/connect';
 import type { LxdClient } from '../../activities/lxd/client';
 import { runChecked, withSsh } from '../../activities/ssh';
-import { encryptedDataConverter } from '../../common/codec/data-converter';
 import { SsPaths } from '../../common/paths';
 import { LongRunning, ssw, sswAsync, startService, stopService } from '../helpers/cli';
 import { harness } from '../helpers/harness';
 import { killWorkerDuring } from '../helpers/kill-worker';
 import { harnessLxd, resetHarnessLxd } from '../helpers/lxd';
-import { tempSsRoot, uniqueTaskQueue } from '../helpers/temporal';
+import { tempSsRoot, uniqueTaskQueue, withEncryptedClient } from '../helpers/temporal';
 
 // `ssw up` of a deployment's services through the real CLI and a real worker, on
 // the harness's LXD: a system container with nested Docker as the www instance,
@@ -80,14 +79,7 @@ function writeConfig(): void {
   fs.writeFileSync(paths.siteConf(DOMAIN), SITE_CONF('en'), { mode: 0o600 });
 }
 
-async function withTemporal<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const connection = await Connection.connect({ address: harness().temporal.address });
-  try {
-    return await fn(new Client({ connection, namespace: harness().temporal.namespace, dataConverter: encryptedDataConverter(paths.payloadKey) }));
-  } finally {
-    await connection.close();
-  }
-}
+const withTemporal = <T>(fn: (client: Client) => Promise<T>) => withEncryptedClient(paths.payloadKey, fn);
 
 const www = () => JSON.parse(fs.readFileSync(paths.instanceRecord(REMOTE, DEPLOYMENT, 'www'), 'utf8')).ssh as { host: string; port: number; user: string; privateKeyPath: string };
 const onWww = (argv: string[]) => withSsh(www(), { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, async ({ client }) => (await runChecked(client, argv, { timeoutMs: 30_000 })).stdout);

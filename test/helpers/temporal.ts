@@ -24,6 +24,16 @@ export async function encryptedClient(payloadKeyFile: string): Promise<Client> {
   return new Client({ connection, namespace: h.temporal.namespace, dataConverter: encryptedDataConverter(payloadKeyFile) });
 }
 
+/** Runs `fn` with an encryptedClient, closing its connection afterwards. */
+export async function withEncryptedClient<T>(payloadKeyFile: string, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = await encryptedClient(payloadKeyFile);
+  try {
+    return await fn(client);
+  } finally {
+    await client.connection.close();
+  }
+}
+
 /** A client with NO codec: sees what the server stores. */
 export async function plainClient(): Promise<Client> {
   const h = harness();
