@@ -82,6 +82,7 @@ function printRenew(io: CliIO, r: RenewCertificatesResult): void {
     if (s.backupFile) io.out(`  saved    ${s.backupFile}`);
   }
   if (r.reload) io.out(`proxy reloaded: ${r.reload.how === 'none' ? 'no nginx running' : r.reload.detail}${r.verified.length ? `; serving the new certificate for ${r.verified.join(', ')}` : ''}`);
+  for (const note of r.reload?.ignored ?? []) io.out(`  warning: ${note}`);
 }
 
 function printStatus(io: CliIO, r: CertificateStatusResult, target: CertTarget): void {
