@@ -73,6 +73,7 @@ after(async () => {
       /* already gone */
     }
   }
+  fs.rmSync(root, { recursive: true, force: true });
 });
 
 describe('reloadProxy on a host with other users', () => {
