@@ -46,6 +46,8 @@ export const FailureType = {
   DiskFull: 'SswDiskFull',
   /** A restore drill found backups that do not restore. */
   DrillFailed: 'SswDrillFailed',
+  /** A workflow or activity input was not encrypted with this machine's payload key: it did not come from ssw, so it is not run. */
+  UnencryptedPayload: 'SswUnencryptedPayload',
 } as const;
 
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
@@ -69,4 +71,5 @@ export const NON_RETRYABLE_FAILURE_TYPES: string[] = [
   FailureType.BackupCorrupt,
   FailureType.DiskFull,
   FailureType.DrillFailed,
+  FailureType.UnencryptedPayload,
 ];

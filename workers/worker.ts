@@ -1,8 +1,8 @@
 import { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { encryptedDataConverter } from '../common/codec/data-converter';
 import type { SsPaths } from '../common/paths';
 import { bundleSswWorkflows } from './bundle';
+import { refusingWorkerOptions } from './refuse-unencrypted';
 
 export interface SswWorkerOptions {
   connection: NativeConnection;
@@ -26,7 +26,8 @@ export async function createSswWorker(opts: SswWorkerOptions): Promise<Worker> {
     taskQueue: opts.taskQueue,
     workflowBundle: opts.workflowBundle ?? (await bundleSswWorkflows()),
     activities: createActivities({ paths: opts.paths, visibility: { workflowService: opts.connection.workflowService, namespace: opts.namespace } }),
-    dataConverter: encryptedDataConverter(opts.paths.payloadKey),
+    // Payloads encrypted with this machine's key, and nothing runs that was not (workers/refuse-unencrypted).
+    ...refusingWorkerOptions(opts.paths.payloadKey),
     // Activities wait on hosts, not CPU: a handful at once is plenty on a small management machine.
     maxConcurrentActivityTaskExecutions: 20,
     // On Ctrl-C, running activities get this long to finish before they are

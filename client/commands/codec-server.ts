@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { UserError } from '../../common/errors';
 import { GlobalArgs, pathsOf } from '../context';
@@ -12,21 +13,30 @@ export const codecOptions = {
     describe: 'Web UI origin(s) allowed to call the codec (CORS)',
     defaultDescription: 'http://127.0.0.1:8233 and http://localhost:8233',
   },
+  'codec-allow-user': {
+    type: 'string',
+    array: true,
+    describe: 'Also serve connections opened by this local user (e.g. the one whose browser shows the Web UI)',
+    defaultDescription: 'only the user ssw runs as, and root',
+  },
 } as const;
 
 export interface CodecArgs {
   'codec-port': number;
   'ui-origin'?: string[];
+  'codec-allow-user'?: string[];
   'ui-port'?: number;
 }
 
 export async function startCodecFromArgs(args: GlobalArgs & CodecArgs, io: CliIO) {
+  // Input first: nothing (not even payload.key) is made for a command that is refused.
+  const allowedUids = [process.getuid?.() ?? 0, 0, ...(args['codec-allow-user'] ?? []).map(uidOfUser)];
   // Loaded on demand so `ssw --help` does not pay for the SDK.
   const { AesGcmPayloadCodec } = await import('../../common/codec/aes-gcm-codec');
   const { loadOrCreateKeyring } = await import('../../common/codec/keyring');
   const { createCodecServer, listenCodecServer, uiOrigins } = await import('../services/codec-server');
-  const codec = new AesGcmPayloadCodec(loadOrCreateKeyring(pathsOf(args).payloadKey));
-  const server = createCodecServer({ codec, allowedOrigins: args['ui-origin'] ?? uiOrigins(args['ui-port'] ?? 8233) });
+  const codec = new AesGcmPayloadCodec(loadOrCreateKeyring(pathsOf(args).payloadKey), { plaintext: 'pass' });
+  const server = createCodecServer({ codec, allowedOrigins: args['ui-origin'] ?? uiOrigins(args['ui-port'] ?? 8233), allowedUids });
   const url = await listenCodecServer(server, { port: args['codec-port'] }).catch((err: NodeJS.ErrnoException) => {
     throw new UserError(
       `Cannot listen on 127.0.0.1:${args['codec-port']} for the codec server (${err.code}). Choose another --codec-port.`,
@@ -34,6 +44,17 @@ export async function startCodecFromArgs(args: GlobalArgs & CodecArgs, io: CliIO
   });
   io.out(`Codec server on ${url} (POST /encode, /decode).`);
   return { server, url };
+}
+
+/** A local user's uid, from the user database (a name or a number). */
+export function uidOfUser(user: string): number {
+  if (/^\d+$/.test(user)) return Number(user);
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.split(':')[0] === user);
+  if (!line) throw new UserError(`--codec-allow-user ${JSON.stringify(user.slice(0, 64))}: no such user on this machine (see /etc/passwd).`);
+  return Number(line.split(':')[2]);
 }
 
 export function codecServerCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {

@@ -1,18 +1,30 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Payload, PayloadCodec } from '@temporalio/common';
+import { loopbackPeerUid } from './loopback-peer';
 
 /**
  * The codec endpoint the Temporal Web UI calls to show decoded payloads
  * (POST /encode, POST /decode, JSON `{payloads: [...]}` with base64 bytes).
- * It decrypts for whoever can reach it, so it binds to loopback only and
- * answers CORS only for the UI origins given.
+ * It decrypts and encrypts with the payload key, so: it binds to loopback
+ * only; it answers only connections opened by the key's owner (the user ssw
+ * runs as), root, or users named with --codec-allow-user, by the socket's
+ * owner in /proc/net/tcp (see ./loopback-peer), since other users of the
+ * machine could otherwise read every history, or make inputs the worker
+ * would take for ssw's; and it answers CORS only for the UI origins given.
  */
 export interface CodecServerOptions {
   codec: PayloadCodec;
   port?: number; // @default 8888
   host?: string; // @default 127.0.0.1
   allowedOrigins: string[];
+  /**
+   * The uids whose connections are served.
+   * @default the uid this process runs as, and 0
+   */
+  allowedUids?: number[];
+  /** Where the socket tables are (tests). @default /proc/net */
+  procNet?: string;
 }
 
 interface JsonPayload {
@@ -39,8 +51,14 @@ function toJson(p: Payload): JsonPayload {
 }
 
 export function createCodecServer(o: CodecServerOptions): http.Server {
+  const allowedUids = new Set(o.allowedUids ?? [process.getuid?.() ?? 0, 0]);
   const server = http.createServer((req, res) => {
     const origin = req.headers.origin;
+    const uid = loopbackPeerUid(req.socket.localPort ?? 0, req.socket.remotePort ?? 0, o.procNet);
+    if (uid === undefined || !allowedUids.has(uid)) {
+      res.writeHead(403, { 'Content-Type': 'text/plain' }).end(`forbidden: connections from uid ${uid ?? 'unknown'} are not served (only ${[...allowedUids].join(', ')}; see --codec-allow-user)\n`);
+      return;
+    }
     // DNS rebinding: a web page whose name resolves to 127.0.0.1 reaches this port
     // with its own name in Host. Only loopback names are ours.
     const port = (server.address() as AddressInfo | null)?.port;

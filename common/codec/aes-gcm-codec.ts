@@ -8,13 +8,30 @@ export const METADATA_KEY_ID = 'encryption-key-id';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
+/** A payload that is not encrypted, where only encrypted ones are accepted. */
+export class UnencryptedPayloadError extends ValueError {}
+
+export interface AesGcmCodecOptions {
+  /**
+   * What decode does with a payload that is not encrypted. 'refuse' (workers
+   * and the CLI): throw UnencryptedPayloadError, since a plaintext input came
+   * from something that does not hold the key. 'pass': hand it back as it is
+   * (the codec server, which only shows payloads to the Web UI).
+   * @default 'refuse'
+   */
+  plaintext?: 'refuse' | 'pass';
+}
+
 /**
  * AES-256-GCM over whole serialized payloads (metadata included, so even the
  * encoding of a value is hidden). Output: iv | ciphertext | tag, with the
  * key id in clear metadata so rotated keys still decrypt.
  */
 export class AesGcmPayloadCodec implements PayloadCodec {
-  constructor(private readonly keyring: Keyring) {}
+  constructor(
+    private readonly keyring: Keyring,
+    private readonly options: AesGcmCodecOptions = {},
+  ) {}
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
@@ -36,7 +53,10 @@ export class AesGcmPayloadCodec implements PayloadCodec {
   async decode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
       const encoding = payload.metadata?.[METADATA_ENCODING_KEY];
-      if (!encoding || Buffer.from(encoding).toString() !== ENCODING) return payload;
+      if (!encoding || Buffer.from(encoding).toString() !== ENCODING) {
+        if (this.options.plaintext === 'pass') return payload;
+        throw new UnencryptedPayloadError('its payload is not encrypted with this machine\'s payload key');
+      }
       const keyIdBytes = payload.metadata?.[METADATA_KEY_ID];
       if (!keyIdBytes) throw new ValueError('Encrypted payload has no key id');
       const keyId = Buffer.from(keyIdBytes).toString();

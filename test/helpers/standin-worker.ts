@@ -1,8 +1,8 @@
 import { after, before } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { encryptedDataConverter } from '../../common/codec/data-converter';
 import { SsPaths } from '../../common/paths';
+import { refuseUnencryptedActivities, refuseUnencryptedWorkflowsPath, workerDataConverter } from '../../workers/refuse-unencrypted';
 import { harness } from './harness';
 import { encryptedClient, tempSsRoot, uniqueTaskQueue } from './temporal';
 
@@ -36,7 +36,8 @@ export async function withStandInWorker<T>(payloadKey: string, activities: objec
     namespace: harness().temporal.namespace,
     taskQueue,
     workflowsPath: require.resolve('../../workflows'),
-    dataConverter: encryptedDataConverter(payloadKey),
+    dataConverter: workerDataConverter(payloadKey),
+    interceptors: { workflowModules: [refuseUnencryptedWorkflowsPath], activity: [refuseUnencryptedActivities] },
     activities,
   });
   return worker.runUntil(() => fn(taskQueue));

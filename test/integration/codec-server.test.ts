@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -6,6 +8,8 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { AesGcmPayloadCodec } from '../../common/codec/aes-gcm-codec';
 import { loadOrCreateKeyring } from '../../common/codec/keyring';
 import { createCodecServer, listenCodecServer, uiOrigins } from '../../client/services/codec-server';
+import { uidOfUser } from '../../client/commands/codec-server';
+import { harness } from '../helpers/harness';
 import { tempSsRoot } from '../helpers/temporal';
 
 const UI = 'http://127.0.0.1:8233';
@@ -74,4 +78,24 @@ test('refuses a foreign Host (DNS rebinding) and a POST from a foreign origin', 
 test('rejects malformed bodies and unknown routes', async () => {
   assert.equal((await post('/decode', { nope: 1 })).status, 400);
   assert.equal((await post('/other', { payloads: [] })).status, 404);
+});
+
+/** POSTs /decode from a process running as `user` (runuser), returning the HTTP status (asynchronously: the server runs in this process). */
+async function statusAs(user: string, target: string): Promise<number> {
+  const script = `fetch(${JSON.stringify(target + '/decode')}, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"payloads":[]}' }).then((r) => console.log(r.status), (e) => console.log('error ' + e.message))`;
+  const { stdout } = await promisify(execFile)('runuser', ['-u', user, '--', process.execPath, '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  return Number(stdout.trim());
+}
+
+test('serves only connections opened by the key\'s owner, root, or a user it was told to allow', async () => {
+  const other = harness().ssh.unprivilegedUser;
+  assert.equal(await statusAs('root', url), 200, 'this process\'s own user (root here)');
+  assert.equal(await statusAs(other, url), 403, 'another local user may not decrypt histories');
+  const allowing = createCodecServer({ codec, allowedOrigins: uiOrigins(8233), allowedUids: [0, uidOfUser(other)] });
+  const allowingUrl = await listenCodecServer(allowing, { port: 0 });
+  try {
+    assert.equal(await statusAs(other, allowingUrl), 200, '--codec-allow-user');
+  } finally {
+    await new Promise((r) => allowing.close(r));
+  }
 });

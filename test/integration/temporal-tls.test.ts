@@ -5,12 +5,15 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ssw, startService } from '../helpers/cli';
+import { composeMtlsNginxConf } from '../helpers/compose';
 import { harness } from '../helpers/harness';
 import { tempSsRoot, waitFor } from '../helpers/temporal';
 
 // "An external Temporal by address and TLS options alone": the dev server has
 // no TLS, so a real nginx terminates mutual TLS in front of the harness server
-// (gRPC over HTTP/2), with certificates made here by openssl.
+// (gRPC over HTTP/2), with certificates made here by openssl. Its config is
+// docker-compose.temporal.yml's temporal-frontend-mtls, so this also proves the
+// production setup admits only holders of a client certificate.
 const PORT = 17443;
 const dir = tempSsRoot('ssw-tls-');
 const f = (name: string) => path.join(dir, name);
@@ -37,34 +40,15 @@ before(async () => {
   makeCert('client', 'ca', 'extendedKeyUsage=clientAuth\n');
   makeCert('rogue-client', 'rogue-ca', 'extendedKeyUsage=clientAuth\n');
   fs.mkdirSync(f('tmp'));
-  fs.writeFileSync(
-    f('nginx.conf'),
-    `worker_processes 1;
-daemon off;
-pid ${f('nginx.pid')};
-error_log ${f('error.log')} warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${f('tmp')}; proxy_temp_path ${f('tmp')}; fastcgi_temp_path ${f('tmp')};
-  uwsgi_temp_path ${f('tmp')}; scgi_temp_path ${f('tmp')};
-  server {
-    listen 127.0.0.1:${PORT} ssl http2;
-    ssl_certificate ${f('server.pem')};
-    ssl_certificate_key ${f('server.key')};
-    ssl_client_certificate ${f('ca.pem')};
-    ssl_verify_client on;
-    client_max_body_size 0;
-    location / {
-      grpc_pass grpc://${harness().temporal.address};
-      # Worker polls are long polls (about a minute).
-      grpc_read_timeout 600s;
-      grpc_send_timeout 600s;
-    }
-  }
-}
-`,
-  );
+  // The compose file's own mTLS front (temporal-frontend-mtls), with its paths pointed here.
+  const conf = composeMtlsNginxConf()
+    .replaceAll('/etc/ssw-tls/', `${dir}/`)
+    .replace('pid /tmp/ssw-mtls.pid;', `pid ${f('nginx.pid')};`)
+    .replace('error_log stderr warn;', `error_log ${f('error.log')} warn;`)
+    .replace(/listen 7233 /, `listen 127.0.0.1:${PORT} `)
+    .replace('grpc_pass grpc://temporal:7233;', `grpc_pass grpc://${harness().temporal.address};`)
+    .replace('access_log off;', `access_log off;\n  client_body_temp_path ${f('tmp')}; proxy_temp_path ${f('tmp')}; fastcgi_temp_path ${f('tmp')}; uwsgi_temp_path ${f('tmp')}; scgi_temp_path ${f('tmp')};`);
+  fs.writeFileSync(f('nginx.conf'), conf);
   nginx = spawn('nginx', ['-c', f('nginx.conf'), '-p', dir, '-e', f('error.log')], { stdio: 'ignore' });
   await waitFor('nginx to listen', () =>
     new Promise<boolean>((resolve) => {
@@ -113,6 +97,12 @@ test('without a client certificate, or with one from another CA, the server refu
     assert.doesNotMatch(r.stderr, /DeprecationWarning/);
     assert.doesNotMatch(r.stderr, /\n\s+at .+:\d+:\d+/);
   }
+});
+
+test('without TLS at all, nothing reaches the server behind it', () => {
+  const r = ssw(['list', ...base()]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, new RegExp(`Cannot reach Temporal at 127\\.0\\.0\\.1:${PORT}`));
 });
 
 test('a server certificate from an unknown CA is rejected', () => {

@@ -3,7 +3,9 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { AesGcmPayloadCodec, ENCODING } from '../../common/codec/aes-gcm-codec';
+import { AesGcmPayloadCodec, ENCODING, UnencryptedPayloadError } from '../../common/codec/aes-gcm-codec';
+import { refusalOf } from '../../common/codec/refusal';
+import { RefusingCodec } from '../../common/codec/refusing-codec';
 import { loadOrCreateKeyring, parseKeyring, rotateKeyring } from '../../common/codec/keyring';
 import { UserError } from '../../common/errors';
 import { tempSsRoot } from '../helpers/temporal';
@@ -81,9 +83,26 @@ describe('AES-GCM payload codec', () => {
     await assert.rejects(mine.decode([{ ...good, data }]), /auth|decrypt/i);
   });
 
-  test('passes unencrypted payloads through (histories from before encryption stay readable)', async () => {
+  test('refuses unencrypted payloads: they did not come from a holder of the key', async () => {
     const codec = new AesGcmPayloadCodec(loadOrCreateKeyring(path.join(tempSsRoot(), 'k')));
+    await assert.rejects(codec.decode([payload()]), (err: unknown) => err instanceof UnencryptedPayloadError && /not encrypted with this machine's payload key/.test(err.message));
+  });
+
+  test('the codec server\'s mode passes unencrypted payloads through, for the Web UI to show', async () => {
+    const codec = new AesGcmPayloadCodec(loadOrCreateKeyring(path.join(tempSsRoot(), 'k')), { plaintext: 'pass' });
     const plain = payload();
     assert.deepEqual(await codec.decode([plain]), [plain]);
+  });
+
+  test('a worker\'s codec turns what it cannot decode into a refusal value, and decodes the rest', async () => {
+    const keyring = loadOrCreateKeyring(path.join(tempSsRoot(), 'k'));
+    const codec = new RefusingCodec(new AesGcmPayloadCodec(keyring));
+    const [good] = await codec.encode([payload()]);
+    const [foreign] = await new AesGcmPayloadCodec(loadOrCreateKeyring(path.join(tempSsRoot(), 'other'))).encode([payload()]);
+    const decoded = (await codec.decode([good!, payload(), foreign!])).map((p) => defaultPayloadConverter.fromPayload(p));
+    assert.deepEqual(decoded[0], { secret: MARKER });
+    assert.match(refusalOf(decoded[1]) ?? '', /not encrypted with this machine's payload key/);
+    assert.match(refusalOf(decoded[2]) ?? '', /not in this machine's payload.key/);
+    assert.equal(refusalOf(decoded[0]), undefined);
   });
 });

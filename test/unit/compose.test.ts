@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import YAML from 'yaml';
+import { composeMtlsNginxConf } from '../helpers/compose';
 
 /**
  * docker-compose.temporal.yml, checked through `docker-compose config` (the
@@ -15,6 +16,7 @@ import YAML from 'yaml';
 
 const COMPOSE_FILE = 'docker-compose.temporal.yml';
 const DUMMY_PASSWORD = 'dummy-password-for-compose-test';
+const TLS_DIR = '/etc/ssw/temporal-tls';
 
 function repoRoot(): string {
   let dir = __dirname;
@@ -76,7 +78,7 @@ let rendered: { services: Record<string, Service>; volumes?: Record<string, unkn
 /** The rendered configuration with a dummy password (computed once). */
 function config(): { services: Record<string, Service>; volumes?: Record<string, unknown> } {
   if (rendered) return rendered;
-  const r = composeConfig({ TEMPORAL_DB_PASSWORD: DUMMY_PASSWORD });
+  const r = composeConfig({ TEMPORAL_DB_PASSWORD: DUMMY_PASSWORD, SSW_TEMPORAL_TLS_DIR: TLS_DIR });
   assert.equal(r.status, 0, `docker-compose config failed (exit ${r.status}):\n${r.stderr}`);
   const doc = YAML.parse(r.stdout) as { services?: Record<string, Service>; volumes?: Record<string, unknown> };
   assert.ok(doc && doc.services && Object.keys(doc.services).length > 0, `no services in:\n${r.stdout}`);
@@ -178,7 +180,7 @@ test('every published port of every service is bound to 127.0.0.1 only', () => {
       seen.push(`${name} ${b.hostIp}:${b.published}->${b.target}`);
     }
   }
-  assert.ok(seen.includes('temporal 127.0.0.1:7233->7233'), `gRPC port not published on loopback: ${seen.join('; ')}`);
+  assert.ok(seen.includes('temporal-frontend-mtls 127.0.0.1:7233->7233'), `gRPC port not published on loopback: ${seen.join('; ')}`);
   assert.ok(seen.includes('temporal-ui 127.0.0.1:8233->8080'), `UI port not published on loopback: ${seen.join('; ')}`);
 });
 
@@ -199,7 +201,7 @@ test('postgresql keeps its data in a named volume', () => {
 
 test('the UI decodes through the operator codec server (TEMPORAL_CODEC_ENDPOINT)', () => {
   assert.equal(envOf(service('temporal-ui')).TEMPORAL_CODEC_ENDPOINT, 'http://127.0.0.1:8888');
-  const r = composeConfig({ TEMPORAL_DB_PASSWORD: DUMMY_PASSWORD, SSW_CODEC_ENDPOINT: 'http://127.0.0.1:9999' });
+  const r = composeConfig({ TEMPORAL_DB_PASSWORD: DUMMY_PASSWORD, SSW_TEMPORAL_TLS_DIR: TLS_DIR, SSW_CODEC_ENDPOINT: 'http://127.0.0.1:9999' });
   assert.equal(r.status, 0, r.stderr);
   const ui = (YAML.parse(r.stdout) as { services: Record<string, Service> }).services['temporal-ui'];
   assert.equal(envOf(ui).TEMPORAL_CODEC_ENDPOINT, 'http://127.0.0.1:9999');
@@ -281,8 +283,26 @@ test('the database password only ever comes from TEMPORAL_DB_PASSWORD (no litera
   }
 });
 
+test('the Temporal server publishes no port: the host reaches it only through mutual TLS', () => {
+  assert.equal(service('temporal').ports, undefined, 'the frontend has no authentication: it must not be published');
+  const front = service('temporal-frontend-mtls');
+  assert.deepEqual(((front.ports as unknown[]) ?? []).map((p) => parsePort(p).raw.replace(/\/tcp$/, '')), ['127.0.0.1:7233:7233']);
+  assert.ok(((front.volumes as unknown[]) ?? []).some((v) => JSON.stringify(v).includes(TLS_DIR) && JSON.stringify(v).includes('/etc/ssw-tls')));
+  const conf = composeMtlsNginxConf();
+  assert.match(conf, /^\s*ssl_verify_client on;$/m);
+  assert.match(conf, /^\s*ssl_client_certificate \/etc\/ssw-tls\/ca\.pem;$/m);
+  assert.match(conf, /^\s*grpc_pass grpc:\/\/temporal:7233;$/m);
+  assert.equal((service('temporal-frontend-mtls').depends_on as Record<string, { condition?: string }>).temporal?.condition, 'service_healthy');
+});
+
+test('docker-compose config fails without SSW_TEMPORAL_TLS_DIR and says so', () => {
+  const r = composeConfig({ TEMPORAL_DB_PASSWORD: DUMMY_PASSWORD });
+  assert.notEqual(r.status, 0, `config succeeded without the TLS directory:\n${r.stdout}`);
+  assert.match(r.stderr, /SSW_TEMPORAL_TLS_DIR/);
+});
+
 test('docker-compose config fails without TEMPORAL_DB_PASSWORD and says so (no default password)', () => {
-  const r = composeConfig({});
+  const r = composeConfig({ SSW_TEMPORAL_TLS_DIR: TLS_DIR });
   assert.notEqual(r.status, 0, `config succeeded without a password:\n${r.stdout}`);
   assert.match(r.stderr, /TEMPORAL_DB_PASSWORD/, `error does not mention TEMPORAL_DB_PASSWORD:\n${r.stderr}`);
 });
