@@ -25,6 +25,14 @@ export function reportError(err: unknown, verbose: boolean): Reported {
       exitCode: EXIT.usage,
     };
   }
+  if (/payload is not encrypted with this machine's payload key/.test(text)) {
+    return {
+      message:
+        'This operation\'s data is not encrypted with this machine\'s payload key, so it did not come from ssw (something else that reaches the Temporal frontend started or changed it). ' +
+        'ssw does not act on it; see the README\'s trust notes, and "ssw list" for the operations ssw started.',
+      exitCode: EXIT.failed,
+    };
+  }
   // Required here, not at the top: loading the SDK costs ~0.4 s that --help and config commands never need.
   const { WorkflowFailedError, WorkflowNotFoundError } = require('@temporalio/client') as typeof import('@temporalio/client');
   if (err instanceof WorkflowNotFoundError) {

@@ -75,3 +75,12 @@ test('--help loads neither the Temporal SDK nor the config schema (zod): it stay
   assert.match(r.stdout, /ssw <command>/);
   assert.deepEqual(JSON.parse(r.stderr), { zod: false, temporal: false });
 });
+
+test('data this machine did not encrypt is reported as not from ssw, without a stack', async () => {
+  const { reportError } = await import('../../client/error-handler');
+  const { UnencryptedPayloadError } = await import('../../common/codec/aes-gcm-codec');
+  const r = reportError(new UnencryptedPayloadError("its payload is not encrypted with this machine's payload key"), false);
+  assert.equal(r.exitCode, 1);
+  assert.match(r.message, /did not come from ssw/);
+  assert.doesNotMatch(r.message, /--verbose|\n\s+at /);
+});
