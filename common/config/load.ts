@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import type { z } from 'zod';
 import { ConfigError, ConfigStubWritten, type ConfigProblem } from '../errors';
 import type { SsPaths } from '../paths';
+import { CaBundleInvalid, readCaBundle } from '../tls/ca-bundle';
 import { scanConfText } from './parse';
 import {
   crossCheckProject,
@@ -327,6 +328,16 @@ class Collector {
       for (const issue of result.error.issues) report(String(issue.path[0]), issue.message);
     }
     for (const issue of cross(values)) report(issue.key, issue.message);
+    // A path is checked here, before anything starts, not first on the host half-way through an operation.
+    const bundle = values.ACME_CA_BUNDLE;
+    if ('ACME_CA_BUNDLE' in schema.shape && bundle && !flagged.has('ACME_CA_BUNDLE')) {
+      try {
+        readCaBundle(bundle);
+      } catch (err) {
+        if (!(err instanceof CaBundleInvalid)) throw err;
+        report('ACME_CA_BUNDLE', `${bundle}: ${err.message}`);
+      }
+    }
     found.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
     this.problems.push(...found);
     return { data: result.success && found.length === 0 ? result.data : undefined, values, lines, flagged };
