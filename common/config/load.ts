@@ -277,7 +277,7 @@ function domainsFromRaw(p: Checked<unknown>): string[] {
 interface Checked<T> {
   /** The typed values, when the file exists and has no problem at all. */
   data?: T;
-  /** dotenv's values, when the file exists (even with problems). */
+  /** The values as bash reads them, when the file exists (even with problems). */
   values?: Record<string, string>;
   /** Line of each assignment, for problems found after validation. */
   lines: Record<string, number>;
@@ -302,10 +302,11 @@ class Collector {
   ): Checked<z.output<S>> {
     const text = this.read(file, stub);
     if (text === undefined) return { lines: {}, flagged: new Set() };
-    const { values, raw, problems } = scanConfText(text, file);
+    const { values, raw, problems, expansions } = scanConfText(text, file);
     const lines: Record<string, number> = Object.fromEntries(Object.entries(raw).map(([k, a]) => [k, a.line]));
-    const found: ConfigProblem[] = [...problems];
-    const flagged = new Set(problems.map((p) => p.key).filter((k): k is string => k !== undefined));
+    // What bash would expand matters only where ssw reads the key: operators' extra keys may hold anything.
+    const found: ConfigProblem[] = [...problems, ...expansions.filter((p) => p.key !== undefined && p.key in schema.shape)];
+    const flagged = new Set(found.map((p) => p.key).filter((k): k is string => k !== undefined));
     const report = (key: string, message: string) => {
       if (flagged.has(key)) return; // one problem per key: the first says most
       flagged.add(key);
@@ -315,8 +316,8 @@ class Collector {
     for (const key of Object.keys(schema.shape)) {
       const assignment = raw[key];
       if (assignment && hasShellSyntax(assignment.text)) {
-        // Show the value as dotenv read it, unless dotenv took the backticks for quotes.
-        const shown = assignment.text.startsWith('`') ? assignment.text : (values[key] ?? assignment.text);
+        // Bash reads this value literally (single quotes, \$): still refused, since these values reach hosts.
+        const shown = values[key] ?? assignment.text;
         report(
           key,
           `expected a literal value: ssw never runs a shell over config, so $(...), backticks and \${...} are not allowed; got ${showValue(key, shown)}`,

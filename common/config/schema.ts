@@ -23,7 +23,7 @@ import {
 /**
  * zod schemas for remote.conf, project.conf and site.conf.
  *
- * Input is dotenv's `Record<string, string>`; output keeps the files' own KEY
+ * Input is the parser's `Record<string, string>` (each value as bash reads it); output keeps the files' own KEY
  * names with typed values (load.ts maps them to camelCase). Each field is built
  * from a key and a "kind" so messages can name what was expected and quote the
  * offending value, except for secret keys, whose values are never quoted.
