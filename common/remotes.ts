@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from './errors';
+import { subdirectories } from './local-dirs';
 import type { SsPaths } from './paths';
 
 /**
@@ -48,13 +49,7 @@ export function writeRemoteRecord(paths: SsPaths, rec: RemoteRecord): void {
 
 /** Remotes with a remote.conf or a record, sorted. */
 export function listRemoteNames(paths: SsPaths): string[] {
-  const dir = path.join(paths.root, 'remotes');
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && (fs.existsSync(paths.remoteConf(e.name)) || fs.existsSync(paths.remoteRecord(e.name))))
-    .map((e) => e.name)
-    .sort();
+  return subdirectories(path.join(paths.root, 'remotes')).filter((name) => fs.existsSync(paths.remoteConf(name)) || fs.existsSync(paths.remoteRecord(name)));
 }
 
 export function currentRemote(paths: SsPaths): string | undefined {

@@ -127,3 +127,61 @@ describe('ACME_CA_BUNDLE is checked before anything starts', () => {
     assert.equal(fs.statSync(target).mode & 0o777, 0o644);
   });
 });
+
+describe('ssw backup list reads only $SS_ROOT/sites, and only directories there', () => {
+  /** A site with one full backup of ghost copied here, plus a drill record. */
+  function backupTree(root: string, siteDir: string): void {
+    const dir = path.join(root, siteDir, 'backups', 'www', 'ghost');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'duplicity-full.20261122T211735Z.manifest.gpg'), 'm');
+    fs.writeFileSync(path.join(dir, 'duplicity-full.20261122T211735Z.vol1.difftar.gpg'), 'v');
+  }
+
+  test('--domain ../../outside is refused (exit 2), listing nothing from outside $SS_ROOT', () => {
+    const base = tempSsRoot('ssw-list-');
+    const root = path.join(base, 'ss');
+    fs.mkdirSync(path.join(root, 'sites'), { recursive: true });
+    backupTree(base, 'outside');
+    const r = run(['backup', 'list', '--domain', '../../outside', '--ss-root', root, '--json']);
+    assertUsageError(r, /--domain "\.\.\/\.\.\/outside" is not a domain name/);
+    assert.equal(r.stdout, '');
+  });
+
+  test('files among the sites and among the apps are skipped, not ENOTDIR', () => {
+    const root = tempSsRoot('ssw-list-');
+    backupTree(root, 'sites/example.com');
+    fs.writeFileSync(path.join(root, 'sites', 'notes.txt'), 'an operator note');
+    fs.writeFileSync(path.join(root, 'sites', 'example.com', 'backups', 'www', 'README'), 'x');
+    fs.mkdirSync(path.join(root, 'sites', 'example.org'));
+    fs.writeFileSync(path.join(root, 'sites', 'example.org', 'backups'), 'not a directory');
+    const r = run(['backup', 'list', '--ss-root', root, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { backups: Array<{ domain: string; app: string; chains: unknown[] }> };
+    assert.deepEqual(doc.backups.map((b) => [b.domain, b.app, b.chains.length]), [['example.com', 'ghost', 1]]);
+    const one = run(['backup', 'list', '--domain', 'example.org', '--ss-root', root, '--json']);
+    assert.equal(one.status, 0, one.stderr);
+  });
+
+  test('a "sites" that is a file is a clear error for backup list and config check', () => {
+    const root = tempSsRoot('ssw-list-');
+    fs.writeFileSync(path.join(root, 'sites'), 'oops');
+    assertUsageError(run(['backup', 'list', '--ss-root', root]), /sites should be a directory, but it is a file/);
+    assertUsageError(run(['config', 'check', '--ss-root', root]), /sites should be a directory, but it is a file/);
+  });
+});
+
+describe('restore --time is a real date', () => {
+  for (const bad of ['2026-13-45', '2026-02-30', '2026-11-20T25:00:00Z', '2026-11-20T10:61Z', 'yesterday']) {
+    test(`--time ${bad} is refused before anything starts`, () => {
+      const r = run(['restore', '--deployment', 'public', '--remote', 'home', '--time', bad, '--ss-root', tempSsRoot('ssw-time-'), '--temporal-address', '127.0.0.1:1']);
+      assertUsageError(r, /--time .*expected a date or time like 2026-11-20/);
+    });
+  }
+  for (const good of ['2026-11-20', '2024-02-29', '2026-11-20T10:00:00Z', '2026-11-20T10:00+01:00', '3D']) {
+    test(`--time ${good} is accepted (the run goes on to the config)`, () => {
+      const r = run(['restore', '--deployment', 'public', '--remote', 'home', '--time', good, '--ss-root', tempSsRoot('ssw-time-'), '--temporal-address', '127.0.0.1:1']);
+      assert.doesNotMatch(r.stderr, /--time/);
+      assert.match(r.stderr, /stub/);
+    });
+  }
+});
