@@ -1,8 +1,10 @@
-import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { z } from 'zod';
 import { ConfigError, ConfigStubWritten, type ConfigProblem } from '../errors';
 import type { SsPaths } from '../paths';
+import { NotARegularFile, readRegularFile } from '../regular-file';
 import { CaBundleInvalid, readCaBundle } from '../tls/ca-bundle';
+import { warnOnce } from '../warnings';
 import { scanConfText } from './parse';
 import {
   crossCheckProject,
@@ -47,7 +49,7 @@ export interface RemoteConfig {
   name: string;
   /** DEPLOYMENT_STRING: the deployments this remote hosts and the chain of each. */
   deployments: DeploymentEntry[];
-  /** REGISTRY_URL. @default https://index.docker.io/v1 */
+  /** REGISTRY_URL: validated but ignored (ss's engine registry mirror; ssw warns once when it is set). @default https://index.docker.io/v1 */
   registryUrl: string;
   /** ACME_SERVER: an https directory URL, or "production"/"staging" for Let's Encrypt; unset means production. */
   acmeServer?: string;
@@ -285,6 +287,9 @@ interface Checked<T> {
   flagged: Set<string>;
 }
 
+/** Far above any real config file; what is larger is not one. */
+const CONF_MAX_BYTES = 256 * 1024;
+
 /** Accumulates problems and written stubs across files; finish() throws once. */
 class Collector {
   private readonly problems: ConfigProblem[] = [];
@@ -363,8 +368,17 @@ class Collector {
   private read(file: string, stub: () => string): string | undefined {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        return fs.readFileSync(file, 'utf8');
+        // Only a regular file, size-bounded: a FIFO here would block forever, a device fill memory.
+        const { data, mode } = readRegularFile(file, CONF_MAX_BYTES);
+        if (path.basename(file) === 'site.conf' && mode & 0o077) {
+          warnOnce(`mode ${file}`, `${file} holds this site's passwords and is readable by other users (mode ${(mode & 0o777).toString(8)}). Run: chmod 600 ${file}`);
+        }
+        return data.toString('utf8');
       } catch (err) {
+        if (err instanceof NotARegularFile) {
+          this.add({ file, message: `expected a regular file of at most ${CONF_MAX_BYTES / 1024} KiB, but it is ${err.found}` });
+          return undefined;
+        }
         const code = (err as NodeJS.ErrnoException).code;
         if (code !== 'ENOENT') {
           this.add({ file, message: `expected a readable file, but reading it failed (${code ?? String(err)})` });
@@ -387,6 +401,10 @@ class Collector {
 }
 
 function toRemote(name: string, v: RemoteValues): RemoteConfig {
+  if (v.REGISTRY_URL !== SS_DEFAULTS.registryUrl) {
+    // ss set it as the engine's registry mirror; ssw does not reconfigure Docker daemons (it would restart them).
+    warnOnce(`registry ${name}`, `REGISTRY_URL in the remote.conf of "${name}" is ignored: ssw does not configure a registry mirror. Instances pull images from the registry named in each image (see the *_IMAGE keys), or set IMAGE_SOURCE=airgapped to copy them from this machine.`);
+  }
   return {
     name,
     deployments: v.DEPLOYMENT_STRING,

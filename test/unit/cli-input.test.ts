@@ -185,3 +185,43 @@ describe('restore --time is a real date', () => {
     });
   }
 });
+
+describe('config files are read only when they are regular files', () => {
+  test('a site.conf that is a FIFO is an error naming it, not a hang', () => {
+    const root = configRoot();
+    const site = path.join(root, 'sites/intranet.example.net/site.conf');
+    fs.rmSync(site);
+    execFileSync('mkfifo', [site]);
+    const r = configCheck(root);
+    assertUsageError(r, /site\.conf: expected a regular file of at most 256 KiB, but it is a FIFO \(named pipe\)/);
+  });
+
+  test('a project.conf that is a directory, or larger than 256 KiB, is an error naming it', () => {
+    const root = configRoot();
+    const project = path.join(root, 'projects/intranet/project.conf');
+    fs.rmSync(project);
+    fs.mkdirSync(project);
+    assertUsageError(configCheck(root), /project\.conf: expected a regular file of at most 256 KiB, but it is a directory/);
+    fs.rmdirSync(project);
+    fs.writeFileSync(project, `PRIMARY_DOMAIN=intranet.example.net\n${'#'.repeat(300 * 1024)}\n`);
+    assertUsageError(configCheck(root), /project\.conf: expected a regular file of at most 256 KiB, but it is 300 KiB, more than the 256 KiB accepted/);
+  });
+
+  test('a site.conf readable by other users is read, with a warning and the fix', () => {
+    const root = configRoot();
+    const site = path.join(root, 'sites/intranet.example.net/site.conf');
+    fs.chmodSync(site, 0o644);
+    const r = configCheck(root);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /warning: .*site\.conf holds this site's passwords and is readable by other users \(mode 644\)\. Run: chmod 600 /);
+    fs.chmodSync(site, 0o600);
+    assert.doesNotMatch(configCheck(root).stderr, /warning/);
+  });
+
+  test('REGISTRY_URL is said to be ignored, once', () => {
+    const r = configCheck(configRoot({ remote: ['REGISTRY_URL=http://registry.example.net:5000'] }));
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr.match(/REGISTRY_URL in the remote\.conf of "home" is ignored/g)?.length, 1, r.stderr);
+    assert.doesNotMatch(configCheck(configRoot()).stderr, /REGISTRY_URL/);
+  });
+});
