@@ -218,7 +218,8 @@ export const SS_DEFAULTS = {
     NGINX_IMAGE: 'nginx:1.27.3',
     NEXTCLOUD_IMAGE: 'nextcloud:25.0.4',
     NEXTCLOUD_DB_IMAGE: 'mariadb:10.11.2-jammy',
-    GITEA_IMAGE: 'gitea/gitea:latest',
+    // ss left this at :latest ("TODO PIN"); a moving tag would change Gitea under an unchanged config.
+    GITEA_IMAGE: 'gitea/gitea:1.22.3',
     GITEA_DB_IMAGE: 'mariadb:10.11.2-jammy',
     NOSTR_RELAY_IMAGE: 'scsibug/nostr-rs-relay:0.9.0',
   },
