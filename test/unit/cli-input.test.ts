@@ -225,3 +225,104 @@ describe('config files are read only when they are regular files', () => {
     assert.doesNotMatch(configCheck(configRoot()).stderr, /REGISTRY_URL/);
   });
 });
+
+describe('bad flags end in exit 2 before anything is written or started', () => {
+  /** A fresh unencrypted ed25519 key pair made by ssh-keygen. */
+  function keyPair(dir: string): string {
+    const key = path.join(dir, 'id_ed25519');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+    return key;
+  }
+
+  test("--ss-root '' is refused; nothing is written in the current directory", () => {
+    const cwd = tempSsRoot('ssw-cwd-');
+    const r = run(['config', 'check', '--remote', 'home', '--deployment', 'intranet', '--ss-root', ''], { cwd });
+    assertUsageError(r, /--ss-root must name a directory .*got an empty value/);
+    assert.deepEqual(fs.readdirSync(cwd), []);
+    assertUsageError(run(['key', 'rotate', '--ss-root', ''], { cwd }), /--ss-root must name a directory/);
+    assert.deepEqual(fs.readdirSync(cwd), []);
+  });
+
+  const keyCases: Array<[string, (dir: string) => string, RegExp]> = [
+    ['a directory', (dir) => dir, /--ssh-key .*: expected a private key file, but it is a directory/],
+    ['a .pub file', (dir) => `${keyPair(dir)}.pub`, /--ssh-key .*id_ed25519\.pub: this is a public key; pass the private key \(.*id_ed25519\)/],
+    ['a file that is no key', (dir) => {
+      fs.writeFileSync(path.join(dir, 'notes'), 'not a key');
+      return path.join(dir, 'notes');
+    }, /--ssh-key .*notes: not a private key/],
+    ['an encrypted key', (dir) => {
+      const key = path.join(dir, 'enc');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'a passphrase', '-f', key]);
+      return key;
+    }, /--ssh-key .*enc: the key is encrypted/],
+  ];
+  for (const [what, make, message] of keyCases) {
+    test(`--ssh-key naming ${what} is refused before any host key is pinned`, () => {
+      const root = tempSsRoot('ssw-key-');
+      const key = make(tempSsRoot('ssw-keyfile-'));
+      const r = run(['host', 'check', '127.0.0.1', '--ssh-port', '1', '--ssh-key', key, '--ss-root', root]);
+      assertUsageError(r, message);
+      assert.deepEqual(fs.readdirSync(root), [], 'no known_hosts, no payload key');
+    });
+  }
+
+  test('a link-local IPv6 address with a zone id is refused with what to use instead', () => {
+    const root = tempSsRoot('ssw-key-');
+    const key = keyPair(tempSsRoot('ssw-keyfile-'));
+    const r = run(['host', 'check', 'fe80::1%eth0', '--ssh-key', key, '--ss-root', root]);
+    assertUsageError(r, /HOST "fe80::1%eth0" is a link-local IPv6 address with a zone id, which ssw does not support: use the host's global or unique-local IPv6 address/);
+    assert.deepEqual(fs.readdirSync(root), []);
+  });
+
+  for (const port of ['70000', '0', 'abc']) {
+    test(`--codec-port ${port} is refused before payload.key is created`, () => {
+      const root = tempSsRoot('ssw-codec-');
+      assertUsageError(run(['codec-server', '--codec-port', port, '--ss-root', root]), /--codec-port must be 1-65535/);
+      assert.deepEqual(fs.readdirSync(root), []);
+    });
+  }
+
+  test('ssw dev checks every flag before it starts a service or writes a key', () => {
+    const root = tempSsRoot('ssw-dev-');
+    assertUsageError(run(['dev', '--port', '99999', '--ss-root', root]), /--port must be 1-65535/);
+    assertUsageError(run(['dev', '--tls-cert', '/x.pem', '--ss-root', root]), /--tls-cert and --tls-key go together/);
+    assert.deepEqual(fs.readdirSync(root), []);
+  });
+
+  for (const command of [['worker'], ['list']]) {
+    test(`ssw ${command[0]} --tls-cert without --tls-key is a usage error, not "Cannot reach Temporal"`, () => {
+      const root = tempSsRoot('ssw-tls-');
+      const r = run([...command, '--tls-cert', '/x.pem', '--temporal-address', '127.0.0.1:1', '--ss-root', root]);
+      assertUsageError(r, /--tls-cert and --tls-key go together/);
+      assert.doesNotMatch(r.stderr, /Cannot reach Temporal/);
+    });
+  }
+
+  test('--tls-ca naming /dev/zero is refused, not read', () => {
+    const r = run(['list', '--tls-ca', '/dev/zero', '--temporal-address', '127.0.0.1:1', '--ss-root', tempSsRoot('ssw-tls-')]);
+    assertUsageError(r, /--tls-ca \/dev\/zero: expected a PEM file, but it is a character device/);
+  });
+
+  for (const [what, record] of [['{}', '{}'], ['an array', '[]'], ['a record without its LXD endpoint', JSON.stringify({ name: 'home', ssh: { host: '127.0.0.1', port: 22, user: 'root' } })]] as const) {
+    test(`a remote.json of ${what} names the missing fields, and no client key is made`, () => {
+      const root = tempSsRoot('ssw-rec-');
+      fs.mkdirSync(path.join(root, 'remotes', 'home'), { recursive: true });
+      fs.writeFileSync(path.join(root, 'remotes', 'home', 'remote.json'), record);
+      for (const args of [['remote', 'list'], ['remote', 'show', 'home']]) {
+        const r = run([...args, '--ss-root', root]);
+        assertUsageError(r, /remote\.json is not a remote record ssw wrote: .*(endpoint|whole record).* missing or wrong\. Run "ssw remote add home HOST \.\.\." again/);
+      }
+      assert.equal(fs.existsSync(path.join(root, 'keys')), false, 'no client key generated');
+    });
+  }
+
+  test('a 5000-character flag value is not echoed back whole', () => {
+    const long = 'a'.repeat(5000);
+    for (const args of [['backup', 'list', '--domain', long], ['host', long, 'x'], ['restore', '--deployment', 'd', '--remote', 'home', '--time', long]]) {
+      const r = run([...args, '--ss-root', tempSsRoot('ssw-long-')]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.ok(r.stderr.length < 1000, `${args[0]}: ${r.stderr.length} characters`);
+      assert.match(r.stderr, /\.\.\.\(500\d characters\)/);
+    }
+  });
+});
