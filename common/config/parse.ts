@@ -80,11 +80,18 @@ export function scanConfText(text: string, file: string): ScannedConf {
   const raw: Record<string, RawAssignment> = {};
   const problems: ConfigProblem[] = [];
   const expansions: ConfigProblem[] = [];
-  // Line number of each offset, for assignments that span lines.
+  // Line number of each offset (assignments may span lines): a binary search over the newlines' offsets.
+  const newlines: number[] = [];
+  for (let i = src.indexOf('\n'); i !== -1; i = src.indexOf('\n', i + 1)) newlines.push(i);
   const lineAt = (offset: number) => {
-    let n = 1;
-    for (let i = src.indexOf('\n'); i !== -1 && i < offset; i = src.indexOf('\n', i + 1)) n++;
-    return n;
+    let lo = 0;
+    let hi = newlines.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (newlines[mid]! < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo + 1;
   };
 
   let pos = 0;
