@@ -55,11 +55,17 @@ export function validPort(flag: string, value: number | undefined): number | und
   return value;
 }
 
-export async function certTargetFromArgs(args: GlobalArgs & CertTargetArgs): Promise<CertTarget> {
+/** The --domain values, lowercased; a UserError (exit 2) for anything that is not a domain name (they become paths under $SS_ROOT). */
+export function domainsFromArgs(args: Pick<CertTargetArgs, 'domain'>): string[] {
   const domains = (args.domain ?? []).map((d) => String(d).trim().toLowerCase());
   for (const d of domains) {
     if (!isDomainName(d)) throw new UserError(`--domain ${JSON.stringify(d)} is not a domain name (expected a lowercase name like example.com, no scheme or path).`);
   }
+  return domains;
+}
+
+export async function certTargetFromArgs(args: GlobalArgs & CertTargetArgs): Promise<CertTarget> {
+  const domains = domainsFromArgs(args);
   if (args.host && args.deployment) throw new UserError('Give either --deployment (its www instance) or --host with --domain, not both.');
   if (args.host) {
     if (domains.length === 0) throw new UserError(`--host ${args.host} needs at least one --domain: the sites whose certificates live on that host.`);

@@ -1,6 +1,8 @@
+import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { UserError } from '../common/errors';
 import { defaultSsRoot, SsPaths } from '../common/paths';
-import type { TemporalOptions } from '../common/temporal/connection';
+import { tlsConfig, type TemporalOptions } from '../common/temporal/tls';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE, DEFAULT_TEMPORAL_ADDRESS } from '../common/temporal/defaults';
 import type { CliIO } from './io';
 
@@ -51,8 +53,23 @@ export const globalOptions = {
   verbose: { type: 'boolean', describe: 'Show stack traces and details on errors', default: false },
 } as const;
 
+/** $SS_ROOT from --ss-root: an empty value would put config stubs and keys in the current directory. */
 export function pathsOf(args: GlobalArgs): SsPaths {
-  return new SsPaths(args['ss-root']);
+  const root = String(args['ss-root'] ?? '');
+  if (root.trim() === '') {
+    throw new UserError('--ss-root must name a directory (ssw keeps config, keys and backups there), got an empty value. Leave it out for $SS_ROOT or ~/ss.');
+  }
+  return new SsPaths(path.resolve(root));
+}
+
+/**
+ * The Temporal options, checked before anything starts (a payload key, a
+ * codec server, a Temporal server): a TLS mistake is a usage error of its own.
+ */
+export function checkedTemporalOptions(args: GlobalArgs): TemporalOptions {
+  const opts = temporalOptionsOf(args);
+  tlsConfig(opts);
+  return opts;
 }
 
 export function temporalOptionsOf(args: GlobalArgs): TemporalOptions {

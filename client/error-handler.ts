@@ -13,7 +13,20 @@ export interface Reported {
 /** Exit codes: 0 ok, 1 operation failed or stub written, 2 bad input, 3 internal error. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
 
+/** Longer than any name, path or fingerprint ssw prints: a value pasted by mistake, echoed back. */
+const MAX_WORD = 200;
+
+/** Cuts each run of non-blank characters longer than MAX_WORD, saying how long it was: a flag value of 5000 characters is not echoed whole. */
+export function cutLongWords(message: string): string {
+  return message.replace(new RegExp(`\\S{${MAX_WORD + 1},}`, 'g'), (w) => `${w.slice(0, 60)}...(${w.length} characters)`);
+}
+
 export function reportError(err: unknown, verbose: boolean): Reported {
+  const r = classify(err, verbose);
+  return { ...r, message: cutLongWords(r.message) };
+}
+
+function classify(err: unknown, verbose: boolean): Reported {
   if (err instanceof UserError) return { message: err.message, exitCode: err.exitCode };
   const text = (err as Error)?.message ?? '';
   const foreignKey = /encrypted with key (k[0-9a-f]+), which is not in this machine's payload\.key/.exec(text);

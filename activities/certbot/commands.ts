@@ -28,6 +28,15 @@ export function asRoot(user: string, argv: string[]): string[] {
   return user === 'root' ? argv : ['sudo', '-n', ...argv];
 }
 
+/**
+ * Writes stdin to `file` (creating `dir`), whole or not at all, readable by
+ * everyone (0644) whatever the session's umask: certbot runs as root, but the
+ * mode must not depend on how the host was set up.
+ */
+export function writePublicFileArgv(dir: string, file: string): string[] {
+  return ['sh', '-c', 'mkdir -p "$1" && cat > "$2.tmp" && chmod 0644 "$2.tmp" && mv -f "$2.tmp" "$2"', 'sh', dir, file];
+}
+
 export function certbotArgv(req: CertbotRequest): string[] {
   const p = letsencryptPaths(req.dataPath, req.site.domain);
   const env = req.caBundleOnHost ? ['env', `REQUESTS_CA_BUNDLE=${req.caBundleOnHost}`] : [];

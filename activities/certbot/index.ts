@@ -1,15 +1,15 @@
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from 'ssh2';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
+import { CaBundleInvalid, readCaBundle } from '../../common/tls/ca-bundle';
 import { letsencryptPaths, type SiteCertPlan, type WwwHost } from '../../common/tls/plan';
 import { whileBeating } from '../heartbeat';
 import { withSsh, type SshTarget } from '../ssh/connect';
 import { runChecked, runCommand } from '../ssh/run';
 import { parseCertificate, renewalDecision, type CertificateInfo, type RenewDecision } from './certificate';
-import { asRoot, certbotArgv, classifyCertbotFailure, type ChallengeMode } from './commands';
+import { asRoot, certbotArgv, classifyCertbotFailure, writePublicFileArgv, type ChallengeMode } from './commands';
 import { httpGetOverSsh, listeningAddresses } from '../ssh/tunnel';
 
 export type { CertificateInfo, RenewDecision } from './certificate';
@@ -129,14 +129,15 @@ export function createCertbotActivities({ paths }: { paths: SsPaths }) {
    */
   async function copyCaBundle(client: Client, host: WwwHost, site: SiteCertPlan): Promise<string> {
     const file = site.acmeCaBundle!;
-    let pem: Buffer;
+    let pem: string;
     try {
-      pem = fs.readFileSync(file);
+      pem = readCaBundle(file);
     } catch (err) {
-      throw ApplicationFailure.nonRetryable(`ACME_CA_BUNDLE=${file} (for ${site.domain}) cannot be read on this machine: ${(err as Error).message}. Point it at the ACME server's CA certificate file here.`, FailureType.Config);
+      if (!(err instanceof CaBundleInvalid)) throw err;
+      throw ApplicationFailure.nonRetryable(`ACME_CA_BUNDLE=${file} (for ${site.domain}): ${err.message}. Point it at the ACME server's CA certificate file on this machine.`, FailureType.Config);
     }
     const { root, acmeCaBundle } = letsencryptPaths(host.dataPath, site.domain);
-    await runChecked(client, asRoot(host.ssh.user, ['sh', '-c', 'mkdir -p "$1" && cat > "$2.tmp" && mv -f "$2.tmp" "$2"', 'sh', root, acmeCaBundle]), { stdin: pem, timeoutMs: 30_000 });
+    await runChecked(client, asRoot(host.ssh.user, writePublicFileArgv(root, acmeCaBundle)), { stdin: pem, timeoutMs: 30_000 });
     return acmeCaBundle;
   }
 

@@ -2,7 +2,7 @@ import * as os from 'node:os';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
-import { readRemoteRecord, RemoteRecord, writeRemoteRecord } from '../../common/remotes';
+import { RemoteRecord, usableRemoteRecord, writeRemoteRecord } from '../../common/remotes';
 import { loadOrCreateClientCert } from '../lxd/client-cert';
 import { LxdClient } from '../lxd/client';
 import { inspectArgv, parseFacts } from '../host/inspect';
@@ -198,7 +198,7 @@ export function createRemoteActivities({ paths }: { paths: SsPaths }) {
   /** Writes $SS_ROOT/remotes/NAME/remote.json: the last step, so a failed add leaves no record. */
   async function recordRemote(rec: Omit<RemoteRecord, 'provisionedAt'>): Promise<void> {
     // A re-add keeps what the first add knew about the host key it pinned.
-    const pinnedHostKeyType = readRemoteRecord(paths, rec.name)?.pinnedHostKeyType;
+    const pinnedHostKeyType = usableRemoteRecord(paths, rec.name)?.pinnedHostKeyType;
     writeRemoteRecord(paths, { ...rec, pinnedHostKeyType, provisionedAt: new Date().toISOString() });
   }
 

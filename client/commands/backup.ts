@@ -4,7 +4,7 @@ import { UserError } from '../../common/errors';
 import type { BackupDeploymentResult } from '../../workflows/backup-deployment';
 import type { RestoreDeploymentResult } from '../../workflows/restore-deployment';
 import type { RestoreDrillResult } from '../../workflows/restore-drill';
-import { certTargetFromArgs, certTargetOptions, type CertTargetArgs } from '../cert-target';
+import { certTargetFromArgs, certTargetOptions, domainsFromArgs, type CertTargetArgs } from '../cert-target';
 import { GlobalArgs, pathsOf } from '../context';
 import type { CliIO } from '../io';
 
@@ -25,8 +25,17 @@ function appsFrom(args: BackupArgs): BackupApp[] {
 /** duplicity's --time forms that make sense here: an ISO date/time, or an age like 3D / 12h. */
 function checkTime(t: string | undefined): string | undefined {
   if (t === undefined) return undefined;
-  if (/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:\d{2})?)?$/.test(t) || /^(\d+[smhDWMY])+$/.test(t)) return t;
+  const iso = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?(Z|[+-](\d{2}):(\d{2}))?)?$/.exec(t);
+  if (iso && isRealDateTime(iso.slice(1).map((n) => (n === undefined ? 0 : Number(n))))) return t;
+  if (/^(\d+[smhDWMY])+$/.test(t)) return t;
   throw new UserError(`--time ${JSON.stringify(t)}: expected a date or time like 2026-11-20 or 2026-11-20T10:00:00Z, or an age like 3D (days), 12h, 2W.`);
+}
+
+/** 2026-13-45 has the form of a date but is none: each field in range, the day in its month. */
+function isRealDateTime([y, mo, d, h, mi, sec, , oh, om]: number[]): boolean {
+  const date = new Date(Date.UTC(y!, mo! - 1, d!));
+  const dayOk = date.getUTCFullYear() === y && date.getUTCMonth() === mo! - 1 && date.getUTCDate() === d;
+  return dayOk && h! < 24 && mi! < 60 && sec! < 60 && oh! < 24 && om! < 60;
 }
 
 const WORKFLOWS = {
@@ -95,18 +104,24 @@ async function listBackups(io: CliIO, args: GlobalArgs & BackupArgs): Promise<vo
   const fs = await import('node:fs');
   const path = await import('node:path');
   const { parseChains } = await import('../../common/backup/chains');
+  const { isDirectory, subdirectories } = await import('../../common/local-dirs');
+  const { isDomainName } = await import('../../common/config/validators');
   const paths = pathsOf(args);
   const sitesDir = path.join(paths.root, 'sites');
-  const domains = args.domain?.length ? args.domain.map(String) : fs.existsSync(sitesDir) ? fs.readdirSync(sitesDir).sort() : [];
+  // A name on the command line becomes a path under $SS_ROOT: only domain names, never "..".
+  const domains = args.domain?.length ? domainsFromArgs(args) : subdirectories(sitesDir).filter(isDomainName);
   const apps = appsFrom(args);
   const rows = [];
   for (const domain of domains) {
     const base = path.join(paths.siteDir(domain), 'backups', 'www');
-    if (!fs.existsSync(base)) continue;
-    for (const app of fs.readdirSync(base).sort()) {
-      if (apps.length && !apps.includes(app as BackupApp)) continue;
+    // Entries that are not directories (a stray file, a half-made site) are skipped, not fatal.
+    for (const app of isDirectory(base) ? subdirectories(base) : []) {
+      if (!isBackupApp(app) || (apps.length && !apps.includes(app))) continue;
       const dir = path.join(base, app);
-      const files = fs.readdirSync(dir).filter((n) => n.startsWith('duplicity-') && !n.includes('.partial')).map((name) => ({ name, size: fs.statSync(path.join(dir, name)).size }));
+      const files = fs
+        .readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isFile() && e.name.startsWith('duplicity-') && !e.name.includes('.partial'))
+        .map((e) => ({ name: e.name, size: fs.statSync(path.join(dir, e.name)).size }));
       let lastDrill = null;
       try {
         lastDrill = JSON.parse(fs.readFileSync(path.join(dir, DRILL_RECORD), 'utf8'));

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { UserError } from '../../common/errors';
+import { validPort } from '../cert-target';
 import { GlobalArgs, pathsOf } from '../context';
 import type { CliIO } from '../io';
 import { waitForShutdownSignal } from '../services/signals';
@@ -28,14 +29,31 @@ export interface CodecArgs {
   'ui-port'?: number;
 }
 
+/** The codec server's flags, checked before the payload key is loaded or created. */
+export function checkCodecArgs(args: CodecArgs): void {
+  validPort('codec-port', args['codec-port']);
+  for (const origin of args['ui-origin'] ?? []) {
+    let ok = false;
+    try {
+      const u = new URL(String(origin));
+      ok = (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === String(origin);
+    } catch {
+      // not a URL
+    }
+    if (!ok) throw new UserError(`--ui-origin must be an origin like http://127.0.0.1:8233 (scheme, host and port, no path), got ${JSON.stringify(String(origin))}.`);
+  }
+}
+
 export async function startCodecFromArgs(args: GlobalArgs & CodecArgs, io: CliIO) {
   // Input first: nothing (not even payload.key) is made for a command that is refused.
+  checkCodecArgs(args);
   const allowedUids = [process.getuid?.() ?? 0, 0, ...(args['codec-allow-user'] ?? []).map(uidOfUser)];
+  const paths = pathsOf(args);
   // Loaded on demand so `ssw --help` does not pay for the SDK.
   const { AesGcmPayloadCodec } = await import('../../common/codec/aes-gcm-codec');
   const { loadOrCreateKeyring } = await import('../../common/codec/keyring');
   const { createCodecServer, listenCodecServer, uiOrigins } = await import('../services/codec-server');
-  const codec = new AesGcmPayloadCodec(loadOrCreateKeyring(pathsOf(args).payloadKey), { plaintext: 'pass' });
+  const codec = new AesGcmPayloadCodec(loadOrCreateKeyring(paths.payloadKey), { plaintext: 'pass' });
   const server = createCodecServer({ codec, allowedOrigins: args['ui-origin'] ?? uiOrigins(args['ui-port'] ?? 8233), allowedUids });
   const url = await listenCodecServer(server, { port: args['codec-port'] }).catch((err: NodeJS.ErrnoException) => {
     throw new UserError(

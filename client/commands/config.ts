@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { CommandModule } from 'yargs';
 import type * as Config from '../../common/config';
 import { ConfigError, ConfigProblem } from '../../common/errors';
+import { subdirectories } from '../../common/local-dirs';
 import type { SsPaths } from '../../common/paths';
 import { GlobalArgs, pathsOf } from '../context';
 import type { CliIO } from '../io';
@@ -20,12 +21,7 @@ interface Checked {
 }
 
 function dirsWith(dir: string, file: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && fs.existsSync(path.join(dir, e.name, file)))
-    .map((e) => e.name)
-    .sort();
+  return subdirectories(dir).filter((name) => fs.existsSync(path.join(dir, name, file)));
 }
 
 /** Every config file that exists under $SS_ROOT, each loaded on its own; all problems together. Writes no stubs. */

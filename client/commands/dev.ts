@@ -1,8 +1,9 @@
 import type { CommandModule } from 'yargs';
-import { GlobalArgs, pathsOf, temporalOptionsOf } from '../context';
+import { checkedTemporalOptions, GlobalArgs, pathsOf } from '../context';
 import type { CliIO } from '../io';
 import { waitForShutdownSignal } from '../services/signals';
-import { CodecArgs, codecOptions, startCodecFromArgs } from './codec-server';
+import { validPort } from '../cert-target';
+import { checkCodecArgs, CodecArgs, codecOptions, startCodecFromArgs } from './codec-server';
 import { ServerArgs, serverOptions, startServerFromArgs } from './server';
 
 /**
@@ -17,6 +18,12 @@ export function devCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
     builder: (y) => y.options({ ...serverOptions, ...codecOptions }),
     handler: async (argv) => {
       const args = argv as unknown as GlobalArgs & ServerArgs & CodecArgs;
+      // Every flag checked before the first service starts (or the first key is written).
+      const temporal = checkedTemporalOptions(args);
+      pathsOf(args);
+      checkCodecArgs(args);
+      validPort('port', args.port);
+      validPort('ui-port', args['ui-port']);
       const { startWorker } = await import('../services/worker-service');
       const signal = waitForShutdownSignal();
       // Whatever was started is stopped, newest first, however this ends.
@@ -26,7 +33,7 @@ export function devCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
         started.push({ name: 'codec server', stop: () => new Promise((r) => codec.server.close(r)) });
         const server = await startServerFromArgs({ ...args }, io, codec.url);
         started.push({ name: 'Temporal server', stop: () => server.stop() });
-        const worker = await startWorker({ ...temporalOptionsOf(args), address: server.address }, args['task-queue'], pathsOf(args));
+        const worker = await startWorker({ ...temporal, address: server.address }, args['task-queue'], pathsOf(args));
         started.push({ name: 'worker', stop: () => worker.stop() });
         io.out(`Worker polling task queue "${args['task-queue']}". Press Ctrl-C to stop everything.`);
         const why = await Promise.race([

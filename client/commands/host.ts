@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { validateHostAddress } from '../../common/config/validators';
 import { UserError } from '../../common/errors';
+import { NotARegularFile, readRegularFile } from '../../common/regular-file';
 import { OperationTarget, workflowIdFor } from '../../common/temporal/operations';
 import type { SshTarget } from '../../activities/ssh/target';
 import type { CheckHostResult } from '../../workflows/check-host';
@@ -29,6 +30,35 @@ function defaultKey(): string | undefined {
   return undefined;
 }
 
+/**
+ * The key file must be an unencrypted private key ssh2 can use: a directory,
+ * a .pub file or an encrypted key would otherwise pass here, get the host key
+ * pinned and start a workflow that can only fail. The key is never echoed.
+ */
+async function checkPrivateKeyFile(key: string): Promise<void> {
+  let data: Buffer;
+  try {
+    data = readRegularFile(key, 64 * 1024).data;
+  } catch (err) {
+    if (err instanceof NotARegularFile) throw new UserError(`--ssh-key ${key}: expected a private key file, but it is ${err.found}.`);
+    throw new UserError(`--ssh-key ${key}: no readable private key there (${(err as NodeJS.ErrnoException).code ?? String(err)}).`);
+  }
+  const { utils } = await import('ssh2');
+  const parsed = utils.parseKey(data);
+  const first = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (first instanceof Error || first === undefined) {
+    const encrypted = first instanceof Error && /encrypted|passphrase/i.test(first.message);
+    throw new UserError(
+      encrypted
+        ? `--ssh-key ${key}: the key is encrypted; ssw needs an unencrypted key file, or the key loaded in ssh-agent with --ssh-agent.`
+        : `--ssh-key ${key}: not a private key (expected an OpenSSH or PEM private key, like ~/.ssh/id_ed25519).`,
+    );
+  }
+  if (!first.isPrivateKey()) {
+    throw new UserError(`--ssh-key ${key}: this is a public key; pass the private key${key.endsWith('.pub') ? ` (${key.slice(0, -4)})` : ''}.`);
+  }
+}
+
 /** Everything that can be checked before a workflow starts, so bad input never starts one. */
 export async function sshTargetFromArgs(args: HostCheckArgs): Promise<SshTarget> {
   const host = validateHostAddress(args.host);
@@ -37,11 +67,7 @@ export async function sshTargetFromArgs(args: HostCheckArgs): Promise<SshTarget>
   if (!/^[a-z_][a-z0-9_.-]*$/i.test(args['ssh-user'])) throw new UserError(`--ssh-user must be a plain user name, got ${JSON.stringify(args['ssh-user'])}.`);
   const key = args['ssh-key'] ? path.resolve(args['ssh-key']) : args['ssh-agent'] ? undefined : defaultKey();
   if (key) {
-    try {
-      fs.accessSync(key, fs.constants.R_OK);
-    } catch {
-      throw new UserError(`--ssh-key ${key}: no readable private key there.`);
-    }
+    await checkPrivateKeyFile(key);
   } else if (!args['ssh-agent']) {
     throw new UserError('No SSH key: pass --ssh-key PATH (an unencrypted key) or --ssh-agent (keys loaded in ssh-agent).');
   }

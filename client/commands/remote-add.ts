@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { validateName } from '../../common/config/validators';
 import { ConfigError, UserError } from '../../common/errors';
-import { currentRemote, readRemoteRecord, setCurrentRemote, writeRemoteRecord } from '../../common/remotes';
+import { currentRemote, readRemoteRecord, setCurrentRemote, usableRemoteRecord, writeRemoteRecord } from '../../common/remotes';
 import type { ProvisionRemoteInput, ProvisionRemoteResult } from '../../workflows/provision-remote';
 import { GlobalArgs, pathsOf, withClient } from '../context';
 import type { CliIO } from '../io';
@@ -135,7 +135,7 @@ export function remoteAddCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArg
         // when the run really ended in failure (a lost connection to Temporal leaves it running),
         // and only what this command made: the stub if still unedited, the key line it pinned.
         const { WorkflowFailedError } = await import('@temporalio/client');
-        if (err instanceof WorkflowFailedError && !readRemoteRecord(paths, args.name)) {
+        if (err instanceof WorkflowFailedError && !usableRemoteRecord(paths, args.name)) {
           if (!confExisted && fs.existsSync(confFile) && fs.readFileSync(confFile, 'utf8') === stub) {
             fs.rmSync(confFile);
             try {

@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { validateName } from '../../common/config/validators';
 import { UserError } from '../../common/errors';
 import type { SsPaths } from '../../common/paths';
-import { currentRemote, listRemoteNames, readRemoteRecord, RemoteRecord, setCurrentRemote } from '../../common/remotes';
+import { currentRemote, listRemoteNames, readRemoteRecord, RemoteRecord, setCurrentRemote, usableRemoteRecord } from '../../common/remotes';
 import type { LxdClient } from '../../activities/lxd/client';
 import { GlobalArgs, pathsOf } from '../context';
 import type { CliIO } from '../io';
@@ -167,7 +167,7 @@ function removeCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs & Remove
         if (args.deprovision) await runDeprovision(args, io, rec);
         // Forget the host key only if "remote add" pinned it and no other remote uses that host.
         const shared = listRemoteNames(paths).some((n) => {
-          const other = n !== args.name ? readRemoteRecord(paths, n) : undefined;
+          const other = n !== args.name ? usableRemoteRecord(paths, n) : undefined;
           return other?.ssh.host === rec.ssh.host && other.ssh.port === rec.ssh.port;
         });
         if (rec.pinnedHostKeyType && !shared) {

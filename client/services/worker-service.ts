@@ -39,8 +39,10 @@ export async function startWorker(temporal: TemporalOptions, taskQueue: string, 
 }
 
 async function connectWorkerConnection(opts: TemporalOptions): Promise<NativeConnection> {
+  // Outside the try: a bad TLS option is the operator's to fix, not "cannot reach".
+  const tls = tlsConfig(opts);
   try {
-    return await NativeConnection.connect({ address: opts.address, tls: tlsConfig(opts) });
+    return await NativeConnection.connect({ address: opts.address, tls });
   } catch (err) {
     throw unreachable(opts, err);
   }

@@ -9,7 +9,7 @@ import { backupUnits, DEFAULT_BACKUP_PATH, DEFAULT_OFFSITE_PATH, type BackupApp,
 /** The off-site copy a site asks for: the named remote's SSH target (its host key was pinned when it was added). */
 function offsiteOf(paths: SsPaths, site: SiteConfig) {
   if (!site.backupOffsiteRemote) return undefined;
-  const rec = readRemoteRecord(paths, site.backupOffsiteRemote);
+  const rec = readRemoteRecord(paths, site.backupOffsiteRemote, 'ssh');
   if (!rec) {
     throw new UserError(`BACKUP_OFFSITE_REMOTE="${site.backupOffsiteRemote}" in ${paths.siteConf(site.domain)} names no remote of this machine ("ssw remote list" shows them; "ssw remote add" adds one).`);
   }

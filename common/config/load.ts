@@ -1,7 +1,10 @@
-import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { z } from 'zod';
 import { ConfigError, ConfigStubWritten, type ConfigProblem } from '../errors';
 import type { SsPaths } from '../paths';
+import { NotARegularFile, readRegularFile } from '../regular-file';
+import { CaBundleInvalid, readCaBundle } from '../tls/ca-bundle';
+import { warnOnce } from '../warnings';
 import { scanConfText } from './parse';
 import {
   crossCheckProject,
@@ -46,7 +49,7 @@ export interface RemoteConfig {
   name: string;
   /** DEPLOYMENT_STRING: the deployments this remote hosts and the chain of each. */
   deployments: DeploymentEntry[];
-  /** REGISTRY_URL. @default https://index.docker.io/v1 */
+  /** REGISTRY_URL: validated but ignored (ss's engine registry mirror; ssw warns once when it is set). @default https://index.docker.io/v1 */
   registryUrl: string;
   /** ACME_SERVER: an https directory URL, or "production"/"staging" for Let's Encrypt; unset means production. */
   acmeServer?: string;
@@ -276,13 +279,16 @@ function domainsFromRaw(p: Checked<unknown>): string[] {
 interface Checked<T> {
   /** The typed values, when the file exists and has no problem at all. */
   data?: T;
-  /** dotenv's values, when the file exists (even with problems). */
+  /** The values as bash reads them, when the file exists (even with problems). */
   values?: Record<string, string>;
   /** Line of each assignment, for problems found after validation. */
   lines: Record<string, number>;
   /** Keys that have a problem. */
   flagged: Set<string>;
 }
+
+/** Far above any real config file; what is larger is not one. */
+const CONF_MAX_BYTES = 256 * 1024;
 
 /** Accumulates problems and written stubs across files; finish() throws once. */
 class Collector {
@@ -301,10 +307,11 @@ class Collector {
   ): Checked<z.output<S>> {
     const text = this.read(file, stub);
     if (text === undefined) return { lines: {}, flagged: new Set() };
-    const { values, raw, problems } = scanConfText(text, file);
+    const { values, raw, problems, expansions } = scanConfText(text, file);
     const lines: Record<string, number> = Object.fromEntries(Object.entries(raw).map(([k, a]) => [k, a.line]));
-    const found: ConfigProblem[] = [...problems];
-    const flagged = new Set(problems.map((p) => p.key).filter((k): k is string => k !== undefined));
+    // What bash would expand matters only where ssw reads the key: operators' extra keys may hold anything.
+    const found: ConfigProblem[] = [...problems, ...expansions.filter((p) => p.key !== undefined && p.key in schema.shape)];
+    const flagged = new Set(found.map((p) => p.key).filter((k): k is string => k !== undefined));
     const report = (key: string, message: string) => {
       if (flagged.has(key)) return; // one problem per key: the first says most
       flagged.add(key);
@@ -314,8 +321,8 @@ class Collector {
     for (const key of Object.keys(schema.shape)) {
       const assignment = raw[key];
       if (assignment && hasShellSyntax(assignment.text)) {
-        // Show the value as dotenv read it, unless dotenv took the backticks for quotes.
-        const shown = assignment.text.startsWith('`') ? assignment.text : (values[key] ?? assignment.text);
+        // Bash reads this value literally (single quotes, \$): still refused, since these values reach hosts.
+        const shown = values[key] ?? assignment.text;
         report(
           key,
           `expected a literal value: ssw never runs a shell over config, so $(...), backticks and \${...} are not allowed; got ${showValue(key, shown)}`,
@@ -327,6 +334,16 @@ class Collector {
       for (const issue of result.error.issues) report(String(issue.path[0]), issue.message);
     }
     for (const issue of cross(values)) report(issue.key, issue.message);
+    // A path is checked here, before anything starts, not first on the host half-way through an operation.
+    const bundle = values.ACME_CA_BUNDLE;
+    if ('ACME_CA_BUNDLE' in schema.shape && bundle && !flagged.has('ACME_CA_BUNDLE')) {
+      try {
+        readCaBundle(bundle);
+      } catch (err) {
+        if (!(err instanceof CaBundleInvalid)) throw err;
+        report('ACME_CA_BUNDLE', `${bundle}: ${err.message}`);
+      }
+    }
     found.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
     this.problems.push(...found);
     return { data: result.success && found.length === 0 ? result.data : undefined, values, lines, flagged };
@@ -351,8 +368,17 @@ class Collector {
   private read(file: string, stub: () => string): string | undefined {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        return fs.readFileSync(file, 'utf8');
+        // Only a regular file, size-bounded: a FIFO here would block forever, a device fill memory.
+        const { data, mode } = readRegularFile(file, CONF_MAX_BYTES);
+        if (path.basename(file) === 'site.conf' && mode & 0o077) {
+          warnOnce(`mode ${file}`, `${file} holds this site's passwords and is readable by other users (mode ${(mode & 0o777).toString(8)}). Run: chmod 600 ${file}`);
+        }
+        return data.toString('utf8');
       } catch (err) {
+        if (err instanceof NotARegularFile) {
+          this.add({ file, message: `expected a regular file of at most ${CONF_MAX_BYTES / 1024} KiB, but it is ${err.found}` });
+          return undefined;
+        }
         const code = (err as NodeJS.ErrnoException).code;
         if (code !== 'ENOENT') {
           this.add({ file, message: `expected a readable file, but reading it failed (${code ?? String(err)})` });
@@ -375,6 +401,10 @@ class Collector {
 }
 
 function toRemote(name: string, v: RemoteValues): RemoteConfig {
+  if (v.REGISTRY_URL !== SS_DEFAULTS.registryUrl) {
+    // ss set it as the engine's registry mirror; ssw does not reconfigure Docker daemons (it would restart them).
+    warnOnce(`registry ${name}`, `REGISTRY_URL in the remote.conf of "${name}" is ignored: ssw does not configure a registry mirror. Instances pull images from the registry named in each image (see the *_IMAGE keys), or set IMAGE_SOURCE=airgapped to copy them from this machine.`);
+  }
   return {
     name,
     deployments: v.DEPLOYMENT_STRING,

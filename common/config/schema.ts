@@ -23,7 +23,7 @@ import {
 /**
  * zod schemas for remote.conf, project.conf and site.conf.
  *
- * Input is dotenv's `Record<string, string>`; output keeps the files' own KEY
+ * Input is the parser's `Record<string, string>` (each value as bash reads it); output keeps the files' own KEY
  * names with typed values (load.ts maps them to camelCase). Each field is built
  * from a key and a "kind" so messages can name what was expected and quote the
  * offending value, except for secret keys, whose values are never quoted.
@@ -218,7 +218,8 @@ export const SS_DEFAULTS = {
     NGINX_IMAGE: 'nginx:1.27.3',
     NEXTCLOUD_IMAGE: 'nextcloud:25.0.4',
     NEXTCLOUD_DB_IMAGE: 'mariadb:10.11.2-jammy',
-    GITEA_IMAGE: 'gitea/gitea:latest',
+    // ss left this at :latest ("TODO PIN"); a moving tag would change Gitea under an unchanged config.
+    GITEA_IMAGE: 'gitea/gitea:1.22.3',
     GITEA_DB_IMAGE: 'mariadb:10.11.2-jammy',
     NOSTR_RELAY_IMAGE: 'scsibug/nostr-rs-relay:0.9.0',
   },

@@ -168,7 +168,7 @@ export function validateName(kind: string, value: string): string {
 
 /** A host to reach over SSH: an IPv4/IPv6 address or a host name (one or more RFC 1123 labels). */
 export function isHostAddress(s: string): boolean {
-  if (isIP(s) !== 0) return true;
+  if (isIP(s) !== 0) return !s.includes('%'); // zone ids (fe80::1%eth0) name an interface of this machine
   const labels = s.split('.');
   return s.length <= 253 && labels.every(isDnsLabel) && !/^[0-9.]+$/.test(s);
 }
@@ -176,6 +176,10 @@ export function isHostAddress(s: string): boolean {
 /** For CLI flags: returns the host (lowercased), or throws a UserError (exit 2). */
 export function validateHostAddress(value: string, flag = 'HOST'): string {
   const host = value.toLowerCase();
+  if (host.includes('%') && isIP(host) === 6) {
+    // A zone id names an interface of this machine: it cannot be part of a workflow ID or of the host's record.
+    throw new UserError(`${flag} ${JSON.stringify(value)} is a link-local IPv6 address with a zone id, which ssw does not support: use the host's global or unique-local IPv6 address, its IPv4 address, or a host name.`);
+  }
   if (!isHostAddress(host)) {
     throw new UserError(`${flag} must be an IP address or a host name (letters, digits, "-" and "."), got ${JSON.stringify(value)}.`);
   }

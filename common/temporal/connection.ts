@@ -1,37 +1,9 @@
-import * as fs from 'node:fs';
-import { Client, Connection, TLSConfig } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { encryptedDataConverter } from '../codec/data-converter';
 import { UserError } from '../errors';
+import { tlsConfig, type TemporalOptions } from './tls';
 
-/** How to reach Temporal: the embedded dev server by default, or any cluster by address and TLS. */
-export interface TemporalOptions {
-  address: string;
-  namespace: string;
-  tlsCert?: string;
-  tlsKey?: string;
-  tlsCa?: string;
-  tlsServerName?: string;
-}
-
-export function tlsConfig(opts: TemporalOptions): TLSConfig | undefined {
-  if (!opts.tlsCert && !opts.tlsKey && !opts.tlsCa) return undefined;
-  if (!!opts.tlsCert !== !!opts.tlsKey) {
-    throw new UserError('--tls-cert and --tls-key go together: give both, or neither for server-only TLS with --tls-ca.');
-  }
-  const read = (flag: string, file: string) => {
-    try {
-      return fs.readFileSync(file);
-    } catch (err) {
-      throw new UserError(`${flag} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? err}).`);
-    }
-  };
-  return {
-    clientCertPair:
-      opts.tlsCert && opts.tlsKey ? { crt: read('--tls-cert', opts.tlsCert), key: read('--tls-key', opts.tlsKey) } : undefined,
-    serverRootCACertificate: opts.tlsCa ? read('--tls-ca', opts.tlsCa) : undefined,
-    serverNameOverride: opts.tlsServerName,
-  };
-}
+export { tlsConfig, type TemporalOptions } from './tls';
 
 export function unreachable(opts: TemporalOptions, err: unknown): UserError {
   const raw = (err as Error).message.split('\n')[0];
@@ -44,9 +16,11 @@ export function unreachable(opts: TemporalOptions, err: unknown): UserError {
 }
 
 export async function connectClient(opts: TemporalOptions, payloadKeyFile: string): Promise<Client> {
+  // Outside the try: a bad TLS option is the operator's to fix, not "cannot reach".
+  const tls = tlsConfig(opts);
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: opts.address, tls: tlsConfig(opts), connectTimeout: '5s' });
+    connection = await Connection.connect({ address: opts.address, tls, connectTimeout: '5s' });
   } catch (err) {
     throw unreachable(opts, err);
   }

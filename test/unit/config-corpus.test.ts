@@ -152,10 +152,13 @@ describe('config corpus: valid trees', () => {
       nginx: 'nginx:1.27.3',
       nextcloud: 'nextcloud:25.0.4',
       nextcloudDb: 'mariadb:10.11.2-jammy',
-      gitea: 'gitea/gitea:latest',
+      gitea: 'gitea/gitea:1.22.3',
       giteaDb: 'mariadb:10.11.2-jammy',
       nostrRelay: 'scsibug/nostr-rs-relay:0.9.0',
     });
+    for (const [name, image] of Object.entries(p.images)) {
+      assert.match(image, /:[0-9][A-Za-z0-9_.-]*$/, `the default ${name} image is pinned to a version tag, not :latest`);
+    }
     const [site] = cfg.sites;
     assert.deepEqual(site.languageCodes, ['en']);
     assert.deepEqual(site.deploy, { ghost: true, nextcloud: false, gitea: false, nostr: false });

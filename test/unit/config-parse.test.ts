@@ -47,10 +47,11 @@ describe('parseConfFile', () => {
     assert.deepEqual(values, { PRIMARY_DOMAIN: 'example.com' });
   });
 
-  test('never evaluates shell syntax: values stay literal', () => {
-    const { values } = parseConfFile('A="$(touch /tmp/ssw-pwned)"\nB=${HOME}\n', 'x.conf');
-    assert.equal(values.A, '$(touch /tmp/ssw-pwned)');
-    assert.equal(values.B, '${HOME}');
+  test('never evaluates shell syntax: what bash would expand has no value, and a problem on its line', () => {
+    const { values, problems } = parseConfFile('A="$(touch /tmp/ssw-pwned)"\nB=${HOME}\n', 'x.conf');
+    assert.equal('A' in values, false);
+    assert.equal('B' in values, false);
+    assert.deepEqual(problems.map((p) => [p.key, p.line]), [['A', 1], ['B', 2]]);
     assert.equal(fs.existsSync('/tmp/ssw-pwned'), false);
   });
 
@@ -77,15 +78,17 @@ describe('parseConfFile', () => {
     assert.ok(!problems[0].message.includes('hunter2-secret'));
   });
 
-  test('reports values bash would read differently: blanks, "#" and text after a closing quote', () => {
-    const text = 'A=two words\nB=pass#word\nC="quoted"tail\nD=ok # comment\n';
-    const { problems } = parseConfFile(text, 'q.conf');
+  test('reads "#" inside a word and quoted parts joined to text as bash does; a blank ending a value is a problem', () => {
+    const text = 'A=two words\nB=pass#word\nC="quoted"tail\nD=ok # comment\nE="x" y\n';
+    const { values, problems } = parseConfFile(text, 'q.conf');
+    assert.equal(values.B, 'pass#word');
+    assert.equal(values.C, 'quotedtail');
+    assert.equal(values.D, 'ok');
     assert.deepEqual(
       problems.map((p) => [p.key, p.line, p.message]),
       [
-        ['A', 1, 'an unquoted value contains a blank; put the value in double quotes'],
-        ['B', 2, 'an unquoted value contains "#", which would cut it short; put the value in double quotes'],
-        ['C', 3, 'unexpected text after the closing quote'],
+        ['A', 1, 'an unquoted value contains a blank (bash would end the value there and run the rest as a command); put the value in double quotes'],
+        ['E', 5, 'unexpected text after the closing quote (bash would run it as a command); put the whole value in quotes'],
       ],
     );
   });
