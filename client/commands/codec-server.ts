@@ -42,6 +42,7 @@ export function checkCodecArgs(args: CodecArgs): void {
     }
     if (!ok) throw new UserError(`--ui-origin must be an origin like http://127.0.0.1:8233 (scheme, host and port, no path), got ${JSON.stringify(String(origin))}.`);
   }
+  for (const user of args['codec-allow-user'] ?? []) uidOfUser(String(user));
 }
 
 export async function startCodecFromArgs(args: GlobalArgs & CodecArgs, io: CliIO) {
