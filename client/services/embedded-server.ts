@@ -42,7 +42,8 @@ export function devServerArgs(o: EmbeddedServerOptions): string[] {
     args.push('--dynamic-config-value', `history.${queue}ProcessorMaxPollRPS=1000`);
   }
   if (o.headless) args.push('--headless');
-  else args.push('--ui-ip', o.ip ?? '127.0.0.1', '--ui-port', String(o.uiPort ?? 8233));
+  // The UI's news feed is fetched from the internet by the operator's browser: off.
+  else args.push('--ui-ip', o.ip ?? '127.0.0.1', '--ui-port', String(o.uiPort ?? 8233), '--ui-disable-news-fetch');
   if (o.codecEndpoint && !o.headless) args.push('--ui-codec-endpoint', o.codecEndpoint);
   for (const name of SEARCH_ATTRIBUTE_NAMES) args.push('--search-attribute', `${name}=Keyword`);
   return args;
