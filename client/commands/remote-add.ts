@@ -146,7 +146,8 @@ export function remoteAddCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArg
         // exception is a run that may still go on (we lost Temporal while following it):
         // it needs the pinned key, and a rerun attaches to it.
         if (runMayGoOn) {
-          io.err(`The provisioning run may still be going on; kept ${wrote.pinned ? 'the host key pinned for it and ' : ''}${confFile}. Run the same command again to follow it.`);
+          const kept = [wrote.pinned && 'the host key pinned for it', wrote.stub !== undefined && confFile].filter(Boolean);
+          io.err(`The provisioning run may still be going on${kept.length ? `; kept ${kept.join(' and ')}` : ''}. Run the same command again to follow it.`);
         } else if (!readRemoteRecord(paths, args.name)) {
           await undoLocalWrites(paths, args.name, wrote);
         }
