@@ -80,6 +80,11 @@ describe('embedded server argv', () => {
     assert.ok(args.includes('--headless'));
     assert.ok(!args.includes('--ui-port') && !args.includes('--ui-codec-endpoint') && !args.includes('--ui-disable-news-fetch'));
   });
+
+  test('a binary without --ui-disable-news-fetch (older than the UI news feed) is not given it', () => {
+    const args = devServerArgs({ binary: 't', dbFile: 'd', logFile: 'l', namespace: 'n', uiNewsFlag: false });
+    assert.ok(args.includes('--ui-port') && !args.includes('--ui-disable-news-fetch'));
+  });
 });
 
 describe('the Web UI a link points at', () => {
