@@ -1,5 +1,6 @@
 import type { StartRequest } from './start-operation';
-import { GlobalArgs, withClient } from './context';
+import { GlobalArgs, pathsOf, withClient } from './context';
+import { webUiBase } from './services/server-record';
 import type { CliIO } from './io';
 
 /**
@@ -19,8 +20,10 @@ export async function runOperation<T>(
     const { followWorkflow } = await import('./follow');
     const { handle, attached } = await startOperation(client, { ...req, taskQueue: args['task-queue'] });
     if (args.detach) {
-      const ui = webUiLink(args.namespace, handle.workflowId);
-      io.out(args.json ? JSON.stringify({ workflowId: handle.workflowId, attached, webUi: ui }) : `${attached ? 'Already running' : 'Started'} ${handle.workflowId}\nWeb UI: ${ui}\nFollow it with: ssw status --follow ${handle.workflowId}`);
+      const ui = webUiLink(args, handle.workflowId);
+      const started = `${attached ? 'Already running' : 'Started'} ${handle.workflowId}`;
+      const uiLine = ui ? `Web UI: ${ui}` : `Web UI: unknown for ${args['temporal-address']} (set SSW_UI_URL to its address)`;
+      io.out(args.json ? JSON.stringify({ workflowId: handle.workflowId, attached, webUi: ui ?? null }) : `${started}\n${uiLine}\nFollow it with: ssw status --follow ${handle.workflowId}`);
       return;
     }
     if (!args.json) io.out(`${attached ? 'Already running; following' : 'Started'} ${handle.workflowId}`);
@@ -30,8 +33,12 @@ export async function runOperation<T>(
   });
 }
 
-/** The run's page in the Temporal Web UI ($SSW_UI_URL, default the embedded server's http://127.0.0.1:8233). */
-export function webUiLink(namespace: string, workflowId: string): string {
-  const base = (process.env.SSW_UI_URL || 'http://127.0.0.1:8233').replace(/\/+$/, '');
-  return `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+/**
+ * The run's page in the Temporal Web UI: $SSW_UI_URL, else the UI of the embedded
+ * server running at --temporal-address (the port it was started with), else
+ * the default UI for the default address; undefined when that is unknown.
+ */
+export function webUiLink(args: Pick<GlobalArgs, 'ss-root' | 'temporal-address' | 'namespace'>, workflowId: string): string | undefined {
+  const base = webUiBase(pathsOf(args as GlobalArgs), args['temporal-address']);
+  return base && `${base}/namespaces/${encodeURIComponent(args.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }

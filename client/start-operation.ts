@@ -48,7 +48,13 @@ export async function startOperation(client: Client, req: StartRequest): Promise
   }
 }
 
-async function refuseConflicts(client: Client, req: StartRequest): Promise<void> {
+/**
+ * Refuses, naming the running run, when another exclusive operation runs on the
+ * request's target. startOperation checks this itself; a command that writes
+ * local state before it starts (a pinned key, a stub) calls it first, so a
+ * refusal leaves nothing behind.
+ */
+export async function refuseConflicts(client: Client, req: Pick<StartRequest, 'operation' | 'target'>): Promise<void> {
   const { isGrpcServiceError } = await import('@temporalio/client');
   const { temporal } = await import('@temporalio/proto');
   for (const id of conflictingWorkflowIds(req.operation, req.target)) {
@@ -81,7 +87,7 @@ async function refuseConflicts(client: Client, req: StartRequest): Promise<void>
   }
 }
 
-function refuse(req: StartRequest, id: string, started: Date): never {
+function refuse(req: Pick<StartRequest, 'target'>, id: string, started: Date): never {
   throw new UserError(
     `Another operation is running on ${describeTarget(req.target)}: ${id} (started ${started.toISOString()}). ` +
       `Follow it with "ssw status ${id} --follow" or cancel it with "ssw cancel ${id}", then run this command again.`,

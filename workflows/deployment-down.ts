@@ -1,4 +1,4 @@
-import { ApplicationFailure, executeChild, ParentClosePolicy, proxyActivities, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, ParentClosePolicy, patched, proxyActivities, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
 import type { SswActivities } from '../activities';
 import type { InstanceRole } from '../common/deployment/desired';
 import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
@@ -19,6 +19,7 @@ import { Progress } from './progress';
  *      Its volumes stay, unless --purge (confirmed before the run started),
  *      which deletes exactly this deployment's volumes of that instance.
  *   5. The deployment's network, once no instance uses it.
+ *   6. With --purge: the deployment's LXD project, once it holds nothing.
  */
 export interface DeploymentDownInput {
   remote: string;
@@ -38,6 +39,8 @@ export interface DeploymentDownResult {
   volumesDeleted: string[];
   volumesKept: string[];
   networkRemoved: boolean;
+  /** --purge: whether the deployment's LXD project was deleted; what keeps it otherwise. */
+  project?: { deleted: boolean; holds: string[] };
 }
 
 const retry: RetryPolicy = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES };
@@ -107,6 +110,14 @@ export async function deploymentDown(input: DeploymentDownInput): Promise<Deploy
   progress.addSteps([STEPS.network]);
   const net = await progress.step(STEPS.network, () => quick.removeNetworkIfUnused(input.remote, desired.network));
   if (!net.removed) progress.detail(STEPS.network, net.usedBy.length ? `kept: used by ${net.usedBy.join(', ')}` : 'not there');
+  let project: DeploymentDownResult['project'];
+  // patched: runs recorded before this step existed replay without it.
+  if (input.purge && patched('down-purge-deletes-project')) {
+    const step = 'Deployment project (--purge, once empty)';
+    progress.addSteps([step]);
+    project = await progress.step(step, () => quick.deleteProjectIfEmpty(input.remote, desired.project.name));
+    if (!project.deleted) progress.detail(step, project.holds.length ? `kept: it holds ${project.holds.join(', ')}` : 'not there');
+  }
   progress.finish();
-  return { removed, backup, stacksRemoved, volumesDeleted, volumesKept, networkRemoved: net.removed };
+  return { removed, backup, stacksRemoved, volumesDeleted, volumesKept, networkRemoved: net.removed, ...(project ? { project } : {}) };
 }

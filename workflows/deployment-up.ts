@@ -77,6 +77,11 @@ export interface DeploymentUpResult {
   removed: string[];
   /** The www instance's services; absent when www is not deployed (--skip-wwwserver, no MAC). */
   services?: ServicesResult;
+  /**
+   * What the operator should look at, e.g. the host key of an instance this run
+   * kept (did not create) that changed since it was pinned; absent when none.
+   */
+  warnings?: string[];
 }
 
 const retry: RetryPolicy = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES };
@@ -145,6 +150,7 @@ export async function deploymentUp(input: DeploymentUpInput): Promise<Deployment
     await progress.step(STEPS.image, () => image.ensureBaseImage(input.remote, desired.baseImage, desired.instances[0]!.type));
   } else progress.skip(STEPS.image, `${desired.baseImage.alias}: no instance to create from it, or it exists`);
 
+  const warnings: string[] = [];
   // Every instance at once: each waits only for itself (ss made them one after another).
   const bringUp = async (i: DesiredInstance) => {
     const s = instanceSteps(i);
@@ -154,13 +160,22 @@ export async function deploymentUp(input: DeploymentUpInput): Promise<Deployment
     const volumeChanges = i.volumes.filter((v) => action('volume', v.name) !== 'keep');
     if (volumeChanges.length) await progress.step(s.volumes, () => quick.ensureVolumes(input.remote, project, volumeChanges));
     else progress.skip(s.volumes, i.volumes.length ? 'unchanged' : 'none for this instance');
+    let createdNow = false;
     if (action('instance', i.name) === 'keep') progress.skip(s.instance, 'running');
-    else await progress.step(s.instance, () => slow.ensureInstance(input.remote, project, i, desired.baseImage.alias));
+    else createdNow = (await progress.step(s.instance, () => slow.ensureInstance(input.remote, project, i, desired.baseImage.alias))).created;
     // Reachability is checked on every run: cheap, and what `ssw cert`/`ssw backup` rely on.
     const { address } = await progress.step(s.address, () => slow.waitForInstanceAddress(input.remote, project, i.name));
     progress.detail(s.address, address);
     await progress.step(s.key, () => quick.authorizeOperatorKey(input.remote, project, i.name, desired.sshPublicKey));
-    const { fingerprint } = await progress.step(s.hostKey, () => slow.pinInstanceHostKey(input.remote, project, i.name, address));
+    const pin = await progress.step(s.hostKey, () => slow.pinInstanceHostKey(input.remote, project, i.name, address));
+    const { fingerprint } = pin;
+    // A new instance brings a new key. A kept one should not: its key changed behind ssw's back
+    // (regenerated, or the instance swapped), so re-pinning it is said out loud.
+    if (pin.replaced && !createdNow) {
+      const warning = `${i.role} instance ${i.name} (${address}) was kept, but its SSH host key changed: was ${pin.previousFingerprint ?? 'another key'}, now ${fingerprint} (read through the LXD API and pinned). If nobody regenerated it, find out who changed the instance.`;
+      warnings.push(warning);
+      progress.detail(s.hostKey, warning);
+    }
     await progress.step(s.ssh, () => slow.waitForInstanceSsh(input.remote, address));
     await progress.step(s.data, () => quick.prepareDataPaths(input.remote, address, i.role));
     const ready = { role: i.role, name: i.name, address, hostKeyFingerprint: fingerprint };
@@ -184,7 +199,7 @@ export async function deploymentUp(input: DeploymentUpInput): Promise<Deployment
   const services = www && !input.instancesOnly ? await deployServices(input, progress, plan.items, www) : undefined;
 
   progress.finish();
-  return { changes, instances, removed, ...(services ? { services } : {}) };
+  return { changes, instances, removed, ...(services ? { services } : {}), ...(warnings.length ? { warnings } : {}) };
 }
 
 export const SERVICE_STEPS = {

@@ -263,7 +263,7 @@ export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
    * that address: the API's answer is authoritative, and a rebuilt instance
    * with the same MAC gets the same address but a new key.
    */
-  async function pinInstanceHostKey(remote: string, project: string, name: string, address: string): Promise<{ fingerprint: string; replaced: boolean }> {
+  async function pinInstanceHostKey(remote: string, project: string, name: string, address: string): Promise<{ fingerprint: string; replaced: boolean; previousFingerprint?: string }> {
     return onRemote(remote, project, () => ({ hostKey: name }), async (lxd, signal) => {
       const pub = await pollUntil(async () => lxd.readInstanceFile(name, '/etc/ssh/ssh_host_ed25519_key.pub', { signal }).catch(() => undefined), {
         timeoutMs: 180_000,
@@ -279,7 +279,8 @@ export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
       } catch (err) {
         if (!(err instanceof HostKeyConflictError)) throw err;
         forgetHostKey(file, address, 22);
-        return { fingerprint: pinHostKey(file, address, 22, blob).fingerprint, replaced: true };
+        // The old key goes back to the workflow: on an instance this run did not create, a new key is news.
+        return { fingerprint: pinHostKey(file, address, 22, blob).fingerprint, replaced: true, previousFingerprint: err.existing.fingerprint };
       }
     });
   }
@@ -388,7 +389,41 @@ export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
     });
   }
 
+  /**
+   * `down --purge`, last: deletes the deployment's LXD project once it holds
+   * nothing (its own default profile aside). Anything left in it (an instance
+   * skipped with --skip-*, a volume or image someone added) keeps it, named.
+   */
+  async function deleteProjectIfEmpty(remote: string, project: string): Promise<{ deleted: boolean; holds: string[] }> {
+    return onRemote(remote, undefined, () => ({ project }), async (lxd, signal) => {
+      if (project === 'default') return { deleted: false, holds: ['the default project'] }; // never deletable
+      const contents = async (): Promise<string[] | undefined> => {
+        const have = await lxd.getProject(project, { signal });
+        if (!have) return undefined;
+        const used = (have.used_by ?? []).filter((u) => !/^\/1\.0\/profiles\/default(\?|$)/.test(u)).map(describeUse);
+        // Custom volumes, listed as well: used_by need not name them on every LXD version.
+        const pool = (await lxd.getStoragePool(STORAGE_POOL, { signal })) ? await lxd.withProject(project).listStorageVolumes(STORAGE_POOL, { signal }) : [];
+        const volumes = pool.map((v) => `storage-pools/${STORAGE_POOL}/volumes/custom/${v.name}`);
+        return [...new Set([...used, ...volumes])].sort();
+      };
+      const holds = await contents();
+      if (!holds) return { deleted: false, holds: [] };
+      if (holds.length) return { deleted: false, holds };
+      try {
+        await lxd.deleteProject(project, { signal });
+      } catch (err) {
+        // LXD refuses a project that is not empty: something arrived in between, or a kind
+        // of object not listed above. The project stays, saying why; the purge itself is done.
+        const now = await contents();
+        if (!now) return { deleted: true, holds: [] };
+        return { deleted: false, holds: now.length ? now : [`LXD refused to delete it: ${(err as Error).message}`] };
+      }
+      return { deleted: true, holds: [] };
+    });
+  }
+
   return {
+    deleteProjectIfEmpty,
     planDeployment,
     ensureProject,
     ensureNetwork,
@@ -427,4 +462,7 @@ function sortedDevices(d: Record<string, Record<string, string>> = {}): [string,
   return Object.entries(d).map(([k, v]) => [k, sorted(v)] as [string, [string, string][]]).sort(([a], [b]) => a.localeCompare(b));
 }
 
-
+/** "/1.0/instances/www-example-com?project=public" → "instances/www-example-com". */
+function describeUse(url: string): string {
+  return decodeURIComponent(url.replace(/^\/1\.0\//, '').replace(/\?.*$/, ''));
+}

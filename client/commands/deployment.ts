@@ -136,6 +136,7 @@ export function upCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
             io.out(r.changes.length ? `${r.changes.length} change(s) applied.` : 'No changes: the deployment already matched the config.');
             for (const i of r.instances) io.out(`${i.role}  ${i.name}  ${i.address}  host key ${i.hostKeyFingerprint}`);
             for (const name of r.removed) io.out(`removed ${name} (not in the config; its volumes are kept)`);
+            for (const w of r.warnings ?? []) io.out(`WARNING: ${w}`);
             const s = r.services;
             if (!s) return;
             for (const c of s.certificates) io.out(`certificate ${c.domain}: ${c.action} (${c.detail})`);
@@ -186,6 +187,8 @@ export function downCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
             if (r.volumesDeleted.length) io.out(`Deleted volumes ${r.volumesDeleted.join(', ')}.`);
             if (r.volumesKept.length) io.out(`Kept volumes ${r.volumesKept.join(', ')} (their data); "ssw up" attaches them again, "ssw down --purge" deletes them.`);
             io.out(r.networkRemoved ? 'Removed the deployment network.' : 'The deployment network stays (in use, or not there).');
+            if (r.project?.deleted) io.out(`Deleted the LXD project ${target.deployment}.`);
+            else if (r.project?.holds.length) io.out(`Kept the LXD project ${target.deployment}: it still holds ${r.project.holds.join(', ')}.`);
           },
         },
       );

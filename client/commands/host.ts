@@ -144,8 +144,9 @@ export function hostCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
       const target = await sshTargetFromArgs(args);
       const opTarget = hostTarget(target);
       workflowIdFor('check-host', opTarget); // throws on anything unusable, before any traffic
-      await ensureHostKeyPinned(pathsOf(args).knownHosts, target, args['pin-host-key']);
       await withClient(args, async (client) => {
+        // Pinned only once Temporal answers: an unreachable server leaves known_hosts as it was.
+        await ensureHostKeyPinned(pathsOf(args).knownHosts, target, args['pin-host-key']);
         const { startOperation } = await import('../start-operation');
         const { followWorkflow } = await import('../follow');
         const { handle, attached } = await startOperation(client, {

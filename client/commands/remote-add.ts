@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
+import type { Client } from '@temporalio/client';
 import type { CommandModule } from 'yargs';
 import { validateName } from '../../common/config/validators';
 import { ConfigError, UserError } from '../../common/errors';
+import type { SsPaths } from '../../common/paths';
 import { currentRemote, readRemoteRecord, setCurrentRemote, usableRemoteRecord, writeRemoteRecord } from '../../common/remotes';
 import type { ProvisionRemoteInput, ProvisionRemoteResult } from '../../workflows/provision-remote';
 import { GlobalArgs, pathsOf, withClient } from '../context';
@@ -100,12 +102,6 @@ export function remoteAddCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArg
       const { loadRemoteConfig } = await import('../../common/config'); // zod: loaded on use, not for --help
       const { remoteStub, writeStub } = await import('../../common/config/stubs');
       if (confExisted) checkRemoteConf(() => loadRemoteConfig(paths, args.name)); // broken: exit 2, nothing started
-      const { pinnedNow, keyType } = await ensureHostKeyPinned(paths.knownHosts, target, args['pin-host-key'], {
-        trustOnFirstUse: true,
-        notify: (line) => (args.json ? io.err(line) : io.out(line)), // --json keeps stdout to the document
-      });
-      const stub = remoteStub(args.name);
-      if (!confExisted) writeStub(confFile, stub);
 
       const input: ProvisionRemoteInput = {
         remote: args.name,
@@ -115,42 +111,52 @@ export function remoteAddCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArg
         backend: args.backend,
         apiPort: args['api-port'],
       };
+      const request = { operation: 'provision-remote', workflowType: 'provisionRemote', target: { remote: args.name }, args: [input], taskQueue: args['task-queue'] };
+      // What this run wrote on this machine, so that any failure removes exactly that.
+      const wrote: LocalWrites = { confFile };
+      let runMayGoOn = false;
       let result: ProvisionRemoteResult;
       try {
         result = await withClient(args, async (client) => {
-          const { startOperation } = await import('../start-operation');
+          const { refuseConflicts, startOperation } = await import('../start-operation');
           const { followWorkflow } = await import('../follow');
-          const { handle, attached } = await startOperation(client, {
-            operation: 'provision-remote',
-            workflowType: 'provisionRemote',
-            target: { remote: args.name },
-            args: [input],
-            taskQueue: args['task-queue'],
+          // Temporal answers and nothing else runs on this remote: only now is the host
+          // probed and anything written here (an unreachable server or a refusal leaves no pin).
+          await refuseConflicts(client, request);
+          const pin = await ensureHostKeyPinned(paths.knownHosts, target, args['pin-host-key'], {
+            trustOnFirstUse: true,
+            notify: (line) => (args.json ? io.err(line) : io.out(line)), // --json keeps stdout to the document
           });
+          if (pin.pinnedNow) wrote.pinned = { host: target.host, port: target.port, keyType: pin.keyType };
+          if (!confExisted) {
+            const stub = remoteStub(args.name);
+            if (writeStub(confFile, stub)) wrote.stub = stub;
+          }
+          const { handle, attached } = await startOperation(client, request);
           if (!args.json) io.out(`${attached ? 'Already running; following' : 'Started'} ${handle.workflowId}`);
-          return followWorkflow<ProvisionRemoteResult>(client, handle, io, { quiet: args.json, taskQueue: args['task-queue'] });
+          try {
+            return await followWorkflow<ProvisionRemoteResult>(client, handle, io, { quiet: args.json, taskQueue: args['task-queue'] });
+          } catch (err) {
+            runMayGoOn = await mayStillRun(client, handle.workflowId, err);
+            throw err;
+          }
         });
       } catch (err) {
-        // No half-written config: a remote whose provisioning failed leaves nothing behind. Only
-        // when the run really ended in failure (a lost connection to Temporal leaves it running),
-        // and only what this command made: the stub if still unedited, the key line it pinned.
-        const { WorkflowFailedError } = await import('@temporalio/client');
-        if (err instanceof WorkflowFailedError && !usableRemoteRecord(paths, args.name)) {
-          if (!confExisted && fs.existsSync(confFile) && fs.readFileSync(confFile, 'utf8') === stub) {
-            fs.rmSync(confFile);
-            try {
-              fs.rmdirSync(paths.remoteDir(args.name)); // only if empty
-            } catch {
-              /* the operator put something there: keep it */
-            }
-          }
-          if (pinnedNow) (await import('../../activities/ssh')).forgetHostKey(paths.knownHosts, target.host, target.port, keyType);
+        // Nothing half-written: a remote that was not added leaves nothing behind. The one
+        // exception is a run that may still go on (we lost Temporal while following it):
+        // it needs the pinned key, and a rerun attaches to it.
+        if (runMayGoOn) {
+          const kept = [wrote.pinned && 'the host key pinned for it', wrote.stub !== undefined && confFile].filter(Boolean);
+          io.err(`The provisioning run may still be going on${kept.length ? `; kept ${kept.join(' and ')}` : ''}. Run the same command again to follow it.`);
+        } else if (!usableRemoteRecord(paths, args.name)) {
+          await undoLocalWrites(paths, args.name, wrote);
         }
         throw err;
       }
-      if (pinnedNow) {
+      const { pinned } = wrote;
+      if (pinned) {
         const rec = readRemoteRecord(paths, args.name);
-        if (rec) writeRemoteRecord(paths, { ...rec, pinnedHostKeyType: keyType });
+        if (rec) writeRemoteRecord(paths, { ...rec, pinnedHostKeyType: pinned.keyType });
       }
       if (!currentRemote(paths)) setCurrentRemote(paths, args.name);
       if (args.json) {
@@ -165,4 +171,40 @@ export function remoteAddCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArg
       if (currentRemote(paths) === args.name) io.out(`  ${args.name} is the current remote.`);
     },
   };
+}
+
+interface LocalWrites {
+  confFile: string;
+  /** The remote.conf stub this run wrote (removed only while still unedited). */
+  stub?: string;
+  /** The known_hosts line this run pinned. */
+  pinned?: { host: string; port: number; keyType?: string };
+}
+
+/** Removes what a failed `remote add` wrote on this machine, and nothing the operator made. */
+async function undoLocalWrites(paths: SsPaths, name: string, wrote: LocalWrites): Promise<void> {
+  if (wrote.stub !== undefined && fs.existsSync(wrote.confFile) && fs.readFileSync(wrote.confFile, 'utf8') === wrote.stub) {
+    fs.rmSync(wrote.confFile);
+    try {
+      fs.rmdirSync(paths.remoteDir(name)); // only if empty
+    } catch {
+      /* the operator put something there: keep it */
+    }
+  }
+  if (wrote.pinned) (await import('../../activities/ssh')).forgetHostKey(paths.knownHosts, wrote.pinned.host, wrote.pinned.port, wrote.pinned.keyType);
+}
+
+/**
+ * After following a run failed: could it still be running? Not when it ended in
+ * failure; otherwise ask the server, and when it cannot say, assume it may.
+ */
+async function mayStillRun(client: Client, workflowId: string, err: unknown): Promise<boolean> {
+  const { WorkflowFailedError } = await import('@temporalio/client');
+  if (err instanceof WorkflowFailedError) return false;
+  try {
+    const { status } = await client.workflow.getHandle(workflowId).describe();
+    return status.name === 'RUNNING';
+  } catch {
+    return true;
+  }
 }

@@ -36,8 +36,12 @@ export async function startServerFromArgs(args: GlobalArgs & ServerArgs, io: Cli
     headless: args.headless,
     codecEndpoint: codecEndpoint ?? args['codec-endpoint'],
   });
+  const webUi = args.headless ? null : `http://127.0.0.1:${args['ui-port']}`;
+  // Other commands (a --detach link) learn the UI's port from this record.
+  const { writeServerRecord } = await import('../services/server-record');
+  writeServerRecord(paths, { address: server.address, webUi });
   io.out(`Temporal server ready on ${server.address} (namespace ${args.namespace}, data ${paths.temporalDb}).`);
-  if (!args.headless) io.out(`Web UI: http://127.0.0.1:${args['ui-port']}/namespaces/${args.namespace}/workflows`);
+  if (webUi) io.out(`Web UI: ${webUi}/namespaces/${args.namespace}/workflows`);
   return server;
 }
 

@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -18,6 +18,8 @@ export interface EmbeddedServerOptions {
   uiPort?: number; // @default 8233
   headless?: boolean; // @default false
   codecEndpoint?: string; // the UI decodes payloads through it
+  /** Whether the binary knows --ui-disable-news-fetch (CLIs before mid-2026 have neither the flag nor a news feed). @default true */
+  uiNewsFlag?: boolean;
   retentionDays?: number; // @default 30 (the dev server's own default is 1 day)
   readyTimeoutMs?: number; // @default 60000
 }
@@ -42,7 +44,11 @@ export function devServerArgs(o: EmbeddedServerOptions): string[] {
     args.push('--dynamic-config-value', `history.${queue}ProcessorMaxPollRPS=1000`);
   }
   if (o.headless) args.push('--headless');
-  else args.push('--ui-ip', o.ip ?? '127.0.0.1', '--ui-port', String(o.uiPort ?? 8233));
+  else {
+    args.push('--ui-ip', o.ip ?? '127.0.0.1', '--ui-port', String(o.uiPort ?? 8233));
+    // The UI's news feed is fetched from the internet by the operator's browser: off.
+    if (o.uiNewsFlag ?? true) args.push('--ui-disable-news-fetch');
+  }
   if (o.codecEndpoint && !o.headless) args.push('--ui-codec-endpoint', o.codecEndpoint);
   for (const name of SEARCH_ATTRIBUTE_NAMES) args.push('--search-attribute', `${name}=Keyword`);
   return args;
@@ -63,7 +69,8 @@ export async function startEmbeddedServer(o: EmbeddedServerOptions): Promise<Run
   const log = fs.openSync(o.logFile, 'a', 0o600);
   // Its own process group: a Ctrl-C in the terminal reaches ssw only, which stops
   // the worker first (letting activities finish) and the server after it.
-  const child = spawn(o.binary, devServerArgs(o), { stdio: ['ignore', log, log], detached: true });
+  const uiNewsFlag = o.uiNewsFlag ?? (o.headless ? false : knowsFlag(o.binary, '--ui-disable-news-fetch'));
+  const child = spawn(o.binary, devServerArgs({ ...o, uiNewsFlag }), { stdio: ['ignore', log, log], detached: true });
   fs.closeSync(log);
   const exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => resolve(code));
@@ -88,6 +95,15 @@ export async function startEmbeddedServer(o: EmbeddedServerOptions): Promise<Run
     throw err;
   }
   return { address, child, stop, exited };
+}
+
+/**
+ * Whether `temporal server start-dev` accepts a flag: an older binary refuses an
+ * unknown one and would not start at all. Asked once per start, from its help text.
+ */
+function knowsFlag(binary: string, flag: string): boolean {
+  const r = spawnSync(binary, ['server', 'start-dev', '--help'], { encoding: 'utf8', timeout: 10_000 });
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`.includes(flag);
 }
 
 async function refuseIfPortTaken(address: string): Promise<void> {

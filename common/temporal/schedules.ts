@@ -55,7 +55,9 @@ export interface CertRenewScheduleOptions {
   at?: ScheduleTime;
   jitterMinutes?: number;
   timezone?: string;
+  /** The port the CA validates http-01 on. @default unset: the deployment's PROXY_HTTP_PORT, else 80, read at each run */
   httpPort?: number;
+  /** The port the proxy serves HTTPS on. @default unset: the deployment's PROXY_HTTPS_PORT, else 443, read at each run */
   httpsPort?: number;
   staging?: boolean;
 }
@@ -69,8 +71,10 @@ export function certRenewSchedule(target: CertTarget, opts: CertRenewScheduleOpt
     input: {
       target,
       ...(opts.staging ? { staging: true } : {}),
-      httpPort: opts.httpPort ?? 80,
-      httpsPort: opts.httpsPort ?? 443,
+      // Ports only when the operator named them: otherwise each run reads the deployment's
+      // PROXY_HTTP_PORT/PROXY_HTTPS_PORT (else 80/443) as it is that day.
+      ...(opts.httpPort !== undefined ? { httpPort: opts.httpPort } : {}),
+      ...(opts.httpsPort !== undefined ? { httpsPort: opts.httpsPort } : {}),
     },
     at: opts.at ?? defaultTimeFor(scheduleId),
     jitterMinutes: opts.jitterMinutes ?? 60,

@@ -64,13 +64,30 @@ async function status() {
   return JSON.parse(r.stdout).result.sites[0];
 }
 
+/** The same www host as a deployment's www instance, its proxy on non-default ports (as ssw up records it). */
+const LAB = { remote: 'lab', deployment: 'shop' };
+function writeLabDeployment(): void {
+  fs.mkdirSync(paths.remoteDir(LAB.remote), { recursive: true });
+  fs.writeFileSync(paths.remoteConf(LAB.remote), `DEPLOYMENT_STRING="(${LAB.deployment}|regtest)"\n`);
+  fs.mkdirSync(path.dirname(paths.projectConf(LAB.deployment)), { recursive: true });
+  // Another nextcloud name than the host target's: the deployment's certificate needs renewing.
+  fs.writeFileSync(paths.projectConf(LAB.deployment), [`PRIMARY_DOMAIN=${DOMAIN}`, 'NEXTCLOUD_HOSTNAME=cloud', `PROXY_HTTP_PORT=${harness().acme.httpPort}`, `PROXY_HTTPS_PORT=${HTTPS_PORT}`, ''].join('\n'));
+  const record = paths.instanceRecord(LAB.remote, LAB.deployment, 'www');
+  fs.mkdirSync(path.dirname(record), { recursive: true });
+  const h = harness().ssh;
+  fs.writeFileSync(record, JSON.stringify({ ssh: { host: h.host, port: h.port, user: h.user, privateKeyPath: h.privateKeyPath }, dataPath }));
+}
+
 const SCHEDULE_ID = `cert-renew/127.0.0.1:${harness().ssh.port}/${DOMAIN}`;
 
 /** Removes this suite's schedule if an earlier, interrupted run left it on the shared server. */
 async function deleteOwnSchedule(): Promise<void> {
   const connection = await Connection.connect({ address: harness().temporal.address });
   try {
-    const ids = ['cert-renew', 'backup', 'backup-verify'].flatMap((kind) => [DOMAIN, 'broken.test'].map((d) => `${kind}/127.0.0.1:${harness().ssh.port}/${d}`));
+    const ids = ['cert-renew', 'backup', 'backup-verify'].flatMap((kind) => [
+      ...[DOMAIN, 'broken.test'].map((d) => `${kind}/127.0.0.1:${harness().ssh.port}/${d}`),
+      `${kind}/${LAB.remote}/${LAB.deployment}`,
+    ]);
     for (const scheduleId of ids) {
       await connection.workflowService.deleteSchedule({ namespace: harness().temporal.namespace, scheduleId }).catch(() => undefined);
     }
@@ -260,6 +277,37 @@ describe('ssw schedule', () => {
       assert.match(broken.note, /paused due to workflow failure: cert-renew\/127\.0\.0\.1:\d+\/broken\.test-/);
     } finally {
       await sswAsync(['schedule', 'delete', brokenId, ...common()]);
+    }
+  });
+
+  test("a schedule installed without port flags renews on the deployment's PROXY_HTTP_PORT/PROXY_HTTPS_PORT", async () => {
+    writeLabDeployment();
+    const target = ['--deployment', LAB.deployment, '--remote', LAB.remote];
+    const install = await sswAsync(['schedule', 'install', ...target, '--json', ...common()]);
+    assert.equal(install.status, 0, install.stderr);
+    const labId = JSON.parse(install.stdout).schedules[0].scheduleId;
+    assert.equal(labId, `cert-renew/${LAB.remote}/${LAB.deployment}`);
+    try {
+      const connection = await Connection.connect({ address: harness().temporal.address });
+      try {
+        const client = new Client({ connection, namespace: harness().temporal.namespace, dataConverter: encryptedDataConverter(paths.payloadKey) });
+        const { action } = await client.schedule.getHandle(labId).describe();
+        const input = (action as { args?: Array<Record<string, unknown>> }).args?.[0] ?? {};
+        assert.ok(!('httpPort' in input) && !('httpsPort' in input), `no ports in the schedule's input: ${JSON.stringify(input)}`);
+      } finally {
+        await connection.close();
+      }
+      const trig = await sswAsync(['schedule', 'trigger', labId, '--json', ...common()]);
+      assert.equal(trig.status, 0, trig.stderr);
+      const { result } = JSON.parse(trig.stdout);
+      assert.equal(result.sites[0].action, 'renewed', JSON.stringify(result.sites[0]));
+      assert.equal(result.sites[0].reason, 'names-changed');
+      assert.equal(result.sites[0].challenge, 'webroot', 'answered by the running proxy on PROXY_HTTP_PORT');
+      assert.deepEqual(result.verified, [DOMAIN], 'the new certificate was seen served on PROXY_HTTPS_PORT');
+      assert.ok(result.sites[0].names.includes(`cloud.${DOMAIN}`));
+      serials.push(result.sites[0].serial);
+    } finally {
+      for (const kind of ['cert-renew', 'backup', 'backup-verify']) await sswAsync(['schedule', 'delete', `${kind}/${LAB.remote}/${LAB.deployment}`, ...common()]);
     }
   });
 

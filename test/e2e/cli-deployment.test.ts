@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
 import type { LxdClient } from '../../activities/lxd/client';
-import { runChecked, withSsh } from '../../activities/ssh';
+import { fingerprintSha256, lookupHostKeys, runChecked, withSsh } from '../../activities/ssh';
 import { SsPaths } from '../../common/paths';
 import { LongRunning, ssw, startService, stopService } from '../helpers/cli';
 import { harness } from '../helpers/harness';
@@ -229,6 +229,52 @@ describe('ssw up', () => {
   });
 });
 
+describe('host keys of kept instances', () => {
+  const pinnedFingerprint = (host: string) => lookupHostKeys(paths.knownHosts, host, 22)[0]?.fingerprint;
+
+  test('a kept instance whose host key changed: up re-pins it from the LXD API and warns with both fingerprints', async () => {
+    const www = instanceRecord('www');
+    const before = pinnedFingerprint(www.ssh.host);
+    assert.ok(before);
+    // Someone regenerates the host key inside the instance (not ssw: it keeps the instance).
+    const p = lxd.withProject(DEPLOYMENT);
+    const regen = await p.execInstance(WWW, ['sh', '-c', 'rm -f /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub && ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key && systemctl restart ssh']);
+    assert.equal(regen.exitCode, 0, regen.stderr);
+    const pub = (await p.readInstanceFile(WWW, '/etc/ssh/ssh_host_ed25519_key.pub'))!.toString().trim().split(/\s+/)[1]!;
+    const after = fingerprintSha256(Buffer.from(pub, 'base64'));
+    assert.notEqual(after, before);
+
+    const r = ssw(['up', ...upTarget, ...common()]);
+    assert.equal(r.status, 0, r.stderr);
+    const warning = r.stdout.split('\n').find((l) => l.startsWith('WARNING: ') && l.includes(WWW));
+    assert.ok(warning, r.stdout);
+    assert.ok(warning.includes(`was ${before}, now ${after}`), warning);
+    assert.doesNotMatch(r.stdout, new RegExp(`WARNING: .*${BTCPAY}`), 'the btcpayserver key did not change');
+    assert.equal(pinnedFingerprint(www.ssh.host), after, 'the key LXD shows is the one pinned');
+    assert.equal((await onInstance('www', ['hostname'])).trim(), WWW);
+
+    const json = ssw(['up', ...upTarget, '--json', ...common()]);
+    assert.equal(json.status, 0, json.stderr);
+    assert.equal(JSON.parse(json.stdout).result.warnings, undefined, 'no warning once the new key is pinned');
+  });
+
+  test('a recreated instance brings a new key without a warning', async () => {
+    const www = instanceRecord('www');
+    const before = pinnedFingerprint(www.ssh.host);
+    // The instance goes behind ssw's back; its old key stays pinned for the address.
+    const p = lxd.withProject(DEPLOYMENT);
+    await p.setInstanceState(WWW, { action: 'stop', force: true, timeout: 30 });
+    await p.deleteInstance(WWW);
+    const r = ssw(['up', ...upTarget, '--json', ...common()]);
+    assert.equal(r.status, 0, r.stderr);
+    const { result } = JSON.parse(r.stdout);
+    assert.ok(result.changes.some((c: { kind: string; name: string }) => c.kind === 'instance' && c.name === WWW), JSON.stringify(result.changes));
+    assert.equal(result.warnings, undefined, JSON.stringify(result.warnings));
+    assert.notEqual(pinnedFingerprint(instanceRecord('www').ssh.host), before, 'the new instance\'s key is pinned');
+    assert.equal((await onInstance('www', ['hostname'])).trim(), WWW);
+  });
+});
+
 describe('ssw down', () => {
   test('removes instances and profiles, keeps the volumes; up reattaches them with their data', async () => {
     await onInstance('www', ['sh', '-c', 'echo kept-across-down > /home/ubuntu/ss-data/marker']);
@@ -239,9 +285,11 @@ describe('ssw down', () => {
     assert.ok(!fs.existsSync(paths.instanceRecord(REMOTE, DEPLOYMENT, 'www')), 'the record is gone');
 
     // While an up runs, a second up attaches to it and a down is refused, naming it.
-    const detached = ssw(['up', ...upTarget, '--detach', ...common()]);
+    // The harness server is no embedded one ssw knows the UI of: the link comes from $SSW_UI_URL.
+    const ui = `http://127.0.0.1:${harness().temporal.uiPort}`;
+    const detached = ssw(['up', ...upTarget, '--detach', ...common()], { SSW_UI_URL: ui });
     assert.equal(detached.status, 0, detached.stderr);
-    assert.match(detached.stdout, /Started up\/lab\/dep1\nWeb UI: http:\/\/127\.0\.0\.1:8233\/namespaces\/ssw-test\/workflows\/up%2Flab%2Fdep1/);
+    assert.ok(detached.stdout.includes(`Started up/lab/dep1\nWeb UI: ${ui}/namespaces/ssw-test/workflows/up%2Flab%2Fdep1`), detached.stdout);
     const refused = ssw(['down', ...target, ...common()]);
     assert.notEqual(refused.status, 0);
     assert.match(refused.stderr, /up\/lab\/dep1/);
@@ -251,10 +299,19 @@ describe('ssw down', () => {
     assert.equal((await onInstance('www', ['cat', '/home/ubuntu/ss-data/marker'])).trim(), 'kept-across-down');
   });
 
-  test('down --purge --yes deletes exactly this deployment\'s volumes', async () => {
+  test('down --purge --yes deletes exactly this deployment\'s volumes, then its project once nothing else is in it', async () => {
+    // Something ssw did not make keeps the project: a volume the operator added.
+    await lxd.withProject(DEPLOYMENT).createStorageVolume('ss-base', { name: 'operator-notes', config: { size: '10MB' } } as never);
     const r = ssw(['down', ...target, '--purge', '--yes', ...common()]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /Deleted volumes/);
-    assert.deepEqual(await projectState(), { instances: [], profiles: [], volumes: [], network: false, builders: [] });
+    assert.match(r.stdout, /Kept the LXD project dep1: it still holds storage-pools\/ss-base\/volumes\/custom\/operator-notes\./);
+    assert.deepEqual(await projectState(), { instances: [], profiles: [], volumes: ['operator-notes'], network: false, builders: [] });
+
+    await lxd.withProject(DEPLOYMENT).deleteStorageVolume('ss-base', 'operator-notes');
+    const again = ssw(['down', ...target, '--purge', '--yes', ...common()]);
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, /Deleted the LXD project dep1\./);
+    assert.equal(await lxd.getProject(DEPLOYMENT), undefined, 'no empty project left behind');
   });
 });

@@ -40,8 +40,9 @@ after(() => stopService(dev));
 
 describe('ssw dev', () => {
   test('starts the Web UI with the codec endpoint, and the codec answers the UI origin', async () => {
-    const settings = (await (await fetch(`http://127.0.0.1:${UI_PORT}/api/v1/settings`)).json()) as { Codec: { Endpoint: string } };
+    const settings = (await (await fetch(`http://127.0.0.1:${UI_PORT}/api/v1/settings`)).json()) as { Codec: { Endpoint: string }; DisableNewsFetch?: boolean };
     assert.equal(settings.Codec.Endpoint, `http://127.0.0.1:${CODEC_PORT}`);
+    assert.equal(settings.DisableNewsFetch, true, 'the UI fetches no news from the internet');
     const res = await fetch(`http://127.0.0.1:${CODEC_PORT}/decode`, {
       method: 'OPTIONS',
       headers: { Origin: `http://127.0.0.1:${UI_PORT}`, 'Access-Control-Request-Method': 'POST' },
@@ -75,6 +76,20 @@ describe('ssw host check', () => {
     assert.match(r.stderr, /not the SHA256:A+ you gave/);
     const kh = path.join(root, 'known_hosts');
     assert.ok(!fs.existsSync(kh) || !fs.readFileSync(kh, 'utf8').includes(`:${harness().ssh.port} `));
+  });
+
+  test('with Temporal unreachable, even a verified --pin-host-key pins nothing', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const r = ssw(['host', 'check', ...sshArgs(), '--pin-host-key', hostFingerprint(), '--ss-root', root, '--temporal-address', `127.0.0.1:${closed}`]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`Cannot reach Temporal at 127\\.0\\.0\\.1:${closed}`));
+    const kh = path.join(root, 'known_hosts');
+    assert.ok(!fs.existsSync(kh) || !fs.readFileSync(kh, 'utf8').includes(`:${harness().ssh.port} `), 'no known_hosts line');
   });
 
   test('an unreachable port is a clear error and starts nothing', async () => {

@@ -31,6 +31,15 @@ const apiPort = () => String(API_PORT);
 const add = (name: string, ...extra: string[]) => ssw(['remote', 'add', name, ...sshArgs(), '--disk', 'dir', '--api-port', apiPort(), ...extra, ...common()]);
 const NO_STACK = /\n\s+at .+:\d+:\d+/;
 
+/** A loopback port nothing listens on. */
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(p));
+    });
+  });
+
 let worker: LongRunning;
 let lxd: LxdClient; // the harness LXD over its unix socket: what the host really has
 
@@ -286,16 +295,64 @@ describe('remote add errors: one clear message each, nothing left behind', () =>
   });
 
   test('an unreachable host', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const srv = net.createServer().listen(0, '127.0.0.1', () => {
-        const p = (srv.address() as net.AddressInfo).port;
-        srv.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     const r = ssw(['remote', 'add', 'gone', '127.0.0.1', '--ssh-port', String(port), '--ssh-key', harness().ssh.privateKeyPath, '--disk', 'dir', ...common()]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, new RegExp(`127\\.0\\.0\\.1:${port}.*nothing was started`));
     leftNothing('gone');
+  });
+
+  test('an unreachable Temporal: no host key pinned, no stub; a rerun shows the fingerprint again', async () => {
+    const { forgetHostKey, lookupHostKeys } = await import('../../activities/ssh');
+    const h = harness();
+    const saved = fs.existsSync(paths.knownHosts) ? fs.readFileSync(paths.knownHosts, 'utf8') : undefined;
+    forgetHostKey(paths.knownHosts, '127.0.0.1', h.ssh.port); // a host seen for the first time
+    try {
+      const closed = await freePort();
+      const offline = ['--ss-root', root, '--temporal-address', `127.0.0.1:${closed}`, '--namespace', h.temporal.namespace, '--task-queue', taskQueue];
+      const r = ssw(['remote', 'add', 'offline', ...sshArgs(), '--disk', 'dir', ...offline]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`Cannot reach Temporal at 127\\.0\\.0\\.1:${closed}`));
+      assert.doesNotMatch(r.stderr, NO_STACK);
+      assert.doesNotMatch(r.stdout, /Pinned the host key/, 'the host was not probed');
+      assert.deepEqual(lookupHostKeys(paths.knownHosts, '127.0.0.1', h.ssh.port), [], 'no known_hosts line');
+      leftNothing('offline');
+
+      // With Temporal there, the key is new again: the notice is shown (and the failed run
+      // removes the pin and the stub it wrote).
+      const again = ssw(['remote', 'add', 'offline', ...sshArgs(), '--disk', '/dev/ssw-no-such-disk', '--api-port', apiPort(), ...common()]);
+      assert.equal(again.status, 1, again.stderr);
+      assert.match(again.stdout, new RegExp(`Pinned the host key of 127\\.0\\.0\\.1:${h.ssh.port} on first use: ssh-ed25519 SHA256:`));
+      assert.deepEqual(lookupHostKeys(paths.knownHosts, '127.0.0.1', h.ssh.port), []);
+      leftNothing('offline');
+    } finally {
+      if (saved === undefined) fs.rmSync(paths.knownHosts, { force: true });
+      else fs.writeFileSync(paths.knownHosts, saved);
+    }
+  });
+
+  test('another operation running on the remote: refused before the host is probed or anything written', async () => {
+    const { forgetHostKey, lookupHostKeys } = await import('../../activities/ssh');
+    const h = harness();
+    const saved = fs.existsSync(paths.knownHosts) ? fs.readFileSync(paths.knownHosts, 'utf8') : undefined;
+    forgetHostKey(paths.knownHosts, '127.0.0.1', h.ssh.port);
+    const connection = await Connection.connect({ address: h.temporal.address });
+    const client = new Client({ connection, namespace: h.temporal.namespace });
+    // A run nobody works on (its own task queue) holds the remote.
+    const busy = await client.workflow.start('deprovisionRemote', { workflowId: 'deprovision-remote/busy', taskQueue: uniqueTaskQueue('idle'), args: [] });
+    try {
+      const r = ssw(['remote', 'add', 'busy', ...sshArgs(), '--disk', 'dir', ...common()]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /Another operation is running on remote busy: deprovision-remote\/busy/);
+      assert.doesNotMatch(r.stdout, /Pinned the host key/);
+      assert.deepEqual(lookupHostKeys(paths.knownHosts, '127.0.0.1', h.ssh.port), []);
+      leftNothing('busy');
+    } finally {
+      await busy.terminate('test over');
+      await connection.close();
+      if (saved === undefined) fs.rmSync(paths.knownHosts, { force: true });
+      else fs.writeFileSync(paths.knownHosts, saved);
+    }
   });
 
   test('a refused key', () => {

@@ -22,6 +22,8 @@ interface Calls {
   barrier?: { waiting: number; release?: () => void };
   /** Most instance creations in flight at once. */
   inflight?: { now: number; max: number };
+  /** What pinning each instance's host key found: a key that replaced an earlier pin. */
+  repinned?: boolean;
 }
 
 function activities(plan: DeploymentPlan, calls: Calls) {
@@ -59,7 +61,7 @@ function activities(plan: DeploymentPlan, calls: Calls) {
     },
     waitForInstanceAddress: async (_r: string, _p: string, name: string) => (calls.verified.push(`address ${name}`), { address: name.startsWith('www') ? '10.0.0.2' : '10.0.0.3' }),
     authorizeOperatorKey: async () => ({ written: false }),
-    pinInstanceHostKey: async () => ({ fingerprint: 'SHA256:x', replaced: false }),
+    pinInstanceHostKey: async () => (calls.repinned ? { fingerprint: 'SHA256:new', replaced: true, previousFingerprint: 'SHA256:old' } : { fingerprint: 'SHA256:x', replaced: false }),
     waitForInstanceSsh: async () => ({ fingerprint: 'SHA256:x' }),
     prepareDataPaths: async () => ({ paths: [] }),
     recordInstance: async () => undefined,
@@ -127,6 +129,22 @@ describe('deploymentUp branching', () => {
     assert.equal(sequential.error, undefined);
     assert.equal(seq.inflight!.max, 1, 'one instance at a time');
     assert.equal(seq.ensure.filter((c) => c.startsWith('instance')).length, 2);
+  });
+});
+
+describe('deploymentUp branching: host keys', () => {
+  test('a kept instance whose pinned key was replaced is a warning with both fingerprints', async () => {
+    const { result, error } = await run(planDeployment(desired, appliedState(desired)), { ensure: [], verified: [], repinned: true });
+    assert.equal(error, undefined, error?.message);
+    const warnings = (result as { warnings?: string[] }).warnings ?? [];
+    assert.equal(warnings.length, 2, 'one per kept instance');
+    for (const w of warnings) assert.match(w, /was kept, but its SSH host key changed: was SHA256:old, now SHA256:new/);
+  });
+
+  test('an instance this run created replaces its old pin without a warning', async () => {
+    const { result, error } = await run(planDeployment(desired, { profiles: {}, volumes: {}, instances: {} }), { ensure: [], verified: [], repinned: true });
+    assert.equal(error, undefined, error?.message);
+    assert.equal((result as { warnings?: string[] }).warnings, undefined);
   });
 });
 

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Connection } from '@temporalio/client';
+import { fingerprintSha256 } from '../../activities/ssh/known-hosts';
 import { SsPaths } from '../../common/paths';
 import { LongRunning, ssw, startService, stopService } from '../helpers/cli';
 import { harness } from '../helpers/harness';
@@ -68,6 +69,39 @@ test('on an existing database that lacks them, the search attributes are added',
   const attrs = await customAttributes('older');
   for (const name of ['SsRemote', 'SsDeployment', 'SsOperation', 'SsSite']) assert.ok(name in attrs, `${name} added`);
   server.child.kill('SIGTERM');
+  assert.equal(await server.exited, 0);
+});
+
+test('with its Web UI: news fetching off, and a --detach link points at the UI port it was started with', async () => {
+  const root = tempSsRoot();
+  const UI_PORT = 27299;
+  const server = await startService(['server', 'start', '--ss-root', root, '--namespace', 'withui', '--port', String(PORT), '--ui-port', String(UI_PORT), '--temporal-bin', harness().temporal.bin], /Temporal server ready/);
+  running.push(server);
+  // The UI would otherwise fetch its news feed from the internet, from the operator's browser.
+  const settings = await waitFor('the Web UI', async () => {
+    try {
+      const r = await fetch(`http://127.0.0.1:${UI_PORT}/api/v1/settings`);
+      return r.ok ? ((await r.json()) as { DisableNewsFetch?: boolean }) : undefined;
+    } catch {
+      return undefined;
+    }
+  }, 60000, 200);
+  assert.equal(settings.DisableNewsFetch, true);
+
+  // A detached operation on that server (no worker needed: it only has to start) links to that UI.
+  const paths = new SsPaths(root);
+  fs.mkdirSync(paths.siteDir('ui.test'), { recursive: true });
+  fs.writeFileSync(paths.siteConf('ui.test'), 'DOMAIN_NAME=ui.test\nDUPLICITY_BACKUP_PASSPHRASE=ui-test-pass\nGHOST_MYSQL_PASSWORD=a\nGHOST_MYSQL_ROOT_PASSWORD=b\n', { mode: 0o600 });
+  const h = harness().ssh;
+  const hostKey = fingerprintSha256(Buffer.from(fs.readFileSync(h.hostPublicKeyPath, 'utf8').trim().split(/\s+/)[1]!, 'base64'));
+  const r = ssw(
+    ['cert', 'status', '--host', h.host, '--ssh-port', String(h.port), '--ssh-key', h.privateKeyPath, '--pin-host-key', hostKey, '--domain', 'ui.test', '--detach',
+      '--ss-root', root, '--temporal-address', ADDRESS, '--namespace', 'withui', '--task-queue', 'nobody-polls'],
+    { SSW_UI_URL: '' },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`\\nWeb UI: http://127\\.0\\.0\\.1:${UI_PORT}/namespaces/withui/workflows/cert-status%2F`));
+  server.ctrlC();
   assert.equal(await server.exited, 0);
 });
 

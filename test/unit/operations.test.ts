@@ -1,9 +1,14 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { conflictingWorkflowIds, workflowIdFor } from '../../common/temporal/operations';
 import { listQuery } from '../../client/commands/list';
 import { hostTarget } from '../../client/commands/host';
 import { devServerArgs } from '../../client/services/embedded-server';
+import { webUiBase, writeServerRecord } from '../../client/services/server-record';
+import { SsPaths } from '../../common/paths';
 
 describe('workflow identity', () => {
   test('IDs are <operation>/<remote>/<deployment>', () => {
@@ -61,6 +66,7 @@ describe('embedded server argv', () => {
       '--dynamic-config-value', 'history.visibilityProcessorMaxPollRPS=1000',
       '--ui-ip', '127.0.0.1',
       '--ui-port', '8233',
+      '--ui-disable-news-fetch',
       '--ui-codec-endpoint', 'http://127.0.0.1:8888',
       '--search-attribute', 'SsRemote=Keyword',
       '--search-attribute', 'SsDeployment=Keyword',
@@ -72,6 +78,33 @@ describe('embedded server argv', () => {
   test('headless leaves out the UI and its codec endpoint', () => {
     const args = devServerArgs({ binary: 't', dbFile: 'd', logFile: 'l', namespace: 'n', headless: true, codecEndpoint: 'http://x' });
     assert.ok(args.includes('--headless'));
-    assert.ok(!args.includes('--ui-port') && !args.includes('--ui-codec-endpoint'));
+    assert.ok(!args.includes('--ui-port') && !args.includes('--ui-codec-endpoint') && !args.includes('--ui-disable-news-fetch'));
+  });
+
+  test('a binary without --ui-disable-news-fetch (older than the UI news feed) is not given it', () => {
+    const args = devServerArgs({ binary: 't', dbFile: 'd', logFile: 'l', namespace: 'n', uiNewsFlag: false });
+    assert.ok(args.includes('--ui-port') && !args.includes('--ui-disable-news-fetch'));
+  });
+});
+
+describe('the Web UI a link points at', () => {
+  const paths = new SsPaths(fs.mkdtempSync(path.join(os.tmpdir(), 'ssw-ui-')));
+  const noEnv = {};
+
+  test('the default server\'s default UI, until an embedded server records another port', () => {
+    assert.equal(webUiBase(paths, '127.0.0.1:7233', noEnv), 'http://127.0.0.1:8233');
+    writeServerRecord(paths, { address: '127.0.0.1:7233', webUi: 'http://127.0.0.1:9233' });
+    assert.equal(webUiBase(paths, '127.0.0.1:7233', noEnv), 'http://127.0.0.1:9233');
+    assert.equal(webUiBase(paths, 'localhost:7233', noEnv), 'http://127.0.0.1:9233');
+  });
+
+  test('none when it cannot be known: a headless server, a server elsewhere', () => {
+    writeServerRecord(paths, { address: '127.0.0.1:7233', webUi: null });
+    assert.equal(webUiBase(paths, '127.0.0.1:7233', noEnv), undefined);
+    assert.equal(webUiBase(paths, 'temporal.example.net:7233', noEnv), undefined);
+  });
+
+  test('$SSW_UI_URL wins', () => {
+    assert.equal(webUiBase(paths, 'temporal.example.net:7233', { SSW_UI_URL: 'https://ui.example.net/' }), 'https://ui.example.net');
   });
 });

@@ -186,6 +186,12 @@ describe('schedules', () => {
     assert.throws(() => parseTimeOfDay('25:00'), /HH:MM/);
   });
 
+  test('renewal ports are in the input only when given, so a run falls back to the deployment\'s proxy ports', () => {
+    const input = certRenewSchedule(target).input as Record<string, unknown>;
+    assert.ok(!('httpPort' in input) && !('httpsPort' in input), JSON.stringify(input));
+    assert.deepEqual(certRenewSchedule(target, { httpPort: 8080, httpsPort: 8443 }).input, { target, httpPort: 8080, httpsPort: 8443 });
+  });
+
   test('the definition digest changes with what the schedule does, not with how it was asked', () => {
     const a = definitionDigest(certRenewSchedule(target));
     assert.equal(a, definitionDigest(certRenewSchedule(target)));
