@@ -46,6 +46,8 @@ export const FailureType = {
   DiskFull: 'SswDiskFull',
   /** A restore drill found backups that do not restore. */
   DrillFailed: 'SswDrillFailed',
+  /** A long step (a transfer, a command on a host) made no progress for its stall limit and was abandoned; the retry resumes it. */
+  Stalled: 'SswStalled',
 } as const;
 
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
