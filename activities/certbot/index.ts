@@ -154,24 +154,24 @@ export function createCertbotActivities({ paths }: { paths: SsPaths }) {
     // probes of the connection: a dead worker or connection costs the stall limit
     // (declared with the activity's heartbeat timeout), not minutes.
     return sshStep(`certbot for ${site.domain}`, host.ssh, connect, { domain: site.domain }, async (s) => {
-        const client = s.client;
-        const before = await readCertificate(client, host, site.domain);
-        if (before && before.serial !== req.replaces && sameNames(before.names, site.names)) {
-          return { certificate: before, alreadyDone: true, challenge: req.challenge.kind };
-        }
-        const caBundleOnHost = site.acmeCaBundle ? await copyCaBundle(client, host, site) : undefined;
-        const argv = asRoot(host.ssh.user, certbotArgv({ site, dataPath: host.dataPath, challenge: req.challenge, forceRenewal: before !== null, caBundleOnHost }));
-        const r = await s.run(argv, { timeoutMs: 10 * 60_000 });
-        if (r.exitCode !== 0) {
-          const log = await runCommand(client, asRoot(host.ssh.user, ['tail', '-n', '80', `${logsDir}/letsencrypt.log`]), { timeoutMs: 30_000 });
-          const failure = classifyCertbotFailure(site.domain, site.acmeServer, `${r.stdout}\n${r.stderr}`, log.stdout);
-          throw ApplicationFailure.create({ message: failure.message, type: failure.type, nonRetryable: !failure.retryable });
-        }
-        const after = await readCertificate(client, host, site.domain);
-        if (!after || (before && after.serial === before.serial)) {
-          throw ApplicationFailure.nonRetryable(`certbot reported success for ${site.domain} but the certificate on the host did not change.`, FailureType.CommandFailed);
-        }
-        return { certificate: after, alreadyDone: false, challenge: req.challenge.kind };
+      const client = s.client;
+      const before = await readCertificate(client, host, site.domain);
+      if (before && before.serial !== req.replaces && sameNames(before.names, site.names)) {
+        return { certificate: before, alreadyDone: true, challenge: req.challenge.kind };
+      }
+      const caBundleOnHost = site.acmeCaBundle ? await copyCaBundle(client, host, site) : undefined;
+      const argv = asRoot(host.ssh.user, certbotArgv({ site, dataPath: host.dataPath, challenge: req.challenge, forceRenewal: before !== null, caBundleOnHost }));
+      const r = await s.run(argv, { timeoutMs: 10 * 60_000 });
+      if (r.exitCode !== 0) {
+        const log = await runCommand(client, asRoot(host.ssh.user, ['tail', '-n', '80', `${logsDir}/letsencrypt.log`]), { timeoutMs: 30_000 });
+        const failure = classifyCertbotFailure(site.domain, site.acmeServer, `${r.stdout}\n${r.stderr}`, log.stdout);
+        throw ApplicationFailure.create({ message: failure.message, type: failure.type, nonRetryable: !failure.retryable });
+      }
+      const after = await readCertificate(client, host, site.domain);
+      if (!after || (before && after.serial === before.serial)) {
+        throw ApplicationFailure.nonRetryable(`certbot reported success for ${site.domain} but the certificate on the host did not change.`, FailureType.CommandFailed);
+      }
+      return { certificate: after, alreadyDone: false, challenge: req.challenge.kind };
     });
   }
 

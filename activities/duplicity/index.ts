@@ -215,21 +215,21 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
     const passphrase = passphraseOf(unit.domain);
     const { host } = plan;
     return sshStep(`duplicity backup of ${unit.name}`, host.ssh, connect, { unit: unit.name }, async (s) => {
-        const before = await listRemote(s, host.ssh.user, unit.archive);
-        const opts = ['--full-if-older-than', `${unit.fullEveryDays}D`, '--archive-dir', cacheDir(plan.backupPath), '--name', unit.name, '--no-print-statistics', '--allow-source-mismatch'];
-        const optional = optionalUnit(unit) ? 'optional' : 'required';
-        const r = await s.run(asRoot(host.ssh.user, ['sh', '-c', BACKUP_SCRIPT, 'sh', unit.source, unit.archive, optional, ...opts]), { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000 });
-        if (r.exitCode !== 0) throw classifyDuplicityFailure(unit, r.exitCode, `${r.stdout}\n${r.stderr}`);
-        if (r.stdout.includes('ssw: absent')) return { domain: unit.domain, app: unit.app, kind: 'none', files: before };
-        if (unit.keepDays > 0) {
-          const rm = ['remove-older-than', `${unit.keepDays}D`, '--force', '--archive-dir', cacheDir(plan.backupPath), '--name', unit.name, `file://${unit.archive}`];
-          const rr = await s.run(asRoot(host.ssh.user, ['sh', '-c', WITH_PASSPHRASE, 'sh', ...rm]), { stdin: `${passphrase}\n`, timeoutMs: 3600_000 });
-          if (rr.exitCode !== 0) throw classifyDuplicityFailure(unit, rr.exitCode, `${rr.stdout}\n${rr.stderr}`);
-        }
-        const files = await listRemote(s, host.ssh.user, unit.archive);
-        const added = files.filter((f) => !before.some((b) => b.name === f.name));
-        const kind = added.some((f) => f.name.startsWith('duplicity-full.')) ? 'full' : 'incremental';
-        return { domain: unit.domain, app: unit.app, kind, files };
+      const before = await listRemote(s, host.ssh.user, unit.archive);
+      const opts = ['--full-if-older-than', `${unit.fullEveryDays}D`, '--archive-dir', cacheDir(plan.backupPath), '--name', unit.name, '--no-print-statistics', '--allow-source-mismatch'];
+      const optional = optionalUnit(unit) ? 'optional' : 'required';
+      const r = await s.run(asRoot(host.ssh.user, ['sh', '-c', BACKUP_SCRIPT, 'sh', unit.source, unit.archive, optional, ...opts]), { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000 });
+      if (r.exitCode !== 0) throw classifyDuplicityFailure(unit, r.exitCode, `${r.stdout}\n${r.stderr}`);
+      if (r.stdout.includes('ssw: absent')) return { domain: unit.domain, app: unit.app, kind: 'none', files: before };
+      if (unit.keepDays > 0) {
+        const rm = ['remove-older-than', `${unit.keepDays}D`, '--force', '--archive-dir', cacheDir(plan.backupPath), '--name', unit.name, `file://${unit.archive}`];
+        const rr = await s.run(asRoot(host.ssh.user, ['sh', '-c', WITH_PASSPHRASE, 'sh', ...rm]), { stdin: `${passphrase}\n`, timeoutMs: 3600_000 });
+        if (rr.exitCode !== 0) throw classifyDuplicityFailure(unit, rr.exitCode, `${rr.stdout}\n${rr.stderr}`);
+      }
+      const files = await listRemote(s, host.ssh.user, unit.archive);
+      const added = files.filter((f) => !before.some((b) => b.name === f.name));
+      const kind = added.some((f) => f.name.startsWith('duplicity-full.')) ? 'full' : 'incremental';
+      return { domain: unit.domain, app: unit.app, kind, files };
     });
   }
 
@@ -322,13 +322,13 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
     const { host } = plan;
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
     return sshStep(`duplicity restore of ${unit.name}`, host.ssh, connect, { unit: unit.name }, async (s) => {
-        const existed = (await s.run(['test', '-e', unit.source], { timeoutMs: 30_000 })).exitCode === 0;
-        const argv = asRoot(host.ssh.user, ['sh', '-c', RESTORE_SCRIPT, 'sh', unit.archive, unit.source, time ?? '', stamp, cacheDir(plan.backupPath)]);
-        const r = await s.run(argv, { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000 });
-        // Certificates may never have been issued (so never backed up): nothing to restore is not an error for them.
-        if (r.exitCode === 42 && optionalUnit(unit)) return { restored: null, replacedKeptAt: null };
-        if (r.exitCode !== 0) throw classifyDuplicityFailure(unit, r.exitCode, `${r.stdout}\n${r.stderr}`);
-        return { restored: unit.source, replacedKeptAt: existed ? `${unit.source}.ssw-replaced-${stamp}` : null };
+      const existed = (await s.run(['test', '-e', unit.source], { timeoutMs: 30_000 })).exitCode === 0;
+      const argv = asRoot(host.ssh.user, ['sh', '-c', RESTORE_SCRIPT, 'sh', unit.archive, unit.source, time ?? '', stamp, cacheDir(plan.backupPath)]);
+      const r = await s.run(argv, { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000 });
+      // Certificates may never have been issued (so never backed up): nothing to restore is not an error for them.
+      if (r.exitCode === 42 && optionalUnit(unit)) return { restored: null, replacedKeptAt: null };
+      if (r.exitCode !== 0) throw classifyDuplicityFailure(unit, r.exitCode, `${r.stdout}\n${r.stderr}`);
+      return { restored: unit.source, replacedKeptAt: existed ? `${unit.source}.ssw-replaced-${stamp}` : null };
     });
   }
 
@@ -343,29 +343,29 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
     const { host } = plan;
     const scratch = `${plan.backupPath}/.ssw-drill/${unit.name}`;
     const result: DrillResult = await sshStep(`restore drill of ${unit.name}`, host.ssh, connect, { unit: unit.name }, async (s): Promise<DrillResult> => {
-        const argv = asRoot(host.ssh.user, ['sh', '-c', DRILL_SCRIPT, 'sh', unit.archive, scratch, cacheDir(plan.backupPath)]);
-        const r = await s.run(argv, { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000 });
-        const verifiedAt = new Date().toISOString();
-        const base = { domain: unit.domain, app: unit.app, verifiedAt };
-        if (r.exitCode === 42 && optionalUnit(unit)) return { ...base, ok: true, backupTime: null, restoredFiles: 0, restoredEntries: 0, listedEntries: 0, nothingYet: true };
-        if (r.exitCode !== 0) {
-          const why = classifyDuplicityFailure(unit, r.exitCode, `${r.stdout}\n${r.stderr}`).message;
-          return { ...base, ok: false, backupTime: null, restoredFiles: 0, restoredEntries: 0, listedEntries: 0, error: why };
-        }
-        const m = /files=(\d+) entries=(\d+) listed=(\d+) time=(.*)$/m.exec(r.stdout);
-        const when = m?.[4] ? new Date(m[4]) : null;
-        const restoredEntries = Number(m?.[2] ?? 0);
-        const listedEntries = Number(m?.[3] ?? 0);
-        const error = !m ? 'the drill printed no summary' : restoredEntries !== listedEntries ? `restored ${restoredEntries} entries, the backup lists ${listedEntries}` : undefined;
-        return {
-          ...base,
-          ok: error === undefined,
-          backupTime: when && !Number.isNaN(when.getTime()) ? when.toISOString() : null,
-          restoredFiles: Number(m?.[1] ?? 0),
-          restoredEntries,
-          listedEntries,
-          ...(error ? { error } : {}),
-        };
+      const argv = asRoot(host.ssh.user, ['sh', '-c', DRILL_SCRIPT, 'sh', unit.archive, scratch, cacheDir(plan.backupPath)]);
+      const r = await s.run(argv, { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000 });
+      const verifiedAt = new Date().toISOString();
+      const base = { domain: unit.domain, app: unit.app, verifiedAt };
+      if (r.exitCode === 42 && optionalUnit(unit)) return { ...base, ok: true, backupTime: null, restoredFiles: 0, restoredEntries: 0, listedEntries: 0, nothingYet: true };
+      if (r.exitCode !== 0) {
+        const why = classifyDuplicityFailure(unit, r.exitCode, `${r.stdout}\n${r.stderr}`).message;
+        return { ...base, ok: false, backupTime: null, restoredFiles: 0, restoredEntries: 0, listedEntries: 0, error: why };
+      }
+      const m = /files=(\d+) entries=(\d+) listed=(\d+) time=(.*)$/m.exec(r.stdout);
+      const when = m?.[4] ? new Date(m[4]) : null;
+      const restoredEntries = Number(m?.[2] ?? 0);
+      const listedEntries = Number(m?.[3] ?? 0);
+      const error = !m ? 'the drill printed no summary' : restoredEntries !== listedEntries ? `restored ${restoredEntries} entries, the backup lists ${listedEntries}` : undefined;
+      return {
+        ...base,
+        ok: error === undefined,
+        backupTime: when && !Number.isNaN(when.getTime()) ? when.toISOString() : null,
+        restoredFiles: Number(m?.[1] ?? 0),
+        restoredEntries,
+        listedEntries,
+        ...(error ? { error } : {}),
+      };
     });
     if (result.nothingYet) return result; // no certificate was ever backed up: nothing to record
     const dir = localDir(unit);
