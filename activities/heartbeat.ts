@@ -65,6 +65,7 @@ export async function withProgress<T>(what: string, initial: unknown, fn: (step:
   let quiet = 0;
   let probeTimer: NodeJS.Timeout | undefined;
   let probing = false;
+  let finished = false; // after it, nothing may beat or re-arm the watchdog (a late probe answer, a stray callback)
 
   const abort = (reason: unknown, why: 'stalled' | 'cancelled'): void => {
     if (controller.signal.aborted) return;
@@ -91,7 +92,7 @@ export async function withProgress<T>(what: string, initial: unknown, fn: (step:
 
   const progress = (d?: unknown): void => {
     if (d !== undefined) details = d;
-    if (controller.signal.aborted) return;
+    if (finished || controller.signal.aborted) return;
     watchdog.refresh();
     ctx.heartbeat(details);
   };
@@ -99,7 +100,7 @@ export async function withProgress<T>(what: string, initial: unknown, fn: (step:
   // (a frozen connection) asks no more and the step stalls, which is the point.
   const probeEveryMs = Math.max(100, Math.floor(stallMs / 4));
   const scheduleProbe = (): void => {
-    if (!opts.probe || quiet === 0 || probing || probeTimer || controller.signal.aborted) return;
+    if (!opts.probe || quiet === 0 || probing || probeTimer || finished || controller.signal.aborted) return;
     probeTimer = setTimeout(() => {
       probeTimer = undefined;
       probing = true;
@@ -151,6 +152,7 @@ export async function withProgress<T>(what: string, initial: unknown, fn: (step:
     if (stalled) throw ApplicationFailure.create({ message: stalled.message, type: stalled.type ?? undefined, details: [details], cause });
     throw err;
   } finally {
+    finished = true;
     clearTimeout(watchdog);
     clearTimeout(probeTimer);
     clearTimeout(abandonTimer);
