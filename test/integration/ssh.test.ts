@@ -477,8 +477,8 @@ describe('dead connections', () => {
   });
 
   test('a silent but healthy command is kept alive by the connection probe, well past the stall limit', { timeout: 60_000 }, async () => {
-    const env = attempt(1, 400); // stall limit 500 ms (the least there is); the command is silent for 2 s
-    const r = (await env.run(activities().sshRun, target, ['sh', '-c', 'sleep 2; echo done'])) as SshRunResult;
+    const env = attempt(1); // stall limit 1.5 s; the command is silent for four times that
+    const r = (await env.run(activities().sshRun, target, ['sh', '-c', 'sleep 6; echo done'])) as SshRunResult;
     assert.deepEqual(r, { exitCode: 0, stdout: 'done\n', stderr: '' });
   });
 
