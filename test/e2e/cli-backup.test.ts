@@ -5,8 +5,11 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { fingerprintSha256 } from '../../activities/ssh/known-hosts';
+import { AesGcmPayloadCodec } from '../../common/codec/aes-gcm-codec';
+import { loadOrCreateKeyring } from '../../common/codec/keyring';
 import { SsPaths } from '../../common/paths';
 import { LongRunning, sswAsync, startService, stopService } from '../helpers/cli';
 import { harness } from '../helpers/harness';
@@ -73,17 +76,27 @@ async function history(workflowId: string, runId?: string) {
 
 const sha = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
-/** The scheduled activities of a run named `type`, with the attempt that finished each and the failures of earlier attempts. */
+/**
+ * The scheduled activities of a run named `type`, with the attempt that finished each and the
+ * failure of the attempt before it (failure messages are encrypted in the history: decoded here
+ * with the payload key, as the Web UI's codec server would).
+ */
 async function activityRuns(workflowId: string, type: string) {
   const events = (await history(workflowId)).events ?? [];
   const E = temporal.api.enums.v1.EventType;
-  return events
-    .filter((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && e.activityTaskScheduledEventAttributes?.activityType?.name === type)
-    .map((scheduled) => {
-      const started = events.find((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_STARTED && Number(e.activityTaskStartedEventAttributes?.scheduledEventId) === Number(scheduled.eventId));
-      const attrs = started?.activityTaskStartedEventAttributes;
-      return { attempt: attrs?.attempt ?? 0, lastFailure: attrs?.lastFailure?.message ?? '' };
-    });
+  const codec = new AesGcmPayloadCodec(loadOrCreateKeyring(paths.payloadKey));
+  const runs: Array<{ attempt: number; lastFailure: string }> = [];
+  for (const scheduled of events.filter((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && e.activityTaskScheduledEventAttributes?.activityType?.name === type)) {
+    const started = events.find((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_STARTED && Number(e.activityTaskStartedEventAttributes?.scheduledEventId) === Number(scheduled.eventId));
+    const attrs = started?.activityTaskStartedEventAttributes;
+    let lastFailure = attrs?.lastFailure?.message ?? '';
+    if (attrs?.lastFailure?.encodedAttributes) {
+      const [decoded] = await codec.decode([attrs.lastFailure.encodedAttributes as Payload]);
+      lastFailure = (defaultPayloadConverter.fromPayload(decoded!) as { message?: string }).message ?? lastFailure;
+    }
+    runs.push({ attempt: attrs?.attempt ?? 0, lastFailure });
+  }
+  return runs;
 }
 
 /** Every archive file of `app` on the host is here, byte-identical. */
