@@ -74,13 +74,3 @@ export function serverPidsFor(serverPort: number, peerPort: number): number[] {
   const out = execFileSync('ss', ['-tnpH', 'state', 'established', `( sport = :${serverPort} and dport = :${peerPort} )`], { encoding: 'utf8' });
   return [...new Set([...out.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])))];
 }
-
-/** The local ports of `pid`'s established TCP connections to `serverPort`. */
-export function clientPortsOf(pid: number, serverPort: number): number[] {
-  const out = execFileSync('ss', ['-tnpH', 'state', 'established', `( dport = :${serverPort} )`], { encoding: 'utf8' });
-  return out
-    .split('\n')
-    .filter((l) => l.includes(`pid=${pid},`))
-    .map((l) => Number(/127\.0\.0\.1:(\d+)\s+127\.0\.0\.1:\d+/.exec(l)?.[1]))
-    .filter((p) => p > 0);
-}
