@@ -48,6 +48,8 @@ export const FailureType = {
   DrillFailed: 'SswDrillFailed',
   /** A workflow or activity input was not encrypted with this machine's payload key: it did not come from ssw, so it is not run. */
   UnencryptedPayload: 'SswUnencryptedPayload',
+  /** A long step (a transfer, a command on a host) made no progress for its stall limit and was abandoned; the retry resumes it. */
+  Stalled: 'SswStalled',
 } as const;
 
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];

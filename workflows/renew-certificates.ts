@@ -57,12 +57,14 @@ const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maxim
 
 // Reading config and short SSH steps.
 const quick = proxyActivities<SswActivities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '30s', retry });
-// Installing certbot may take a while on a slow mirror.
-const install = proxyActivities<SswActivities>({ startToCloseTimeout: '20 minutes', heartbeatTimeout: '1 minute', retry });
+// Installing certbot may take a while on a slow mirror. These steps heartbeat from certbot's and
+// apt's output and from probes of the SSH connection a few times per stall limit (0.75 × the
+// heartbeat timeout), so a short timeout is safe: a crashed worker costs 15 s, not a minute.
+const install = proxyActivities<SswActivities>({ startToCloseTimeout: '20 minutes', heartbeatTimeout: '15s', retry });
 // Talking to the CA: a CA outage is waited out with long backoff; validation and rate-limit failures are final.
 const acme = proxyActivities<SswActivities>({
   startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: '15s',
   retry: { initialInterval: '10s', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 

@@ -5,9 +5,9 @@ import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
 import { CaBundleInvalid, readCaBundle } from '../../common/tls/ca-bundle';
 import { letsencryptPaths, type SiteCertPlan, type WwwHost } from '../../common/tls/plan';
-import { whileBeating } from '../heartbeat';
 import { withSsh, type SshTarget } from '../ssh/connect';
 import { runChecked, runCommand } from '../ssh/run';
+import { sshStep } from '../ssh/step';
 import { parseCertificate, renewalDecision, type CertificateInfo, type RenewDecision } from './certificate';
 import { asRoot, certbotArgv, classifyCertbotFailure, writePublicFileArgv, type ChallengeMode } from './commands';
 import { httpGetOverSsh, listeningAddresses } from '../ssh/tunnel';
@@ -69,13 +69,11 @@ export function createCertbotActivities({ paths }: { paths: SsPaths }) {
 
   /** Certbot is on the host, installed from the OS's packages when missing (root or passwordless sudo). */
   async function ensureCertbot(target: SshTarget): Promise<{ version: string }> {
-    return whileBeating({ step: 'certbot' }, (signal) =>
-      ssh(target, async (client) => {
-        // apt exits 100 while another apt holds its lock: worth retrying.
-        const r = await runChecked(client, asRoot(target.user, ['sh', '-c', CERTBOT_INSTALL_SCRIPT]), { timeoutMs: 15 * 60_000, signal, retryableExitCodes: [100] });
-        return { version: r.stdout.trim().split('\n').pop() ?? '' };
-      }),
-    );
+    return sshStep(`installing certbot on ${target.host}`, target, connect, { step: 'certbot' }, async (s) => {
+      // apt exits 100 while another apt holds its lock: worth retrying.
+      const r = await s.runChecked(asRoot(target.user, ['sh', '-c', CERTBOT_INSTALL_SCRIPT]), { timeoutMs: 15 * 60_000, retryableExitCodes: [100] });
+      return { version: r.stdout.trim().split('\n').pop() ?? '' };
+    });
   }
 
   /** The site's current certificate on the host and whether it must be renewed now. */
@@ -153,27 +151,29 @@ export function createCertbotActivities({ paths }: { paths: SsPaths }) {
     req: { replaces: string | null; challenge: ChallengeMode },
   ): Promise<ObtainResult> {
     const { logsDir } = letsencryptPaths(host.dataPath, site.domain);
-    return whileBeating({ domain: site.domain }, (signal) =>
-      ssh(host.ssh, async (client) => {
-        const before = await readCertificate(client, host, site.domain);
-        if (before && before.serial !== req.replaces && sameNames(before.names, site.names)) {
-          return { certificate: before, alreadyDone: true, challenge: req.challenge.kind };
-        }
-        const caBundleOnHost = site.acmeCaBundle ? await copyCaBundle(client, host, site) : undefined;
-        const argv = asRoot(host.ssh.user, certbotArgv({ site, dataPath: host.dataPath, challenge: req.challenge, forceRenewal: before !== null, caBundleOnHost }));
-        const r = await runCommand(client, argv, { timeoutMs: 10 * 60_000, signal });
-        if (r.exitCode !== 0) {
-          const log = await runCommand(client, asRoot(host.ssh.user, ['tail', '-n', '80', `${logsDir}/letsencrypt.log`]), { timeoutMs: 30_000 });
-          const failure = classifyCertbotFailure(site.domain, site.acmeServer, `${r.stdout}\n${r.stderr}`, log.stdout);
-          throw ApplicationFailure.create({ message: failure.message, type: failure.type, nonRetryable: !failure.retryable });
-        }
-        const after = await readCertificate(client, host, site.domain);
-        if (!after || (before && after.serial === before.serial)) {
-          throw ApplicationFailure.nonRetryable(`certbot reported success for ${site.domain} but the certificate on the host did not change.`, FailureType.CommandFailed);
-        }
-        return { certificate: after, alreadyDone: false, challenge: req.challenge.kind };
-      }),
-    );
+    // Heartbeats from certbot's output and, while it waits on the CA in silence, from
+    // probes of the connection: a dead worker or connection costs the stall limit
+    // (declared with the activity's heartbeat timeout), not minutes.
+    return sshStep(`certbot for ${site.domain}`, host.ssh, connect, { domain: site.domain }, async (s) => {
+      const client = s.client;
+      const before = await readCertificate(client, host, site.domain);
+      if (before && before.serial !== req.replaces && sameNames(before.names, site.names)) {
+        return { certificate: before, alreadyDone: true, challenge: req.challenge.kind };
+      }
+      const caBundleOnHost = site.acmeCaBundle ? await copyCaBundle(client, host, site) : undefined;
+      const argv = asRoot(host.ssh.user, certbotArgv({ site, dataPath: host.dataPath, challenge: req.challenge, forceRenewal: before !== null, caBundleOnHost }));
+      const r = await s.run(argv, { timeoutMs: 10 * 60_000 });
+      if (r.exitCode !== 0) {
+        const log = await runCommand(client, asRoot(host.ssh.user, ['tail', '-n', '80', `${logsDir}/letsencrypt.log`]), { timeoutMs: 30_000 });
+        const failure = classifyCertbotFailure(site.domain, site.acmeServer, `${r.stdout}\n${r.stderr}`, log.stdout);
+        throw ApplicationFailure.create({ message: failure.message, type: failure.type, nonRetryable: !failure.retryable });
+      }
+      const after = await readCertificate(client, host, site.domain);
+      if (!after || (before && after.serial === before.serial)) {
+        throw ApplicationFailure.nonRetryable(`certbot reported success for ${site.domain} but the certificate on the host did not change.`, FailureType.CommandFailed);
+      }
+      return { certificate: after, alreadyDone: false, challenge: req.challenge.kind };
+    });
   }
 
   /** Every certificate lineage under <dataPath>/letsencrypt on the host, for `ssw cert status`. */

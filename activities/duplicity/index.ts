@@ -1,8 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { CancelledFailure } from '@temporalio/common';
-import type { Client } from 'ssh2';
 import { DRILL_RECORD, type BackupPlan, type BackupUnit } from '../../common/backup/plan';
 import { loadSiteConfig } from '../../common/config';
 import { UserError } from '../../common/errors';
@@ -10,10 +8,9 @@ import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
 import type { WwwHost } from '../../common/tls/plan';
 import { asRoot } from '../certbot/commands';
-import { whileBeating } from '../heartbeat';
-import { withSsh, type SshTarget } from '../ssh/connect';
-import { runChecked, runCommand } from '../ssh/run';
+import type { SshTarget } from '../ssh/connect';
 import { downloadFile, uploadFile } from '../ssh/sftp';
+import { sshStep, type SshStep } from '../ssh/step';
 
 /**
  * duplicity on the www host, and its archives on the management machine.
@@ -107,6 +104,16 @@ export interface DrillResult {
   nothingYet?: boolean;
 }
 
+/**
+ * Makes the archive directory $1 (root's, as duplicity leaves it) and the
+ * staging directory $2 beside it, which belongs to the SSH user $3 (mode
+ * 0700: archives are secret even encrypted) so SFTP can write there.
+ */
+const STAGING_SCRIPT = 'mkdir -p "$1" "$2" && chown "$3" "$2" && chmod 700 "$2"';
+
+/** Moves the uploaded file $1 into the archive as $2, owned like the archive directory (root's), as duplicity's own files are. */
+const PUBLISH_SCRIPT = 'chown --reference="$(dirname "$2")" "$1" && mv -f "$1" "$2"';
+
 /** duplicity (and gpg, which it needs) from the OS's packages when missing: ss's base image has it, a plain host may not. */
 const DUPLICITY_INSTALL_SCRIPT = [
   'set -e',
@@ -184,9 +191,9 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
 
   const cacheDir = (backupPath: string) => `${backupPath}/.duplicity-cache`;
 
-  async function listRemote(client: Client, user: string, dir: string): Promise<ArchiveFile[]> {
+  async function listRemote(s: SshStep, user: string, dir: string): Promise<ArchiveFile[]> {
     const script = 'cd "$1" 2>/dev/null || exit 0; for f in duplicity-*; do [ -f "$f" ] && printf "%s %s\\n" "$(stat -c %s "$f")" "$f"; done; true';
-    const out = await runChecked(client, asRoot(user, ['sh', '-c', script, 'sh', dir]), { timeoutMs: 60_000 });
+    const out = await s.runChecked(asRoot(user, ['sh', '-c', script, 'sh', dir]), { timeoutMs: 60_000 });
     return out.stdout
       .split('\n')
       .filter(Boolean)
@@ -196,38 +203,34 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
 
   /** duplicity is on the host, installed from its OS packages when missing (root or passwordless sudo). */
   async function ensureDuplicity(ssh: SshTarget): Promise<{ version: string }> {
-    return whileBeating({ step: 'duplicity' }, (signal) =>
-      withSsh(ssh, connect, async ({ client }) => {
-        // apt exits 100 while another apt holds its lock: worth retrying.
-        const r = await runChecked(client, asRoot(ssh.user, ['sh', '-c', DUPLICITY_INSTALL_SCRIPT]), { timeoutMs: 15 * 60_000, signal, retryableExitCodes: [100] });
-        return { version: r.stdout.trim().split('\n').pop() ?? '' };
-      }),
-    );
+    return sshStep(`installing duplicity on ${ssh.host}`, ssh, connect, { step: 'duplicity' }, async (s) => {
+      // apt exits 100 while another apt holds its lock: worth retrying.
+      const r = await s.runChecked(asRoot(ssh.user, ['sh', '-c', DUPLICITY_INSTALL_SCRIPT]), { timeoutMs: 15 * 60_000, retryableExitCodes: [100] });
+      return { version: r.stdout.trim().split('\n').pop() ?? '' };
+    });
   }
 
   /** One duplicity backup of one app of one site: full when the last full is older than the unit says, else incremental; then retention. */
   async function backupApp(plan: Pick<BackupPlan, 'host' | 'backupPath'>, unit: BackupUnit): Promise<BackupResult> {
     const passphrase = passphraseOf(unit.domain);
     const { host } = plan;
-    return whileBeating({ unit: unit.name }, (signal) =>
-      withSsh(host.ssh, connect, async ({ client }) => {
-        const before = await listRemote(client, host.ssh.user, unit.archive);
-        const opts = ['--full-if-older-than', `${unit.fullEveryDays}D`, '--archive-dir', cacheDir(plan.backupPath), '--name', unit.name, '--no-print-statistics', '--allow-source-mismatch'];
-        const optional = optionalUnit(unit) ? 'optional' : 'required';
-        const r = await runCommand(client, asRoot(host.ssh.user, ['sh', '-c', BACKUP_SCRIPT, 'sh', unit.source, unit.archive, optional, ...opts]), { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000, signal });
-        if (r.exitCode !== 0) throw classifyDuplicityFailure(unit, r.exitCode, `${r.stdout}\n${r.stderr}`);
-        if (r.stdout.includes('ssw: absent')) return { domain: unit.domain, app: unit.app, kind: 'none', files: before };
-        if (unit.keepDays > 0) {
-          const rm = ['remove-older-than', `${unit.keepDays}D`, '--force', '--archive-dir', cacheDir(plan.backupPath), '--name', unit.name, `file://${unit.archive}`];
-          const rr = await runCommand(client, asRoot(host.ssh.user, ['sh', '-c', WITH_PASSPHRASE, 'sh', ...rm]), { stdin: `${passphrase}\n`, timeoutMs: 3600_000, signal });
-          if (rr.exitCode !== 0) throw classifyDuplicityFailure(unit, rr.exitCode, `${rr.stdout}\n${rr.stderr}`);
-        }
-        const files = await listRemote(client, host.ssh.user, unit.archive);
-        const added = files.filter((f) => !before.some((b) => b.name === f.name));
-        const kind = added.some((f) => f.name.startsWith('duplicity-full.')) ? 'full' : 'incremental';
-        return { domain: unit.domain, app: unit.app, kind, files };
-      }),
-    );
+    return sshStep(`duplicity backup of ${unit.name}`, host.ssh, connect, { unit: unit.name }, async (s) => {
+      const before = await listRemote(s, host.ssh.user, unit.archive);
+      const opts = ['--full-if-older-than', `${unit.fullEveryDays}D`, '--archive-dir', cacheDir(plan.backupPath), '--name', unit.name, '--no-print-statistics', '--allow-source-mismatch'];
+      const optional = optionalUnit(unit) ? 'optional' : 'required';
+      const r = await s.run(asRoot(host.ssh.user, ['sh', '-c', BACKUP_SCRIPT, 'sh', unit.source, unit.archive, optional, ...opts]), { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000 });
+      if (r.exitCode !== 0) throw classifyDuplicityFailure(unit, r.exitCode, `${r.stdout}\n${r.stderr}`);
+      if (r.stdout.includes('ssw: absent')) return { domain: unit.domain, app: unit.app, kind: 'none', files: before };
+      if (unit.keepDays > 0) {
+        const rm = ['remove-older-than', `${unit.keepDays}D`, '--force', '--archive-dir', cacheDir(plan.backupPath), '--name', unit.name, `file://${unit.archive}`];
+        const rr = await s.run(asRoot(host.ssh.user, ['sh', '-c', WITH_PASSPHRASE, 'sh', ...rm]), { stdin: `${passphrase}\n`, timeoutMs: 3600_000 });
+        if (rr.exitCode !== 0) throw classifyDuplicityFailure(unit, rr.exitCode, `${rr.stdout}\n${rr.stderr}`);
+      }
+      const files = await listRemote(s, host.ssh.user, unit.archive);
+      const added = files.filter((f) => !before.some((b) => b.name === f.name));
+      const kind = added.some((f) => f.name.startsWith('duplicity-full.')) ? 'full' : 'incremental';
+      return { domain: unit.domain, app: unit.app, kind, files };
+    });
   }
 
   /** Where a unit's archive lives on the management machine. */
@@ -236,32 +239,25 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
   /**
    * Copies a set of files one by one with resume (the partial file is the
    * checkpoint) and skips those already identical; heartbeats the file and the
-   * bytes done so far, so a retry after a crash continues where this left off.
+   * bytes done so far as they move, so a transfer that stops moving fails its
+   * attempt (see `sshStep`) and the retry continues where this left off.
    */
   async function transferAll(
+    s: SshStep,
     what: string,
     files: ArchiveFile[],
-    copy: (file: ArchiveFile, onProgress: (done: number) => void, signal: AbortSignal) => Promise<{ skipped: boolean; bytesTransferred: number; resumedFrom: number }>,
+    copy: (file: ArchiveFile, onProgress: (done: number) => void) => Promise<{ skipped: boolean; bytesTransferred: number; resumedFrom: number }>,
   ): Promise<TransferSummary> {
     const ctx = Context.current();
     const previous = ctx.info.heartbeatDetails as { file?: string; bytesDone?: number } | undefined;
     if (ctx.info.attempt > 1) ctx.log.info(`${what}: attempt ${ctx.info.attempt}, resuming (previous attempt was at ${previous?.file ?? 'the start'}, ${previous?.bytesDone ?? 0} bytes)`);
     const summary: TransferSummary = { files: files.length, bytesTransferred: 0, bytesResumed: 0, skipped: 0 };
     for (const file of files) {
-      let last = 0;
-      const beat = setInterval(() => ctx.heartbeat({ file: file.name, bytesDone: last }), 2_000);
-      ctx.heartbeat({ file: file.name, bytesDone: 0 });
-      try {
-        const r = await copy(file, (done) => (last = done), ctx.cancellationSignal);
-        summary.bytesTransferred += r.bytesTransferred;
-        summary.bytesResumed += r.resumedFrom;
-        if (r.skipped) summary.skipped++;
-      } catch (err) {
-        if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`${ctx.info.activityType} was cancelled`);
-        throw err;
-      } finally {
-        clearInterval(beat);
-      }
+      s.progress({ file: file.name, bytesDone: 0 });
+      const r = await copy(file, (done) => s.progress({ file: file.name, bytesDone: done }));
+      summary.bytesTransferred += r.bytesTransferred;
+      summary.bytesResumed += r.resumedFrom;
+      if (r.skipped) summary.skipped++;
     }
     ctx.log.info(`${what}: ${summary.files} files, ${summary.bytesTransferred} bytes transferred, ${summary.bytesResumed} resumed from partial files, ${summary.skipped} already identical`);
     return summary;
@@ -271,23 +267,41 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
   async function pullArchive(host: WwwHost, unit: BackupUnit): Promise<TransferSummary> {
     const dir = localDir(unit);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    return withSsh(host.ssh, connect, async ({ client }) => {
-      const files = await listRemote(client, host.ssh.user, unit.archive);
-      return transferAll(`pull ${unit.name}`, files, (f, onProgress, signal) => downloadFile(client, `${unit.archive}/${f.name}`, path.join(dir, f.name), { onProgress, signal }));
+    const what = `pull ${unit.name}`;
+    return sshStep(what, host.ssh, connect, { file: null, bytesDone: 0 }, async (s) => {
+      const files = await listRemote(s, host.ssh.user, unit.archive);
+      return transferAll(s, what, files, (f, onProgress) =>
+        downloadFile(s.client, `${unit.archive}/${f.name}`, path.join(dir, f.name), { onProgress, signal: s.signal, whileQuiet: s.whileQuiet }),
+      );
     });
   }
 
-  /** Uploads the local copy's files that `ssh`:`dir` lacks (or holds partially), resumed and checked. */
+  /**
+   * Uploads the local copy's files that `ssh`:`dir` lacks (or holds partially), resumed and checked.
+   *
+   * The archive directories on the host belong to root (duplicity runs there
+   * with sudo), and SFTP runs as the SSH user (`ubuntu` on an instance): so
+   * files go to a staging directory beside the archive that the SSH user
+   * owns (where a partial upload also waits for the next attempt), and each
+   * complete, verified file is then moved into the archive as root.
+   */
   async function pushFiles(ssh: SshTarget, unit: BackupUnit, dir: string, what: string): Promise<TransferSummary> {
     const local = localDir(unit);
     const files: ArchiveFile[] = fs.existsSync(local)
       ? fs.readdirSync(local).filter((n) => n.startsWith('duplicity-') && !n.includes('.partial')).map((name) => ({ name, size: fs.statSync(path.join(local, name)).size }))
       : [];
-    return withSsh(ssh, connect, async ({ client }) => {
-      await runChecked(client, asRoot(ssh.user, ['mkdir', '-p', dir]), { timeoutMs: 30_000 });
-      const remote = await listRemote(client, ssh.user, dir);
+    const staging = `${dir}.ssw-upload`;
+    return sshStep(what, ssh, connect, { file: null, bytesDone: 0 }, async (s) => {
+      await s.runChecked(asRoot(ssh.user, ['sh', '-c', STAGING_SCRIPT, 'sh', dir, staging, ssh.user]), { timeoutMs: 30_000 });
+      const remote = await listRemote(s, ssh.user, dir);
       const missing = files.filter((f) => !remote.some((r) => r.name === f.name && r.size === f.size));
-      return transferAll(what, missing, (f, onProgress, signal) => uploadFile(client, path.join(local, f.name), `${dir}/${f.name}`, { onProgress, signal }));
+      const summary = await transferAll(s, what, missing, async (f, onProgress) => {
+        const r = await uploadFile(s.client, path.join(local, f.name), `${staging}/${f.name}`, { onProgress, signal: s.signal, whileQuiet: s.whileQuiet });
+        await s.runChecked(asRoot(ssh.user, ['sh', '-c', PUBLISH_SCRIPT, 'sh', `${staging}/${f.name}`, `${dir}/${f.name}`]), { timeoutMs: 60_000 });
+        return r;
+      });
+      await s.runChecked(asRoot(ssh.user, ['rm', '-rf', '--', staging]), { timeoutMs: 60_000 });
+      return summary;
     });
   }
 
@@ -307,17 +321,15 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
     const passphrase = passphraseOf(unit.domain);
     const { host } = plan;
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-    return whileBeating({ unit: unit.name }, (signal) =>
-      withSsh(host.ssh, connect, async ({ client }) => {
-        const existed = (await runCommand(client, ['test', '-e', unit.source], { timeoutMs: 30_000 })).exitCode === 0;
-        const argv = asRoot(host.ssh.user, ['sh', '-c', RESTORE_SCRIPT, 'sh', unit.archive, unit.source, time ?? '', stamp, cacheDir(plan.backupPath)]);
-        const r = await runCommand(client, argv, { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000, signal });
-        // Certificates may never have been issued (so never backed up): nothing to restore is not an error for them.
-        if (r.exitCode === 42 && optionalUnit(unit)) return { restored: null, replacedKeptAt: null };
-        if (r.exitCode !== 0) throw classifyDuplicityFailure(unit, r.exitCode, `${r.stdout}\n${r.stderr}`);
-        return { restored: unit.source, replacedKeptAt: existed ? `${unit.source}.ssw-replaced-${stamp}` : null };
-      }),
-    );
+    return sshStep(`duplicity restore of ${unit.name}`, host.ssh, connect, { unit: unit.name }, async (s) => {
+      const existed = (await s.run(['test', '-e', unit.source], { timeoutMs: 30_000 })).exitCode === 0;
+      const argv = asRoot(host.ssh.user, ['sh', '-c', RESTORE_SCRIPT, 'sh', unit.archive, unit.source, time ?? '', stamp, cacheDir(plan.backupPath)]);
+      const r = await s.run(argv, { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000 });
+      // Certificates may never have been issued (so never backed up): nothing to restore is not an error for them.
+      if (r.exitCode === 42 && optionalUnit(unit)) return { restored: null, replacedKeptAt: null };
+      if (r.exitCode !== 0) throw classifyDuplicityFailure(unit, r.exitCode, `${r.stdout}\n${r.stderr}`);
+      return { restored: unit.source, replacedKeptAt: existed ? `${unit.source}.ssw-replaced-${stamp}` : null };
+    });
   }
 
   /**
@@ -330,33 +342,31 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
     const passphrase = passphraseOf(unit.domain);
     const { host } = plan;
     const scratch = `${plan.backupPath}/.ssw-drill/${unit.name}`;
-    const result: DrillResult = await whileBeating({ unit: unit.name }, (signal) =>
-      withSsh(host.ssh, connect, async ({ client }): Promise<DrillResult> => {
-        const argv = asRoot(host.ssh.user, ['sh', '-c', DRILL_SCRIPT, 'sh', unit.archive, scratch, cacheDir(plan.backupPath)]);
-        const r = await runCommand(client, argv, { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000, signal });
-        const verifiedAt = new Date().toISOString();
-        const base = { domain: unit.domain, app: unit.app, verifiedAt };
-        if (r.exitCode === 42 && optionalUnit(unit)) return { ...base, ok: true, backupTime: null, restoredFiles: 0, restoredEntries: 0, listedEntries: 0, nothingYet: true };
-        if (r.exitCode !== 0) {
-          const why = classifyDuplicityFailure(unit, r.exitCode, `${r.stdout}\n${r.stderr}`).message;
-          return { ...base, ok: false, backupTime: null, restoredFiles: 0, restoredEntries: 0, listedEntries: 0, error: why };
-        }
-        const m = /files=(\d+) entries=(\d+) listed=(\d+) time=(.*)$/m.exec(r.stdout);
-        const when = m?.[4] ? new Date(m[4]) : null;
-        const restoredEntries = Number(m?.[2] ?? 0);
-        const listedEntries = Number(m?.[3] ?? 0);
-        const error = !m ? 'the drill printed no summary' : restoredEntries !== listedEntries ? `restored ${restoredEntries} entries, the backup lists ${listedEntries}` : undefined;
-        return {
-          ...base,
-          ok: error === undefined,
-          backupTime: when && !Number.isNaN(when.getTime()) ? when.toISOString() : null,
-          restoredFiles: Number(m?.[1] ?? 0),
-          restoredEntries,
-          listedEntries,
-          ...(error ? { error } : {}),
-        };
-      }),
-    );
+    const result: DrillResult = await sshStep(`restore drill of ${unit.name}`, host.ssh, connect, { unit: unit.name }, async (s): Promise<DrillResult> => {
+      const argv = asRoot(host.ssh.user, ['sh', '-c', DRILL_SCRIPT, 'sh', unit.archive, scratch, cacheDir(plan.backupPath)]);
+      const r = await s.run(argv, { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000 });
+      const verifiedAt = new Date().toISOString();
+      const base = { domain: unit.domain, app: unit.app, verifiedAt };
+      if (r.exitCode === 42 && optionalUnit(unit)) return { ...base, ok: true, backupTime: null, restoredFiles: 0, restoredEntries: 0, listedEntries: 0, nothingYet: true };
+      if (r.exitCode !== 0) {
+        const why = classifyDuplicityFailure(unit, r.exitCode, `${r.stdout}\n${r.stderr}`).message;
+        return { ...base, ok: false, backupTime: null, restoredFiles: 0, restoredEntries: 0, listedEntries: 0, error: why };
+      }
+      const m = /files=(\d+) entries=(\d+) listed=(\d+) time=(.*)$/m.exec(r.stdout);
+      const when = m?.[4] ? new Date(m[4]) : null;
+      const restoredEntries = Number(m?.[2] ?? 0);
+      const listedEntries = Number(m?.[3] ?? 0);
+      const error = !m ? 'the drill printed no summary' : restoredEntries !== listedEntries ? `restored ${restoredEntries} entries, the backup lists ${listedEntries}` : undefined;
+      return {
+        ...base,
+        ok: error === undefined,
+        backupTime: when && !Number.isNaN(when.getTime()) ? when.toISOString() : null,
+        restoredFiles: Number(m?.[1] ?? 0),
+        restoredEntries,
+        listedEntries,
+        ...(error ? { error } : {}),
+      };
+    });
     if (result.nothingYet) return result; // no certificate was ever backed up: nothing to record
     const dir = localDir(unit);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -1,8 +1,9 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
 import { withSsh, type SshTarget } from '../ssh/connect';
 import { runChecked } from '../ssh/run';
+import { sshStep } from '../ssh/step';
 import { grantSocketArgv, HostFacts, inspectArgv, installArgvs, missingPackages, parseFacts, refusalFor } from './inspect';
 
 export type { HostFacts } from './inspect';
@@ -39,18 +40,12 @@ export function createHostActivities({ paths }: { paths: SsPaths }) {
     const before = await inspectHost(target, req);
     const pkgs = missingPackages(before, req.backend, req.disk);
     if (pkgs.length === 0) return grantSocketAccess(target, req, before, []);
-    const ctx = Context.current();
-    const beat = setInterval(() => ctx.heartbeat({ installing: pkgs }), 5_000);
-    try {
-      await withSsh(target, connect, async ({ client }) => {
-        for (const argv of installArgvs(before, pkgs)) {
-          // apt exits 100 when another apt holds its lock (e.g. unattended-upgrades): worth retrying.
-          await runChecked(client, argv, { timeoutMs: 20 * 60_000, signal: ctx.cancellationSignal, retryableExitCodes: [100] });
-        }
-      });
-    } finally {
-      clearInterval(beat);
-    }
+    await sshStep(`installing ${pkgs.join(', ')} on ${target.host}`, target, connect, { installing: pkgs }, async (s) => {
+      for (const argv of installArgvs(before, pkgs)) {
+        // apt exits 100 when another apt holds its lock (e.g. unattended-upgrades): worth retrying.
+        await s.runChecked(argv, { timeoutMs: 20 * 60_000, retryableExitCodes: [100] });
+      }
+    });
     const after = await inspectHost(target, req);
     const still = missingPackages(after, req.backend, req.disk);
     if (still.length > 0) {

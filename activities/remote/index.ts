@@ -1,13 +1,13 @@
 import * as os from 'node:os';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
 import { RemoteRecord, usableRemoteRecord, writeRemoteRecord } from '../../common/remotes';
 import { loadOrCreateClientCert } from '../lxd/client-cert';
 import { LxdClient } from '../lxd/client';
 import { inspectArgv, parseFacts } from '../host/inspect';
-import { withSsh, type SshTarget } from '../ssh/connect';
-import { runChecked } from '../ssh/run';
+import type { SshTarget } from '../ssh/connect';
+import { sshStep, type SshStep } from '../ssh/step';
 import {
   CurrentSetup,
   describeChange,
@@ -39,12 +39,15 @@ export interface ConfigureLxdResult {
 
 /**
  * Runs `fn` with an LxdClient on the host's unix socket, tunnelled through
- * SSH. The socket is found anew each time (by backend), so a daemon that
- * came up after the install step, or moved, is still found.
+ * SSH, as a progress-heartbeating step: `fn` reports what it changed, and
+ * while it waits on LXD (creating a ZFS pool can take a while) the SSH
+ * connection's liveness probe counts as progress. The socket is found anew
+ * each time (by backend), so a daemon that came up after the install step,
+ * or moved, is still found.
  */
-async function lxdOverSsh<T>(paths: SsPaths, target: SshTarget, backend: 'lxd' | 'incus', fn: (lxd: LxdClient) => Promise<T>): Promise<T> {
-  return withSsh(target, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, async ({ client }) => {
-    const facts = parseFacts((await runChecked(client, inspectArgv('dir', undefined, backend), { timeoutMs: 20_000 })).stdout);
+async function lxdOverSsh<T>(paths: SsPaths, target: SshTarget, backend: 'lxd' | 'incus', initial: unknown, fn: (lxd: LxdClient, s: SshStep) => Promise<T>): Promise<T> {
+  return sshStep(`LXD on ${target.host}`, target, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, initial, async (s) => {
+    const facts = parseFacts((await s.runChecked(inspectArgv('dir', undefined, backend), { timeoutMs: 20_000 })).stdout);
     if (!facts.socketPath) {
       throw ApplicationFailure.create({ message: `No ${backend} socket on ${target.host}; is the daemon running?` }); // retryable: it may be starting
     }
@@ -54,27 +57,15 @@ async function lxdOverSsh<T>(paths: SsPaths, target: SshTarget, backend: 'lxd' |
     const lxd = new LxdClient({
       endpoint: {
         label: `ssh://${target.user}@${target.host}:${target.port}${facts.socketPath}`,
-        connect: (cb) => client.openssh_forwardOutStreamLocal(facts.socketPath, cb),
+        connect: (cb) => s.client.openssh_forwardOutStreamLocal(facts.socketPath, cb),
       },
     });
     try {
-      return await fn(lxd);
+      return await s.whileQuiet(() => fn(lxd, s));
     } finally {
       lxd.close();
     }
   });
-}
-
-/** Heartbeats every few seconds while `fn` runs (LXD operations such as creating a ZFS pool can take a while). */
-async function heartbeating<T>(details: () => unknown, fn: () => Promise<T>): Promise<T> {
-  const ctx = Context.current();
-  const timer = setInterval(() => ctx.heartbeat(details()), 5_000);
-  ctx.heartbeat(details());
-  try {
-    return await fn();
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 async function readCurrent(lxd: LxdClient): Promise<CurrentSetup> {
@@ -132,8 +123,7 @@ export function createRemoteActivities({ paths }: { paths: SsPaths }) {
    * re-plans and finishes the rest).
    */
   async function configureLxd(target: SshTarget, o: { backend: 'lxd' | 'incus'; setup: SetupOptions }): Promise<ConfigureLxdResult> {
-    let applying = 'reading the current setup';
-    return heartbeating(() => ({ applying }), () => lxdOverSsh(paths, target, o.backend, async (lxd) => {
+    return lxdOverSsh(paths, target, o.backend, { applying: 'reading the current setup' }, async (lxd, s) => {
       const running = (await lxd.server()).environment?.server;
       if (running && running !== o.backend) {
         throw ApplicationFailure.nonRetryable(`${target.host} runs ${running}, not ${o.backend}; pass --backend ${running}.`, FailureType.Validation);
@@ -147,7 +137,7 @@ export function createRemoteActivities({ paths }: { paths: SsPaths }) {
       }
       const changes: string[] = [];
       for (const change of plan) {
-        applying = describeChange(change);
+        s.progress({ applying: describeChange(change) });
         await apply(lxd, change);
         changes.push(describeChange(change));
       }
@@ -162,7 +152,7 @@ export function createRemoteActivities({ paths }: { paths: SsPaths }) {
         serverFingerprint: env.certificate_fingerprint,
         changes,
       };
-    }));
+    });
   }
 
   /**
@@ -181,7 +171,7 @@ export function createRemoteActivities({ paths }: { paths: SsPaths }) {
     try {
       if ((await https.server()).auth === 'trusted') return { alreadyTrusted: true, clientFingerprint: cert.fingerprint };
       const name = `ssw-${o.remote}-${os.hostname()}`.replace(/[^A-Za-z0-9._-]/g, '-');
-      const token = await lxdOverSsh(paths, target, o.backend, async (lxd) => {
+      const token = await lxdOverSsh(paths, target, o.backend, { trusting: 'token' }, async (lxd) => {
         await removePendingTokens(lxd, name); // an earlier attempt's unused token (LXD 5.0's never expire)
         return lxd.createTrustToken(name);
       });

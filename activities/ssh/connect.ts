@@ -41,11 +41,16 @@ export interface ConnectOptions {
    */
   readyTimeoutMs?: number;
   /**
-   * SSH keepalive interval; four unanswered keepalives drop the connection, so
-   * a dead host fails a long command instead of hanging it.
-   * @default 15000
+   * SSH keepalive interval: a keepalive is sent after this long without
+   * traffic from the host, and {@link ConnectOptions.keepaliveCountMax}
+   * unanswered ones drop the connection, so a dead host or a cut network
+   * (no FIN, no data) fails pending commands and transfers within about
+   * interval × (count + 1) instead of hanging them.
+   * @default 5000
    */
   keepaliveIntervalMs?: number;
+  /** @default 3 */
+  keepaliveCountMax?: number;
 }
 
 /** The host key a connection was verified against. */
@@ -151,8 +156,8 @@ export async function connectSsh(target: SshTarget, opts: ConnectOptions): Promi
       username: target.user,
       ...auth,
       readyTimeout: readyTimeoutMs,
-      keepaliveInterval: opts.keepaliveIntervalMs ?? 15_000,
-      keepaliveCountMax: 4,
+      keepaliveInterval: opts.keepaliveIntervalMs ?? 5_000,
+      keepaliveCountMax: opts.keepaliveCountMax ?? 3,
       hostVerifier: (key: Buffer): boolean => {
         presented = key;
         if (pinned.length > 0) {

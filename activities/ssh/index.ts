@@ -1,16 +1,18 @@
 import { Context } from '@temporalio/activity';
-import { CancelledFailure } from '@temporalio/common';
 import type { SsPaths } from '../../common/paths';
 import { withSsh, type ConnectOptions, type SshTarget } from './connect';
-import { runChecked, runCommand } from './run';
+import { runChecked } from './run';
 import { downloadFile, uploadFile, type TransferResult } from './sftp';
+import { sshStep, type SshStep } from './step';
 
 export { argvToCommand, shellQuote } from './quote';
 export { fingerprintSha256, forgetHostKey, knownHostsLine, lookupHostKeys, pinHostKey, readKnownHosts } from './known-hosts';
 export type { KnownHostEntry, PinResult } from './known-hosts';
 export { connectSsh, describeTarget, probeHostKey, withSsh } from './connect';
 export type { ConnectOptions, HostKeyInfo, HostKeyPolicy, ProbedHostKey, SshConnection, SshTarget } from './connect';
-export { runChecked, runCommand } from './run';
+export { probeConnection, runChecked, runCommand } from './run';
+export { sshStep } from './step';
+export type { SshStep, SshStepOptions } from './step';
 export type { RunCheckedOptions, RunOptions, RunResult } from './run';
 export { downloadFile, remoteSha256, sha256File, uploadFile } from './sftp';
 export type { TransferOptions, TransferResult } from './sftp';
@@ -63,36 +65,6 @@ export function parseOsRelease(text: string): Record<string, string> {
   return out;
 }
 
-/**
- * Throttled heartbeats while a command or transfer runs. The SDK throttles
- * too; this also beats when a command prints nothing for minutes, so a silent
- * but healthy step is not taken for a dead worker.
- */
-function heartbeater(ctx: Context, initial: unknown): { set(details: unknown): void; stop(): void } {
-  let details = initial;
-  const beat = () => ctx.heartbeat(details);
-  const everyMs = Math.max(200, Math.min(5_000, (ctx.info.heartbeatTimeoutMs || 10_000) / 3));
-  const timer = setInterval(beat, everyMs);
-  beat();
-  return {
-    set(d) {
-      details = d;
-      beat();
-    },
-    stop() {
-      clearInterval(timer);
-    },
-  };
-}
-
-/** A cancelled activity must end with CancelledFailure, not with the runner's "killed" failure. */
-function rethrow(ctx: Context, err: unknown): never {
-  if (ctx.cancellationSignal.aborted) {
-    throw new CancelledFailure(`${ctx.info.activityType} was cancelled`, undefined, err instanceof Error ? err : undefined);
-  }
-  throw err;
-}
-
 export function createSshActivities({ paths }: SshActivityDeps) {
   const connectOpts = (): ConnectOptions => ({ hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } });
 
@@ -116,66 +88,51 @@ export function createSshActivities({ paths }: SshActivityDeps) {
    * output has arrived; activity cancellation kills the command on the host.
    */
   async function sshRun(target: SshTarget, argv: string[], opts: SshRunOptions = {}): Promise<SshRunResult> {
-    const ctx = Context.current();
     const bytes = { stdout: 0, stderr: 0 };
-    const hb = heartbeater(ctx, { ...bytes });
-    try {
-      return await withSsh(target, connectOpts(), async ({ client }) => {
-        const r = await runCommand(client, argv, {
-          timeoutMs: opts.timeoutMs,
-          signal: ctx.cancellationSignal,
-          onOutput: (chunk, stream) => {
-            bytes[stream] += Buffer.byteLength(chunk);
-            hb.set({ ...bytes });
-          },
-        });
-        return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+    return sshStep(`${argv[0]} on ${target.host}`, target, connectOpts(), { ...bytes }, async (s) => {
+      const r = await s.run(argv, {
+        timeoutMs: opts.timeoutMs,
+        onOutput: (chunk, stream) => {
+          bytes[stream] += Buffer.byteLength(chunk);
+          s.progress({ ...bytes });
+        },
       });
-    } catch (err) {
-      rethrow(ctx, err);
-    } finally {
-      hb.stop();
-    }
+      return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+    });
   }
 
   /**
-   * Run a transfer with heartbeats of `{ bytesDone }`. The partial file on
-   * the destination is what resumes a retried attempt; the last heartbeat is
+   * Run a transfer heartbeating `{ bytesDone }` as bytes move; one that moves
+   * none for the stall limit fails its attempt. The partial file on the
+   * destination is what resumes a retried attempt; the last heartbeat is
    * only logged, to show in the worker log where the previous attempt got to.
    */
-  async function transfer(what: string, run: (onProgress: (done: number) => void, signal: AbortSignal) => Promise<TransferResult>): Promise<TransferResult> {
+  async function transfer(what: string, target: SshTarget, run: (s: SshStep, onProgress: (done: number) => void) => Promise<TransferResult>): Promise<TransferResult> {
     const ctx = Context.current();
     const previous = ctx.info.heartbeatDetails as { bytesDone?: number } | undefined;
     if (ctx.info.attempt > 1 || previous?.bytesDone) {
       ctx.log.info(`${what}: attempt ${ctx.info.attempt}, previous attempt reported ${previous?.bytesDone ?? 0} bytes done; resuming from the partial file`);
     }
-    const hb = heartbeater(ctx, { bytesDone: previous?.bytesDone ?? 0 });
-    try {
-      const result = await run((bytesDone) => hb.set({ bytesDone }), ctx.cancellationSignal);
-      ctx.log.info(
-        result.skipped
-          ? `${what}: destination already identical (${result.size} bytes), skipped`
-          : `${what}: ${result.bytesTransferred} bytes transferred (resumed at ${result.resumedFrom}), sha256 ${result.sha256}`,
-      );
-      return result;
-    } catch (err) {
-      rethrow(ctx, err);
-    } finally {
-      hb.stop();
-    }
+    const result = await sshStep(what, target, connectOpts(), { bytesDone: previous?.bytesDone ?? 0 }, (s) => run(s, (bytesDone) => s.progress({ bytesDone })));
+    ctx.log.info(
+      result.skipped
+        ? `${what}: destination already identical (${result.size} bytes), skipped`
+        : `${what}: ${result.bytesTransferred} bytes transferred (resumed at ${result.resumedFrom}), sha256 ${result.sha256}`,
+    );
+    return result;
   }
 
   /** Copy a file from the management machine to the host (resumable, skipped when identical). */
   async function sshUpload(target: SshTarget, localPath: string, remotePath: string): Promise<TransferResult> {
-    return transfer(`upload ${localPath} -> ${target.host}:${remotePath}`, (onProgress, signal) =>
-      withSsh(target, connectOpts(), ({ client }) => uploadFile(client, localPath, remotePath, { onProgress, signal })),
+    return transfer(`upload ${localPath} -> ${target.host}:${remotePath}`, target, (s, onProgress) =>
+      uploadFile(s.client, localPath, remotePath, { onProgress, signal: s.signal, whileQuiet: s.whileQuiet }),
     );
   }
 
   /** Copy a file from the host to the management machine (resumable, skipped when identical). */
   async function sshDownload(target: SshTarget, remotePath: string, localPath: string): Promise<TransferResult> {
-    return transfer(`download ${target.host}:${remotePath} -> ${localPath}`, (onProgress, signal) =>
-      withSsh(target, connectOpts(), ({ client }) => downloadFile(client, remotePath, localPath, { onProgress, signal })),
+    return transfer(`download ${target.host}:${remotePath} -> ${localPath}`, target, (s, onProgress) =>
+      downloadFile(s.client, remotePath, localPath, { onProgress, signal: s.signal, whileQuiet: s.whileQuiet }),
     );
   }
 

@@ -285,3 +285,36 @@ export async function runChecked(client: Client, argv: readonly string[], opts: 
     details: [{ command: argv[0], exitCode: result.exitCode, signal: result.signal ?? null }],
   });
 }
+
+/**
+ * One round trip through the connection to the host's sshd and back: a
+ * session channel running `true`. Resolves when the channel closes after
+ * the command ran; a dead or frozen connection never resolves it (the
+ * caller's stall limit decides how long that may take) or rejects it.
+ * This is the liveness probe of quiet SSH steps: it proves the connection
+ * and the host still answer, which a silent command cannot show.
+ */
+export function probeConnection(client: Client, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(new Error('probe aborted'));
+    const onAbort = (): void => reject(new Error('probe aborted'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const done = (err?: Error): void => {
+      signal?.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve();
+    };
+    try {
+      client.exec('true', (err, ch) => {
+        if (err) return done(err);
+        ch.on('error', () => undefined);
+        ch.on('close', () => done());
+        ch.resume();
+        ch.stderr.resume();
+        ch.end();
+      });
+    } catch (err) {
+      done(err as Error); // not connected any more
+    }
+  });
+}

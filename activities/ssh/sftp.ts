@@ -32,8 +32,10 @@ export const READ_WINDOW = 8;
 export interface TransferOptions {
   /** Called once before data moves (with the resume offset, 0 for a fresh transfer) and after every chunk. */
   onProgress?(bytesDone: number, total: number): void;
-  /** Stops the transfer between chunks; the partial file is kept for the next attempt. */
+  /** Stops the transfer, pending requests included; the partial file is kept for the next attempt. */
   signal?: AbortSignal;
+  /** Wraps the phases that move no bytes (checksums of whole files), so the caller can prove liveness otherwise (see `StepProgress.whileQuiet`). */
+  whileQuiet?<T>(fn: () => Promise<T>): Promise<T>;
   /** Permissions of the final file. The partial file is always 0600 (it may be a secret archive). @default 0o600 */
   mode?: number;
 }
@@ -50,21 +52,32 @@ export interface TransferResult {
 }
 
 // Minimal promise wrappers: ssh2's SFTP API is callback-only.
-function call<T>(fn: (cb: (err: Error | undefined | null, res: T) => void) => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => fn((err, res) => (err ? reject(err) : resolve(res))));
+// With a signal, a request pending on a dead connection (whose answer may never
+// come) rejects as soon as the signal aborts, instead of holding the transfer.
+function call<T>(fn: (cb: (err: Error | undefined | null, res: T) => void) => void, signal?: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal?.aborted) return reject(new Error('aborted'));
+    const onAbort = (): void => reject(new Error('aborted'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    fn((err, res) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve(res);
+    });
+  });
 }
 
-async function openSftp(client: Client): Promise<SFTPWrapper> {
-  const sftp = await call<SFTPWrapper>((cb) => client.sftp(cb));
+async function openSftp(client: Client, signal?: AbortSignal): Promise<SFTPWrapper> {
+  const sftp = await call<SFTPWrapper>((cb) => client.sftp(cb), signal);
   // A protocol error also fails every pending request through its callback;
   // without a listener the 'error' event itself would crash the worker.
   sftp.on('error', () => undefined);
   return sftp;
 }
 
-async function remoteStat(sftp: SFTPWrapper, p: string): Promise<Stats | undefined> {
+async function remoteStat(sftp: SFTPWrapper, p: string, signal?: AbortSignal): Promise<Stats | undefined> {
   try {
-    return await call<Stats>((cb) => sftp.stat(p, cb));
+    return await call<Stats>((cb) => sftp.stat(p, cb), signal);
   } catch (err) {
     if ((err as { code?: number }).code === 2) return undefined; // SSH_FX_NO_SUCH_FILE
     throw err;
@@ -92,8 +105,8 @@ export function sha256File(p: string): Promise<string> {
 }
 
 /** sha256 of a file on the host, computed there by `sha256sum`. */
-export async function remoteSha256(client: Client, p: string): Promise<string> {
-  const { stdout } = await runChecked(client, ['sha256sum', '--', p]);
+export async function remoteSha256(client: Client, p: string, signal?: AbortSignal): Promise<string> {
+  const { stdout } = await runChecked(client, ['sha256sum', '--', p], { signal });
   // sha256sum prefixes the line with '\' when it had to escape the file name.
   const m = /^\\?([0-9a-f]{64})\s/.exec(stdout);
   if (!m) throw ApplicationFailure.nonRetryable(`Unexpected sha256sum output for ${p}`, FailureType.CommandFailed);
@@ -111,9 +124,13 @@ async function remoteReplace(sftp: SFTPWrapper, from: string, to: string): Promi
   }
 }
 
-function aborted(what: string, done: number, total: number): ApplicationFailure {
-  return ApplicationFailure.create({ message: `${what} stopped at ${done} of ${total} bytes: cancelled; the next attempt resumes from there` });
+function aborted(what: string, done: number, total: number, signal?: AbortSignal): ApplicationFailure {
+  const reason = signal?.reason as { type?: string } | undefined;
+  const why = reason?.type === FailureType.Stalled ? 'no progress' : 'cancelled';
+  return ApplicationFailure.create({ message: `${what} stopped at ${done} of ${total} bytes: ${why}; the next attempt resumes from there` });
 }
+
+const direct = <T>(fn: () => Promise<T>): Promise<T> => fn();
 
 function mismatch(what: string, detail: string): ApplicationFailure {
   // The source changed under us or the partial file was not a prefix of it: start over next attempt.
@@ -131,30 +148,34 @@ function describeSftpError(what: string, err: unknown): unknown {
  */
 export async function uploadFile(client: Client, localPath: string, remotePath: string, opts: TransferOptions = {}): Promise<TransferResult> {
   const what = `Upload of ${localPath} to ${remotePath}`;
+  const sig = opts.signal;
+  const quiet = opts.whileQuiet ?? direct;
+  let position = 0;
+  let total = 0;
   const st = await fsp.stat(localPath).catch((err: Error) => {
     throw ApplicationFailure.nonRetryable(`${what}: cannot read the local file: ${err.message}`, FailureType.Validation);
   });
-  const total = st.size;
-  const sha256 = await sha256File(localPath);
-  const sftp = await openSftp(client);
+  total = st.size;
+  const sha256 = await quiet(() => sha256File(localPath));
+  const sftp = await openSftp(client, sig);
   try {
-    const existing = await remoteStat(sftp, remotePath);
-    if (existing?.isFile() && existing.size === total && (await remoteSha256(client, remotePath)) === sha256) {
+    const existing = await remoteStat(sftp, remotePath, sig);
+    if (existing?.isFile() && existing.size === total && (await quiet(() => remoteSha256(client, remotePath, sig))) === sha256) {
       return { skipped: true, size: total, sha256, resumedFrom: 0, bytesTransferred: 0 };
     }
     const partial = `${remotePath}.partial`;
-    const prior = await remoteStat(sftp, partial);
+    const prior = await remoteStat(sftp, partial, sig);
     // A partial larger than the source cannot be a prefix of it: start over.
     const resumedFrom = prior?.isFile() && prior.size <= total ? prior.size : 0;
-    const handle = await call<Buffer>((cb) => sftp.open(partial, resumedFrom > 0 ? 'r+' : 'w', { mode: 0o600 }, cb));
-    let position = resumedFrom;
+    const handle = await call<Buffer>((cb) => sftp.open(partial, resumedFrom > 0 ? 'r+' : 'w', { mode: 0o600 }, cb), sig);
+    position = resumedFrom;
     try {
       opts.onProgress?.(position, total);
       const stream = fs.createReadStream(localPath, { start: resumedFrom, highWaterMark: CHUNK_BYTES });
       try {
         for await (const chunk of stream as AsyncIterable<Buffer>) {
-          if (opts.signal?.aborted) throw aborted(what, position, total);
-          await call<void>((cb) => sftp.write(handle, chunk, 0, chunk.length, position, cb));
+          if (sig?.aborted) throw aborted(what, position, total, sig);
+          await call<void>((cb) => sftp.write(handle, chunk, 0, chunk.length, position, cb), sig);
           position += chunk.length;
           opts.onProgress?.(position, total);
         }
@@ -162,19 +183,20 @@ export async function uploadFile(client: Client, localPath: string, remotePath: 
         stream.destroy();
       }
       // Make the bytes durable before the rename publishes them (when the server offers fsync).
-      await call<void>((cb) => sftp.ext_openssh_fsync(handle, cb)).catch(() => undefined);
+      await call<void>((cb) => sftp.ext_openssh_fsync(handle, cb), sig).catch(() => undefined);
     } finally {
-      await call<void>((cb) => sftp.close(handle, cb)).catch(() => undefined);
+      await call<void>((cb) => sftp.close(handle, cb), sig).catch(() => undefined);
     }
-    const final = await remoteStat(sftp, partial);
-    if (final?.size !== total || (await remoteSha256(client, partial)) !== sha256) {
-      await call<void>((cb) => sftp.unlink(partial, cb)).catch(() => undefined);
+    const final = await remoteStat(sftp, partial, sig);
+    if (final?.size !== total || (await quiet(() => remoteSha256(client, partial, sig))) !== sha256) {
+      await call<void>((cb) => sftp.unlink(partial, cb), sig).catch(() => undefined);
       throw mismatch(what, final?.size !== total ? `size ${final?.size} instead of ${total}` : 'sha256 differs');
     }
-    await call<void>((cb) => sftp.chmod(partial, opts.mode ?? 0o600, cb));
+    await call<void>((cb) => sftp.chmod(partial, opts.mode ?? 0o600, cb), sig);
     await remoteReplace(sftp, partial, remotePath);
     return { skipped: false, size: total, sha256, resumedFrom, bytesTransferred: position - resumedFrom };
   } catch (err) {
+    if (sig?.aborted && !(err instanceof ApplicationFailure)) throw aborted(what, position, total, sig);
     throw describeSftpError(what, err);
   } finally {
     sftp.end();
@@ -187,23 +209,27 @@ export async function uploadFile(client: Client, localPath: string, remotePath: 
  */
 export async function downloadFile(client: Client, remotePath: string, localPath: string, opts: TransferOptions = {}): Promise<TransferResult> {
   const what = `Download of ${remotePath} to ${localPath}`;
-  const sftp = await openSftp(client);
+  const sig = opts.signal;
+  const quiet = opts.whileQuiet ?? direct;
+  let position = 0;
+  let total = 0;
+  const sftp = await openSftp(client, sig);
   try {
-    const st = await remoteStat(sftp, remotePath);
+    const st = await remoteStat(sftp, remotePath, sig);
     if (!st?.isFile()) throw ApplicationFailure.nonRetryable(`${what}: no such file on the host`, FailureType.Validation);
-    const total = st.size;
-    const sha256 = await remoteSha256(client, remotePath);
+    total = st.size;
+    const sha256 = await quiet(() => remoteSha256(client, remotePath, sig));
     const existing = await localStat(localPath);
-    if (existing?.isFile() && existing.size === total && (await sha256File(localPath)) === sha256) {
+    if (existing?.isFile() && existing.size === total && (await quiet(() => sha256File(localPath))) === sha256) {
       return { skipped: true, size: total, sha256, resumedFrom: 0, bytesTransferred: 0 };
     }
     const partial = `${localPath}.partial`;
     const prior = await localStat(partial);
     const resumedFrom = prior?.isFile() && prior.size <= total ? prior.size : 0;
     const fd = await fsp.open(partial, resumedFrom > 0 ? 'r+' : 'w', 0o600);
-    let position = resumedFrom;
+    position = resumedFrom;
     try {
-      const handle = await call<Buffer>((cb) => sftp.open(remotePath, 'r', cb));
+      const handle = await call<Buffer>((cb) => sftp.open(remotePath, 'r', cb), sig);
       try {
         opts.onProgress?.(position, total);
         // Up to READ_WINDOW requests in flight (one at a time is bound by the round trip, not
@@ -215,21 +241,21 @@ export async function downloadFile(client: Client, remotePath: string, localPath
           const at = next;
           const buf = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, total - at));
           next += buf.length;
-          const p = call<number>((cb) => sftp.read(handle, buf, 0, buf.length, at, cb)).then((n) => ({ at, buf, n }));
+          const p = call<number>((cb) => sftp.read(handle, buf, 0, buf.length, at, cb), sig).then((n) => ({ at, buf, n }));
           p.catch(() => undefined); // settled later or abandoned on abort; never unhandled
           inflight.push(p);
         };
         try {
           while (inflight.length < READ_WINDOW && next < total) issue();
           while (inflight.length > 0) {
-            if (opts.signal?.aborted) throw aborted(what, position, total);
+            if (sig?.aborted) throw aborted(what, position, total, sig);
             const r = await inflight.shift()!;
             if (r.n === 0) break; // the file shrank on the host; caught by the size check below
             await fd.write(r.buf, 0, r.n, r.at);
             position = r.at + r.n;
             // A short read (the server's own limit): fill the rest of this chunk before moving on.
             while (position < r.at + r.buf.length) {
-              const n = await call<number>((cb) => sftp.read(handle, r.buf, 0, r.at + r.buf.length - position, position, cb));
+              const n = await call<number>((cb) => sftp.read(handle, r.buf, 0, r.at + r.buf.length - position, position, cb), sig);
               if (n === 0) break;
               await fd.write(r.buf, 0, n, position);
               position += n;
@@ -242,14 +268,14 @@ export async function downloadFile(client: Client, remotePath: string, localPath
           inflight.length = 0;
         }
       } finally {
-        await call<void>((cb) => sftp.close(handle, cb)).catch(() => undefined);
+        await call<void>((cb) => sftp.close(handle, cb), sig).catch(() => undefined);
       }
       await fd.sync();
     } finally {
       await fd.close();
     }
     const size = (await fsp.stat(partial)).size;
-    if (size !== total || (await sha256File(partial)) !== sha256) {
+    if (size !== total || (await quiet(() => sha256File(partial))) !== sha256) {
       await fsp.rm(partial, { force: true });
       throw mismatch(what, size !== total ? `size ${size} instead of ${total}` : 'sha256 differs');
     }
@@ -257,6 +283,7 @@ export async function downloadFile(client: Client, remotePath: string, localPath
     await fsp.rename(partial, localPath);
     return { skipped: false, size: total, sha256, resumedFrom, bytesTransferred: position - resumedFrom };
   } catch (err) {
+    if (sig?.aborted && !(err instanceof ApplicationFailure)) throw aborted(what, position, total, sig);
     throw describeSftpError(what, err);
   } finally {
     sftp.end();

@@ -5,11 +5,15 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { fingerprintSha256 } from '../../activities/ssh/known-hosts';
+import { AesGcmPayloadCodec } from '../../common/codec/aes-gcm-codec';
+import { loadOrCreateKeyring } from '../../common/codec/keyring';
 import { SsPaths } from '../../common/paths';
 import { LongRunning, sswAsync, startService, stopService } from '../helpers/cli';
 import { harness } from '../helpers/harness';
+import { TcpRelay } from '../helpers/relay';
 import { tempSsRoot, uniqueTaskQueue, waitFor } from '../helpers/temporal';
 import { treeDigest, writeAppData } from '../helpers/tree';
 
@@ -27,7 +31,7 @@ const BIG = 120 * 1024 * 1024; // nextcloud's data: large enough to interrupt it
 const taskQueue = uniqueTaskQueue('backup');
 const common = () => ['--ss-root', paths.root, '--temporal-address', harness().temporal.address, '--namespace', harness().temporal.namespace, '--task-queue', taskQueue];
 const hostKey = fingerprintSha256(Buffer.from(fs.readFileSync(harness().ssh.hostPublicKeyPath, 'utf8').trim().split(/\s+/)[1]!, 'base64'));
-const target = () => ['--host', '127.0.0.1', '--ssh-port', String(harness().ssh.port), '--ssh-key', harness().ssh.privateKeyPath, '--domain', DOMAIN, '--data-path', dataPath, '--backup-path', backupPath];
+const target = (port = harness().ssh.port) => ['--host', '127.0.0.1', '--ssh-port', String(port), '--ssh-key', harness().ssh.privateKeyPath, '--domain', DOMAIN, '--data-path', dataPath, '--backup-path', backupPath];
 const source = (app: string) => path.join(dataPath, app, DOMAIN);
 const archive = (app: string) => path.join(backupPath, 'www', app, DOMAIN);
 const localCopy = (app: string) => path.join(paths.siteDir(DOMAIN), 'backups', 'www', app);
@@ -71,6 +75,34 @@ async function history(workflowId: string, runId?: string) {
 }
 
 const sha = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+/**
+ * The scheduled activities of a run named `type`, with the attempt that finished each and the
+ * failure of the attempt before it (failure messages are encrypted in the history: decoded here
+ * with the payload key, as the Web UI's codec server would).
+ */
+async function activityRuns(workflowId: string, type: string) {
+  const events = (await history(workflowId)).events ?? [];
+  const E = temporal.api.enums.v1.EventType;
+  const codec = new AesGcmPayloadCodec(loadOrCreateKeyring(paths.payloadKey));
+  const runs: Array<{ attempt: number; lastFailure: string }> = [];
+  for (const scheduled of events.filter((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && e.activityTaskScheduledEventAttributes?.activityType?.name === type)) {
+    const started = events.find((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_STARTED && Number(e.activityTaskStartedEventAttributes?.scheduledEventId) === Number(scheduled.eventId));
+    const attrs = started?.activityTaskStartedEventAttributes;
+    let lastFailure = attrs?.lastFailure?.message ?? '';
+    if (attrs?.lastFailure?.encodedAttributes) {
+      const [decoded] = await codec.decode([attrs.lastFailure.encodedAttributes as Payload]);
+      lastFailure = (defaultPayloadConverter.fromPayload(decoded!) as { message?: string }).message ?? lastFailure;
+    }
+    runs.push({ attempt: attrs?.attempt ?? 0, lastFailure });
+  }
+  return runs;
+}
+
+/** Every archive file of `app` on the host is here, byte-identical. */
+function assertCopiesIdentical(app: string): void {
+  for (const f of fs.readdirSync(archive(app))) assert.equal(sha(path.join(localCopy(app), f)), sha(path.join(archive(app), f)), `${app}/${f}`);
+}
 
 before(async () => {
   // A remote of this machine as ssw records it (only its SSH part matters here).
@@ -159,6 +191,47 @@ describe('ssw backup', () => {
     assert.equal(ghost.chains.length, 1);
     assert.equal(ghost.chains[0].incrementals.length, 2, 'the --app ghost backup, then this one');
   });
+
+  test('a backup whose network is cut mid-duplicity and mid-copy retries both steps and ends byte-identical', async () => {
+    // The worker reaches the host through a relay that freezes its connections (no FIN, no data):
+    // each step stalls, fails its attempt within the stall limit, and the retry reconnects.
+    const relay = await TcpRelay.start(harness().ssh.port);
+    try {
+      fs.rmSync(localCopy('nextcloud'), { recursive: true, force: true }); // so the large volume is copied again
+      // Enough new data that duplicity is still at work when the cut comes.
+      fs.writeFileSync(path.join(source('ghost'), 'content', 'images', 'cut.bin'), crypto.randomBytes(40 * 1024 * 1024));
+      const seen = psLines.length;
+      const running = sswAsync(['backup', ...target(relay.port), '--pin-host-key', hostKey, '--json', ...common()]);
+      await waitFor('duplicity to run on the host', () => psLines.slice(seen).some((l) => l.includes('duplicity') && l.includes(archive('ghost'))) || undefined, 180_000, 10);
+      relay.freeze();
+      const partial = await waitFor(
+        'the large volume to be partly copied again',
+        () => {
+          if (!fs.existsSync(localCopy('nextcloud'))) return undefined;
+          const p = fs.readdirSync(localCopy('nextcloud')).find((n) => n.endsWith('.partial') && n.includes('.difftar.'));
+          return p && fs.statSync(path.join(localCopy('nextcloud'), p)).size > 8 * 1024 * 1024 ? p : undefined;
+        },
+        180_000,
+        10,
+      );
+      relay.freeze();
+      const atCut = fs.statSync(path.join(localCopy('nextcloud'), partial)).size;
+      const r = await running;
+      assert.equal(r.status, 0, r.stderr);
+      const out = JSON.parse(r.stdout);
+      const backups = await activityRuns(out.workflowId, 'backupApp');
+      // (Its retry may itself have waited out the cut-off attempt's duplicity, still finishing on the host.)
+      assert.ok(backups[0]!.attempt >= 2, `ghost's backup was retried: ${JSON.stringify(backups[0])}`);
+      const pulls = await activityRuns(out.workflowId, 'pullArchive');
+      const ncPull = pulls[1]!;
+      assert.ok(ncPull.attempt >= 2 && /made no progress/.test(ncPull.lastFailure), `nextcloud's copy was retried after stalling: ${JSON.stringify(ncPull)}`);
+      const nc = out.result.apps.find((a: { app: string }) => a.app === 'nextcloud');
+      assert.ok(nc.resumedBytes >= atCut, `resumed from ${nc.resumedBytes}, ${atCut} bytes were there at the cut`);
+      for (const app of ['ghost', 'nextcloud']) assertCopiesIdentical(app);
+    } finally {
+      await relay.close();
+    }
+  });
 });
 
 describe('ssw restore', () => {
@@ -198,6 +271,40 @@ describe('ssw restore', () => {
       events.find((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_STARTED && Number(e.activityTaskStartedEventAttributes?.scheduledEventId) === Number(scheduled.eventId))?.activityTaskStartedEventAttributes?.attempt;
     assert.equal(attemptOf(restores[0]!), 1, 'ghost, finished before the kill, was not restored again');
     assert.equal(attemptOf(restores[1]!), 2, 'nextcloud, interrupted, was restored by the new worker');
+  });
+
+  test('a restore whose network is cut while the archive goes back to the host retries and resumes the upload', async () => {
+    const live = treeDigest(source('nextcloud'));
+    const files = fs.readdirSync(archive('nextcloud'));
+    fs.rmSync(archive('nextcloud'), { recursive: true, force: true });
+    const relay = await TcpRelay.start(harness().ssh.port);
+    try {
+      const running = sswAsync(['restore', ...target(relay.port), '--pin-host-key', hostKey, '--app', 'nextcloud', '--json', ...common()]);
+      // The upload waits in the staging directory beside the archive until it is complete.
+      const staging = `${archive('nextcloud')}.ssw-upload`;
+      await waitFor(
+        'the large volume to be partly back on the host',
+        () => {
+          if (!fs.existsSync(staging)) return undefined;
+          const p = fs.readdirSync(staging).find((n) => n.endsWith('.partial') && n.includes('.difftar.'));
+          return p && fs.statSync(path.join(staging, p)).size > 8 * 1024 * 1024 ? p : undefined;
+        },
+        180_000,
+        10,
+      );
+      relay.freeze();
+      const r = await running;
+      assert.equal(r.status, 0, r.stderr);
+      const out = JSON.parse(r.stdout);
+      const [push] = await activityRuns(out.workflowId, 'pushArchive');
+      assert.ok(push!.attempt >= 2 && /made no progress/.test(push!.lastFailure), `the push was retried after stalling: ${JSON.stringify(push)}`);
+      assert.deepEqual(fs.readdirSync(archive('nextcloud')).sort(), files.sort());
+      assertCopiesIdentical('nextcloud');
+      assert.ok(!fs.existsSync(staging), 'the staging directory is gone');
+      assert.deepEqual(treeDigest(source('nextcloud')), live, 'restored from the latest backup');
+    } finally {
+      await relay.close();
+    }
   });
 
   test('a wrong passphrase is a clear error and leaves the live data and the archives untouched', async () => {

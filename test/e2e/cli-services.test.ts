@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
 import { X509Certificate } from 'node:crypto';
@@ -236,5 +237,25 @@ describe('ssw up: a www instance serving its sites over HTTPS', () => {
     const seen = await visit(['en', 'es']);
     assert.equal(seen['www/'], firstVisit['www/']);
     assert.equal((await onWww(['cat', '/home/ubuntu/ss-data/ssw-e2e-marker'])).trim(), 'kept-across-down');
+  });
+
+  test("restore onto a www instance that lost its archives: they go back as the instance's user, and the data is restored", async () => {
+    assert.equal(www().user, 'ubuntu', 'ssw reaches the instance as its own user, with sudo');
+    // duplicity made these directories with sudo: root's, which SFTP as ubuntu cannot write into.
+    const archiveDir = `/home/ubuntu/backups/www/ghost/${DOMAIN}`;
+    assert.equal((await onWww(['stat', '-c', '%U', archiveDir])).trim(), 'root');
+    await onWww(['sudo', '-n', 'sh', '-c', 'rm -f "$1"/duplicity-*', 'sh', archiveDir]);
+    const r = await sswAsync(['restore', ...target, '--app', 'ghost', '--json', ...common()]);
+    assert.equal(r.status, 0, r.stderr);
+    const [ghost] = JSON.parse(r.stdout).result.apps;
+    assert.ok(ghost.pushedBytes > 0, 'the archive went back to the instance');
+    assert.equal(ghost.restoredTo, `/home/ubuntu/ss-data/ghost/${DOMAIN}`);
+    // Byte-identical to this machine's copy, owned by root like duplicity's own files, no staging left.
+    const local = `${paths.siteDir(DOMAIN)}/backups/www/ghost`;
+    const names = fs.readdirSync(local).filter((n) => n.startsWith('duplicity-'));
+    const onInstance = await onWww(['sudo', '-n', 'sh', '-c', 'cd "$1" && for f in duplicity-*; do echo "$(stat -c %U "$f") $(sha256sum "$f")"; done', 'sh', archiveDir]);
+    const sha = (f: string) => crypto.createHash('sha256').update(fs.readFileSync(`${local}/${f}`)).digest('hex');
+    assert.deepEqual(onInstance.trim().split('\n').sort(), names.map((f) => `root ${sha(f)}  ${f}`).sort());
+    assert.equal((await onWww(['sh', '-c', `test -e ${archiveDir}.ssw-upload && echo left || echo gone`])).trim(), 'gone');
   });
 });

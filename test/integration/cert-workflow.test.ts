@@ -19,7 +19,7 @@ async function run(calls: CertCalls, reloadHow: 'process' | 'none', input: objec
       args: [{ target: { kind: 'deployment', remote: 'home', deployment: 'public' }, ...input }],
     });
     const result = (await handle.result()) as RenewCertificatesResult;
-    return { result, progress: await queryProgress(suite.client(), handle) };
+    return { result, progress: await queryProgress(suite.client(), handle), history: await handle.fetchHistory() };
   });
 }
 
@@ -35,6 +35,19 @@ describe('renewCertificates branching', () => {
     assert.equal(state['kept.test: obtain the certificate'], 'skipped');
     assert.equal(state['new.test: back up the certificate to this machine'], 'done');
     assert.equal(progress!.state, 'done');
+  });
+
+  test('the CA and install steps heartbeat on a timeout of seconds, so a crashed worker costs seconds, not a minute', async () => {
+    const calls: CertCalls = { obtained: [], reloads: 0, verified: [] };
+    const { history } = await run(calls, 'process');
+    const timeouts = Object.fromEntries(
+      (history.events ?? [])
+        .map((e) => e.activityTaskScheduledEventAttributes)
+        .filter((a) => a && ['obtainCertificate', 'ensureCertbot'].includes(a.activityType?.name ?? ''))
+        .map((a) => [a!.activityType!.name!, Number(a!.heartbeatTimeout?.seconds ?? 0)]),
+    );
+    assert.deepEqual(Object.keys(timeouts).sort(), ['ensureCertbot', 'obtainCertificate']);
+    for (const [name, seconds] of Object.entries(timeouts)) assert.ok(seconds > 0 && seconds <= 15, `${name}: heartbeat timeout ${seconds} s`);
   });
 
   test('a host without a running nginx is not checked for the new certificate', async () => {

@@ -1,4 +1,4 @@
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -13,6 +13,7 @@ import { FailureType } from '../../common/failure-types';
 import { SsPaths } from '../../common/paths';
 import { isFailure } from '../helpers/failures';
 import { harness } from '../helpers/harness';
+import { serverPidsFor, TcpRelay } from '../helpers/relay';
 import { connectSsh, probeHostKey, withSsh, type HostKeyPolicy, type SshTarget } from '../../activities/ssh/connect';
 import { fingerprintSha256, lookupHostKeys } from '../../activities/ssh/known-hosts';
 import { argvToCommand } from '../../activities/ssh/quote';
@@ -381,5 +382,114 @@ describe('activities', () => {
     assert.ok(logs.some((l) => /attempt 2, previous attempt reported 1234 bytes done; resuming from the partial file/.test(l.message)));
     const down = (await env.run(activities().sshDownload, target, `${remoteDir}/small.bin`, path.join(root, 'small-back.bin'))) as TransferResult;
     assert.equal(down.sha256, up.sha256);
+  });
+});
+
+// A connection that dies under a long step: the step must fail its attempt within its stall
+// limit (not hang until the start-to-close timeout), and the next attempt resume from the partial
+// file. The steps here run with a 2 s heartbeat timeout (stall limit 1.5 s); the test timeouts
+// only bound a regression's hang, they assert nothing about speed.
+describe('dead connections', () => {
+  const activities = () => createSshActivities({ paths });
+  const SIZE = 48 * 1024 * 1024 + 4321; // more than loopback's socket buffers hold, so a cut lands mid-transfer
+  let big: string;
+  let bigSha: string;
+  let relay: TcpRelay;
+  const relayed = (): SshTarget => ({ ...target, port: relay.port });
+  const attempt = (n: number, heartbeatTimeoutMs = 2_000) => new MockActivityEnvironment({ attempt: n, heartbeatTimeoutMs }, { logger: new DefaultLogger('WARN') });
+
+  before(async () => {
+    big = tempFile('big.bin', SIZE);
+    bigSha = await sha256File(big);
+  });
+  beforeEach(async () => {
+    relay = await TcpRelay.start(h.port);
+    // The relay is another address:port for the same sshd: pin the same host key there.
+    fs.appendFileSync(paths.knownHosts, `[127.0.0.1]:${relay.port} ${h.hostKeyLine.split(/\s+/).slice(1).join(' ')}\n`);
+  });
+  afterEach(async () => {
+    await relay.close();
+  });
+
+  /** Runs `fn` in the environment and cuts the connection once `beat` says so. */
+  function cutWhen(env: MockActivityEnvironment, cut: () => void, when: (details: { bytesDone?: number; stdout?: number }) => boolean): void {
+    let done = false;
+    env.on('heartbeat', (d: { bytesDone?: number }) => {
+      if (!done && when(d)) {
+        done = true;
+        cut();
+      }
+    });
+  }
+
+  test('a download whose network is cut mid-transfer fails its attempt; the retry resumes from the partial file, byte-identical', { timeout: 60_000 }, async () => {
+    const remote = `${remoteDir}/dead-pull.bin`;
+    await uploadFile(client, big, remote);
+    const dest = path.join(root, 'dead-pull.bin');
+    const first = attempt(1);
+    cutWhen(first, () => relay.freeze(), (d) => (d.bytesDone ?? 0) > 4 * 1024 * 1024);
+    await assert.rejects(first.run(activities().sshDownload, relayed(), remote, dest), isFailure(FailureType.Stalled, false, /made no progress for 1\.5 s/));
+    const partial = fs.statSync(`${dest}.partial`).size;
+    assert.ok(partial > 4 * 1024 * 1024 && partial < SIZE, `the partial file holds ${partial} bytes`);
+
+    const second = (await attempt(2).run(activities().sshDownload, target, remote, dest)) as TransferResult;
+    assert.equal(second.resumedFrom, partial);
+    assert.equal(await sha256File(dest), bigSha);
+  });
+
+  test('an upload whose network is cut mid-transfer fails its attempt; the retry resumes from the partial file, byte-identical', { timeout: 60_000 }, async () => {
+    const remote = `${remoteDir}/dead-push.bin`;
+    const first = attempt(1);
+    cutWhen(first, () => relay.freeze(), (d) => (d.bytesDone ?? 0) > 4 * 1024 * 1024);
+    await assert.rejects(first.run(activities().sshUpload, relayed(), big, remote), isFailure(FailureType.Stalled, false, /made no progress/));
+    const partial = Number((await runChecked(client, ['stat', '-c', '%s', `${remote}.partial`])).stdout);
+    assert.ok(partial > 0 && partial < SIZE, `the partial file holds ${partial} bytes`);
+
+    const second = (await attempt(2).run(activities().sshUpload, target, big, remote)) as TransferResult;
+    assert.equal(second.resumedFrom, partial);
+    assert.equal((await runChecked(client, ['sha256sum', remote])).stdout.split(' ')[0], bigSha);
+  });
+
+  test('a download whose sshd is killed mid-transfer fails its attempt; the retry resumes, byte-identical', { timeout: 60_000 }, async () => {
+    const remote = `${remoteDir}/dead-pull.bin`;
+    const dest = path.join(root, 'killed-pull.bin');
+    const first = attempt(1);
+    cutWhen(first, () => {
+      // Exactly the sshd process(es) serving this one connection (the relay's upstream side).
+      const pids = relay.upstreamPorts().flatMap((p) => serverPidsFor(h.port, p));
+      assert.ok(pids.length > 0, 'found the sshd serving the connection');
+      for (const pid of pids) process.kill(pid, 'SIGKILL');
+    }, (d) => (d.bytesDone ?? 0) > 4 * 1024 * 1024);
+    await assert.rejects(first.run(activities().sshDownload, relayed(), remote, dest), isFailure(undefined, false));
+    const partial = fs.statSync(`${dest}.partial`).size;
+    assert.ok(partial > 0 && partial < SIZE);
+    const second = (await attempt(2).run(activities().sshDownload, target, remote, dest)) as TransferResult;
+    assert.equal(second.resumedFrom, partial);
+    assert.equal(await sha256File(dest), bigSha);
+  });
+
+  test('a silent command on a cut network fails its attempt after the stall limit; the command is not waited for', { timeout: 60_000 }, async () => {
+    const env = attempt(1);
+    const run = env.run(activities().sshRun, relayed(), ['sh', '-c', 'echo started; exec sleep 4245']);
+    cutWhen(env, () => relay.freeze(), (d) => (d.stdout ?? 0) > 0);
+    await assert.rejects(run, isFailure(FailureType.Stalled, false, /sh on 127\.0\.0\.1 made no progress/));
+    await runCommand(client, ['pkill', '-KILL', '-f', '^sleep 4245$']); // on the host, by its unique argv: the cut connection could not kill it
+  });
+
+  test('a silent but healthy command is kept alive by the connection probe, well past the stall limit', { timeout: 60_000 }, async () => {
+    const env = attempt(1); // stall limit 1.5 s; the command is silent for four times that
+    const r = (await env.run(activities().sshRun, target, ['sh', '-c', 'sleep 6; echo done'])) as SshRunResult;
+    assert.deepEqual(r, { exitCode: 0, stdout: 'done\n', stderr: '' });
+  });
+
+  test('SSH keepalives drop a connection whose network is cut: a pending command fails instead of hanging', { timeout: 60_000 }, async () => {
+    const conn = await connectSsh(relayed(), { hostKeys: pinned, keepaliveIntervalMs: 200, keepaliveCountMax: 2 });
+    try {
+      const run = runCommand(conn.client, ['sh', '-c', 'echo started; exec sleep 4246'], { onOutput: () => relay.freeze() });
+      await assert.rejects(run, isFailure(undefined, false, /SSH connection lost while sh was running/));
+    } finally {
+      conn.client.end();
+      await runCommand(client, ['pkill', '-KILL', '-f', '^sleep 4246$']);
+    }
   });
 });
