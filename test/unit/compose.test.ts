@@ -207,6 +207,12 @@ test('the UI decodes through the operator codec server (TEMPORAL_CODEC_ENDPOINT)
   assert.equal(envOf(ui).TEMPORAL_CODEC_ENDPOINT, 'http://127.0.0.1:9999');
 });
 
+test('the UI contacts nothing outside: no version check, no news feed', () => {
+  const env = envOf(service('temporal-ui'));
+  assert.equal(env.TEMPORAL_NOTIFY_ON_NEW_VERSION, 'false');
+  assert.equal(env.TEMPORAL_DISABLE_NEWS_FETCH, 'true');
+});
+
 test('every long-running service has a health check and a restart policy; one-shots do not restart', () => {
   for (const [name, s] of Object.entries(config().services)) {
     const restart = s.restart as string | undefined;
