@@ -73,7 +73,6 @@ export async function certTargetFromArgs(args: GlobalArgs & CertTargetArgs): Pro
       if (!isAbsolutePath(args[flag])) throw new UserError(`--${flag} must be an absolute path without spaces or quotes, got ${JSON.stringify(args[flag])}.`);
     }
     const ssh = await sshTargetFromArgs({ ...args, host: args.host });
-    await ensureHostKeyPinned(pathsOf(args).knownHosts, ssh, args['pin-host-key']);
     return { kind: 'host', host: { ssh, dataPath: path.posix.normalize(args['data-path']), backupPath: path.posix.normalize(args['backup-path']) }, domains };
   }
   if (!args.deployment) throw new UserError('Name what to act on: --deployment D (a deployment on a remote), or --host H --domain D (a single www host over SSH).');
@@ -82,6 +81,16 @@ export async function certTargetFromArgs(args: GlobalArgs & CertTargetArgs): Pro
   if (!remote) throw new UserError('No remote given and no current remote: pass --remote NAME, or set one with "ssw remote switch NAME".');
   validateName('remote', remote);
   return { kind: 'deployment', remote, deployment: args.deployment, ...(domains.length ? { domains } : {}) };
+}
+
+/**
+ * For a --host target: the host key must be pinned, or match the
+ * --pin-host-key the operator verified, which is pinned now. Called once
+ * Temporal has answered and nothing conflicts (runOperation's beforeStart),
+ * so a run that cannot start leaves no pin behind.
+ */
+export async function pinHostTarget(args: GlobalArgs & CertTargetArgs, target: CertTarget): Promise<void> {
+  if (target.kind === 'host') await ensureHostKeyPinned(pathsOf(args).knownHosts, target.host.ssh, args['pin-host-key']);
 }
 
 /** Reads and validates the config the workflow will read, so errors surface before anything starts. */

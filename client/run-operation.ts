@@ -14,10 +14,18 @@ export async function runOperation<T>(
   args: GlobalArgs & { detach?: boolean },
   req: Omit<StartRequest, 'taskQueue'>,
   show: { text: (result: T) => void; json?: (result: T) => unknown },
+  opts: {
+    /** What must happen on this machine before the run starts (pinning a host key), once Temporal answers and nothing conflicts. */
+    beforeStart?: () => Promise<void>;
+  } = {},
 ): Promise<void> {
   await withClient(args, async (client) => {
-    const { startOperation } = await import('./start-operation');
+    const { refuseConflicts, startOperation } = await import('./start-operation');
     const { followWorkflow } = await import('./follow');
+    if (opts.beforeStart) {
+      await refuseConflicts(client, req);
+      await opts.beforeStart();
+    }
     const { handle, attached } = await startOperation(client, { ...req, taskQueue: args['task-queue'] });
     if (args.detach) {
       const ui = webUiLink(args, handle.workflowId);

@@ -4,7 +4,7 @@ import { UserError } from '../../common/errors';
 import type { BackupDeploymentResult } from '../../workflows/backup-deployment';
 import type { RestoreDeploymentResult } from '../../workflows/restore-deployment';
 import type { RestoreDrillResult } from '../../workflows/restore-drill';
-import { certTargetFromArgs, certTargetOptions, domainsFromArgs, type CertTargetArgs } from '../cert-target';
+import { certTargetFromArgs, certTargetOptions, domainsFromArgs, pinHostTarget, type CertTargetArgs } from '../cert-target';
 import { GlobalArgs, pathsOf } from '../context';
 import type { CliIO } from '../io';
 
@@ -94,6 +94,7 @@ function command(io: CliIO, kind: 'backup' | 'restore'): CommandModule<GlobalArg
             }
           },
         },
+        { beforeStart: () => pinHostTarget(args, target) },
       );
     },
   };

@@ -3,7 +3,7 @@ import type { CertTarget } from '../../common/tls/plan';
 import type { CertificateStatusResult } from '../../workflows/certificate-status';
 import type { RenewCertificatesResult } from '../../workflows/renew-certificates';
 import type { RestoreCertificatesResult } from '../../workflows/restore-certificates';
-import { certTargetFromArgs, certTargetOptions, checkCertConfig, renewOptions, validPort, type CertTargetArgs } from '../cert-target';
+import { certTargetFromArgs, certTargetOptions, checkCertConfig, pinHostTarget, renewOptions, validPort, type CertTargetArgs } from '../cert-target';
 import type { GlobalArgs } from '../context';
 import type { CliIO } from '../io';
 
@@ -66,7 +66,7 @@ export function certCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
           args.action === 'status'
             ? { ...(result as CertificateStatusResult), sites: (result as CertificateStatusResult).sites.map((s) => ({ ...s, daysLeft: s.notAfter ? daysLeft(s.notAfter) : null })) }
             : result,
-      });
+      }, { beforeStart: () => pinHostTarget(args, target) });
     },
   };
 }

@@ -2,7 +2,8 @@ import type { Client, ScheduleHandle } from '@temporalio/client';
 import type { CommandModule } from 'yargs';
 import { UserError } from '../../common/errors';
 import type { ScheduleDefinition } from '../../common/temporal/schedules';
-import { certTargetFromArgs, certTargetOptions, checkCertConfig, renewOptions, validPort, type CertTargetArgs } from '../cert-target';
+import type { CertTarget } from '../../common/tls/plan';
+import { certTargetFromArgs, certTargetOptions, checkCertConfig, pinHostTarget, renewOptions, validPort, type CertTargetArgs } from '../cert-target';
 import { GlobalArgs, pathsOf, withClient } from '../context';
 import type { CliIO } from '../io';
 
@@ -56,7 +57,7 @@ export function scheduleCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs
   };
 }
 
-async function definitionsFor(args: GlobalArgs & ScheduleArgs): Promise<ScheduleDefinition[]> {
+async function definitionsFor(args: GlobalArgs & ScheduleArgs): Promise<{ target: CertTarget; defs: ScheduleDefinition[] }> {
   const { backupSchedule, certRenewSchedule, drillSchedule, parseTimeOfDay } = await import('../../common/temporal/schedules');
   const target = await certTargetFromArgs(args as GlobalArgs & CertTargetArgs);
   const time = (flag: 'at' | 'backup-at') => {
@@ -76,7 +77,7 @@ async function definitionsFor(args: GlobalArgs & ScheduleArgs): Promise<Schedule
   await checkCertConfig(args, target, { staging: args.staging });
   const { resolveBackupPlan } = await import('../../common/backup/resolve');
   resolveBackupPlan(pathsOf(args), target);
-  return [
+  const defs = [
     certRenewSchedule(target, {
       at,
       jitterMinutes: args.jitter,
@@ -88,6 +89,7 @@ async function definitionsFor(args: GlobalArgs & ScheduleArgs): Promise<Schedule
     backupSchedule(target, { at: backupAt, timezone: args.timezone }),
     drillSchedule(target, { timezone: args.timezone }),
   ];
+  return { target, defs };
 }
 
 function isTimeZone(tz: string): boolean {
@@ -101,13 +103,15 @@ function isTimeZone(tz: string): boolean {
 
 /** Creates each schedule, or brings an existing one to the definition (its paused state is kept). */
 async function install(io: CliIO, args: GlobalArgs & ScheduleArgs): Promise<void> {
-  const defs = await definitionsFor(args);
+  const { target, defs } = await definitionsFor(args);
   const { ScheduleOverlapPolicy } = await import('@temporalio/client');
   const { scheduleNote, definitionDigest } = await import('../../common/temporal/schedules');
   const { certOperationTarget } = await import('../../common/tls/plan');
   const { SsDeployment, SsOperation, SsRemote, SsSite } = await import('../../common/temporal/search-attributes');
   const results: Array<{ scheduleId: string; outcome: 'created' | 'updated' | 'unchanged'; nextRuns: string[] }> = [];
   await withClient(args, async (client) => {
+    // Temporal answers: only now is a --host's key checked and a verified one pinned.
+    await pinHostTarget(args as GlobalArgs & CertTargetArgs, target);
     for (const def of defs) {
       const input = def.input as { target: Parameters<typeof certOperationTarget>[0] };
       const t = certOperationTarget(input.target);

@@ -126,13 +126,15 @@ describe('ssw cert', () => {
     const noSite = ssw(['cert', 'renew', ...hostArgs('nosite.test'), '--pin-host-key', hostKey, ...common()]);
     assert.equal(noSite.status, 1, 'a stub site.conf was written: edit it first, as ss-up says');
     assert.match(noSite.stderr, /nosite\.test\/site\.conf/);
+    assert.ok(!fs.existsSync(paths.knownHosts) || !fs.readFileSync(paths.knownHosts, 'utf8').includes('[127.0.0.1]:'), 'a run refused before it starts pins nothing');
     const neither = ssw(['cert', 'status', ...common()]);
     assert.equal(neither.status, 2);
     assert.match(neither.stderr, /--deployment D .* or --host H --domain D/);
   });
 
   test('issues a multi-name certificate through the running nginx without one failed request', async () => {
-    const r = await renew();
+    // The key the operator verified is pinned by the first run that starts (the refused runs above pinned nothing).
+    const r = await renew('--pin-host-key', hostKey);
     const site = r.sites[0];
     assert.equal(site.action, 'renewed');
     assert.equal(site.reason, 'missing');
