@@ -146,13 +146,25 @@ describe('air-gapped image transfer into a real instance', () => {
       DUPLICITY_BACKUP_PASSPHRASE: 'svc-passphrase',
     };
 
+    // Nextcloud's MariaDB runs with server options as its command: the stand-in, as its entrypoint, takes and ignores them.
+    const STANDIN_WITH_ARGS = 'ssw-itest/standin-entrypoint:1';
+
+    after(async () => {
+      await local.getImage(STANDIN_WITH_ARGS).remove({ force: true }).catch(() => undefined);
+    });
+
     before(async () => {
+      execFileSync('docker', ['-H', `unix://${harness().docker.socket}`, 'build', '-q', '-t', STANDIN_WITH_ARGS, '-'], {
+        input: 'FROM ssw-test-standin:1\nENTRYPOINT ["/bin/standin"]\nCMD []\n',
+        env: { ...process.env, DOCKER_BUILDKIT: '0' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
       fs.mkdirSync(path.dirname(paths.remoteConf(REMOTE)), { recursive: true });
       fs.writeFileSync(paths.remoteConf(REMOTE), `DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"\nIMAGE_SOURCE=airgapped\n`);
       fs.mkdirSync(path.dirname(paths.projectConf(DEPLOYMENT)), { recursive: true });
       fs.writeFileSync(
         paths.projectConf(DEPLOYMENT),
-        [`PRIMARY_DOMAIN=${SITE}`, 'NGINX_IMAGE=ssw-test-nginx:1', ...['GHOST', 'GHOST_DB', 'NEXTCLOUD', 'NEXTCLOUD_DB', 'GITEA', 'GITEA_DB', 'NOSTR_RELAY'].map((k) => `${k}_IMAGE=ssw-test-standin:1`), ''].join('\n'),
+        [`PRIMARY_DOMAIN=${SITE}`, 'NGINX_IMAGE=ssw-test-nginx:1', ...['GHOST', 'GHOST_DB', 'NEXTCLOUD', 'GITEA', 'GITEA_DB', 'NOSTR_RELAY'].map((k) => `${k}_IMAGE=ssw-test-standin:1`), `NEXTCLOUD_DB_IMAGE=${STANDIN_WITH_ARGS}`, ''].join('\n'),
       );
       fs.mkdirSync(paths.siteDir(SITE), { recursive: true });
       fs.writeFileSync(
