@@ -18,8 +18,9 @@ import { runChecked } from '../ssh';
 const WRITE = [
   'set -e',
   'root=$1; d=$2; uid=$3; shift 3',
-  'umask 077',
+  // Its parents as any directory on ss-data (the ssh user keeps others in .ssw); itself root's alone.
   'mkdir -p "$root"; chown 0:0 "$root"; chmod 700 "$root"',
+  'umask 077',
   'mkdir -p "$d"; rm -f "$d"/.new.*',
   'for f; do',
   '  IFS= read -r v',

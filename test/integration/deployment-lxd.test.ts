@@ -100,22 +100,30 @@ describe('the weekly base image', () => {
   const STAGE_CALLS = new Set(['createInstance', 'setInstanceState', 'execInstance', 'patchInstance', 'publishInstance', 'deleteInstance']);
 
   /**
-   * The client, with the worker dying (a thrown error) right after the LXD
-   * call number `crashAfter` of STAGE_CALLS completed; `calls` records them.
-   * The readiness probe (`true`) is no stage.
+   * The client, with the worker dying right after the LXD call number
+   * `crashAfter` of STAGE_CALLS completed: that call and every later one
+   * throw, so code that catches an error reaches LXD no more than a dead
+   * process would, and `death` is aborted (the activity's signal: polls stop).
+   * `calls` records them; the readiness probe (`true`) is no stage.
    */
-  function dyingLxd(crashAfter: number, calls: string[], crash: Error): LxdClient {
+  function dyingLxd(crashAfter: number, calls: string[], crash: Error, death = new AbortController()): LxdClient {
+    let dead = false;
     const wrap = (client: LxdClient): LxdClient =>
       new Proxy(client, {
         get(target, prop, receiver) {
           const value = Reflect.get(target, prop, receiver) as unknown;
           if (prop === 'withProject') return (p: string) => wrap(target.withProject(p));
-          if (typeof prop !== 'string' || !STAGE_CALLS.has(prop) || typeof value !== 'function') return value;
+          if (typeof value !== 'function' || prop === 'close') return value;
           return async (...args: unknown[]) => {
+            if (dead) throw crash;
             const out = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-            if (prop === 'execInstance' && (args[1] as string[])[0] === 'true') return out;
+            if (typeof prop !== 'string' || !STAGE_CALLS.has(prop) || (prop === 'execInstance' && (args[1] as string[])[0] === 'true')) return out;
             calls.push(prop === 'execInstance' ? `exec ${(args[1] as string[]).slice(0, 2).join(' ')}` : prop === 'setInstanceState' ? `${prop} ${(args[1] as { action: string }).action}` : prop);
-            if (calls.length - 1 === crashAfter) throw crash;
+            if (calls.length - 1 === crashAfter) {
+              dead = true;
+              death.abort();
+              throw crash;
+            }
             return out;
           };
         },
@@ -137,12 +145,13 @@ describe('the weekly base image', () => {
       await fromNothing();
       const calls: string[] = [];
       const crash = new Error(`simulated crash after call #${k}`);
-      const attempt = await ensureBaseImage(dyingLxd(k, calls, crash), want, 'container', () => undefined).then(
+      const death = new AbortController();
+      const attempt = await ensureBaseImage(dyingLxd(k, calls, crash, death), want, 'container', () => undefined, death.signal).then(
         () => undefined,
         (err: unknown) => err,
       );
       if (attempt === undefined) break; // fewer than k + 1 calls: every boundary was hit
-      assert.equal(attempt, crash);
+      assert.ok(death.signal.aborted && calls.length === k + 1, `died after call #${k}: ${String(attempt)}`);
       diedAfter.push(calls.at(-1)!);
       const resumed: string[] = [];
       const retried: string[] = [];
