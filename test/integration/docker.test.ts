@@ -227,7 +227,11 @@ describe('air-gapped image transfer into a real instance', () => {
         stream.on('end', resolve);
         stream.on('error', reject);
       });
-      return { exitCode: (await exec.inspect()).ExitCode ?? -1, output: Buffer.concat(chunks).toString('utf8').replace(/[\x00-\x08]/g, '').trim() };
+      // Docker's multiplexed stream: frames of an 8-byte header (stream, 3 zero bytes, payload size) and the payload.
+      const all = Buffer.concat(chunks);
+      const payload: Buffer[] = [];
+      for (let at = 0; at + 8 <= all.length; at += 8 + all.readUInt32BE(at + 4)) payload.push(all.subarray(at + 8, at + 8 + all.readUInt32BE(at + 4)));
+      return { exitCode: (await exec.inspect()).ExitCode ?? -1, output: Buffer.concat(payload).toString('utf8').trim() };
     }
 
     test("no site.conf secret in any container's configuration but Ghost's database password (its image reads no file); each container reads its own from a 0400 file as its image's user, mounted read-only", async () => {
