@@ -251,7 +251,8 @@ describe('air-gapped image transfer into a real instance', () => {
         for (const x of containers) {
           const info = await d.getContainer(x.Id).inspect();
           const name = info.Name.replace(/^\//, '');
-          for (const e of info.Config.Env) {
+          const env = info.Config.Env ?? []; // null for a container without any
+          for (const e of env) {
             if (!values.some((v) => e.includes(v))) continue;
             assert.ok(/^ghost-/.test(name) && e === `database__connection__password=${SECRETS.GHOST_MYSQL_PASSWORD}`, `${name}'s environment holds a secret in ${e.split('=')[0]}`);
             exceptions.push(name);
@@ -260,7 +261,7 @@ describe('air-gapped image transfer into a real instance', () => {
           assert.ok(!values.some((v) => elsewhere.includes(v)), `${name}: a secret in its command, labels or mounts`);
 
           const want = expected[name.split('-')[0]!];
-          const fileVars = info.Config.Env.filter((e) => /^[A-Za-z_]+_FILE=/.test(e)).map((e) => e.split('=') as [string, string]);
+          const fileVars = env.filter((e) => /^[A-Za-z_]+_FILE=/.test(e)).map((e) => e.split('=') as [string, string]);
           assert.deepEqual(fileVars.map(([k]) => k).sort(), Object.keys(want?.files ?? {}).sort(), `${name}'s *_FILE variables`);
           if (!want) continue;
           assert.ok(info.Mounts.some((m) => m.Destination === '/run/secrets' && m.RW === false), `${name}: its secrets are mounted read-only`);
