@@ -146,7 +146,8 @@ export async function deploymentUp(input: DeploymentUpInput): Promise<Deployment
   if (action('network', desired.network.name) === 'keep') progress.skip(STEPS.network, `${desired.network.name} exists`);
   else await progress.step(STEPS.network, () => quick.ensureNetwork(input.remote, desired.network));
 
-  if (action('image', desired.baseImage.alias) === 'create') {
+  // create: a new week's image; change: one whose build left its builder behind (the step deletes it).
+  if (action('image', desired.baseImage.alias) !== 'keep') {
     await progress.step(STEPS.image, () => image.ensureBaseImage(input.remote, desired.baseImage, desired.instances[0]!.type));
   } else progress.skip(STEPS.image, `${desired.baseImage.alias}: no instance to create from it, or it exists`);
 

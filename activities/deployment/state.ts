@@ -18,6 +18,7 @@ import type { SsPaths } from '../../common/paths';
 import { readRemoteRecord, type RemoteRecord } from '../../common/remotes';
 import { readWwwHost } from '../../common/tls/resolve';
 import { deploymentStacks, readStackPlan } from '../docker';
+import { builderName } from './base-image';
 import { loadOrCreateClientCert, LxdClient } from '../lxd';
 
 /**
@@ -94,7 +95,10 @@ export async function readCurrent(lxd: LxdClient, desired: DesiredDeployment): P
   const project = await lxd.getProject(desired.project.name);
   const global = lxd.withProject('default');
   const alias = await global.getImageAlias(desired.baseImage.alias);
-  if (alias) current.baseImage = { alias: desired.baseImage.alias, fingerprint: alias.target };
+  if (alias) {
+    const builderLeft = Boolean(await global.getInstance(builderName(desired.baseImage.alias)));
+    current.baseImage = { alias: desired.baseImage.alias, fingerprint: alias.target, ...(builderLeft ? { builderLeft } : {}) };
+  }
   // A bridge lives in the default project; an OVN network in the deployment's, which may not exist yet.
   const n = desired.network;
   const net = n.project === 'default' || project ? await lxd.withProject(n.project).getNetwork(n.name) : undefined;

@@ -18,6 +18,7 @@ import { runChecked, withSsh, type SshTarget } from '../ssh';
 import { httpGetOverSsh } from '../ssh/tunnel';
 import { withDocker } from './connect';
 import { transferImages, type ImageTransfer } from './images';
+import { pruneSecretFiles, writeSecretFiles } from './secret-files';
 import { applyStack, listStacks, removeStack, type LoadedFiles, type StackApplyResult } from './stacks';
 
 /**
@@ -59,6 +60,11 @@ export function deploymentStacks(paths: SsPaths, config: DeploymentConfig, remot
   const { http, https } = config.project.proxyPorts;
   const apps = appStacks(config);
   return [proxyStack(config, apps, { btcpayUpstream: btcpayUpstream(paths, remote, deployment), httpPort: http, httpsPort: https }), ...apps];
+}
+
+/** Every ssw container on the instance's engine, by name. */
+async function containerNames(paths: SsPaths, ssh: SshTarget): Promise<string[]> {
+  return withDocker(paths, ssh, async (docker) => Object.values(await listStacks(docker)).flatMap((cs) => cs.map((c) => c.name)));
 }
 
 const pinned = (paths: SsPaths) => ({ hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' as const } });
@@ -156,13 +162,16 @@ export function createDockerActivities({ paths }: { paths: SsPaths }) {
         if (which === 'proxy') await requireCertificates(client, www.ssh.user, config, www.dataPath);
         progress.phase = 'files';
         await writeFilesAndDirectories(client, www.ssh.user, stacks);
+        const resolve = (ref: SecretRef) => secretValue(config.sites, ref);
+        await writeSecretFiles(client, www.ssh.user, stacks, resolve);
         const loaded = loadedFiles(client, await readLoadedFiles(client));
         // Stacks are independent of each other (own networks, own containers): reconciled side by side,
         // so their readiness waits (a first health check comes after its interval) overlap.
         progress.phase = 'containers';
         progress.stack = stacks.map((s) => s.name).join(', ');
         ctx.heartbeat(progress);
-        const results = await Promise.all(stacks.map((spec) => withDocker(paths, www.ssh, (docker) => applyStack(docker, spec, (ref) => secretValue(config.sites, ref), { signal, files: loaded }))));
+        const results = await Promise.all(stacks.map((spec) => withDocker(paths, www.ssh, (docker) => applyStack(docker, spec, resolve, { signal, files: loaded }))));
+        await pruneSecretFiles(client, www.ssh.user, await containerNames(paths, www.ssh));
         return { images, stacks: results };
       });
     }, 5_000);
@@ -175,14 +184,18 @@ export function createDockerActivities({ paths }: { paths: SsPaths }) {
    */
   async function removeStacks(remote: string, deployment: string, which: { stacks: string[] } | 'all'): Promise<{ removed: string[]; containers: string[] }> {
     const www = configured(() => readWwwHost(paths, remote, deployment));
-    return whileBeating({ removing: which === 'all' ? 'all' : which.stacks }, () =>
-      withDocker(paths, www.ssh, async (docker) => {
+    return whileBeating({ removing: which === 'all' ? 'all' : which.stacks }, async () => {
+      const removed = await withDocker(paths, www.ssh, async (docker) => {
         const names = which === 'all' ? Object.keys(await listStacks(docker)) : which.stacks;
         const containers: string[] = [];
         for (const stack of names) containers.push(...(await removeStack(docker, stack)).containers);
         return { removed: names, containers };
-      }),
-    );
+      });
+      // Their secrets go with them.
+      const existing = await containerNames(paths, www.ssh);
+      await withSsh(www.ssh, pinned(paths), ({ client }) => pruneSecretFiles(client, www.ssh.user, existing));
+      return removed;
+    });
   }
 
   /**

@@ -383,6 +383,12 @@ export class LxdClient {
 
   // ---------------------------------------------------------------- operations
 
+  /** The operations LXD is still running in this client's project (started by anyone, including an attempt that died). */
+  async listRunningOperations(o?: CallOptions): Promise<LxdOperation[]> {
+    const ops = await this.get<{ running?: LxdOperation[] } | null>('/1.0/operations', o, this.scoped({ recursion: '1' }));
+    return ops?.running ?? [];
+  }
+
   /**
    * Waits for a background operation with the server's long-poll
    * (`/wait?timeout=N`, repeated until the deadline: no client-side sleeps).

@@ -10,7 +10,8 @@ import { MANAGED_KEY, type DesiredDeployment, type InstanceRole } from './desire
 export interface CurrentDeployment {
   project?: { config: Record<string, string> };
   network?: { name: string; type: string; config: Record<string, string>; usedBy: string[] };
-  baseImage?: { alias: string; fingerprint: string };
+  /** `builderLeft`: the image's builder instance is still there (a build that stopped between publishing and deleting it). */
+  baseImage?: { alias: string; fingerprint: string; builderLeft?: boolean };
   /** Profiles of the deployment's project ("default" left out). */
   profiles: Record<string, { description: string; config: Record<string, string>; devices: Record<string, Record<string, string>> }>;
   /** Custom volumes of the deployment's project in the ss-base pool; size in bytes when set. */
@@ -109,7 +110,9 @@ export function planDeployment(desired: DesiredDeployment, current: CurrentDeplo
   }
 
   // Base image.
-  if (current.baseImage) add('image', desired.baseImage.alias, 'keep', [`fingerprint ${current.baseImage.fingerprint.slice(0, 12)}`]);
+  // A builder left behind is finished by the image step (it deletes it), not kept for ever.
+  if (current.baseImage?.builderLeft) add('image', desired.baseImage.alias, 'change', ['delete the builder instance an interrupted build left']);
+  else if (current.baseImage) add('image', desired.baseImage.alias, 'keep', [`fingerprint ${current.baseImage.fingerprint.slice(0, 12)}`]);
   else if (desired.instances.some((i) => !current.instances[i.name])) add('image', desired.baseImage.alias, 'create', [`from ${desired.baseImage.source}`]);
   else add('image', desired.baseImage.alias, 'keep', ['not built: every instance exists already']);
 

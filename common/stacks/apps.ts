@@ -1,5 +1,6 @@
 import type { DeploymentConfig, SiteConfig } from '../config';
 import { DATA_PATH } from '../deployment/desired';
+import { SECRET_FILE_OWNER, withSecretFiles } from './secrets';
 import { domainIdentifier, LABEL_ROLE, type ContainerSpec, type HealthCheck, type StackSpec } from './spec';
 
 /**
@@ -11,7 +12,8 @@ import { domainIdentifier, LABEL_ROLE, type ContainerSpec, type HealthCheck, typ
  * containers rather than swarm services; health checks; Gitea's database
  * password under the key Gitea reads (ss wrote GITEA__PASSWD, which Gitea
  * ignores); the relay's database directory mounted (ss made it but mounted
- * none). Pure.
+ * none); database passwords in files (`*_FILE`) rather than the
+ * environment, except Ghost's, whose image reads no file. Pure.
  */
 
 const app = (domain: string, name: string) => `${DATA_PATH}/${name}/${domain}`;
@@ -45,15 +47,10 @@ export function appNames(domain: string): AppNames {
 }
 
 function mysql(name: string, image: string, net: string, dataDir: string, db: string, user: string, secrets: { root: string; user: string; domain: string }, mariadb: boolean, command?: string[]): ContainerSpec {
-  return {
+  const c: ContainerSpec = {
     name,
     image,
-    env: {
-      [mariadb ? 'MARIADB_ROOT_PASSWORD' : 'MYSQL_ROOT_PASSWORD']: { secret: secrets.root, domain: secrets.domain },
-      MYSQL_DATABASE: db,
-      MYSQL_USER: user,
-      MYSQL_PASSWORD: { secret: secrets.user, domain: secrets.domain },
-    },
+    env: { MYSQL_DATABASE: db, MYSQL_USER: user },
     volumes: [{ host: dataDir, container: '/var/lib/mysql' }],
     networks: [{ name: net, aliases: [name] }],
     ...(command ? { command } : {}),
@@ -62,6 +59,10 @@ function mysql(name: string, image: string, net: string, dataDir: string, db: st
     labels: { [LABEL_ROLE]: 'database' },
     startBeforeStop: false,
   };
+  return withSecretFiles(c, mariadb ? SECRET_FILE_OWNER.mariadb : SECRET_FILE_OWNER.mysql, {
+    [mariadb ? 'MARIADB_ROOT_PASSWORD_FILE' : 'MYSQL_ROOT_PASSWORD_FILE']: { secret: secrets.root, domain: secrets.domain },
+    MYSQL_PASSWORD_FILE: { secret: secrets.user, domain: secrets.domain },
+  });
 }
 
 export function ghostStacks(config: DeploymentConfig, site: SiteConfig): StackSpec[] {
@@ -88,6 +89,7 @@ export function ghostStacks(config: DeploymentConfig, site: SiteConfig): StackSp
             database__client: 'mysql',
             database__connection__host: n.db,
             database__connection__user: 'ghost',
+            // Ghost's configuration (nconf) reads no *_FILE variable: the one secret left in an environment.
             database__connection__password: { secret: 'GHOST_MYSQL_PASSWORD', domain: site.domain },
             database__connection__database: 'ghost',
             database__pool__min: '0',
@@ -127,29 +129,31 @@ export function nextcloudStack(config: DeploymentConfig, site: SiteConfig): Stac
           '--binlog-format=ROW',
           '--innodb_read_only_compressed=OFF',
         ]),
-        {
-          name: n.app,
-          image: config.project.images.nextcloud,
-          env: {
-            MYSQL_PASSWORD: { secret: 'NEXTCLOUD_MYSQL_PASSWORD', domain: site.domain },
-            MYSQL_DATABASE: 'nextcloud',
-            MYSQL_USER: 'nextcloud',
-            MYSQL_HOST: n.db,
-            NEXTCLOUD_TRUSTED_DOMAINS: fqdn,
-            OVERWRITEHOST: fqdn,
-            OVERWRITEPROTOCOL: 'https',
-            SERVERNAME: fqdn,
+        withSecretFiles(
+          {
+            name: n.app,
+            image: config.project.images.nextcloud,
+            env: {
+              MYSQL_HOST: n.db,
+              NEXTCLOUD_TRUSTED_DOMAINS: fqdn,
+              OVERWRITEHOST: fqdn,
+              OVERWRITEPROTOCOL: 'https',
+              SERVERNAME: fqdn,
+            },
+            volumes: [{ host: `${dir}/html`, container: '/var/www/html' }],
+            networks: [
+              { name: n.net, aliases: [n.app] },
+              { name: n.dbNet, aliases: [n.app] },
+            ],
+            healthcheck: health(['CMD-SHELL', 'curl -fsS -o /dev/null http://127.0.0.1/status.php'], 300),
+            labels: { [LABEL_ROLE]: 'app' },
+            // Nextcloud upgrades its data directory on start: never two at once.
+            startBeforeStop: false,
           },
-          volumes: [{ host: `${dir}/html`, container: '/var/www/html' }],
-          networks: [
-            { name: n.net, aliases: [n.app] },
-            { name: n.dbNet, aliases: [n.app] },
-          ],
-          healthcheck: health(['CMD-SHELL', 'curl -fsS -o /dev/null http://127.0.0.1/status.php'], 300),
-          labels: { [LABEL_ROLE]: 'app' },
-          // Nextcloud upgrades its data directory on start: never two at once.
-          startBeforeStop: false,
-        },
+          // Nextcloud 25's autoconfig.php takes the database's name, user and password all from files or all from the environment.
+          SECRET_FILE_OWNER.nextcloud,
+          { MYSQL_DATABASE_FILE: 'nextcloud', MYSQL_USER_FILE: 'nextcloud', MYSQL_PASSWORD_FILE: { secret: 'NEXTCLOUD_MYSQL_PASSWORD', domain: site.domain } },
+        ),
       ],
     },
   ];
@@ -169,32 +173,36 @@ export function giteaStack(config: DeploymentConfig, site: SiteConfig): StackSpe
       directories: [`${dir}/data`, `${dir}/db`],
       containers: [
         mysql(n.db, config.project.images.giteaDb, n.dbNet, `${dir}/db`, 'gitea', 'gitea', secrets, true),
-        {
-          name: n.app,
-          image: config.project.images.gitea,
-          env: {
-            USER_UID: '1000',
-            USER_GID: '1000',
-            ROOT_URL: `https://${config.project.hostnames.gitea}.${site.domain}`,
-            GITEA__database__DB_TYPE: 'mysql',
-            GITEA__database__HOST: `${n.db}:3306`,
-            GITEA__database__NAME: 'gitea',
-            GITEA__database__USER: 'gitea',
-            GITEA__database__PASSWD: { secret: 'GITEA_MYSQL_PASSWORD', domain: site.domain },
+        withSecretFiles(
+          {
+            name: n.app,
+            image: config.project.images.gitea,
+            env: {
+              USER_UID: String(SECRET_FILE_OWNER.gitea),
+              USER_GID: String(SECRET_FILE_OWNER.gitea),
+              ROOT_URL: `https://${config.project.hostnames.gitea}.${site.domain}`,
+              GITEA__database__DB_TYPE: 'mysql',
+              GITEA__database__HOST: `${n.db}:3306`,
+              GITEA__database__NAME: 'gitea',
+              GITEA__database__USER: 'gitea',
+            },
+            volumes: [
+              { host: `${dir}/data`, container: '/data' },
+              { host: '/etc/timezone', container: '/etc/timezone', readOnly: true },
+              { host: '/etc/localtime', container: '/etc/localtime', readOnly: true },
+            ],
+            networks: [
+              { name: n.net, aliases: [n.app] },
+              { name: n.dbNet, aliases: [n.app] },
+            ],
+            healthcheck: health(['CMD-SHELL', 'curl -fsS -o /dev/null http://127.0.0.1:3000/api/healthz'], 120),
+            labels: { [LABEL_ROLE]: 'app' },
+            startBeforeStop: false,
           },
-          volumes: [
-            { host: `${dir}/data`, container: '/data' },
-            { host: '/etc/timezone', container: '/etc/timezone', readOnly: true },
-            { host: '/etc/localtime', container: '/etc/localtime', readOnly: true },
-          ],
-          networks: [
-            { name: n.net, aliases: [n.app] },
-            { name: n.dbNet, aliases: [n.app] },
-          ],
-          healthcheck: health(['CMD-SHELL', 'curl -fsS -o /dev/null http://127.0.0.1:3000/api/healthz'], 120),
-          labels: { [LABEL_ROLE]: 'app' },
-          startBeforeStop: false,
-        },
+          // environment-to-ini reads GITEA__section__KEY__FILE: the `__FILE` form of Gitea's variables.
+          SECRET_FILE_OWNER.gitea,
+          { GITEA__database__PASSWD__FILE: { secret: 'GITEA_MYSQL_PASSWORD', domain: site.domain } },
+        ),
       ],
     },
   ];

@@ -15,11 +15,20 @@ export const LABEL_STACK = 'ssw.stack';
 export const LABEL_HASH = 'ssw.config-hash';
 export const LABEL_ROLE = 'ssw.role';
 
-/** A site.conf key whose value the container gets as an environment variable (never rendered into the spec). */
+/** A site.conf key whose value the container gets (never rendered into the spec): from a file (see secretFiles), or, for images that read no file, as an environment variable. */
 export interface SecretRef {
   secret: string;
   /** The domain whose site.conf holds it. */
   domain: string;
+}
+
+/** A value a container reads from the file its image's `*_FILE` variable names (see ./secrets). */
+export interface SecretFile {
+  /** The variable naming the file, e.g. MYSQL_PASSWORD_FILE. */
+  env: string;
+  /** The file's name in the container's secrets directory. */
+  name: string;
+  value: SecretRef | string;
 }
 
 export interface VolumeMount {
@@ -48,6 +57,8 @@ export interface ContainerSpec {
   ports?: { hostIp: string; host: number; container: number }[];
   command?: string[];
   healthcheck?: HealthCheck;
+  /** Secrets written on the instance before the container starts, 0400 and owned by `uid`, in its secrets directory (./secrets). */
+  secretFiles?: { uid: number; files: SecretFile[] };
   /** Files written on the instance before the container starts (e.g. nginx.conf, the relay's config.toml). */
   files?: { path: string; content: string }[];
   labels?: Record<string, string>;

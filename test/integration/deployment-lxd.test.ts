@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ensureBaseImage, builderName } from '../../activities/deployment/base-image';
 import type { LxdClient } from '../../activities/lxd/client';
 import { REQUIRED_COMMANDS } from '../../common/deployment/desired';
+import { pollUntil } from '../../activities/deployment/poll';
 import { isFailure } from '../helpers/failures';
 import { harness } from '../helpers/harness';
 import { harnessLxd } from '../helpers/lxd';
@@ -85,5 +86,106 @@ describe('the weekly base image', () => {
 
     const again = await ensureBaseImage(lxd, want, 'container', () => undefined);
     assert.deepEqual(again, { alias: ALIAS, fingerprint: built.fingerprint, built: false, installed: [] });
+  });
+  /** The builder and the alias gone: the state a build starts from. */
+  async function fromNothing(): Promise<void> {
+    await removeInstance(builderName(ALIAS));
+    const alias = await lxd.getImageAlias(ALIAS);
+    if (alias) await lxd.deleteImage(alias.target);
+  }
+
+  const imageCount = async () => (await lxd.get<string[]>('/1.0/images')).length;
+
+  /** The LXD calls that change the builder or the image: each one's end is a stage boundary. */
+  const STAGE_CALLS = new Set(['createInstance', 'setInstanceState', 'execInstance', 'patchInstance', 'publishInstance', 'deleteInstance']);
+
+  /**
+   * The client, with the worker dying right after the LXD call number
+   * `crashAfter` of STAGE_CALLS completed: that call and every later one
+   * throw, so code that catches an error reaches LXD no more than a dead
+   * process would, and `death` is aborted (the activity's signal: polls stop).
+   * `calls` records them; the readiness probe (`true`) is no stage.
+   */
+  function dyingLxd(crashAfter: number, calls: string[], crash: Error, death = new AbortController()): LxdClient {
+    let dead = false;
+    const wrap = (client: LxdClient): LxdClient =>
+      new Proxy(client, {
+        get(target, prop, receiver) {
+          const value = Reflect.get(target, prop, receiver) as unknown;
+          if (prop === 'withProject') return (p: string) => wrap(target.withProject(p));
+          if (typeof value !== 'function' || prop === 'close') return value;
+          return async (...args: unknown[]) => {
+            if (dead) throw crash;
+            const out = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+            if (typeof prop !== 'string' || !STAGE_CALLS.has(prop) || (prop === 'execInstance' && (args[1] as string[])[0] === 'true')) return out;
+            calls.push(prop === 'execInstance' ? `exec ${(args[1] as string[]).slice(0, 2).join(' ')}` : prop === 'setInstanceState' ? `${prop} ${(args[1] as { action: string }).action}` : prop);
+            if (calls.length - 1 === crashAfter) {
+              dead = true;
+              death.abort();
+              throw crash;
+            }
+            return out;
+          };
+        },
+      });
+    return wrap(lxd);
+  }
+
+  test('a worker dying right after any stage (after publishing too): the next attempt finishes the build, deletes the builder, publishes once', async () => {
+    const want = { alias: ALIAS, source: harness().lxd.baseImage, requiredCommands: REQUIRED_COMMANDS };
+    await fromNothing();
+    const stages: string[] = [];
+    await ensureBaseImage(dyingLxd(-1, stages, new Error('never')), want, 'container', () => undefined);
+    assert.ok(stages.includes('publishInstance') && stages.at(-1) === 'deleteInstance', stages.join(' / '));
+    const images = await imageCount();
+
+    // A crash after each call in turn, until an attempt makes fewer calls than that (LXD's answers may vary the path a little).
+    const diedAfter: string[] = [];
+    for (let k = 0; ; k++) {
+      await fromNothing();
+      const calls: string[] = [];
+      const crash = new Error(`simulated crash after call #${k}`);
+      const death = new AbortController();
+      const attempt = await ensureBaseImage(dyingLxd(k, calls, crash, death), want, 'container', () => undefined, death.signal).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      if (attempt === undefined) break; // fewer than k + 1 calls: every boundary was hit
+      assert.ok(death.signal.aborted && calls.length === k + 1, `died after call #${k}: ${String(attempt)}`);
+      diedAfter.push(calls.at(-1)!);
+      const resumed: string[] = [];
+      const retried: string[] = [];
+      const done = await ensureBaseImage(dyingLxd(-1, retried, crash), want, 'container', (s) => resumed.push(s));
+      const after = `after ${calls.join(' / ')}; resumed with ${retried.join(' / ')}`;
+      assert.equal(await lxd.getInstance(builderName(ALIAS)), undefined, `no builder left ${after}`);
+      assert.equal((await lxd.getImageAlias(ALIAS))?.target, done.fingerprint, after);
+      assert.equal(await imageCount(), images, `one image, not two, ${after}`);
+      assert.ok(!retried.includes('createInstance'), `the builder is not made again ${after}`);
+      if (calls.includes('patchInstance')) assert.ok(!retried.includes('setInstanceState start'), `a cleaned builder is not started again ${after}`);
+    }
+    for (const boundary of ['createInstance', 'setInstanceState start', 'patchInstance', 'setInstanceState stop', 'publishInstance', 'deleteInstance']) {
+      assert.ok(diedAfter.includes(boundary), `a crash right after ${boundary} (crashed after: ${diedAfter.join(' / ')}; a build from nothing: ${stages.join(' / ')})`);
+    }
+  });
+
+  test('a worker dying while LXD publishes: the next attempt waits for that publish instead of starting or publishing the builder again', async () => {
+    const want = { alias: ALIAS, source: harness().lxd.baseImage, requiredCommands: REQUIRED_COMMANDS };
+    await fromNothing();
+    const before = await imageCount();
+    const dying = new AbortController();
+    const killed = ensureBaseImage(lxd, want, 'container', (s) => {
+      if (!s.startsWith('publishing')) return;
+      // Dies once LXD runs the publish: the operation goes on without the caller, as it does without a worker.
+      void pollUntil(async () => (await lxd.listRunningOperations()).some((op) => op.description === 'Downloading image'), { timeoutMs: 60_000, what: 'the publish to run' }).then(() => dying.abort());
+    }, dying.signal);
+    await assert.rejects(killed);
+    assert.equal(await lxd.getImageAlias(ALIAS), undefined, 'killed before LXD finished publishing');
+    const resumed: string[] = [];
+    const done = await ensureBaseImage(lxd, want, 'container', (s) => resumed.push(s));
+    assert.ok(resumed[0]?.startsWith('waiting for LXD to finish'), resumed.join(' / '));
+    assert.ok(!resumed.some((s) => s.startsWith('starting') || s.startsWith('publishing')), resumed.join(' / '));
+    assert.equal(await lxd.getInstance(builderName(ALIAS)), undefined);
+    assert.equal((await lxd.getImageAlias(ALIAS))?.target, done.fingerprint);
+    assert.equal(await imageCount(), before + 1, 'one image published');
   });
 });

@@ -135,19 +135,41 @@ describe('air-gapped image transfer into a real instance', () => {
     const activities = () => createDockerActivities({ paths });
     const run = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, ...args: A): Promise<R> => env.run(fn, ...args);
     const deploy = (which: 'proxy' | 'apps') => run(activities().deployStacks, REMOTE, DEPLOYMENT, which);
+    // Every secret site.conf holds: none may show in a container's configuration but where documented.
+    const SECRETS = {
+      GHOST_MYSQL_PASSWORD: 'svc-ghost-pw',
+      GHOST_MYSQL_ROOT_PASSWORD: 'svc-ghost-root',
+      NEXTCLOUD_MYSQL_PASSWORD: 'svc-nextcloud-pw',
+      NEXTCLOUD_MYSQL_ROOT_PASSWORD: 'svc-nextcloud-root',
+      GITEA_MYSQL_PASSWORD: 'svc-gitea-pw',
+      GITEA_MYSQL_ROOT_PASSWORD: 'svc-gitea-root',
+      DUPLICITY_BACKUP_PASSPHRASE: 'svc-passphrase',
+    };
+
+    // Nextcloud's MariaDB runs with server options as its command: the stand-in, as its entrypoint, takes and ignores them.
+    const STANDIN_WITH_ARGS = 'ssw-itest/standin-entrypoint:1';
+
+    after(async () => {
+      await local.getImage(STANDIN_WITH_ARGS).remove({ force: true }).catch(() => undefined);
+    });
 
     before(async () => {
+      execFileSync('docker', ['-H', `unix://${harness().docker.socket}`, 'build', '-q', '-t', STANDIN_WITH_ARGS, '-'], {
+        input: 'FROM ssw-test-standin:1\nENTRYPOINT ["/bin/standin"]\nCMD []\n',
+        env: { ...process.env, DOCKER_BUILDKIT: '0' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
       fs.mkdirSync(path.dirname(paths.remoteConf(REMOTE)), { recursive: true });
       fs.writeFileSync(paths.remoteConf(REMOTE), `DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"\nIMAGE_SOURCE=airgapped\n`);
       fs.mkdirSync(path.dirname(paths.projectConf(DEPLOYMENT)), { recursive: true });
       fs.writeFileSync(
         paths.projectConf(DEPLOYMENT),
-        [`PRIMARY_DOMAIN=${SITE}`, 'NGINX_IMAGE=ssw-test-nginx:1', ...['GHOST', 'GHOST_DB', 'NEXTCLOUD', 'NEXTCLOUD_DB', 'GITEA', 'GITEA_DB', 'NOSTR_RELAY'].map((k) => `${k}_IMAGE=ssw-test-standin:1`), ''].join('\n'),
+        [`PRIMARY_DOMAIN=${SITE}`, 'NGINX_IMAGE=ssw-test-nginx:1', ...['GHOST', 'GHOST_DB', 'NEXTCLOUD', 'GITEA', 'GITEA_DB', 'NOSTR_RELAY'].map((k) => `${k}_IMAGE=ssw-test-standin:1`), `NEXTCLOUD_DB_IMAGE=${STANDIN_WITH_ARGS}`, ''].join('\n'),
       );
       fs.mkdirSync(paths.siteDir(SITE), { recursive: true });
       fs.writeFileSync(
         paths.siteConf(SITE),
-        [`DOMAIN_NAME=${SITE}`, 'SITE_LANGUAGE_CODES=en,es', 'DEPLOY_GHOST=true', 'DEPLOY_GITEA=true', 'GHOST_MYSQL_PASSWORD=svc-ghost-pw', 'GHOST_MYSQL_ROOT_PASSWORD=svc-ghost-root', 'GITEA_MYSQL_PASSWORD=svc-gitea-pw', 'GITEA_MYSQL_ROOT_PASSWORD=svc-gitea-root', 'DUPLICITY_BACKUP_PASSPHRASE=svc-pp', ''].join('\n'),
+        [`DOMAIN_NAME=${SITE}`, 'SITE_LANGUAGE_CODES=en,es', 'DEPLOY_GHOST=true', 'DEPLOY_NEXTCLOUD=true', 'DEPLOY_GITEA=true', ...Object.entries(SECRETS).map(([k, v]) => `${k}=${v}`), ''].join('\n'),
         { mode: 0o600 },
       );
       const rec = paths.instanceRecord(REMOTE, DEPLOYMENT, 'www');
@@ -181,7 +203,7 @@ describe('air-gapped image transfer into a real instance', () => {
       const proxy = await deploy('proxy');
       assert.deepEqual(proxy.stacks.map((x) => [x.stack, x.created]), [['reverse-proxy', ['reverse-proxy']]]);
       const apps = await deploy('apps');
-      assert.equal(apps.stacks.length, 3, 'ghost en, ghost es, gitea');
+      assert.deepEqual(apps.stacks.map((x) => x.stack.replace(/^[0-9a-f]{6}-/, '')), ['ghost-en', 'ghost-es', 'nextcloud-en', 'gitea-en']);
       const served = await run(activities().checkSitesServed, REMOTE, DEPLOYMENT);
       assert.deepEqual(served.map((x) => x.status), [301, 301]);
 
@@ -193,8 +215,66 @@ describe('air-gapped image transfer into a real instance', () => {
       assert.match((await httpsGet(`git.${SITE}`, '/')).body, /ssw stand-in: gitea-/);
       assert.equal((await httpsGet(SITE, '/')).status, 301);
       assert.equal((await httpsGet(`btcpay.${SITE}`, '/')).status, 503, 'no btcpayserver instance yet');
-      const env2 = await withDocker(paths, instance, async (d) => (await d.getContainer(apps.stacks[2]!.created.find((n) => n.startsWith('gitea-'))!).inspect()).Config.Env);
-      assert.ok(env2.includes('GITEA__database__PASSWD=svc-gitea-pw'), 'the secret reaches the container from site.conf');
+    });
+
+    /** Runs a command in a container as `user` (a uid): exit code and output. */
+    async function execAs(d: Docker, container: string, user: string, cmd: string[]): Promise<{ exitCode: number; output: string }> {
+      const exec = await d.getContainer(container).exec({ Cmd: cmd, User: user, AttachStdout: true, AttachStderr: true });
+      const stream = await exec.start({ hijack: true, stdin: false });
+      const chunks: Buffer[] = [];
+      await new Promise<void>((resolve, reject) => {
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', resolve);
+        stream.on('error', reject);
+      });
+      // Docker's multiplexed stream: frames of an 8-byte header (stream, 3 zero bytes, payload size) and the payload.
+      const all = Buffer.concat(chunks);
+      const payload: Buffer[] = [];
+      for (let at = 0; at + 8 <= all.length; at += 8 + all.readUInt32BE(at + 4)) payload.push(all.subarray(at + 8, at + 8 + all.readUInt32BE(at + 4)));
+      return { exitCode: (await exec.inspect()).ExitCode ?? -1, output: Buffer.concat(payload).toString('utf8').trim() };
+    }
+
+    test("no site.conf secret in any container's configuration but Ghost's database password (its image reads no file); each container reads its own from a 0400 file as its image's user, mounted read-only", async () => {
+      const values = Object.values(SECRETS);
+      // What each *_FILE must hold, by container kind, and the uid the image reads it as.
+      const expected: Record<string, { uid: string; files: Record<string, string> }> = {
+        ghostdb: { uid: '999', files: { MYSQL_ROOT_PASSWORD_FILE: SECRETS.GHOST_MYSQL_ROOT_PASSWORD, MYSQL_PASSWORD_FILE: SECRETS.GHOST_MYSQL_PASSWORD } },
+        nextclouddb: { uid: '999', files: { MARIADB_ROOT_PASSWORD_FILE: SECRETS.NEXTCLOUD_MYSQL_ROOT_PASSWORD, MYSQL_PASSWORD_FILE: SECRETS.NEXTCLOUD_MYSQL_PASSWORD } },
+        nextcloud: { uid: '33', files: { MYSQL_PASSWORD_FILE: SECRETS.NEXTCLOUD_MYSQL_PASSWORD, MYSQL_DATABASE_FILE: 'nextcloud', MYSQL_USER_FILE: 'nextcloud' } },
+        giteadb: { uid: '999', files: { MARIADB_ROOT_PASSWORD_FILE: SECRETS.GITEA_MYSQL_ROOT_PASSWORD, MYSQL_PASSWORD_FILE: SECRETS.GITEA_MYSQL_PASSWORD } },
+        gitea: { uid: '1000', files: { GITEA__database__PASSWD__FILE: SECRETS.GITEA_MYSQL_PASSWORD } },
+      };
+      await withDocker(paths, instance, async (d) => {
+        const containers = await d.listContainers({ all: true });
+        assert.equal(containers.length, 9, 'the proxy, two Ghosts and two MySQLs, Nextcloud and Gitea with their MariaDBs');
+        const exceptions: string[] = [];
+        for (const x of containers) {
+          const info = await d.getContainer(x.Id).inspect();
+          const name = info.Name.replace(/^\//, '');
+          const env = info.Config.Env ?? []; // null for a container without any
+          for (const e of env) {
+            if (!values.some((v) => e.includes(v))) continue;
+            assert.ok(/^ghost-/.test(name) && e === `database__connection__password=${SECRETS.GHOST_MYSQL_PASSWORD}`, `${name}'s environment holds a secret in ${e.split('=')[0]}`);
+            exceptions.push(name);
+          }
+          const elsewhere = JSON.stringify({ cmd: info.Config.Cmd, args: info.Args, entrypoint: info.Config.Entrypoint, labels: info.Config.Labels, binds: info.HostConfig.Binds });
+          assert.ok(!values.some((v) => elsewhere.includes(v)), `${name}: a secret in its command, labels or mounts`);
+
+          const want = expected[name.split('-')[0]!];
+          const fileVars = env.filter((e) => /^[A-Za-z_]+_FILE=/.test(e)).map((e) => e.split('=') as [string, string]);
+          assert.deepEqual(fileVars.map(([k]) => k).sort(), Object.keys(want?.files ?? {}).sort(), `${name}'s *_FILE variables`);
+          if (!want) continue;
+          assert.ok(info.Mounts.some((m) => m.Destination === '/run/secrets' && m.RW === false), `${name}: its secrets are mounted read-only`);
+          for (const [k, file] of fileVars) {
+            assert.equal((await execAs(d, name, want.uid, ['cat', file])).output, want.files[k], `${name} reads ${k} as uid ${want.uid}`);
+            assert.equal((await execAs(d, name, '0', ['/bin/busybox', 'stat', '-c', '%u %a', file])).output, `${want.uid} 400`, `${name} ${file}`);
+            assert.notEqual((await execAs(d, name, '4242', ['cat', file])).exitCode, 0, `${name}: another uid cannot read ${file}`);
+          }
+        }
+        assert.deepEqual(exceptions.sort(), containers.map((c) => c.Names[0]!.replace(/^\//, '')).filter((n) => /^ghost-/.test(n)).sort(), 'each Ghost, and only Ghost, has its password in its environment');
+      });
+      // On the instance: the secrets' directory is root's alone.
+      assert.equal((await onInstance(['sudo', '-n', 'stat', '-c', '%U %a', '/home/ubuntu/ss-data/.ssw/secrets'])).trim(), 'root 700');
     });
 
     test('deployed again: nothing recreated', async () => {
@@ -203,11 +283,10 @@ describe('air-gapped image transfer into a real instance', () => {
       assert.ok(apps.images.every((i) => i.action === 'present'));
     });
 
-    test('removing the stacks leaves the instance without containers', async () => {
-      const { removeStack } = await import('../../activities/docker/stacks');
-      const names = await withDocker(paths, instance, async (d) => [...new Set((await d.listContainers({ all: true })).map((c) => c.Labels['ssw.stack']!))]);
-      for (const n of names) await withDocker(paths, instance, (d) => removeStack(d, n));
+    test('removing the stacks leaves the instance without containers, and without their secrets', async () => {
+      await run(activities().removeStacks, REMOTE, DEPLOYMENT, 'all');
       assert.deepEqual(await withDocker(paths, instance, (d) => d.listContainers({ all: true })), []);
+      assert.equal((await onInstance(['sudo', '-n', 'ls', '-A', '/home/ubuntu/ss-data/.ssw/secrets'])).trim(), '');
     });
   });
 

@@ -198,6 +198,17 @@ describe('plan', () => {
     assert.ok(plan.empty);
   });
 
+  test('a builder an interrupted build left beside the published image: the image step runs again, to delete it', () => {
+    const d = desiredDeployment(config(), facts, { now: NOW });
+    const cur = appliedState(d);
+    cur.baseImage = { ...cur.baseImage!, builderLeft: true };
+    const plan = planDeployment(d, cur);
+    const image = plan.items.find((x) => x.kind === 'image')!;
+    assert.equal(image.action, 'change');
+    assert.match(image.details.join(' '), /delete the builder/);
+    assert.equal(plan.empty, false);
+  });
+
   test('LXD sizes', () => {
     assert.equal(parseLxdSize('20GB'), 20e9);
     assert.equal(parseLxdSize('1GiB'), 1024 ** 3);

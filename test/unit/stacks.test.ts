@@ -91,6 +91,27 @@ describe('stacks rendered from the config', () => {
     assert.match(rendered, /"secret": "GITEA_MYSQL_PASSWORD"/);
   });
 
+  test("database passwords reach containers as 0400 files through the images' *_FILE variables; only Ghost's stays in an environment (its image reads no file)", () => {
+    const inEnv: string[] = [];
+    for (const c of [...apps, proxy].flatMap((s) => s.containers)) {
+      for (const [k, v] of Object.entries(c.env)) if (typeof v === 'object') inEnv.push(`${c.name} ${k}`);
+      for (const f of c.secretFiles?.files ?? []) {
+        assert.equal(c.env[f.env], `/run/secrets/${f.name}`, `${c.name} ${f.env}`);
+        assert.ok(c.volumes.some((v) => v.container === '/run/secrets' && v.readOnly && v.host === `/home/ubuntu/ss-data/.ssw/secrets/${c.name}`), c.name);
+      }
+    }
+    assert.ok(inEnv.length > 0 && inEnv.every((e) => / database__connection__password$/.test(e) && e.startsWith('ghost-')), inEnv.join(', '));
+    const id = domainIdentifier('example.com');
+    const files = (name: string) => {
+      const c = apps.flatMap((s) => s.containers).find((x) => x.name === name)!;
+      return [c.secretFiles?.uid, Object.keys(c.env).filter((k) => k.endsWith('_FILE')).sort()];
+    };
+    assert.deepEqual(files(`ghostdb-${id}-en`), [999, ['MYSQL_PASSWORD_FILE', 'MYSQL_ROOT_PASSWORD_FILE']]);
+    assert.deepEqual(files(`nextclouddb-${id}-en`), [999, ['MARIADB_ROOT_PASSWORD_FILE', 'MYSQL_PASSWORD_FILE']]);
+    assert.deepEqual(files(`nextcloud-${id}-en`), [33, ['MYSQL_DATABASE_FILE', 'MYSQL_PASSWORD_FILE', 'MYSQL_USER_FILE']]);
+    assert.deepEqual(files(`gitea-${id}-en`), [1000, ['GITEA__database__PASSWD__FILE']]);
+  });
+
   test("ss's names: DOMAIN_IDENTIFIER, one Ghost stack per language, the first language at /", () => {
     const id = domainIdentifier('example.com');
     assert.match(id, /^[0-9a-f]{6}$/);
