@@ -1,11 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import YAML from 'yaml';
-import { composeMtlsNginxConf } from '../helpers/compose';
+import { COMPOSE_FILE, composeConfig, composeMtlsNginxConf, repoRoot } from '../helpers/compose';
 
 /**
  * docker-compose.temporal.yml, checked through `docker-compose config` (the
@@ -14,63 +12,10 @@ import { composeMtlsNginxConf } from '../helpers/compose';
  * No Docker engine is needed: `config` only parses and interpolates.
  */
 
-const COMPOSE_FILE = 'docker-compose.temporal.yml';
 const DUMMY_PASSWORD = 'dummy-password-for-compose-test';
 const TLS_DIR = '/etc/ssw/temporal-tls';
-
-function repoRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    if (fs.existsSync(path.join(dir, COMPOSE_FILE))) return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`${COMPOSE_FILE} not found in any parent of ${__dirname}`);
-    dir = parent;
-  }
-}
-
 const root = repoRoot();
 const composePath = path.join(root, COMPOSE_FILE);
-// An empty env file, so an operator's own .env next to the compose file cannot change the result.
-const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssw-compose-test-'));
-const emptyEnvFile = path.join(tmpDir, 'empty.env');
-fs.writeFileSync(emptyEnvFile, '');
-process.on('exit', () => fs.rmSync(tmpDir, { recursive: true, force: true }));
-
-/** The process environment without anything the compose file (or compose itself) would read. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (/^(TEMPORAL_|SSW_|POSTGRES_|COMPOSE_)/.test(k)) continue;
-    env[k] = v;
-  }
-  return { ...env, ...extra };
-}
-
-interface ComposeResult {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `docker-compose -f docker-compose.temporal.yml ... config`; fails clearly when docker-compose is missing. */
-function composeConfig(extraEnv: Record<string, string>): ComposeResult {
-  try {
-    const stdout = execFileSync('docker-compose', ['-f', composePath, '--env-file', emptyEnvFile, 'config'], {
-      cwd: root,
-      env: cleanEnv(extraEnv),
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 60_000,
-    });
-    return { status: 0, stdout, stderr: '' };
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException & { status?: number | null; stdout?: string; stderr?: string };
-    if (e.code === 'ENOENT') {
-      throw new Error('docker-compose is not installed (not on PATH): run test/harness/install.sh, which installs it.');
-    }
-    return { status: e.status ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(err) };
-  }
-}
 
 type Service = Record<string, unknown>;
 let rendered: { services: Record<string, Service>; volumes?: Record<string, unknown> } | undefined;
