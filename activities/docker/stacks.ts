@@ -157,9 +157,25 @@ async function rejoinNetworks(docker: Docker, c: ContainerSpec, have: Docker.Con
   return changed;
 }
 
-/** Runs a command in a container and returns its exit code and output. */
-async function execIn(docker: Docker, name: string, cmd: string[]): Promise<{ exitCode: number; output: string }> {
-  const exec = await docker.getContainer(name).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+/**
+ * The payload of Docker's multiplexed exec stream: frames of an 8-byte
+ * header (stream id, three zero bytes, big-endian payload size) then the
+ * payload. Stripping "control bytes" instead would keep a header's size
+ * bytes whenever they are printable, and cut output bytes that are not.
+ */
+export function demuxDockerStream(all: Buffer): Buffer {
+  const out: Buffer[] = [];
+  for (let at = 0; at + 8 <= all.length; ) {
+    const size = all.readUInt32BE(at + 4);
+    out.push(all.subarray(at + 8, at + 8 + size));
+    at += 8 + size;
+  }
+  return Buffer.concat(out);
+}
+
+/** Runs a command in a container (as `user` when given) and returns its exit code and output (stdout and stderr as they came). */
+export async function execIn(docker: Docker, name: string, cmd: string[], user?: string): Promise<{ exitCode: number; output: string }> {
+  const exec = await docker.getContainer(name).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, ...(user ? { User: user } : {}) });
   const stream = await exec.start({ hijack: true, stdin: false });
   const chunks: Buffer[] = [];
   await new Promise<void>((resolve, reject) => {
@@ -169,8 +185,7 @@ async function execIn(docker: Docker, name: string, cmd: string[]): Promise<{ ex
     stream.on('error', reject);
   });
   const { ExitCode } = await exec.inspect();
-  // The multiplexed stream's 8-byte frame headers are dropped with the control bytes.
-  return { exitCode: ExitCode ?? -1, output: Buffer.concat(chunks).toString('utf8').replace(/[\x00-\x08]/g, '').trim() };
+  return { exitCode: ExitCode ?? -1, output: demuxDockerStream(Buffer.concat(chunks)).toString('utf8').trim() };
 }
 
 /**

@@ -9,7 +9,7 @@ import * as https from 'node:https';
 import { withDocker } from '../../activities/docker/connect';
 import { createDockerActivities } from '../../activities/docker';
 import { transferImages } from '../../activities/docker/images';
-import { applyStack, removeStack } from '../../activities/docker/stacks';
+import { applyStack, execIn, removeStack } from '../../activities/docker/stacks';
 import type { SecretRef, StackSpec } from '../../common/stacks/spec';
 import { pollUntil } from '../../activities/deployment/poll';
 import type { LxdClient } from '../../activities/lxd/client';
@@ -218,21 +218,7 @@ describe('air-gapped image transfer into a real instance', () => {
     });
 
     /** Runs a command in a container as `user` (a uid): exit code and output. */
-    async function execAs(d: Docker, container: string, user: string, cmd: string[]): Promise<{ exitCode: number; output: string }> {
-      const exec = await d.getContainer(container).exec({ Cmd: cmd, User: user, AttachStdout: true, AttachStderr: true });
-      const stream = await exec.start({ hijack: true, stdin: false });
-      const chunks: Buffer[] = [];
-      await new Promise<void>((resolve, reject) => {
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', resolve);
-        stream.on('error', reject);
-      });
-      // Docker's multiplexed stream: frames of an 8-byte header (stream, 3 zero bytes, payload size) and the payload.
-      const all = Buffer.concat(chunks);
-      const payload: Buffer[] = [];
-      for (let at = 0; at + 8 <= all.length; at += 8 + all.readUInt32BE(at + 4)) payload.push(all.subarray(at + 8, at + 8 + all.readUInt32BE(at + 4)));
-      return { exitCode: (await exec.inspect()).ExitCode ?? -1, output: Buffer.concat(payload).toString('utf8').trim() };
-    }
+    const execAs = (d: Docker, container: string, user: string, cmd: string[]) => execIn(d, container, cmd, user);
 
     test("no site.conf secret in any container's configuration but Ghost's database password (its image reads no file); each container reads its own from a 0400 file as its image's user, mounted read-only", async () => {
       const values = Object.values(SECRETS);
