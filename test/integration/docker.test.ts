@@ -9,6 +9,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import * as https from 'node:https';
 import { dockerStep, withDocker } from '../../activities/docker/connect';
 import { createDockerActivities } from '../../activities/docker';
+import { createDeploymentActivities } from '../../activities/deployment';
+import { writeRemoteRecord } from '../../common/remotes';
 import { transferImages, type ImageTransfer } from '../../activities/docker/images';
 import { applyStack, removeStack } from '../../activities/docker/stacks';
 import type { SecretRef, StackSpec } from '../../common/stacks/spec';
@@ -174,6 +176,43 @@ describe('air-gapped image transfer into a real instance', () => {
       await relay.close();
       await local.getImage(BIG).remove({ force: true }).catch(() => undefined);
       await withDocker(paths, instance, (d) => d.getImage(BIG).remove({ force: true })).catch(() => undefined);
+    }
+  });
+
+  test('a deployment SSH step whose host freezes mid-command fails as stalled within the stall limit (prepareDataPaths)', { timeout: 120_000 }, async () => {
+    // A remote record for instanceTarget (only its SSH key is used), and a sudo that waits on the instance,
+    // so the connection can be frozen while the command runs: each session's sshd processes stopped (SIGSTOP),
+    // the TCP connection left open, as a hung host leaves it.
+    writeRemoteRecord(paths, {
+      name: 'deadlab',
+      ssh: { host: '127.0.0.1', port: 1, user: 'ubuntu', privateKeyPath: harness().ssh.privateKeyPath },
+      backend: 'lxd',
+      version: '5.0',
+      endpoint: 'https://127.0.0.1:1',
+      serverCertPem: '-----BEGIN CERTIFICATE-----\nunused\n-----END CERTIFICATE-----\n',
+      serverFingerprint: '0'.repeat(64),
+      disk: '',
+      dataPlaneInterface: '',
+      provisionedAt: new Date().toISOString(),
+    });
+    const marker = '/tmp/ssw-slow-sudo-started';
+    await lxd.execInstance(NAME, ['sh', '-c', `rm -f ${marker}; printf '#!/bin/sh\\n: > ${marker}\\nsleep 20\\nexec /usr/bin/sudo "$@"\\n' > /usr/local/bin/sudo; chmod 755 /usr/local/bin/sudo`]);
+    let stopped = '';
+    try {
+      const env = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 2_000 }, { logger: new DefaultLogger('WARN') });
+      const run = env.run(createDeploymentActivities({ paths }).prepareDataPaths, 'deadlab', instance.host, 'www' as const);
+      run.catch(() => undefined);
+      await pollUntil(async () => (await lxd.execInstance(NAME, ['test', '-e', marker])).exitCode === 0, { timeoutMs: 30_000, what: 'the command to start on the instance' });
+      // The per-connection sshd processes (children of the listener) and their children: the sessions serving ssw, by PID.
+      stopped = (
+        await lxd.execInstance(NAME, ['sh', '-c', 'l=$(cat /run/sshd.pid); for p in $(cat /proc/$l/task/*/children); do echo $p $(cat /proc/$p/task/*/children); done | tr "\\n" " "; '])
+      ).stdout.trim();
+      assert.ok(stopped, 'found the sshd serving the connection');
+      await lxd.execInstance(NAME, ['sh', '-c', `kill -STOP ${stopped}`]);
+      await assert.rejects(run, isFailure(FailureType.Stalled, false, /preparing the data paths of .* made no progress for 1\.5 s/));
+    } finally {
+      if (stopped) await lxd.execInstance(NAME, ['sh', '-c', `kill -KILL ${stopped}`]);
+      await lxd.execInstance(NAME, ['rm', '-f', '/usr/local/bin/sudo', marker]);
     }
   });
 
