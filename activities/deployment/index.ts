@@ -23,9 +23,9 @@ import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
 import type { InstanceRecord } from '../../common/tls/resolve';
 import { configured } from '../config';
-import { whileBeating } from '../heartbeat';
+import { stallLimitMs, whileBeating, withProgress } from '../heartbeat';
 import { lxdStatusOf, type LxdClient } from '../lxd';
-import { forgetHostKey, pinHostKey, runChecked, withSsh, type SshTarget } from '../ssh';
+import { forgetHostKey, pinHostKey, sshStep, withSsh, type SshTarget } from '../ssh';
 import { HostKeyConflictError } from '../ssh/known-hosts';
 import { ensureBaseImage as buildBaseImage, type BaseImageResult } from './base-image';
 import { pollUntil } from './poll';
@@ -122,21 +122,31 @@ export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
     });
   }
 
-  /** ss's weekly base image: built once per week and remote, from BASE_IMAGE; a long step that heartbeats its stage and resumes from it. */
+  /**
+   * ss's weekly base image: built once per week and remote, from BASE_IMAGE; a long step that
+   * heartbeats each stage it reaches and resumes from it. LXD's operations (an image download,
+   * apt-get in the builder, publishing) report no progress of their own that every operation has,
+   * so while one runs, the remote's API answering a plain GET /1.0 is the step's proof of life;
+   * a remote that stops answering stalls the step, which aborts its pending requests.
+   */
   async function ensureBaseImage(remote: string, image: DesiredBaseImage, type: InstanceType): Promise<BaseImageResult> {
     const rec = configured(() => requireRemoteRecord(paths, remote));
     const lxd = await remoteLxd(paths, rec);
     const ctx = Context.current();
-    let stage = 'checking';
-    const timer = setInterval(() => ctx.heartbeat({ stage }), 3_000);
     try {
-      return await buildBaseImage(lxd, image, type, (s) => {
-        stage = s;
-        ctx.heartbeat({ stage });
-        ctx.log.info(`base image ${image.alias}: ${s}`);
-      }, ctx.cancellationSignal);
+      return await withProgress(
+        `base image ${image.alias} on ${remote}`,
+        { stage: 'checking' },
+        (step) =>
+          step.whileQuiet(() =>
+            buildBaseImage(lxd, image, type, (stage) => {
+              step.progress({ stage });
+              ctx.log.info(`base image ${image.alias}: ${stage}`);
+            }, step.signal),
+          ),
+        { probe: (signal) => lxd.server({ signal, timeoutMs: 10_000 }) },
+      );
     } finally {
-      clearInterval(timer);
       lxd.close();
     }
   }
@@ -285,24 +295,34 @@ export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
     });
   }
 
-  /** Polls until SSH on the instance answers with the pinned key and accepts the operator's key (sshd and cloud-init start after the address). */
+  /**
+   * Polls until SSH on the instance answers with the pinned key and accepts the operator's key
+   * (sshd and cloud-init start after the address). Every finished attempt, answered or refused,
+   * is progress; each is bounded well inside the stall limit, so an attempt that hangs anyway
+   * stalls the step instead of holding it.
+   */
   async function waitForInstanceSsh(remote: string, address: string, timeoutMs = 300_000): Promise<{ fingerprint: string }> {
     const target = instanceTarget(paths, remote, address);
+    // Connect, key exchange and authentication of one attempt, plus the poll's gap (at most 2 s), within the stall limit.
+    const readyTimeoutMs = Math.max(1_000, Math.min(10_000, Math.floor(stallLimitMs(Context.current().info.heartbeatTimeoutMs) / 2)));
     let last = '';
-    return whileBeating({ waitingForSsh: address }, async (signal) => {
+    let attempts = 0;
+    return withProgress(`waiting for SSH on ${address}`, { waitingForSsh: address }, async (step) => {
       try {
         return await pollUntil(
           async () => {
             try {
-              return await withSsh(target, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' }, readyTimeoutMs: 10_000 }, async ({ hostKey }) => ({ fingerprint: hostKey.fingerprint }));
+              return await withSsh(target, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' }, readyTimeoutMs }, async ({ hostKey }) => ({ fingerprint: hostKey.fingerprint }));
             } catch (err) {
               // A changed key is final; anything else (refused, auth not set up yet) may pass.
               if (err instanceof ApplicationFailure && err.type === FailureType.HostKeyMismatch) throw err;
               last = (err as Error).message;
               return undefined;
+            } finally {
+              step.progress({ waitingForSsh: address, attempts: ++attempts });
             }
           },
-          { timeoutMs, what: `SSH on ${address}`, signal },
+          { timeoutMs, what: `SSH on ${address}`, signal: step.signal },
         );
       } catch (err) {
         if (err instanceof ApplicationFailure && err.type === 'SswTimeout') throw ApplicationFailure.create({ message: `${err.message}; last attempt: ${last}`, type: 'SswTimeout' });
@@ -315,12 +335,10 @@ export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
   async function prepareDataPaths(remote: string, address: string, role: InstanceRole): Promise<{ paths: string[] }> {
     if (role === 'lnplayserver') return { paths: [] };
     const target = instanceTarget(paths, remote, address);
-    return whileBeating({ preparing: address }, () =>
-      withSsh(target, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, async ({ client }) => {
-        await runChecked(client, ['sudo', '-n', 'chown', `${INSTANCE_USER}:${INSTANCE_USER}`, DATA_PATH, BACKUP_PATH], { timeoutMs: 60_000 });
-        return { paths: [DATA_PATH, BACKUP_PATH] };
-      }),
-    );
+    return sshStep(`preparing the data paths of ${address}`, target, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, { preparing: address }, async (s) => {
+      await s.runChecked(['sudo', '-n', 'chown', `${INSTANCE_USER}:${INSTANCE_USER}`, DATA_PATH, BACKUP_PATH], { timeoutMs: 60_000 });
+      return { paths: [DATA_PATH, BACKUP_PATH] };
+    });
   }
 
   async function recordInstance(remote: string, deployment: string, ready: InstanceReady & { macAddress: string }): Promise<void> {

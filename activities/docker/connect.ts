@@ -2,8 +2,10 @@ import * as http from 'node:http';
 import { inspect } from 'node:util';
 import type { Duplex } from 'node:stream';
 import Docker from 'dockerode';
+import type { Client } from 'ssh2';
 import type { SsPaths } from '../../common/paths';
 import { withSsh, type SshTarget } from '../ssh';
+import { sshStep, type SshStep } from '../ssh/step';
 
 /**
  * The Docker Engine API of an instance, reached through SSH with the
@@ -49,17 +51,51 @@ export interface DockerOverSshOptions {
   timeoutMs?: number;
 }
 
-/** Runs `fn` with a Docker client for the engine on `target`, over one SSH connection (pinned host key). */
-export async function withDocker<T>(paths: SsPaths, target: SshTarget, fn: (docker: Docker) => Promise<T>, o: DockerOverSshOptions = {}): Promise<T> {
+/** A Docker client whose every request is a channel of `client` (an open SSH connection); `close` drops its agent, not the connection. */
+export function dockerOverSsh(client: Client, o: DockerOverSshOptions = {}): { docker: Docker; close(): void } {
   const socketPath = o.socketPath ?? DOCKER_SOCKET;
+  const agent = new StreamAgent((cb) => client.openssh_forwardOutStreamLocal(socketPath, (err, stream) => cb(err, stream)));
+  // host/port only name the HTTP target; the agent decides where bytes go.
+  const docker = new Docker({ host: 'docker', port: 80, protocol: 'http', agent, timeout: o.timeoutMs ?? 120_000 } as Docker.DockerOptions);
+  return { docker, close: () => agent.destroy() };
+}
+
+/**
+ * Runs `fn` with a Docker client for the engine on `target`, over one SSH connection (pinned host key).
+ * For short reads outside a long step; an activity doing Docker work uses {@link dockerStep}.
+ */
+export async function withDocker<T>(paths: SsPaths, target: SshTarget, fn: (docker: Docker) => Promise<T>, o: DockerOverSshOptions = {}): Promise<T> {
   return withSsh(target, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, async ({ client }) => {
-    const agent = new StreamAgent((cb) => client.openssh_forwardOutStreamLocal(socketPath, (err, stream) => cb(err, stream)));
-    // host/port only name the HTTP target; the agent decides where bytes go.
-    const docker = new Docker({ host: 'docker', port: 80, protocol: 'http', agent, timeout: o.timeoutMs ?? 120_000 } as Docker.DockerOptions);
+    const { docker, close } = dockerOverSsh(client, o);
     try {
       return await fn(docker);
     } finally {
-      agent.destroy();
+      close();
+    }
+  });
+}
+
+/** An SSH step (see `sshStep`) with the instance's Docker engine reached over the step's own connection. */
+export interface DockerStep extends SshStep {
+  docker: Docker;
+  /** Runs Docker API calls (which report nothing while they wait) as a quiet phase: the connection's probe is their proof of life. */
+  api<T>(fn: (docker: Docker) => Promise<T>): Promise<T>;
+}
+
+/**
+ * A long Docker activity step on `target`: one SSH connection carries the
+ * step's commands, its SFTP transfers and every Docker API request, so when
+ * it stalls (a dead connection answers no probe) and is torn down, every
+ * pending Docker request fails with it and the attempt fails retryably,
+ * instead of waiting on a socket that will never answer.
+ */
+export async function dockerStep<T>(what: string, paths: SsPaths, target: SshTarget, initial: unknown, fn: (s: DockerStep) => Promise<T>, o: DockerOverSshOptions = {}): Promise<T> {
+  return sshStep(what, target, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, initial, async (s) => {
+    const { docker, close } = dockerOverSsh(s.client, o);
+    try {
+      return await fn({ ...s, docker, api: (call) => s.whileQuiet(() => call(docker)) });
+    } finally {
+      close();
     }
   });
 }

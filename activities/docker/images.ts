@@ -6,8 +6,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import Docker from 'dockerode';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
-import { runChecked, uploadFile, withSsh, type SshTarget } from '../ssh';
-import { withDocker, type DockerOverSshOptions } from './connect';
+import { uploadFile } from '../ssh';
+import type { DockerStep } from './connect';
 
 /**
  * Air-gapped images: copies Docker images from the management machine's
@@ -17,6 +17,12 @@ import { withDocker, type DockerOverSshOptions } from './connect';
  * whole before it is used) and a resumable SFTP upload, so a retry after a
  * dropped connection sends only what is missing; the instance then loads
  * the tarball with `docker load`.
+ *
+ * It runs inside a {@link DockerStep}: the upload's bytes are its progress,
+ * and the phases that move none (`docker save` here, Docker API calls and
+ * `docker load` there) are quiet phases proven alive by the connection's
+ * probe. A connection that dies mid-upload therefore fails the attempt
+ * within the stall limit, and the retry resumes from the partial file.
  */
 
 export interface ImageTransfer {
@@ -62,36 +68,49 @@ async function cachedTarball(paths: SsPaths, local: Docker, ref: string, id: str
   return file;
 }
 
+export interface ImageTransferProgress {
+  ref: string;
+  phase: 'checking' | 'saving' | 'uploading' | 'loading';
+  /** Bytes of the tarball on the instance (uploading). */
+  bytesDone?: number;
+}
+
 export async function transferImages(
   paths: SsPaths,
-  target: SshTarget,
+  s: DockerStep,
   refs: string[],
-  o: DockerOverSshOptions & { signal?: AbortSignal; onProgress?: (ref: string, bytesDone: number) => void; remoteDir?: string } = {},
+  o: { onProgress?: (p: ImageTransferProgress) => void; remoteDir?: string } = {},
 ): Promise<ImageTransfer[]> {
   const local = localDocker();
   const remoteDir = o.remoteDir ?? '/var/tmp/ssw-images';
+  const report = (p: ImageTransferProgress): void => (o.onProgress ? o.onProgress(p) : s.progress(p));
   const out: ImageTransfer[] = [];
   for (const ref of refs) {
-    const id = await imageId(local, ref);
+    report({ ref, phase: 'checking' });
+    const id = await s.whileQuiet(() => imageId(local, ref));
     if (!id) throw ApplicationFailure.nonRetryable(`Image ${ref} is not in this machine's Docker: build or pull it here first (air-gapped mode copies images from here).`, FailureType.Validation);
-    const present = await withDocker(paths, target, (d) => imageId(d, ref), o);
+    const present = await s.api((d) => imageId(d, ref));
     if (present === id) {
       out.push({ ref, id, action: 'present', bytesSent: 0, bytesResumed: 0 });
       continue;
     }
-    const tarball = await cachedTarball(paths, local, ref, id, o.signal);
+    report({ ref, phase: 'saving' });
+    // docker save writes nothing until it has exported the image: quiet, as far as bytes go.
+    const tarball = await s.whileQuiet(() => cachedTarball(paths, local, ref, id, s.signal));
     const remoteTar = `${remoteDir}/${path.basename(tarball)}`;
-    const sent = await withSsh(target, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, async ({ client }) => {
-      await runChecked(client, ['mkdir', '-p', '-m', '0700', remoteDir], { timeoutMs: 30_000 });
-      const r = await uploadFile(client, tarball, remoteTar, { signal: o.signal, onProgress: (done) => o.onProgress?.(ref, done) });
-      await runChecked(client, ['docker', 'load', '-i', remoteTar], { timeoutMs: 1_800_000, signal: o.signal });
-      // `docker load` keeps the tags saved with the image; the tarball is no longer needed.
-      await runChecked(client, ['rm', '-f', remoteTar], { timeoutMs: 30_000 });
-      return r;
+    await s.runChecked(['mkdir', '-p', '-m', '0700', remoteDir], { timeoutMs: 30_000 });
+    const sent = await uploadFile(s.client, tarball, remoteTar, {
+      signal: s.signal,
+      whileQuiet: s.whileQuiet,
+      onProgress: (bytesDone) => report({ ref, phase: 'uploading', bytesDone }),
     });
-    const loaded = await withDocker(paths, target, (d) => imageId(d, ref), o);
+    report({ ref, phase: 'loading' });
+    await s.runChecked(['docker', 'load', '-i', remoteTar], { timeoutMs: 1_800_000 });
+    // `docker load` keeps the tags saved with the image; the tarball is no longer needed.
+    await s.runChecked(['rm', '-f', remoteTar], { timeoutMs: 30_000 });
+    const loaded = await s.api((d) => imageId(d, ref));
     if (loaded !== id) {
-      throw ApplicationFailure.create({ message: `Loaded ${ref} into ${target.host}, but it reports image ${loaded ?? 'none'} instead of ${id}`, type: FailureType.CommandFailed });
+      throw ApplicationFailure.create({ message: `Loaded ${ref} into the instance, but it reports image ${loaded ?? 'none'} instead of ${id}`, type: FailureType.CommandFailed });
     }
     out.push({ ref, id, action: 'loaded', bytesSent: sent.bytesTransferred, bytesResumed: sent.resumedFrom });
   }

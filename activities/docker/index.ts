@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Client } from 'ssh2';
+import type Docker from 'dockerode';
 import { loadDeploymentConfig, type DeploymentConfig, type SiteConfig } from '../../common/config';
 import { DATA_PATH } from '../../common/deployment/desired';
 import { FailureType } from '../../common/failure-types';
@@ -13,10 +12,9 @@ import type { SecretRef, StackSpec } from '../../common/stacks/spec';
 import { readWwwHost, type InstanceRecord } from '../../common/tls/resolve';
 import { asRoot } from '../certbot/commands';
 import { configured } from '../config';
-import { whileBeating } from '../heartbeat';
-import { runChecked, withSsh, type SshTarget } from '../ssh';
+import { runChecked, sshStep, withSsh, type SshStep, type SshTarget } from '../ssh';
 import { httpGetOverSsh } from '../ssh/tunnel';
-import { withDocker } from './connect';
+import { dockerOverSsh, dockerStep } from './connect';
 import { transferImages, type ImageTransfer } from './images';
 import { pruneSecretFiles, writeSecretFiles } from './secret-files';
 import { applyStack, listStacks, removeStack, type LoadedFiles, type StackApplyResult } from './stacks';
@@ -26,6 +24,10 @@ import { applyStack, listStacks, removeStack, type LoadedFiles, type StackApplyR
  * stacks rendered from the config, their images brought in, their
  * directories and files written, then each stack reconciled. The config and
  * its secrets are read here, when the step runs, never from workflow input.
+ *
+ * Each activity is one {@link dockerStep}: its commands, transfers and Docker
+ * API requests share one SSH connection and heartbeat what they achieve, so a
+ * dead connection fails the attempt within the stall limit (see `withProgress`).
  */
 
 export interface DeployStacksResult {
@@ -63,8 +65,9 @@ export function deploymentStacks(paths: SsPaths, config: DeploymentConfig, remot
 }
 
 /** Every ssw container on the instance's engine, by name. */
-async function containerNames(paths: SsPaths, ssh: SshTarget): Promise<string[]> {
-  return withDocker(paths, ssh, async (docker) => Object.values(await listStacks(docker)).flatMap((cs) => cs.map((c) => c.name)));
+/** The names of every container of every stack on the instance (what secret files may stay for). */
+async function containerNames(docker: Docker): Promise<string[]> {
+  return Object.values(await listStacks(docker)).flatMap((cs) => cs.map((c) => c.name));
 }
 
 const pinned = (paths: SsPaths) => ({ hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' as const } });
@@ -74,22 +77,23 @@ const pinned = (paths: SsPaths) => ({ hostKeys: { knownHostsFile: paths.knownHos
  * differs, and in place: containers bind-mount single files, and a mount
  * follows the inode, so a file renamed over the old one would go unseen.
  */
-async function writeFilesAndDirectories(client: Client, user: string, stacks: StackSpec[]): Promise<void> {
+async function writeFilesAndDirectories(s: SshStep, user: string, stacks: StackSpec[]): Promise<void> {
   const dirs = [...new Set([...stacks.flatMap((s) => s.directories), LOADED_FILES_DIR])];
   // As root (the ACME webroot lives in certbot's root-owned letsencrypt/), each new one owned by the instance's user, as ss's.
   const mkdirs = 'u=$1; shift; for d; do [ -d "$d" ] || { mkdir -p "$d" && chown "$u:" "$d"; } || exit 1; done';
-  await runChecked(client, asRoot(user, ['sh', '-c', mkdirs, 'sh', user, ...dirs]), { timeoutMs: 60_000 });
+  await s.runChecked(asRoot(user, ['sh', '-c', mkdirs, 'sh', user, ...dirs]), { timeoutMs: 60_000 });
   for (const f of stacks.flatMap((s) => s.containers.flatMap((c) => c.files ?? []))) {
     const script = 'mkdir -p "$(dirname "$1")" && t=$(mktemp) && cat > "$t" && if ! cmp -s "$t" "$1"; then cat "$t" > "$1"; fi; rm -f "$t"';
-    await runChecked(client, ['sh', '-c', script, 'sh', f.path], { stdin: f.content, timeoutMs: 60_000 });
+    await s.runChecked(['sh', '-c', script, 'sh', f.path], { stdin: f.content, timeoutMs: 60_000 });
+    s.progress();
   }
 }
 
 /** nginx cannot start without each site's certificate: say so plainly, before touching the running proxy. */
-async function requireCertificates(client: Client, user: string, config: DeploymentConfig, dataPath: string): Promise<void> {
+async function requireCertificates(s: Pick<SshStep, 'runChecked'>, user: string, config: DeploymentConfig, dataPath: string): Promise<void> {
   const files = config.sites.map((s) => `${dataPath}/letsencrypt/${s.domain}/live/${s.domain}/fullchain.pem`);
   // certbot keeps live/ root-only: looked at as root.
-  const r = await runChecked(client, asRoot(user, ['sh', '-c', 'for f in "$@"; do [ -e "$f" ] || echo "$f"; done', 'sh', ...files]), { timeoutMs: 30_000 });
+  const r = await s.runChecked(asRoot(user, ['sh', '-c', 'for f in "$@"; do [ -e "$f" ] || echo "$f"; done', 'sh', ...files]), { timeoutMs: 30_000 });
   const missing = r.stdout.split('\n').filter(Boolean);
   if (missing.length) {
     throw ApplicationFailure.nonRetryable(
@@ -100,8 +104,8 @@ async function requireCertificates(client: Client, user: string, config: Deploym
 }
 
 /** The loaded-files hash of every container, as recorded on the instance. */
-async function readLoadedFiles(client: Client): Promise<Record<string, string>> {
-  const r = await runChecked(client, ['sh', '-c', 'cd "$1" 2>/dev/null || exit 0; for f in *; do [ -f "$f" ] && printf "%s %s\\n" "$f" "$(cat "$f")"; done; exit 0', 'sh', LOADED_FILES_DIR], { timeoutMs: 30_000 });
+async function readLoadedFiles(s: Pick<SshStep, 'runChecked'>): Promise<Record<string, string>> {
+  const r = await s.runChecked(['sh', '-c', 'cd "$1" 2>/dev/null || exit 0; for f in *; do [ -f "$f" ] && printf "%s %s\\n" "$f" "$(cat "$f")"; done; exit 0', 'sh', LOADED_FILES_DIR], { timeoutMs: 30_000 });
   const out: Record<string, string> = {};
   for (const line of r.stdout.split('\n')) {
     const [name, hash] = line.trim().split(' ');
@@ -110,11 +114,11 @@ async function readLoadedFiles(client: Client): Promise<Record<string, string>> 
   return out;
 }
 
-function loadedFiles(client: Client, loaded: Record<string, string>): LoadedFiles {
+function loadedFiles(s: SshStep, loaded: Record<string, string>): LoadedFiles {
   return {
     loaded,
     record: async (container, hash) => {
-      await runChecked(client, ['sh', '-c', 'printf %s "$2" > "$1.tmp" && mv -f "$1.tmp" "$1"', 'sh', `${LOADED_FILES_DIR}/${container}`, hash], { timeoutMs: 30_000 });
+      await s.runChecked(['sh', '-c', 'printf %s "$2" > "$1.tmp" && mv -f "$1.tmp" "$1"', 'sh', `${LOADED_FILES_DIR}/${container}`, hash], { timeoutMs: 30_000 });
     },
   };
 }
@@ -126,55 +130,70 @@ function loadedFiles(client: Client, loaded: Record<string, string>): LoadedFile
  */
 export async function readStackPlan(paths: SsPaths, config: DeploymentConfig, remote: string, deployment: string, www: SshTarget): Promise<StackDiff[]> {
   const rendered = deploymentStacks(paths, config, remote, deployment);
+  // Short, bounded reads (command and request timeouts), also made outside any activity (`ssw up --plan`).
   return withSsh(www, pinned(paths), async ({ client }) => {
-    const loaded = await readLoadedFiles(client);
-    const current = await withDocker(paths, www, (docker) => listStacks(docker));
-    return diffStacks(rendered, current, loaded);
+    const loaded = await readLoadedFiles({ runChecked: (argv, o) => runChecked(client, argv, o) });
+    const { docker, close } = dockerOverSsh(client);
+    try {
+      return diffStacks(rendered, await listStacks(docker), loaded);
+    } finally {
+      close();
+    }
   });
 }
 
 export function createDockerActivities({ paths }: { paths: SsPaths }) {
   /**
    * Brings the stacks named (`proxy`, or `apps`) to the config on the www
-   * instance. Heartbeats which stack it is on; a retry re-reconciles, which
-   * leaves finished stacks alone.
+   * instance. Heartbeats what moved (image bytes, files written, containers
+   * ready); a retry re-reconciles, which leaves finished stacks alone, and
+   * resumes an image upload from its partial file.
    */
   async function deployStacks(remote: string, deployment: string, which: 'proxy' | 'apps'): Promise<DeployStacksResult> {
-    const ctx = Context.current();
     const { config, www } = configured(() => ({ config: loadDeploymentConfig(paths, { remote, deployment }), www: readWwwHost(paths, remote, deployment) }));
     const all = deploymentStacks(paths, config, remote, deployment);
     const stacks = which === 'proxy' ? all.slice(0, 1) : all.slice(1);
-    const progress = { stack: '', phase: 'images' };
-    return whileBeating(progress, async (signal) => {
-      const refs = [...new Set(stacks.flatMap((s) => s.containers.map((c) => c.image)))];
+    return dockerStep(`deploying the ${which} stacks on ${www.ssh.host}`, paths, www.ssh, { phase: 'images' }, async (s) => {
+      const refs = [...new Set(stacks.flatMap((x) => x.containers.map((c) => c.image)))];
       let images: ImageTransfer[] = [];
-      if (config.remote.imageSource === 'airgapped') images = await transferImages(paths, www.ssh, refs, { signal });
+      if (config.remote.imageSource === 'airgapped') images = await transferImages(paths, s, refs);
       else {
-        await withDocker(paths, www.ssh, async (docker) => {
-          for (const ref of refs) {
-            if (await docker.getImage(ref).inspect().then(() => true, () => false)) continue;
-            const stream = await docker.pull(ref);
-            await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve())));
-          }
-        });
+        for (const ref of refs) {
+          if (await s.api((d) => d.getImage(ref).inspect()).then(() => true, () => false)) continue;
+          const stream = await s.api((d) => d.pull(ref));
+          // Each progress message of the pull (layers downloading, extracting) is progress.
+          await new Promise<void>((resolve, reject) =>
+            s.docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve()), () => s.progress({ phase: 'images', pulling: ref })),
+          );
+        }
       }
-      return withSsh(www.ssh, pinned(paths), async ({ client }) => {
-        if (which === 'proxy') await requireCertificates(client, www.ssh.user, config, www.dataPath);
-        progress.phase = 'files';
-        await writeFilesAndDirectories(client, www.ssh.user, stacks);
-        const resolve = (ref: SecretRef) => secretValue(config.sites, ref);
-        await writeSecretFiles(client, www.ssh.user, stacks, resolve);
-        const loaded = loadedFiles(client, await readLoadedFiles(client));
-        // Stacks are independent of each other (own networks, own containers): reconciled side by side,
-        // so their readiness waits (a first health check comes after its interval) overlap.
-        progress.phase = 'containers';
-        progress.stack = stacks.map((s) => s.name).join(', ');
-        ctx.heartbeat(progress);
-        const results = await Promise.all(stacks.map((spec) => withDocker(paths, www.ssh, (docker) => applyStack(docker, spec, resolve, { signal, files: loaded }))));
-        await pruneSecretFiles(client, www.ssh.user, await containerNames(paths, www.ssh));
-        return { images, stacks: results };
-      });
-    }, 5_000);
+      if (which === 'proxy') await requireCertificates(s, www.ssh.user, config, www.dataPath);
+      s.progress({ phase: 'files' });
+      await writeFilesAndDirectories(s, www.ssh.user, stacks);
+      const resolve = (ref: SecretRef) => secretValue(config.sites, ref);
+      await writeSecretFiles(s.client, www.ssh.user, stacks, resolve);
+      const loaded = loadedFiles(s, await readLoadedFiles(s));
+      // Stacks are independent of each other (own networks, own containers): reconciled side by side,
+      // so their readiness waits (a first health check comes after its interval) overlap.
+      const ready: string[] = [];
+      s.progress({ phase: 'containers', stacks: stacks.map((x) => x.name), ready });
+      const results = await Promise.all(
+        stacks.map((spec) =>
+          s.api((docker) =>
+            applyStack(docker, spec, resolve, {
+              signal: s.signal,
+              files: loaded,
+              onReady: (container) => {
+                ready.push(container);
+                s.progress({ phase: 'containers', stacks: stacks.map((x) => x.name), ready });
+              },
+            }),
+          ),
+        ),
+      );
+      await pruneSecretFiles(s.client, www.ssh.user, await s.api(containerNames));
+      return { images, stacks: results };
+    });
   }
 
   /**
@@ -184,17 +203,16 @@ export function createDockerActivities({ paths }: { paths: SsPaths }) {
    */
   async function removeStacks(remote: string, deployment: string, which: { stacks: string[] } | 'all'): Promise<{ removed: string[]; containers: string[] }> {
     const www = configured(() => readWwwHost(paths, remote, deployment));
-    return whileBeating({ removing: which === 'all' ? 'all' : which.stacks }, async () => {
-      const removed = await withDocker(paths, www.ssh, async (docker) => {
-        const names = which === 'all' ? Object.keys(await listStacks(docker)) : which.stacks;
-        const containers: string[] = [];
-        for (const stack of names) containers.push(...(await removeStack(docker, stack)).containers);
-        return { removed: names, containers };
-      });
+    return dockerStep(`removing stacks on ${www.ssh.host}`, paths, www.ssh, { removing: which === 'all' ? 'all' : which.stacks }, async (s) => {
+      const names = which === 'all' ? Object.keys(await s.api(listStacks)) : which.stacks;
+      const containers: string[] = [];
+      for (const stack of names) {
+        containers.push(...(await s.api((d) => removeStack(d, stack))).containers);
+        s.progress({ removed: stack });
+      }
       // Their secrets go with them.
-      const existing = await containerNames(paths, www.ssh);
-      await withSsh(www.ssh, pinned(paths), ({ client }) => pruneSecretFiles(client, www.ssh.user, existing));
-      return removed;
+      await pruneSecretFiles(s.client, www.ssh.user, await s.api(containerNames));
+      return { removed: names, containers };
     });
   }
 
@@ -206,19 +224,18 @@ export function createDockerActivities({ paths }: { paths: SsPaths }) {
   async function checkSitesServed(remote: string, deployment: string): Promise<{ name: string; status: number }[]> {
     const { config, www } = configured(() => ({ config: loadDeploymentConfig(paths, { remote, deployment }), www: readWwwHost(paths, remote, deployment) }));
     const h = config.project.hostnames;
-    const names = config.sites.flatMap((s) => [s.domain, `${h.www}.${s.domain}`]);
+    const names = config.sites.flatMap((x) => [x.domain, `${h.www}.${x.domain}`]);
     const port = config.project.proxyPorts.http;
-    return whileBeating({ checking: names.length }, () =>
-      withSsh(www.ssh, pinned(paths), async ({ client }) => {
-        const out: { name: string; status: number }[] = [];
-        for (const name of names) {
-          const a = await httpGetOverSsh(client, `127.0.0.1:${port}`, '/', name);
-          if (a.status !== 301) throw ApplicationFailure.create({ message: `The proxy on ${www.ssh.host}:${port} answered ${a.status} for ${name}, not the redirect to HTTPS`, type: FailureType.CommandFailed });
-          out.push({ name, status: a.status });
-        }
-        return out;
-      }),
-    );
+    return sshStep(`checking the sites served by ${www.ssh.host}`, www.ssh, pinned(paths), { checking: names.length }, async (s) => {
+      const out: { name: string; status: number }[] = [];
+      for (const name of names) {
+        const a = await s.whileQuiet(() => httpGetOverSsh(s.client, `127.0.0.1:${port}`, '/', name));
+        if (a.status !== 301) throw ApplicationFailure.create({ message: `The proxy on ${www.ssh.host}:${port} answered ${a.status} for ${name}, not the redirect to HTTPS`, type: FailureType.CommandFailed });
+        out.push({ name, status: a.status });
+        s.progress({ checked: out.length, of: names.length });
+      }
+      return out;
+    });
   }
 
   return { deployStacks, removeStacks, checkSitesServed };

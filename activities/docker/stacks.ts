@@ -205,7 +205,12 @@ async function takeNewFiles(docker: Docker, c: ContainerSpec): Promise<void> {
   }
 }
 
-export async function applyStack(docker: Docker, spec: StackSpec, resolve: SecretResolver, o: { timeoutMs?: number; signal?: AbortSignal; files?: LoadedFiles } = {}): Promise<StackApplyResult> {
+export async function applyStack(
+  docker: Docker,
+  spec: StackSpec,
+  resolve: SecretResolver,
+  o: { timeoutMs?: number; signal?: AbortSignal; files?: LoadedFiles; /** Each container of the spec once it is ready: progress for the caller's heartbeat. */ onReady?: (container: string) => void } = {},
+): Promise<StackApplyResult> {
   const result: StackApplyResult = { stack: spec.name, networksCreated: [], created: [], replaced: [], started: [], reloaded: [], rejoined: [], removed: [], unchanged: [] };
   const timeoutMs = o.timeoutMs ?? 600_000;
 
@@ -251,6 +256,7 @@ export async function applyStack(docker: Docker, spec: StackSpec, resolve: Secre
     // In order: an app starts after its database is ready.
     await waitReady(docker, c.name, { timeoutMs, signal: o.signal });
     if (filesChanged) await o.files!.record(c.name, files!);
+    o.onReady?.(c.name);
   }
   // Containers of this stack the spec no longer has (a container dropped from an app's spec).
   for (const x of await docker.listContainers({ all: true, filters: { label: [`${LABEL_STACK}=${spec.name}`] } })) {

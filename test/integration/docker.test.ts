@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -6,9 +7,11 @@ import assert from 'node:assert/strict';
 import Docker from 'dockerode';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import * as https from 'node:https';
-import { withDocker } from '../../activities/docker/connect';
+import { dockerStep, withDocker } from '../../activities/docker/connect';
 import { createDockerActivities } from '../../activities/docker';
-import { transferImages } from '../../activities/docker/images';
+import { createDeploymentActivities } from '../../activities/deployment';
+import { writeRemoteRecord } from '../../common/remotes';
+import { transferImages, type ImageTransfer } from '../../activities/docker/images';
 import { applyStack, execIn, removeStack } from '../../activities/docker/stacks';
 import type { SecretRef, StackSpec } from '../../common/stacks/spec';
 import { pollUntil } from '../../activities/deployment/poll';
@@ -16,7 +19,11 @@ import type { LxdClient } from '../../activities/lxd/client';
 import { pinHostKey, runChecked, withSsh } from '../../activities/ssh';
 import { SsPaths } from '../../common/paths';
 import { harness } from '../helpers/harness';
+import { isFailure } from '../helpers/failures';
 import { harnessLxd } from '../helpers/lxd';
+import { TcpRelay } from '../helpers/relay';
+import { FailureType } from '../../common/failure-types';
+import { DefaultLogger } from '@temporalio/worker';
 import { tempSsRoot } from '../helpers/temporal';
 
 // The Docker Engine API over SSH (pinned host key, the engine's unix socket forwarded), against the
@@ -95,6 +102,10 @@ describe('air-gapped image transfer into a real instance', () => {
     await pollUntil(async () => withDocker(paths, instance, (d) => d.ping()).then(() => true, () => false), { timeoutMs: 120_000, what: 'Docker in the instance' });
   });
 
+  /** transferImages as deployStacks runs it: one Docker step (SSH connection) inside an activity. */
+  const transfer = (refs: string[], to = instance, env = new MockActivityEnvironment()) =>
+    env.run(() => dockerStep('image transfer', paths, to, {}, (s) => transferImages(paths, s, refs))) as Promise<ImageTransfer[]>;
+
   const onInstance = (argv: string[]) => withSsh(instance, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, async ({ client }) => (await runChecked(client, argv, { timeoutMs: 30_000 })).stdout);
 
   /** A run that was killed may have left it, running. */
@@ -112,19 +123,97 @@ describe('air-gapped image transfer into a real instance', () => {
 
   test('an image the instance lacks is saved here, uploaded (SFTP) and loaded; then it is skipped as present (same image ID)', async () => {
     const id = (await local.getImage(IMAGE).inspect()).Id;
-    const first = await transferImages(paths, instance, [IMAGE]);
+    const first = await transfer([IMAGE]);
     assert.equal(first[0]!.action, 'loaded');
     assert.equal(first[0]!.id, id);
     assert.ok(first[0]!.bytesSent > 0);
     assert.ok(fs.existsSync(path.join(paths.root, 'cache', 'images', `${id.replace(/^sha256:/, '')}.tar`)), 'cached here');
     assert.equal(await withDocker(paths, instance, async (d) => (await d.getImage(IMAGE).inspect()).Id), id);
-    const again = await transferImages(paths, instance, [IMAGE]);
+    const again = await transfer([IMAGE]);
     assert.deepEqual(again.map((t) => [t.action, t.bytesSent]), [['present', 0]]);
     assert.equal((await lxd.execInstance(NAME, ['sh', '-c', 'ls /var/tmp/ssw-images | wc -l'])).stdout.trim(), '0', 'no tarball left on the instance');
   });
 
   test('an image this machine does not have is a final error naming it', async () => {
-    await assert.rejects(transferImages(paths, instance, ['ssw-itest/absent:1']), /ssw-itest\/absent:1 is not in this machine's Docker/);
+    await assert.rejects(transfer(['ssw-itest/absent:1']), /ssw-itest\/absent:1 is not in this machine's Docker/);
+  });
+
+  test('a network cut mid-upload fails the attempt as stalled; the retry resumes from the partial file, byte-identical, and the image loads', { timeout: 180_000 }, async () => {
+    // An image big enough that the cut lands mid-upload (incompressible, so it is all on the wire).
+    const BIG = 'ssw-itest/big:1';
+    const dir = fs.mkdtempSync(path.join(paths.root, 'big-'));
+    fs.writeFileSync(path.join(dir, 'noise.bin'), crypto.randomBytes(24 * 1024 * 1024));
+    const tar = path.join(paths.root, 'big.tar');
+    execFileSync('tar', ['-C', dir, '-cf', tar, '.']);
+    execFileSync('docker', ['-H', `unix://${harness().docker.socket}`, 'import', tar, BIG], { stdio: 'pipe' });
+    const id = (await local.getImage(BIG).inspect()).Id;
+    // A loopback relay in front of the instance's sshd: the same host key, pinned for the relay's address.
+    const relay = await TcpRelay.start(22, instance.host);
+    try {
+      const hostKey = (await lxd.readInstanceFile(NAME, '/etc/ssh/ssh_host_ed25519_key.pub'))!;
+      pinHostKey(paths.knownHosts, '127.0.0.1', relay.port, Buffer.from(hostKey.toString().split(' ')[1]!, 'base64'));
+      const first = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 2_000 }, { logger: new DefaultLogger('WARN') });
+      let cut = false;
+      first.on('heartbeat', (d: { phase?: string; bytesDone?: number }) => {
+        if (!cut && d?.phase === 'uploading' && (d.bytesDone ?? 0) > 4 * 1024 * 1024) {
+          cut = true;
+          relay.freeze(); // no FIN, no data: only the stall limit (or, much later, keepalives) notices
+        }
+      });
+      await assert.rejects(transfer([BIG], { ...instance, host: '127.0.0.1', port: relay.port }, first), isFailure(FailureType.Stalled, false, /made no progress for 1\.5 s/));
+      assert.ok(cut, 'the connection was cut mid-upload');
+      const tarball = path.join(paths.root, 'cache', 'images', `${id.replace(/^sha256:/, '')}.tar`);
+      const size = fs.statSync(tarball).size;
+      const partial = Number((await lxd.execInstance(NAME, ['stat', '-c', '%s', `/var/tmp/ssw-images/${path.basename(tarball)}.partial`])).stdout.trim());
+      assert.ok(partial > 4 * 1024 * 1024 && partial < size, `the partial file holds ${partial} of ${size} bytes`);
+
+      const second = await transfer([BIG], instance, new MockActivityEnvironment({ attempt: 2, heartbeatTimeoutMs: 2_000 }));
+      assert.deepEqual(second.map((t) => [t.action, t.id, t.bytesResumed, t.bytesResumed + t.bytesSent]), [['loaded', id, partial, size]]);
+      // uploadFile checked the sha256 of the whole file before publishing it; docker load then took it as the very image.
+      assert.equal(await withDocker(paths, instance, async (d) => (await d.getImage(BIG).inspect()).Id), id);
+      assert.equal((await lxd.execInstance(NAME, ['sh', '-c', 'ls /var/tmp/ssw-images | wc -l'])).stdout.trim(), '0', 'no tarball or partial file left');
+    } finally {
+      await relay.close();
+      await local.getImage(BIG).remove({ force: true }).catch(() => undefined);
+      await withDocker(paths, instance, (d) => d.getImage(BIG).remove({ force: true })).catch(() => undefined);
+    }
+  });
+
+  test('a deployment SSH step whose host freezes mid-command fails as stalled within the stall limit (prepareDataPaths)', { timeout: 120_000 }, async () => {
+    // A remote record for instanceTarget (only its SSH key is used), and a sudo that waits on the instance,
+    // so the connection can be frozen while the command runs: each session's sshd processes stopped (SIGSTOP),
+    // the TCP connection left open, as a hung host leaves it.
+    writeRemoteRecord(paths, {
+      name: 'deadlab',
+      ssh: { host: '127.0.0.1', port: 1, user: 'ubuntu', privateKeyPath: harness().ssh.privateKeyPath },
+      backend: 'lxd',
+      version: '5.0',
+      endpoint: 'https://127.0.0.1:1',
+      serverCertPem: '-----BEGIN CERTIFICATE-----\nunused\n-----END CERTIFICATE-----\n',
+      serverFingerprint: '0'.repeat(64),
+      disk: '',
+      dataPlaneInterface: '',
+      provisionedAt: new Date().toISOString(),
+    });
+    const marker = '/tmp/ssw-slow-sudo-started';
+    await lxd.execInstance(NAME, ['sh', '-c', `rm -f ${marker}; printf '#!/bin/sh\\n: > ${marker}\\nsleep 20\\nexec /usr/bin/sudo "$@"\\n' > /usr/local/bin/sudo; chmod 755 /usr/local/bin/sudo`]);
+    let stopped = '';
+    try {
+      const env = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 2_000 }, { logger: new DefaultLogger('WARN') });
+      const run = env.run(createDeploymentActivities({ paths }).prepareDataPaths, 'deadlab', instance.host, 'www' as const);
+      run.catch(() => undefined);
+      await pollUntil(async () => (await lxd.execInstance(NAME, ['test', '-e', marker])).exitCode === 0, { timeoutMs: 30_000, what: 'the command to start on the instance' });
+      // The per-connection sshd processes (children of the listener) and their children: the sessions serving ssw, by PID.
+      stopped = (
+        await lxd.execInstance(NAME, ['sh', '-c', 'l=$(cat /run/sshd.pid); for p in $(cat /proc/$l/task/*/children); do echo $p $(cat /proc/$p/task/*/children); done | tr "\\n" " "; '])
+      ).stdout.trim();
+      assert.ok(stopped, 'found the sshd serving the connection');
+      await lxd.execInstance(NAME, ['sh', '-c', `kill -STOP ${stopped}`]);
+      await assert.rejects(run, isFailure(FailureType.Stalled, false, /preparing the data paths of .* made no progress for 1\.5 s/));
+    } finally {
+      if (stopped) await lxd.execInstance(NAME, ['sh', '-c', `kill -KILL ${stopped}`]);
+      await lxd.execInstance(NAME, ['rm', '-f', '/usr/local/bin/sudo', marker]);
+    }
   });
 
   describe('the services of a www instance: proxy and apps from the config, over HTTPS', () => {
@@ -308,7 +397,7 @@ describe('air-gapped image transfer into a real instance', () => {
       const tar = path.join(paths.root, 'web.tar');
       execFileSync('tar', ['-C', dir, '-cf', tar, '.']);
       execFileSync('docker', ['-H', `unix://${harness().docker.socket}`, 'import', '--change', 'CMD ["/bin/busybox","httpd","-f","-p","2368","-h","/www"]', tar, WEB], { stdio: 'pipe' });
-      await transferImages(paths, instance, [WEB]);
+      await transfer([WEB]);
     });
     after(async () => {
       await local.getImage(WEB).remove({ force: true }).catch(() => undefined);
