@@ -1,3 +1,4 @@
+import type { SshTarget } from '../../common/ssh-target';
 import * as fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import { utils, type ConnectConfig } from 'ssh2';
@@ -10,15 +11,7 @@ import { FailureType } from '../../common/failure-types';
  */
 
 /** Where and as whom to connect. Holds paths and names only, never key material, so it may travel in workflow inputs. */
-export interface SshTarget {
-  host: string;
-  port: number;
-  user: string;
-  /** An unencrypted OpenSSH/PEM private key on the management machine. */
-  privateKeyPath?: string;
-  /** Also offer the keys of the ssh-agent at `$SSH_AUTH_SOCK` (how encrypted keys are used). */
-  useAgent?: boolean;
-}
+export type { SshTarget } from '../../common/ssh-target';
 
 /** `user@host:port`, the way every message names a target. */
 export function describeTarget(t: Pick<SshTarget, 'user' | 'host' | 'port'>): string {

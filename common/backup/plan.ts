@@ -5,7 +5,7 @@
  * on the management machine `$SS_ROOT/sites/<domain>/backups/www/<app>`.
  * Pure: imported by the CLI, activities and workflows. Names only, no secret.
  */
-import type { SshTarget } from '../../activities/ssh/target';
+import type { SshTarget } from '../ssh-target';
 import type { WwwHost } from '../tls/plan';
 
 /** The apps ssw backs up per site, in the order they run. BTCPay's app-aware backup comes with the BTCPay issue. */

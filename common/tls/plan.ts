@@ -2,7 +2,7 @@
  * What a site's certificate must cover and where it lives on the www host.
  * Pure data and functions: imported by the CLI, activities and workflows.
  */
-import type { SshTarget } from '../../activities/ssh/target';
+import type { SshTarget } from '../ssh-target';
 
 /** Let's Encrypt's directories, selected by `ACME_SERVER=production|staging`. */
 export const LETS_ENCRYPT = {
