@@ -3,8 +3,8 @@ import type { Options } from 'yargs';
 import { isAbsolutePath, isDomainName, validateName } from '../common/config/validators';
 import { UserError } from '../common/errors';
 import { currentRemote } from '../common/remotes';
-import { DEFAULT_BACKUP_PATH } from '../common/backup/plan';
-import { DEFAULT_DATA_PATH, type CertificatePlan, type CertTarget } from '../common/tls/plan';
+import { DEFAULT_BACKUP_PATH, DEFAULT_DATA_PATH } from '../common/hosts';
+import type { CertificatePlan, CertTarget } from '../common/tls/plan';
 import { ensureHostKeyPinned, sshTargetFromArgs } from './commands/host';
 import { GlobalArgs, pathsOf } from './context';
 

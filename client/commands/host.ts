@@ -7,7 +7,7 @@ import { validateHostAddress } from '../../common/config/validators';
 import { UserError } from '../../common/errors';
 import { NotARegularFile, readRegularFile } from '../../common/regular-file';
 import { OperationTarget, workflowIdFor } from '../../common/temporal/operations';
-import type { SshTarget } from '../../activities/ssh/target';
+import type { SshTarget } from '../../common/hosts';
 import type { CheckHostResult } from '../../workflows/check-host';
 import { GlobalArgs, pathsOf, withClient } from '../context';
 import type { CliIO } from '../io';
