@@ -5,7 +5,8 @@ import { UserError } from '../common/errors';
 import { currentRemote } from '../common/remotes';
 import { DEFAULT_BACKUP_PATH, DEFAULT_DATA_PATH } from '../common/hosts';
 import type { CertificatePlan, CertTarget } from '../common/tls/plan';
-import { ensureHostKeyPinned, sshTargetFromArgs } from './commands/host';
+import { sshTargetFromArgs } from './commands/host';
+import { ensureHostKeyPinned } from './first-contact';
 import { GlobalArgs, pathsOf } from './context';
 
 /**

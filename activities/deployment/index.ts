@@ -22,7 +22,7 @@ import { configured } from '../config';
 import { stallLimitMs, whileBeating, withProgress } from '../heartbeat';
 import { lxdStatusOf, type LxdClient } from '../lxd';
 import { forgetHostKey, pinHostKey, sshStep, withSsh, type SshTarget } from '../ssh';
-import { HostKeyConflictError } from '../ssh/known-hosts';
+import { HostKeyConflictError } from '../../common/known-hosts';
 import { ensureBaseImage as buildBaseImage, type BaseImageResult } from './base-image';
 import { pollUntil } from '../poll';
 import { readDeploymentState, remoteLxd, requireRemoteRecord, type DeploymentRef } from './state';

@@ -171,7 +171,7 @@ function removeCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs & Remove
           return other?.ssh.host === rec.ssh.host && other.ssh.port === rec.ssh.port;
         });
         if (rec.pinnedHostKeyType && !shared) {
-          (await import('../../activities/ssh')).forgetHostKey(paths.knownHosts, rec.ssh.host, rec.ssh.port, rec.pinnedHostKeyType);
+          (await import('../first-contact')).forgetPinnedHostKey(paths.knownHosts, rec.ssh.host, rec.ssh.port, rec.pinnedHostKeyType);
         }
         fs.rmSync(paths.remoteRecord(args.name), { force: true });
       }
