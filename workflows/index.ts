@@ -11,3 +11,4 @@ export { restoreDeployment } from './restore-deployment';
 export { restoreDrill } from './restore-drill';
 export { deploymentUp } from './deployment-up';
 export { deploymentDown } from './deployment-down';
+export { showDeployment } from './show-deployment';

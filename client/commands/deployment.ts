@@ -4,7 +4,8 @@ import { UserError } from '../../common/errors';
 import { currentRemote } from '../../common/remotes';
 import type { DeploymentDownResult } from '../../workflows/deployment-down';
 import type { DeploymentUpResult } from '../../workflows/deployment-up';
-import { GlobalArgs, pathsOf } from '../context';
+import type { ShowDeploymentResult } from '../../workflows/show-deployment';
+import { GlobalArgs, pathsOf, withClient } from '../context';
 import type { CliIO } from '../io';
 
 /**
@@ -70,23 +71,53 @@ function productionGuard(target: { remote: string }, args: DeploymentArgs, verb:
   }
 }
 
+/**
+ * `--plan` and `show`: the read-only showDeployment workflow reads the remote
+ * (the CLI never does), and the plan is printed here. Quiet: no "Started"
+ * line or progress, only the plan (or its JSON).
+ */
 async function printPlan(io: CliIO, args: GlobalArgs & DeploymentArgs, target: ReturnType<typeof targetOf> & { instancesOnly?: boolean }, showKeep: boolean): Promise<void> {
-  const { readDeploymentState } = await import('../../activities/deployment/state');
   const { formatPlan } = await import('../../common/deployment/plan');
-  let state;
-  try {
-    state = await readDeploymentState(pathsOf(args), target, new Date());
-  } catch (err) {
-    const { ApplicationFailure } = await import('@temporalio/common');
-    if (err instanceof ApplicationFailure) throw new UserError(`Could not read deployment ${target.deployment} on remote ${target.remote}: ${err.message}`);
-    throw err;
-  }
+  const plan = await withClient(args, async (client) => {
+    const { startOperation } = await import('../start-operation');
+    const { hasWorker } = await import('../follow');
+    const taskQueue = args['task-queue'];
+    const { handle } = await startOperation(client, {
+      operation: 'show',
+      workflowType: 'showDeployment',
+      target: { remote: target.remote, deployment: target.deployment },
+      args: [target],
+      taskQueue,
+    });
+    if (!(await hasWorker(client, taskQueue))) {
+      io.err(`No worker is polling task queue "${taskQueue}": the operation waits until one starts ("ssw worker" or "ssw dev").`);
+    }
+    try {
+      return ((await handle.result()) as ShowDeploymentResult).plan;
+    } catch (err) {
+      const { WorkflowFailedError } = await import('@temporalio/client');
+      if (err instanceof WorkflowFailedError) throw new UserError(`Could not read deployment ${target.deployment} on remote ${target.remote}: ${await rootCause(err)}`);
+      throw err;
+    }
+  });
   if (args.json) {
-    io.out(JSON.stringify({ remote: target.remote, deployment: target.deployment, empty: state.plan.empty, conflicts: state.plan.conflicts, items: state.plan.items }, null, 2));
+    io.out(JSON.stringify({ remote: target.remote, deployment: target.deployment, empty: plan.empty, conflicts: plan.conflicts, items: plan.items }, null, 2));
     return;
   }
   io.out(`Deployment ${target.deployment} on remote ${target.remote}:`);
-  for (const line of formatPlan(state.plan, { showKeep })) io.out(`  ${line}`);
+  for (const line of formatPlan(plan, { showKeep })) io.out(`  ${line}`);
+}
+
+/** The message of the failure at the end of a failed run's cause chain (what the failing step said). */
+async function rootCause(err: Error): Promise<string> {
+  const { TemporalFailure } = await import('@temporalio/common');
+  let cur: unknown = err.cause;
+  let last: Error = err;
+  while (cur instanceof TemporalFailure) {
+    last = cur;
+    cur = cur.cause;
+  }
+  return last.message;
 }
 
 export function upCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
