@@ -12,3 +12,4 @@ export { restoreDrill } from './restore-drill';
 export { deploymentUp } from './deployment-up';
 export { deploymentDown } from './deployment-down';
 export { showDeployment } from './show-deployment';
+export { describeRemote } from './describe-remote';

@@ -78,46 +78,20 @@ function productionGuard(target: { remote: string }, args: DeploymentArgs, verb:
  */
 async function printPlan(io: CliIO, args: GlobalArgs & DeploymentArgs, target: ReturnType<typeof targetOf> & { instancesOnly?: boolean }, showKeep: boolean): Promise<void> {
   const { formatPlan } = await import('../../common/deployment/plan');
-  const plan = await withClient(args, async (client) => {
-    const { startOperation } = await import('../start-operation');
-    const { hasWorker } = await import('../follow');
-    const taskQueue = args['task-queue'];
-    const { handle } = await startOperation(client, {
-      operation: 'show',
-      workflowType: 'showDeployment',
-      target: { remote: target.remote, deployment: target.deployment },
-      args: [target],
-      taskQueue,
-    });
-    if (!(await hasWorker(client, taskQueue))) {
-      io.err(`No worker is polling task queue "${taskQueue}": the operation waits until one starts ("ssw worker" or "ssw dev").`);
-    }
-    try {
-      return ((await handle.result()) as ShowDeploymentResult).plan;
-    } catch (err) {
-      const { WorkflowFailedError } = await import('@temporalio/client');
-      if (err instanceof WorkflowFailedError) throw new UserError(`Could not read deployment ${target.deployment} on remote ${target.remote}: ${await rootCause(err)}`);
+  const { askReadOnly, ReadFailed } = await import('../read-only');
+  const req = { operation: 'show', workflowType: 'showDeployment', target: { remote: target.remote, deployment: target.deployment }, args: [target] };
+  const { plan } = await withClient(args, (client) =>
+    askReadOnly<ShowDeploymentResult>(client, io, { ...req, taskQueue: args['task-queue'] }).catch((err: unknown) => {
+      if (err instanceof ReadFailed) throw new UserError(`Could not read deployment ${target.deployment} on remote ${target.remote}: ${err.message}`);
       throw err;
-    }
-  });
+    }),
+  );
   if (args.json) {
     io.out(JSON.stringify({ remote: target.remote, deployment: target.deployment, empty: plan.empty, conflicts: plan.conflicts, items: plan.items }, null, 2));
     return;
   }
   io.out(`Deployment ${target.deployment} on remote ${target.remote}:`);
   for (const line of formatPlan(plan, { showKeep })) io.out(`  ${line}`);
-}
-
-/** The message of the failure at the end of a failed run's cause chain (what the failing step said). */
-async function rootCause(err: Error): Promise<string> {
-  const { TemporalFailure } = await import('@temporalio/common');
-  let cur: unknown = err.cause;
-  let last: Error = err;
-  while (cur instanceof TemporalFailure) {
-    last = cur;
-    cur = cur.cause;
-  }
-  return last.message;
 }
 
 export function upCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
