@@ -1,6 +1,13 @@
 import { UserError } from '../common/errors';
 import type { SshTarget } from '../common/hosts';
-import { fingerprintSha256, forgetHostKey, keyTypeOfBlob, knownHostsLine, lookupHostKeys, pinHostKey } from '../common/known-hosts';
+import {
+  fingerprintSha256,
+  forgetHostKey,
+  keyTypeOfBlob,
+  knownHostsLine,
+  lookupHostKeys,
+  pinHostKey,
+} from '../common/known-hosts';
 
 /**
  * First contact with a host: the one place the CLI opens a connection itself.
@@ -38,9 +45,17 @@ const NETWORK_MESSAGES: Record<string, string> = {
 };
 
 /** Why the key exchange did not finish, in the words the SSH activities use. */
-function probeError(err: Error & { level?: string; code?: string | number }, host: string, port: number, readyTimeoutMs: number): Error {
+function probeError(
+  err: Error & { level?: string; code?: string | number },
+  host: string,
+  port: number,
+  readyTimeoutMs: number,
+): Error {
   if (err.level === 'client-timeout') {
-    return new Error(`Timed out after ${readyTimeoutMs} ms connecting to SSH on ${host}:${port} (TCP connect, key exchange and authentication must finish within that time)`);
+    return new Error(
+      `Timed out after ${readyTimeoutMs} ms connecting to SSH on ${host}:${port} ` +
+        '(TCP connect, key exchange and authentication must finish within that time)',
+    );
   }
   const code = typeof err.code === 'string' ? err.code : undefined;
   return new Error(`Cannot reach SSH on ${host}:${port}: ${(code && NETWORK_MESSAGES[code]) || err.message}`);
@@ -51,7 +66,11 @@ function probeError(err: Error & { level?: string; code?: string | number }, hos
  * proves the host holds the key's private half), then hang up before any
  * credential is sent.
  */
-export async function probeHostKey(host: string, port: number, opts: { readyTimeoutMs?: number } = {}): Promise<ProbedHostKey> {
+export async function probeHostKey(
+  host: string,
+  port: number,
+  opts: { readyTimeoutMs?: number } = {},
+): Promise<ProbedHostKey> {
   const readyTimeoutMs = opts.readyTimeoutMs ?? 20_000;
   const { Client } = await import('ssh2'); // loaded on use: --help and config commands never need it
   return new Promise<ProbedHostKey>((resolve, reject) => {
@@ -62,7 +81,12 @@ export async function probeHostKey(host: string, port: number, opts: { readyTime
       if (settled || !key) return;
       settled = true;
       client.end();
-      resolve({ keyType: keyTypeOfBlob(key), fingerprint: fingerprintSha256(key), keyBlob: key, knownHostsLine: knownHostsLine(host, port, key) });
+      resolve({
+        keyType: keyTypeOfBlob(key),
+        fingerprint: fingerprintSha256(key),
+        keyBlob: key,
+        knownHostsLine: knownHostsLine(host, port, key),
+      });
     });
     client.on('error', (err: Error & { level?: string; code?: string }) => {
       if (settled) return;
@@ -91,6 +115,11 @@ export async function probeHostKey(host: string, port: number, opts: { readyTime
   });
 }
 
+/** The host's own public key file for a key type, where the operator compares fingerprints. */
+function hostKeyFile(keyType: string): string {
+  return `/etc/ssh/ssh_host_${keyType.replace(/^ssh-/, '')}_key.pub`;
+}
+
 /**
  * Host keys are pinned, never trusted blindly: an unknown host's key is
  * pinned only when the operator passes the fingerprint they verified, or,
@@ -112,15 +141,18 @@ export async function ensureHostKeyPinned(
   }
   if (!expected && !opts.trustOnFirstUse) {
     throw new UserError(
-      `The host key of ${t.host}:${t.port} is not pinned in ${knownHosts}. The host presented ${probed.keyType} ${probed.fingerprint}. ` +
-        `Compare it with the host's own key (on the host: ssh-keygen -lf /etc/ssh/ssh_host_${probed.keyType.replace(/^ssh-/, '')}_key.pub) ` +
+      `The host key of ${t.host}:${t.port} is not pinned in ${knownHosts}. ` +
+        `The host presented ${probed.keyType} ${probed.fingerprint}. ` +
+        `Compare it with the host's own key (on the host: ssh-keygen -lf ${hostKeyFile(probed.keyType)}) ` +
         `and, if they match, run the command again with --pin-host-key ${probed.fingerprint}.`,
     );
   }
   if (expected && expected !== probed.fingerprint) {
     throw new UserError(
-      `${t.host}:${t.port} presented ${probed.keyType} ${probed.fingerprint}, not the ${expected} you gave with --pin-host-key. ` +
-        `Nothing was pinned. If the host was reinstalled, verify its new key on the console first; otherwise someone may be intercepting the connection.`,
+      `${t.host}:${t.port} presented ${probed.keyType} ${probed.fingerprint}, ` +
+        `not the ${expected} you gave with --pin-host-key. ` +
+        'Nothing was pinned. If the host was reinstalled, verify its new key on the console first; ' +
+        'otherwise someone may be intercepting the connection.',
     );
   }
   let added: boolean;
@@ -130,12 +162,16 @@ export async function ensureHostKeyPinned(
     throw new UserError(`${(err as Error).message}`);
   }
   if (added && !expected) {
-    opts.notify?.(`Pinned the host key of ${t.host}:${t.port} on first use: ${probed.keyType} ${probed.fingerprint} (in ${knownHosts}). Verify it on the host's console: ssh-keygen -lf /etc/ssh/ssh_host_${probed.keyType.replace(/^ssh-/, '')}_key.pub`);
+    opts.notify?.(
+      `Pinned the host key of ${t.host}:${t.port} on first use: ` +
+        `${probed.keyType} ${probed.fingerprint} (in ${knownHosts}). ` +
+        `Verify it on the host's console: ssh-keygen -lf ${hostKeyFile(probed.keyType)}`,
+    );
   }
   return { pinnedNow: added, keyType: probed.keyType };
 }
 
-/** Forgets the key pinned for host:port (only `keyType` when given): what `remote add` pinned, on undo or `remote remove`. */
+/** Forgets the key pinned for host:port (only `keyType` when given): what `remote add` pinned, on undo or remove. */
 export function forgetPinnedHostKey(knownHosts: string, host: string, port: number, keyType?: string): void {
   forgetHostKey(knownHosts, host, port, keyType);
 }

@@ -15,7 +15,10 @@ export async function askReadOnly<T>(client: Client, io: CliIO, req: StartReques
   const { hasWorker } = await import('./follow');
   const { handle } = await startOperation(client, req);
   if (!(await hasWorker(client, req.taskQueue))) {
-    io.err(`No worker is polling task queue "${req.taskQueue}": the operation waits until one starts ("ssw worker" or "ssw dev").`);
+    io.err(
+      `No worker is polling task queue "${req.taskQueue}": ` +
+        'the operation waits until one starts ("ssw worker" or "ssw dev").',
+    );
   }
   try {
     return (await handle.result()) as T;

@@ -33,7 +33,11 @@ export interface DescribeRemoteOptions {
 export function createDescribeRemoteActivities({ paths }: { paths: SsPaths }) {
   async function describeRemote(remote: string, o: DescribeRemoteOptions): Promise<RemoteDescription> {
     const rec = readRemoteRecord(paths, remote);
-    if (!rec) throw ApplicationFailure.nonRetryable(`Remote ${remote} has no record (${paths.remoteRecord(remote)}).`, FailureType.Config);
+    if (!rec)
+      throw ApplicationFailure.nonRetryable(
+        `Remote ${remote} has no record (${paths.remoteRecord(remote)}).`,
+        FailureType.Config,
+      );
     const api = new LxdClient({
       endpoint: rec.endpoint,
       clientCert: await loadOrCreateClientCert(paths),
@@ -42,7 +46,11 @@ export function createDescribeRemoteActivities({ paths }: { paths: SsPaths }) {
     });
     try {
       const server = await api.server();
-      const base = { auth: server.auth, server: server.environment?.server, serverVersion: server.environment?.server_version };
+      const base = {
+        auth: server.auth,
+        server: server.environment?.server,
+        serverVersion: server.environment?.server_version,
+      };
       if (o.detail === 'summary') return { ...base, projects: (await api.listProjects()).map((p) => p.name) };
       const [pools, networks, projects, instances] = await Promise.all([
         api.listStoragePools(),
@@ -53,10 +61,20 @@ export function createDescribeRemoteActivities({ paths }: { paths: SsPaths }) {
       return {
         ...base,
         projects: projects.map((p) => p.name),
-        storagePools: pools.map((p) => ({ name: p.name, driver: p.driver, status: p.status, usedBy: (p.used_by ?? []).length })),
+        storagePools: pools.map((p) => ({
+          name: p.name,
+          driver: p.driver,
+          status: p.status,
+          usedBy: (p.used_by ?? []).length,
+        })),
         networks: networks
           .filter((n) => n.managed)
-          .map((n) => ({ name: n.name, type: n.type, description: n.description, address: n.config?.['ipv4.address'] })),
+          .map((n) => ({
+            name: n.name,
+            type: n.type,
+            description: n.description,
+            address: n.config?.['ipv4.address'],
+          })),
         instances: instances.map((i) => ({ name: i.name, project: i.project, type: i.type, status: i.status })),
       };
     } finally {

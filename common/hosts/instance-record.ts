@@ -40,8 +40,13 @@ export function instanceRecordExists(paths: SsPaths, remote: string, deployment:
   return fs.existsSync(paths.instanceRecord(remote, deployment, role));
 }
 
-/** The record of a deployment's instance, or undefined when there is none; a broken one is a UserError naming the file. */
-export function readInstanceRecord(paths: SsPaths, remote: string, deployment: string, role: string): InstanceRecord | undefined {
+/** The record of a deployment's instance, or undefined when there is none; a broken one is a UserError naming it. */
+export function readInstanceRecord(
+  paths: SsPaths,
+  remote: string,
+  deployment: string,
+  role: string,
+): InstanceRecord | undefined {
   const file = paths.instanceRecord(remote, deployment, role);
   if (!fs.existsSync(file)) return undefined;
   let raw: unknown;
@@ -56,11 +61,19 @@ export function readInstanceRecord(paths: SsPaths, remote: string, deployment: s
   if (fields.some((f) => f === 'the whole record' || f === 'ssh' || f.startsWith('ssh.'))) {
     throw new UserError(`${file} lacks ssh.host, ssh.port or ssh.user.`);
   }
-  throw new UserError(`${file} is not an instance record ssw wrote: ${fields.join(', ')} ${fields.length === 1 ? 'is' : 'are'} wrong.`);
+  throw new UserError(
+    `${file} is not an instance record ssw wrote: ${fields.join(', ')} ${fields.length === 1 ? 'is' : 'are'} wrong.`,
+  );
 }
 
 /** Atomic (temp file + rename, 0600), so a crash never leaves half a record. */
-export function writeInstanceRecord(paths: SsPaths, remote: string, deployment: string, role: string, rec: InstanceRecord): void {
+export function writeInstanceRecord(
+  paths: SsPaths,
+  remote: string,
+  deployment: string,
+  role: string,
+  rec: InstanceRecord,
+): void {
   replacePrivateFile(paths.instanceRecord(remote, deployment, role), JSON.stringify(rec, null, 2) + '\n');
 }
 
@@ -69,7 +82,13 @@ export function writeInstanceRecord(paths: SsPaths, remote: string, deployment: 
  * none): returns what it said, so the caller forgets that host's key; undefined
  * when there was no such record.
  */
-export function removeInstanceRecord(paths: SsPaths, remote: string, deployment: string, role: string, name: string): InstanceRecord | undefined {
+export function removeInstanceRecord(
+  paths: SsPaths,
+  remote: string,
+  deployment: string,
+  role: string,
+  name: string,
+): InstanceRecord | undefined {
   const rec = readInstanceRecord(paths, remote, deployment, role);
   if (!rec || (rec.name && rec.name !== name)) return undefined;
   fs.rmSync(paths.instanceRecord(remote, deployment, role), { force: true });
