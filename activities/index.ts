@@ -8,6 +8,7 @@ import { createDuplicityActivities } from './duplicity';
 import { createHostActivities } from './host';
 import { createProxyActivities } from './proxy';
 import { createRemoteActivities } from './remote';
+import { createDescribeRemoteActivities } from './remote/describe';
 import { createDeprovisionActivities } from './remote/deprovision';
 import { createSshActivities } from './ssh';
 import { createTemporalActivities, type VisibilityDeps } from './temporal';
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHostActivities({ paths: deps.paths }),
     ...createRemoteActivities({ paths: deps.paths }),
     ...createDeprovisionActivities({ paths: deps.paths }),
+    ...createDescribeRemoteActivities({ paths: deps.paths }),
     ...createConfigActivities({ paths: deps.paths }),
     ...createCertbotActivities({ paths: deps.paths }),
     ...createProxyActivities({ paths: deps.paths }),

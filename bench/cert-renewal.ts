@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { fingerprintSha256 } from '../activities/ssh/known-hosts';
+import { fingerprintSha256 } from '../common/known-hosts';
 import { encryptedDataConverter } from '../common/codec/data-converter';
 import { SsPaths } from '../common/paths';
 import { startService, stopService, sswAsync } from '../test/helpers/cli';

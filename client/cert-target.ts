@@ -3,9 +3,10 @@ import type { Options } from 'yargs';
 import { isAbsolutePath, isDomainName, validateName } from '../common/config/validators';
 import { UserError } from '../common/errors';
 import { currentRemote } from '../common/remotes';
-import { DEFAULT_BACKUP_PATH } from '../common/backup/plan';
-import { DEFAULT_DATA_PATH, type CertificatePlan, type CertTarget } from '../common/tls/plan';
-import { ensureHostKeyPinned, sshTargetFromArgs } from './commands/host';
+import { DEFAULT_BACKUP_PATH, DEFAULT_DATA_PATH } from '../common/hosts';
+import type { CertificatePlan, CertTarget } from '../common/tls/plan';
+import { sshTargetFromArgs } from './commands/host';
+import { ensureHostKeyPinned } from './first-contact';
 import { GlobalArgs, pathsOf } from './context';
 
 /**

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { UserError } from './errors';
 import { subdirectories } from './local-dirs';
 import { NotARegularFile, readRegularFile } from './regular-file';
+import type { SshTarget } from './hosts';
 import type { SsPaths } from './paths';
 
 /**
@@ -14,7 +15,7 @@ import type { SsPaths } from './paths';
  */
 export interface RemoteRecord {
   name: string;
-  ssh: { host: string; port: number; user: string; privateKeyPath?: string; useAgent?: boolean };
+  ssh: SshTarget;
   backend: 'lxd' | 'incus';
   version: string;
   /** https://ip:port of the LXD/Incus API. */

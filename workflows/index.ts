@@ -11,3 +11,5 @@ export { restoreDeployment } from './restore-deployment';
 export { restoreDrill } from './restore-drill';
 export { deploymentUp } from './deployment-up';
 export { deploymentDown } from './deployment-down';
+export { showDeployment } from './show-deployment';
+export { describeRemote } from './describe-remote';

@@ -23,11 +23,6 @@ export interface CertbotRequest {
   caBundleOnHost?: string;
 }
 
-/** Commands that need root run through `sudo -n` (never prompts) for any other user. */
-export function asRoot(user: string, argv: string[]): string[] {
-  return user === 'root' ? argv : ['sudo', '-n', ...argv];
-}
-
 /**
  * Writes stdin to `file` (creating `dir`), whole or not at all, readable by
  * everyone (0644) whatever the session's umask: certbot runs as root, but the

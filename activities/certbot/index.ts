@@ -4,12 +4,14 @@ import type { Client } from 'ssh2';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
 import { CaBundleInvalid, readCaBundle } from '../../common/tls/ca-bundle';
-import { letsencryptPaths, type SiteCertPlan, type WwwHost } from '../../common/tls/plan';
+import type { WwwHost } from '../../common/hosts';
+import { letsencryptPaths, type SiteCertPlan } from '../../common/tls/plan';
 import { withSsh, type SshTarget } from '../ssh/connect';
 import { runChecked, runCommand } from '../ssh/run';
 import { sshStep } from '../ssh/step';
 import { parseCertificate, renewalDecision, type CertificateInfo, type RenewDecision } from './certificate';
-import { asRoot, certbotArgv, classifyCertbotFailure, writePublicFileArgv, type ChallengeMode } from './commands';
+import { asRoot } from '../../common/hosts';
+import { certbotArgv, classifyCertbotFailure, writePublicFileArgv, type ChallengeMode } from './commands';
 import { httpGetOverSsh, listeningAddresses } from '../ssh/tunnel';
 
 export type { CertificateInfo, RenewDecision } from './certificate';

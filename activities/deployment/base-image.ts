@@ -3,7 +3,7 @@ import { FailureType } from '../../common/failure-types';
 import { STORAGE_POOL, type DesiredBaseImage } from '../../common/deployment/desired';
 import type { InstanceType } from '../../common/config';
 import { lxdStatusOf, type LxdClient } from '../lxd';
-import { pollUntil } from './poll';
+import { pollUntil } from '../poll';
 
 /**
  * ss's weekly base image (create_base.sh): an instance started from

@@ -1,12 +1,7 @@
-import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import {
-  BACKUP_PATH,
   DATA_NIC,
-  DATA_PATH,
   INSTANCE_USER,
   MANAGED_KEY,
   STORAGE_POOL,
@@ -21,14 +16,15 @@ import type { DesiredDeployment } from '../../common/deployment/desired';
 import type { InstanceType } from '../../common/config';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
-import type { InstanceRecord } from '../../common/tls/resolve';
+import { DEFAULT_BACKUP_PATH, DEFAULT_DATA_PATH } from '../../common/hosts';
+import { removeInstanceRecord, writeInstanceRecord } from '../../common/hosts/instance-record';
 import { configured } from '../config';
 import { stallLimitMs, whileBeating, withProgress } from '../heartbeat';
 import { lxdStatusOf, type LxdClient } from '../lxd';
 import { forgetHostKey, pinHostKey, sshStep, withSsh, type SshTarget } from '../ssh';
-import { HostKeyConflictError } from '../ssh/known-hosts';
+import { HostKeyConflictError } from '../../common/known-hosts';
 import { ensureBaseImage as buildBaseImage, type BaseImageResult } from './base-image';
-import { pollUntil } from './poll';
+import { pollUntil } from '../poll';
 import { readDeploymentState, remoteLxd, requireRemoteRecord, type DeploymentRef } from './state';
 
 /**
@@ -57,14 +53,6 @@ const isConflict = (err: unknown) => lxdStatusOf(err) === 409 || /already exists
 function instanceTarget(paths: SsPaths, remote: string, address: string): SshTarget {
   const rec = requireRemoteRecord(paths, remote);
   return { host: address, port: 22, user: INSTANCE_USER, privateKeyPath: rec.ssh.privateKeyPath, useAgent: rec.ssh.useAgent };
-}
-
-/** Atomic write of $SS_ROOT/remotes/R/deployments/D/instances/<role>.json (how `ssw cert`/`ssw backup` find the instance). */
-function writeInstanceRecord(file: string, rec: InstanceRecord & Record<string, unknown>): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(rec, null, 2) + '\n', { mode: 0o600 });
-  fs.renameSync(tmp, file);
 }
 
 export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
@@ -336,17 +324,18 @@ export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
     if (role === 'lnplayserver') return { paths: [] };
     const target = instanceTarget(paths, remote, address);
     return sshStep(`preparing the data paths of ${address}`, target, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, { preparing: address }, async (s) => {
-      await s.runChecked(['sudo', '-n', 'chown', `${INSTANCE_USER}:${INSTANCE_USER}`, DATA_PATH, BACKUP_PATH], { timeoutMs: 60_000 });
-      return { paths: [DATA_PATH, BACKUP_PATH] };
+      await s.runChecked(['sudo', '-n', 'chown', `${INSTANCE_USER}:${INSTANCE_USER}`, DEFAULT_DATA_PATH, DEFAULT_BACKUP_PATH], { timeoutMs: 60_000 });
+      return { paths: [DEFAULT_DATA_PATH, DEFAULT_BACKUP_PATH] };
     });
   }
 
   async function recordInstance(remote: string, deployment: string, ready: InstanceReady & { macAddress: string }): Promise<void> {
     const rec = requireRemoteRecord(paths, remote);
-    writeInstanceRecord(paths.instanceRecord(remote, deployment, ready.role), {
+    // How `ssw cert`/`ssw backup` find the instance.
+    writeInstanceRecord(paths, remote, deployment, ready.role, {
       ssh: { host: ready.address, port: 22, user: INSTANCE_USER, ...(rec.ssh.privateKeyPath ? { privateKeyPath: rec.ssh.privateKeyPath } : {}), ...(rec.ssh.useAgent ? { useAgent: true } : {}) },
-      dataPath: DATA_PATH,
-      backupPath: BACKUP_PATH,
+      dataPath: DEFAULT_DATA_PATH,
+      backupPath: DEFAULT_BACKUP_PATH,
       name: ready.name,
       macAddress: ready.macAddress,
       hostKeyFingerprint: ready.hostKeyFingerprint,
@@ -369,14 +358,8 @@ export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
       }
       if (await lxd.getProfile(name, { signal })) await lxd.deleteProfile(name, { signal });
       if (role) {
-        const file = paths.instanceRecord(remote, deployment, role);
-        if (fs.existsSync(file)) {
-          const rec = JSON.parse(fs.readFileSync(file, 'utf8')) as InstanceRecord & { name?: string };
-          if (!rec.name || rec.name === name) {
-            forgetHostKey(paths.knownHosts, rec.ssh.host, rec.ssh.port);
-            fs.rmSync(file, { force: true });
-          }
-        }
+        const rec = removeInstanceRecord(paths, remote, deployment, role, name);
+        if (rec) forgetHostKey(paths.knownHosts, rec.ssh.host, rec.ssh.port);
       }
       return { removed };
     });

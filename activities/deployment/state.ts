@@ -16,7 +16,7 @@ import { planDeployment, parseLxdSize, type CurrentDeployment, type DeploymentPl
 import { UserError } from '../../common/errors';
 import type { SsPaths } from '../../common/paths';
 import { readRemoteRecord, type RemoteRecord } from '../../common/remotes';
-import { readWwwHost } from '../../common/tls/resolve';
+import { instanceRecordExists, readWwwHost } from '../../common/hosts/instance-record';
 import { deploymentStacks, readStackPlan } from '../docker';
 import { builderName } from './base-image';
 import { loadOrCreateClientCert, LxdClient } from '../lxd';
@@ -131,7 +131,7 @@ async function stackItems(paths: SsPaths, config: DeploymentConfig, ref: Deploym
   const rendered = deploymentStacks(paths, config, ref.remote, ref.deployment);
   const item = (name: string, action: PlanItem['action'], details: string[]): PlanItem => ({ kind: 'stack', name, action, details, role: 'www' });
   const instanceStays = plan.items.some((x) => x.kind === 'instance' && x.name === www.name && x.action === 'keep') && current.instances[www.name]?.status === 'Running';
-  if (!instanceStays || !fs.existsSync(paths.instanceRecord(ref.remote, ref.deployment, 'www'))) return rendered.map((s) => item(s.name, 'create', []));
+  if (!instanceStays || !instanceRecordExists(paths, ref.remote, ref.deployment, 'www')) return rendered.map((s) => item(s.name, 'create', []));
   try {
     const diff = await readStackPlan(paths, config, ref.remote, ref.deployment, readWwwHost(paths, ref.remote, ref.deployment).ssh);
     return diff.map((d) => item(d.stack, d.action, d.details));

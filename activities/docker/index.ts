@@ -1,16 +1,15 @@
-import * as fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 import { loadDeploymentConfig, type DeploymentConfig, type SiteConfig } from '../../common/config';
-import { DATA_PATH } from '../../common/deployment/desired';
+import { DEFAULT_DATA_PATH } from '../../common/hosts';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
 import { appStacks } from '../../common/stacks/apps';
 import { diffStacks, type StackDiff } from '../../common/stacks/diff';
 import { proxyStack } from '../../common/stacks/proxy';
 import type { SecretRef, StackSpec } from '../../common/stacks/spec';
-import { readWwwHost, type InstanceRecord } from '../../common/tls/resolve';
-import { asRoot } from '../certbot/commands';
+import { readInstanceRecord, readWwwHost } from '../../common/hosts/instance-record';
+import { asRoot } from '../../common/hosts';
 import { configured } from '../config';
 import { runChecked, sshStep, withSsh, type SshStep, type SshTarget } from '../ssh';
 import { httpGetOverSsh } from '../ssh/tunnel';
@@ -36,7 +35,7 @@ export interface DeployStacksResult {
 }
 
 /** Where each container's loaded-files hash is kept on the instance (on ss-data: it outlives the containers). */
-export const LOADED_FILES_DIR = `${DATA_PATH}/.ssw/loaded-files`;
+export const LOADED_FILES_DIR = `${DEFAULT_DATA_PATH}/.ssw/loaded-files`;
 
 /** The value of a site.conf secret a container needs. */
 export function secretValue(sites: SiteConfig[], ref: SecretRef): string {
@@ -48,10 +47,8 @@ export function secretValue(sites: SiteConfig[], ref: SecretRef): string {
 }
 
 function btcpayUpstream(paths: SsPaths, remote: string, deployment: string): string | undefined {
-  const file = paths.instanceRecord(remote, deployment, 'btcpayserver');
-  if (!fs.existsSync(file)) return undefined;
-  const rec = JSON.parse(fs.readFileSync(file, 'utf8')) as InstanceRecord;
-  return `${rec.ssh.host}:80`;
+  const rec = readInstanceRecord(paths, remote, deployment, 'btcpayserver');
+  return rec && `${rec.ssh.host}:80`;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Client } from 'ssh2';
 import { SECRETS_DIR, secretDir } from '../../common/stacks/secrets';
 import type { SecretRef, StackSpec } from '../../common/stacks/spec';
-import { asRoot } from '../certbot/commands';
+import { asRoot } from '../../common/hosts';
 import { runChecked } from '../ssh';
 
 /**

@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 import { FailureType } from '../../common/failure-types';
 import { containerHash, filesHash, LABEL_HASH, LABEL_STACK, type ContainerSpec, type SecretRef, type StackSpec } from '../../common/stacks/spec';
-import { pollUntil } from '../deployment/poll';
+import { pollUntil } from '../poll';
 
 /**
  * Brings one stack's networks and containers to its spec through the Docker

@@ -1,8 +1,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
-import type { WwwHost } from '../../common/tls/plan';
-import { asRoot } from '../certbot/commands';
+import type { WwwHost } from '../../common/hosts';
+import { asRoot } from '../../common/hosts';
 import { withSsh } from '../ssh/connect';
 import { runCommand } from '../ssh/run';
 import { connectAddress, listeningAddresses } from '../ssh/tunnel';

@@ -4,7 +4,7 @@ import type { SsPaths } from '../../common/paths';
 import { readRemoteRecord } from '../../common/remotes';
 import { loadOrCreateClientCert } from '../lxd/client-cert';
 import { LxdClient } from '../lxd/client';
-import { CREATED_KEY, NAT_BRIDGE, OVN_BRIDGE, POOL_DESCRIPTION, PREVIOUS_ROOT_KEY, STORAGE_POOL } from './setup-plan';
+import { CREATED_KEY, NAT_BRIDGE, OVN_BRIDGE, POOL_DESCRIPTION, PREVIOUS_ROOT_KEY, STORAGE_POOL } from '../../common/remote-setup';
 
 /**
  * Undoing `remote add` on the host, over HTTPS with the recorded pins. Each

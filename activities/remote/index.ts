@@ -17,8 +17,8 @@ import {
   SetupChange,
   SetupConflict,
   SetupOptions,
-} from './setup-plan';
-import { CREATED_KEY, PREVIOUS_ROOT_KEY } from './setup-plan';
+} from '../../common/remote-setup';
+import { CREATED_KEY, PREVIOUS_ROOT_KEY } from '../../common/remote-setup';
 
 /**
  * Provisioning a remote's LXD. Until the host trusts our certificate over

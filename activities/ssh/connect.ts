@@ -6,11 +6,10 @@ import {
   HostKeyConflictError,
   fingerprintSha256,
   keyTypeOfBlob,
-  knownHostsLine,
   lookupHostKeys,
   pinHostKey,
   type KnownHostEntry,
-} from './known-hosts';
+} from '../../common/known-hosts';
 import { authConfig, describeTarget, validateTarget, type SshTarget } from './target';
 
 export type { SshTarget } from './target';
@@ -192,59 +191,4 @@ export async function withSsh<T>(target: SshTarget, opts: ConnectOptions, fn: (c
   } finally {
     conn.client.end();
   }
-}
-
-/** What {@link probeHostKey} learned. The key is public data, safe to show and store. */
-export interface ProbedHostKey {
-  keyType: string;
-  fingerprint: string;
-  keyBlob: Buffer;
-  /** The known_hosts line that would pin it. */
-  knownHostsLine: string;
-}
-
-/**
- * Learn a host's key without authenticating: complete the key exchange (which
- * proves the host holds the key's private half), then hang up before any
- * credential is sent. The CLI shows the fingerprint and asks before pinning.
- */
-export async function probeHostKey(host: string, port: number, opts: { readyTimeoutMs?: number } = {}): Promise<ProbedHostKey> {
-  const target: SshTarget = { host, port, user: 'ssw-probe' };
-  validateTarget(target);
-  const readyTimeoutMs = opts.readyTimeoutMs ?? 20_000;
-  return new Promise<ProbedHostKey>((resolve, reject) => {
-    const client = new Client();
-    let settled = false;
-    let key: Buffer | undefined;
-    client.on('handshake', () => {
-      if (settled || !key) return;
-      settled = true;
-      client.end();
-      resolve({ keyType: keyTypeOfBlob(key), fingerprint: fingerprintSha256(key), keyBlob: key, knownHostsLine: knownHostsLine(host, port, key) });
-    });
-    client.on('error', (err: Error & { level?: string; code?: string }) => {
-      if (settled) return;
-      settled = true;
-      client.end();
-      reject(classifyConnectError(err, target, readyTimeoutMs));
-    });
-    client.on('close', () => {
-      if (settled) return;
-      settled = true;
-      reject(ApplicationFailure.create({ message: `SSH connection to ${host}:${port} closed before the key exchange finished` }));
-    });
-    client.connect({
-      host,
-      port,
-      username: target.user,
-      readyTimeout: readyTimeoutMs,
-      // Learn the key; accepting it here authorises nothing, since we hang up right after the handshake.
-      hostVerifier: (k: Buffer): boolean => {
-        key = k;
-        return true;
-      },
-      // No credentials are configured; stop at 'none' if the handshake event ever comes late.
-      authHandler: ['none'],
-    });
-  });
 }

@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../common/failure-types';
-import { fingerprintSha256, keyTypeOfBlob, knownHostsLine, knownHostsName, type KnownHostEntry } from './known-hosts';
+import { fingerprintSha256, keyTypeOfBlob, knownHostsLine, knownHostsName, type KnownHostEntry } from '../../common/known-hosts';
 import { describeTarget, type SshTarget } from './target';
-import { shellQuote } from './quote';
+import { shellQuote } from '../../common/shell-quote';
 
 /**
  * Every way an SSH connection fails, as a Temporal failure that says what

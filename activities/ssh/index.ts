@@ -5,11 +5,11 @@ import { runChecked } from './run';
 import { downloadFile, uploadFile, type TransferResult } from './sftp';
 import { sshStep, type SshStep } from './step';
 
-export { argvToCommand, shellQuote } from './quote';
-export { fingerprintSha256, forgetHostKey, knownHostsLine, lookupHostKeys, pinHostKey, readKnownHosts } from './known-hosts';
-export type { KnownHostEntry, PinResult } from './known-hosts';
-export { connectSsh, describeTarget, probeHostKey, withSsh } from './connect';
-export type { ConnectOptions, HostKeyInfo, HostKeyPolicy, ProbedHostKey, SshConnection, SshTarget } from './connect';
+export { argvToCommand, shellQuote } from '../../common/shell-quote';
+export { fingerprintSha256, forgetHostKey, knownHostsLine, lookupHostKeys, pinHostKey, readKnownHosts } from '../../common/known-hosts';
+export type { KnownHostEntry, PinResult } from '../../common/known-hosts';
+export { connectSsh, describeTarget, withSsh } from './connect';
+export type { ConnectOptions, HostKeyInfo, HostKeyPolicy, SshConnection, SshTarget } from './connect';
 export { probeConnection, runChecked, runCommand } from './run';
 export { sshStep } from './step';
 export type { SshStep, SshStepOptions } from './step';

@@ -2,7 +2,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client, ClientChannel } from 'ssh2';
 import { FailureType } from '../../common/failure-types';
-import { argvToCommand } from './quote';
+import { argvToCommand } from '../../common/shell-quote';
 
 /**
  * The one runner for host commands: argv in (quoted by `argvToCommand`, the

@@ -4,7 +4,8 @@ import { UserError } from '../../common/errors';
 import { currentRemote } from '../../common/remotes';
 import type { DeploymentDownResult } from '../../workflows/deployment-down';
 import type { DeploymentUpResult } from '../../workflows/deployment-up';
-import { GlobalArgs, pathsOf } from '../context';
+import type { ShowDeploymentResult } from '../../workflows/show-deployment';
+import { GlobalArgs, pathsOf, withClient } from '../context';
 import type { CliIO } from '../io';
 
 /**
@@ -70,23 +71,27 @@ function productionGuard(target: { remote: string }, args: DeploymentArgs, verb:
   }
 }
 
+/**
+ * `--plan` and `show`: the read-only showDeployment workflow reads the remote
+ * (the CLI never does), and the plan is printed here. Quiet: no "Started"
+ * line or progress, only the plan (or its JSON).
+ */
 async function printPlan(io: CliIO, args: GlobalArgs & DeploymentArgs, target: ReturnType<typeof targetOf> & { instancesOnly?: boolean }, showKeep: boolean): Promise<void> {
-  const { readDeploymentState } = await import('../../activities/deployment/state');
   const { formatPlan } = await import('../../common/deployment/plan');
-  let state;
-  try {
-    state = await readDeploymentState(pathsOf(args), target, new Date());
-  } catch (err) {
-    const { ApplicationFailure } = await import('@temporalio/common');
-    if (err instanceof ApplicationFailure) throw new UserError(`Could not read deployment ${target.deployment} on remote ${target.remote}: ${err.message}`);
-    throw err;
-  }
+  const { askReadOnly, ReadFailed } = await import('../read-only');
+  const req = { operation: 'show', workflowType: 'showDeployment', target: { remote: target.remote, deployment: target.deployment }, args: [target] };
+  const { plan } = await withClient(args, (client) =>
+    askReadOnly<ShowDeploymentResult>(client, io, { ...req, taskQueue: args['task-queue'] }).catch((err: unknown) => {
+      if (err instanceof ReadFailed) throw new UserError(`Could not read deployment ${target.deployment} on remote ${target.remote}: ${err.message}`);
+      throw err;
+    }),
+  );
   if (args.json) {
-    io.out(JSON.stringify({ remote: target.remote, deployment: target.deployment, empty: state.plan.empty, conflicts: state.plan.conflicts, items: state.plan.items }, null, 2));
+    io.out(JSON.stringify({ remote: target.remote, deployment: target.deployment, empty: plan.empty, conflicts: plan.conflicts, items: plan.items }, null, 2));
     return;
   }
   io.out(`Deployment ${target.deployment} on remote ${target.remote}:`);
-  for (const line of formatPlan(state.plan, { showKeep })) io.out(`  ${line}`);
+  for (const line of formatPlan(plan, { showKeep })) io.out(`  ${line}`);
 }
 
 export function upCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {

@@ -7,9 +7,10 @@ import { validateHostAddress } from '../../common/config/validators';
 import { UserError } from '../../common/errors';
 import { NotARegularFile, readRegularFile } from '../../common/regular-file';
 import { OperationTarget, workflowIdFor } from '../../common/temporal/operations';
-import type { SshTarget } from '../../activities/ssh/target';
+import type { SshTarget } from '../../common/hosts';
 import type { CheckHostResult } from '../../workflows/check-host';
 import { GlobalArgs, pathsOf, withClient } from '../context';
+import { ensureHostKeyPinned } from '../first-contact';
 import type { CliIO } from '../io';
 
 interface HostCheckArgs {
@@ -72,51 +73,6 @@ export async function sshTargetFromArgs(args: HostCheckArgs): Promise<SshTarget>
     throw new UserError('No SSH key: pass --ssh-key PATH (an unencrypted key) or --ssh-agent (keys loaded in ssh-agent).');
   }
   return { host, port, user: args['ssh-user'], privateKeyPath: key, useAgent: args['ssh-agent'] || undefined };
-}
-
-/**
- * Host keys are pinned, never trusted blindly: an unknown host's key is
- * pinned only when the operator passes the fingerprint they verified, or,
- * inside `remote add` (taking a new host under management), on first use
- * after showing it. Returns whether this call pinned the key.
- */
-export async function ensureHostKeyPinned(
-  knownHosts: string,
-  t: SshTarget,
-  expected: string | undefined,
-  opts: { trustOnFirstUse?: boolean; notify?: (line: string) => void } = {},
-): Promise<{ pinnedNow: boolean; keyType?: string }> {
-  const { lookupHostKeys, pinHostKey, probeHostKey } = await import('../../activities/ssh');
-  if (lookupHostKeys(knownHosts, t.host, t.port).length > 0 && !expected) return { pinnedNow: false };
-  let probed;
-  try {
-    probed = await probeHostKey(t.host, t.port, { readyTimeoutMs: 15000 });
-  } catch (err) {
-    throw new UserError(`${(err as Error).message}. Check the host and --ssh-port; nothing was started.`);
-  }
-  if (!expected && !opts.trustOnFirstUse) {
-    throw new UserError(
-      `The host key of ${t.host}:${t.port} is not pinned in ${knownHosts}. The host presented ${probed.keyType} ${probed.fingerprint}. ` +
-        `Compare it with the host's own key (on the host: ssh-keygen -lf /etc/ssh/ssh_host_${probed.keyType.replace(/^ssh-/, '')}_key.pub) ` +
-        `and, if they match, run the command again with --pin-host-key ${probed.fingerprint}.`,
-    );
-  }
-  if (expected && expected !== probed.fingerprint) {
-    throw new UserError(
-      `${t.host}:${t.port} presented ${probed.keyType} ${probed.fingerprint}, not the ${expected} you gave with --pin-host-key. ` +
-        `Nothing was pinned. If the host was reinstalled, verify its new key on the console first; otherwise someone may be intercepting the connection.`,
-    );
-  }
-  let added: boolean;
-  try {
-    added = pinHostKey(knownHosts, t.host, t.port, probed.keyBlob).added;
-  } catch (err) {
-    throw new UserError(`${(err as Error).message}`);
-  }
-  if (added && !expected) {
-    opts.notify?.(`Pinned the host key of ${t.host}:${t.port} on first use: ${probed.keyType} ${probed.fingerprint} (in ${knownHosts}). Verify it on the host's console: ssh-keygen -lf /etc/ssh/ssh_host_${probed.keyType.replace(/^ssh-/, '')}_key.pub`);
-  }
-  return { pinnedNow: added, keyType: probed.keyType };
 }
 
 /** The operation target of a host check: `host:port`, IPv6 as `[addr]:port`. */

@@ -8,7 +8,8 @@ import { currentRemote, readRemoteRecord, setCurrentRemote, usableRemoteRecord, 
 import type { ProvisionRemoteInput, ProvisionRemoteResult } from '../../workflows/provision-remote';
 import { GlobalArgs, pathsOf, withClient } from '../context';
 import type { CliIO } from '../io';
-import { ensureHostKeyPinned, sshTargetFromArgs } from './host';
+import { ensureHostKeyPinned, forgetPinnedHostKey } from '../first-contact';
+import { sshTargetFromArgs } from './host';
 
 interface AddArgs {
   name: string;
@@ -84,7 +85,7 @@ export function remoteAddCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArg
       // Everything that can be wrong with the input fails here, before the host is touched.
       validateAddArgs(args);
       if (args['print-preseed']) {
-        const { desiredSetup, renderPreseed } = await import('../../activities/remote/setup-plan');
+        const { desiredSetup, renderPreseed } = await import('../../common/remote-setup');
         const { validateHostAddress } = await import('../../common/config/validators');
         const { isIP } = await import('node:net');
         const host = validateHostAddress(args.host);
@@ -191,7 +192,7 @@ async function undoLocalWrites(paths: SsPaths, name: string, wrote: LocalWrites)
       /* the operator put something there: keep it */
     }
   }
-  if (wrote.pinned) (await import('../../activities/ssh')).forgetHostKey(paths.knownHosts, wrote.pinned.host, wrote.pinned.port, wrote.pinned.keyType);
+  if (wrote.pinned) forgetPinnedHostKey(paths.knownHosts, wrote.pinned.host, wrote.pinned.port, wrote.pinned.keyType);
 }
 
 /**

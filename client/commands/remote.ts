@@ -1,11 +1,12 @@
 import * as fs from 'node:fs';
+import type { Client } from '@temporalio/client';
 import type { CommandModule } from 'yargs';
 import { validateName } from '../../common/config/validators';
 import { UserError } from '../../common/errors';
 import type { SsPaths } from '../../common/paths';
 import { currentRemote, listRemoteNames, readRemoteRecord, RemoteRecord, setCurrentRemote, usableRemoteRecord } from '../../common/remotes';
-import type { LxdClient } from '../../activities/lxd/client';
-import { GlobalArgs, pathsOf } from '../context';
+import type { DescribeRemoteResult } from '../../workflows/describe-remote';
+import { GlobalArgs, pathsOf, withClient } from '../context';
 import type { CliIO } from '../io';
 import { remoteAddCommand } from './remote-add';
 
@@ -19,16 +20,25 @@ function recordOf(paths: SsPaths, name: string | undefined): RemoteRecord {
   return rec;
 }
 
-/** An HTTPS client for a provisioned remote: this machine's certificate, the server's pinned one. */
-export async function remoteApi(paths: SsPaths, rec: RemoteRecord, timeoutMs = 10000): Promise<LxdClient> {
-  const { LxdClient } = await import('../../activities/lxd/client');
-  const { loadOrCreateClientCert } = await import('../../activities/lxd/client-cert');
-  return new LxdClient({ endpoint: rec.endpoint, clientCert: await loadOrCreateClientCert(paths), serverCertPem: rec.serverCertPem, requestTimeoutMs: timeoutMs });
+/**
+ * What the remote's LXD has, read by the describeRemote workflow (a worker
+ * talks to LXD, never the CLI). A remote that cannot be read rejects with
+ * ReadFailed carrying LXD's message.
+ */
+async function describeRemote(client: Client, io: CliIO, args: GlobalArgs, rec: RemoteRecord, detail: 'summary' | 'full', requestTimeoutMs: number): Promise<DescribeRemoteResult> {
+  const { askReadOnly } = await import('../read-only');
+  return askReadOnly<DescribeRemoteResult>(client, io, {
+    operation: 'describe-remote',
+    workflowType: 'describeRemote',
+    target: { remote: rec.name },
+    args: [{ remote: rec.name, detail, requestTimeoutMs }],
+    taskQueue: args['task-queue'],
+  });
 }
 
 /** Deployments are LXD projects other than "default". */
-async function deploymentsOn(api: LxdClient): Promise<string[]> {
-  return (await api.listProjects()).map((p) => p.name).filter((n) => n !== 'default').sort();
+function deploymentsOf(d: DescribeRemoteResult): string[] {
+  return d.projects.filter((n) => n !== 'default').sort();
 }
 
 function listCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
@@ -38,23 +48,28 @@ function listCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
     handler: async (args) => {
       const paths = pathsOf(args);
       const current = currentRemote(paths);
-      const rows = [];
-      for (const name of listRemoteNames(paths)) {
-        const rec = readRemoteRecord(paths, name);
-        const row = { name, current: name === current, host: rec?.ssh.host, backend: rec ? `${rec.backend} ${rec.version}` : undefined, provisioned: !!rec, reachable: false, deployments: [] as string[], error: undefined as string | undefined };
-        if (rec) {
-          const api = await remoteApi(paths, rec, 5000);
-          try {
-            row.reachable = (await api.server()).auth === 'trusted';
-            row.deployments = await deploymentsOn(api);
-          } catch (err) {
-            row.error = (err as Error).message;
-          } finally {
-            api.close();
+      const { ReadFailed } = await import('../read-only');
+      const records = listRemoteNames(paths).map((name) => ({ name, rec: readRemoteRecord(paths, name) }));
+      const describeAll = async (client?: Client) => {
+        const rows = [];
+        for (const { name, rec } of records) {
+          const row = { name, current: name === current, host: rec?.ssh.host, backend: rec ? `${rec.backend} ${rec.version}` : undefined, provisioned: !!rec, reachable: false, deployments: [] as string[], error: undefined as string | undefined };
+          if (rec && client) {
+            try {
+              const d = await describeRemote(client, io, args, rec, 'summary', 5000);
+              row.reachable = d.auth === 'trusted';
+              row.deployments = deploymentsOf(d);
+            } catch (err) {
+              if (!(err instanceof ReadFailed)) throw err;
+              row.error = err.message;
+            }
           }
+          rows.push(row);
         }
-        rows.push(row);
-      }
+        return rows;
+      };
+      // Temporal is asked only when there is a provisioned remote to describe.
+      const rows = records.some((r) => r.rec) ? await withClient(args, describeAll) : await describeAll();
       if (args.json) return io.out(JSON.stringify(rows, null, 2));
       if (rows.length === 0) return io.out('No remotes yet. Add one with: ssw remote add NAME HOST');
       io.out(`  ${'NAME'.padEnd(16)} ${'HOST'.padEnd(24)} ${'BACKEND'.padEnd(14)} ${'REACHABLE'.padEnd(10)} DEPLOYMENTS`);
@@ -74,32 +89,26 @@ function showCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs & { name?:
     handler: async (args) => {
       const paths = pathsOf(args);
       const rec = recordOf(paths, args.name);
-      const api = await remoteApi(paths, rec);
-      try {
-        const server = await api.server();
-        const [pools, networks, projects, instances] = await Promise.all([api.listStoragePools(), api.listNetworks(), api.listProjects(), api.listInstances({ allProjects: true })]);
-        const doc = {
-          remote: rec.name,
-          endpoint: rec.endpoint,
-          backend: `${server.environment?.server ?? rec.backend} ${server.environment?.server_version ?? rec.version}`,
-          storagePools: pools.map((p) => ({ name: p.name, driver: p.driver, status: p.status, usedBy: (p.used_by ?? []).length })),
-          networks: networks.filter((n) => n.managed).map((n) => ({ name: n.name, type: n.type, description: n.description, address: n.config?.['ipv4.address'] })),
-          projects: projects.map((p) => p.name),
-          instances: instances.map((i) => ({ name: i.name, project: i.project, type: i.type, status: i.status })),
-        };
-        if (args.json) return io.out(JSON.stringify(doc, null, 2));
-        io.out(`Remote ${doc.remote}: ${doc.backend} at ${doc.endpoint}`);
-        io.out('  storage pools');
-        for (const p of doc.storagePools) io.out(`    ${p.name} (${p.driver}, ${p.status}, used by ${p.usedBy})`);
-        io.out('  networks');
-        for (const n of doc.networks) io.out(`    ${n.name} ${n.type} ${n.address ?? ''} ${n.description ? `"${n.description}"` : ''}`.trimEnd());
-        io.out(`  projects  ${doc.projects.join(', ')}`);
-        io.out('  instances');
-        if (doc.instances.length === 0) io.out('    (none)');
-        for (const i of doc.instances) io.out(`    ${i.project}/${i.name} ${i.type} ${i.status}`);
-      } finally {
-        api.close();
-      }
+      const d = await withClient(args, (client) => describeRemote(client, io, args, rec, 'full', 10000));
+      const doc = {
+        remote: rec.name,
+        endpoint: rec.endpoint,
+        backend: `${d.server ?? rec.backend} ${d.serverVersion ?? rec.version}`,
+        storagePools: d.storagePools ?? [],
+        networks: d.networks ?? [],
+        projects: d.projects,
+        instances: d.instances ?? [],
+      };
+      if (args.json) return io.out(JSON.stringify(doc, null, 2));
+      io.out(`Remote ${doc.remote}: ${doc.backend} at ${doc.endpoint}`);
+      io.out('  storage pools');
+      for (const p of doc.storagePools) io.out(`    ${p.name} (${p.driver}, ${p.status}, used by ${p.usedBy})`);
+      io.out('  networks');
+      for (const n of doc.networks) io.out(`    ${n.name} ${n.type} ${n.address ?? ''} ${n.description ? `"${n.description}"` : ''}`.trimEnd());
+      io.out(`  projects  ${doc.projects.join(', ')}`);
+      io.out('  instances');
+      if (doc.instances.length === 0) io.out('    (none)');
+      for (const i of doc.instances) io.out(`    ${i.project}/${i.name} ${i.type} ${i.status}`);
     },
   };
 }
@@ -147,16 +156,15 @@ function removeCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs & Remove
       }
       const rec = readRemoteRecord(paths, args.name);
       if (rec) {
-        const api = await remoteApi(paths, rec, 5000);
+        const { ReadFailed } = await import('../read-only');
         let deployments: string[] | undefined;
         try {
-          deployments = await deploymentsOn(api);
+          deployments = deploymentsOf(await withClient(args, (client) => describeRemote(client, io, args, rec, 'summary', 5000)));
         } catch (err) {
+          if (!args.force && !(err instanceof ReadFailed)) throw err;
           if (!args.force) {
             throw new UserError(`Cannot check ${args.name} for deployments (${(err as Error).message}). Use --force to forget it anyway.`);
           }
-        } finally {
-          api.close();
         }
         if (deployments?.length && (!args.force || args.deprovision)) {
           throw new UserError(
@@ -171,7 +179,7 @@ function removeCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs & Remove
           return other?.ssh.host === rec.ssh.host && other.ssh.port === rec.ssh.port;
         });
         if (rec.pinnedHostKeyType && !shared) {
-          (await import('../../activities/ssh')).forgetHostKey(paths.knownHosts, rec.ssh.host, rec.ssh.port, rec.pinnedHostKeyType);
+          (await import('../first-contact')).forgetPinnedHostKey(paths.knownHosts, rec.ssh.host, rec.ssh.port, rec.pinnedHostKeyType);
         }
         fs.rmSync(paths.remoteRecord(args.name), { force: true });
       }

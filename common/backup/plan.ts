@@ -5,8 +5,7 @@
  * on the management machine `$SS_ROOT/sites/<domain>/backups/www/<app>`.
  * Pure: imported by the CLI, activities and workflows. Names only, no secret.
  */
-import type { SshTarget } from '../ssh-target';
-import type { WwwHost } from '../tls/plan';
+import type { SshTarget, WwwHost } from '../hosts';
 
 /** The apps ssw backs up per site, in the order they run. BTCPay's app-aware backup comes with the BTCPay issue. */
 export const BACKUP_APPS = ['ghost', 'nextcloud', 'gitea', 'nostr', 'letsencrypt'] as const;
@@ -17,9 +16,6 @@ export const DRILL_RECORD = '.ssw-last-drill.json';
 
 /** Where off-site copies go on the off-site remote, unless BACKUP_OFFSITE_PATH says otherwise. */
 export const DEFAULT_OFFSITE_PATH = '/home/ubuntu/ss-offsite';
-
-/** ss's REMOTE_BACKUP_PATH: the www host's backup volume. */
-export const DEFAULT_BACKUP_PATH = '/home/ubuntu/backups';
 
 /** One duplicity chain: one app of one site. A failure or crash redoes only this piece. */
 export interface BackupUnit {

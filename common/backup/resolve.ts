@@ -1,10 +1,11 @@
 import { loadDeploymentConfig, loadSiteConfig, type SiteConfig } from '../config';
+import { DEFAULT_BACKUP_PATH } from '../hosts';
+import { readWwwHost } from '../hosts/instance-record';
 import { readRemoteRecord } from '../remotes';
 import { UserError } from '../errors';
 import type { SsPaths } from '../paths';
 import type { CertTarget } from '../tls/plan';
-import { readWwwHost } from '../tls/resolve';
-import { backupUnits, DEFAULT_BACKUP_PATH, DEFAULT_OFFSITE_PATH, type BackupApp, type BackupPlan } from './plan';
+import { backupUnits, DEFAULT_OFFSITE_PATH, type BackupApp, type BackupPlan } from './plan';
 
 /** The off-site copy a site asks for: the named remote's SSH target (its host key was pinned when it was added). */
 function offsiteOf(paths: SsPaths, site: SiteConfig) {

@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
 import type { DeploymentConfig, InstanceType } from '../config';
+import { DEFAULT_BACKUP_PATH, DEFAULT_DATA_PATH } from '../hosts';
 
 /**
  * What a deployment should look like on its remote's LXD, as data, from the
@@ -11,8 +12,6 @@ import type { DeploymentConfig, InstanceType } from '../config';
  */
 
 export const STORAGE_POOL = 'ss-base';
-export const DATA_PATH = '/home/ubuntu/ss-data';
-export const BACKUP_PATH = '/home/ubuntu/backups';
 /** The login ss's images have (cloud-init creates it; ssw's test image ships it). */
 export const INSTANCE_USER = 'ubuntu';
 /** ss's default when BASE_IMAGE is unset. */
@@ -230,8 +229,8 @@ export function desiredVolumes(role: InstanceRole, type: InstanceType, sizes?: {
   const vm = type === 'virtual-machine';
   return [
     { name: `${role}-docker`, contentType: vm ? 'block' : 'filesystem', sizeGb: sizes.docker, ...(vm ? {} : { path: '/var/lib/docker' }) },
-    { name: `${role}-ss-data`, contentType: 'filesystem', sizeGb: sizes.ssdata, path: DATA_PATH },
-    { name: `${role}-backup`, contentType: 'filesystem', sizeGb: sizes.backup, path: BACKUP_PATH },
+    { name: `${role}-ss-data`, contentType: 'filesystem', sizeGb: sizes.ssdata, path: DEFAULT_DATA_PATH },
+    { name: `${role}-backup`, contentType: 'filesystem', sizeGb: sizes.backup, path: DEFAULT_BACKUP_PATH },
   ];
 }
 

@@ -1,5 +1,5 @@
 import type { DeploymentConfig, SiteConfig } from '../config';
-import { DATA_PATH } from '../deployment/desired';
+import { DEFAULT_DATA_PATH } from '../hosts';
 import { SECRET_FILE_OWNER, withSecretFiles } from './secrets';
 import { domainIdentifier, LABEL_ROLE, type ContainerSpec, type HealthCheck, type StackSpec } from './spec';
 
@@ -16,7 +16,7 @@ import { domainIdentifier, LABEL_ROLE, type ContainerSpec, type HealthCheck, typ
  * environment, except Ghost's, whose image reads no file. Pure.
  */
 
-const app = (domain: string, name: string) => `${DATA_PATH}/${name}/${domain}`;
+const app = (domain: string, name: string) => `${DEFAULT_DATA_PATH}/${name}/${domain}`;
 
 function health(test: string[], startPeriodS = 60): HealthCheck {
   return { test, intervalS: 10, timeoutS: 5, retries: 6, startPeriodS };

@@ -1,5 +1,5 @@
 import type { DeploymentConfig, SiteConfig } from '../config';
-import { DATA_PATH } from '../deployment/desired';
+import { DEFAULT_DATA_PATH } from '../hosts';
 import { appNames, isRootLanguage } from './apps';
 import { LABEL_ROLE, type StackSpec } from './spec';
 
@@ -22,8 +22,8 @@ import { LABEL_ROLE, type StackSpec } from './spec';
 
 export const PROXY_CONTAINER = 'reverse-proxy';
 export const PROXY_NETWORK = 'reverse-proxy-net';
-export const NGINX_CONF_PATH = `${DATA_PATH}/reverse-proxy/nginx.conf`;
-const LETSENCRYPT = `${DATA_PATH}/letsencrypt`;
+export const NGINX_CONF_PATH = `${DEFAULT_DATA_PATH}/reverse-proxy/nginx.conf`;
+const LETSENCRYPT = `${DEFAULT_DATA_PATH}/letsencrypt`;
 
 export interface ProxyOptions {
   /** host:port of BTCPay Server on the btcpayserver instance; absent when it is not deployed. */
@@ -176,7 +176,7 @@ export function proxyStack(config: DeploymentConfig, apps: StackSpec[], o: Proxy
     name: 'reverse-proxy',
     app: 'reverse-proxy',
     networks,
-    directories: [`${DATA_PATH}/reverse-proxy`, `${LETSENCRYPT}/_webroot`],
+    directories: [`${DEFAULT_DATA_PATH}/reverse-proxy`, `${LETSENCRYPT}/_webroot`],
     containers: [
       {
         name: PROXY_CONTAINER,

@@ -1,4 +1,4 @@
-import { DATA_PATH } from '../deployment/desired';
+import { DEFAULT_DATA_PATH } from '../hosts';
 import type { ContainerSpec, SecretFile, SecretRef } from './spec';
 
 /**
@@ -13,7 +13,7 @@ import type { ContainerSpec, SecretFile, SecretRef } from './spec';
  */
 
 /** Root-only (0700) on the instance: no instance user can read another container's secrets through it. */
-export const SECRETS_DIR = `${DATA_PATH}/.ssw/secrets`;
+export const SECRETS_DIR = `${DEFAULT_DATA_PATH}/.ssw/secrets`;
 /** Where a container sees its own secrets (Docker's own convention for secrets). */
 export const SECRETS_MOUNT = '/run/secrets';
 

@@ -2,7 +2,7 @@
  * What a site's certificate must cover and where it lives on the www host.
  * Pure data and functions: imported by the CLI, activities and workflows.
  */
-import type { SshTarget } from '../ssh-target';
+import type { WwwHost } from '../hosts';
 
 /** Let's Encrypt's directories, selected by `ACME_SERVER=production|staging`. */
 export const LETS_ENCRYPT = {
@@ -10,20 +10,8 @@ export const LETS_ENCRYPT = {
   staging: 'https://acme-staging-v02.api.letsencrypt.org/directory',
 } as const;
 
-/** Sovereign Stack's REMOTE_DATA_PATH: ss-data on the www instance. */
-export const DEFAULT_DATA_PATH = '/home/ubuntu/ss-data';
-
 /** Certbot renews this many days before expiry by default; ssw decides the same way. */
 export const RENEW_WITHIN_DAYS = 30;
-
-/** How to reach the host that serves a deployment's sites, and where its data lives. */
-export interface WwwHost {
-  ssh: SshTarget;
-  /** ss's REMOTE_DATA_PATH; certificates live under `<dataPath>/letsencrypt/<domain>`. */
-  dataPath: string;
-  /** ss's REMOTE_BACKUP_PATH: duplicity archives. @default /home/ubuntu/backups */
-  backupPath?: string;
-}
 
 /** What ssw renews for one site. Names and URLs only: no secret ever goes in here. */
 export interface SiteCertPlan {

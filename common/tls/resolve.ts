@@ -1,9 +1,9 @@
-import * as fs from 'node:fs';
 import { loadDeploymentConfig, loadSiteConfig, type SiteConfig } from '../config';
 import { SS_DEFAULTS } from '../config/schema';
 import { UserError } from '../errors';
 import type { SsPaths } from '../paths';
-import { acmeDirectoryUrl, certificateNames, DEFAULT_DATA_PATH, type CertHostnames, type CertificatePlan, type CertTarget, type SiteCertPlan, type WwwHost } from './plan';
+import { readWwwHost } from '../hosts/instance-record';
+import { acmeDirectoryUrl, certificateNames, type CertHostnames, type CertificatePlan, type CertTarget, type SiteCertPlan } from './plan';
 
 /**
  * From a certificate target and the config files under $SS_ROOT to the plan
@@ -11,36 +11,6 @@ import { acmeDirectoryUrl, certificateNames, DEFAULT_DATA_PATH, type CertHostnam
  * (so invalid config never starts a workflow) and again in an activity (so
  * a scheduled run picks up config edits made since the schedule was made).
  */
-
-/** How ssw reaches a deployment's instance: written when the instance is created (`ssw up`). */
-export interface InstanceRecord {
-  ssh: { host: string; port: number; user: string; privateKeyPath?: string; useAgent?: boolean };
-  /** ss's REMOTE_DATA_PATH on the instance. @default /home/ubuntu/ss-data */
-  dataPath?: string;
-  /** ss's REMOTE_BACKUP_PATH on the instance. @default /home/ubuntu/backups */
-  backupPath?: string;
-}
-
-export function readWwwHost(paths: SsPaths, remote: string, deployment: string): WwwHost {
-  const file = paths.instanceRecord(remote, deployment, 'www');
-  if (!fs.existsSync(file)) {
-    throw new UserError(`Deployment ${deployment} on remote ${remote} has no www instance recorded (${file} is missing). "ssw up --deployment ${deployment}" creates it.`);
-  }
-  let rec: InstanceRecord;
-  try {
-    rec = JSON.parse(fs.readFileSync(file, 'utf8')) as InstanceRecord;
-  } catch (err) {
-    throw new UserError(`${file} is not valid JSON (${(err as Error).message}).`);
-  }
-  if (!rec?.ssh?.host || !Number.isInteger(rec.ssh.port) || !rec.ssh.user) {
-    throw new UserError(`${file} lacks ssh.host, ssh.port or ssh.user.`);
-  }
-  return {
-    ssh: { host: rec.ssh.host, port: rec.ssh.port, user: rec.ssh.user, privateKeyPath: rec.ssh.privateKeyPath, useAgent: rec.ssh.useAgent },
-    dataPath: rec.dataPath ?? DEFAULT_DATA_PATH,
-    ...(rec.backupPath ? { backupPath: rec.backupPath } : {}),
-  };
-}
 
 function sitePlan(site: SiteConfig, hostnames: CertHostnames, remoteAcme: { server?: string; caBundle?: string }, staging: boolean): SiteCertPlan {
   const caBundle = site.acmeCaBundle ?? remoteAcme.caBundle;

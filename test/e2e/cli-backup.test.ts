@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { fingerprintSha256 } from '../../activities/ssh/known-hosts';
+import { fingerprintSha256 } from '../../common/known-hosts';
 import { AesGcmPayloadCodec } from '../../common/codec/aes-gcm-codec';
 import { loadOrCreateKeyring } from '../../common/codec/keyring';
 import { SsPaths } from '../../common/paths';

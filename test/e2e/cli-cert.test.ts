@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Connection, Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { fingerprintSha256 } from '../../activities/ssh/known-hosts';
+import { fingerprintSha256 } from '../../common/known-hosts';
 import { encryptedDataConverter } from '../../common/codec/data-converter';
 import { SsPaths } from '../../common/paths';
 import { letsencryptPaths } from '../../common/tls/plan';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ensureBaseImage, builderName } from '../../activities/deployment/base-image';
 import type { LxdClient } from '../../activities/lxd/client';
 import { REQUIRED_COMMANDS } from '../../common/deployment/desired';
-import { pollUntil } from '../../activities/deployment/poll';
+import { pollUntil } from '../../activities/poll';
 import { isFailure } from '../helpers/failures';
 import { harness } from '../helpers/harness';
 import { harnessLxd } from '../helpers/lxd';

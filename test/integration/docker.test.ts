@@ -14,7 +14,7 @@ import { writeRemoteRecord } from '../../common/remotes';
 import { transferImages, type ImageTransfer } from '../../activities/docker/images';
 import { applyStack, execIn, removeStack } from '../../activities/docker/stacks';
 import type { SecretRef, StackSpec } from '../../common/stacks/spec';
-import { pollUntil } from '../../activities/deployment/poll';
+import { pollUntil } from '../../activities/poll';
 import type { LxdClient } from '../../activities/lxd/client';
 import { pinHostKey, runChecked, withSsh } from '../../activities/ssh';
 import { SsPaths } from '../../common/paths';

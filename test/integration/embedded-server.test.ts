@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Connection } from '@temporalio/client';
-import { fingerprintSha256 } from '../../activities/ssh/known-hosts';
+import { fingerprintSha256 } from '../../common/known-hosts';
 import { SsPaths } from '../../common/paths';
 import { LongRunning, ssw, startService, stopService } from '../helpers/cli';
 import { harness } from '../helpers/harness';

@@ -7,7 +7,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createProxyActivities } from '../../activities/proxy';
 import { FailureType } from '../../common/failure-types';
 import { SsPaths } from '../../common/paths';
-import type { WwwHost } from '../../common/tls/plan';
+import type { WwwHost } from '../../common/hosts';
 import { isFailure } from '../helpers/failures';
 import { harness } from '../helpers/harness';
 import { TestNginx } from '../helpers/nginx';

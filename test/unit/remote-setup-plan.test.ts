@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CurrentSetup, desiredSetup, planSetup, renderPreseed, SetupConflict } from '../../activities/remote/setup-plan';
+import { CurrentSetup, desiredSetup, planSetup, renderPreseed, SetupConflict } from '../../common/remote-setup';
 import { aptInstallArgv, grantSocketArgv, inspectArgv, installArgvs, missingPackages, parseFacts, refusalFor } from '../../activities/host/inspect';
 
 const opts = { mgmtIp: '192.0.2.10', apiPort: 8443, disk: '/dev/sdb', dataPlaneInterface: 'eno2' };

@@ -14,7 +14,7 @@ import {
   lookupHostKeys,
   pinHostKey,
   readKnownHosts,
-} from '../../activities/ssh/known-hosts';
+} from '../../common/known-hosts';
 
 let dir: string;
 

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { argvToCommand, shellQuote } from '../../activities/ssh/quote';
+import { argvToCommand, shellQuote } from '../../common/shell-quote';
 
 describe('shellQuote', () => {
   const cases: Array<[string, string]> = [

@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { shellQuote } from './quote';
+import { shellQuote } from './shell-quote';
 
 /**
  * ssw's own known_hosts file (`$SS_ROOT/known_hosts`), in OpenSSH's format so
