@@ -8,7 +8,7 @@ import type { SsPaths } from '../../common/paths';
 import { letsencryptPaths, type WwwHost } from '../../common/tls/plan';
 import { asRoot } from '../certbot/commands';
 import type { CertificateInfo } from '../certbot/certificate';
-import { withSsh } from '../ssh/connect';
+import type { SshConnector } from '../ssh/connector';
 import { runChecked } from '../ssh/run';
 
 /**
@@ -55,8 +55,7 @@ if [ -e "$root/$d" ]; then mv "$root/$d" "$root/.replaced-$d-$stamp"; fi
 mv "$root/.restore-$d/$d" "$root/$d"
 rmdir "$root/.restore-$d"`;
 
-export function createCertBackupActivities({ paths }: { paths: SsPaths }) {
-  const connect = { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' as const } };
+export function createCertBackupActivities({ paths, ssh }: { paths: SsPaths; ssh: SshConnector }) {
 
   function backupsOf(domain: string): CertBackup[] {
     const dir = paths.certBackupDir(domain);
@@ -81,7 +80,7 @@ export function createCertBackupActivities({ paths }: { paths: SsPaths }) {
     const existing = backupsOf(domain).find((b) => b.serial === cert.serial);
     if (existing) return { ...existing, skipped: true };
     const { root } = letsencryptPaths(host.dataPath, domain);
-    const out = await withSsh(host.ssh, connect, ({ client }) =>
+    const out = await ssh.session(host.ssh, ({ client }) =>
       runChecked(client, asRoot(host.ssh.user, ['sh', '-c', ARCHIVE_SCRIPT, 'sh', root, domain]), { timeoutMs: 120_000 }),
     );
     const archive = Buffer.from(out.stdout.trim(), 'base64');
@@ -125,7 +124,7 @@ export function createCertBackupActivities({ paths }: { paths: SsPaths }) {
     }
     const { root } = letsencryptPaths(host.dataPath, backup.domain);
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-    await withSsh(host.ssh, connect, ({ client }) =>
+    await ssh.session(host.ssh, ({ client }) =>
       runChecked(client, asRoot(host.ssh.user, ['sh', '-c', RESTORE_SCRIPT, 'sh', root, backup.domain, stamp]), { stdin: opened.plaintext, timeoutMs: 120_000 }),
     );
     return { restored: String(opened.header.serial) };

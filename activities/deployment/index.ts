@@ -24,12 +24,13 @@ import type { SsPaths } from '../../common/paths';
 import type { InstanceRecord } from '../../common/tls/resolve';
 import { configured } from '../config';
 import { stallLimitMs, whileBeating, withProgress } from '../heartbeat';
-import { lxdStatusOf, type LxdClient } from '../lxd';
-import { forgetHostKey, pinHostKey, sshStep, withSsh, type SshTarget } from '../ssh';
+import type { DockerConnector } from '../docker/connect';
+import { lxdStatusOf, type LxdClient, type LxdConnector } from '../lxd';
+import { forgetHostKey, pinHostKey, type SshConnector, type SshTarget } from '../ssh';
 import { HostKeyConflictError } from '../ssh/known-hosts';
 import { ensureBaseImage as buildBaseImage, type BaseImageResult } from './base-image';
 import { pollUntil } from './poll';
-import { readDeploymentState, remoteLxd, requireRemoteRecord, type DeploymentRef } from './state';
+import { readDeploymentState, requireRemoteRecord, type DeploymentRef } from './state';
 
 /**
  * The LXD side of a deployment (ss's up.sh/deploy_vm.sh/down.sh), one
@@ -67,11 +68,19 @@ function writeInstanceRecord(file: string, rec: InstanceRecord & Record<string, 
   fs.renameSync(tmp, file);
 }
 
-export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
+export interface DeploymentActivityDeps {
+  paths: SsPaths;
+  ssh: SshConnector;
+  lxd: LxdConnector;
+  docker: DockerConnector;
+}
+
+export function createDeploymentActivities(deps: DeploymentActivityDeps) {
+  const { paths, ssh, lxd: remotes } = deps;
   /** Runs fn with the remote's LXD client (scoped to `project` when given), heartbeating while it runs. */
   async function onRemote<T>(remote: string, project: string | undefined, progress: () => unknown, fn: (lxd: LxdClient, signal: AbortSignal) => Promise<T>): Promise<T> {
     const rec = configured(() => requireRemoteRecord(paths, remote));
-    const lxd = await remoteLxd(paths, rec);
+    const lxd = await remotes.remote(rec);
     try {
       return await whileBeating(progress(), (signal) => fn(project ? lxd.withProject(project) : lxd, signal));
     } finally {
@@ -81,7 +90,7 @@ export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
 
   /** Step 1 of up and down: the config (invalid config is final), the remote, and the plan. */
   async function planDeployment(ref: DeploymentRef): Promise<{ desired: DesiredDeployment; plan: DeploymentPlan }> {
-    const state = await whileBeating({ reading: `${ref.remote}/${ref.deployment}` }, () => configuredAsync(() => readDeploymentState(paths, ref, new Date())));
+    const state = await whileBeating({ reading: `${ref.remote}/${ref.deployment}` }, () => configuredAsync(() => readDeploymentState(deps, ref, new Date())));
     return { desired: state.desired, plan: state.plan };
   }
 
@@ -131,7 +140,7 @@ export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
    */
   async function ensureBaseImage(remote: string, image: DesiredBaseImage, type: InstanceType): Promise<BaseImageResult> {
     const rec = configured(() => requireRemoteRecord(paths, remote));
-    const lxd = await remoteLxd(paths, rec);
+    const lxd = await remotes.remote(rec);
     const ctx = Context.current();
     try {
       return await withProgress(
@@ -312,7 +321,7 @@ export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
         return await pollUntil(
           async () => {
             try {
-              return await withSsh(target, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' }, readyTimeoutMs }, async ({ hostKey }) => ({ fingerprint: hostKey.fingerprint }));
+              return await ssh.session(target, async ({ hostKey }) => ({ fingerprint: hostKey.fingerprint }), { readyTimeoutMs });
             } catch (err) {
               // A changed key is final; anything else (refused, auth not set up yet) may pass.
               if (err instanceof ApplicationFailure && err.type === FailureType.HostKeyMismatch) throw err;
@@ -335,7 +344,7 @@ export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
   async function prepareDataPaths(remote: string, address: string, role: InstanceRole): Promise<{ paths: string[] }> {
     if (role === 'lnplayserver') return { paths: [] };
     const target = instanceTarget(paths, remote, address);
-    return sshStep(`preparing the data paths of ${address}`, target, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, { preparing: address }, async (s) => {
+    return ssh.step(`preparing the data paths of ${address}`, target, { preparing: address }, async (s) => {
       await s.runChecked(['sudo', '-n', 'chown', `${INSTANCE_USER}:${INSTANCE_USER}`, DATA_PATH, BACKUP_PATH], { timeoutMs: 60_000 });
       return { paths: [DATA_PATH, BACKUP_PATH] };
     });

@@ -1,9 +1,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { FailureType } from '../../common/failure-types';
-import type { SsPaths } from '../../common/paths';
 import type { WwwHost } from '../../common/tls/plan';
 import { asRoot } from '../certbot/commands';
-import { withSsh } from '../ssh/connect';
+import type { SshConnector } from '../ssh/connector';
 import { runCommand } from '../ssh/run';
 import { connectAddress, listeningAddresses } from '../ssh/tunnel';
 
@@ -99,11 +98,10 @@ const MASTER_RELOAD_LIMIT_MS = 20_000;
  */
 const SERVED_FINGERPRINT_SCRIPT = 'openssl s_client -connect "$1" -servername "$2" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256';
 
-export function createProxyActivities({ paths }: { paths: SsPaths }) {
-  const connect = { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' as const } };
+export function createProxyActivities({ ssh }: { ssh: SshConnector }) {
 
   async function reloadProxy(host: WwwHost): Promise<ReloadResult> {
-    return withSsh(host.ssh, connect, async ({ client }) => {
+    return ssh.session(host.ssh, async ({ client }) => {
       const r = await runCommand(client, asRoot(host.ssh.user, ['sh', '-c', RELOAD_SCRIPT]), { timeoutMs: 60_000 });
       const tail = r.stderr.trim().split('\n').slice(-10).join('\n');
       if (r.exitCode === 3) {
@@ -161,7 +159,7 @@ export function createProxyActivities({ paths }: { paths: SsPaths }) {
     req: { httpsPort: number; expected: Array<{ domain: string; fingerprint256: string }> },
   ): Promise<{ checked: string[]; listener: string | null }> {
     const ctx = Context.current();
-    return withSsh(host.ssh, connect, async ({ client }) => {
+    return ssh.session(host.ssh, async ({ client }) => {
       const listeners = await listeningAddresses(client, req.httpsPort);
       if (listeners.length === 0) return { checked: [], listener: null };
       const pending = new Map(req.expected.map((e) => [e.domain, e.fingerprint256]));

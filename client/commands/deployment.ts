@@ -72,10 +72,11 @@ function productionGuard(target: { remote: string }, args: DeploymentArgs, verb:
 
 async function printPlan(io: CliIO, args: GlobalArgs & DeploymentArgs, target: ReturnType<typeof targetOf> & { instancesOnly?: boolean }, showKeep: boolean): Promise<void> {
   const { readDeploymentState } = await import('../../activities/deployment/state');
+  const { realClients } = await import('../../workers/clients');
   const { formatPlan } = await import('../../common/deployment/plan');
   let state;
   try {
-    state = await readDeploymentState(pathsOf(args), target, new Date());
+    state = await readDeploymentState({ paths: pathsOf(args), ...realClients(pathsOf(args)) }, target, new Date());
   } catch (err) {
     const { ApplicationFailure } = await import('@temporalio/common');
     if (err instanceof ApplicationFailure) throw new UserError(`Could not read deployment ${target.deployment} on remote ${target.remote}: ${err.message}`);
