@@ -82,7 +82,7 @@ export function createDeploymentActivities(deps: DeploymentActivityDeps) {
     const rec = configured(() => requireRemoteRecord(paths, remote));
     const lxd = await remotes.remote(rec);
     try {
-      return await whileBeating(progress(), (signal) => fn(project ? lxd.withProject(project) : lxd, signal));
+      return await whileBeating(progress, (signal) => fn(project ? lxd.withProject(project) : lxd, signal));
     } finally {
       lxd.close();
     }
@@ -90,7 +90,7 @@ export function createDeploymentActivities(deps: DeploymentActivityDeps) {
 
   /** Step 1 of up and down: the config (invalid config is final), the remote, and the plan. */
   async function planDeployment(ref: DeploymentRef): Promise<{ desired: DesiredDeployment; plan: DeploymentPlan }> {
-    const state = await whileBeating({ reading: `${ref.remote}/${ref.deployment}` }, () => configuredAsync(() => readDeploymentState(deps, ref, new Date())));
+    const state = await whileBeating(() => ({ reading: `${ref.remote}/${ref.deployment}` }), () => configuredAsync(() => readDeploymentState(deps, ref, new Date())));
     return { desired: state.desired, plan: state.plan };
   }
 
