@@ -5,6 +5,7 @@ import { loadOrCreateKeyring } from '../../common/codec/keyring';
 import { seal, sealedHeader, unseal } from '../../common/codec/sealed-file';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
+import { replacePrivateFile } from '../../common/private-file';
 import { letsencryptPaths, type WwwHost } from '../../common/tls/plan';
 import { asRoot } from '../certbot/commands';
 import type { CertificateInfo } from '../certbot/certificate';
@@ -87,19 +88,9 @@ export function createCertBackupActivities({ paths, ssh }: { paths: SsPaths; ssh
     const keyring = loadOrCreateKeyring(paths.payloadKey);
     const sealed = seal(keyring, PURPOSE, archive, { domain, serial: cert.serial, notBefore: cert.notBefore, notAfter: cert.notAfter });
 
-    const dir = paths.certBackupDir(domain);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const stamp = cert.notBefore.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-    const file = path.join(dir, `${stamp}-${cert.serial}${SUFFIX}`);
-    const tmp = `${file}.tmp-${process.pid}`;
-    const fd = fs.openSync(tmp, 'w', 0o600);
-    try {
-      fs.writeSync(fd, sealed);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
+    const file = path.join(paths.certBackupDir(domain), `${stamp}-${cert.serial}${SUFFIX}`);
+    replacePrivateFile(file, sealed);
 
     const all = backupsOf(domain);
     for (const old of all.slice(0, Math.max(0, all.length - CERT_BACKUPS_KEPT))) fs.rmSync(old.file, { force: true });
