@@ -52,8 +52,6 @@ export const FailureType = {
   Stalled: 'SswStalled',
 } as const;
 
-export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
-
 /** Failure types no retry policy should ever retry. */
 export const NON_RETRYABLE_FAILURE_TYPES: string[] = [
   FailureType.Config,

@@ -138,6 +138,3 @@ export function createSshActivities({ ssh }: SshActivityDeps) {
 
   return { sshCheck, sshRun, sshUpload, sshDownload };
 }
-
-/** The SSH activities as a type, for `proxyActivities<SshActivities>()` in workflows. */
-export type SshActivities = ReturnType<typeof createSshActivities>;
