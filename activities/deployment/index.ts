@@ -334,7 +334,9 @@ export function createDeploymentActivities(deps: DeploymentActivityDeps) {
           { timeoutMs, what: `SSH on ${address}`, signal: step.signal },
         );
       } catch (err) {
-        if (err instanceof ApplicationFailure && err.type === 'SswTimeout') throw ApplicationFailure.create({ message: `${err.message}; last attempt: ${last}`, type: 'SswTimeout' });
+        if (err instanceof ApplicationFailure && err.type === FailureType.Timeout) {
+          throw ApplicationFailure.create({ message: `${err.message}; last attempt: ${last}`, type: FailureType.Timeout });
+        }
         throw err;
       }
     });
