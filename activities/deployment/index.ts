@@ -90,7 +90,7 @@ export function createDeploymentActivities(deps: DeploymentActivityDeps) {
 
   /** Step 1 of up and down: the config (invalid config is final), the remote, and the plan. */
   async function planDeployment(ref: DeploymentRef): Promise<{ desired: DesiredDeployment; plan: DeploymentPlan }> {
-    const state = await whileBeating(() => ({ reading: `${ref.remote}/${ref.deployment}` }), () => configuredAsync(() => readDeploymentState(deps, ref, new Date())));
+    const state = await whileBeating(() => ({ reading: `${ref.remote}/${ref.deployment}` }), () => configured(() => readDeploymentState(deps, ref, new Date())));
     return { desired: state.desired, plan: state.plan };
   }
 
@@ -470,17 +470,6 @@ export function createDeploymentActivities(deps: DeploymentActivityDeps) {
     deleteVolumes,
     removeNetworkIfUnused,
   };
-}
-
-/** `configured` for async reads: config problems become final failures, anything else stays as it is. */
-async function configuredAsync<T>(read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (err) {
-    return configured(() => {
-      throw err;
-    });
-  }
 }
 
 function sorted(o: Record<string, string> = {}): [string, string][] {

@@ -3,11 +3,11 @@ import * as path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { DRILL_RECORD, type BackupPlan, type BackupUnit } from '../../common/backup/plan';
 import { loadSiteConfig } from '../../common/config';
-import { UserError } from '../../common/errors';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
 import type { WwwHost } from '../../common/tls/plan';
 import { asRoot } from '../certbot/commands';
+import { configured } from '../config';
 import type { SshTarget } from '../ssh/connect';
 import { downloadFile, uploadFile } from '../ssh/sftp';
 import type { SshConnector } from '../ssh/connector';
@@ -181,12 +181,7 @@ export function createDuplicityActivities({ paths, ssh: connector }: { paths: Ss
 
   /** The site's passphrase, read now; a config problem is final and names the file. */
   function passphraseOf(domain: string): string {
-    try {
-      return loadSiteConfig(paths, domain).secrets.duplicityBackupPassphrase;
-    } catch (err) {
-      if (err instanceof UserError) throw ApplicationFailure.nonRetryable(err.message, FailureType.Config);
-      throw err;
-    }
+    return configured(() => loadSiteConfig(paths, domain).secrets.duplicityBackupPassphrase);
   }
 
   const cacheDir = (backupPath: string) => `${backupPath}/.duplicity-cache`;
