@@ -168,7 +168,11 @@ export async function withProgress<T>(what: string, initial: unknown, fn: (step:
  * they report progress too; SSH steps use {@link withProgress} through
  * `sshStep`. A cancelled step ends as CancelledFailure.
  */
-export async function whileBeating<T>(details: () => unknown, fn: (signal: AbortSignal) => Promise<T>, everyMs = 3_000): Promise<T> {
+export async function whileBeating<T>(
+  details: () => unknown,
+  fn: (signal: AbortSignal) => Promise<T>,
+  everyMs = 3_000,
+): Promise<T> {
   const ctx = Context.current();
   const timer = setInterval(() => ctx.heartbeat(details()), everyMs);
   ctx.heartbeat(details());

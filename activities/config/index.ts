@@ -17,8 +17,13 @@ import { resolveCertificatePlan } from '../../common/tls/resolve';
 function asConfigFailure(err: unknown): unknown {
   if (!(err instanceof UserError)) return err;
   // The CLI's wording says nothing was started; here the run has started and stops at this step.
-  const message = err.message.replace('; nothing was started:', ':').replace(', then run the command again', ', then run the operation again');
-  return ApplicationFailure.nonRetryable(`${message}\nThe configuration is read again by the next run.`, FailureType.Config);
+  const message = err.message
+    .replace('; nothing was started:', ':')
+    .replace(', then run the command again', ', then run the operation again');
+  return ApplicationFailure.nonRetryable(
+    `${message}\nThe configuration is read again by the next run.`,
+    FailureType.Config,
+  );
 }
 
 /**

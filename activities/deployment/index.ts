@@ -26,7 +26,7 @@ import { configured } from '../config';
 import { stallLimitMs, whileBeating, withProgress } from '../heartbeat';
 import type { DockerConnector } from '../docker/connect';
 import { lxdStatusOf, type LxdClient, type LxdConnector } from '../lxd';
-import { forgetHostKey, pinHostKey, type SshConnector, type SshTarget } from '../ssh';
+import { forgetHostKey, pinHostKey, type SshConnection, type SshConnector, type SshTarget } from '../ssh';
 import { HostKeyConflictError } from '../ssh/known-hosts';
 import { ensureBaseImage as buildBaseImage, type BaseImageResult } from './base-image';
 import { pollUntil } from './poll';
@@ -90,7 +90,10 @@ export function createDeploymentActivities(deps: DeploymentActivityDeps) {
 
   /** Step 1 of up and down: the config (invalid config is final), the remote, and the plan. */
   async function planDeployment(ref: DeploymentRef): Promise<{ desired: DesiredDeployment; plan: DeploymentPlan }> {
-    const state = await whileBeating(() => ({ reading: `${ref.remote}/${ref.deployment}` }), () => configured(() => readDeploymentState(deps, ref, new Date())));
+    const state = await whileBeating(
+      () => ({ reading: `${ref.remote}/${ref.deployment}` }),
+      () => configured(() => readDeploymentState(deps, ref, new Date())),
+    );
     return { desired: state.desired, plan: state.plan };
   }
 
@@ -321,7 +324,8 @@ export function createDeploymentActivities(deps: DeploymentActivityDeps) {
         return await pollUntil(
           async () => {
             try {
-              return await ssh.session(target, async ({ hostKey }) => ({ fingerprint: hostKey.fingerprint }), { readyTimeoutMs });
+              const fingerprint = async ({ hostKey }: SshConnection) => ({ fingerprint: hostKey.fingerprint });
+              return await ssh.session(target, fingerprint, { readyTimeoutMs });
             } catch (err) {
               // A changed key is final; anything else (refused, auth not set up yet) may pass.
               if (err instanceof ApplicationFailure && err.type === FailureType.HostKeyMismatch) throw err;
@@ -335,7 +339,8 @@ export function createDeploymentActivities(deps: DeploymentActivityDeps) {
         );
       } catch (err) {
         if (err instanceof ApplicationFailure && err.type === FailureType.Timeout) {
-          throw ApplicationFailure.create({ message: `${err.message}; last attempt: ${last}`, type: FailureType.Timeout });
+          const message = `${err.message}; last attempt: ${last}`;
+          throw ApplicationFailure.create({ message, type: FailureType.Timeout });
         }
         throw err;
       }

@@ -81,7 +81,11 @@ export interface DockerConnector {
    * connection's client, for commands beside the API calls). For short reads outside a long step;
    * an activity doing Docker work uses {@link DockerConnector.step}.
    */
-  session<T>(target: SshTarget, fn: (docker: Docker, client: Client) => Promise<T>, o?: DockerOverSshOptions): Promise<T>;
+  session<T>(
+    target: SshTarget,
+    fn: (docker: Docker, client: Client) => Promise<T>,
+    o?: DockerOverSshOptions,
+  ): Promise<T>;
   /**
    * A long Docker activity step on `target`: one SSH connection carries the
    * step's commands, its SFTP transfers and every Docker API request, so when
@@ -89,7 +93,13 @@ export interface DockerConnector {
    * pending Docker request fails with it and the attempt fails retryably,
    * instead of waiting on a socket that will never answer.
    */
-  step<T>(what: string, target: SshTarget, initial: unknown, fn: (s: DockerStep) => Promise<T>, o?: DockerOverSshOptions): Promise<T>;
+  step<T>(
+    what: string,
+    target: SshTarget,
+    initial: unknown,
+    fn: (s: DockerStep) => Promise<T>,
+    o?: DockerOverSshOptions,
+  ): Promise<T>;
   /** The management machine's own engine. */
   local(): Docker;
 }
@@ -120,11 +130,23 @@ export function dockerConnector(ssh: SshConnector): DockerConnector {
 }
 
 /** {@link DockerConnector.session} with the host keys pinned in `paths` (tests, and reads outside an activity). */
-export async function withDocker<T>(paths: SsPaths, target: SshTarget, fn: (docker: Docker) => Promise<T>, o: DockerOverSshOptions = {}): Promise<T> {
+export async function withDocker<T>(
+  paths: SsPaths,
+  target: SshTarget,
+  fn: (docker: Docker) => Promise<T>,
+  o: DockerOverSshOptions = {},
+): Promise<T> {
   return dockerConnector(pinnedSsh(paths.knownHosts)).session(target, fn, o);
 }
 
 /** {@link DockerConnector.step} with the host keys pinned in `paths` (tests). */
-export async function dockerStep<T>(what: string, paths: SsPaths, target: SshTarget, initial: unknown, fn: (s: DockerStep) => Promise<T>, o: DockerOverSshOptions = {}): Promise<T> {
+export async function dockerStep<T>(
+  what: string,
+  paths: SsPaths,
+  target: SshTarget,
+  initial: unknown,
+  fn: (s: DockerStep) => Promise<T>,
+  o: DockerOverSshOptions = {},
+): Promise<T> {
   return dockerConnector(pinnedSsh(paths.knownHosts)).step(what, target, initial, fn, o);
 }

@@ -142,7 +142,8 @@ export async function readStackPlan(
   });
 }
 
-export function createDockerActivities({ paths, ssh, docker }: { paths: SsPaths; ssh: SshConnector; docker: DockerConnector }) {
+export function createDockerActivities(deps: { paths: SsPaths; ssh: SshConnector; docker: DockerConnector }) {
+  const { paths, ssh, docker } = deps;
   /**
    * Brings the stacks named (`proxy`, or `apps`) to the config on the www
    * instance. Heartbeats what moved (image bytes, files written, containers

@@ -21,7 +21,8 @@ export interface LxdConnector {
 export function lxdConnector(paths: SsPaths): LxdConnector {
   const clientCert = () => loadOrCreateClientCert(paths);
   return {
-    remote: async (api) => new LxdClient({ endpoint: api.endpoint, clientCert: await clientCert(), serverCertPem: api.serverCertPem }),
+    remote: async (api) =>
+      new LxdClient({ endpoint: api.endpoint, clientCert: await clientCert(), serverCertPem: api.serverCertPem }),
     stream: (endpoint) => new LxdClient({ endpoint }),
     clientCert,
   };

@@ -58,7 +58,10 @@ export interface ConnectOptions {
  * the one pinned in `knownHostsFile` (see {@link HostKeyPolicy}), plus any
  * tuning (e.g. a shorter `readyTimeoutMs` for a poll).
  */
-export function pinnedConnectOptions(knownHostsFile: string, tuning: Omit<ConnectOptions, 'hostKeys'> = {}): ConnectOptions {
+export function pinnedConnectOptions(
+  knownHostsFile: string,
+  tuning: Omit<ConnectOptions, 'hostKeys'> = {},
+): ConnectOptions {
   return { hostKeys: { knownHostsFile, mode: 'pinned' }, ...tuning };
 }
 

@@ -32,7 +32,12 @@ export function standInSuite(name: string): { key: string; client: () => Client 
  * Stand-ins are typed against the real activities, so a renamed or re-typed
  * activity breaks the test build instead of the test's run.
  */
-export async function withStandInWorker<T>(payloadKey: string, activities: Partial<SswActivities>, name: string, fn: (taskQueue: string) => Promise<T>): Promise<T> {
+export async function withStandInWorker<T>(
+  payloadKey: string,
+  activities: Partial<SswActivities>,
+  name: string,
+  fn: (taskQueue: string) => Promise<T>,
+): Promise<T> {
   const taskQueue = uniqueTaskQueue(name);
   const worker = await Worker.create({
     connection: await NativeConnection.connect({ address: harness().temporal.address }),

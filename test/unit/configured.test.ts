@@ -7,8 +7,10 @@ import { isFailure } from '../helpers/failures';
 
 // The one way an activity turns the config's UserError into a failure: final, typed SswConfigError,
 // worded for a run that has started; for synchronous and asynchronous reads alike.
-const problem = () => new UserError('The configuration has 1 problem; nothing was started:\n  site.conf: X: bad, then run the command again');
-const expected = /^The configuration has 1 problem:\n {2}site\.conf: X: bad, then run the operation again\nThe configuration is read again by the next run\.$/;
+const problem = () =>
+  new UserError('The configuration has 1 problem; nothing was started:\n  site.conf: X: bad, then run the command again');
+const expected =
+  /^The configuration has 1 problem:\n {2}site\.conf: X: bad, then run the operation again\nThe configuration is read again by the next run\.$/;
 
 describe('configured', () => {
   test('a config problem in a read becomes a final config failure worded for a started run', async () => {

@@ -13,7 +13,7 @@ import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../../common/failure-t
 const ROOT = path.resolve(__dirname, '../../..');
 const LAYERS = ['activities', 'common', 'workflows', 'workers', 'client'];
 const CATALOG = new Set<string>(Object.values(FailureType));
-const FACTORIES = new Set(['ApplicationFailure.create', 'ApplicationFailure.nonRetryable', 'ApplicationFailure.retryable']);
+const FACTORIES = new Set(['create', 'nonRetryable', 'retryable'].map((f) => `ApplicationFailure.${f}`));
 
 function sourceFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -34,7 +34,8 @@ function typeArgument(call: ts.CallExpression | ts.NewExpression, callee: string
 
 function problemsIn(file: string): string[] {
   const src = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
-  const where = (n: ts.Node) => `${path.relative(ROOT, file)}:${src.getLineAndCharacterOfPosition(n.getStart()).line + 1}`;
+  const line = (n: ts.Node) => src.getLineAndCharacterOfPosition(n.getStart()).line + 1;
+  const where = (n: ts.Node) => `${path.relative(ROOT, file)}:${line(n)}`;
   const problems: string[] = [];
   const visit = (n: ts.Node): void => {
     if (ts.isCallExpression(n) || ts.isNewExpression(n)) {
@@ -46,7 +47,8 @@ function problemsIn(file: string): string[] {
         }
       }
     }
-    if ((ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n)) && /^Ssw[A-Z]\w*$/.test(n.text) && !CATALOG.has(n.text)) {
+    const literal = ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n);
+    if (literal && /^Ssw[A-Z]\w*$/.test(n.text) && !CATALOG.has(n.text)) {
       problems.push(`${where(n)}: names failure type '${n.text}', which common/failure-types.ts does not list`);
     }
     ts.forEachChild(n, visit);

@@ -100,14 +100,19 @@ describe('pollBeating and whileBeating', () => {
     e.on('heartbeat', (d: unknown) => beats.push(d));
     let checks = 0;
     const answer = await e.run(() =>
-      pollBeating(async () => (++checks === 3 ? 'ready' : undefined), { details: () => ({ checks }), firstGapMs: 1, maxGapMs: 2 }),
+      pollBeating(async () => (++checks === 3 ? 'ready' : undefined), {
+        details: () => ({ checks }),
+        firstGapMs: 1,
+        maxGapMs: 2,
+      }),
     );
     assert.equal(answer, 'ready');
     assert.deepEqual(beats, [{ checks: 1 }, { checks: 2 }], 'one beat per unanswered check, none after the answer');
   });
 
   test('a poll that gives up fails with its own failure; a cancelled one ends as CancelledFailure', async () => {
-    await assert.rejects(env().run(() => pollBeating(async () => Promise.reject(new Error('limit')), { details: () => 0, firstGapMs: 1, maxGapMs: 1 })), /limit/);
+    const giveUp = async () => Promise.reject(new Error('limit'));
+    await assert.rejects(env().run(() => pollBeating(giveUp, { details: () => 0, firstGapMs: 1, maxGapMs: 1 })), /limit/);
     const e = env();
     const run = e.run(() => pollBeating(async () => undefined, { details: () => 0, firstGapMs: 10, maxGapMs: 10 }));
     setImmediate(() => e.cancel());
