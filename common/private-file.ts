@@ -14,8 +14,7 @@ function writeSyncedTemp(file: string, content: string | Buffer): string {
   const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
   const fd = fs.openSync(tmp, 'wx', 0o600);
   try {
-    if (typeof content === 'string') fs.writeSync(fd, content);
-    else fs.writeSync(fd, content);
+    fs.writeSync(fd, typeof content === 'string' ? Buffer.from(content) : content);
     fs.fsyncSync(fd); // a key lost in a power cut makes every history (or remote) unreachable
     fs.fchmodSync(fd, 0o600); // the umask may have narrowed it further; never wider
   } catch (err) {
