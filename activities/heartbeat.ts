@@ -5,9 +5,10 @@ import { FailureType } from '../common/failure-types';
 /**
  * Heartbeats for long steps. The one rule (STYLE.md): heartbeat *progress*,
  * from the work itself, never from a timer that keeps beating while the work
- * is dead. {@link withProgress} is the home of that rule; {@link whileBeating}
- * is the old timer kept only for steps that are not SSH work yet (LXD and
- * Docker REST calls), so it is not to be used for anything new.
+ * is dead. {@link withProgress} is the home of that rule, and {@link pollBeating}
+ * its form for a poll; {@link whileBeating} is the old timer kept only for steps
+ * that are not SSH work yet (LXD and Docker REST calls), so it is not to be used
+ * for anything new.
  */
 
 /** What a step running under {@link withProgress} reports through and listens to. */
@@ -161,15 +162,20 @@ export async function withProgress<T>(what: string, initial: unknown, fn: (step:
 }
 
 /**
- * The old timer heartbeat: beats every few seconds whatever the step does.
+ * The old timer heartbeat: beats `details()` (asked anew at each beat, so it
+ * can say how far a wait got) every few seconds whatever the step does.
  * Only for steps that are not SSH work (LXD and Docker REST calls) until
  * they report progress too; SSH steps use {@link withProgress} through
  * `sshStep`. A cancelled step ends as CancelledFailure.
  */
-export async function whileBeating<T>(details: unknown, fn: (signal: AbortSignal) => Promise<T>, everyMs = 3_000): Promise<T> {
+export async function whileBeating<T>(
+  details: () => unknown,
+  fn: (signal: AbortSignal) => Promise<T>,
+  everyMs = 3_000,
+): Promise<T> {
   const ctx = Context.current();
-  const timer = setInterval(() => ctx.heartbeat(details), everyMs);
-  ctx.heartbeat(details);
+  const timer = setInterval(() => ctx.heartbeat(details()), everyMs);
+  ctx.heartbeat(details());
   try {
     return await fn(ctx.cancellationSignal);
   } catch (err) {
@@ -177,5 +183,30 @@ export async function whileBeating<T>(details: unknown, fn: (signal: AbortSignal
     throw err;
   } finally {
     clearInterval(timer);
+  }
+}
+
+export interface PollOptions {
+  /** What each heartbeat says, asked after each unanswered check (e.g. who is still waited for). */
+  details: () => unknown;
+  /** The first gap between checks; it doubles up to {@link PollOptions.maxGapMs}. */
+  firstGapMs: number;
+  maxGapMs: number;
+}
+
+/**
+ * An activity's poll of a real condition: `check` until it returns a value
+ * (it throws to give up, e.g. at its own deadline), with a doubling,
+ * cancellable gap between checks. Each answered check is progress and
+ * heartbeats `details()`; a check that hangs beats no more, so the server
+ * notices, as {@link withProgress}'s rule wants.
+ */
+export async function pollBeating<T>(check: () => Promise<T | undefined>, o: PollOptions): Promise<T> {
+  const ctx = Context.current();
+  for (let gapMs = o.firstGapMs; ; gapMs = Math.min(gapMs * 2, o.maxGapMs)) {
+    const answer = await check();
+    if (answer !== undefined) return answer;
+    ctx.heartbeat(o.details());
+    await ctx.sleep(gapMs); // cancellable: a cancelled poll ends here
   }
 }

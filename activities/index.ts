@@ -4,17 +4,35 @@ import { createCertbotActivities } from './certbot';
 import { createConfigActivities } from './config';
 import { createDeploymentActivities } from './deployment';
 import { createDockerActivities } from './docker';
+import type { DockerConnector } from './docker/connect';
 import { createDuplicityActivities } from './duplicity';
 import { createHostActivities } from './host';
+import type { LxdConnector } from './lxd/connector';
 import { createProxyActivities } from './proxy';
 import { createRemoteActivities } from './remote';
 import { createDescribeRemoteActivities } from './remote/describe';
 import { createDeprovisionActivities } from './remote/deprovision';
 import { createSshActivities } from './ssh';
+import type { SshConnector } from './ssh/connector';
 import { createTemporalActivities, type VisibilityDeps } from './temporal';
 
-/** What activities need from the worker: real clients and paths, injected so tests can point them at the harness. */
-export interface ActivityDeps {
+/**
+ * The clients activities reach hosts through, one per external system; each
+ * is per target (an SSH host, an LXD remote, an instance's Docker engine), so
+ * what is injected is a connector that opens one per call.
+ */
+export interface ActivityClients {
+  ssh: SshConnector;
+  lxd: LxdConnector;
+  docker: DockerConnector;
+}
+
+/**
+ * What activities need from the worker: the clients and paths, injected (the
+ * worker wires the real ones, workers/clients.ts) so tests can pass their own
+ * or point them at the harness. Each factory below takes only what it uses.
+ */
+export interface ActivityDeps extends ActivityClients {
   paths: SsPaths;
   /** The worker's Temporal connection, for the exclusive-operation wait (absent in stand-alone tests). */
   visibility?: VisibilityDeps;
@@ -22,20 +40,21 @@ export interface ActivityDeps {
 
 /** All ssw activities, one group per external system. */
 export function createActivities(deps: ActivityDeps) {
+  const { paths, ssh, lxd, docker, visibility } = deps;
   return {
-    ...createSshActivities({ paths: deps.paths }),
-    ...createHostActivities({ paths: deps.paths }),
-    ...createRemoteActivities({ paths: deps.paths }),
-    ...createDeprovisionActivities({ paths: deps.paths }),
-    ...createDescribeRemoteActivities({ paths: deps.paths }),
-    ...createConfigActivities({ paths: deps.paths }),
-    ...createCertbotActivities({ paths: deps.paths }),
-    ...createProxyActivities({ paths: deps.paths }),
-    ...createCertBackupActivities({ paths: deps.paths }),
-    ...createDuplicityActivities({ paths: deps.paths }),
-    ...createDeploymentActivities({ paths: deps.paths }),
-    ...createDockerActivities({ paths: deps.paths }),
-    ...createTemporalActivities({ visibility: deps.visibility }),
+    ...createSshActivities({ ssh }),
+    ...createHostActivities({ ssh }),
+    ...createRemoteActivities({ paths, ssh, lxd }),
+    ...createDeprovisionActivities({ paths, lxd }),
+    ...createDescribeRemoteActivities({ paths, lxd }),
+    ...createConfigActivities({ paths }),
+    ...createCertbotActivities({ ssh }),
+    ...createProxyActivities({ ssh }),
+    ...createCertBackupActivities({ paths, ssh }),
+    ...createDuplicityActivities({ paths, ssh }),
+    ...createDeploymentActivities({ paths, ssh, lxd, docker }),
+    ...createDockerActivities({ paths, ssh, docker }),
+    ...createTemporalActivities({ visibility }),
   };
 }
 

@@ -1,3 +1,4 @@
+import { FailureType } from '../common/failure-types';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -19,7 +20,7 @@ export async function pollUntil<T>(
     if (result !== undefined && result !== false) return result;
     const elapsed = Date.now() - start;
     if (elapsed >= o.timeoutMs) {
-      throw ApplicationFailure.create({ message: `Timed out after ${Math.round(elapsed / 1000)} s waiting for ${o.what}`, type: 'SswTimeout' });
+      throw ApplicationFailure.create({ message: `Timed out after ${Math.round(elapsed / 1000)} s waiting for ${o.what}`, type: FailureType.Timeout });
     }
     o.onWait?.(elapsed);
     await delay(Math.min(gap, o.timeoutMs - elapsed), undefined, { signal: o.signal }).catch(() => undefined);

@@ -43,15 +43,12 @@ export class ConfigError extends UserError {
  */
 export class ConfigStubWritten extends UserError {
   override name = 'ConfigStubWritten';
-  /** Every stub written, in the order written. */
-  readonly files: string[];
-  /** The first stub written (kept for callers that expect a single file). */
-  readonly file: string;
-  constructor(files: string | string[], readonly problems: ConfigProblem[] = []) {
-    const list = typeof files === 'string' ? [files] : files;
-    super(ConfigStubWritten.describe(list, problems), 1);
-    this.files = list;
-    this.file = list[0];
+  constructor(
+    /** Every stub written, in the order written. */
+    readonly files: string[],
+    readonly problems: ConfigProblem[] = [],
+  ) {
+    super(ConfigStubWritten.describe(files, problems), 1);
   }
 
   static describe(files: string[], problems: ConfigProblem[]): string {

@@ -50,9 +50,9 @@ export const FailureType = {
   UnencryptedPayload: 'SswUnencryptedPayload',
   /** A long step (a transfer, a command on a host) made no progress for its stall limit and was abandoned; the retry resumes it. */
   Stalled: 'SswStalled',
+  /** A wait for a condition (an address, SSH answering, a file appearing) did not end in time; retrying may help. */
+  Timeout: 'SswTimeout',
 } as const;
-
-export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
 
 /** Failure types no retry policy should ever retry. */
 export const NON_RETRYABLE_FAILURE_TYPES: string[] = [

@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { replacePrivateFile } from './private-file';
 import { shellQuote } from './shell-quote';
 
 /**
@@ -142,27 +142,9 @@ export function lookupHostKeys(file: string, host: string, port: number): KnownH
   return readKnownHosts(file).filter((e) => matchHosts(e.hosts, name) !== false);
 }
 
-/**
- * Replace the file in one step: a crash or a concurrent reader never sees half
- * a file. The temp file lives in the same directory so rename(2) is atomic.
- */
+/** Replace the file in one step: a crash or a concurrent reader never sees half a file. */
 function writeAtomically(file: string, lines: string[]): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
-  const fd = fs.openSync(tmp, 'wx', 0o600);
-  try {
-    fs.writeSync(fd, lines.length ? `${lines.join('\n')}\n` : '');
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  try {
-    fs.chmodSync(tmp, 0o600); // the umask may have narrowed it further; never wider
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
+  replacePrivateFile(file, lines.length ? `${lines.join('\n')}\n` : '');
 }
 
 /** A different key of the same type is already pinned for the host; the operator must forget it first. */

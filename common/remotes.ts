@@ -1,7 +1,7 @@
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from './errors';
+import { replacePrivateFile } from './private-file';
 import { subdirectories } from './local-dirs';
 import { NotARegularFile, readRegularFile } from './regular-file';
 import type { SshTarget } from './hosts';
@@ -85,11 +85,7 @@ export function usableRemoteRecord(paths: SsPaths, name: string): RemoteRecord |
 
 /** Atomic (temp file + rename), so a crash never leaves half a record. */
 export function writeRemoteRecord(paths: SsPaths, rec: RemoteRecord): void {
-  const file = paths.remoteRecord(rec.name);
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(rec, null, 2) + '\n', { mode: 0o600 });
-  fs.renameSync(tmp, file);
+  replacePrivateFile(paths.remoteRecord(rec.name), JSON.stringify(rec, null, 2) + '\n');
 }
 
 /** Remotes with a remote.conf or a record, sorted. */

@@ -2,6 +2,7 @@ import { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { SsPaths } from '../common/paths';
 import { bundleSswWorkflows } from './bundle';
+import { realClients } from './clients';
 import { refusingWorkerOptions } from './refuse-unencrypted';
 
 export interface SswWorkerOptions {
@@ -25,7 +26,11 @@ export async function createSswWorker(opts: SswWorkerOptions): Promise<Worker> {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     workflowBundle: opts.workflowBundle ?? (await bundleSswWorkflows()),
-    activities: createActivities({ paths: opts.paths, visibility: { workflowService: opts.connection.workflowService, namespace: opts.namespace } }),
+    activities: createActivities({
+      paths: opts.paths,
+      ...realClients(opts.paths),
+      visibility: { workflowService: opts.connection.workflowService, namespace: opts.namespace },
+    }),
     // Payloads encrypted with this machine's key, and nothing runs that was not (workers/refuse-unencrypted).
     ...refusingWorkerOptions(opts.paths.payloadKey),
     // Activities wait on hosts, not CPU: a handful at once is plenty on a small management machine.

@@ -5,11 +5,12 @@ import { loadOrCreateKeyring } from '../../common/codec/keyring';
 import { seal, sealedHeader, unseal } from '../../common/codec/sealed-file';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
+import { replacePrivateFile } from '../../common/private-file';
 import type { WwwHost } from '../../common/hosts';
 import { letsencryptPaths } from '../../common/tls/plan';
 import { asRoot } from '../../common/hosts';
 import type { CertificateInfo } from '../certbot/certificate';
-import { withSsh } from '../ssh/connect';
+import type { SshConnector } from '../ssh/connector';
 import { runChecked } from '../ssh/run';
 
 /**
@@ -56,8 +57,7 @@ if [ -e "$root/$d" ]; then mv "$root/$d" "$root/.replaced-$d-$stamp"; fi
 mv "$root/.restore-$d/$d" "$root/$d"
 rmdir "$root/.restore-$d"`;
 
-export function createCertBackupActivities({ paths }: { paths: SsPaths }) {
-  const connect = { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' as const } };
+export function createCertBackupActivities({ paths, ssh }: { paths: SsPaths; ssh: SshConnector }) {
 
   function backupsOf(domain: string): CertBackup[] {
     const dir = paths.certBackupDir(domain);
@@ -82,26 +82,16 @@ export function createCertBackupActivities({ paths }: { paths: SsPaths }) {
     const existing = backupsOf(domain).find((b) => b.serial === cert.serial);
     if (existing) return { ...existing, skipped: true };
     const { root } = letsencryptPaths(host.dataPath, domain);
-    const out = await withSsh(host.ssh, connect, ({ client }) =>
+    const out = await ssh.session(host.ssh, ({ client }) =>
       runChecked(client, asRoot(host.ssh.user, ['sh', '-c', ARCHIVE_SCRIPT, 'sh', root, domain]), { timeoutMs: 120_000 }),
     );
     const archive = Buffer.from(out.stdout.trim(), 'base64');
     const keyring = loadOrCreateKeyring(paths.payloadKey);
     const sealed = seal(keyring, PURPOSE, archive, { domain, serial: cert.serial, notBefore: cert.notBefore, notAfter: cert.notAfter });
 
-    const dir = paths.certBackupDir(domain);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const stamp = cert.notBefore.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-    const file = path.join(dir, `${stamp}-${cert.serial}${SUFFIX}`);
-    const tmp = `${file}.tmp-${process.pid}`;
-    const fd = fs.openSync(tmp, 'w', 0o600);
-    try {
-      fs.writeSync(fd, sealed);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
+    const file = path.join(paths.certBackupDir(domain), `${stamp}-${cert.serial}${SUFFIX}`);
+    replacePrivateFile(file, sealed);
 
     const all = backupsOf(domain);
     for (const old of all.slice(0, Math.max(0, all.length - CERT_BACKUPS_KEPT))) fs.rmSync(old.file, { force: true });
@@ -126,7 +116,7 @@ export function createCertBackupActivities({ paths }: { paths: SsPaths }) {
     }
     const { root } = letsencryptPaths(host.dataPath, backup.domain);
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-    await withSsh(host.ssh, connect, ({ client }) =>
+    await ssh.session(host.ssh, ({ client }) =>
       runChecked(client, asRoot(host.ssh.user, ['sh', '-c', RESTORE_SCRIPT, 'sh', root, backup.domain, stamp]), { stdin: opened.plaintext, timeoutMs: 120_000 }),
     );
     return { restored: String(opened.header.serial) };

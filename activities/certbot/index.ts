@@ -2,13 +2,12 @@ import * as crypto from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from 'ssh2';
 import { FailureType } from '../../common/failure-types';
-import type { SsPaths } from '../../common/paths';
 import { CaBundleInvalid, readCaBundle } from '../../common/tls/ca-bundle';
 import type { WwwHost } from '../../common/hosts';
 import { letsencryptPaths, type SiteCertPlan } from '../../common/tls/plan';
-import { withSsh, type SshTarget } from '../ssh/connect';
+import type { SshTarget } from '../ssh/connect';
+import type { SshConnector } from '../ssh/connector';
 import { runChecked, runCommand } from '../ssh/run';
-import { sshStep } from '../ssh/step';
 import { parseCertificate, renewalDecision, type CertificateInfo, type RenewDecision } from './certificate';
 import { asRoot } from '../../common/hosts';
 import { certbotArgv, classifyCertbotFailure, writePublicFileArgv, type ChallengeMode } from './commands';
@@ -52,9 +51,8 @@ const CERTBOT_INSTALL_SCRIPT = [
   'certbot --version 2>&1',
 ].join('\n');
 
-export function createCertbotActivities({ paths }: { paths: SsPaths }) {
-  const connect = { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' as const } };
-  const ssh = <T>(t: SshTarget, fn: (client: Client) => Promise<T>) => withSsh(t, connect, ({ client }) => fn(client));
+export function createCertbotActivities({ ssh: connector }: { ssh: SshConnector }) {
+  const ssh = <T>(t: SshTarget, fn: (client: Client) => Promise<T>) => connector.session(t, ({ client }) => fn(client));
 
   async function readCertificate(client: Client, host: WwwHost, domain: string): Promise<CertificateInfo | null> {
     const { liveDir } = letsencryptPaths(host.dataPath, domain);
@@ -71,7 +69,7 @@ export function createCertbotActivities({ paths }: { paths: SsPaths }) {
 
   /** Certbot is on the host, installed from the OS's packages when missing (root or passwordless sudo). */
   async function ensureCertbot(target: SshTarget): Promise<{ version: string }> {
-    return sshStep(`installing certbot on ${target.host}`, target, connect, { step: 'certbot' }, async (s) => {
+    return connector.step(`installing certbot on ${target.host}`, target, { step: 'certbot' }, async (s) => {
       // apt exits 100 while another apt holds its lock: worth retrying.
       const r = await s.runChecked(asRoot(target.user, ['sh', '-c', CERTBOT_INSTALL_SCRIPT]), { timeoutMs: 15 * 60_000, retryableExitCodes: [100] });
       return { version: r.stdout.trim().split('\n').pop() ?? '' };
@@ -156,7 +154,7 @@ export function createCertbotActivities({ paths }: { paths: SsPaths }) {
     // Heartbeats from certbot's output and, while it waits on the CA in silence, from
     // probes of the connection: a dead worker or connection costs the stall limit
     // (declared with the activity's heartbeat timeout), not minutes.
-    return sshStep(`certbot for ${site.domain}`, host.ssh, connect, { domain: site.domain }, async (s) => {
+    return connector.step(`certbot for ${site.domain}`, host.ssh, { domain: site.domain }, async (s) => {
       const client = s.client;
       const before = await readCertificate(client, host, site.domain);
       if (before && before.serial !== req.replaces && sameNames(before.names, site.names)) {

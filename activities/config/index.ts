@@ -13,17 +13,32 @@ import { resolveCertificatePlan } from '../../common/tls/resolve';
  * the config as it is today, and secrets in site.conf never reach history.
  * Invalid config is final (non-retryable) and names the file and key.
  */
-/** Config problems are final: the message names file and key; the next run reads the files again. */
-export function configured<T>(read: () => T): T {
+/** A config problem (UserError) as the final failure of a run that has started; anything else as it is. */
+function asConfigFailure(err: unknown): unknown {
+  if (!(err instanceof UserError)) return err;
+  // The CLI's wording says nothing was started; here the run has started and stops at this step.
+  const message = err.message
+    .replace('; nothing was started:', ':')
+    .replace(', then run the command again', ', then run the operation again');
+  return ApplicationFailure.nonRetryable(
+    `${message}\nThe configuration is read again by the next run.`,
+    FailureType.Config,
+  );
+}
+
+/**
+ * Config problems are final: the message names file and key; the next run
+ * reads the files again. The one way an activity turns the config's
+ * UserError into a failure, for reads that return a value or a promise.
+ */
+export function configured<T>(read: () => Promise<T>): Promise<T>;
+export function configured<T>(read: () => T): T;
+export function configured<T>(read: () => T | Promise<T>): T | Promise<T> {
   try {
-    return read();
+    const value = read();
+    return value instanceof Promise ? value.catch((err: unknown) => Promise.reject(asConfigFailure(err))) : value;
   } catch (err) {
-    if (err instanceof UserError) {
-      // The CLI's wording says nothing was started; here the run has started and stops at this step.
-      const message = err.message.replace('; nothing was started:', ':').replace(', then run the command again', ', then run the operation again');
-      throw ApplicationFailure.nonRetryable(`${message}\nThe configuration is read again by the next run.`, FailureType.Config);
-    }
-    throw err;
+    throw asConfigFailure(err);
   }
 }
 

@@ -20,12 +20,13 @@ import { DEFAULT_BACKUP_PATH, DEFAULT_DATA_PATH } from '../../common/hosts';
 import { removeInstanceRecord, writeInstanceRecord } from '../../common/hosts/instance-record';
 import { configured } from '../config';
 import { stallLimitMs, whileBeating, withProgress } from '../heartbeat';
-import { lxdStatusOf, type LxdClient } from '../lxd';
-import { forgetHostKey, pinHostKey, sshStep, withSsh, type SshTarget } from '../ssh';
+import type { DockerConnector } from '../docker/connect';
+import { lxdStatusOf, type LxdClient, type LxdConnector } from '../lxd';
+import { forgetHostKey, pinHostKey, type SshConnection, type SshConnector, type SshTarget } from '../ssh';
 import { HostKeyConflictError } from '../../common/known-hosts';
 import { ensureBaseImage as buildBaseImage, type BaseImageResult } from './base-image';
 import { pollUntil } from '../poll';
-import { readDeploymentState, remoteLxd, requireRemoteRecord, type DeploymentRef } from './state';
+import { readDeploymentState, requireRemoteRecord, type DeploymentRef } from './state';
 
 /**
  * The LXD side of a deployment (ss's up.sh/deploy_vm.sh/down.sh), one
@@ -55,13 +56,21 @@ function instanceTarget(paths: SsPaths, remote: string, address: string): SshTar
   return { host: address, port: 22, user: INSTANCE_USER, privateKeyPath: rec.ssh.privateKeyPath, useAgent: rec.ssh.useAgent };
 }
 
-export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
+export interface DeploymentActivityDeps {
+  paths: SsPaths;
+  ssh: SshConnector;
+  lxd: LxdConnector;
+  docker: DockerConnector;
+}
+
+export function createDeploymentActivities(deps: DeploymentActivityDeps) {
+  const { paths, ssh, lxd: remotes } = deps;
   /** Runs fn with the remote's LXD client (scoped to `project` when given), heartbeating while it runs. */
   async function onRemote<T>(remote: string, project: string | undefined, progress: () => unknown, fn: (lxd: LxdClient, signal: AbortSignal) => Promise<T>): Promise<T> {
     const rec = configured(() => requireRemoteRecord(paths, remote));
-    const lxd = await remoteLxd(paths, rec);
+    const lxd = await remotes.remote(rec);
     try {
-      return await whileBeating(progress(), (signal) => fn(project ? lxd.withProject(project) : lxd, signal));
+      return await whileBeating(progress, (signal) => fn(project ? lxd.withProject(project) : lxd, signal));
     } finally {
       lxd.close();
     }
@@ -69,7 +78,10 @@ export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
 
   /** Step 1 of up and down: the config (invalid config is final), the remote, and the plan. */
   async function planDeployment(ref: DeploymentRef): Promise<{ desired: DesiredDeployment; plan: DeploymentPlan }> {
-    const state = await whileBeating({ reading: `${ref.remote}/${ref.deployment}` }, () => configuredAsync(() => readDeploymentState(paths, ref, new Date())));
+    const state = await whileBeating(
+      () => ({ reading: `${ref.remote}/${ref.deployment}` }),
+      () => configured(() => readDeploymentState(deps, ref, new Date())),
+    );
     return { desired: state.desired, plan: state.plan };
   }
 
@@ -119,7 +131,7 @@ export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
    */
   async function ensureBaseImage(remote: string, image: DesiredBaseImage, type: InstanceType): Promise<BaseImageResult> {
     const rec = configured(() => requireRemoteRecord(paths, remote));
-    const lxd = await remoteLxd(paths, rec);
+    const lxd = await remotes.remote(rec);
     const ctx = Context.current();
     try {
       return await withProgress(
@@ -300,7 +312,8 @@ export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
         return await pollUntil(
           async () => {
             try {
-              return await withSsh(target, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' }, readyTimeoutMs }, async ({ hostKey }) => ({ fingerprint: hostKey.fingerprint }));
+              const fingerprint = async ({ hostKey }: SshConnection) => ({ fingerprint: hostKey.fingerprint });
+              return await ssh.session(target, fingerprint, { readyTimeoutMs });
             } catch (err) {
               // A changed key is final; anything else (refused, auth not set up yet) may pass.
               if (err instanceof ApplicationFailure && err.type === FailureType.HostKeyMismatch) throw err;
@@ -313,7 +326,10 @@ export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
           { timeoutMs, what: `SSH on ${address}`, signal: step.signal },
         );
       } catch (err) {
-        if (err instanceof ApplicationFailure && err.type === 'SswTimeout') throw ApplicationFailure.create({ message: `${err.message}; last attempt: ${last}`, type: 'SswTimeout' });
+        if (err instanceof ApplicationFailure && err.type === FailureType.Timeout) {
+          const message = `${err.message}; last attempt: ${last}`;
+          throw ApplicationFailure.create({ message, type: FailureType.Timeout });
+        }
         throw err;
       }
     });
@@ -323,7 +339,7 @@ export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
   async function prepareDataPaths(remote: string, address: string, role: InstanceRole): Promise<{ paths: string[] }> {
     if (role === 'lnplayserver') return { paths: [] };
     const target = instanceTarget(paths, remote, address);
-    return sshStep(`preparing the data paths of ${address}`, target, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, { preparing: address }, async (s) => {
+    return ssh.step(`preparing the data paths of ${address}`, target, { preparing: address }, async (s) => {
       await s.runChecked(['sudo', '-n', 'chown', `${INSTANCE_USER}:${INSTANCE_USER}`, DEFAULT_DATA_PATH, DEFAULT_BACKUP_PATH], { timeoutMs: 60_000 });
       return { paths: [DEFAULT_DATA_PATH, DEFAULT_BACKUP_PATH] };
     });
@@ -442,17 +458,6 @@ export function createDeploymentActivities({ paths }: { paths: SsPaths }) {
     deleteVolumes,
     removeNetworkIfUnused,
   };
-}
-
-/** `configured` for async reads: config problems become final failures, anything else stays as it is. */
-async function configuredAsync<T>(read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (err) {
-    return configured(() => {
-      throw err;
-    });
-  }
 }
 
 function sorted(o: Record<string, string> = {}): [string, string][] {

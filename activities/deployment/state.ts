@@ -18,8 +18,9 @@ import type { SsPaths } from '../../common/paths';
 import { readRemoteRecord, type RemoteRecord } from '../../common/remotes';
 import { instanceRecordExists, readWwwHost } from '../../common/hosts/instance-record';
 import { deploymentStacks, readStackPlan } from '../docker';
+import type { DockerConnector } from '../docker/connect';
 import { builderName } from './base-image';
-import { loadOrCreateClientCert, LxdClient } from '../lxd';
+import type { LxdClient, LxdConnector } from '../lxd';
 
 /**
  * Reading a deployment's state: the config (validated), the remote's record
@@ -48,9 +49,11 @@ export function requireRemoteRecord(paths: SsPaths, remote: string): RemoteRecor
   return rec;
 }
 
-/** An API client for the remote's LXD, over HTTPS with this machine's client certificate and the pinned server certificate. */
-export async function remoteLxd(paths: SsPaths, rec: RemoteRecord): Promise<LxdClient> {
-  return new LxdClient({ endpoint: rec.endpoint, clientCert: await loadOrCreateClientCert(paths), serverCertPem: rec.serverCertPem });
+/** What reading a deployment's state needs: the config under `paths`, the remote's LXD, the www instance's Docker. */
+export interface StateReaders {
+  paths: SsPaths;
+  lxd: LxdConnector;
+  docker: DockerConnector;
 }
 
 /**
@@ -125,7 +128,7 @@ export async function readCurrent(lxd: LxdClient, desired: DesiredDeployment): P
  * An engine that cannot be read makes every stack a change (with why), so
  * `up` goes through them and reports what it found.
  */
-async function stackItems(paths: SsPaths, config: DeploymentConfig, ref: DeploymentRef, desired: DesiredDeployment, current: CurrentDeployment, plan: DeploymentPlan): Promise<PlanItem[]> {
+async function stackItems({ paths, docker }: StateReaders, config: DeploymentConfig, ref: DeploymentRef, desired: DesiredDeployment, current: CurrentDeployment, plan: DeploymentPlan): Promise<PlanItem[]> {
   const www = desired.instances.find((i) => i.role === 'www');
   if (!www || ref.instancesOnly) return [];
   const rendered = deploymentStacks(paths, config, ref.remote, ref.deployment);
@@ -133,7 +136,7 @@ async function stackItems(paths: SsPaths, config: DeploymentConfig, ref: Deploym
   const instanceStays = plan.items.some((x) => x.kind === 'instance' && x.name === www.name && x.action === 'keep') && current.instances[www.name]?.status === 'Running';
   if (!instanceStays || !instanceRecordExists(paths, ref.remote, ref.deployment, 'www')) return rendered.map((s) => item(s.name, 'create', []));
   try {
-    const diff = await readStackPlan(paths, config, ref.remote, ref.deployment, readWwwHost(paths, ref.remote, ref.deployment).ssh);
+    const diff = await readStackPlan(docker, paths, config, ref.remote, ref.deployment, readWwwHost(paths, ref.remote, ref.deployment).ssh);
     return diff.map((d) => item(d.stack, d.action, d.details));
   } catch (err) {
     return rendered.map((s) => ({ ...item(s.name, 'change', [`its Docker engine could not be read: ${(err as Error).message.split('\n')[0]}`]), unread: true }));
@@ -141,16 +144,21 @@ async function stackItems(paths: SsPaths, config: DeploymentConfig, ref: Deploym
 }
 
 /** Config → desired → current → plan. Config problems throw UserError (the CLI prints them; the activity makes them final). */
-export async function readDeploymentState(paths: SsPaths, ref: DeploymentRef, now: Date): Promise<DeploymentState & { config: DeploymentConfig }> {
+export async function readDeploymentState(
+  readers: StateReaders,
+  ref: DeploymentRef,
+  now: Date,
+): Promise<DeploymentState & { config: DeploymentConfig }> {
+  const { paths } = readers;
   const config = loadDeploymentConfig(paths, ref);
   const rec = requireRemoteRecord(paths, ref.remote);
-  const lxd = await remoteLxd(paths, rec);
+  const lxd = await readers.lxd.remote(rec);
   try {
     const facts = await remoteFacts(lxd, rec, ref.deployment);
     const desired = desiredDeployment(config, facts, { skip: ref.skip, now });
     const current = await readCurrent(lxd, desired);
     const plan = planDeployment(desired, current);
-    plan.items.push(...(await stackItems(paths, config, ref, desired, current, plan)));
+    plan.items.push(...(await stackItems(readers, config, ref, desired, current, plan)));
     plan.empty = plan.items.every((x) => x.action === 'keep');
     return { config, desired, current, plan };
   } finally {

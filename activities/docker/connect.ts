@@ -4,8 +4,10 @@ import type { Duplex } from 'node:stream';
 import Docker from 'dockerode';
 import type { Client } from 'ssh2';
 import type { SsPaths } from '../../common/paths';
-import { withSsh, type SshTarget } from '../ssh';
-import { sshStep, type SshStep } from '../ssh/step';
+import type { SshTarget } from '../ssh/connect';
+import { pinnedSsh, type SshConnector } from '../ssh/connector';
+import type { SshStep } from '../ssh/step';
+import { localDocker } from './local';
 
 /**
  * The Docker Engine API of an instance, reached through SSH with the
@@ -60,21 +62,6 @@ export function dockerOverSsh(client: Client, o: DockerOverSshOptions = {}): { d
   return { docker, close: () => agent.destroy() };
 }
 
-/**
- * Runs `fn` with a Docker client for the engine on `target`, over one SSH connection (pinned host key).
- * For short reads outside a long step; an activity doing Docker work uses {@link dockerStep}.
- */
-export async function withDocker<T>(paths: SsPaths, target: SshTarget, fn: (docker: Docker) => Promise<T>, o: DockerOverSshOptions = {}): Promise<T> {
-  return withSsh(target, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, async ({ client }) => {
-    const { docker, close } = dockerOverSsh(client, o);
-    try {
-      return await fn(docker);
-    } finally {
-      close();
-    }
-  });
-}
-
 /** An SSH step (see `sshStep`) with the instance's Docker engine reached over the step's own connection. */
 export interface DockerStep extends SshStep {
   docker: Docker;
@@ -83,19 +70,83 @@ export interface DockerStep extends SshStep {
 }
 
 /**
- * A long Docker activity step on `target`: one SSH connection carries the
- * step's commands, its SFTP transfers and every Docker API request, so when
- * it stalls (a dead connection answers no probe) and is torn down, every
- * pending Docker request fails with it and the attempt fails retryably,
- * instead of waiting on a socket that will never answer.
+ * How activities reach Docker engines: an instance's, per host, over SSH
+ * (see {@link dockerOverSsh}), and the management machine's own (air-gapped
+ * images come from it). Injected into the activity factories; the worker
+ * wires {@link dockerConnector} over its SSH connector.
  */
-export async function dockerStep<T>(what: string, paths: SsPaths, target: SshTarget, initial: unknown, fn: (s: DockerStep) => Promise<T>, o: DockerOverSshOptions = {}): Promise<T> {
-  return sshStep(what, target, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, initial, async (s) => {
-    const { docker, close } = dockerOverSsh(s.client, o);
-    try {
-      return await fn({ ...s, docker, api: (call) => s.whileQuiet(() => call(docker)) });
-    } finally {
-      close();
-    }
-  });
+export interface DockerConnector {
+  /**
+   * Runs `fn` with a Docker client for the engine on `target` over one SSH connection (and that
+   * connection's client, for commands beside the API calls). For short reads outside a long step;
+   * an activity doing Docker work uses {@link DockerConnector.step}.
+   */
+  session<T>(
+    target: SshTarget,
+    fn: (docker: Docker, client: Client) => Promise<T>,
+    o?: DockerOverSshOptions,
+  ): Promise<T>;
+  /**
+   * A long Docker activity step on `target`: one SSH connection carries the
+   * step's commands, its SFTP transfers and every Docker API request, so when
+   * it stalls (a dead connection answers no probe) and is torn down, every
+   * pending Docker request fails with it and the attempt fails retryably,
+   * instead of waiting on a socket that will never answer.
+   */
+  step<T>(
+    what: string,
+    target: SshTarget,
+    initial: unknown,
+    fn: (s: DockerStep) => Promise<T>,
+    o?: DockerOverSshOptions,
+  ): Promise<T>;
+  /** The management machine's own engine. */
+  local(): Docker;
+}
+
+/** The real connector: instances' engines over `ssh`'s connections, the local engine at $DOCKER_HOST. */
+export function dockerConnector(ssh: SshConnector): DockerConnector {
+  return {
+    session: (target, fn, o = {}) =>
+      ssh.session(target, async ({ client }) => {
+        const { docker, close } = dockerOverSsh(client, o);
+        try {
+          return await fn(docker, client);
+        } finally {
+          close();
+        }
+      }),
+    step: (what, target, initial, fn, o = {}) =>
+      ssh.step(what, target, initial, async (s) => {
+        const { docker, close } = dockerOverSsh(s.client, o);
+        try {
+          return await fn({ ...s, docker, api: (call) => s.whileQuiet(() => call(docker)) });
+        } finally {
+          close();
+        }
+      }),
+    local: localDocker,
+  };
+}
+
+/** {@link DockerConnector.session} with the host keys pinned in `paths` (tests, and reads outside an activity). */
+export async function withDocker<T>(
+  paths: SsPaths,
+  target: SshTarget,
+  fn: (docker: Docker) => Promise<T>,
+  o: DockerOverSshOptions = {},
+): Promise<T> {
+  return dockerConnector(pinnedSsh(paths.knownHosts)).session(target, fn, o);
+}
+
+/** {@link DockerConnector.step} with the host keys pinned in `paths` (tests). */
+export async function dockerStep<T>(
+  what: string,
+  paths: SsPaths,
+  target: SshTarget,
+  initial: unknown,
+  fn: (s: DockerStep) => Promise<T>,
+  o: DockerOverSshOptions = {},
+): Promise<T> {
+  return dockerConnector(pinnedSsh(paths.knownHosts)).step(what, target, initial, fn, o);
 }

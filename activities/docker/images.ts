@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/common';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
 import { uploadFile } from '../ssh';
@@ -31,15 +31,6 @@ export interface ImageTransfer {
   action: 'present' | 'loaded';
   bytesSent: number;
   bytesResumed: number;
-}
-
-/** The management machine's Docker: $DOCKER_HOST (unix://...) or the default socket. */
-export function localDocker(): Docker {
-  const host = process.env.DOCKER_HOST;
-  if (host && !host.startsWith('unix://')) {
-    throw ApplicationFailure.nonRetryable(`DOCKER_HOST=${host}: ssw reads local images only from a unix socket (unix:///path)`, FailureType.Validation);
-  }
-  return new Docker(host ? { socketPath: host.slice('unix://'.length) } : {});
 }
 
 async function imageId(docker: Docker, ref: string): Promise<string | undefined> {
@@ -77,11 +68,12 @@ export interface ImageTransferProgress {
 
 export async function transferImages(
   paths: SsPaths,
+  /** The management machine's engine, where the images come from. */
+  local: Docker,
   s: DockerStep,
   refs: string[],
   o: { onProgress?: (p: ImageTransferProgress) => void; remoteDir?: string } = {},
 ): Promise<ImageTransfer[]> {
-  const local = localDocker();
   const remoteDir = o.remoteDir ?? '/var/tmp/ssw-images';
   const report = (p: ImageTransferProgress): void => (o.onProgress ? o.onProgress(p) : s.progress(p));
   const out: ImageTransfer[] = [];

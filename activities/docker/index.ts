@@ -11,9 +11,9 @@ import type { SecretRef, StackSpec } from '../../common/stacks/spec';
 import { readInstanceRecord, readWwwHost } from '../../common/hosts/instance-record';
 import { asRoot } from '../../common/hosts';
 import { configured } from '../config';
-import { runChecked, sshStep, withSsh, type SshStep, type SshTarget } from '../ssh';
+import { runChecked, type SshConnector, type SshStep, type SshTarget } from '../ssh';
 import { httpGetOverSsh } from '../ssh/tunnel';
-import { dockerOverSsh, dockerStep } from './connect';
+import type { DockerConnector } from './connect';
 import { transferImages, type ImageTransfer } from './images';
 import { pruneSecretFiles, writeSecretFiles } from './secret-files';
 import { applyStack, listStacks, removeStack, type LoadedFiles, type StackApplyResult } from './stacks';
@@ -66,8 +66,6 @@ export function deploymentStacks(paths: SsPaths, config: DeploymentConfig, remot
 async function containerNames(docker: Docker): Promise<string[]> {
   return Object.values(await listStacks(docker)).flatMap((cs) => cs.map((c) => c.name));
 }
-
-const pinned = (paths: SsPaths) => ({ hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' as const } });
 
 /**
  * Directories, then files. A file is rewritten only when its content
@@ -125,21 +123,24 @@ function loadedFiles(s: SshStep, loaded: Record<string, string>): LoadedFiles {
  * and the workflow's plan): create, change (and why), keep, or delete for a
  * stack whose site or app left the config.
  */
-export async function readStackPlan(paths: SsPaths, config: DeploymentConfig, remote: string, deployment: string, www: SshTarget): Promise<StackDiff[]> {
+export async function readStackPlan(
+  docker: DockerConnector,
+  paths: SsPaths,
+  config: DeploymentConfig,
+  remote: string,
+  deployment: string,
+  www: SshTarget,
+): Promise<StackDiff[]> {
   const rendered = deploymentStacks(paths, config, remote, deployment);
   // Short, bounded reads (command and request timeouts), also made outside any activity (`ssw up --plan`).
-  return withSsh(www, pinned(paths), async ({ client }) => {
+  return docker.session(www, async (engine, client) => {
     const loaded = await readLoadedFiles({ runChecked: (argv, o) => runChecked(client, argv, o) });
-    const { docker, close } = dockerOverSsh(client);
-    try {
-      return diffStacks(rendered, await listStacks(docker), loaded);
-    } finally {
-      close();
-    }
+    return diffStacks(rendered, await listStacks(engine), loaded);
   });
 }
 
-export function createDockerActivities({ paths }: { paths: SsPaths }) {
+export function createDockerActivities(deps: { paths: SsPaths; ssh: SshConnector; docker: DockerConnector }) {
+  const { paths, ssh, docker } = deps;
   /**
    * Brings the stacks named (`proxy`, or `apps`) to the config on the www
    * instance. Heartbeats what moved (image bytes, files written, containers
@@ -150,10 +151,10 @@ export function createDockerActivities({ paths }: { paths: SsPaths }) {
     const { config, www } = configured(() => ({ config: loadDeploymentConfig(paths, { remote, deployment }), www: readWwwHost(paths, remote, deployment) }));
     const all = deploymentStacks(paths, config, remote, deployment);
     const stacks = which === 'proxy' ? all.slice(0, 1) : all.slice(1);
-    return dockerStep(`deploying the ${which} stacks on ${www.ssh.host}`, paths, www.ssh, { phase: 'images' }, async (s) => {
+    return docker.step(`deploying the ${which} stacks on ${www.ssh.host}`, www.ssh, { phase: 'images' }, async (s) => {
       const refs = [...new Set(stacks.flatMap((x) => x.containers.map((c) => c.image)))];
       let images: ImageTransfer[] = [];
-      if (config.remote.imageSource === 'airgapped') images = await transferImages(paths, s, refs);
+      if (config.remote.imageSource === 'airgapped') images = await transferImages(paths, docker.local(), s, refs);
       else {
         for (const ref of refs) {
           if (await s.api((d) => d.getImage(ref).inspect()).then(() => true, () => false)) continue;
@@ -200,7 +201,7 @@ export function createDockerActivities({ paths }: { paths: SsPaths }) {
    */
   async function removeStacks(remote: string, deployment: string, which: { stacks: string[] } | 'all'): Promise<{ removed: string[]; containers: string[] }> {
     const www = configured(() => readWwwHost(paths, remote, deployment));
-    return dockerStep(`removing stacks on ${www.ssh.host}`, paths, www.ssh, { removing: which === 'all' ? 'all' : which.stacks }, async (s) => {
+    return docker.step(`removing stacks on ${www.ssh.host}`, www.ssh, { removing: which === 'all' ? 'all' : which.stacks }, async (s) => {
       const names = which === 'all' ? Object.keys(await s.api(listStacks)) : which.stacks;
       const containers: string[] = [];
       for (const stack of names) {
@@ -223,7 +224,7 @@ export function createDockerActivities({ paths }: { paths: SsPaths }) {
     const h = config.project.hostnames;
     const names = config.sites.flatMap((x) => [x.domain, `${h.www}.${x.domain}`]);
     const port = config.project.proxyPorts.http;
-    return sshStep(`checking the sites served by ${www.ssh.host}`, www.ssh, pinned(paths), { checking: names.length }, async (s) => {
+    return ssh.step(`checking the sites served by ${www.ssh.host}`, www.ssh, { checking: names.length }, async (s) => {
       const out: { name: string; status: number }[] = [];
       for (const name of names) {
         const a = await s.whileQuiet(() => httpGetOverSsh(s.client, `127.0.0.1:${port}`, '/', name));

@@ -3,14 +3,15 @@ import * as path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { DRILL_RECORD, type BackupPlan, type BackupUnit } from '../../common/backup/plan';
 import { loadSiteConfig } from '../../common/config';
-import { UserError } from '../../common/errors';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
 import type { WwwHost } from '../../common/hosts';
 import { asRoot } from '../../common/hosts';
+import { configured } from '../config';
 import type { SshTarget } from '../ssh/connect';
 import { downloadFile, uploadFile } from '../ssh/sftp';
-import { sshStep, type SshStep } from '../ssh/step';
+import type { SshConnector } from '../ssh/connector';
+import type { SshStep } from '../ssh/step';
 
 /**
  * duplicity on the www host, and its archives on the management machine.
@@ -176,17 +177,11 @@ export function classifyDuplicityFailure(unit: Pick<BackupUnit, 'domain' | 'app'
 /** Certificates exist only once issued: their absence is not a failure. */
 const optionalUnit = (unit: BackupUnit) => unit.app === 'letsencrypt';
 
-export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
-  const connect = { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' as const } };
+export function createDuplicityActivities({ paths, ssh: connector }: { paths: SsPaths; ssh: SshConnector }) {
 
   /** The site's passphrase, read now; a config problem is final and names the file. */
   function passphraseOf(domain: string): string {
-    try {
-      return loadSiteConfig(paths, domain).secrets.duplicityBackupPassphrase;
-    } catch (err) {
-      if (err instanceof UserError) throw ApplicationFailure.nonRetryable(err.message, FailureType.Config);
-      throw err;
-    }
+    return configured(() => loadSiteConfig(paths, domain).secrets.duplicityBackupPassphrase);
   }
 
   const cacheDir = (backupPath: string) => `${backupPath}/.duplicity-cache`;
@@ -203,7 +198,7 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
 
   /** duplicity is on the host, installed from its OS packages when missing (root or passwordless sudo). */
   async function ensureDuplicity(ssh: SshTarget): Promise<{ version: string }> {
-    return sshStep(`installing duplicity on ${ssh.host}`, ssh, connect, { step: 'duplicity' }, async (s) => {
+    return connector.step(`installing duplicity on ${ssh.host}`, ssh, { step: 'duplicity' }, async (s) => {
       // apt exits 100 while another apt holds its lock: worth retrying.
       const r = await s.runChecked(asRoot(ssh.user, ['sh', '-c', DUPLICITY_INSTALL_SCRIPT]), { timeoutMs: 15 * 60_000, retryableExitCodes: [100] });
       return { version: r.stdout.trim().split('\n').pop() ?? '' };
@@ -214,7 +209,7 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
   async function backupApp(plan: Pick<BackupPlan, 'host' | 'backupPath'>, unit: BackupUnit): Promise<BackupResult> {
     const passphrase = passphraseOf(unit.domain);
     const { host } = plan;
-    return sshStep(`duplicity backup of ${unit.name}`, host.ssh, connect, { unit: unit.name }, async (s) => {
+    return connector.step(`duplicity backup of ${unit.name}`, host.ssh, { unit: unit.name }, async (s) => {
       const before = await listRemote(s, host.ssh.user, unit.archive);
       const opts = ['--full-if-older-than', `${unit.fullEveryDays}D`, '--archive-dir', cacheDir(plan.backupPath), '--name', unit.name, '--no-print-statistics', '--allow-source-mismatch'];
       const optional = optionalUnit(unit) ? 'optional' : 'required';
@@ -268,7 +263,7 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
     const dir = localDir(unit);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const what = `pull ${unit.name}`;
-    return sshStep(what, host.ssh, connect, { file: null, bytesDone: 0 }, async (s) => {
+    return connector.step(what, host.ssh, { file: null, bytesDone: 0 }, async (s) => {
       const files = await listRemote(s, host.ssh.user, unit.archive);
       return transferAll(s, what, files, (f, onProgress) =>
         downloadFile(s.client, `${unit.archive}/${f.name}`, path.join(dir, f.name), { onProgress, signal: s.signal, whileQuiet: s.whileQuiet }),
@@ -291,7 +286,7 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
       ? fs.readdirSync(local).filter((n) => n.startsWith('duplicity-') && !n.includes('.partial')).map((name) => ({ name, size: fs.statSync(path.join(local, name)).size }))
       : [];
     const staging = `${dir}.ssw-upload`;
-    return sshStep(what, ssh, connect, { file: null, bytesDone: 0 }, async (s) => {
+    return connector.step(what, ssh, { file: null, bytesDone: 0 }, async (s) => {
       await s.runChecked(asRoot(ssh.user, ['sh', '-c', STAGING_SCRIPT, 'sh', dir, staging, ssh.user]), { timeoutMs: 30_000 });
       const remote = await listRemote(s, ssh.user, dir);
       const missing = files.filter((f) => !remote.some((r) => r.name === f.name && r.size === f.size));
@@ -321,7 +316,7 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
     const passphrase = passphraseOf(unit.domain);
     const { host } = plan;
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-    return sshStep(`duplicity restore of ${unit.name}`, host.ssh, connect, { unit: unit.name }, async (s) => {
+    return connector.step(`duplicity restore of ${unit.name}`, host.ssh, { unit: unit.name }, async (s) => {
       const existed = (await s.run(['test', '-e', unit.source], { timeoutMs: 30_000 })).exitCode === 0;
       const argv = asRoot(host.ssh.user, ['sh', '-c', RESTORE_SCRIPT, 'sh', unit.archive, unit.source, time ?? '', stamp, cacheDir(plan.backupPath)]);
       const r = await s.run(argv, { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000 });
@@ -342,7 +337,7 @@ export function createDuplicityActivities({ paths }: { paths: SsPaths }) {
     const passphrase = passphraseOf(unit.domain);
     const { host } = plan;
     const scratch = `${plan.backupPath}/.ssw-drill/${unit.name}`;
-    const result: DrillResult = await sshStep(`restore drill of ${unit.name}`, host.ssh, connect, { unit: unit.name }, async (s): Promise<DrillResult> => {
+    const result: DrillResult = await connector.step(`restore drill of ${unit.name}`, host.ssh, { unit: unit.name }, async (s): Promise<DrillResult> => {
       const argv = asRoot(host.ssh.user, ['sh', '-c', DRILL_SCRIPT, 'sh', unit.archive, scratch, cacheDir(plan.backupPath)]);
       const r = await s.run(argv, { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000 });
       const verifiedAt = new Date().toISOString();

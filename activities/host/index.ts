@@ -1,9 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../../common/failure-types';
-import type { SsPaths } from '../../common/paths';
-import { withSsh, type SshTarget } from '../ssh/connect';
+import type { SshTarget } from '../ssh/connect';
+import type { SshConnector } from '../ssh/connector';
 import { runChecked } from '../ssh/run';
-import { sshStep } from '../ssh/step';
 import { grantSocketArgv, HostFacts, inspectArgv, installArgvs, missingPackages, parseFacts, refusalFor } from './inspect';
 
 export type { HostFacts } from './inspect';
@@ -18,12 +17,10 @@ export interface HostRequirements {
   backend: 'lxd' | 'incus';
 }
 
-export function createHostActivities({ paths }: { paths: SsPaths }) {
-  const connect = { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' as const } };
-
+export function createHostActivities({ ssh }: { ssh: SshConnector }) {
   /** Learns the host's facts and refuses, for good, a host that cannot be provisioned. */
   async function inspectHost(target: SshTarget, req: HostRequirements): Promise<HostFacts> {
-    const facts = await withSsh(target, connect, async ({ client }) =>
+    const facts = await ssh.session(target, async ({ client }) =>
       parseFacts((await runChecked(client, inspectArgv(req.disk, req.dataPlaneInterface, req.backend), { timeoutMs: 20_000 })).stdout),
     );
     const refusal = refusalFor(facts, req, target);
@@ -40,7 +37,7 @@ export function createHostActivities({ paths }: { paths: SsPaths }) {
     const before = await inspectHost(target, req);
     const pkgs = missingPackages(before, req.backend, req.disk);
     if (pkgs.length === 0) return grantSocketAccess(target, req, before, []);
-    await sshStep(`installing ${pkgs.join(', ')} on ${target.host}`, target, connect, { installing: pkgs }, async (s) => {
+    await ssh.step(`installing ${pkgs.join(', ')} on ${target.host}`, target, { installing: pkgs }, async (s) => {
       for (const argv of installArgvs(before, pkgs)) {
         // apt exits 100 when another apt holds its lock (e.g. unattended-upgrades): worth retrying.
         await s.runChecked(argv, { timeoutMs: 20 * 60_000, retryableExitCodes: [100] });
@@ -67,7 +64,7 @@ export function createHostActivities({ paths }: { paths: SsPaths }) {
     if (!facts.socketGroup || facts.socketGroup === 'root') {
       throw ApplicationFailure.nonRetryable(`${target.user} cannot use ${facts.socketPath} on ${target.host}, which only root may use. Use --ssh-user root.`, FailureType.Privileges);
     }
-    await withSsh(target, connect, ({ client }) => runChecked(client, grantSocketArgv(facts, facts.socketGroup, target.user), { timeoutMs: 30_000 }));
+    await ssh.session(target, ({ client }) => runChecked(client, grantSocketArgv(facts, facts.socketGroup, target.user), { timeoutMs: 30_000 }));
     const after = await inspectHost(target, req);
     if (!after.socketAccess) {
       throw ApplicationFailure.nonRetryable(`${target.user} was added to group ${facts.socketGroup} on ${target.host} but still cannot use ${facts.socketPath}.`, FailureType.Privileges);

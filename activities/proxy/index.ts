@@ -1,9 +1,9 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../../common/failure-types';
-import type { SsPaths } from '../../common/paths';
 import type { WwwHost } from '../../common/hosts';
 import { asRoot } from '../../common/hosts';
-import { withSsh } from '../ssh/connect';
+import { pollBeating } from '../heartbeat';
+import type { SshConnector } from '../ssh/connector';
 import { runCommand } from '../ssh/run';
 import { connectAddress, listeningAddresses } from '../ssh/tunnel';
 
@@ -99,11 +99,10 @@ const MASTER_RELOAD_LIMIT_MS = 20_000;
  */
 const SERVED_FINGERPRINT_SCRIPT = 'openssl s_client -connect "$1" -servername "$2" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256';
 
-export function createProxyActivities({ paths }: { paths: SsPaths }) {
-  const connect = { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' as const } };
+export function createProxyActivities({ ssh }: { ssh: SshConnector }) {
 
   async function reloadProxy(host: WwwHost): Promise<ReloadResult> {
-    return withSsh(host.ssh, connect, async ({ client }) => {
+    return ssh.session(host.ssh, async ({ client }) => {
       const r = await runCommand(client, asRoot(host.ssh.user, ['sh', '-c', RELOAD_SCRIPT]), { timeoutMs: 60_000 });
       const tail = r.stderr.trim().split('\n').slice(-10).join('\n');
       if (r.exitCode === 3) {
@@ -130,25 +129,25 @@ export function createProxyActivities({ paths }: { paths: SsPaths }) {
    * config was refused.
    */
   async function awaitNewWorkers(client: Parameters<typeof runCommand>[0], host: WwwHost, master: string): Promise<void> {
-    const ctx = Context.current();
     const [pid = '', before = ''] = master.split(':');
     const old = new Set(before.split(',').filter(Boolean));
     const deadline = Date.now() + MASTER_RELOAD_LIMIT_MS;
-    let delayMs = 50;
-    for (;;) {
-      const r = await runCommand(client, asRoot(host.ssh.user, ['sh', '-c', WORKERS_SCRIPT, 'sh', pid]), { timeoutMs: 20_000 });
-      const now = r.stdout.trim().split(',').filter(Boolean);
-      if (now.some((w) => !old.has(w))) return;
-      if (Date.now() > deadline) {
-        throw ApplicationFailure.nonRetryable(
-          `nginx on ${host.ssh.host} (master process ${pid}) rejects its configuration: it started no new workers after the reload signal, so it still serves the previous certificates. Its error log says why (nginx -t with the config it was started with shows it too).`,
-          FailureType.CommandFailed,
-        );
-      }
-      ctx.heartbeat({ reloading: pid });
-      await ctx.sleep(delayMs); // a poll interval (cancellable): the loop ends on the new workers or the limit
-      delayMs = Math.min(delayMs * 2, 1_000);
-    }
+    // The poll ends on the new workers or the limit.
+    await pollBeating(
+      async () => {
+        const r = await runCommand(client, asRoot(host.ssh.user, ['sh', '-c', WORKERS_SCRIPT, 'sh', pid]), { timeoutMs: 20_000 });
+        const now = r.stdout.trim().split(',').filter(Boolean);
+        if (now.some((w) => !old.has(w))) return true;
+        if (Date.now() > deadline) {
+          throw ApplicationFailure.nonRetryable(
+            `nginx on ${host.ssh.host} (master process ${pid}) rejects its configuration: it started no new workers after the reload signal, so it still serves the previous certificates. Its error log says why (nginx -t with the config it was started with shows it too).`,
+            FailureType.CommandFailed,
+          );
+        }
+        return undefined;
+      },
+      { details: () => ({ reloading: pid }), firstGapMs: 50, maxGapMs: 1_000 },
+    );
   }
 
   /**
@@ -160,27 +159,26 @@ export function createProxyActivities({ paths }: { paths: SsPaths }) {
     host: WwwHost,
     req: { httpsPort: number; expected: Array<{ domain: string; fingerprint256: string }> },
   ): Promise<{ checked: string[]; listener: string | null }> {
-    const ctx = Context.current();
-    return withSsh(host.ssh, connect, async ({ client }) => {
+    return ssh.session(host.ssh, async ({ client }) => {
       const listeners = await listeningAddresses(client, req.httpsPort);
       if (listeners.length === 0) return { checked: [], listener: null };
       const pending = new Map(req.expected.map((e) => [e.domain, e.fingerprint256]));
       let last = '';
-      let delayMs = 100;
-      while (pending.size > 0) {
-        for (const [domain, fp] of [...pending]) {
-          const { host: addr, port } = connectAddress(listeners[0]!);
-          const hostPort = addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
-          const r = await runCommand(client, ['sh', '-c', SERVED_FINGERPRINT_SCRIPT, 'sh', hostPort, domain], { timeoutMs: 20_000 });
-          const served = /Fingerprint=([0-9A-F:]+)/i.exec(r.stdout)?.[1]?.toUpperCase();
-          if (served === fp.toUpperCase()) pending.delete(domain);
-          else last = served ? `${domain}: still serving ${served}` : `${domain}: no certificate read (${r.stderr.trim().split('\n').pop() ?? 'openssl failed'})`;
-        }
-        if (pending.size === 0) break;
-        ctx.heartbeat({ waitingFor: [...pending.keys()], last });
-        await ctx.sleep(delayMs); // a poll interval (cancellable), not a fixed wait: the loop ends on the condition
-        delayMs = Math.min(delayMs * 2, 2_000);
-      }
+      // The poll ends on the condition (every site served), or the activity's timeout.
+      await pollBeating(
+        async () => {
+          for (const [domain, fp] of [...pending]) {
+            const { host: addr, port } = connectAddress(listeners[0]!);
+            const hostPort = addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+            const r = await runCommand(client, ['sh', '-c', SERVED_FINGERPRINT_SCRIPT, 'sh', hostPort, domain], { timeoutMs: 20_000 });
+            const served = /Fingerprint=([0-9A-F:]+)/i.exec(r.stdout)?.[1]?.toUpperCase();
+            if (served === fp.toUpperCase()) pending.delete(domain);
+            else last = served ? `${domain}: still serving ${served}` : `${domain}: no certificate read (${r.stderr.trim().split('\n').pop() ?? 'openssl failed'})`;
+          }
+          return pending.size === 0 ? true : undefined;
+        },
+        { details: () => ({ waitingFor: [...pending.keys()], last }), firstGapMs: 100, maxGapMs: 2_000 },
+      );
       return { checked: req.expected.map((e) => e.domain), listener: listeners[0]! };
     });
   }

@@ -2,8 +2,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
 import { readRemoteRecord } from '../../common/remotes';
-import { loadOrCreateClientCert } from '../lxd/client-cert';
-import { LxdClient } from '../lxd/client';
+import type { LxdClient } from '../lxd/client';
+import type { LxdConnector } from '../lxd/connector';
 import { CREATED_KEY, NAT_BRIDGE, OVN_BRIDGE, POOL_DESCRIPTION, PREVIOUS_ROOT_KEY, STORAGE_POOL } from '../../common/remote-setup';
 
 /**
@@ -12,11 +12,11 @@ import { CREATED_KEY, NAT_BRIDGE, OVN_BRIDGE, POOL_DESCRIPTION, PREVIOUS_ROOT_KE
  * LXD and its packages stay installed; so does core.https_address (the
  * host may have had it before), which the operator can unset by hand.
  */
-export function createDeprovisionActivities({ paths }: { paths: SsPaths }) {
+export function createDeprovisionActivities({ paths, lxd }: { paths: SsPaths; lxd: LxdConnector }) {
   async function withApi<T>(remote: string, fn: (api: LxdClient) => Promise<T>): Promise<T> {
     const rec = readRemoteRecord(paths, remote);
     if (!rec) throw ApplicationFailure.nonRetryable(`Remote ${remote} has no record (${paths.remoteRecord(remote)}).`, FailureType.Config);
-    const api = new LxdClient({ endpoint: rec.endpoint, clientCert: await loadOrCreateClientCert(paths), serverCertPem: rec.serverCertPem });
+    const api = await lxd.remote(rec);
     try {
       return await fn(api);
     } finally {
@@ -91,7 +91,7 @@ export function createDeprovisionActivities({ paths }: { paths: SsPaths }) {
 
   /** Last: afterwards this machine can no longer reach the API. */
   async function revokeManagementCertificate(remote: string): Promise<boolean> {
-    const cert = await loadOrCreateClientCert(paths);
+    const cert = await lxd.clientCert();
     return withApi(remote, async (api) => {
       if ((await api.server()).auth !== 'trusted') return false;
       await api.deleteCertificate(cert.fingerprint);

@@ -2,8 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
 import { readRemoteRecord } from '../../common/remotes';
-import { loadOrCreateClientCert } from '../lxd/client-cert';
-import { LxdClient } from '../lxd/client';
+import type { LxdConnector } from '../lxd/connector';
 
 /**
  * What a provisioned remote's LXD has, read over HTTPS with the recorded
@@ -30,7 +29,7 @@ export interface DescribeRemoteOptions {
   requestTimeoutMs: number;
 }
 
-export function createDescribeRemoteActivities({ paths }: { paths: SsPaths }) {
+export function createDescribeRemoteActivities({ paths, lxd }: { paths: SsPaths; lxd: LxdConnector }) {
   async function describeRemote(remote: string, o: DescribeRemoteOptions): Promise<RemoteDescription> {
     const rec = readRemoteRecord(paths, remote);
     if (!rec)
@@ -38,9 +37,8 @@ export function createDescribeRemoteActivities({ paths }: { paths: SsPaths }) {
         `Remote ${remote} has no record (${paths.remoteRecord(remote)}).`,
         FailureType.Config,
       );
-    const api = new LxdClient({
+    const api = await lxd.remote({
       endpoint: rec.endpoint,
-      clientCert: await loadOrCreateClientCert(paths),
       serverCertPem: rec.serverCertPem,
       requestTimeoutMs: o.requestTimeoutMs,
     });

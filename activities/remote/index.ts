@@ -3,11 +3,12 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
 import { RemoteRecord, usableRemoteRecord, writeRemoteRecord } from '../../common/remotes';
-import { loadOrCreateClientCert } from '../lxd/client-cert';
-import { LxdClient } from '../lxd/client';
+import type { LxdClient } from '../lxd/client';
+import type { LxdConnector } from '../lxd/connector';
 import { inspectArgv, parseFacts } from '../host/inspect';
 import type { SshTarget } from '../ssh/connect';
-import { sshStep, type SshStep } from '../ssh/step';
+import type { SshConnector } from '../ssh/connector';
+import type { SshStep } from '../ssh/step';
 import {
   CurrentSetup,
   describeChange,
@@ -45,8 +46,14 @@ export interface ConfigureLxdResult {
  * each time (by backend), so a daemon that came up after the install step,
  * or moved, is still found.
  */
-async function lxdOverSsh<T>(paths: SsPaths, target: SshTarget, backend: 'lxd' | 'incus', initial: unknown, fn: (lxd: LxdClient, s: SshStep) => Promise<T>): Promise<T> {
-  return sshStep(`LXD on ${target.host}`, target, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, initial, async (s) => {
+async function lxdOverSsh<T>(
+  clients: { ssh: SshConnector; lxd: LxdConnector },
+  target: SshTarget,
+  backend: 'lxd' | 'incus',
+  initial: unknown,
+  fn: (lxd: LxdClient, s: SshStep) => Promise<T>,
+): Promise<T> {
+  return clients.ssh.step(`LXD on ${target.host}`, target, initial, async (s) => {
     const facts = parseFacts((await s.runChecked(inspectArgv('dir', undefined, backend), { timeoutMs: 20_000 })).stdout);
     if (!facts.socketPath) {
       throw ApplicationFailure.create({ message: `No ${backend} socket on ${target.host}; is the daemon running?` }); // retryable: it may be starting
@@ -54,11 +61,9 @@ async function lxdOverSsh<T>(paths: SsPaths, target: SshTarget, backend: 'lxd' |
     if (!facts.socketAccess) {
       throw ApplicationFailure.nonRetryable(`${target.user} cannot use ${facts.socketPath} on ${target.host}.`, FailureType.Privileges);
     }
-    const lxd = new LxdClient({
-      endpoint: {
-        label: `ssh://${target.user}@${target.host}:${target.port}${facts.socketPath}`,
-        connect: (cb) => s.client.openssh_forwardOutStreamLocal(facts.socketPath, cb),
-      },
+    const lxd = clients.lxd.stream({
+      label: `ssh://${target.user}@${target.host}:${target.port}${facts.socketPath}`,
+      connect: (cb) => s.client.openssh_forwardOutStreamLocal(facts.socketPath, cb),
     });
     try {
       return await s.whileQuiet(() => fn(lxd, s));
@@ -116,14 +121,15 @@ async function removePendingTokens(lxd: LxdClient, name: string): Promise<void> 
   }
 }
 
-export function createRemoteActivities({ paths }: { paths: SsPaths }) {
+export function createRemoteActivities({ paths, ssh, lxd }: { paths: SsPaths; ssh: SshConnector; lxd: LxdConnector }) {
+  const clients = { ssh, lxd };
   /**
    * Brings the host's LXD to ss-remote's setup, changing only what differs
    * (each change is itself idempotent, so a retry after a partial apply
    * re-plans and finishes the rest).
    */
   async function configureLxd(target: SshTarget, o: { backend: 'lxd' | 'incus'; setup: SetupOptions }): Promise<ConfigureLxdResult> {
-    return lxdOverSsh(paths, target, o.backend, { applying: 'reading the current setup' }, async (lxd, s) => {
+    return lxdOverSsh(clients, target, o.backend, { applying: 'reading the current setup' }, async (lxd, s) => {
       const running = (await lxd.server()).environment?.server;
       if (running && running !== o.backend) {
         throw ApplicationFailure.nonRetryable(`${target.host} runs ${running}, not ${o.backend}; pass --backend ${running}.`, FailureType.Validation);
@@ -166,14 +172,14 @@ export function createRemoteActivities({ paths }: { paths: SsPaths }) {
     target: SshTarget,
     o: { backend: 'lxd' | 'incus'; remote: string; endpoint: string; serverCertPem: string },
   ): Promise<{ alreadyTrusted: boolean; clientFingerprint: string }> {
-    const cert = await loadOrCreateClientCert(paths);
-    const https = new LxdClient({ endpoint: o.endpoint, clientCert: cert, serverCertPem: o.serverCertPem });
+    const cert = await lxd.clientCert();
+    const https = await lxd.remote(o);
     try {
       if ((await https.server()).auth === 'trusted') return { alreadyTrusted: true, clientFingerprint: cert.fingerprint };
       const name = `ssw-${o.remote}-${os.hostname()}`.replace(/[^A-Za-z0-9._-]/g, '-');
-      const token = await lxdOverSsh(paths, target, o.backend, { trusting: 'token' }, async (lxd) => {
-        await removePendingTokens(lxd, name); // an earlier attempt's unused token (LXD 5.0's never expire)
-        return lxd.createTrustToken(name);
+      const token = await lxdOverSsh(clients, target, o.backend, { trusting: 'token' }, async (api) => {
+        await removePendingTokens(api, name); // an earlier attempt's unused token (LXD 5.0's never expire)
+        return api.createTrustToken(name);
       });
       const after = await https.trustWithToken(token, name);
       if (after.auth !== 'trusted') {

@@ -52,6 +52,18 @@ export interface ConnectOptions {
   keepaliveCountMax?: number;
 }
 
+/**
+ * The options of every workflow step's connection: the host's key must be
+ * the one pinned in `knownHostsFile` (see {@link HostKeyPolicy}), plus any
+ * tuning (e.g. a shorter `readyTimeoutMs` for a poll).
+ */
+export function pinnedConnectOptions(
+  knownHostsFile: string,
+  tuning: Omit<ConnectOptions, 'hostKeys'> = {},
+): ConnectOptions {
+  return { hostKeys: { knownHostsFile, mode: 'pinned' }, ...tuning };
+}
+
 /** The host key a connection was verified against. */
 export interface HostKeyInfo {
   keyType: string;

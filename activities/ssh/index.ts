@@ -1,14 +1,16 @@
 import { Context } from '@temporalio/activity';
-import type { SsPaths } from '../../common/paths';
-import { withSsh, type ConnectOptions, type SshTarget } from './connect';
+import type { SshTarget } from './connect';
+import type { SshConnector } from './connector';
 import { runChecked } from './run';
 import { downloadFile, uploadFile, type TransferResult } from './sftp';
-import { sshStep, type SshStep } from './step';
+import type { SshStep } from './step';
 
 export { argvToCommand, shellQuote } from '../../common/shell-quote';
 export { fingerprintSha256, forgetHostKey, knownHostsLine, lookupHostKeys, pinHostKey, readKnownHosts } from '../../common/known-hosts';
 export type { KnownHostEntry, PinResult } from '../../common/known-hosts';
-export { connectSsh, describeTarget, withSsh } from './connect';
+export { connectSsh, describeTarget, pinnedConnectOptions, withSsh } from './connect';
+export { pinnedSsh } from './connector';
+export type { SshConnector } from './connector';
 export type { ConnectOptions, HostKeyInfo, HostKeyPolicy, SshConnection, SshTarget } from './connect';
 export { probeConnection, runChecked, runCommand } from './run';
 export { sshStep } from './step';
@@ -25,7 +27,7 @@ export type { TransferOptions, TransferResult } from './sftp';
  */
 
 export interface SshActivityDeps {
-  paths: SsPaths;
+  ssh: SshConnector;
 }
 
 export interface SshCheckResult {
@@ -65,12 +67,10 @@ export function parseOsRelease(text: string): Record<string, string> {
   return out;
 }
 
-export function createSshActivities({ paths }: SshActivityDeps) {
-  const connectOpts = (): ConnectOptions => ({ hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } });
-
+export function createSshActivities({ ssh }: SshActivityDeps) {
   /** Read-only preflight: the pinned host key matches, and which OS, kernel and architecture the host runs. */
   async function sshCheck(target: SshTarget): Promise<SshCheckResult> {
-    return withSsh(target, connectOpts(), async ({ client, hostKey }) => {
+    return ssh.session(target, async ({ client, hostKey }) => {
       const osRelease = parseOsRelease((await runChecked(client, ['cat', '/etc/os-release'], { timeoutMs: 30_000 })).stdout);
       const uname = (await runChecked(client, ['uname', '-s', '-r', '-m'], { timeoutMs: 30_000 })).stdout.trim().split(/\s+/);
       return {
@@ -89,7 +89,7 @@ export function createSshActivities({ paths }: SshActivityDeps) {
    */
   async function sshRun(target: SshTarget, argv: string[], opts: SshRunOptions = {}): Promise<SshRunResult> {
     const bytes = { stdout: 0, stderr: 0 };
-    return sshStep(`${argv[0]} on ${target.host}`, target, connectOpts(), { ...bytes }, async (s) => {
+    return ssh.step(`${argv[0]} on ${target.host}`, target, { ...bytes }, async (s) => {
       const r = await s.run(argv, {
         timeoutMs: opts.timeoutMs,
         onOutput: (chunk, stream) => {
@@ -113,7 +113,7 @@ export function createSshActivities({ paths }: SshActivityDeps) {
     if (ctx.info.attempt > 1 || previous?.bytesDone) {
       ctx.log.info(`${what}: attempt ${ctx.info.attempt}, previous attempt reported ${previous?.bytesDone ?? 0} bytes done; resuming from the partial file`);
     }
-    const result = await sshStep(what, target, connectOpts(), { bytesDone: previous?.bytesDone ?? 0 }, (s) => run(s, (bytesDone) => s.progress({ bytesDone })));
+    const result = await ssh.step(what, target, { bytesDone: previous?.bytesDone ?? 0 }, (s) => run(s, (bytesDone) => s.progress({ bytesDone })));
     ctx.log.info(
       result.skipped
         ? `${what}: destination already identical (${result.size} bytes), skipped`
@@ -138,6 +138,3 @@ export function createSshActivities({ paths }: SshActivityDeps) {
 
   return { sshCheck, sshRun, sshUpload, sshDownload };
 }
-
-/** The SSH activities as a type, for `proxyActivities<SshActivities>()` in workflows. */
-export type SshActivities = ReturnType<typeof createSshActivities>;

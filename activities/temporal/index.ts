@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { WorkflowService } from '@temporalio/client';
+import { pollBeating } from '../heartbeat';
 import { EXCLUSIVE_OPERATIONS, type OperationTarget } from '../../common/temporal/operations';
 
 /**
@@ -32,21 +33,21 @@ export function createTemporalActivities(deps: { visibility?: VisibilityDeps }) 
     const query = `SsRemote = "${req.target.remote}"${scope} AND SsOperation IN (${ops}) AND ExecutionStatus = "Running"`;
     const mine = Date.parse(req.startedAt);
     const waitedFor = new Set<string>();
-    let delayMs = 1_000;
-    for (;;) {
-      const page = await v.workflowService.listWorkflowExecutions({ namespace: v.namespace, query, pageSize: 50 });
-      const before = (page.executions ?? []).filter((e) => {
-        const id = e.execution?.workflowId ?? '';
-        if (id === self) return false;
-        const started = Number(e.startTime?.seconds ?? 0) * 1000 + Math.floor((e.startTime?.nanos ?? 0) / 1e6);
-        return started < mine || (started === mine && id < self); // earlier, or the same instant and first by ID
-      });
-      if (before.length === 0) return { waitedFor: [...waitedFor] };
-      for (const e of before) waitedFor.add(e.execution?.workflowId ?? '');
-      ctx.heartbeat({ waitingFor: [...waitedFor] });
-      await ctx.sleep(delayMs);
-      delayMs = Math.min(delayMs * 2, 15_000);
-    }
+    return pollBeating(
+      async () => {
+        const page = await v.workflowService.listWorkflowExecutions({ namespace: v.namespace, query, pageSize: 50 });
+        const before = (page.executions ?? []).filter((e) => {
+          const id = e.execution?.workflowId ?? '';
+          if (id === self) return false;
+          const started = Number(e.startTime?.seconds ?? 0) * 1000 + Math.floor((e.startTime?.nanos ?? 0) / 1e6);
+          return started < mine || (started === mine && id < self); // earlier, or the same instant and first by ID
+        });
+        if (before.length === 0) return { waitedFor: [...waitedFor] };
+        for (const e of before) waitedFor.add(e.execution?.workflowId ?? '');
+        return undefined;
+      },
+      { details: () => ({ waitingFor: [...waitedFor] }), firstGapMs: 1_000, maxGapMs: 15_000 },
+    );
   }
   return { waitForExclusiveTurn };
 }

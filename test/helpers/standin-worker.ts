@@ -1,6 +1,7 @@
 import { after, before } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { SswActivities } from '../../activities';
 import { SsPaths } from '../../common/paths';
 import { refuseUnencryptedActivities, refuseUnencryptedWorkflowsPath, workerDataConverter } from '../../workers/refuse-unencrypted';
 import { harness } from './harness';
@@ -28,8 +29,15 @@ export function standInSuite(name: string): { key: string; client: () => Client 
  * Runs `fn` while a worker with ssw's real workflows and the given stand-in
  * activities polls a task queue of its own on the harness server: for tests
  * of a workflow's branching (the real activities have tests of their own).
+ * Stand-ins are typed against the real activities, so a renamed or re-typed
+ * activity breaks the test build instead of the test's run.
  */
-export async function withStandInWorker<T>(payloadKey: string, activities: object, name: string, fn: (taskQueue: string) => Promise<T>): Promise<T> {
+export async function withStandInWorker<T>(
+  payloadKey: string,
+  activities: Partial<SswActivities>,
+  name: string,
+  fn: (taskQueue: string) => Promise<T>,
+): Promise<T> {
   const taskQueue = uniqueTaskQueue(name);
   const worker = await Worker.create({
     connection: await NativeConnection.connect({ address: harness().temporal.address }),

@@ -15,6 +15,7 @@ import { isFailure } from '../helpers/failures';
 import { harness } from '../helpers/harness';
 import { TestNginx } from '../helpers/nginx';
 import { tempSsRoot } from '../helpers/temporal';
+import { realClients } from '../../workers/clients';
 
 // The certificate activities against the real thing: certbot on the harness SSH host,
 // pebble validating http-01 through a real nginx, the management machine's files.
@@ -37,9 +38,9 @@ const site = (domain: string, extra: string[] = []): SiteCertPlan => ({
   acmeCaBundle: harness().acme.caBundle,
   contactEmail: `info@${domain}`,
 });
-const certbot = createCertbotActivities({ paths });
-const proxy = createProxyActivities({ paths });
-const backups = createCertBackupActivities({ paths });
+const certbot = createCertbotActivities(realClients(paths));
+const proxy = createProxyActivities(realClients(paths));
+const backups = createCertBackupActivities({ paths, ...realClients(paths) });
 const nginx = new TestNginx(dataPath, [DOMAIN, 'bad.test']);
 
 
@@ -180,7 +181,7 @@ describe('certificate backups on the management machine', () => {
     const other = new SsPaths(tempSsRoot('ssw-certbot-other-'));
     fs.writeFileSync(other.knownHosts, `${harness().ssh.hostKeyLine}\n`);
     const latest = (await run(backups.latestCertificateBackup, DOMAIN))!;
-    const foreign = createCertBackupActivities({ paths: other });
+    const foreign = createCertBackupActivities({ paths: other, ...realClients(other) });
     await assert.rejects(run(foreign.restoreCertificateBackup, host, latest), isFailure(FailureType.Secret, true, /Cannot open the certificate backup .*not in this machine's payload\.key/));
   });
 });

@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { SswActivities } from '../../activities';
 import { desiredDeployment } from '../../common/deployment/desired';
 import { planDeployment, type DeploymentPlan } from '../../common/deployment/plan';
 import { queryProgress } from '../../client/follow';
@@ -26,17 +27,18 @@ interface Calls {
   repinned?: boolean;
 }
 
+// Typed against the real activities: a renamed or re-typed one breaks the build.
 function activities(plan: DeploymentPlan, calls: Calls) {
-  const note = (what: string) => async () => {
+  const note = <R>(what: string, result: R) => async () => {
     calls.ensure.push(what);
-    return {};
+    return result;
   };
   return {
     waitForExclusiveTurn: async () => ({ waitedFor: [] }),
     planDeployment: async () => ({ desired, plan }),
-    ensureProject: note('project'),
-    ensureNetwork: note('network'),
-    ensureBaseImage: note('image'),
+    ensureProject: note('project', { created: true }),
+    ensureNetwork: note('network', { created: true }),
+    ensureBaseImage: note('image', { alias: 'ss-base', fingerprint: 'f'.repeat(64), built: true, installed: [] }),
     ensureProfile: async (_r: string, _p: string, i: { name: string }) => (calls.ensure.push(`profile ${i.name}`), { action: 'created' }),
     ensureVolumes: async (_r: string, _p: string, v: { name: string }[]) => (calls.ensure.push(`volumes ${v.length}`), { created: [], grown: [] }),
     ensureInstance: async (_r: string, _p: string, i: { name: string }) => {
@@ -71,9 +73,12 @@ function activities(plan: DeploymentPlan, calls: Calls) {
       calls.ensure.push(`stacks ${which}`);
       return { images: [], stacks: [{ stack: which === 'proxy' ? 'reverse-proxy' : 'abc123-ghost-en', networksCreated: [], created: [], replaced: [], started: [], reloaded: [], rejoined: [], removed: [], unchanged: ['x'] }] };
     },
-    removeStacks: async (_r: string, _d: string, which: { stacks: string[] }) => (calls.ensure.push(`remove stacks ${which.stacks.join(',')}`), { removed: which.stacks, containers: [] }),
+    removeStacks: async (_r: string, _d: string, which: { stacks: string[] } | 'all') => {
+      const stacks = which === 'all' ? [] : which.stacks;
+      return (calls.ensure.push(`remove stacks ${stacks.join(',')}`), { removed: stacks, containers: [] });
+    },
     checkSitesServed: async () => (calls.verified.push('served'), [{ name: 'example.com', status: 301 }]),
-  };
+  } satisfies Partial<SswActivities>;
 }
 
 /** The instances part by default (instancesOnly); the services' branching is tested on its own below. */

@@ -12,6 +12,7 @@ import { createDockerActivities } from '../../activities/docker';
 import { createDeploymentActivities } from '../../activities/deployment';
 import { writeRemoteRecord } from '../../common/remotes';
 import { transferImages, type ImageTransfer } from '../../activities/docker/images';
+import { localDocker } from '../../activities/docker/local';
 import { applyStack, execIn, removeStack } from '../../activities/docker/stacks';
 import type { SecretRef, StackSpec } from '../../common/stacks/spec';
 import { pollUntil } from '../../activities/poll';
@@ -25,6 +26,7 @@ import { TcpRelay } from '../helpers/relay';
 import { FailureType } from '../../common/failure-types';
 import { DefaultLogger } from '@temporalio/worker';
 import { tempSsRoot } from '../helpers/temporal';
+import { realClients } from '../../workers/clients';
 
 // The Docker Engine API over SSH (pinned host key, the engine's unix socket forwarded), against the
 // harness dockerd through the harness sshd; and the air-gapped image transfer from the harness
@@ -104,7 +106,7 @@ describe('air-gapped image transfer into a real instance', () => {
 
   /** transferImages as deployStacks runs it: one Docker step (SSH connection) inside an activity. */
   const transfer = (refs: string[], to = instance, env = new MockActivityEnvironment()) =>
-    env.run(() => dockerStep('image transfer', paths, to, {}, (s) => transferImages(paths, s, refs))) as Promise<ImageTransfer[]>;
+    env.run(() => dockerStep('image transfer', paths, to, {}, (s) => transferImages(paths, localDocker(), s, refs))) as Promise<ImageTransfer[]>;
 
   const onInstance = (argv: string[]) => withSsh(instance, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, async ({ client }) => (await runChecked(client, argv, { timeoutMs: 30_000 })).stdout);
 
@@ -200,7 +202,7 @@ describe('air-gapped image transfer into a real instance', () => {
     let stopped = '';
     try {
       const env = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 2_000 }, { logger: new DefaultLogger('WARN') });
-      const run = env.run(createDeploymentActivities({ paths }).prepareDataPaths, 'deadlab', instance.host, 'www' as const);
+      const run = env.run(createDeploymentActivities({ paths, ...realClients(paths) }).prepareDataPaths, 'deadlab', instance.host, 'www' as const);
       run.catch(() => undefined);
       await pollUntil(async () => (await lxd.execInstance(NAME, ['test', '-e', marker])).exitCode === 0, { timeoutMs: 30_000, what: 'the command to start on the instance' });
       // The per-connection sshd processes (children of the listener) and their children: the sessions serving ssw, by PID.
@@ -221,7 +223,7 @@ describe('air-gapped image transfer into a real instance', () => {
     const DEPLOYMENT = 'svc';
     const SITE = 'svc.example';
     const env = new MockActivityEnvironment();
-    const activities = () => createDockerActivities({ paths });
+    const activities = () => createDockerActivities({ paths, ...realClients(paths) });
     const run = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, ...args: A): Promise<R> => env.run(fn, ...args);
     const deploy = (which: 'proxy' | 'apps') => run(activities().deployStacks, REMOTE, DEPLOYMENT, which);
     // Every secret site.conf holds: none may show in a container's configuration but where documented.

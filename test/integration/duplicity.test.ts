@@ -12,6 +12,7 @@ import { isFailure } from '../helpers/failures';
 import { harness } from '../helpers/harness';
 import { tempSsRoot } from '../helpers/temporal';
 import { treeDigest, writeAppData } from '../helpers/tree';
+import { realClients } from '../../workers/clients';
 
 // duplicity on the harness SSH host (real gpg encryption, file:// archives), archives moved over SFTP.
 const env = new MockActivityEnvironment();
@@ -28,7 +29,7 @@ const plan: BackupPlan = {
 };
 const site = { domain: DOMAIN, deploy: { ghost: true, nextcloud: false, gitea: false, nostr: false }, backupFullEveryDays: 30, backupKeepDays: 0 };
 const [ghost] = backupUnits(site, plan.host.dataPath, plan.backupPath, ['ghost']);
-const dup = createDuplicityActivities({ paths });
+const dup = createDuplicityActivities({ paths, ...realClients(paths) });
 
 function writeSiteConf(passphrase: string): void {
   fs.mkdirSync(paths.siteDir(DOMAIN), { recursive: true });

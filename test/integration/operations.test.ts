@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { SswActivities } from '../../activities';
 import { encryptedDataConverter } from '../../common/codec/data-converter';
 import { UserError } from '../../common/errors';
 import { SsPaths } from '../../common/paths';
@@ -102,7 +103,7 @@ describe('progress query', () => {
           }
           return { exitCode: 0, stdout: 'docker\nlxd\n', stderr: '' };
         },
-      },
+      } satisfies Partial<SswActivities>,
     });
     await worker.runUntil(async () => {
       // Started by hand (as a Schedule or the UI would): the workflow tags itself.

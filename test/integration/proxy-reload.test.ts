@@ -12,6 +12,7 @@ import { isFailure } from '../helpers/failures';
 import { harness } from '../helpers/harness';
 import { TestNginx } from '../helpers/nginx';
 import { tempSsRoot } from '../helpers/temporal';
+import { realClients } from '../../workers/clients';
 
 // reloadProxy runs as root on a www host whose other users may be hostile: it
 // must reload only root's distribution nginx, and never run what a process
@@ -29,7 +30,7 @@ const host: WwwHost = {
   ssh: { host: '127.0.0.1', port: harness().ssh.port, user: 'root', privateKeyPath: harness().ssh.privateKeyPath },
   dataPath,
 };
-const proxy = createProxyActivities({ paths });
+const proxy = createProxyActivities(realClients(paths));
 const nginx = new TestNginx(dataPath, ['proxy.test']);
 const started: ChildProcess[] = [];
 const user = harness().ssh.unprivilegedUser;

@@ -21,6 +21,7 @@ import { argvToCommand } from '../../common/shell-quote';
 import { runChecked, runCommand } from '../../activities/ssh/run';
 import { downloadFile, sha256File, uploadFile, type TransferResult } from '../../activities/ssh/sftp';
 import { createSshActivities, type SshCheckResult, type SshRunResult } from '../../activities/ssh';
+import { realClients } from '../../workers/clients';
 
 const h = harness().ssh;
 const hostBlob = Buffer.from(fs.readFileSync(h.hostPublicKeyPath, 'utf8').trim().split(/\s+/)[1]!, 'base64');
@@ -337,7 +338,7 @@ describe('SFTP transfers', () => {
 });
 
 describe('activities', () => {
-  const activities = () => createSshActivities({ paths });
+  const activities = () => createSshActivities(realClients(paths));
   const logs: LogEntry[] = [];
   const logger = new DefaultLogger('INFO', (entry) => logs.push(entry));
 
@@ -368,7 +369,7 @@ describe('activities', () => {
   });
 
   test('sshRun refuses an unpinned host', async () => {
-    const other = createSshActivities({ paths: new SsPaths(path.join(root, 'fresh-root')) });
+    const other = createSshActivities(realClients(new SsPaths(path.join(root, 'fresh-root'))));
     await assert.rejects(new MockActivityEnvironment(undefined, { logger }).run(other.sshRun, target, ['true']), isFailure(FailureType.HostKeyUnknown, true));
   });
 
@@ -391,7 +392,7 @@ describe('activities', () => {
 // file. The steps here run with a 2 s heartbeat timeout (stall limit 1.5 s); the test timeouts
 // only bound a regression's hang, they assert nothing about speed.
 describe('dead connections', () => {
-  const activities = () => createSshActivities({ paths });
+  const activities = () => createSshActivities(realClients(paths));
   const SIZE = 48 * 1024 * 1024 + 4321; // more than loopback's socket buffers hold, so a cut lands mid-transfer
   let big: string;
   let bigSha: string;

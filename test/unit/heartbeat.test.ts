@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { stallLimitMs, withProgress } from '../../activities/heartbeat';
+import { pollBeating, stallLimitMs, whileBeating, withProgress } from '../../activities/heartbeat';
 import { FailureType } from '../../common/failure-types';
 import { isFailure } from '../helpers/failures';
 
@@ -90,5 +90,47 @@ describe('withProgress', () => {
     setImmediate(() => e.cancel());
     await assert.rejects(run, (err: unknown) => err instanceof CancelledFailure);
     assert.deepEqual(why, ['cancelled']);
+  });
+});
+
+describe('pollBeating and whileBeating', () => {
+  test('a poll heartbeats what it waits for after each unanswered check, and returns the answer', async () => {
+    const beats: unknown[] = [];
+    const e = env();
+    e.on('heartbeat', (d: unknown) => beats.push(d));
+    let checks = 0;
+    const answer = await e.run(() =>
+      pollBeating(async () => (++checks === 3 ? 'ready' : undefined), {
+        details: () => ({ checks }),
+        firstGapMs: 1,
+        maxGapMs: 2,
+      }),
+    );
+    assert.equal(answer, 'ready');
+    assert.deepEqual(beats, [{ checks: 1 }, { checks: 2 }], 'one beat per unanswered check, none after the answer');
+  });
+
+  test('a poll that gives up fails with its own failure; a cancelled one ends as CancelledFailure', async () => {
+    const giveUp = async () => Promise.reject(new Error('limit'));
+    await assert.rejects(env().run(() => pollBeating(giveUp, { details: () => 0, firstGapMs: 1, maxGapMs: 1 })), /limit/);
+    const e = env();
+    const run = e.run(() => pollBeating(async () => undefined, { details: () => 0, firstGapMs: 10, maxGapMs: 10 }));
+    setImmediate(() => e.cancel());
+    await assert.rejects(run, (err: unknown) => err instanceof CancelledFailure);
+  });
+
+  test('the timer heartbeat asks for its details anew at each beat', async () => {
+    const beats: unknown[] = [];
+    const e = env();
+    e.on('heartbeat', (d: unknown) => beats.push(d));
+    let waited = 0;
+    await e.run(() => whileBeating(() => ({ waited }), async () => {
+      while (beats.length < 3) {
+        waited++;
+        await tick(5);
+      }
+    }, 5));
+    assert.equal((beats[0] as { waited: number }).waited, 0);
+    assert.ok((beats.at(-1) as { waited: number }).waited > 0, `later beats say how far it got: ${JSON.stringify(beats)}`);
   });
 });
