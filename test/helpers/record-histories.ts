@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { METADATA_ENCODING_KEY, type Payload } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { AesGcmPayloadCodec, ENCODING } from '../../common/codec/aes-gcm-codec';
+import { encryptedDataConverter } from '../../common/codec/data-converter';
 import { parseKeyring } from '../../common/codec/keyring';
 import { SsPaths } from '../../common/paths';
 
@@ -33,12 +34,14 @@ export async function recordHistoriesOf(args: string[]): Promise<void> {
   const address = flag(args, '--temporal-address');
   const namespace = flag(args, '--namespace') ?? 'default';
   if (!root || !taskQueue || !address) throw new Error(`${RECORD_ENV}: worker argv lacks --ss-root/--task-queue/--temporal-address`);
-  const from = new AesGcmPayloadCodec(parseKeyring(fs.readFileSync(new SsPaths(root).payloadKey, 'utf8'), root));
+  const rootKey = new SsPaths(root).payloadKey;
+  const from = new AesGcmPayloadCodec(parseKeyring(fs.readFileSync(rootKey, 'utf8'), rootKey));
   const to = new AesGcmPayloadCodec(parseKeyring(fs.readFileSync(REPLAY_KEY_FILE, 'utf8'), REPLAY_KEY_FILE));
   fs.mkdirSync(dir, { recursive: true });
   const connection = await Connection.connect({ address });
   try {
-    const client = new Client({ connection, namespace });
+    // The suite's own key decodes the listing's memos; the histories themselves come back still encrypted.
+    const client = new Client({ connection, namespace, dataConverter: encryptedDataConverter(rootKey) });
     const query = `TaskQueue = '${taskQueue}' AND ExecutionStatus != 'Running'`;
     for await (const wf of client.workflow.list({ query })) {
       const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
