@@ -69,10 +69,14 @@ export async function startService(args: string[], readyLine: RegExp, timeoutMs 
 
 /** Stops a service cleanly if a test left it running (Ctrl-C, then SIGKILL after `graceMs`). */
 export async function stopService(s: LongRunning, graceMs = 45000): Promise<void> {
-  await recordHistoriesOf(s.args); // opt-in (test/helpers/record-histories.ts); nothing by default
-  if (s.child.exitCode !== null || s.child.signalCode !== null) return;
-  s.ctrlC();
-  const timer = setTimeout(() => s.child.kill('SIGKILL'), graceMs);
-  await s.exited;
-  clearTimeout(timer);
+  try {
+    await recordHistoriesOf(s.args); // opt-in (test/helpers/record-histories.ts); nothing by default
+  } finally {
+    if (s.child.exitCode === null && s.child.signalCode === null) {
+      s.ctrlC();
+      const timer = setTimeout(() => s.child.kill('SIGKILL'), graceMs);
+      await s.exited;
+      clearTimeout(timer);
+    }
+  }
 }

@@ -47,7 +47,7 @@ export async function recordHistoriesOf(args: string[]): Promise<void> {
       const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
       await reencrypt(history, from, to);
       const id = wf.workflowId.replace(/[^A-Za-z0-9_-]+/g, '_');
-      const file = path.join(dir, `${wf.type}.${wf.status.name}.${id}.${wf.runId.slice(0, 8)}.history.bin`);
+      const file = path.join(dir, `${wf.type}.${wf.status.name}.${id}.${wf.runId}.history.bin`);
       fs.writeFileSync(file, temporal.api.history.v1.History.encode(history).finish());
     }
   } finally {
