@@ -17,7 +17,7 @@ const DIR = path.resolve(__dirname, '../../../test/fixtures/replay');
 
 type History = temporal.api.history.v1.History;
 
-let histories: { file: string; type: string; history: History }[];
+let histories: { file: string; type: string; workflowId: string; history: History }[];
 let dataConverter: ReplayWorkerOptions['dataConverter'];
 
 before(() => {
@@ -33,9 +33,11 @@ before(() => {
     .sort()
     .map((file) => {
       const history = temporal.api.history.v1.History.decode(fs.readFileSync(path.join(DIR, file)));
-      const type = history.events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
+      const started = history.events[0]?.workflowExecutionStartedEventAttributes;
+      const type = started?.workflowType?.name;
       assert.ok(type, `${file} starts with WorkflowExecutionStarted`);
-      return { file, type, history };
+      // The recorded id: workflows derive their children's ids from their own.
+      return { file, type, workflowId: started?.workflowId || file, history };
     });
 });
 
@@ -58,12 +60,12 @@ test('recorded workflow histories replay without non-determinism', async () => {
   const failures: string[] = [];
   const replays = Worker.runReplayHistories(
     { workflowBundle, dataConverter },
-    histories.map(({ file, history }) => ({ workflowId: file, history })),
+    histories.map(({ workflowId, history }) => ({ workflowId, history })),
   );
   let replayed = 0;
   for await (const r of replays) {
-    replayed++;
-    if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
+    const { file } = histories[replayed++]; // one result per history, in order
+    if (r.error) failures.push(`${file} (${r.workflowId}): ${r.error.message}`);
   }
   assert.equal(replayed, histories.length);
   assert.deepEqual(failures, []);
@@ -91,9 +93,9 @@ test('negative control: a workflow with a step added fails replay with a Determi
       ].join('\n'),
     );
     const workflowBundle = await bundleSswWorkflows(path.join(copy, 'index.js'));
-    const { file, history } = histories.find((h) => h.type === 'checkHost') ?? assert.fail('no checkHost history');
+    const { workflowId, history } = histories.find((h) => h.type === 'checkHost') ?? assert.fail('no checkHost history');
     await assert.rejects(
-      Worker.runReplayHistory({ workflowBundle, dataConverter }, history, file),
+      Worker.runReplayHistory({ workflowBundle, dataConverter }, history, workflowId),
       (err: unknown) => {
         assert.ok(err instanceof DeterminismViolationError, `expected a DeterminismViolationError, got: ${err}`);
         return true;
