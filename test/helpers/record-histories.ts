@@ -33,7 +33,9 @@ export async function recordHistoriesOf(args: string[]): Promise<void> {
   const taskQueue = flag(args, '--task-queue');
   const address = flag(args, '--temporal-address');
   const namespace = flag(args, '--namespace') ?? 'default';
-  if (!root || !taskQueue || !address) throw new Error(`${RECORD_ENV}: worker argv lacks --ss-root/--task-queue/--temporal-address`);
+  if (!root || !taskQueue || !address) {
+    throw new Error(`${RECORD_ENV}: the worker's argv lacks --ss-root, --task-queue or --temporal-address`);
+  }
   const rootKey = new SsPaths(root).payloadKey;
   const from = new AesGcmPayloadCodec(parseKeyring(fs.readFileSync(rootKey, 'utf8'), rootKey));
   const to = new AesGcmPayloadCodec(parseKeyring(fs.readFileSync(REPLAY_KEY_FILE, 'utf8'), REPLAY_KEY_FILE));

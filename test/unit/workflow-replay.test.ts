@@ -93,9 +93,9 @@ test('negative control: a workflow with a step added fails replay with a Determi
       ].join('\n'),
     );
     const workflowBundle = await bundleSswWorkflows(path.join(copy, 'index.js'));
-    const { workflowId, history } = histories.find((h) => h.type === 'checkHost') ?? assert.fail('no checkHost history');
+    const checkHost = histories.find((h) => h.type === 'checkHost') ?? assert.fail('no checkHost history');
     await assert.rejects(
-      Worker.runReplayHistory({ workflowBundle, dataConverter }, history, workflowId),
+      Worker.runReplayHistory({ workflowBundle, dataConverter }, checkHost.history, checkHost.workflowId),
       (err: unknown) => {
         assert.ok(err instanceof DeterminismViolationError, `expected a DeterminismViolationError, got: ${err}`);
         return true;
