@@ -1,5 +1,6 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
+import { recordHistoriesOf } from './record-histories';
 
 /** The built CLI entry point, run as the operator would run `ssw`. */
 export const SSW = path.resolve(__dirname, '../../client/main.js');
@@ -28,6 +29,8 @@ export function sswAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<C
 
 export interface LongRunning {
   child: ChildProcess;
+  /** The argv it was started with (SSW_RECORD_HISTORIES reads a worker's task queue from it). */
+  args: string[];
   /** SIGINT to the process group, like Ctrl-C in a terminal. */
   ctrlC(): void;
   output: () => string;
@@ -61,14 +64,19 @@ export async function startService(args: string[], readyLine: RegExp, timeoutMs 
       reject(new Error(`ssw ${args.join(' ')} exited with ${code} before ready:\n${out}`));
     });
   });
-  return { child, output: () => out, exited, ctrlC: () => process.kill(-child.pid!, 'SIGINT') };
+  return { child, args, output: () => out, exited, ctrlC: () => process.kill(-child.pid!, 'SIGINT') };
 }
 
 /** Stops a service cleanly if a test left it running (Ctrl-C, then SIGKILL after `graceMs`). */
 export async function stopService(s: LongRunning, graceMs = 45000): Promise<void> {
-  if (s.child.exitCode !== null || s.child.signalCode !== null) return;
-  s.ctrlC();
-  const timer = setTimeout(() => s.child.kill('SIGKILL'), graceMs);
-  await s.exited;
-  clearTimeout(timer);
+  try {
+    await recordHistoriesOf(s.args); // opt-in (test/helpers/record-histories.ts); nothing by default
+  } finally {
+    if (s.child.exitCode === null && s.child.signalCode === null) {
+      s.ctrlC();
+      const timer = setTimeout(() => s.child.kill('SIGKILL'), graceMs);
+      await s.exited;
+      clearTimeout(timer);
+    }
+  }
 }
