@@ -57,8 +57,14 @@ export function configCommand(io: CliIO): Command {
         describe: 'Report every problem at once (exit 2), or write stubs for missing files (exit 1)',
         builder: (y) =>
           y.options({
-            remote: { type: 'string', describe: 'Check this remote (with --deployment: the whole deployment, as ssw up would)' },
-            deployment: { type: 'string', describe: 'Check this deployment\'s project.conf (with --remote: and its sites)' },
+            remote: {
+              type: 'string',
+              describe: 'Check this remote (with --deployment: the whole deployment, as ssw up would)',
+            },
+            deployment: {
+              type: 'string',
+              describe: "Check this deployment's project.conf (with --remote: and its sites)",
+            },
             site: { type: 'string', describe: 'Check this site\'s site.conf' },
           }),
         handler: (args) => checkConfig(io, args),

@@ -141,8 +141,15 @@ export function hostCommand(io: CliIO): Command {
               describe: 'Private key file (unencrypted)',
               defaultDescription: '~/.ssh/id_ed25519, id_ecdsa or id_rsa',
             },
-            'ssh-agent': { type: 'boolean', default: false, describe: 'Authenticate with the keys in ssh-agent ($SSH_AUTH_SOCK)' },
-            'pin-host-key': { type: 'string', describe: 'Pin this host key fingerprint (SHA256:...) after checking it matches' },
+            'ssh-agent': {
+              type: 'boolean',
+              default: false,
+              describe: 'Authenticate with the keys in ssh-agent ($SSH_AUTH_SOCK)',
+            },
+            'pin-host-key': {
+              type: 'string',
+              describe: 'Pin this host key fingerprint (SHA256:...) after checking it matches',
+            },
           }),
         handler: (args) => checkHost(io, args),
       }),

@@ -65,7 +65,11 @@ export function remoteAddCommand(io: CliIO): Command {
     builder: (y) =>
       y
         .positional('name', { type: 'string', demandOption: true, describe: 'Remote name, e.g. home' })
-        .positional('host', { type: 'string', demandOption: true, describe: 'Host name or IP address reachable over SSH' })
+        .positional('host', {
+          type: 'string',
+          demandOption: true,
+          describe: 'Host name or IP address reachable over SSH',
+        })
         .options({
           'ssh-user': { type: 'string', default: 'ubuntu', describe: 'SSH user (root, or one with passwordless sudo)' },
           'ssh-port': { type: 'number', default: 22, describe: 'SSH port' },
