@@ -1,4 +1,4 @@
-import yargs, { CommandModule } from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { UserError } from '../common/errors';
 import { backupCommand, restoreCommand } from './commands/backup';
 import { cancelCommand } from './commands/cancel';
@@ -15,12 +15,13 @@ import { scheduleCommand } from './commands/schedule';
 import { serverCommand } from './commands/server';
 import { statusCommand } from './commands/status';
 import { workerCommand } from './commands/worker';
-import { globalOptions, GlobalArgs } from './context';
+import { globalOptions, type GlobalArgs } from './context';
+import type { Around, Command } from './define-command';
 import { reportError } from './error-handler';
 import { CliIO, processIO } from './io';
 
 /** Every command, registered in one place. Each module declares its own args and handler. */
-function commands(io: CliIO): CommandModule<GlobalArgs, any>[] {
+export function commands(io: CliIO): Command[] {
   return [
     devCommand(io),
     serverCommand(io),
@@ -46,11 +47,12 @@ function commands(io: CliIO): CommandModule<GlobalArgs, any>[] {
 /**
  * Runs ssw with `argv` (without node and script) and returns the exit code.
  * In-process and side-effect free apart from what the command itself does,
- * so tests call it directly.
+ * so tests call it directly. `around` wraps every command's handler (tests
+ * record instead of running); help and version text go to `io` as well.
  */
-export async function runCli(argv: string[], io: CliIO = processIO()): Promise<number> {
+export async function runCli(argv: string[], io: CliIO = processIO(), around?: Around): Promise<number> {
   const verbose = argv.includes('--verbose');
-  let parser = yargs(argv)
+  const root: Argv<GlobalArgs> = yargs()
     .scriptName('ssw')
     .usage('ssw <command> [options]\n\nSovereign Stack operations as durable Temporal workflows.')
     .options(globalOptions)
@@ -67,9 +69,12 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     })
     .help()
     .version(require('../../package.json').version);
-  for (const c of commands(io)) parser = parser.command(c) as typeof parser;
+  const parser = commands(io).reduce((y, c) => c.register(y, around), root);
   try {
-    await parser.parseAsync();
+    // With a callback, yargs hands over the --help and --version text instead of printing it.
+    await parser.parseAsync(argv, {}, (_err, _args, output) => {
+      if (output) io.out(output);
+    });
     return io.exitCode;
   } catch (err) {
     const { message, exitCode } = reportError(err, verbose);

@@ -4,9 +4,8 @@ import { UserError } from '../common/errors';
 import { defaultSsRoot, SsPaths } from '../common/paths';
 import { tlsConfig, type TemporalOptions } from '../common/temporal/tls';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE, DEFAULT_TEMPORAL_ADDRESS } from '../common/temporal/defaults';
-import type { CliIO } from './io';
 
-/** The options every command accepts (see globalOptions in cli.ts). */
+/** The options every command accepts (globalOptions below; their types reach each handler through its builder). */
 export interface GlobalArgs {
   'ss-root': string;
   'temporal-address': string;
@@ -94,5 +93,3 @@ export async function withClient<T>(args: GlobalArgs, fn: (client: Client) => Pr
     await client.connection.close();
   }
 }
-
-export type Handler<A> = (args: GlobalArgs & A, io: CliIO) => Promise<void>;

@@ -1,4 +1,3 @@
-import type { CommandModule } from 'yargs';
 import { BACKUP_APPS, DRILL_RECORD, isBackupApp, type BackupApp } from '../../common/backup/plan';
 import { UserError } from '../../common/errors';
 import type { BackupDeploymentResult } from '../../workflows/backup-deployment';
@@ -6,16 +5,23 @@ import type { RestoreDeploymentResult } from '../../workflows/restore-deployment
 import type { RestoreDrillResult } from '../../workflows/restore-drill';
 import { certTargetFromArgs, certTargetOptions, domainsFromArgs, pinHostTarget, type CertTargetArgs } from '../cert-target';
 import { GlobalArgs, pathsOf } from '../context';
+import { defineCommand, defineGroup, type Command } from '../define-command';
 import type { CliIO } from '../io';
 
 interface BackupArgs extends CertTargetArgs {
-  action?: 'verify' | 'list';
+  action?: 'verify';
   app?: string[];
   time?: string;
   detach: boolean;
 }
 
-function appsFrom(args: BackupArgs): BackupApp[] {
+/** `ssw backup list`: the archives here, filtered by site and app. */
+interface ListArgs {
+  domain?: string[];
+  app?: string[];
+}
+
+function appsFrom(args: Pick<BackupArgs, 'app'>): BackupApp[] {
   const apps = (args.app ?? []).map(String);
   const bad = apps.filter((a) => !isBackupApp(a));
   if (bad.length) throw new UserError(`--app ${bad.join(', ')}: not an app ssw backs up (${BACKUP_APPS.join(', ')}).`);
@@ -44,64 +50,99 @@ const WORKFLOWS = {
   restore: { operation: 'restore', workflowType: 'restoreDeployment' },
 } as const;
 
-function command(io: CliIO, kind: 'backup' | 'restore'): CommandModule<GlobalArgs, GlobalArgs> {
-  return {
-    command: kind === 'backup' ? 'backup [action]' : 'restore',
+const backupOptions = {
+  ...certTargetOptions,
+  app: { type: 'string', array: true, describe: `Only this app (repeatable): ${BACKUP_APPS.join(', ')}` },
+  detach: { type: 'boolean', default: false, describe: 'Return once started, printing the workflow ID' },
+} as const;
+
+export function backupCommand(io: CliIO): Command {
+  return defineGroup({
+    name: 'backup',
     describe:
-      kind === 'backup'
-        ? 'Encrypted, incremental duplicity backups of every app of every site, on the host and copied to this machine; verify: restore drill; list: the archives here'
-        : 'Restore apps from their backups (latest or --time); the live data is kept aside, never deleted',
-    builder: (y) =>
-      (kind === 'backup' ? y.positional('action', { choices: ['verify', 'list'] as const, describe: 'verify: restore each latest backup into scratch and verify it; list: chains, sizes, last verification' }) : y)
-        .options(certTargetOptions)
-        .options({
-          app: { type: 'string', array: true, describe: `Only this app (repeatable): ${BACKUP_APPS.join(', ')}` },
-          ...(kind === 'restore' ? { time: { type: 'string', describe: 'Restore as of this time (2026-11-20T10:00:00Z) or age (3D)', defaultDescription: 'the latest backup' } } : {}),
-          detach: { type: 'boolean', default: false, describe: 'Return once started, printing the workflow ID' },
-        }),
-    handler: async (argv) => {
-      const args = argv as unknown as GlobalArgs & BackupArgs;
-      if (args.action === 'list') return listBackups(io, args);
-      const what = kind === 'restore' ? WORKFLOWS.restore : args.action === 'verify' ? WORKFLOWS.verify : WORKFLOWS.backup;
-      const apps = appsFrom(args);
-      const time = checkTime(args.time);
-      const target = await certTargetFromArgs(args);
-      const { resolveBackupPlan } = await import('../../common/backup/resolve');
-      resolveBackupPlan(pathsOf(args), target, { apps }); // every config problem before anything starts
-      const { certOperationTarget } = await import('../../common/tls/plan');
-      const opTarget = certOperationTarget(target);
-      const { workflowIdFor } = await import('../../common/temporal/operations');
-      workflowIdFor(what.operation, opTarget); // throws on anything unusable, before any traffic
-      const { runOperation } = await import('../run-operation');
-      const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
-      await runOperation<BackupDeploymentResult | RestoreDeploymentResult | RestoreDrillResult>(
-        io,
-        args,
-        { ...what, target: opTarget, args: [{ target, ...(apps.length ? { apps } : {}), ...(time ? { time } : {}) }] },
-        {
-          text: (result) => {
-            if (what === WORKFLOWS.verify) {
-              for (const a of (result as RestoreDrillResult).apps) io.out(`${a.domain} ${a.app}  ${!a.ok ? `FAILED: ${a.error}` : a.backupTime ? `restores: backup of ${a.backupTime}, ${a.restoredFiles} files verified` : 'no backup yet'}`);
-            } else if (kind === 'backup') {
-              for (const a of (result as BackupDeploymentResult).apps) {
-                io.out(`${a.domain} ${a.app}  ${a.kind}; archive ${a.archiveFiles} files, ${mb(a.archiveBytes)}; ${mb(a.pulledBytes)} copied here${a.offsite ? `, ${mb(a.offsite.sentBytes)} to ${a.offsite.remote}` : ''}`);
-              }
-            } else {
-              for (const a of (result as RestoreDeploymentResult).apps) {
-                if (a.restoredTo === null) io.out(`${a.domain} ${a.app}  nothing to restore`);
-                else io.out(`${a.domain} ${a.app}  restored to ${a.restoredTo}${a.pushedBytes ? ` (${mb(a.pushedBytes)} of archive sent to the host)` : ''}${a.previousKeptAt ? `; the previous data is kept at ${a.previousKeptAt}` : ''}`);
-              }
-            }
-          },
-        },
-        { beforeStart: () => pinHostTarget(args, target) },
-      );
+      'Encrypted, incremental duplicity backups of every app of every site, on the host and copied to this machine; ' +
+      'verify: restore drill; list: the archives here',
+    default: {
+      does: 'back up',
+      builder: (y) => y.options(backupOptions),
+      handler: (args) => runBackup(io, 'backup', args),
     },
-  };
+    subcommands: [
+      defineCommand({
+        command: 'verify',
+        describe: 'Restore each latest backup into scratch on the host and verify it (the restore drill)',
+        builder: (y) => y.options(backupOptions),
+        handler: (args) => runBackup(io, 'backup', { ...args, action: 'verify' }),
+      }),
+      defineCommand({
+        command: 'list',
+        describe: 'The archives copied to this machine: chains, sizes, last verification (reads local files only)',
+        builder: (y) =>
+          y.options({
+            domain: { type: 'string', array: true, describe: 'Only this site (repeatable)' },
+            app: backupOptions.app,
+          }),
+        handler: (args) => listBackups(io, args),
+      }),
+    ],
+  });
+}
+
+export function restoreCommand(io: CliIO): Command {
+  return defineCommand({
+    command: 'restore',
+    describe: 'Restore apps from their backups (latest or --time); the live data is kept aside, never deleted',
+    builder: (y) =>
+      y.options(backupOptions).options({
+        time: {
+          type: 'string',
+          describe: 'Restore as of this time (2026-11-20T10:00:00Z) or age (3D)',
+          defaultDescription: 'the latest backup',
+        },
+      }),
+    handler: (args) => runBackup(io, 'restore', args),
+  });
+}
+
+async function runBackup(io: CliIO, kind: 'backup' | 'restore', args: GlobalArgs & BackupArgs): Promise<void> {
+  const what = kind === 'restore' ? WORKFLOWS.restore : args.action === 'verify' ? WORKFLOWS.verify : WORKFLOWS.backup;
+  const apps = appsFrom(args);
+  const time = checkTime(args.time);
+  const target = await certTargetFromArgs(args);
+  const { resolveBackupPlan } = await import('../../common/backup/resolve');
+  resolveBackupPlan(pathsOf(args), target, { apps }); // every config problem before anything starts
+  const { certOperationTarget } = await import('../../common/tls/plan');
+  const opTarget = certOperationTarget(target);
+  const { workflowIdFor } = await import('../../common/temporal/operations');
+  workflowIdFor(what.operation, opTarget); // throws on anything unusable, before any traffic
+  const { runOperation } = await import('../run-operation');
+  const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+  await runOperation<BackupDeploymentResult | RestoreDeploymentResult | RestoreDrillResult>(
+    io,
+    args,
+    { ...what, target: opTarget, args: [{ target, ...(apps.length ? { apps } : {}), ...(time ? { time } : {}) }] },
+    {
+      text: (result) => {
+        if (what === WORKFLOWS.verify) {
+          for (const a of (result as RestoreDrillResult).apps) io.out(`${a.domain} ${a.app}  ${!a.ok ? `FAILED: ${a.error}` : a.backupTime ? `restores: backup of ${a.backupTime}, ${a.restoredFiles} files verified` : 'no backup yet'}`);
+        } else if (kind === 'backup') {
+          for (const a of (result as BackupDeploymentResult).apps) {
+            io.out(`${a.domain} ${a.app}  ${a.kind}; archive ${a.archiveFiles} files, ${mb(a.archiveBytes)}; ${mb(a.pulledBytes)} copied here${a.offsite ? `, ${mb(a.offsite.sentBytes)} to ${a.offsite.remote}` : ''}`);
+          }
+        } else {
+          for (const a of (result as RestoreDeploymentResult).apps) {
+            if (a.restoredTo === null) io.out(`${a.domain} ${a.app}  nothing to restore`);
+            else io.out(`${a.domain} ${a.app}  restored to ${a.restoredTo}${a.pushedBytes ? ` (${mb(a.pushedBytes)} of archive sent to the host)` : ''}${a.previousKeptAt ? `; the previous data is kept at ${a.previousKeptAt}` : ''}`);
+          }
+        }
+      },
+    },
+    { beforeStart: () => pinHostTarget(args, target) },
+  );
 }
 
 /** The archives copied to this machine, per site and app: chains, sizes, times, and the last drill. Reads local files only. */
-async function listBackups(io: CliIO, args: GlobalArgs & BackupArgs): Promise<void> {
+async function listBackups(io: CliIO, args: GlobalArgs & ListArgs): Promise<void> {
   const fs = await import('node:fs');
   const path = await import('node:path');
   const { parseChains } = await import('../../common/backup/chains');
@@ -152,5 +193,3 @@ async function listBackups(io: CliIO, args: GlobalArgs & BackupArgs): Promise<vo
   }
 }
 
-export const backupCommand = (io: CliIO) => command(io, 'backup');
-export const restoreCommand = (io: CliIO) => command(io, 'restore');

@@ -1,21 +1,16 @@
-import type { CommandModule } from 'yargs';
 import { UserError } from '../../common/errors';
-import { GlobalArgs, withClient } from '../context';
+import { withClient } from '../context';
+import { defineCommand, type Command } from '../define-command';
 import type { CliIO } from '../io';
 
-interface CancelArgs {
-  id: string;
-  wait: boolean;
-}
-
-export function cancelCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs & CancelArgs> {
-  return {
+export function cancelCommand(io: CliIO): Command {
+  return defineCommand({
     command: 'cancel <id>',
     describe: 'Ask a running operation to stop (its steps clean up and it ends as cancelled)',
     builder: (y) =>
       y
         .positional('id', { type: 'string', demandOption: true, describe: 'Workflow ID' })
-        .option('wait', { type: 'boolean', default: true, describe: 'Wait until it has stopped' }) as never,
+        .option('wait', { type: 'boolean', default: true, describe: 'Wait until it has stopped' }),
     handler: async (args) =>
       withClient(args, async (client) => {
         const handle = client.workflow.getHandle(args.id);
@@ -45,5 +40,5 @@ export function cancelCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs &
         }
         io.out(args.json ? JSON.stringify({ workflowId: args.id, status }) : `${args.id} stopped: ${status}.`);
       }),
-  };
+  });
 }

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
-import type { CommandModule } from 'yargs';
 import { UserError } from '../../common/errors';
 import { validPort } from '../cert-target';
 import { GlobalArgs, pathsOf } from '../context';
+import { defineCommand, type Command } from '../define-command';
 import type { CliIO } from '../io';
 import { waitForShutdownSignal } from '../services/signals';
 
@@ -76,16 +76,16 @@ export function uidOfUser(user: string): number {
   return Number(line.split(':')[2]);
 }
 
-export function codecServerCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
-  return {
+export function codecServerCommand(io: CliIO): Command {
+  return defineCommand({
     command: 'codec-server',
     describe: 'Serve /encode and /decode on loopback so the Web UI shows decrypted payloads',
     builder: (y) => y.options(codecOptions),
-    handler: async (argv) => {
-      const { server } = await startCodecFromArgs(argv as unknown as GlobalArgs & CodecArgs, io);
+    handler: async (args) => {
+      const { server } = await startCodecFromArgs(args, io);
       await waitForShutdownSignal();
       await new Promise((r) => server.close(r));
       io.out('Codec server stopped.');
     },
-  };
+  });
 }

@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { CommandModule } from 'yargs';
 import type * as Config from '../../common/config';
 import { ConfigError, ConfigProblem } from '../../common/errors';
 import { subdirectories } from '../../common/local-dirs';
 import type { SsPaths } from '../../common/paths';
 import { GlobalArgs, pathsOf } from '../context';
+import { defineCommand, defineGroup, type Command } from '../define-command';
 import type { CliIO } from '../io';
 
 interface ConfigArgs {
@@ -47,47 +47,58 @@ function checkAll(paths: SsPaths, { loadProjectConfig, loadRemoteConfig, loadSit
   return checked;
 }
 
-export function configCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
-  return {
-    command: 'config <action>',
+export function configCommand(io: CliIO): Command {
+  return defineGroup({
+    name: 'config',
     describe: 'Validate the Sovereign Stack config under $SS_ROOT (remote.conf, project.conf, site.conf)',
-    builder: (y) =>
-      y
-        .positional('action', { choices: ['check'] as const, describe: 'check: report every problem at once (exit 2), or write stubs for missing files (exit 1)' })
-        .options({
-          remote: { type: 'string', describe: 'Check this remote (with --deployment: the whole deployment, as ssw up would)' },
-          deployment: { type: 'string', describe: 'Check this deployment\'s project.conf (with --remote: and its sites)' },
-          site: { type: 'string', describe: 'Check this site\'s site.conf' },
-        }),
-    handler: async (argv) => {
-      const args = argv as unknown as GlobalArgs & ConfigArgs;
-      const paths = pathsOf(args);
-      // zod and the schemas load only when a config is checked: `ssw --help` stays fast.
-      const config = await import('../../common/config');
-      const { loadDeploymentConfig, loadProjectConfig, loadRemoteConfig, loadSiteConfig } = config;
-      let checked: Checked;
-      if (args.remote && args.deployment) {
-        const d = loadDeploymentConfig(paths, { remote: args.remote, deployment: args.deployment });
-        checked = { remotes: [args.remote], deployments: [args.deployment], sites: d.sites.map((s) => s.domain) };
-      } else if (args.remote || args.deployment || args.site) {
-        if (args.remote) loadRemoteConfig(paths, args.remote);
-        if (args.deployment) loadProjectConfig(paths, args.deployment);
-        if (args.site) loadSiteConfig(paths, args.site);
-        checked = { remotes: args.remote ? [args.remote] : [], deployments: args.deployment ? [args.deployment] : [], sites: args.site ? [args.site] : [] };
-      } else {
-        checked = checkAll(paths, config);
-      }
-      if (args.json) {
-        io.out(JSON.stringify({ valid: true, ssRoot: paths.root, ...checked }, null, 2));
-        return;
-      }
-      const n = checked.remotes.length + checked.deployments.length + checked.sites.length;
-      if (n === 0) {
-        io.out(`No config files under ${paths.root} yet (remotes/*/remote.conf, projects/*/project.conf, sites/*/site.conf).`);
-        return;
-      }
-      const part = (label: string, xs: string[]) => (xs.length ? `${label} ${xs.join(', ')}` : '');
-      io.out(`Configuration under ${paths.root} is valid: ${[part('remotes', checked.remotes), part('deployments', checked.deployments), part('sites', checked.sites)].filter(Boolean).join('; ')}.`);
-    },
-  };
+    subcommands: [
+      defineCommand({
+        command: 'check',
+        describe: 'Report every problem at once (exit 2), or write stubs for missing files (exit 1)',
+        builder: (y) =>
+          y.options({
+            remote: {
+              type: 'string',
+              describe: 'Check this remote (with --deployment: the whole deployment, as ssw up would)',
+            },
+            deployment: {
+              type: 'string',
+              describe: "Check this deployment's project.conf (with --remote: and its sites)",
+            },
+            site: { type: 'string', describe: 'Check this site\'s site.conf' },
+          }),
+        handler: (args) => checkConfig(io, args),
+      }),
+    ],
+  });
+}
+
+async function checkConfig(io: CliIO, args: GlobalArgs & ConfigArgs): Promise<void> {
+  const paths = pathsOf(args);
+  // zod and the schemas load only when a config is checked: `ssw --help` stays fast.
+  const config = await import('../../common/config');
+  const { loadDeploymentConfig, loadProjectConfig, loadRemoteConfig, loadSiteConfig } = config;
+  let checked: Checked;
+  if (args.remote && args.deployment) {
+    const d = loadDeploymentConfig(paths, { remote: args.remote, deployment: args.deployment });
+    checked = { remotes: [args.remote], deployments: [args.deployment], sites: d.sites.map((s) => s.domain) };
+  } else if (args.remote || args.deployment || args.site) {
+    if (args.remote) loadRemoteConfig(paths, args.remote);
+    if (args.deployment) loadProjectConfig(paths, args.deployment);
+    if (args.site) loadSiteConfig(paths, args.site);
+    checked = { remotes: args.remote ? [args.remote] : [], deployments: args.deployment ? [args.deployment] : [], sites: args.site ? [args.site] : [] };
+  } else {
+    checked = checkAll(paths, config);
+  }
+  if (args.json) {
+    io.out(JSON.stringify({ valid: true, ssRoot: paths.root, ...checked }, null, 2));
+    return;
+  }
+  const n = checked.remotes.length + checked.deployments.length + checked.sites.length;
+  if (n === 0) {
+    io.out(`No config files under ${paths.root} yet (remotes/*/remote.conf, projects/*/project.conf, sites/*/site.conf).`);
+    return;
+  }
+  const part = (label: string, xs: string[]) => (xs.length ? `${label} ${xs.join(', ')}` : '');
+  io.out(`Configuration under ${paths.root} is valid: ${[part('remotes', checked.remotes), part('deployments', checked.deployments), part('sites', checked.sites)].filter(Boolean).join('; ')}.`);
 }

@@ -1,4 +1,3 @@
-import type { CommandModule } from 'yargs';
 import { validateName } from '../../common/config/validators';
 import { UserError } from '../../common/errors';
 import { currentRemote } from '../../common/remotes';
@@ -6,6 +5,7 @@ import type { DeploymentDownResult } from '../../workflows/deployment-down';
 import type { DeploymentUpResult } from '../../workflows/deployment-up';
 import type { ShowDeploymentResult } from '../../workflows/show-deployment';
 import { GlobalArgs, pathsOf, withClient } from '../context';
+import { defineCommand, type Command } from '../define-command';
 import type { CliIO } from '../io';
 
 /**
@@ -20,8 +20,8 @@ interface DeploymentArgs {
   'skip-wwwserver': boolean;
   'skip-btcpayserver': boolean;
   'skip-lnplayserver': boolean;
-  yes: boolean;
-  detach: boolean;
+  yes?: boolean;
+  detach?: boolean;
   plan?: boolean;
   sequential?: boolean;
   purge?: boolean;
@@ -94,8 +94,8 @@ async function printPlan(io: CliIO, args: GlobalArgs & DeploymentArgs, target: R
   for (const line of formatPlan(plan, { showKeep })) io.out(`  ${line}`);
 }
 
-export function upCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
-  return {
+export function upCommand(io: CliIO): Command {
+  return defineCommand({
     command: 'up',
     describe: 'Bring a deployment up (ss-up): project, network, base image, every instance in parallel, then the www services (certificates, proxy, apps); resumable',
     builder: (y) =>
@@ -110,8 +110,7 @@ export function upCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
         'skip-wwwbackup': { type: 'boolean', default: false, describe: 'No backup of the www apps after a deploy that changed them' },
         'instances-only': { type: 'boolean', default: false, describe: 'Bring up the instances and stop: no certificates or services (point DNS at them, then run up again)' },
       }),
-    handler: async (argv) => {
-      const args = argv as unknown as GlobalArgs & DeploymentArgs;
+    handler: async (args) => {
       const target = targetOf(args);
       await checkConfig(args, target, args.plan ? undefined : 'change');
       if (args.plan) return printPlan(io, args, { ...target, ...(args['instances-only'] ? { instancesOnly: true } : {}) }, false);
@@ -155,11 +154,11 @@ export function upCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
         },
       );
     },
-  };
+  });
 }
 
-export function downCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
-  return {
+export function downCommand(io: CliIO): Command {
+  return defineCommand({
     command: 'down',
     describe: 'Take a deployment down (ss-down): delete its instances and profiles; volumes stay unless --purge',
     builder: (y) =>
@@ -169,8 +168,7 @@ export function downCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
         detach: { type: 'boolean', default: false, describe: 'Return once started, printing the workflow ID and the Web UI link' },
         'skip-wwwbackup': { type: 'boolean', default: false, describe: 'Do not back up the www apps before removing them' },
       }),
-    handler: async (argv) => {
-      const args = argv as unknown as GlobalArgs & DeploymentArgs;
+    handler: async (args) => {
       const target = targetOf(args);
       await checkConfig(args, target, 'take down');
       if (args.purge && !args.yes) await confirmPurge(io, target);
@@ -198,7 +196,7 @@ export function downCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
         },
       );
     },
-  };
+  });
 }
 
 /** --purge deletes data: on a terminal, the operator types the deployment's name; elsewhere --yes is required. */
@@ -216,16 +214,15 @@ async function confirmPurge(io: CliIO, target: { remote: string; deployment: str
   }
 }
 
-export function showCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
-  return {
+export function showCommand(io: CliIO): Command {
+  return defineCommand({
     command: 'show',
     describe: 'What exists of a deployment on its remote versus what the config wants (ss-show); changes nothing',
     builder: (y) => y.options(targetOptions).options({ 'instances-only': { type: 'boolean', default: false, describe: 'Leave out the services (stacks) on the www instance' } }),
-    handler: async (argv) => {
-      const args = argv as unknown as GlobalArgs & DeploymentArgs;
+    handler: async (args) => {
       const target = targetOf(args);
       await checkConfig(args, target);
       await printPlan(io, args, { ...target, ...(args['instances-only'] ? { instancesOnly: true } : {}) }, true);
     },
-  };
+  });
 }

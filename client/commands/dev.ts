@@ -1,23 +1,22 @@
-import type { CommandModule } from 'yargs';
-import { checkedTemporalOptions, GlobalArgs, pathsOf } from '../context';
+import { checkedTemporalOptions, pathsOf } from '../context';
+import { defineCommand, type Command } from '../define-command';
 import type { CliIO } from '../io';
 import { waitForShutdownSignal } from '../services/signals';
 import { validPort } from '../cert-target';
-import { checkCodecArgs, CodecArgs, codecOptions, startCodecFromArgs } from './codec-server';
-import { ServerArgs, serverOptions, startServerFromArgs } from './server';
+import { checkCodecArgs, codecOptions, startCodecFromArgs } from './codec-server';
+import { serverOptions, startServerFromArgs } from './server';
 
 /**
  * Everything on one machine in the foreground: codec endpoint, embedded
  * Temporal (its UI decoding through the codec), and a worker. Ctrl-C stops
  * them in reverse order: worker first (so no activity is cut), then server.
  */
-export function devCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
-  return {
+export function devCommand(io: CliIO): Command {
+  return defineCommand({
     command: 'dev',
     describe: 'Run the embedded Temporal server, the codec server and a worker until Ctrl-C',
     builder: (y) => y.options({ ...serverOptions, ...codecOptions }),
-    handler: async (argv) => {
-      const args = argv as unknown as GlobalArgs & ServerArgs & CodecArgs;
+    handler: async (args) => {
       // Every flag checked before the first service starts (or the first key is written).
       const temporal = checkedTemporalOptions(args);
       pathsOf(args);
@@ -56,5 +55,5 @@ export function devCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
       }
       io.out('Stopped worker, Temporal server and codec server.');
     },
-  };
+  });
 }

@@ -2,7 +2,6 @@ import * as fs from 'node:fs';
 import { isIP } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { CommandModule } from 'yargs';
 import { validateHostAddress } from '../../common/config/validators';
 import { UserError } from '../../common/errors';
 import { NotARegularFile, readRegularFile } from '../../common/regular-file';
@@ -11,6 +10,7 @@ import type { SshTarget } from '../../common/hosts';
 import type { CheckHostResult } from '../../workflows/check-host';
 import { GlobalArgs, pathsOf, withClient } from '../context';
 import { ensureHostKeyPinned } from '../first-contact';
+import { defineCommand, defineGroup, type Command } from '../define-command';
 import type { CliIO } from '../io';
 
 interface HostCheckArgs {
@@ -80,23 +80,40 @@ export function hostTarget(t: Pick<SshTarget, 'host' | 'port'>): OperationTarget
   return { remote: isIP(t.host) === 6 ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}` };
 }
 
-export function hostCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
-  return {
-    command: 'host <action> <host>',
+export function hostCommand(io: CliIO): Command {
+  return defineGroup({
+    name: 'host',
     describe: 'Check a host over SSH before taking it under management (read-only)',
+    subcommands: [
+      defineCommand({
+        command: 'check <host>',
+        describe: 'Pinned host key, OS, tools, free disk (the checkHost workflow)',
     builder: (y) =>
-      y
-        .positional('action', { choices: ['check'] as const, describe: 'check: pinned host key, OS, tools, free disk' })
-        .positional('host', { type: 'string', describe: 'Host name or IP address' })
-        .options({
+          y.positional('host', { type: 'string', demandOption: true, describe: 'Host name or IP address' }).options({
           'ssh-port': { type: 'number', default: 22, describe: 'SSH port' },
           'ssh-user': { type: 'string', default: 'root', describe: 'SSH user' },
-          'ssh-key': { type: 'string', describe: 'Private key file (unencrypted)', defaultDescription: '~/.ssh/id_ed25519, id_ecdsa or id_rsa' },
-          'ssh-agent': { type: 'boolean', default: false, describe: 'Authenticate with the keys in ssh-agent ($SSH_AUTH_SOCK)' },
-          'pin-host-key': { type: 'string', describe: 'Pin this host key fingerprint (SHA256:...) after checking it matches' },
+            'ssh-key': {
+              type: 'string',
+              describe: 'Private key file (unencrypted)',
+              defaultDescription: '~/.ssh/id_ed25519, id_ecdsa or id_rsa',
+            },
+            'ssh-agent': {
+              type: 'boolean',
+              default: false,
+              describe: 'Authenticate with the keys in ssh-agent ($SSH_AUTH_SOCK)',
+            },
+            'pin-host-key': {
+              type: 'string',
+              describe: 'Pin this host key fingerprint (SHA256:...) after checking it matches',
+            },
         }),
-    handler: async (argv) => {
-      const args = argv as unknown as GlobalArgs & HostCheckArgs;
+        handler: (args) => checkHost(io, args),
+      }),
+    ],
+  });
+}
+
+async function checkHost(io: CliIO, args: GlobalArgs & HostCheckArgs): Promise<void> {
       const target = await sshTargetFromArgs(args);
       const opTarget = hostTarget(target);
       workflowIdFor('check-host', opTarget); // throws on anything unusable, before any traffic
@@ -123,6 +140,4 @@ export function hostCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
         io.out(`  tools     ${result.tools.join(', ') || '(none of lxd, incus, zfs, docker, duplicity, certbot, nsupdate)'}`);
         io.out(`  free /    ${(result.rootFreeKiB / 1024 / 1024).toFixed(1)} GiB`);
       });
-    },
-  };
 }

@@ -1,7 +1,7 @@
-import type { CommandModule } from 'yargs';
 import type { Client } from '@temporalio/client';
 import { UserError } from '../../common/errors';
-import { GlobalArgs, withClient } from '../context';
+import { withClient } from '../context';
+import { defineCommand, type Command } from '../define-command';
 import type { CliIO } from '../io';
 
 interface ListArgs {
@@ -86,8 +86,8 @@ export function printOperations(io: CliIO, rows: OperationRow[], json: boolean, 
   for (const r of rows) io.out(`${r.workflowId.padEnd(w)}  ${r.status.padEnd(10)}  ${r.type.padEnd(20)}  ${r.startTime}`);
 }
 
-export function listCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs & ListArgs> {
-  return {
+export function listCommand(io: CliIO): Command {
+  return defineCommand({
     command: 'list',
     describe: 'List recent operations (newest first)',
     builder: (y) =>
@@ -97,11 +97,11 @@ export function listCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs & L
         operation: { type: 'string', describe: 'Only this operation (up, down, backup, ...)' },
         running: { type: 'boolean', default: false, describe: 'Only running operations' },
         limit: { type: 'number', default: 20, describe: 'At most this many' },
-      }) as never,
+      }),
     handler: async (args) =>
       withClient(args, async (client) => {
         const rows = await listOperations(client, listQuery(args), args.limit);
         printOperations(io, rows, args.json, 'No operations found.');
       }),
-  };
+  });
 }

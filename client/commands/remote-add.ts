@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import type { Client } from '@temporalio/client';
-import type { CommandModule } from 'yargs';
 import { validateName } from '../../common/config/validators';
 import { ConfigError, UserError } from '../../common/errors';
 import type { SsPaths } from '../../common/paths';
 import { currentRemote, readRemoteRecord, setCurrentRemote, usableRemoteRecord, writeRemoteRecord } from '../../common/remotes';
 import type { ProvisionRemoteInput, ProvisionRemoteResult } from '../../workflows/provision-remote';
-import { GlobalArgs, pathsOf, withClient } from '../context';
+import { pathsOf, withClient } from '../context';
+import { defineCommand, type Command } from '../define-command';
 import type { CliIO } from '../io';
 import { ensureHostKeyPinned, forgetPinnedHostKey } from '../first-contact';
 import { sshTargetFromArgs } from './host';
@@ -59,14 +59,18 @@ export function checkRemoteConf(load: () => unknown): void {
   }
 }
 
-export function remoteAddCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
-  return {
+export function remoteAddCommand(io: CliIO): Command {
+  return defineCommand({
     command: 'add <name> <host>',
     describe: 'Take a host under management: install and initialise LXD, trust this machine (provisionRemote)',
     builder: (y) =>
       y
-        .positional('name', { type: 'string', describe: 'Remote name, e.g. home' })
-        .positional('host', { type: 'string', describe: 'Host name or IP address reachable over SSH' })
+        .positional('name', { type: 'string', demandOption: true, describe: 'Remote name, e.g. home' })
+        .positional('host', {
+          type: 'string',
+          demandOption: true,
+          describe: 'Host name or IP address reachable over SSH',
+        })
         .options({
           'ssh-user': { type: 'string', default: 'ubuntu', describe: 'SSH user (root, or one with passwordless sudo)' },
           'ssh-port': { type: 'number', default: 22, describe: 'SSH port' },
@@ -79,8 +83,7 @@ export function remoteAddCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArg
           'api-port': { type: 'number', default: 8443, describe: 'Port of the LXD API on the host\'s management address' },
           'print-preseed': { type: 'boolean', default: false, describe: 'Print the LXD setup (as lxd init preseed YAML) and exit; touches nothing' },
         }),
-    handler: async (argv) => {
-      const args = argv as unknown as GlobalArgs & AddArgs;
+    handler: async (args) => {
       const paths = pathsOf(args);
       // Everything that can be wrong with the input fails here, before the host is touched.
       validateAddArgs(args);
@@ -171,7 +174,7 @@ export function remoteAddCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArg
       if (!confExisted) io.out(`  wrote ${confFile}: set DEPLOYMENT_STRING there before "ssw up".`);
       if (currentRemote(paths) === args.name) io.out(`  ${args.name} is the current remote.`);
     },
-  };
+  });
 }
 
 interface LocalWrites {

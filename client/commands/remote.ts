@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import type { Client } from '@temporalio/client';
-import type { CommandModule } from 'yargs';
 import { validateName } from '../../common/config/validators';
 import { UserError } from '../../common/errors';
 import type { SsPaths } from '../../common/paths';
 import { currentRemote, listRemoteNames, readRemoteRecord, RemoteRecord, setCurrentRemote, usableRemoteRecord } from '../../common/remotes';
 import type { DescribeRemoteResult } from '../../workflows/describe-remote';
 import { GlobalArgs, pathsOf, withClient } from '../context';
+import { defineCommand, defineGroup, type Command } from '../define-command';
 import type { CliIO } from '../io';
 import { remoteAddCommand } from './remote-add';
 
@@ -41,8 +41,8 @@ function deploymentsOf(d: DescribeRemoteResult): string[] {
   return d.projects.filter((n) => n !== 'default').sort();
 }
 
-function listCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
-  return {
+function listCommand(io: CliIO): Command {
+  return defineCommand({
     command: 'list',
     describe: 'Remotes under management: host, backend, reachability, deployments',
     handler: async (args) => {
@@ -78,14 +78,14 @@ function listCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
         io.out(`${r.current ? '*' : ' '} ${r.name.padEnd(16)} ${(r.host ?? '-').padEnd(24)} ${(r.backend ?? '-').padEnd(14)} ${reach.padEnd(10)} ${r.deployments.join(', ') || '-'}`);
       }
     },
-  };
+  });
 }
 
-function showCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs & { name?: string }> {
-  return {
+function showCommand(io: CliIO): Command {
+  return defineCommand({
     command: 'show [name]',
     describe: 'What a remote has: storage, networks, deployments (projects), instances',
-    builder: (y) => y.positional('name', { type: 'string', describe: 'Remote (default: the current one)' }) as never,
+    builder: (y) => y.positional('name', { type: 'string', describe: 'Remote (default: the current one)' }),
     handler: async (args) => {
       const paths = pathsOf(args);
       const rec = recordOf(paths, args.name);
@@ -110,14 +110,14 @@ function showCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs & { name?:
       if (doc.instances.length === 0) io.out('    (none)');
       for (const i of doc.instances) io.out(`    ${i.project}/${i.name} ${i.type} ${i.status}`);
     },
-  };
+  });
 }
 
-function switchCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs & { name: string }> {
-  return {
+function switchCommand(io: CliIO): Command {
+  return defineCommand({
     command: 'switch <name>',
     describe: 'Make a remote the current one (the default for later commands)',
-    builder: (y) => y.positional('name', { type: 'string', demandOption: true }) as never,
+    builder: (y) => y.positional('name', { type: 'string', demandOption: true }),
     handler: async (args) => {
       const paths = pathsOf(args);
       validateName('remote', args.name);
@@ -127,7 +127,7 @@ function switchCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs & { name
       setCurrentRemote(paths, args.name);
       io.out(args.json ? JSON.stringify({ current: args.name }) : `${args.name} is now the current remote.`);
     },
-  };
+  });
 }
 
 interface RemoveArgs {
@@ -137,8 +137,8 @@ interface RemoveArgs {
   yes: boolean;
 }
 
-function removeCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs & RemoveArgs> {
-  return {
+function removeCommand(io: CliIO): Command {
+  return defineCommand({
     command: 'remove <name>',
     describe: 'Forget a remote (the host is left as it is unless --deprovision)',
     builder: (y) =>
@@ -146,7 +146,7 @@ function removeCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs & Remove
         force: { type: 'boolean', default: false, describe: 'Forget it even if deployments exist or it is unreachable' },
         deprovision: { type: 'boolean', default: false, describe: 'Also undo on the host what "remote add" did (bridges, pool, trust)' },
         yes: { type: 'boolean', default: false, describe: 'Confirm --deprovision' },
-      }) as never,
+      }),
     handler: async (args) => {
       const paths = pathsOf(args);
       validateName('remote', args.name);
@@ -187,7 +187,7 @@ function removeCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs & Remove
       const kept = fs.existsSync(paths.remoteConf(args.name)) ? ` ${paths.remoteConf(args.name)} is kept; delete it if you no longer need it.` : '';
       io.out(args.json ? JSON.stringify({ removed: args.name, deprovisioned: args.deprovision }) : `Forgot remote ${args.name}${args.deprovision ? ' and deprovisioned its host' : ''}.${kept}`);
     },
-  };
+  });
 }
 
 async function runDeprovision(args: GlobalArgs & RemoveArgs, io: CliIO, rec: RemoteRecord): Promise<void> {
@@ -206,18 +206,10 @@ async function runDeprovision(args: GlobalArgs & RemoveArgs, io: CliIO, rec: Rem
   });
 }
 
-export function remoteCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
-  return {
-    command: 'remote <command>',
+export function remoteCommand(io: CliIO): Command {
+  return defineGroup({
+    name: 'remote',
     describe: 'Manage remotes (LXD/Incus hosts): add, list, show, switch, remove',
-    builder: (y) =>
-      y
-        .command(remoteAddCommand(io))
-        .command(listCommand(io))
-        .command(showCommand(io) as never)
-        .command(switchCommand(io) as never)
-        .command(removeCommand(io) as never)
-        .demandCommand(1, 'Name a remote command: add, list, show, switch or remove.'),
-    handler: () => undefined,
-  };
+    subcommands: [remoteAddCommand(io), listCommand(io), showCommand(io), switchCommand(io), removeCommand(io)],
+  });
 }

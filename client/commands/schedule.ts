@@ -1,17 +1,14 @@
 import type { Client, ScheduleHandle } from '@temporalio/client';
-import type { CommandModule } from 'yargs';
 import { UserError } from '../../common/errors';
 import type { ScheduleDefinition } from '../../common/temporal/schedules';
 import type { CertTarget } from '../../common/tls/plan';
 import { certTargetFromArgs, certTargetOptions, checkCertConfig, pinHostTarget, renewOptions, validPort, type CertTargetArgs } from '../cert-target';
 import { GlobalArgs, pathsOf, withClient } from '../context';
+import { defineCommand, defineGroup, type Command } from '../define-command';
 import type { CliIO } from '../io';
 
-type Action = 'install' | 'list' | 'pause' | 'unpause' | 'trigger' | 'delete';
-
-interface ScheduleArgs extends Partial<CertTargetArgs> {
-  action: Action;
-  id?: string;
+/** Installing: the target, when to run, and how the renewal reaches the site. */
+interface InstallArgs extends CertTargetArgs {
   at?: string;
   'backup-at'?: string;
   jitter: number;
@@ -19,47 +16,96 @@ interface ScheduleArgs extends Partial<CertTargetArgs> {
   staging: boolean;
   'http-port'?: number;
   'https-port'?: number;
-  detach: boolean;
 }
 
-export function scheduleCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
-  return {
-    command: 'schedule <action> [id]',
-    describe: 'Temporal Schedules per deployment: daily certificate renewal, nightly backup, weekly restore drill (install, list, pause, unpause, trigger, delete)',
-    builder: (y) =>
-      y
-        .positional('action', { choices: ['install', 'list', 'pause', 'unpause', 'trigger', 'delete'] as const })
-        .positional('id', { type: 'string', describe: 'Schedule ID as "ssw schedule list" shows it (or name the target with --deployment / --host)' })
-        .options(certTargetOptions)
-        .options(renewOptions)
-        .options({
-          at: { type: 'string', describe: 'install: time of day (HH:MM, 24 h) of the daily certificate renewal', defaultDescription: 'a slot between 02:00 and 04:59 fixed per deployment' },
-          'backup-at': { type: 'string', describe: 'install: time of day of the nightly backup', defaultDescription: 'a slot between 00:00 and 01:59 fixed per deployment' },
-          jitter: { type: 'number', default: 60, describe: 'install: up to this many minutes of random delay per run' },
-          timezone: { type: 'string', default: 'UTC', describe: 'install: time zone of --at (IANA name)' },
-          detach: { type: 'boolean', default: false, describe: 'trigger: return once the run has started' },
-        })
-        .example('$0 schedule install --deployment public', 'Daily certificate renewal for deployment public')
-        .example('$0 schedule trigger --deployment public', 'Run it now and follow it'),
-    handler: async (argv) => {
-      const args = argv as unknown as GlobalArgs & ScheduleArgs;
-      if (args.action === 'install') return install(io, args);
-      if (args.action === 'list') return list(io, args);
-      const ids = await idsFromArgs(args);
-      await withClient(args, async (client) => {
-        // Named by target: act on those of its schedules that exist.
-        const existing = args.id ? ids : (await Promise.all(ids.map(async (id) => ((await describeRaw(client, id)) ? id : undefined)))).filter((id): id is string => !!id);
-        if (existing.length === 0) throw new UserError(`No schedules for this target (${ids.join(', ')}). "ssw schedule install" creates them.`);
-        if (args.action === 'trigger' && existing.length > 1) throw new UserError(`Name the schedule to trigger: ${existing.join(', ')}.`);
-        for (const id of existing) await manage(io, args, client, id);
-      });
-    },
-  };
+/** Acting on installed schedules: by ID, or every schedule of a target. */
+interface ManageArgs extends CertTargetArgs {
+  action: 'pause' | 'unpause' | 'trigger' | 'delete';
+  id?: string;
+  detach?: boolean;
 }
 
-async function definitionsFor(args: GlobalArgs & ScheduleArgs): Promise<{ target: CertTarget; defs: ScheduleDefinition[] }> {
+const idPositional = {
+  type: 'string',
+  describe: 'Schedule ID as "ssw schedule list" shows it (or name the target with --deployment / --host)',
+} as const;
+
+export function scheduleCommand(io: CliIO): Command {
+  const manageCommand = (action: 'pause' | 'unpause' | 'delete', describe: string) =>
+    defineCommand({
+      command: `${action} [id]`,
+      describe,
+      builder: (y) => y.positional('id', idPositional).options(certTargetOptions),
+      handler: (args) => manageSchedules(io, { ...args, action }),
+    });
+  return defineGroup({
+    name: 'schedule',
+    describe:
+      'Temporal Schedules per deployment: daily certificate renewal, nightly backup, weekly restore drill ' +
+      '(install, list, pause, unpause, trigger, delete)',
+    subcommands: [
+      defineCommand({
+        command: 'install',
+        describe: "Create a target's schedules, or bring them up to date (a paused one stays paused)",
+        builder: (y) =>
+          y
+            .options(certTargetOptions)
+            .options(renewOptions)
+            .options({
+              at: {
+                type: 'string',
+                describe: 'Time of day (HH:MM, 24 h) of the daily certificate renewal',
+                defaultDescription: 'a slot between 02:00 and 04:59 fixed per deployment',
+              },
+              'backup-at': {
+                type: 'string',
+                describe: 'Time of day of the nightly backup',
+                defaultDescription: 'a slot between 00:00 and 01:59 fixed per deployment',
+              },
+              jitter: { type: 'number', default: 60, describe: 'Up to this many minutes of random delay per run' },
+              timezone: { type: 'string', default: 'UTC', describe: 'Time zone of --at (IANA name)' },
+            })
+            .example('$0 schedule install --deployment public', 'Daily certificate renewal for deployment public'),
+        handler: (args) => install(io, args),
+      }),
+      defineCommand({
+        command: 'list',
+        describe: "ssw's schedules: paused or active, next and last run, what is running",
+        handler: (args) => list(io, args),
+      }),
+      manageCommand('pause', 'Pause schedules: no runs until unpaused'),
+      manageCommand('unpause', 'Resume paused schedules'),
+      defineCommand({
+        command: 'trigger [id]',
+        describe: "Run a schedule's action now and follow the run it starts",
+        builder: (y) =>
+          y
+            .positional('id', idPositional)
+            .options(certTargetOptions)
+            .options({ detach: { type: 'boolean', default: false, describe: 'Return once the run has started' } })
+            .example('$0 schedule trigger --deployment public', 'Run it now and follow it'),
+        handler: (args) => manageSchedules(io, { ...args, action: 'trigger' }),
+      }),
+      manageCommand('delete', 'Delete schedules (runs already started are not affected)'),
+    ],
+  });
+}
+
+/** Pause, unpause, trigger or delete: by ID, or those of the target's schedules that exist. */
+async function manageSchedules(io: CliIO, args: GlobalArgs & ManageArgs): Promise<void> {
+  const ids = await idsFromArgs(args);
+  await withClient(args, async (client) => {
+    // Named by target: act on those of its schedules that exist.
+    const existing = args.id ? ids : (await Promise.all(ids.map(async (id) => ((await describeRaw(client, id)) ? id : undefined)))).filter((id): id is string => !!id);
+    if (existing.length === 0) throw new UserError(`No schedules for this target (${ids.join(', ')}). "ssw schedule install" creates them.`);
+    if (args.action === 'trigger' && existing.length > 1) throw new UserError(`Name the schedule to trigger: ${existing.join(', ')}.`);
+    for (const id of existing) await manage(io, args, client, id);
+  });
+}
+
+async function definitionsFor(args: GlobalArgs & InstallArgs): Promise<{ target: CertTarget; defs: ScheduleDefinition[] }> {
   const { backupSchedule, certRenewSchedule, drillSchedule, parseTimeOfDay } = await import('../../common/temporal/schedules');
-  const target = await certTargetFromArgs(args as GlobalArgs & CertTargetArgs);
+  const target = await certTargetFromArgs(args);
   const time = (flag: 'at' | 'backup-at') => {
     const v = args[flag];
     if (v === undefined) return undefined;
@@ -102,7 +148,7 @@ function isTimeZone(tz: string): boolean {
 }
 
 /** Creates each schedule, or brings an existing one to the definition (its paused state is kept). */
-async function install(io: CliIO, args: GlobalArgs & ScheduleArgs): Promise<void> {
+async function install(io: CliIO, args: GlobalArgs & InstallArgs): Promise<void> {
   const { target, defs } = await definitionsFor(args);
   const { ScheduleOverlapPolicy } = await import('@temporalio/client');
   const { scheduleNote, definitionDigest } = await import('../../common/temporal/schedules');
@@ -111,7 +157,7 @@ async function install(io: CliIO, args: GlobalArgs & ScheduleArgs): Promise<void
   const results: Array<{ scheduleId: string; outcome: 'created' | 'updated' | 'unchanged'; nextRuns: string[] }> = [];
   await withClient(args, async (client) => {
     // Temporal answers: only now is a --host's key checked and a verified one pinned.
-    await pinHostTarget(args as GlobalArgs & CertTargetArgs, target);
+    await pinHostTarget(args, target);
     for (const def of defs) {
       const input = def.input as { target: Parameters<typeof certOperationTarget>[0] };
       const t = certOperationTarget(input.target);
@@ -241,15 +287,15 @@ async function list(io: CliIO, args: GlobalArgs): Promise<void> {
   }
 }
 
-async function idsFromArgs(args: GlobalArgs & ScheduleArgs): Promise<string[]> {
+async function idsFromArgs(args: GlobalArgs & ManageArgs): Promise<string[]> {
   if (args.id) return [args.id];
   if (!args.deployment && !args.host) throw new UserError(`Name the schedule: "ssw schedule ${args.action} <id>" (see "ssw schedule list"), or --deployment D / --host H --domain D.`);
   const { backupSchedule, certRenewSchedule, drillSchedule } = await import('../../common/temporal/schedules');
-  const target = await certTargetFromArgs(args as GlobalArgs & CertTargetArgs);
+  const target = await certTargetFromArgs(args);
   return [certRenewSchedule(target), backupSchedule(target), drillSchedule(target)].map((d) => d.scheduleId);
 }
 
-async function manage(io: CliIO, args: GlobalArgs & ScheduleArgs, client: Client, id: string): Promise<void> {
+async function manage(io: CliIO, args: GlobalArgs & ManageArgs, client: Client, id: string): Promise<void> {
   const handle = client.schedule.getHandle(id);
   const before = await describeRaw(client, id);
   if (!before) throw new UserError(`No schedule ${id}. "ssw schedule list" shows them; "ssw schedule install" creates them.`);
@@ -272,7 +318,7 @@ async function manage(io: CliIO, args: GlobalArgs & ScheduleArgs, client: Client
 }
 
 /** Runs the schedule's action now (its overlap policy applies) and follows the run it starts. */
-async function trigger(io: CliIO, args: GlobalArgs & ScheduleArgs, client: Client, handle: ScheduleHandle, before: RawSchedule): Promise<void> {
+async function trigger(io: CliIO, args: GlobalArgs & ManageArgs, client: Client, handle: ScheduleHandle, before: RawSchedule): Promise<void> {
   const seen = new Set([...before.recent, ...before.running].map((w) => w.workflowId));
   await handle.trigger();
   // The run appears in the description once the schedule has taken the action: poll for it.

@@ -1,6 +1,6 @@
-import type { CommandModule } from 'yargs';
 import type { GlobalArgs } from '../context';
 import { pathsOf } from '../context';
+import { defineCommand, defineGroup, type Command } from '../define-command';
 import type { CliIO } from '../io';
 import { waitForShutdownSignal } from '../services/signals';
 import { findTemporalBinary } from '../services/temporal-binary';
@@ -45,26 +45,28 @@ export async function startServerFromArgs(args: GlobalArgs & ServerArgs, io: Cli
   return server;
 }
 
-export function serverCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
-  return {
-    command: 'server <action>',
+export function serverCommand(io: CliIO): Command {
+  return defineGroup({
+    name: 'server',
     describe: 'Run the embedded Temporal server (SQLite under $SS_ROOT/temporal)',
-    builder: (y) =>
-      y
-        .positional('action', { choices: ['start'] as const, describe: 'start: run in the foreground until Ctrl-C' })
-        .options(serverOptions),
-    handler: async (argv) => {
-      const args = argv as unknown as GlobalArgs & ServerArgs;
-      const signal = waitForShutdownSignal(); // listening already, so a Ctrl-C during start-up is not lost
-      const server = await startServerFromArgs(args, io);
-      const stopped = await Promise.race([signal, server.exited.then(() => 'exit' as const)]);
-      if (stopped === 'exit') {
-        io.err(`The Temporal server exited on its own; see ${pathsOf(args).temporalDir}/server.log`);
-        io.exitCode = 1;
-        return;
-      }
-      await server.stop();
-      io.out('Temporal server stopped.');
-    },
-  };
+    subcommands: [
+      defineCommand({
+        command: 'start',
+        describe: 'Run it in the foreground until Ctrl-C',
+        builder: (y) => y.options(serverOptions),
+        handler: async (args) => {
+          const signal = waitForShutdownSignal(); // listening already, so a Ctrl-C during start-up is not lost
+          const server = await startServerFromArgs(args, io);
+          const stopped = await Promise.race([signal, server.exited.then(() => 'exit' as const)]);
+          if (stopped === 'exit') {
+            io.err(`The Temporal server exited on its own; see ${pathsOf(args).temporalDir}/server.log`);
+            io.exitCode = 1;
+            return;
+          }
+          await server.stop();
+          io.out('Temporal server stopped.');
+        },
+      }),
+    ],
+  });
 }

@@ -1,22 +1,17 @@
-import type { CommandModule } from 'yargs';
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
-import { GlobalArgs, withClient } from '../context';
+import { withClient } from '../context';
+import { defineCommand, type Command } from '../define-command';
 import type { CliIO } from '../io';
 import { listOperations, printOperations } from './list';
 
-interface StatusArgs {
-  id?: string;
-  follow: boolean;
-}
-
-export function statusCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs & StatusArgs> {
-  return {
+export function statusCommand(io: CliIO): Command {
+  return defineCommand({
     command: 'status [id]',
     describe: 'Show an operation\'s progress (or, without ID, the running operations)',
     builder: (y) =>
       y
         .positional('id', { type: 'string', describe: 'Workflow ID, e.g. up/myremote/public' })
-        .option('follow', { type: 'boolean', alias: 'f', default: false, describe: 'Follow live until it ends' }) as never,
+        .option('follow', { type: 'boolean', alias: 'f', default: false, describe: 'Follow live until it ends' }),
     handler: async (args) =>
       withClient(args, async (client) => {
         const { followWorkflow } = await import('../follow');
@@ -34,7 +29,7 @@ export function statusCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs &
         }
         await printStatus(client, desc, io, args.json);
       }),
-  };
+  });
 }
 
 async function printStatus(client: Client, desc: WorkflowExecutionDescription, io: CliIO, json: boolean): Promise<void> {

@@ -1,10 +1,10 @@
-import type { CommandModule } from 'yargs';
-import { checkedTemporalOptions, GlobalArgs, pathsOf } from '../context';
+import { checkedTemporalOptions, pathsOf } from '../context';
+import { defineCommand, type Command } from '../define-command';
 import type { CliIO } from '../io';
 import { waitForShutdownSignal } from '../services/signals';
 
-export function workerCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
-  return {
+export function workerCommand(io: CliIO): Command {
+  return defineCommand({
     command: 'worker',
     describe: 'Run the ssw worker: executes workflows and their activities on your hosts',
     handler: async (args) => {
@@ -19,5 +19,5 @@ export function workerCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> 
       await worker.stop();
       io.out('Worker stopped.');
     },
-  };
+  });
 }
