@@ -1,7 +1,7 @@
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
-import type { SswActivities } from '../activities';
+import { ApplicationFailure } from '@temporalio/workflow';
 import type { SshTarget } from '../activities/ssh';
-import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
+import { FailureType } from '../common/failure-types';
+import { hostRead } from './activity-options';
 import { Progress } from './progress';
 
 /**
@@ -24,19 +24,7 @@ export interface CheckHostResult {
   rootFreeKiB: number;
 }
 
-// SSH faults are transient (retry with backoff); trust and auth faults are not.
-const { sshCheck, sshRun } = proxyActivities<SswActivities>({
-  startToCloseTimeout: '2 minutes',
-  // The SSH activities heartbeat while they wait: a dead worker is noticed in 30 s, not 2 minutes.
-  heartbeatTimeout: '30s',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
-  },
-});
+const { sshCheck, sshRun } = hostRead;
 
 const TOOLS = ['lxd', 'incus', 'zfs', 'docker', 'duplicity', 'certbot', 'nsupdate'];
 
