@@ -1,4 +1,5 @@
 import type { SshTarget } from '../common/ssh-target';
+import type { OperationName } from '../common/temporal/operations';
 import { certOperationTarget, type CertTarget } from '../common/tls/plan';
 import { waitForTurn, WAIT_STEP } from './exclusive';
 import { Progress } from './progress';
@@ -6,7 +7,7 @@ import { Progress } from './progress';
 export const REACH_WWW_STEP = 'Reach the www host with the pinned host key';
 
 export interface WwwHostStart<P extends { host: { ssh: SshTarget } }> {
-  operation: string;
+  operation: OperationName;
   target: CertTarget;
   /** The first step: read the config into a plan naming the www host. */
   plan: { step: string; read: () => Promise<P> };

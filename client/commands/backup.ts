@@ -39,9 +39,9 @@ function isRealDateTime([y, mo, d, h, mi, sec, , oh, om]: number[]): boolean {
 }
 
 const WORKFLOWS = {
-  backup: { operation: 'backup', workflowType: 'backupDeployment' },
-  verify: { operation: 'backup-verify', workflowType: 'restoreDrill' },
-  restore: { operation: 'restore', workflowType: 'restoreDeployment' },
+  backup: { operation: 'backup' },
+  verify: { operation: 'backup-verify' },
+  restore: { operation: 'restore' },
 } as const;
 
 function command(io: CliIO, kind: 'backup' | 'restore'): CommandModule<GlobalArgs, GlobalArgs> {
@@ -74,10 +74,12 @@ function command(io: CliIO, kind: 'backup' | 'restore'): CommandModule<GlobalArg
       workflowIdFor(what.operation, opTarget); // throws on anything unusable, before any traffic
       const { runOperation } = await import('../run-operation');
       const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
-      await runOperation<BackupDeploymentResult | RestoreDeploymentResult | RestoreDrillResult>(
+      await runOperation(
         io,
         args,
-        { ...what, target: opTarget, args: [{ target, ...(apps.length ? { apps } : {}), ...(time ? { time } : {}) }] },
+        what.operation,
+        opTarget,
+        { target, ...(apps.length ? { apps } : {}), ...(time ? { time } : {}) },
         {
           text: (result) => {
             if (what === WORKFLOWS.verify) {

@@ -17,9 +17,9 @@ interface CertArgs extends CertTargetArgs {
 }
 
 const OPERATIONS = {
-  renew: { operation: 'cert-renew', workflowType: 'renewCertificates' },
-  status: { operation: 'cert-status', workflowType: 'certificateStatus' },
-  restore: { operation: 'cert-restore', workflowType: 'restoreCertificates' },
+  renew: { operation: 'cert-renew' },
+  status: { operation: 'cert-status' },
+  restore: { operation: 'cert-restore' },
 } as const;
 
 export function certCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
@@ -55,7 +55,7 @@ export function certCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
             : { target };
 
       const { runOperation } = await import('../run-operation');
-      await runOperation<RenewCertificatesResult | CertificateStatusResult | RestoreCertificatesResult>(io, args, { ...OPERATIONS[args.action], target: opTarget, args: [input] }, {
+      await runOperation(io, args, OPERATIONS[args.action].operation, opTarget, input, {
         text: (result) => {
           if (args.action === 'renew') printRenew(io, result as RenewCertificatesResult);
           else if (args.action === 'status') printStatus(io, result as CertificateStatusResult, target);

@@ -2,8 +2,6 @@ import type { CommandModule } from 'yargs';
 import { validateName } from '../../common/config/validators';
 import { UserError } from '../../common/errors';
 import { currentRemote } from '../../common/remotes';
-import type { DeploymentDownResult } from '../../workflows/deployment-down';
-import type { DeploymentUpResult } from '../../workflows/deployment-up';
 import { GlobalArgs, pathsOf } from '../context';
 import type { CliIO } from '../io';
 
@@ -111,25 +109,20 @@ export function upCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
       await checkConfig(args, target, args.plan ? undefined : 'change');
       if (args.plan) return printPlan(io, args, { ...target, ...(args['instances-only'] ? { instancesOnly: true } : {}) }, false);
       const { runOperation } = await import('../run-operation');
-      await runOperation<DeploymentUpResult>(
+      await runOperation(
         io,
         args,
+        'up',
+        { remote: target.remote, deployment: target.deployment },
         {
-          operation: 'up',
-          workflowType: 'deploymentUp',
-          target: { remote: target.remote, deployment: target.deployment },
-          args: [
-            {
-              ...target,
-              ...(args.yes ? { confirmed: true } : {}),
-              ...(args.sequential ? { sequential: true } : {}),
-              ...(args['cert-renew'] === false ? { noCertRenew: true } : {}),
-              ...(args['restore-certs'] ? { restoreCerts: true } : {}),
-              ...(args['restore-wwwserver'] ? { restoreWww: true } : {}),
-              ...(args['skip-wwwbackup'] ? { skipBackup: true } : {}),
-              ...(args['instances-only'] ? { instancesOnly: true } : {}),
-            },
-          ],
+          ...target,
+          ...(args.yes ? { confirmed: true } : {}),
+          ...(args.sequential ? { sequential: true } : {}),
+          ...(args['cert-renew'] === false ? { noCertRenew: true } : {}),
+          ...(args['restore-certs'] ? { restoreCerts: true } : {}),
+          ...(args['restore-wwwserver'] ? { restoreWww: true } : {}),
+          ...(args['skip-wwwbackup'] ? { skipBackup: true } : {}),
+          ...(args['instances-only'] ? { instancesOnly: true } : {}),
         },
         {
           text: (r) => {
@@ -170,15 +163,12 @@ export function downCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
       await checkConfig(args, target, 'take down');
       if (args.purge && !args.yes) await confirmPurge(io, target);
       const { runOperation } = await import('../run-operation');
-      await runOperation<DeploymentDownResult>(
+      await runOperation(
         io,
         args,
-        {
-          operation: 'down',
-          workflowType: 'deploymentDown',
-          target: { remote: target.remote, deployment: target.deployment },
-          args: [{ ...target, ...(args.purge ? { purge: true } : {}), ...(args.yes ? { confirmed: true } : {}), ...(args['skip-wwwbackup'] ? { skipBackup: true } : {}) }],
-        },
+        'down',
+        { remote: target.remote, deployment: target.deployment },
+        { ...target, ...(args.purge ? { purge: true } : {}), ...(args.yes ? { confirmed: true } : {}), ...(args['skip-wwwbackup'] ? { skipBackup: true } : {}) },
         {
           text: (r) => {
             if (r.backup === 'done') io.out('Backed up the www apps (copied to this machine).');

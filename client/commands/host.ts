@@ -151,9 +151,8 @@ export function hostCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
         const { followWorkflow } = await import('../follow');
         const { handle, attached } = await startOperation(client, {
           operation: 'check-host',
-          workflowType: 'checkHost',
           target: opTarget,
-          args: [{ target }],
+          input: { target },
           taskQueue: args['task-queue'],
         });
         if (!args.json) io.out(`${attached ? 'Already running; following' : 'Started'} ${handle.workflowId}`);

@@ -189,9 +189,8 @@ async function runDeprovision(args: GlobalArgs & RemoveArgs, io: CliIO, rec: Rem
     const { followWorkflow } = await import('../follow');
     const { handle } = await startOperation(client, {
       operation: 'deprovision-remote',
-      workflowType: 'deprovisionRemote',
       target: { remote: rec.name },
-      args: [{ remote: rec.name }],
+      input: { remote: rec.name },
       taskQueue: args['task-queue'],
     });
     await followWorkflow(client, handle, io, { quiet: args.json, taskQueue: args['task-queue'] });
