@@ -1,5 +1,6 @@
 import type { BackupApp } from '../common/backup/plan';
 import type { CertTarget } from '../common/tls/plan';
+import { hostPort } from '../common/host-port';
 import { backupSteps, backupTransfers } from './activity-options';
 import { startOnWwwHost } from './www-host';
 
@@ -79,5 +80,5 @@ export async function backupDeployment(input: BackupDeploymentInput): Promise<Ba
     });
   }
   progress.finish();
-  return { host: `${plan.host.ssh.host}:${plan.host.ssh.port}`, apps };
+  return { host: hostPort(plan.host.ssh), apps };
 }

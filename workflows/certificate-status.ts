@@ -1,4 +1,5 @@
 import { certOperationTarget, type CertTarget } from '../common/tls/plan';
+import { hostPort } from '../common/host-port';
 import { hostRead as act } from './activity-options';
 import { Progress } from './progress';
 
@@ -61,5 +62,5 @@ export async function certificateStatus({ target }: CertificateStatusInput): Pro
     }
   }
   progress.finish();
-  return { host: `${plan.host.ssh.host}:${plan.host.ssh.port}`, sites };
+  return { host: hostPort(plan.host.ssh), sites };
 }

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { SshTarget } from '../activities/ssh';
 import { FailureType } from '../common/failure-types';
+import { hostPort } from '../common/host-port';
 import { hostRead } from './activity-options';
 import { Progress } from './progress';
 
@@ -29,8 +30,8 @@ const { sshCheck, sshRun } = hostRead;
 const TOOLS = ['lxd', 'incus', 'zfs', 'docker', 'duplicity', 'certbot', 'nsupdate'];
 
 export async function checkHost({ target }: CheckHostInput): Promise<CheckHostResult> {
-  // Same form as the CLI's hostTarget(): IPv6 in brackets (no Node APIs in workflow code).
-  const remote = target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+  // Same form as the CLI's hostTarget(): IPv6 in brackets.
+  const remote = hostPort(target);
   const progress = Progress.start('check-host', { remote }, [
     'Reach SSH with the pinned host key',
     'List installed tools',

@@ -1,5 +1,6 @@
 import type { ReloadResult } from '../activities/proxy';
 import type { CertTarget, SiteCertPlan } from '../common/tls/plan';
+import { hostPort } from '../common/host-port';
 import { acme, certbotInstall, hostSteps as quick } from './activity-options';
 import { startOnWwwHost } from './www-host';
 
@@ -114,7 +115,7 @@ export async function renewCertificates(input: RenewCertificatesInput): Promise<
   }
 
   progress.finish();
-  return { host: `${plan.host.ssh.host}:${plan.host.ssh.port}`, sites, reload, verified };
+  return { host: hostPort(plan.host.ssh), sites, reload, verified };
 }
 
 function kept(site: SiteCertPlan, current: { names: string[]; serial: string; notAfter: string }, decision: { reason: string; detail: string }): SiteRenewal {

@@ -1,5 +1,6 @@
 import type { ReloadResult } from '../activities/proxy';
 import type { CertTarget } from '../common/tls/plan';
+import { hostPort } from '../common/host-port';
 import { hostSteps as act } from './activity-options';
 import { startOnWwwHost } from './www-host';
 
@@ -67,5 +68,5 @@ export async function restoreCertificates(input: RestoreCertificatesInput): Prom
   if (sites.some((s) => s.action === 'restored')) reload = await progress.step(STEPS.reload, () => act.reloadProxy(plan.host));
   else progress.skip(STEPS.reload, 'nothing restored');
   progress.finish();
-  return { host: `${plan.host.ssh.host}:${plan.host.ssh.port}`, sites, reload };
+  return { host: hostPort(plan.host.ssh), sites, reload };
 }

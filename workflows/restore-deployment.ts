@@ -1,5 +1,6 @@
 import type { BackupApp } from '../common/backup/plan';
 import type { CertTarget } from '../common/tls/plan';
+import { hostPort } from '../common/host-port';
 import { backupSteps, backupTransfers } from './activity-options';
 import { startOnWwwHost } from './www-host';
 
@@ -59,5 +60,5 @@ export async function restoreDeployment(input: RestoreDeploymentInput): Promise<
     apps.push({ domain: unit.domain, app: unit.app, pushedBytes: pushed.bytesTransferred, restoredTo: restored.restored, previousKeptAt: restored.replacedKeptAt });
   }
   progress.finish();
-  return { host: `${plan.host.ssh.host}:${plan.host.ssh.port}`, apps };
+  return { host: hostPort(plan.host.ssh), apps };
 }

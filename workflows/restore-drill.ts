@@ -3,6 +3,7 @@ import type { DrillResult } from '../activities/duplicity';
 import type { BackupApp } from '../common/backup/plan';
 import { FailureType } from '../common/failure-types';
 import type { CertTarget } from '../common/tls/plan';
+import { hostPort } from '../common/host-port';
 import { backupSteps, backupTransfers } from './activity-options';
 import { startOnWwwHost } from './www-host';
 
@@ -48,9 +49,9 @@ export async function restoreDrill(input: RestoreDrillInput): Promise<RestoreDri
     throw ApplicationFailure.nonRetryable(
       `The backups of ${failed.map((a) => `${a.app} of ${a.domain}`).join(', ')} do not restore: ${failed.map((a) => a.error).join('; ')}`,
       FailureType.DrillFailed,
-      { host: `${plan.host.ssh.host}:${plan.host.ssh.port}`, apps },
+      { host: hostPort(plan.host.ssh), apps },
     );
   }
   progress.finish();
-  return { host: `${plan.host.ssh.host}:${plan.host.ssh.port}`, apps };
+  return { host: hostPort(plan.host.ssh), apps };
 }

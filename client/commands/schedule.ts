@@ -168,7 +168,8 @@ async function describeRaw(client: Client, scheduleId: string): Promise<RawSched
     if (isGrpcServiceError(err) && err.code === 5 /* NOT_FOUND */) return undefined;
     throw err;
   }
-  const time = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => new Date(Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6));
+  const { tsToMs } = await import('@temporalio/common');
+  const time = (t: Parameters<typeof tsToMs>[0]) => new Date(t ? tsToMs(t) : 0);
   return {
     paused: !!res.schedule?.state?.paused,
     note: res.schedule?.state?.notes ?? '',

@@ -2,6 +2,7 @@
  * What a site's certificate must cover and where it lives on the www host.
  * Pure data and functions: imported by the CLI, activities and workflows.
  */
+import { hostPort } from '../host-port';
 import type { SshTarget } from '../ssh-target';
 
 /** Let's Encrypt's directories, selected by `ACME_SERVER=production|staging`. */
@@ -104,6 +105,5 @@ export type CertTarget =
 /** The lock and search-attribute target: remote+deployment, or `host:port` (+ the site when there is one). */
 export function certOperationTarget(t: CertTarget): { remote: string; deployment?: string; site?: string } {
   if (t.kind === 'deployment') return { remote: t.remote, deployment: t.deployment };
-  const h = t.host.ssh.host.includes(':') ? `[${t.host.ssh.host}]` : t.host.ssh.host;
-  return { remote: `${h}:${t.host.ssh.port}`, ...(t.domains.length === 1 ? { site: t.domains[0] } : {}) };
+  return { remote: hostPort(t.host.ssh), ...(t.domains.length === 1 ? { site: t.domains[0] } : {}) };
 }
