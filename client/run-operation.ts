@@ -39,7 +39,8 @@ export async function runOperation<K extends OperationName>(
       return;
     }
     if (!args.json) io.out(`${attached ? 'Already running; following' : 'Started'} ${handle.workflowId}`);
-    const result = await followWorkflow<OperationResult<K>>(client, handle, io, { quiet: args.json, taskQueue: args['task-queue'] });
+    const follow = { quiet: args.json, taskQueue: args['task-queue'] };
+    const result = await followWorkflow<OperationResult<K>>(client, handle, io, follow);
     if (args.json) io.out(JSON.stringify({ workflowId: handle.workflowId, result: show.json ? show.json(result) : result }, null, 2));
     else show.text(result);
   });

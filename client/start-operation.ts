@@ -38,7 +38,10 @@ export interface Started<K extends OperationName = OperationName> {
  * same target attaches to the running one; another exclusive operation on the
  * target is refused, naming what runs and how to follow or cancel it.
  */
-export async function startOperation<K extends OperationName>(client: Client, req: StartRequest<K>): Promise<Started<K>> {
+export async function startOperation<K extends OperationName>(
+  client: Client,
+  req: StartRequest<K>,
+): Promise<Started<K>> {
   const workflowId = workflowIdFor(req.operation, req.target);
   await refuseConflicts(client, req);
   type W = OperationWorkflow<K>;
@@ -101,7 +104,10 @@ export function scheduleActionFor(def: ScheduleDefinition, taskQueue: string) {
  * local state before it starts (a pinned key, a stub) calls it first, so a
  * refusal leaves nothing behind.
  */
-export async function refuseConflicts(client: Client, req: { operation: OperationName; target: OperationTarget }): Promise<void> {
+export async function refuseConflicts(
+  client: Client,
+  req: { operation: OperationName; target: OperationTarget },
+): Promise<void> {
   const { isGrpcServiceError } = await import('@temporalio/client');
   const { temporal } = await import('@temporalio/proto');
   for (const id of conflictingWorkflowIds(req.operation, req.target)) {

@@ -70,7 +70,10 @@ export const ACTIVITY_OPTIONS = {
   stacks: { startToCloseTimeout: '2 hours', heartbeatTimeout: '20s', retry: RETRY.deployment },
   /** Short steps of backups, restores and drills: plan, SSH check. */
   backupSteps: { startToCloseTimeout: '5 minutes', heartbeatTimeout: '30s', retry: RETRY.backup },
-  /** duplicity and transfers of large apps take long; they heartbeat every 2-3 s, so a dead worker is noticed in 20 s. */
+  /**
+   * duplicity and transfers of large apps take long; they heartbeat every 2-3 s, so a dead worker is noticed
+   * in 20 s.
+   */
   backupTransfers: { startToCloseTimeout: '12 hours', heartbeatTimeout: '20s', retry: RETRY.backup },
   /** Waiting may last as long as the operation before it (a restore can take hours); it heartbeats while it polls. */
   turn: { startToCloseTimeout: '24 hours', heartbeatTimeout: '1 minute', retry: RETRY.turn },

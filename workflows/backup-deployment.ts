@@ -50,7 +50,10 @@ export async function backupDeployment(input: BackupDeploymentInput): Promise<Ba
   const { progress, plan } = await startOnWwwHost({
     operation: 'backup',
     target: input.target,
-    plan: { step: 'Read the sites and apps from the config', read: () => backupSteps.planBackup(input.target, { apps: input.apps }) },
+    plan: {
+      step: 'Read the sites and apps from the config',
+      read: () => backupSteps.planBackup(input.target, { apps: input.apps }),
+    },
     steps: (p) => p.units.flatMap((u) => Object.values(steps(u))),
     sshCheck: backupSteps.sshCheck,
     tool: { step: 'Make sure duplicity is installed', ensure: backupTransfers.ensureDuplicity },
@@ -67,7 +70,9 @@ export async function backupDeployment(input: BackupDeploymentInput): Promise<Ba
       continue;
     }
     const pulled = await progress.step(s.pull, () => backupTransfers.pullArchive(plan.host, unit));
-    const offsite = s.offsite ? await progress.step(s.offsite, () => backupTransfers.copyArchiveOffsite(unit)) : undefined;
+    const offsite = s.offsite
+      ? await progress.step(s.offsite, () => backupTransfers.copyArchiveOffsite(unit))
+      : undefined;
     apps.push({
       domain: unit.domain,
       app: unit.app,

@@ -61,7 +61,10 @@ export async function renewCertificates(input: RenewCertificatesInput): Promise<
   const { progress, plan } = await startOnWwwHost({
     operation: 'cert-renew',
     target: input.target,
-    plan: { step: 'Read the sites and names from the config', read: () => quick.planCertificates(input.target, { staging: input.staging }) },
+    plan: {
+      step: 'Read the sites and names from the config',
+      read: () => quick.planCertificates(input.target, { staging: input.staging }),
+    },
     steps: (p) => [...p.sites.flatMap((s) => Object.values(siteSteps(s.domain))), STEPS.reload, STEPS.verify],
     sshCheck: quick.sshCheck,
     tool: { step: 'Make sure certbot is installed', ensure: certbotInstall.ensureCertbot },

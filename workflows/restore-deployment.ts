@@ -45,7 +45,10 @@ export async function restoreDeployment(input: RestoreDeploymentInput): Promise<
   const { progress, plan } = await startOnWwwHost({
     operation: 'restore',
     target: input.target,
-    plan: { step: 'Read the sites and apps from the config', read: () => backupSteps.planBackup(input.target, { apps: input.apps }) },
+    plan: {
+      step: 'Read the sites and apps from the config',
+      read: () => backupSteps.planBackup(input.target, { apps: input.apps }),
+    },
     steps: (p) => p.units.flatMap((u) => Object.values(steps(u))),
     sshCheck: backupSteps.sshCheck,
     tool: { step: 'Make sure duplicity is installed', ensure: backupTransfers.ensureDuplicity },

@@ -32,7 +32,10 @@ export async function restoreDrill(input: RestoreDrillInput): Promise<RestoreDri
   const { progress, plan } = await startOnWwwHost({
     operation: 'backup-verify',
     target: input.target,
-    plan: { step: 'Read the sites and apps from the config', read: () => backupSteps.planBackup(input.target, { apps: input.apps }) },
+    plan: {
+      step: 'Read the sites and apps from the config',
+      read: () => backupSteps.planBackup(input.target, { apps: input.apps }),
+    },
     steps: (p) => p.units.map(step),
     sshCheck: backupSteps.sshCheck,
     tool: { step: 'Make sure duplicity is installed', ensure: backupTransfers.ensureDuplicity },

@@ -168,7 +168,12 @@ export function downCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArgs> {
         args,
         'down',
         { remote: target.remote, deployment: target.deployment },
-        { ...target, ...(args.purge ? { purge: true } : {}), ...(args.yes ? { confirmed: true } : {}), ...(args['skip-wwwbackup'] ? { skipBackup: true } : {}) },
+        {
+          ...target,
+          ...(args.purge ? { purge: true } : {}),
+          ...(args.yes ? { confirmed: true } : {}),
+          ...(args['skip-wwwbackup'] ? { skipBackup: true } : {}),
+        },
         {
           text: (r) => {
             if (r.backup === 'done') io.out('Backed up the www apps (copied to this machine).');

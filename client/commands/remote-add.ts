@@ -111,7 +111,12 @@ export function remoteAddCommand(io: CliIO): CommandModule<GlobalArgs, GlobalArg
         backend: args.backend,
         apiPort: args['api-port'],
       };
-      const request = { operation: 'provision-remote' as const, target: { remote: args.name }, input, taskQueue: args['task-queue'] };
+      const request = {
+        operation: 'provision-remote' as const,
+        target: { remote: args.name },
+        input,
+        taskQueue: args['task-queue'],
+      };
       // What this run wrote on this machine, so that any failure removes exactly that.
       const wrote: LocalWrites = { confFile };
       let runMayGoOn = false;

@@ -55,7 +55,9 @@ export const OPERATIONS = {
 } as const satisfies Record<string, OperationSpec>;
 
 export type OperationName = keyof typeof OPERATIONS;
-export type ExclusiveOperation = { [K in OperationName]: (typeof OPERATIONS)[K]['exclusive'] extends true ? K : never }[OperationName];
+export type ExclusiveOperation = {
+  [K in OperationName]: (typeof OPERATIONS)[K]['exclusive'] extends true ? K : never;
+}[OperationName];
 
 /** The target an operation of each shape names: a deployment operation needs the deployment. */
 export type TargetOf<K extends OperationName> = (typeof OPERATIONS)[K]['target'] extends 'deployment'

@@ -77,7 +77,10 @@ export interface CertRenewScheduleOptions {
   staging?: boolean;
 }
 
-export function certRenewSchedule(target: CertTarget, opts: CertRenewScheduleOptions = {}): ScheduleDefinition<'cert-renew'> {
+export function certRenewSchedule(
+  target: CertTarget,
+  opts: CertRenewScheduleOptions = {},
+): ScheduleDefinition<'cert-renew'> {
   const scheduleId = workflowIdFor('cert-renew', certOperationTarget(target));
   return {
     scheduleId,
@@ -123,7 +126,10 @@ export function backupSchedule(target: CertTarget, opts: BackupScheduleOptions =
 }
 
 /** Weekly restore drill, Sunday 05:00-06:59 by default: after the night's backup, so it proves the newest one. */
-export function drillSchedule(target: CertTarget, opts: Omit<BackupScheduleOptions, 'at'> = {}): ScheduleDefinition<'backup-verify'> {
+export function drillSchedule(
+  target: CertTarget,
+  opts: Omit<BackupScheduleOptions, 'at'> = {},
+): ScheduleDefinition<'backup-verify'> {
   const scheduleId = workflowIdFor('backup-verify', certOperationTarget(target));
   return {
     scheduleId,

@@ -81,7 +81,12 @@ describe('remote-wide operations', () => {
         return (page.executions ?? []).length > 0;
       });
       await assert.rejects(
-        startOperation(client, { operation: 'provision-remote', target: { remote }, input: provisionInput(remote), taskQueue }),
+        startOperation(client, {
+          operation: 'provision-remote',
+          target: { remote },
+          input: provisionInput(remote),
+          taskQueue,
+        }),
         new RegExp(`Another operation is running on remote ${remote}: up/${remote}/public`),
       );
     } finally {
