@@ -1,5 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { CliIO } from './io';
+import type { OperationName } from '../common/temporal/operations';
+import type { OperationResult } from '../workflows/operations';
 import type { StartRequest } from './start-operation';
 
 /**
@@ -10,7 +12,11 @@ import type { StartRequest } from './start-operation';
  */
 export class ReadFailed extends Error {}
 
-export async function askReadOnly<T>(client: Client, io: CliIO, req: StartRequest): Promise<T> {
+export async function askReadOnly<K extends 'show' | 'describe-remote' & OperationName>(
+  client: Client,
+  io: CliIO,
+  req: StartRequest<K>,
+): Promise<OperationResult<K>> {
   const { startOperation } = await import('./start-operation');
   const { hasWorker } = await import('./follow');
   const { handle } = await startOperation(client, req);
@@ -21,7 +27,7 @@ export async function askReadOnly<T>(client: Client, io: CliIO, req: StartReques
     );
   }
   try {
-    return (await handle.result()) as T;
+    return (await handle.result()) as OperationResult<K>;
   } catch (err) {
     const { WorkflowFailedError } = await import('@temporalio/client');
     if (err instanceof WorkflowFailedError) throw new ReadFailed(await rootCause(err));

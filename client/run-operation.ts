@@ -1,4 +1,5 @@
-import type { StartRequest } from './start-operation';
+import type { OperationName, TargetOf } from '../common/temporal/operations';
+import type { OperationInput, OperationResult } from '../workflows/operations';
 import { GlobalArgs, pathsOf, withClient } from './context';
 import { webUiBase } from './services/server-record';
 import type { CliIO } from './io';
@@ -9,11 +10,13 @@ import type { CliIO } from './io';
  * return at once (`--detach`) or follow it to the end and show the result,
  * as text or as `--json`.
  */
-export async function runOperation<T>(
+export async function runOperation<K extends OperationName>(
   io: CliIO,
   args: GlobalArgs & { detach?: boolean },
-  req: Omit<StartRequest, 'taskQueue'>,
-  show: { text: (result: T) => void; json?: (result: T) => unknown },
+  operation: K,
+  target: TargetOf<K>,
+  input: OperationInput<K>,
+  show: { text: (result: OperationResult<K>) => void; json?: (result: OperationResult<K>) => unknown },
   opts: {
     /** What must happen on this machine before the run starts (pinning a host key), once Temporal answers and nothing conflicts. */
     beforeStart?: () => Promise<void>;
@@ -22,11 +25,12 @@ export async function runOperation<T>(
   await withClient(args, async (client) => {
     const { refuseConflicts, startOperation } = await import('./start-operation');
     const { followWorkflow } = await import('./follow');
+    const req = { operation, target, input, taskQueue: args['task-queue'] };
     if (opts.beforeStart) {
       await refuseConflicts(client, req);
       await opts.beforeStart();
     }
-    const { handle, attached } = await startOperation(client, { ...req, taskQueue: args['task-queue'] });
+    const { handle, attached } = await startOperation(client, req);
     if (args.detach) {
       const ui = webUiLink(args, handle.workflowId);
       const started = `${attached ? 'Already running' : 'Started'} ${handle.workflowId}`;
@@ -35,7 +39,8 @@ export async function runOperation<T>(
       return;
     }
     if (!args.json) io.out(`${attached ? 'Already running; following' : 'Started'} ${handle.workflowId}`);
-    const result = await followWorkflow<T>(client, handle, io, { quiet: args.json, taskQueue: args['task-queue'] });
+    const follow = { quiet: args.json, taskQueue: args['task-queue'] };
+    const result = await followWorkflow<OperationResult<K>>(client, handle, io, follow);
     if (args.json) io.out(JSON.stringify({ workflowId: handle.workflowId, result: show.json ? show.json(result) : result }, null, 2));
     else show.text(result);
   });

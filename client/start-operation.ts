@@ -1,19 +1,36 @@
-import { Client, WorkflowHandle } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { randomUUID } from 'node:crypto';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { tsToMs, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { UserError } from '../common/errors';
-import { conflictingWorkflowIds, EXCLUSIVE_OPERATIONS, OperationTarget, workflowIdFor } from '../common/temporal/operations';
-import { SsDeployment, SsOperation, SsRemote, SsSite } from '../common/temporal/search-attributes';
+import {
+  conflictingWorkflowIds,
+  isExclusive,
+  OPERATIONS,
+  runningExclusiveQuery,
+  workflowIdFor,
+  type OperationName,
+  type OperationSpec,
+  type OperationTarget,
+  type TargetOf,
+} from '../common/temporal/operations';
+import type { ScheduleDefinition, ScheduleInputs, ScheduleKind } from '../common/temporal/schedules';
+import { operationSearchAttributes } from '../common/temporal/search-attributes';
+import { certOperationTarget } from '../common/tls/plan';
+import type { OperationInput, OperationWorkflow } from '../workflows/operations';
 
-export interface StartRequest {
-  operation: string;
-  workflowType: string;
-  target: OperationTarget;
-  args: unknown[];
+/**
+ * A start of `operation` on `target`: the input is the operation's workflow's
+ * own input type, and the handle's result its result type (workflows/operations.ts).
+ */
+export interface StartRequest<K extends OperationName = OperationName> {
+  operation: K;
+  target: TargetOf<K>;
+  input: OperationInput<K>;
   taskQueue: string;
 }
 
-export interface Started {
-  handle: WorkflowHandle;
+export interface Started<K extends OperationName = OperationName> {
+  handle: WorkflowHandle<OperationWorkflow<K>>;
   /** True when the same operation was already running and we attached to it. */
   attached: boolean;
 }
@@ -23,29 +40,66 @@ export interface Started {
  * same target attaches to the running one; another exclusive operation on the
  * target is refused, naming what runs and how to follow or cancel it.
  */
-export async function startOperation(client: Client, req: StartRequest): Promise<Started> {
-  const workflowId = workflowIdFor(req.operation, req.target);
+export async function startOperation<K extends OperationName>(
+  client: Client,
+  req: StartRequest<K>,
+): Promise<Started<K>> {
+  const spec: OperationSpec = OPERATIONS[req.operation];
+  const base = workflowIdFor(req.operation, req.target);
+  const workflowId = spec.ids === 'per-run' ? `${base}/${randomUUID()}` : base;
   await refuseConflicts(client, req);
+  type W = OperationWorkflow<K>;
   try {
-    const handle = await client.workflow.start(req.workflowType, {
+    const handle = await client.workflow.start<W>(OPERATIONS[req.operation].workflowType, {
       workflowId,
       taskQueue: req.taskQueue,
-      args: req.args,
+      // The one input the workflow takes; tsc cannot see through the generic K that it is all of Parameters<W>.
+      args: [req.input] as Parameters<W>,
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      typedSearchAttributes: [
-        { key: SsOperation, value: req.operation },
-        { key: SsRemote, value: req.target.remote },
-        ...(req.target.deployment ? [{ key: SsDeployment, value: req.target.deployment }] : []),
-        ...(req.target.site ? [{ key: SsSite, value: req.target.site }] : []),
-      ],
+      typedSearchAttributes: operationSearchAttributes(req.operation, req.target),
     });
     return { handle, attached: false };
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      return { handle: client.workflow.getHandle(workflowId), attached: true };
+      return { handle: client.workflow.getHandle<W>(workflowId), attached: true };
     }
     throw err;
   }
+}
+
+/**
+ * The action of a Schedule that starts `operation` on `target` (its runs get
+ * the Schedule's timestamp after this ID): typed and tagged as startOperation's.
+ */
+export function scheduleAction<K extends OperationName>(req: StartRequest<K> & { workflowId: string }) {
+  return {
+    type: 'startWorkflow' as const,
+    workflowType: OPERATIONS[req.operation].workflowType,
+    workflowId: req.workflowId,
+    taskQueue: req.taskQueue,
+    args: [req.input] as Parameters<OperationWorkflow<K>>,
+    typedSearchAttributes: operationSearchAttributes(req.operation, req.target),
+  };
+}
+
+// Each schedule's input (declared in common/, which cannot see workflow types) is what its
+// workflow takes, with no field the workflow does not know: this fails to compile otherwise.
+type Fits<S, W> = [S] extends [W] ? ([Exclude<keyof S, keyof W>] extends [never] ? true : false) : false;
+type MustBe<T extends true> = T;
+export type ScheduleInputsFitTheirWorkflows = MustBe<
+  { [K in ScheduleKind]: Fits<ScheduleInputs[K], OperationInput<K>> }[ScheduleKind]
+>;
+
+/** The action of one of ssw's Schedules (common/temporal/schedules.ts): its runs' workflow, input and tags. */
+export function scheduleActionFor(def: ScheduleDefinition, taskQueue: string) {
+  return scheduleAction({
+    operation: def.kind,
+    target: certOperationTarget(def.input.target),
+    // Checked per kind by ScheduleInputsFitTheirWorkflows; tsc does not correlate the union's members here.
+    input: def.input as OperationInput<ScheduleKind>,
+    workflowId: def.scheduleId,
+    taskQueue,
+  });
 }
 
 /**
@@ -54,7 +108,10 @@ export async function startOperation(client: Client, req: StartRequest): Promise
  * local state before it starts (a pinned key, a stub) calls it first, so a
  * refusal leaves nothing behind.
  */
-export async function refuseConflicts(client: Client, req: Pick<StartRequest, 'operation' | 'target'>): Promise<void> {
+export async function refuseConflicts(
+  client: Client,
+  req: { operation: OperationName; target: OperationTarget },
+): Promise<void> {
   const { isGrpcServiceError } = await import('@temporalio/client');
   const { temporal } = await import('@temporalio/proto');
   for (const id of conflictingWorkflowIds(req.operation, req.target)) {
@@ -68,26 +125,24 @@ export async function refuseConflicts(client: Client, req: Pick<StartRequest, 'o
       throw err; // can't tell: never start blind
     }
     if (info?.status === temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING) {
-      refuse(req, id, new Date(Number(info.startTime?.seconds ?? 0) * 1000));
+      refuse(req, id, new Date(info.startTime ? tsToMs(info.startTime) : 0));
     }
   }
   // Runs whose IDs are open-ended: a remote-wide operation (e.g. provisioning) under a
   // deployment operation, and runs started by a Schedule (their IDs carry a timestamp).
   // Ask visibility: it lags by a moment, which the per-ID checks above do not.
-  if ((EXCLUSIVE_OPERATIONS as readonly string[]).includes(req.operation)) {
-    const ops = EXCLUSIVE_OPERATIONS.map((o) => `"${o}"`).join(', ');
-    const scope = req.target.deployment ? ` AND (SsDeployment = "${req.target.deployment}" OR SsDeployment IS NULL)` : '';
-    const query = `SsRemote = "${req.target.remote}"${scope} AND SsOperation IN (${ops}) AND ExecutionStatus = "Running"`;
+  if (isExclusive(req.operation)) {
+    const query = runningExclusiveQuery(req.target);
     const page = await client.workflowService.listWorkflowExecutions({ namespace: client.options.namespace, query, pageSize: 5 });
     const other = (page.executions ?? []).find((e) => e.execution?.workflowId !== workflowIdFor(req.operation, req.target));
     if (other?.execution?.workflowId) {
-      const started = new Date(Number(other.startTime?.seconds ?? 0) * 1000);
+      const started = new Date(other.startTime ? tsToMs(other.startTime) : 0);
       refuse(req, other.execution.workflowId, started);
     }
   }
 }
 
-function refuse(req: Pick<StartRequest, 'target'>, id: string, started: Date): never {
+function refuse(req: { target: OperationTarget }, id: string, started: Date): never {
   throw new UserError(
     `Another operation is running on ${describeTarget(req.target)}: ${id} (started ${started.toISOString()}). ` +
       `Follow it with "ssw status ${id} --follow" or cancel it with "ssw cancel ${id}", then run this command again.`,

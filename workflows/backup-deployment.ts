@@ -1,10 +1,8 @@
-import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
-import type { SswActivities } from '../activities';
 import type { BackupApp } from '../common/backup/plan';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
-import { certOperationTarget, type CertTarget } from '../common/tls/plan';
-import { waitForTurn, WAIT_STEP } from './exclusive';
-import { Progress } from './progress';
+import type { CertTarget } from '../common/tls/plan';
+import { hostPort } from '../common/host-port';
+import { backupSteps, backupTransfers } from './activity-options';
+import { startOnWwwHost } from './www-host';
 
 /**
  * backupDeployment (`ssw backup`): an encrypted, incremental backup of every
@@ -43,37 +41,38 @@ export interface BackupDeploymentResult {
   apps: AppBackup[];
 }
 
-const retry: RetryPolicy = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6, nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES };
-const quick = proxyActivities<SswActivities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '30s', retry });
-// duplicity and transfers of large apps take long; they heartbeat every 2-3 s, so a dead worker is noticed in 20 s.
-const long = proxyActivities<SswActivities>({ startToCloseTimeout: '12 hours', heartbeatTimeout: '20s', retry });
-
 export async function backupDeployment(input: BackupDeploymentInput): Promise<BackupDeploymentResult> {
-  const STEPS = { plan: 'Read the sites and apps from the config', ssh: 'Reach the www host with the pinned host key', duplicity: 'Make sure duplicity is installed' };
-  const progress = Progress.start('backup', certOperationTarget(input.target), [WAIT_STEP, ...Object.values(STEPS)]);
-  await waitForTurn(progress, certOperationTarget(input.target));
-  const plan = await progress.step(STEPS.plan, () => quick.planBackup(input.target, { apps: input.apps }));
   const steps = (u: { domain: string; app: string; offsite?: { remote: string } }) => ({
     backup: `${u.domain} ${u.app}: back up on the host`,
     pull: `${u.domain} ${u.app}: copy the archive to this machine`,
     ...(u.offsite ? { offsite: `${u.domain} ${u.app}: copy the archive off-site to ${u.offsite.remote}` } : {}),
   });
-  progress.addSteps(plan.units.flatMap((u) => Object.values(steps(u))));
-  await progress.step(STEPS.ssh, () => quick.sshCheck(plan.host.ssh));
-  await progress.step(STEPS.duplicity, () => long.ensureDuplicity(plan.host.ssh));
+  const { progress, plan } = await startOnWwwHost({
+    operation: 'backup',
+    target: input.target,
+    plan: {
+      step: 'Read the sites and apps from the config',
+      read: () => backupSteps.planBackup(input.target, { apps: input.apps }),
+    },
+    steps: (p) => p.units.flatMap((u) => Object.values(steps(u))),
+    sshCheck: backupSteps.sshCheck,
+    tool: { step: 'Make sure duplicity is installed', ensure: backupTransfers.ensureDuplicity },
+  });
 
   const apps: AppBackup[] = [];
   for (const unit of plan.units) {
     const s = steps(unit);
-    const backup = await progress.step(s.backup, () => long.backupApp(plan, unit));
+    const backup = await progress.step(s.backup, () => backupTransfers.backupApp(plan, unit));
     if (backup.kind === 'none') {
       progress.skip(s.backup, `nothing to back up yet (${unit.source} does not exist)`);
       progress.skip(s.pull, 'nothing to copy');
       if (s.offsite) progress.skip(s.offsite, 'nothing to copy');
       continue;
     }
-    const pulled = await progress.step(s.pull, () => long.pullArchive(plan.host, unit));
-    const offsite = s.offsite ? await progress.step(s.offsite, () => long.copyArchiveOffsite(unit)) : undefined;
+    const pulled = await progress.step(s.pull, () => backupTransfers.pullArchive(plan.host, unit));
+    const offsite = s.offsite
+      ? await progress.step(s.offsite, () => backupTransfers.copyArchiveOffsite(unit))
+      : undefined;
     apps.push({
       domain: unit.domain,
       app: unit.app,
@@ -86,5 +85,5 @@ export async function backupDeployment(input: BackupDeploymentInput): Promise<Ba
     });
   }
   progress.finish();
-  return { host: `${plan.host.ssh.host}:${plan.host.ssh.port}`, apps };
+  return { host: hostPort(plan.host.ssh), apps };
 }

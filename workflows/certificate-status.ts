@@ -1,7 +1,6 @@
-import { proxyActivities } from '@temporalio/workflow';
-import type { SswActivities } from '../activities';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
 import { certOperationTarget, type CertTarget } from '../common/tls/plan';
+import { hostPort } from '../common/host-port';
+import { hostRead as act } from './activity-options';
 import { Progress } from './progress';
 
 /**
@@ -33,12 +32,6 @@ export interface CertificateStatusResult {
   sites: SiteCertificateStatus[];
 }
 
-const act = proxyActivities<SswActivities>({
-  startToCloseTimeout: '2 minutes',
-  heartbeatTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES },
-});
-
 export async function certificateStatus({ target }: CertificateStatusInput): Promise<CertificateStatusResult> {
   const STEPS = { plan: 'Read the sites and names from the config', read: 'Read the certificates on the www host' };
   const progress = Progress.start('cert-status', certOperationTarget(target), Object.values(STEPS));
@@ -69,5 +62,5 @@ export async function certificateStatus({ target }: CertificateStatusInput): Pro
     }
   }
   progress.finish();
-  return { host: `${plan.host.ssh.host}:${plan.host.ssh.port}`, sites };
+  return { host: hostPort(plan.host.ssh), sites };
 }

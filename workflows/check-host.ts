@@ -1,7 +1,8 @@
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
-import type { SswActivities } from '../activities';
+import { ApplicationFailure } from '@temporalio/workflow';
 import type { SshTarget } from '../activities/ssh';
-import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
+import { FailureType } from '../common/failure-types';
+import { hostPort } from '../common/host-port';
+import { hostRead } from './activity-options';
 import { Progress } from './progress';
 
 /**
@@ -24,25 +25,13 @@ export interface CheckHostResult {
   rootFreeKiB: number;
 }
 
-// SSH faults are transient (retry with backoff); trust and auth faults are not.
-const { sshCheck, sshRun } = proxyActivities<SswActivities>({
-  startToCloseTimeout: '2 minutes',
-  // The SSH activities heartbeat while they wait: a dead worker is noticed in 30 s, not 2 minutes.
-  heartbeatTimeout: '30s',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
-  },
-});
+const { sshCheck, sshRun } = hostRead;
 
 const TOOLS = ['lxd', 'incus', 'zfs', 'docker', 'duplicity', 'certbot', 'nsupdate'];
 
 export async function checkHost({ target }: CheckHostInput): Promise<CheckHostResult> {
-  // Same form as the CLI's hostTarget(): IPv6 in brackets (no Node APIs in workflow code).
-  const remote = target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+  // Same form as the CLI's hostTarget(): IPv6 in brackets.
+  const remote = hostPort(target);
   const progress = Progress.start('check-host', { remote }, [
     'Reach SSH with the pinned host key',
     'List installed tools',

@@ -1,7 +1,7 @@
-import { ApplicationFailure, executeChild, ParentClosePolicy, patched, proxyActivities, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
-import type { SswActivities } from '../activities';
+import { ApplicationFailure, executeChild, ParentClosePolicy, patched, workflowInfo } from '@temporalio/workflow';
 import type { InstanceRole } from '../common/deployment/desired';
-import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
+import { FailureType } from '../common/failure-types';
+import { deploymentSteps as quick, deploymentTeardown as slow } from './activity-options';
 import { isProductionRemote } from './deployment-up';
 import { waitForTurn, WAIT_STEP } from './exclusive';
 import { backupDeployment } from './backup-deployment';
@@ -42,10 +42,6 @@ export interface DeploymentDownResult {
   /** --purge: whether the deployment's LXD project was deleted; what keeps it otherwise. */
   project?: { deleted: boolean; holds: string[] };
 }
-
-const retry: RetryPolicy = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES };
-const quick = proxyActivities<SswActivities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '20s', retry });
-const slow = proxyActivities<SswActivities>({ startToCloseTimeout: '20 minutes', heartbeatTimeout: '20s', retry });
 
 export async function deploymentDown(input: DeploymentDownInput): Promise<DeploymentDownResult> {
   const target = { remote: input.remote, deployment: input.deployment };

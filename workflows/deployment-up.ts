@@ -1,9 +1,9 @@
-import { ApplicationFailure, executeChild, ParentClosePolicy, proxyActivities, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
-import type { SswActivities } from '../activities';
+import { ApplicationFailure, executeChild, ParentClosePolicy, workflowInfo } from '@temporalio/workflow';
 import type { StackApplyResult } from '../activities/docker/stacks';
 import type { DesiredInstance, InstanceRole } from '../common/deployment/desired';
 import type { PlanItem } from '../common/deployment/plan';
-import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
+import { FailureType } from '../common/failure-types';
+import { baseImage as image, deploymentSteps as quick, instanceSetup as slow, stacks } from './activity-options';
 import { waitForTurn, WAIT_STEP } from './exclusive';
 import { backupDeployment } from './backup-deployment';
 import { Progress } from './progress';
@@ -83,17 +83,6 @@ export interface DeploymentUpResult {
    */
   warnings?: string[];
 }
-
-const retry: RetryPolicy = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES };
-const quick = proxyActivities<SswActivities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '20s', retry });
-// Creating an instance copies the image (LXD calls, a timer heartbeat); the waits for an address or for SSH
-// poll for minutes, each finished SSH attempt heartbeating as progress.
-const slow = proxyActivities<SswActivities>({ startToCloseTimeout: '40 minutes', heartbeatTimeout: '20s', retry });
-const image = proxyActivities<SswActivities>({ startToCloseTimeout: '3 hours', heartbeatTimeout: '30s', retry });
-// Images (pulled, or copied air-gapped) and every container's readiness: long. They heartbeat progress (bytes,
-// files, containers ready; the SSH connection's probe while quiet), and an attempt that makes none for 15 s
-// (0.75 x the heartbeat timeout) fails, so the retry resumes (an image upload from its partial file).
-const stacks = proxyActivities<SswActivities>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '20s', retry });
 
 export function isProductionRemote(remote: string): boolean {
   return remote.toLowerCase().includes('prod');

@@ -1,15 +1,10 @@
-import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
-import type { SswActivities } from '../activities';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
+import { lxdTeardown as lxd } from './activity-options';
 import { Progress } from './progress';
 
 /**
  * deprovisionRemote: undo on the host what provisionRemote did (`ssw remote
  * remove --deprovision --yes`). Refuses while deployments remain.
  */
-const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES };
-const lxd = proxyActivities<SswActivities>({ startToCloseTimeout: '5 minutes', retry });
-
 const STEPS = {
   check: 'Check that no deployments remain',
   bridges: 'Remove the bridges lxdbr0 and lxdbr1',

@@ -1,7 +1,5 @@
-import { proxyActivities } from '@temporalio/workflow';
-import type { SswActivities } from '../activities';
 import type { DescribeRemoteOptions, RemoteDescription } from '../activities/remote/describe';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
+import { remoteRead } from './activity-options';
 
 /**
  * describeRemote (`ssw remote list|show|remove`): what a provisioned
@@ -15,11 +13,6 @@ export interface DescribeRemoteInput extends DescribeRemoteOptions {
 
 export type DescribeRemoteResult = RemoteDescription;
 
-const { describeRemote: readRemote } = proxyActivities<SswActivities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { maximumAttempts: 1, nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES },
-});
-
 export async function describeRemote({ remote, ...o }: DescribeRemoteInput): Promise<DescribeRemoteResult> {
-  return readRemote(remote, o);
+  return remoteRead.describeRemote(remote, o);
 }

@@ -1,15 +1,9 @@
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { SswActivities } from '../activities';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
+import { workflowInfo } from '@temporalio/workflow';
 import type { OperationTarget } from '../common/temporal/operations';
+import { turn } from './activity-options';
 import type { Progress } from './progress';
 
-// Waiting may last as long as the operation before it (a restore can take hours); it heartbeats while it polls.
-const { waitForExclusiveTurn } = proxyActivities<SswActivities>({
-  startToCloseTimeout: '24 hours',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES },
-});
+const { waitForExclusiveTurn } = turn;
 
 export const WAIT_STEP = 'Wait for earlier operations on this target to finish';
 

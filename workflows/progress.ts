@@ -1,6 +1,6 @@
 import { defineQuery, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import type { OperationTarget } from '../common/temporal/operations';
-import { SsDeployment, SsOperation, SsRemote, SsSite } from '../common/temporal/search-attributes';
+import { operationSearchAttributes } from '../common/temporal/search-attributes';
 
 /**
  * The progress every ssw workflow reports: a `progress` query the CLI polls
@@ -51,13 +51,7 @@ export class Progress {
   static start(operation: string, target: OperationTarget, stepNames: string[]): Progress {
     const progress = new Progress(operation, target, stepNames);
     setHandler(progressQuery, () => progress.snapshot());
-    const attrs = [
-      { key: SsOperation, value: operation },
-      { key: SsRemote, value: target.remote },
-      ...(target.deployment ? [{ key: SsDeployment, value: target.deployment }] : []),
-      ...(target.site ? [{ key: SsSite, value: target.site }] : []),
-    ];
-    upsertSearchAttributes(attrs);
+    upsertSearchAttributes(operationSearchAttributes(operation, target));
     progress.publish();
     return progress;
   }

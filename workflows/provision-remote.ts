@@ -1,7 +1,5 @@
-import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
-import type { SswActivities } from '../activities';
 import type { SshTarget } from '../activities/ssh';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
+import { hostInstall as install, hostSteps as host } from './activity-options';
 import { Progress } from './progress';
 
 /**
@@ -32,13 +30,6 @@ export interface ProvisionRemoteResult {
   changes: string[];
   trust: 'added' | 'already-trusted';
 }
-
-const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES };
-
-// Short steps: SSH and LXD API calls. They heartbeat while waiting, so a dead worker shows within 30 s.
-const host = proxyActivities<SswActivities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '30s', retry });
-// Package installation can take a while on a slow mirror; it heartbeats every few seconds.
-const install = proxyActivities<SswActivities>({ startToCloseTimeout: '40 minutes', heartbeatTimeout: '1 minute', retry });
 
 const STEPS = {
   ssh: 'Reach SSH with the pinned host key',

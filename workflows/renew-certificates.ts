@@ -1,10 +1,8 @@
-import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
-import type { SswActivities } from '../activities';
 import type { ReloadResult } from '../activities/proxy';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
-import { certOperationTarget, type CertTarget, type SiteCertPlan } from '../common/tls/plan';
-import { waitForTurn, WAIT_STEP } from './exclusive';
-import { Progress } from './progress';
+import type { CertTarget, SiteCertPlan } from '../common/tls/plan';
+import { hostPort } from '../common/host-port';
+import { acme, certbotInstall, hostSteps as quick } from './activity-options';
+import { startOnWwwHost } from './www-host';
 
 /**
  * renewCertificates: keep every site's certificate valid without taking the
@@ -52,46 +50,27 @@ export interface RenewCertificatesResult {
   verified: string[];
 }
 
-const NON_RETRYABLE = NON_RETRYABLE_FAILURE_TYPES;
-const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE };
-
-// Reading config and short SSH steps.
-const quick = proxyActivities<SswActivities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '30s', retry });
-// Installing certbot may take a while on a slow mirror. These steps heartbeat from certbot's and
-// apt's output and from probes of the SSH connection a few times per stall limit (0.75 × the
-// heartbeat timeout), so a short timeout is safe: a crashed worker costs 15 s, not a minute.
-const install = proxyActivities<SswActivities>({ startToCloseTimeout: '20 minutes', heartbeatTimeout: '15s', retry });
-// Talking to the CA: a CA outage is waited out with long backoff; validation and rate-limit failures are final.
-const acme = proxyActivities<SswActivities>({
-  startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '15s',
-  retry: { initialInterval: '10s', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
-});
-
 export async function renewCertificates(input: RenewCertificatesInput): Promise<RenewCertificatesResult> {
-  const STEPS = {
-    plan: 'Read the sites and names from the config',
-    ssh: 'Reach the www host with the pinned host key',
-    certbot: 'Make sure certbot is installed',
-    reload: 'Reload the reverse proxy',
-    verify: 'Check the proxy serves the new certificates',
-  };
-  const progress = Progress.start('cert-renew', certOperationTarget(input.target), [WAIT_STEP, STEPS.plan, STEPS.ssh, STEPS.certbot]);
-  await waitForTurn(progress, certOperationTarget(input.target));
-
-  const plan = await progress.step(STEPS.plan, () => quick.planCertificates(input.target, { staging: input.staging }));
-  const httpPort = input.httpPort ?? plan.ports?.http ?? 80;
-  const httpsPort = input.httpsPort ?? plan.ports?.https ?? 443;
+  const STEPS = { reload: 'Reload the reverse proxy', verify: 'Check the proxy serves the new certificates' };
   const siteSteps = (d: string) => ({
     check: `${d}: read the current certificate`,
     challenge: `${d}: check the web server serves the ACME challenge`,
     obtain: `${d}: obtain the certificate`,
     backup: `${d}: back up the certificate to this machine`,
   });
-  progress.addSteps([...plan.sites.flatMap((s) => Object.values(siteSteps(s.domain))), STEPS.reload, STEPS.verify]);
-
-  await progress.step(STEPS.ssh, () => quick.sshCheck(plan.host.ssh));
-  await progress.step(STEPS.certbot, () => install.ensureCertbot(plan.host.ssh));
+  const { progress, plan } = await startOnWwwHost({
+    operation: 'cert-renew',
+    target: input.target,
+    plan: {
+      step: 'Read the sites and names from the config',
+      read: () => quick.planCertificates(input.target, { staging: input.staging }),
+    },
+    steps: (p) => [...p.sites.flatMap((s) => Object.values(siteSteps(s.domain))), STEPS.reload, STEPS.verify],
+    sshCheck: quick.sshCheck,
+    tool: { step: 'Make sure certbot is installed', ensure: certbotInstall.ensureCertbot },
+  });
+  const httpPort = input.httpPort ?? plan.ports?.http ?? 80;
+  const httpsPort = input.httpsPort ?? plan.ports?.https ?? 443;
 
   // One site after another: they share the CA account's rate limits and the HTTP port.
   const sites: SiteRenewal[] = [];
@@ -139,7 +118,7 @@ export async function renewCertificates(input: RenewCertificatesInput): Promise<
   }
 
   progress.finish();
-  return { host: `${plan.host.ssh.host}:${plan.host.ssh.port}`, sites, reload, verified };
+  return { host: hostPort(plan.host.ssh), sites, reload, verified };
 }
 
 function kept(site: SiteCertPlan, current: { names: string[]; serial: string; notAfter: string }, decision: { reason: string; detail: string }): SiteRenewal {

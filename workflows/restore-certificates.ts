@@ -1,10 +1,8 @@
-import { proxyActivities } from '@temporalio/workflow';
-import type { SswActivities } from '../activities';
 import type { ReloadResult } from '../activities/proxy';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
-import { certOperationTarget, type CertTarget } from '../common/tls/plan';
-import { waitForTurn, WAIT_STEP } from './exclusive';
-import { Progress } from './progress';
+import type { CertTarget } from '../common/tls/plan';
+import { hostPort } from '../common/host-port';
+import { hostSteps as act } from './activity-options';
+import { startOnWwwHost } from './www-host';
 
 /**
  * restoreCertificates (`ssw cert restore`, and `--restore-certs` of ss-up):
@@ -36,19 +34,15 @@ export interface RestoreCertificatesResult {
   reload?: ReloadResult;
 }
 
-const act = proxyActivities<SswActivities>({
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES },
-});
-
 export async function restoreCertificates(input: RestoreCertificatesInput): Promise<RestoreCertificatesResult> {
-  const STEPS = { plan: 'Read the sites from the config', ssh: 'Reach the www host with the pinned host key', reload: 'Reload the reverse proxy' };
-  const progress = Progress.start('cert-restore', certOperationTarget(input.target), [WAIT_STEP, STEPS.plan, STEPS.ssh]);
-  await waitForTurn(progress, certOperationTarget(input.target));
-  const plan = await progress.step(STEPS.plan, () => act.planCertificates(input.target));
-  progress.addSteps([...plan.sites.map((s) => `${s.domain}: restore the certificate`), STEPS.reload]);
-  await progress.step(STEPS.ssh, () => act.sshCheck(plan.host.ssh));
+  const STEPS = { reload: 'Reload the reverse proxy' };
+  const { progress, plan } = await startOnWwwHost({
+    operation: 'cert-restore',
+    target: input.target,
+    plan: { step: 'Read the sites from the config', read: () => act.planCertificates(input.target) },
+    steps: (p) => [...p.sites.map((s) => `${s.domain}: restore the certificate`), STEPS.reload],
+    sshCheck: act.sshCheck,
+  });
 
   const sites: SiteRestore[] = [];
   for (const site of plan.sites) {
@@ -74,5 +68,5 @@ export async function restoreCertificates(input: RestoreCertificatesInput): Prom
   if (sites.some((s) => s.action === 'restored')) reload = await progress.step(STEPS.reload, () => act.reloadProxy(plan.host));
   else progress.skip(STEPS.reload, 'nothing restored');
   progress.finish();
-  return { host: `${plan.host.ssh.host}:${plan.host.ssh.port}`, sites, reload };
+  return { host: hostPort(plan.host.ssh), sites, reload };
 }

@@ -1,11 +1,11 @@
-import { ApplicationFailure, proxyActivities, type RetryPolicy } from '@temporalio/workflow';
-import type { SswActivities } from '../activities';
+import { ApplicationFailure } from '@temporalio/workflow';
 import type { DrillResult } from '../activities/duplicity';
 import type { BackupApp } from '../common/backup/plan';
-import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
-import { certOperationTarget, type CertTarget } from '../common/tls/plan';
-import { waitForTurn, WAIT_STEP } from './exclusive';
-import { Progress } from './progress';
+import { FailureType } from '../common/failure-types';
+import type { CertTarget } from '../common/tls/plan';
+import { hostPort } from '../common/host-port';
+import { backupSteps, backupTransfers } from './activity-options';
+import { startOnWwwHost } from './www-host';
 
 /**
  * restoreDrill (`ssw backup verify`): prove the backups restore, without
@@ -27,23 +27,23 @@ export interface RestoreDrillResult {
   apps: DrillResult[];
 }
 
-const retry: RetryPolicy = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6, nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES };
-const quick = proxyActivities<SswActivities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '30s', retry });
-const long = proxyActivities<SswActivities>({ startToCloseTimeout: '12 hours', heartbeatTimeout: '20s', retry });
-
 export async function restoreDrill(input: RestoreDrillInput): Promise<RestoreDrillResult> {
-  const STEPS = { plan: 'Read the sites and apps from the config', ssh: 'Reach the www host with the pinned host key', duplicity: 'Make sure duplicity is installed' };
-  const progress = Progress.start('backup-verify', certOperationTarget(input.target), [WAIT_STEP, ...Object.values(STEPS)]);
-  await waitForTurn(progress, certOperationTarget(input.target));
-  const plan = await progress.step(STEPS.plan, () => quick.planBackup(input.target, { apps: input.apps }));
   const step = (u: { domain: string; app: string }) => `${u.domain} ${u.app}: restore the latest backup into scratch and verify it`;
-  progress.addSteps(plan.units.map(step));
-  await progress.step(STEPS.ssh, () => quick.sshCheck(plan.host.ssh));
-  await progress.step(STEPS.duplicity, () => long.ensureDuplicity(plan.host.ssh));
+  const { progress, plan } = await startOnWwwHost({
+    operation: 'backup-verify',
+    target: input.target,
+    plan: {
+      step: 'Read the sites and apps from the config',
+      read: () => backupSteps.planBackup(input.target, { apps: input.apps }),
+    },
+    steps: (p) => p.units.map(step),
+    sshCheck: backupSteps.sshCheck,
+    tool: { step: 'Make sure duplicity is installed', ensure: backupTransfers.ensureDuplicity },
+  });
 
   const apps: DrillResult[] = [];
   for (const unit of plan.units) {
-    const r = await progress.step(step(unit), () => long.drillApp(plan, unit));
+    const r = await progress.step(step(unit), () => backupTransfers.drillApp(plan, unit));
     if (!r.ok) progress.detail(step(unit), `FAILED: ${r.error ?? ''}`);
     apps.push(r);
   }
@@ -52,9 +52,9 @@ export async function restoreDrill(input: RestoreDrillInput): Promise<RestoreDri
     throw ApplicationFailure.nonRetryable(
       `The backups of ${failed.map((a) => `${a.app} of ${a.domain}`).join(', ')} do not restore: ${failed.map((a) => a.error).join('; ')}`,
       FailureType.DrillFailed,
-      { host: `${plan.host.ssh.host}:${plan.host.ssh.port}`, apps },
+      { host: hostPort(plan.host.ssh), apps },
     );
   }
   progress.finish();
-  return { host: `${plan.host.ssh.host}:${plan.host.ssh.port}`, apps };
+  return { host: hostPort(plan.host.ssh), apps };
 }

@@ -1,8 +1,6 @@
-import { proxyActivities } from '@temporalio/workflow';
-import type { SswActivities } from '../activities';
 import type { DeploymentRef } from '../activities/deployment/state';
 import type { DeploymentPlan } from '../common/deployment/plan';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
+import { planRead } from './activity-options';
 import { Progress } from './progress';
 
 /**
@@ -20,16 +18,9 @@ export interface ShowDeploymentResult {
 
 export const SHOW_STEP = 'Read the config and the remote; plan';
 
-// One retry: an operator waits on this, and a remote that cannot be read is reported, not waited out.
-const { planDeployment } = proxyActivities<SswActivities>({
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '20s',
-  retry: { initialInterval: '1s', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES },
-});
-
 export async function showDeployment(input: ShowDeploymentInput): Promise<ShowDeploymentResult> {
   const progress = Progress.start('show', { remote: input.remote, deployment: input.deployment }, [SHOW_STEP]);
-  const { plan } = await progress.step(SHOW_STEP, () => planDeployment(input));
+  const { plan } = await progress.step(SHOW_STEP, () => planRead.planDeployment(input));
   progress.finish();
   return { plan };
 }

@@ -1,7 +1,8 @@
 import { Context } from '@temporalio/activity';
 import type { WorkflowService } from '@temporalio/client';
+import { tsToMs } from '@temporalio/common';
 import { pollBeating } from '../heartbeat';
-import { EXCLUSIVE_OPERATIONS, type OperationTarget } from '../../common/temporal/operations';
+import { runningExclusiveQuery, type OperationTarget } from '../../common/temporal/operations';
 
 /**
  * Temporal's own visibility, seen from inside a workflow's run. The CLI
@@ -28,9 +29,7 @@ export function createTemporalActivities(deps: { visibility?: VisibilityDeps }) 
     const v = deps.visibility;
     if (!v) return { waitedFor: [] }; // a worker without a Temporal connection for visibility (stand-alone tests)
     const self = ctx.info.workflowExecution?.workflowId ?? '';
-    const ops = EXCLUSIVE_OPERATIONS.map((o) => `"${o}"`).join(', ');
-    const scope = req.target.deployment ? ` AND (SsDeployment = "${req.target.deployment}" OR SsDeployment IS NULL)` : '';
-    const query = `SsRemote = "${req.target.remote}"${scope} AND SsOperation IN (${ops}) AND ExecutionStatus = "Running"`;
+    const query = runningExclusiveQuery(req.target);
     const mine = Date.parse(req.startedAt);
     const waitedFor = new Set<string>();
     return pollBeating(
@@ -39,7 +38,7 @@ export function createTemporalActivities(deps: { visibility?: VisibilityDeps }) 
         const before = (page.executions ?? []).filter((e) => {
           const id = e.execution?.workflowId ?? '';
           if (id === self) return false;
-          const started = Number(e.startTime?.seconds ?? 0) * 1000 + Math.floor((e.startTime?.nanos ?? 0) / 1e6);
+        const started = e.startTime ? tsToMs(e.startTime) : 0;
           return started < mine || (started === mine && id < self); // earlier, or the same instant and first by ID
         });
         if (before.length === 0) return { waitedFor: [...waitedFor] };

@@ -45,9 +45,9 @@ function isRealDateTime([y, mo, d, h, mi, sec, , oh, om]: number[]): boolean {
 }
 
 const WORKFLOWS = {
-  backup: { operation: 'backup', workflowType: 'backupDeployment' },
-  verify: { operation: 'backup-verify', workflowType: 'restoreDrill' },
-  restore: { operation: 'restore', workflowType: 'restoreDeployment' },
+  backup: { operation: 'backup' },
+  verify: { operation: 'backup-verify' },
+  restore: { operation: 'restore' },
 } as const;
 
 const backupOptions = {
@@ -117,10 +117,12 @@ async function runBackup(io: CliIO, kind: 'backup' | 'restore', args: GlobalArgs
   workflowIdFor(what.operation, opTarget); // throws on anything unusable, before any traffic
   const { runOperation } = await import('../run-operation');
   const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
-  await runOperation<BackupDeploymentResult | RestoreDeploymentResult | RestoreDrillResult>(
+      await runOperation(
     io,
     args,
-    { ...what, target: opTarget, args: [{ target, ...(apps.length ? { apps } : {}), ...(time ? { time } : {}) }] },
+        what.operation,
+        opTarget,
+        { target, ...(apps.length ? { apps } : {}), ...(time ? { time } : {}) },
     {
       text: (result) => {
         if (what === WORKFLOWS.verify) {

@@ -17,9 +17,9 @@ interface CertArgs extends CertTargetArgs {
 }
 
 const OPERATIONS = {
-  renew: { operation: 'cert-renew', workflowType: 'renewCertificates' },
-  status: { operation: 'cert-status', workflowType: 'certificateStatus' },
-  restore: { operation: 'cert-restore', workflowType: 'restoreCertificates' },
+  renew: { operation: 'cert-renew' },
+  status: { operation: 'cert-status' },
+  restore: { operation: 'cert-restore' },
 } as const;
 
 const targetOptions = {
@@ -82,7 +82,7 @@ async function runCert(io: CliIO, args: GlobalArgs & CertArgs): Promise<void> {
         : { target };
 
   const { runOperation } = await import('../run-operation');
-  await runOperation<RenewCertificatesResult | CertificateStatusResult | RestoreCertificatesResult>(io, args, { ...OPERATIONS[args.action], target: opTarget, args: [input] }, {
+      await runOperation(io, args, OPERATIONS[args.action].operation, opTarget, input, {
     text: (result) => {
       if (args.action === 'renew') printRenew(io, result as RenewCertificatesResult);
       else if (args.action === 'status') printStatus(io, result as CertificateStatusResult, target);

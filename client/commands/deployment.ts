@@ -1,9 +1,6 @@
 import { validateName } from '../../common/config/validators';
 import { UserError } from '../../common/errors';
 import { currentRemote } from '../../common/remotes';
-import type { DeploymentDownResult } from '../../workflows/deployment-down';
-import type { DeploymentUpResult } from '../../workflows/deployment-up';
-import type { ShowDeploymentResult } from '../../workflows/show-deployment';
 import { GlobalArgs, pathsOf, withClient } from '../context';
 import { defineCommand, type Command } from '../define-command';
 import type { CliIO } from '../io';
@@ -79,9 +76,14 @@ function productionGuard(target: { remote: string }, args: DeploymentArgs, verb:
 async function printPlan(io: CliIO, args: GlobalArgs & DeploymentArgs, target: ReturnType<typeof targetOf> & { instancesOnly?: boolean }, showKeep: boolean): Promise<void> {
   const { formatPlan } = await import('../../common/deployment/plan');
   const { askReadOnly, ReadFailed } = await import('../read-only');
-  const req = { operation: 'show', workflowType: 'showDeployment', target: { remote: target.remote, deployment: target.deployment }, args: [target] };
+  const req = {
+    operation: 'show' as const,
+    target: { remote: target.remote, deployment: target.deployment },
+    input: target,
+    taskQueue: args['task-queue'],
+  };
   const { plan } = await withClient(args, (client) =>
-    askReadOnly<ShowDeploymentResult>(client, io, { ...req, taskQueue: args['task-queue'] }).catch((err: unknown) => {
+    askReadOnly(client, io, req).catch((err: unknown) => {
       if (err instanceof ReadFailed) throw new UserError(`Could not read deployment ${target.deployment} on remote ${target.remote}: ${err.message}`);
       throw err;
     }),
@@ -115,14 +117,11 @@ export function upCommand(io: CliIO): Command {
       await checkConfig(args, target, args.plan ? undefined : 'change');
       if (args.plan) return printPlan(io, args, { ...target, ...(args['instances-only'] ? { instancesOnly: true } : {}) }, false);
       const { runOperation } = await import('../run-operation');
-      await runOperation<DeploymentUpResult>(
+      await runOperation(
         io,
         args,
-        {
-          operation: 'up',
-          workflowType: 'deploymentUp',
-          target: { remote: target.remote, deployment: target.deployment },
-          args: [
+        'up',
+        { remote: target.remote, deployment: target.deployment },
             {
               ...target,
               ...(args.yes ? { confirmed: true } : {}),
@@ -133,8 +132,6 @@ export function upCommand(io: CliIO): Command {
               ...(args['skip-wwwbackup'] ? { skipBackup: true } : {}),
               ...(args['instances-only'] ? { instancesOnly: true } : {}),
             },
-          ],
-        },
         {
           text: (r) => {
             io.out(r.changes.length ? `${r.changes.length} change(s) applied.` : 'No changes: the deployment already matched the config.');
@@ -173,14 +170,16 @@ export function downCommand(io: CliIO): Command {
       await checkConfig(args, target, 'take down');
       if (args.purge && !args.yes) await confirmPurge(io, target);
       const { runOperation } = await import('../run-operation');
-      await runOperation<DeploymentDownResult>(
+      await runOperation(
         io,
         args,
+        'down',
+        { remote: target.remote, deployment: target.deployment },
         {
-          operation: 'down',
-          workflowType: 'deploymentDown',
-          target: { remote: target.remote, deployment: target.deployment },
-          args: [{ ...target, ...(args.purge ? { purge: true } : {}), ...(args.yes ? { confirmed: true } : {}), ...(args['skip-wwwbackup'] ? { skipBackup: true } : {}) }],
+          ...target,
+          ...(args.purge ? { purge: true } : {}),
+          ...(args.yes ? { confirmed: true } : {}),
+          ...(args['skip-wwwbackup'] ? { skipBackup: true } : {}),
         },
         {
           text: (r) => {

@@ -124,9 +124,8 @@ async function checkHost(io: CliIO, args: GlobalArgs & HostCheckArgs): Promise<v
         const { followWorkflow } = await import('../follow');
         const { handle, attached } = await startOperation(client, {
           operation: 'check-host',
-          workflowType: 'checkHost',
           target: opTarget,
-          args: [{ target }],
+          input: { target },
           taskQueue: args['task-queue'],
         });
         if (!args.json) io.out(`${attached ? 'Already running; following' : 'Started'} ${handle.workflowId}`);

@@ -46,8 +46,8 @@ export function listQuery(a: Pick<ListArgs, 'deployment' | 'remote' | 'operation
 export async function listOperations(client: Client, query: string, limit: number): Promise<OperationRow[]> {
   const { temporal } = await import('@temporalio/proto');
   const Status = temporal.api.enums.v1.WorkflowExecutionStatus;
-  const time = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
-    t ? new Date(Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString() : undefined;
+  const { tsToMs } = await import('@temporalio/common');
+  const time = (t: Parameters<typeof tsToMs>[0]) => (t ? new Date(tsToMs(t)).toISOString() : undefined);
   const rows: OperationRow[] = [];
   let nextPageToken: Uint8Array | undefined;
   do {

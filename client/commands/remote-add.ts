@@ -115,7 +115,12 @@ export function remoteAddCommand(io: CliIO): Command {
         backend: args.backend,
         apiPort: args['api-port'],
       };
-      const request = { operation: 'provision-remote', workflowType: 'provisionRemote', target: { remote: args.name }, args: [input], taskQueue: args['task-queue'] };
+      const request = {
+        operation: 'provision-remote' as const,
+        target: { remote: args.name },
+        input,
+        taskQueue: args['task-queue'],
+      };
       // What this run wrote on this machine, so that any failure removes exactly that.
       const wrote: LocalWrites = { confFile };
       let runMayGoOn = false;

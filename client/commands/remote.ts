@@ -27,11 +27,10 @@ function recordOf(paths: SsPaths, name: string | undefined): RemoteRecord {
  */
 async function describeRemote(client: Client, io: CliIO, args: GlobalArgs, rec: RemoteRecord, detail: 'summary' | 'full', requestTimeoutMs: number): Promise<DescribeRemoteResult> {
   const { askReadOnly } = await import('../read-only');
-  return askReadOnly<DescribeRemoteResult>(client, io, {
+  return askReadOnly(client, io, {
     operation: 'describe-remote',
-    workflowType: 'describeRemote',
     target: { remote: rec.name },
-    args: [{ remote: rec.name, detail, requestTimeoutMs }],
+    input: { remote: rec.name, detail, requestTimeoutMs },
     taskQueue: args['task-queue'],
   });
 }
@@ -197,9 +196,8 @@ async function runDeprovision(args: GlobalArgs & RemoveArgs, io: CliIO, rec: Rem
     const { followWorkflow } = await import('../follow');
     const { handle } = await startOperation(client, {
       operation: 'deprovision-remote',
-      workflowType: 'deprovisionRemote',
       target: { remote: rec.name },
-      args: [{ remote: rec.name }],
+      input: { remote: rec.name },
       taskQueue: args['task-queue'],
     });
     await followWorkflow(client, handle, io, { quiet: args.json, taskQueue: args['task-queue'] });

@@ -152,34 +152,19 @@ async function install(io: CliIO, args: GlobalArgs & InstallArgs): Promise<void>
   const { target, defs } = await definitionsFor(args);
   const { ScheduleOverlapPolicy } = await import('@temporalio/client');
   const { scheduleNote, definitionDigest } = await import('../../common/temporal/schedules');
-  const { certOperationTarget } = await import('../../common/tls/plan');
-  const { SsDeployment, SsOperation, SsRemote, SsSite } = await import('../../common/temporal/search-attributes');
+  const { scheduleActionFor } = await import('../start-operation');
   const results: Array<{ scheduleId: string; outcome: 'created' | 'updated' | 'unchanged'; nextRuns: string[] }> = [];
   await withClient(args, async (client) => {
     // Temporal answers: only now is a --host's key checked and a verified one pinned.
     await pinHostTarget(args, target);
     for (const def of defs) {
-      const input = def.input as { target: Parameters<typeof certOperationTarget>[0] };
-      const t = certOperationTarget(input.target);
       const options = {
         spec: {
           calendars: [{ hour: def.at.hour, minute: def.at.minute, ...(def.dayOfWeek ? { dayOfWeek: def.dayOfWeek } : {}) }],
           jitter: def.jitterMinutes * 60_000,
           timezone: def.timezone,
         },
-        action: {
-          type: 'startWorkflow' as const,
-          workflowType: def.workflowType,
-          workflowId: def.scheduleId,
-          taskQueue: args['task-queue'],
-          args: [def.input],
-          typedSearchAttributes: [
-            { key: SsOperation, value: def.kind },
-            { key: SsRemote, value: t.remote },
-            ...(t.deployment ? [{ key: SsDeployment, value: t.deployment }] : []),
-            ...(t.site ? [{ key: SsSite, value: t.site }] : []),
-          ],
-        },
+        action: scheduleActionFor(def, args['task-queue']),
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: def.catchupWindowMs, pauseOnFailure: true },
       };
       const handle = client.schedule.getHandle(def.scheduleId);
@@ -229,7 +214,8 @@ async function describeRaw(client: Client, scheduleId: string): Promise<RawSched
     if (isGrpcServiceError(err) && err.code === 5 /* NOT_FOUND */) return undefined;
     throw err;
   }
-  const time = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => new Date(Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6));
+  const { tsToMs } = await import('@temporalio/common');
+  const time = (t: Parameters<typeof tsToMs>[0]) => new Date(t ? tsToMs(t) : 0);
   return {
     paused: !!res.schedule?.state?.paused,
     note: res.schedule?.state?.notes ?? '',

@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
 import type { CertTarget } from '../tls/plan';
 import { certOperationTarget } from '../tls/plan';
-import { workflowIdFor } from './operations';
+import { OPERATIONS, workflowIdFor, type OperationName } from './operations';
 
 /**
  * The Temporal Schedules ssw keeps per deployment (or per single www host),
@@ -16,13 +16,28 @@ export interface ScheduleTime {
   minute: number;
 }
 
-export type ScheduleKind = 'cert-renew' | 'backup' | 'backup-verify';
+/** The operations ssw schedules; their IDs prefix the schedules `ssw schedule list` shows. */
+export const SCHEDULE_KINDS = ['cert-renew', 'backup', 'backup-verify'] as const satisfies readonly OperationName[];
+export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
 
-export interface ScheduleDefinition {
+/**
+ * What each schedule's runs are given. Checked against the workflows' own input
+ * types where Schedules are created (client/start-operation.ts): common/ cannot
+ * import workflow types.
+ */
+export interface ScheduleInputs {
+  'cert-renew': { target: CertTarget; staging?: boolean; httpPort?: number; httpsPort?: number };
+  backup: { target: CertTarget };
+  'backup-verify': { target: CertTarget };
+}
+
+export interface ScheduleDefinition<K extends ScheduleKind = ScheduleKind> {
   scheduleId: string;
-  kind: ScheduleKind;
+  /** The operation each run is (its name, its workflow, the SsOperation of its runs). */
+  kind: K;
+  /** OPERATIONS[kind].workflowType, kept here because the digest of existing schedules includes it. */
   workflowType: string;
-  input: unknown;
+  input: ScheduleInputs[K];
   at: ScheduleTime;
   /** Weekly on this day (e.g. SUNDAY); daily when unset. */
   dayOfWeek?: 'SUNDAY' | 'MONDAY' | 'TUESDAY' | 'WEDNESDAY' | 'THURSDAY' | 'FRIDAY' | 'SATURDAY';
@@ -62,12 +77,15 @@ export interface CertRenewScheduleOptions {
   staging?: boolean;
 }
 
-export function certRenewSchedule(target: CertTarget, opts: CertRenewScheduleOptions = {}): ScheduleDefinition {
+export function certRenewSchedule(
+  target: CertTarget,
+  opts: CertRenewScheduleOptions = {},
+): ScheduleDefinition<'cert-renew'> {
   const scheduleId = workflowIdFor('cert-renew', certOperationTarget(target));
   return {
     scheduleId,
     kind: 'cert-renew',
-    workflowType: 'renewCertificates',
+    workflowType: OPERATIONS['cert-renew'].workflowType,
     input: {
       target,
       ...(opts.staging ? { staging: true } : {}),
@@ -92,12 +110,12 @@ export interface BackupScheduleOptions {
 }
 
 /** Nightly backup (00:00-01:59 by default, before the certificate renewal's window). */
-export function backupSchedule(target: CertTarget, opts: BackupScheduleOptions = {}): ScheduleDefinition {
+export function backupSchedule(target: CertTarget, opts: BackupScheduleOptions = {}): ScheduleDefinition<'backup'> {
   const scheduleId = workflowIdFor('backup', certOperationTarget(target));
   return {
     scheduleId,
     kind: 'backup',
-    workflowType: 'backupDeployment',
+    workflowType: OPERATIONS.backup.workflowType,
     input: { target },
     at: opts.at ?? defaultTimeFor(scheduleId, 0, 2),
     jitterMinutes: opts.jitterMinutes ?? 30,
@@ -108,12 +126,15 @@ export function backupSchedule(target: CertTarget, opts: BackupScheduleOptions =
 }
 
 /** Weekly restore drill, Sunday 05:00-06:59 by default: after the night's backup, so it proves the newest one. */
-export function drillSchedule(target: CertTarget, opts: Omit<BackupScheduleOptions, 'at'> = {}): ScheduleDefinition {
+export function drillSchedule(
+  target: CertTarget,
+  opts: Omit<BackupScheduleOptions, 'at'> = {},
+): ScheduleDefinition<'backup-verify'> {
   const scheduleId = workflowIdFor('backup-verify', certOperationTarget(target));
   return {
     scheduleId,
     kind: 'backup-verify',
-    workflowType: 'restoreDrill',
+    workflowType: OPERATIONS['backup-verify'].workflowType,
     input: { target },
     at: defaultTimeFor(scheduleId, 5, 2),
     dayOfWeek: 'SUNDAY',
@@ -142,6 +163,3 @@ export function definitionDigest(def: ScheduleDefinition): string {
 export function scheduleNote(def: ScheduleDefinition): string {
   return `${def.description} (ssw definition ${definitionDigest(def)})`;
 }
-
-/** ID prefixes of the schedules ssw manages; `ssw schedule list` shows these only. */
-export const SCHEDULE_KINDS: readonly ScheduleKind[] = ['cert-renew', 'backup', 'backup-verify'];

@@ -1,4 +1,5 @@
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
+import type { OperationTarget } from './operations';
 
 /**
  * ssw's custom search attributes. Their values are visible in clear text to
@@ -10,6 +11,21 @@ export const SsDeployment = defineSearchAttributeKey('SsDeployment', SearchAttri
 export const SsOperation = defineSearchAttributeKey('SsOperation', SearchAttributeType.KEYWORD);
 export const SsSite = defineSearchAttributeKey('SsSite', SearchAttributeType.KEYWORD);
 
-export const SEARCH_ATTRIBUTE_NAMES = ['SsRemote', 'SsDeployment', 'SsOperation', 'SsSite'] as const;
+/** Every one of them, in the order the embedded server registers them. */
+export const SEARCH_ATTRIBUTES = [SsRemote, SsDeployment, SsOperation, SsSite] as const;
+export const SEARCH_ATTRIBUTE_NAMES = SEARCH_ATTRIBUTES.map((k) => k.name);
+
+/**
+ * How a run of `operation` on `target` is tagged: set when the CLI starts it, by
+ * a Schedule's action, and upserted by the workflow itself (runs started by hand).
+ */
+export function operationSearchAttributes(operation: string, target: OperationTarget): SearchAttributePair[] {
+  return [
+    { key: SsOperation, value: operation },
+    { key: SsRemote, value: target.remote },
+    ...(target.deployment ? [{ key: SsDeployment, value: target.deployment }] : []),
+    ...(target.site ? [{ key: SsSite, value: target.site }] : []),
+  ];
+}
 
 export { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from './defaults';

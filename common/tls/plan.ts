@@ -3,6 +3,7 @@
  * Pure data and functions: imported by the CLI, activities and workflows.
  */
 import type { WwwHost } from '../hosts';
+import { hostPort } from '../host-port';
 
 /** Let's Encrypt's directories, selected by `ACME_SERVER=production|staging`. */
 export const LETS_ENCRYPT = {
@@ -92,6 +93,5 @@ export type CertTarget =
 /** The lock and search-attribute target: remote+deployment, or `host:port` (+ the site when there is one). */
 export function certOperationTarget(t: CertTarget): { remote: string; deployment?: string; site?: string } {
   if (t.kind === 'deployment') return { remote: t.remote, deployment: t.deployment };
-  const h = t.host.ssh.host.includes(':') ? `[${t.host.ssh.host}]` : t.host.ssh.host;
-  return { remote: `${h}:${t.host.ssh.port}`, ...(t.domains.length === 1 ? { site: t.domains[0] } : {}) };
+  return { remote: hostPort(t.host.ssh), ...(t.domains.length === 1 ? { site: t.domains[0] } : {}) };
 }

@@ -13,7 +13,8 @@ import { ssw } from '../helpers/cli';
 import { encryptedClient, tempSsRoot, uniqueTaskQueue, waitFor } from '../helpers/temporal';
 import type { ProgressSnapshot } from '../../workflows/progress';
 
-// The operation lock and progress query on the real server. Activities are
+// The operation lock and progress query on the real server. The lock tests start
+// real operations on a task queue nothing polls, so their workflows never run. Activities are
 // stand-ins here on purpose: this tests the workflow-side branching only (the
 // SSH activities have their own integration tests against real sshd).
 const paths = new SsPaths(tempSsRoot());
@@ -27,16 +28,16 @@ describe('operation lock', () => {
   test('a second identical operation attaches; a conflicting one is refused naming the running one', async () => {
     const taskQueue = uniqueTaskQueue('no-worker'); // nothing polls: the run stays open
     const target = { remote: `lock${Date.now()}`, deployment: 'public' };
-    const up = await startOperation(client, { operation: 'up', workflowType: 'noopChain', target, args: [1], taskQueue });
+    const up = await startOperation(client, { operation: 'up', target, input: target, taskQueue });
     assert.equal(up.attached, false);
     assert.equal(up.handle.workflowId, `up/${target.remote}/public`);
 
-    const again = await startOperation(client, { operation: 'up', workflowType: 'noopChain', target, args: [1], taskQueue });
+    const again = await startOperation(client, { operation: 'up', target, input: target, taskQueue });
     assert.equal(again.attached, true);
     assert.equal(again.handle.workflowId, up.handle.workflowId);
 
     await assert.rejects(
-      startOperation(client, { operation: 'down', workflowType: 'noopChain', target, args: [1], taskQueue }),
+      startOperation(client, { operation: 'down', target, input: target, taskQueue }),
       (err: unknown) => {
         assert.ok(err instanceof UserError);
         assert.match(err.message, new RegExp(`Another operation is running on deployment public on remote ${target.remote}: up/${target.remote}/public`));
@@ -46,7 +47,8 @@ describe('operation lock', () => {
       },
     );
     // A different deployment on the same remote is not blocked.
-    const other = await startOperation(client, { operation: 'down', workflowType: 'noopChain', target: { ...target, deployment: 'intranet' }, args: [1], taskQueue });
+    const intranet = { ...target, deployment: 'intranet' };
+    const other = await startOperation(client, { operation: 'down', target: intranet, input: intranet, taskQueue });
     assert.equal(other.attached, false);
 
     // Tagged for `ssw list --deployment`.
@@ -58,11 +60,18 @@ describe('operation lock', () => {
   });
 });
 
+/** Never run (nothing polls the queue): only its type matters. */
+function provisionInput(remote: string) {
+  const target = { host: '127.0.0.1', port: 1, user: 'root' };
+  return { remote, target, disk: 'dir', backend: 'lxd' as const, apiPort: 8443 };
+}
+
 describe('remote-wide operations', () => {
   test('provisioning a remote is refused while a deployment operation runs on it', async () => {
     const taskQueue = uniqueTaskQueue('no-worker');
     const remote = `wide${Date.now()}`;
-    const up = await startOperation(client, { operation: 'up', workflowType: 'noopChain', target: { remote, deployment: 'public' }, args: [1], taskQueue });
+    const deployment = { remote, deployment: 'public' };
+    const up = await startOperation(client, { operation: 'up', target: deployment, input: deployment, taskQueue });
     try {
       // Visibility lags a moment; wait until the run is visible before asking.
       await waitFor('the up run to be visible', async () => {
@@ -73,7 +82,12 @@ describe('remote-wide operations', () => {
         return (page.executions ?? []).length > 0;
       });
       await assert.rejects(
-        startOperation(client, { operation: 'provision-remote', workflowType: 'noopChain', target: { remote }, args: [1], taskQueue }),
+        startOperation(client, {
+          operation: 'provision-remote',
+          target: { remote },
+          input: provisionInput(remote),
+          taskQueue,
+        }),
         new RegExp(`Another operation is running on remote ${remote}: up/${remote}/public`),
       );
     } finally {

@@ -3,7 +3,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { conflictingWorkflowIds, workflowIdFor } from '../../common/temporal/operations';
+import {
+  conflictingWorkflowIds,
+  EXCLUSIVE_OPERATIONS,
+  runningExclusiveQuery,
+  workflowIdFor,
+} from '../../common/temporal/operations';
+import { operationSearchAttributes } from '../../common/temporal/search-attributes';
 import { listQuery } from '../../client/commands/list';
 import { hostTarget } from '../../client/commands/host';
 import { devServerArgs } from '../../client/services/embedded-server';
@@ -33,6 +39,29 @@ describe('workflow identity', () => {
     assert.ok(ids.includes('provision-remote/home'), 'a remote-wide operation blocks deployment operations');
     assert.ok(!ids.includes('up/home/public'), 'the same operation attaches instead');
     assert.deepEqual(conflictingWorkflowIds('check-host', { remote: 'h' }), [], 'read-only operations never block');
+  });
+
+  test('the exclusive operations, and the query for those running on a target', () => {
+    const ops = ['provision-remote', 'deprovision-remote', 'up', 'down', 'restore', 'backup', 'backup-verify'];
+    ops.push('cert-renew', 'cert-restore');
+    assert.deepEqual(EXCLUSIVE_OPERATIONS, ops);
+    const quoted = ops.map((o) => `"${o}"`).join(', ');
+    assert.equal(
+      runningExclusiveQuery({ remote: 'home', deployment: 'public' }),
+      'SsRemote = "home" AND (SsDeployment = "public" OR SsDeployment IS NULL)' +
+        ` AND SsOperation IN (${quoted}) AND ExecutionStatus = "Running"`,
+    );
+    const remoteWide = `SsRemote = "home" AND SsOperation IN (${quoted}) AND ExecutionStatus = "Running"`;
+    assert.equal(runningExclusiveQuery({ remote: 'home' }), remoteWide);
+  });
+
+  test('a run is tagged with its operation, remote, and deployment or site when it has one', () => {
+    const tags = (t: Parameters<typeof operationSearchAttributes>[1]) =>
+      operationSearchAttributes('backup', t).map((p) => [p.key.name, p.value]);
+    const deployment = [['SsOperation', 'backup'], ['SsRemote', 'home'], ['SsDeployment', 'public']];
+    assert.deepEqual(tags({ remote: 'home', deployment: 'public' }), deployment);
+    const site = [['SsOperation', 'backup'], ['SsRemote', 'h:22'], ['SsSite', 'example.com']];
+    assert.deepEqual(tags({ remote: 'h:22', site: 'example.com' }), site);
   });
 });
 
