@@ -25,6 +25,20 @@ before(async () => {
 after(() => client.connection.close());
 
 describe('operation lock', () => {
+  test('a read-only question with its own input never attaches to another caller\'s run: show gets an ID per run', async () => {
+    const taskQueue = uniqueTaskQueue('no-worker');
+    const target = { remote: `show${Date.now()}`, deployment: 'public' };
+    const all = await startOperation(client, { operation: 'show', target, input: target, taskQueue });
+    const skipping = { ...target, skip: { btcpayserver: true } };
+    const other = await startOperation(client, { operation: 'show', target, input: skipping, taskQueue });
+    assert.equal(other.attached, false, 'a show with other flags gets its own run and so its own answer');
+    assert.notEqual(other.handle.workflowId, all.handle.workflowId);
+    for (const h of [all.handle, other.handle]) {
+      assert.match(h.workflowId, new RegExp(`^show/${target.remote}/public/[0-9a-f-]{36}$`));
+      await h.terminate('test over');
+    }
+  });
+
   test('a second identical operation attaches; a conflicting one is refused naming the running one', async () => {
     const taskQueue = uniqueTaskQueue('no-worker'); // nothing polls: the run stays open
     const target = { remote: `lock${Date.now()}`, deployment: 'public' };
