@@ -36,9 +36,15 @@ export interface ProgressOptions {
    * @default 0.75 × heartbeatTimeout, or 60 s for an activity without one
    */
   stallMs?: number;
-  /** Proof of life during quiet phases: resolves when what the step waits on still answers (e.g. one round trip over the SSH connection). */
+  /**
+   * Proof of life during quiet phases: resolves when what the step waits on still answers (e.g. one round trip over the
+   * SSH connection).
+   */
   probe?: (signal: AbortSignal) => Promise<unknown>;
-  /** Called once when the step is aborted (stall or cancellation), e.g. to tear down the connection so pending requests fail at once. */
+  /**
+   * Called once when the step is aborted (stall or cancellation), e.g. to tear down the connection so pending requests
+   * fail at once.
+   */
   onAbort?: (why: 'stalled' | 'cancelled') => void;
 }
 
@@ -47,7 +53,10 @@ export function stallLimitMs(heartbeatTimeoutMs: number | undefined): number {
   return heartbeatTimeoutMs ? Math.max(500, Math.floor(heartbeatTimeoutMs * 0.75)) : 60_000;
 }
 
-/** After an abort, how long the step has to wind down before the attempt fails without it (a step that ignores its signal must not hold the attempt). */
+/**
+ * After an abort, how long the step has to wind down before the attempt fails without it (a step that ignores its
+ * signal must not hold the attempt).
+ */
 const ABANDON_AFTER_MS = 5_000;
 
 /**
@@ -57,7 +66,12 @@ const ABANDON_AFTER_MS = 5_000;
  * start-to-close timeout. Cancellation reaches the step through the same
  * signal and ends as CancelledFailure.
  */
-export async function withProgress<T>(what: string, initial: unknown, fn: (step: StepProgress) => Promise<T>, opts: ProgressOptions = {}): Promise<T> {
+export async function withProgress<T>(
+  what: string,
+  initial: unknown,
+  fn: (step: StepProgress) => Promise<T>,
+  opts: ProgressOptions = {},
+): Promise<T> {
   const ctx = Context.current();
   const stallMs = opts.stallMs ?? stallLimitMs(ctx.info.heartbeatTimeoutMs);
   const controller = new AbortController();
@@ -139,7 +153,10 @@ export async function withProgress<T>(what: string, initial: unknown, fn: (step:
   let abandonTimer: NodeJS.Timeout | undefined;
   const abandoned = new Promise<never>((_resolve, reject) => {
     controller.signal.addEventListener('abort', () => {
-      abandonTimer = setTimeout(() => reject(new Error(`${what} did not stop within ${ABANDON_AFTER_MS} ms of being aborted`)), ABANDON_AFTER_MS);
+      abandonTimer = setTimeout(
+        () => reject(new Error(`${what} did not stop within ${ABANDON_AFTER_MS} ms of being aborted`)),
+        ABANDON_AFTER_MS,
+      );
     });
   });
   abandoned.catch(() => undefined);
@@ -149,8 +166,15 @@ export async function withProgress<T>(what: string, initial: unknown, fn: (step:
     return await Promise.race([fn(step), abandoned]);
   } catch (err) {
     const cause = err instanceof Error ? err : undefined;
-    if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`${ctx.info.activityType} was cancelled`, undefined, cause);
-    if (stalled) throw ApplicationFailure.create({ message: stalled.message, type: stalled.type ?? undefined, details: [details], cause });
+    if (ctx.cancellationSignal.aborted)
+      throw new CancelledFailure(`${ctx.info.activityType} was cancelled`, undefined, cause);
+    if (stalled)
+      throw ApplicationFailure.create({
+        message: stalled.message,
+        type: stalled.type ?? undefined,
+        details: [details],
+        cause,
+      });
     throw err;
   } finally {
     finished = true;
@@ -179,7 +203,12 @@ export async function whileBeating<T>(
   try {
     return await fn(ctx.cancellationSignal);
   } catch (err) {
-    if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`${ctx.info.activityType} was cancelled`, undefined, err instanceof Error ? err : undefined);
+    if (ctx.cancellationSignal.aborted)
+      throw new CancelledFailure(
+        `${ctx.info.activityType} was cancelled`,
+        undefined,
+        err instanceof Error ? err : undefined,
+      );
     throw err;
   } finally {
     clearInterval(timer);

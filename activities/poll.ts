@@ -20,7 +20,10 @@ export async function pollUntil<T>(
     if (result !== undefined && result !== false) return result;
     const elapsed = Date.now() - start;
     if (elapsed >= o.timeoutMs) {
-      throw ApplicationFailure.create({ message: `Timed out after ${Math.round(elapsed / 1000)} s waiting for ${o.what}`, type: FailureType.Timeout });
+      throw ApplicationFailure.create({
+        message: `Timed out after ${Math.round(elapsed / 1000)} s waiting for ${o.what}`,
+        type: FailureType.Timeout,
+      });
     }
     o.onWait?.(elapsed);
     await delay(Math.min(gap, o.timeoutMs - elapsed), undefined, { signal: o.signal }).catch(() => undefined);

@@ -23,17 +23,25 @@ const DOMAIN = 'bench.test';
 const MB = 1e6;
 const SIZE = 200 * MB;
 
-
-const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+  Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
 
 /** Scheduled-to-completed time of each activity of a type, in order. */
 async function phaseMs(client: Client, workflowId: string, activity: string): Promise<number[]> {
   const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
   const E = temporal.api.enums.v1.EventType;
   return events
-    .filter((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && e.activityTaskScheduledEventAttributes?.activityType?.name === activity)
+    .filter(
+      (e) =>
+        e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED &&
+        e.activityTaskScheduledEventAttributes?.activityType?.name === activity,
+    )
     .map((s) => {
-      const done = events.find((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED && Number(e.activityTaskCompletedEventAttributes?.scheduledEventId) === Number(s.eventId));
+      const done = events.find(
+        (e) =>
+          e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED &&
+          Number(e.activityTaskCompletedEventAttributes?.scheduledEventId) === Number(s.eventId),
+      );
       return done ? ms(done.eventTime) - ms(s.eventTime) : NaN;
     });
 }
@@ -44,7 +52,17 @@ async function main(): Promise<void> {
   const dataPath = path.join(root, 'data');
   const backupPath = path.join(root, 'backups');
   fs.mkdirSync(paths.siteDir(DOMAIN), { recursive: true });
-  fs.writeFileSync(paths.siteConf(DOMAIN), [`DOMAIN_NAME=${DOMAIN}`, 'DEPLOY_GHOST=true', 'GHOST_MYSQL_PASSWORD=a', 'GHOST_MYSQL_ROOT_PASSWORD=b', 'DUPLICITY_BACKUP_PASSPHRASE=bench-passphrase'].join('\n') + '\n', { mode: 0o600 });
+  fs.writeFileSync(
+    paths.siteConf(DOMAIN),
+    [
+      `DOMAIN_NAME=${DOMAIN}`,
+      'DEPLOY_GHOST=true',
+      'GHOST_MYSQL_PASSWORD=a',
+      'GHOST_MYSQL_ROOT_PASSWORD=b',
+      'DUPLICITY_BACKUP_PASSPHRASE=bench-passphrase',
+    ].join('\n') + '\n',
+    { mode: 0o600 },
+  );
   const app = path.join(dataPath, 'ghost', DOMAIN);
   fs.mkdirSync(path.join(app, 'content'), { recursive: true });
   let written = 0;
@@ -59,13 +77,43 @@ async function main(): Promise<void> {
     written += text.length;
   }
 
-  const hostKey = fingerprintSha256(Buffer.from(fs.readFileSync(harness().ssh.hostPublicKeyPath, 'utf8').trim().split(/\s+/)[1]!, 'base64'));
+  const hostKey = fingerprintSha256(
+    Buffer.from(fs.readFileSync(harness().ssh.hostPublicKeyPath, 'utf8').trim().split(/\s+/)[1]!, 'base64'),
+  );
   const taskQueue = `bench-backup-${process.pid}`;
-  const common = ['--ss-root', paths.root, '--temporal-address', harness().temporal.address, '--namespace', harness().temporal.namespace, '--task-queue', taskQueue];
-  const target = ['--host', '127.0.0.1', '--ssh-port', String(harness().ssh.port), '--ssh-key', harness().ssh.privateKeyPath, '--domain', DOMAIN, '--data-path', dataPath, '--backup-path', backupPath, '--app', 'ghost'];
+  const common = [
+    '--ss-root',
+    paths.root,
+    '--temporal-address',
+    harness().temporal.address,
+    '--namespace',
+    harness().temporal.namespace,
+    '--task-queue',
+    taskQueue,
+  ];
+  const target = [
+    '--host',
+    '127.0.0.1',
+    '--ssh-port',
+    String(harness().ssh.port),
+    '--ssh-key',
+    harness().ssh.privateKeyPath,
+    '--domain',
+    DOMAIN,
+    '--data-path',
+    dataPath,
+    '--backup-path',
+    backupPath,
+    '--app',
+    'ghost',
+  ];
   const worker = await startService(['worker', ...common], /Worker polling/);
   try {
-    const client = new Client({ connection: await Connection.connect({ address: harness().temporal.address }), namespace: harness().temporal.namespace, dataConverter: encryptedDataConverter(paths.payloadKey) });
+    const client = new Client({
+      connection: await Connection.connect({ address: harness().temporal.address }),
+      namespace: harness().temporal.namespace,
+      dataConverter: encryptedDataConverter(paths.payloadKey),
+    });
     const backup = await sswAsync(['backup', ...target, '--pin-host-key', hostKey, '--json', ...common]);
     if (backup.status !== 0) throw new Error(backup.stderr);
     const backupId = JSON.parse(backup.stdout).workflowId;
@@ -86,11 +134,24 @@ async function main(): Promise<void> {
     const results = {
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
-      setup: 'ssw backup / ssw restore via CLI on the harness SSH host (loopback); duplicity 0.8 (gpg AES256, default volume size); SFTP over ssh2',
+      setup:
+        'ssw backup / ssw restore via CLI on the harness SSH host (loopback); duplicity 0.8 (gpg AES256, default volume size); SFTP over ssh2',
       appBytes: written,
       archiveBytes,
-      backup: { duplicityMs: Math.round(duplicityBackup!), duplicityMBps: rate(written, duplicityBackup!), pullMs: Math.round(pull!), pullMBps: rate(archiveBytes, pull!), totalMBps: rate(written, duplicityBackup! + pull!) },
-      restore: { pushMs: Math.round(push!), pushMBps: rate(archiveBytes, push!), duplicityMs: Math.round(duplicityRestore!), duplicityMBps: rate(written, duplicityRestore!), totalMBps: rate(written, push! + duplicityRestore!) },
+      backup: {
+        duplicityMs: Math.round(duplicityBackup!),
+        duplicityMBps: rate(written, duplicityBackup!),
+        pullMs: Math.round(pull!),
+        pullMBps: rate(archiveBytes, pull!),
+        totalMBps: rate(written, duplicityBackup! + pull!),
+      },
+      restore: {
+        pushMs: Math.round(push!),
+        pushMBps: rate(archiveBytes, push!),
+        duplicityMs: Math.round(duplicityRestore!),
+        duplicityMBps: rate(written, duplicityRestore!),
+        totalMBps: rate(written, push! + duplicityRestore!),
+      },
     };
     const out = path.join(__dirname, '..', '..', 'bench', 'results', 'backup-throughput.json');
     fs.mkdirSync(path.dirname(out), { recursive: true });

@@ -23,14 +23,14 @@ import { HTTPS_PORT, startProbeLoop, TestNginx } from '../test/helpers/nginx';
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 5;
 const DOMAIN = 'bench.test';
 
-
 const quantile = (values: number[], q: number) => {
   const s = [...values].sort((a, b) => a - b);
   const i = (s.length - 1) * q;
   return s[Math.floor(i)]! + (s[Math.ceil(i)]! - s[Math.floor(i)]!) * (i - Math.floor(i));
 };
 const round = (x: number) => Math.round(x);
-const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+  Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
 
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ssw-bench-cert-'));
@@ -41,13 +41,45 @@ async function main(): Promise<void> {
   fs.mkdirSync(dataPath, { recursive: true });
   fs.writeFileSync(
     paths.siteConf(DOMAIN),
-    [`DOMAIN_NAME=${DOMAIN}`, 'DEPLOY_GHOST=false', `ACME_SERVER=${harness().acme.directory}`, `ACME_CA_BUNDLE=${harness().acme.caBundle}`, 'DUPLICITY_BACKUP_PASSPHRASE=bench'].join('\n') + '\n',
+    [
+      `DOMAIN_NAME=${DOMAIN}`,
+      'DEPLOY_GHOST=false',
+      `ACME_SERVER=${harness().acme.directory}`,
+      `ACME_CA_BUNDLE=${harness().acme.caBundle}`,
+      'DUPLICITY_BACKUP_PASSPHRASE=bench',
+    ].join('\n') + '\n',
     { mode: 0o600 },
   );
-  const hostKey = fingerprintSha256(Buffer.from(fs.readFileSync(harness().ssh.hostPublicKeyPath, 'utf8').trim().split(/\s+/)[1]!, 'base64'));
+  const hostKey = fingerprintSha256(
+    Buffer.from(fs.readFileSync(harness().ssh.hostPublicKeyPath, 'utf8').trim().split(/\s+/)[1]!, 'base64'),
+  );
   const taskQueue = `bench-cert-${process.pid}`;
-  const common = ['--ss-root', paths.root, '--temporal-address', harness().temporal.address, '--namespace', harness().temporal.namespace, '--task-queue', taskQueue];
-  const target = ['--host', '127.0.0.1', '--ssh-port', String(harness().ssh.port), '--ssh-key', harness().ssh.privateKeyPath, '--domain', DOMAIN, '--data-path', dataPath, '--http-port', String(harness().acme.httpPort), '--https-port', String(HTTPS_PORT)];
+  const common = [
+    '--ss-root',
+    paths.root,
+    '--temporal-address',
+    harness().temporal.address,
+    '--namespace',
+    harness().temporal.namespace,
+    '--task-queue',
+    taskQueue,
+  ];
+  const target = [
+    '--host',
+    '127.0.0.1',
+    '--ssh-port',
+    String(harness().ssh.port),
+    '--ssh-key',
+    harness().ssh.privateKeyPath,
+    '--domain',
+    DOMAIN,
+    '--data-path',
+    dataPath,
+    '--http-port',
+    String(harness().acme.httpPort),
+    '--https-port',
+    String(HTTPS_PORT),
+  ];
 
   // The worker first: if it cannot start, nothing else has been started.
   const worker = await startService(['worker', ...common], /Worker polling/);
@@ -64,7 +96,11 @@ async function main(): Promise<void> {
     nginx.reload();
     tls = true;
 
-    const client = new Client({ connection: await Connection.connect({ address: harness().temporal.address }), namespace: harness().temporal.namespace, dataConverter: encryptedDataConverter(paths.payloadKey) });
+    const client = new Client({
+      connection: await Connection.connect({ address: harness().temporal.address }),
+      namespace: harness().temporal.namespace,
+      dataConverter: encryptedDataConverter(paths.payloadKey),
+    });
     for (let i = 0; i < runs; i++) {
       const t0 = process.hrtime.bigint();
       const r = await sswAsync(['cert', 'renew', ...target, '--force', '--json', ...common]);
@@ -73,8 +109,16 @@ async function main(): Promise<void> {
       // The certbot step alone: scheduled-to-completed of obtainCertificate in the history.
       const events = (await client.workflow.getHandle(JSON.parse(r.stdout).workflowId).fetchHistory()).events ?? [];
       const E = temporal.api.enums.v1.EventType;
-      const sched = events.find((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && e.activityTaskScheduledEventAttributes?.activityType?.name === 'obtainCertificate');
-      const done = events.find((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED && Number(e.activityTaskCompletedEventAttributes?.scheduledEventId) === Number(sched?.eventId));
+      const sched = events.find(
+        (e) =>
+          e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED &&
+          e.activityTaskScheduledEventAttributes?.activityType?.name === 'obtainCertificate',
+      );
+      const done = events.find(
+        (e) =>
+          e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED &&
+          Number(e.activityTaskCompletedEventAttributes?.scheduledEventId) === Number(sched?.eventId),
+      );
       if (sched && done) certbotMs.push(ms(done.eventTime) - ms(sched.eventTime));
     }
     await client.connection.close();
@@ -85,11 +129,19 @@ async function main(): Promise<void> {
     const results = {
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
-      setup: 'ssw cert renew --force via CLI; certbot 2.1 (host package) over SSH; pebble http-01 through nginx (webroot); graceful reload',
+      setup:
+        'ssw cert renew --force via CLI; certbot 2.1 (host package) over SSH; pebble http-01 through nginx (webroot); graceful reload',
       renewals: walls.length,
       wallMs: walls.length ? { median: round(quantile(walls, 0.5)), max: round(Math.max(...walls)) } : null,
-      certbotStepMs: certbotMs.length ? { median: round(quantile(certbotMs, 0.5)), max: round(Math.max(...certbotMs)) } : null,
-      probes: { answered: stats.ok, failed: stats.failed, certificatesServed: stats.serials.length, errors: stats.errors },
+      certbotStepMs: certbotMs.length
+        ? { median: round(quantile(certbotMs, 0.5)), max: round(Math.max(...certbotMs)) }
+        : null,
+      probes: {
+        answered: stats.ok,
+        failed: stats.failed,
+        certificatesServed: stats.serials.length,
+        errors: stats.errors,
+      },
     };
     const out = path.join(__dirname, '..', '..', 'bench', 'results', 'cert-renewal.json');
     fs.mkdirSync(path.dirname(out), { recursive: true });

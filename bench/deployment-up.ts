@@ -35,15 +35,43 @@ async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? 3);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ssw-bench-up-'));
   const paths = new SsPaths(root);
-  const common = ['--ss-root', root, '--temporal-address', harness().temporal.address, '--namespace', harness().temporal.namespace, '--task-queue', `bench-up-${process.pid}`];
+  const common = [
+    '--ss-root',
+    root,
+    '--temporal-address',
+    harness().temporal.address,
+    '--namespace',
+    harness().temporal.namespace,
+    '--task-queue',
+    `bench-up-${process.pid}`,
+  ];
   const target = ['--deployment', DEPLOYMENT, '--remote', REMOTE];
   const lxd = harnessLxd();
   await resetHarnessLxd(lxd, paths, [DEPLOYMENT]);
   const worker = await startService(['worker', ...common], /Worker polling/);
   try {
-    const add = ssw(['remote', 'add', REMOTE, '127.0.0.1', '--ssh-port', String(harness().ssh.port), '--ssh-user', 'root', '--ssh-key', harness().ssh.privateKeyPath, '--disk', 'dir', '--api-port', '18447', ...common]);
+    const add = ssw([
+      'remote',
+      'add',
+      REMOTE,
+      '127.0.0.1',
+      '--ssh-port',
+      String(harness().ssh.port),
+      '--ssh-user',
+      'root',
+      '--ssh-key',
+      harness().ssh.privateKeyPath,
+      '--disk',
+      'dir',
+      '--api-port',
+      '18447',
+      ...common,
+    ]);
     if (add.status !== 0) throw new Error(add.stderr);
-    fs.writeFileSync(paths.remoteConf(REMOTE), `DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"\nDATA_PLANE_NETWORK=${harness().lxd.testBridge}\n`);
+    fs.writeFileSync(
+      paths.remoteConf(REMOTE),
+      `DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"\nDATA_PLANE_NETWORK=${harness().lxd.testBridge}\n`,
+    );
     fs.mkdirSync(path.dirname(paths.projectConf(DEPLOYMENT)), { recursive: true });
     fs.writeFileSync(
       paths.projectConf(DEPLOYMENT),
@@ -62,7 +90,13 @@ async function main(): Promise<void> {
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? ['parallel', 'sequential'] : ['sequential', 'parallel'];
       for (const mode of order) {
-        const ms = await timed(['up', ...target, '--instances-only', ...(mode === 'sequential' ? ['--sequential'] : []), ...common]);
+        const ms = await timed([
+          'up',
+          ...target,
+          '--instances-only',
+          ...(mode === 'sequential' ? ['--sequential'] : []),
+          ...common,
+        ]);
         (mode === 'parallel' ? parallel : sequential).push(ms);
         if (mode === 'parallel') noChange.push(await timed(['up', ...target, '--instances-only', ...common]));
         await timed(['down', ...target, '--purge', '--yes', ...common]);

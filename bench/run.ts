@@ -38,8 +38,12 @@ function quantile(values: number[], q: number): number {
 const round = (x: number) => Math.round(x * 100) / 100;
 
 function overheadsFromHistory(events: temporal.api.history.v1.IHistoryEvent[]): number[] {
-  const started = events.filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED).map((e) => ms(e.eventTime));
-  const completed = events.filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED).map((e) => ms(e.eventTime));
+  const started = events
+    .filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED)
+    .map((e) => ms(e.eventTime));
+  const completed = events
+    .filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)
+    .map((e) => ms(e.eventTime));
   const out: number[] = [];
   for (let i = 1; i < completed.length; i++) {
     const activityTime = completed[i] - started[i];
@@ -105,7 +109,12 @@ async function main(): Promise<void> {
     const cliEnv = ['--ss-root', root, '--temporal-address', server.address];
     const results = {
       date: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+      machine: {
+        cpus: os.cpus().length,
+        model: os.cpus()[0]?.model,
+        memGiB: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+      },
       server: 'temporal server start-dev (SQLite), payload encryption on',
       activityOverhead: {
         chainLength: CHAIN,

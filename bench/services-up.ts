@@ -46,19 +46,55 @@ async function main(): Promise<void> {
   const h = harness();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ssw-bench-svc-'));
   const paths = new SsPaths(root);
-  const common = ['--ss-root', root, '--temporal-address', h.temporal.address, '--namespace', h.temporal.namespace, '--task-queue', `bench-svc-${process.pid}`];
+  const common = [
+    '--ss-root',
+    root,
+    '--temporal-address',
+    h.temporal.address,
+    '--namespace',
+    h.temporal.namespace,
+    '--task-queue',
+    `bench-svc-${process.pid}`,
+  ];
   const target = ['--deployment', DEPLOYMENT, '--remote', REMOTE];
   const lxd = harnessLxd();
   await resetHarnessLxd(lxd, paths, [DEPLOYMENT]);
-  for (const name of NAMES) await fetch(`${h.acme.challtestsrvManagement}/add-a`, { method: 'POST', body: JSON.stringify({ host: `${name}.`, addresses: [ADDRESS] }) });
+  for (const name of NAMES)
+    await fetch(`${h.acme.challtestsrvManagement}/add-a`, {
+      method: 'POST',
+      body: JSON.stringify({ host: `${name}.`, addresses: [ADDRESS] }),
+    });
   process.env.DOCKER_HOST = `unix://${h.docker.socket}`;
   const worker = await startService(['worker', ...common], /Worker polling/);
   try {
-    const add = ssw(['remote', 'add', REMOTE, '127.0.0.1', '--ssh-port', String(h.ssh.port), '--ssh-user', 'root', '--ssh-key', h.ssh.privateKeyPath, '--disk', 'dir', '--api-port', '18447', ...common]);
+    const add = ssw([
+      'remote',
+      'add',
+      REMOTE,
+      '127.0.0.1',
+      '--ssh-port',
+      String(h.ssh.port),
+      '--ssh-user',
+      'root',
+      '--ssh-key',
+      h.ssh.privateKeyPath,
+      '--disk',
+      'dir',
+      '--api-port',
+      '18447',
+      ...common,
+    ]);
     if (add.status !== 0) throw new Error(add.stderr);
     fs.writeFileSync(
       paths.remoteConf(REMOTE),
-      [`DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"`, `DATA_PLANE_NETWORK=${h.lxd.testBridge}`, 'IMAGE_SOURCE=airgapped', `ACME_SERVER=${h.acme.directory}`, `ACME_CA_BUNDLE=${h.acme.caBundle}`, ''].join('\n'),
+      [
+        `DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"`,
+        `DATA_PLANE_NETWORK=${h.lxd.testBridge}`,
+        'IMAGE_SOURCE=airgapped',
+        `ACME_SERVER=${h.acme.directory}`,
+        `ACME_CA_BUNDLE=${h.acme.caBundle}`,
+        '',
+      ].join('\n'),
     );
     fs.mkdirSync(path.dirname(paths.projectConf(DEPLOYMENT)), { recursive: true });
     fs.writeFileSync(
@@ -80,7 +116,18 @@ async function main(): Promise<void> {
     fs.mkdirSync(paths.siteDir(DOMAIN), { recursive: true });
     fs.writeFileSync(
       paths.siteConf(DOMAIN),
-      [`DOMAIN_NAME=${DOMAIN}`, 'SITE_LANGUAGE_CODES=en,es', 'DEPLOY_GHOST=true', 'DEPLOY_GITEA=true', 'GHOST_MYSQL_PASSWORD=bench-a', 'GHOST_MYSQL_ROOT_PASSWORD=bench-b', 'GITEA_MYSQL_PASSWORD=bench-c', 'GITEA_MYSQL_ROOT_PASSWORD=bench-d', 'DUPLICITY_BACKUP_PASSPHRASE=bench-e', ''].join('\n'),
+      [
+        `DOMAIN_NAME=${DOMAIN}`,
+        'SITE_LANGUAGE_CODES=en,es',
+        'DEPLOY_GHOST=true',
+        'DEPLOY_GITEA=true',
+        'GHOST_MYSQL_PASSWORD=bench-a',
+        'GHOST_MYSQL_ROOT_PASSWORD=bench-b',
+        'GITEA_MYSQL_PASSWORD=bench-c',
+        'GITEA_MYSQL_ROOT_PASSWORD=bench-d',
+        'DUPLICITY_BACKUP_PASSPHRASE=bench-e',
+        '',
+      ].join('\n'),
       { mode: 0o600 },
     );
     // The weekly base image, once, outside the measurement.
@@ -112,7 +159,11 @@ async function main(): Promise<void> {
   } finally {
     await stopService(worker);
     await resetHarnessLxd(lxd, paths, [DEPLOYMENT]);
-    for (const name of NAMES) await fetch(`${h.acme.challtestsrvManagement}/clear-a`, { method: 'POST', body: JSON.stringify({ host: `${name}.` }) }).catch(() => undefined);
+    for (const name of NAMES)
+      await fetch(`${h.acme.challtestsrvManagement}/clear-a`, {
+        method: 'POST',
+        body: JSON.stringify({ host: `${name}.` }),
+      }).catch(() => undefined);
     lxd.close();
   }
 }

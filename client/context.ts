@@ -44,9 +44,21 @@ export const globalOptions = {
     default: process.env.SSW_TASK_QUEUE || DEFAULT_TASK_QUEUE,
     defaultDescription: '$SSW_TASK_QUEUE or ss',
   },
-  'tls-cert': { type: 'string', describe: 'Client certificate (PEM) for a remote Temporal with mTLS', default: process.env.TEMPORAL_TLS_CERT },
-  'tls-key': { type: 'string', describe: 'Client private key (PEM) for --tls-cert', default: process.env.TEMPORAL_TLS_KEY },
-  'tls-ca': { type: 'string', describe: 'CA certificate (PEM) that signed the server certificate', default: process.env.TEMPORAL_TLS_CA },
+  'tls-cert': {
+    type: 'string',
+    describe: 'Client certificate (PEM) for a remote Temporal with mTLS',
+    default: process.env.TEMPORAL_TLS_CERT,
+  },
+  'tls-key': {
+    type: 'string',
+    describe: 'Client private key (PEM) for --tls-cert',
+    default: process.env.TEMPORAL_TLS_KEY,
+  },
+  'tls-ca': {
+    type: 'string',
+    describe: 'CA certificate (PEM) that signed the server certificate',
+    default: process.env.TEMPORAL_TLS_CA,
+  },
   'tls-server-name': { type: 'string', describe: 'Server name to verify when it differs from the address host' },
   json: { type: 'boolean', describe: 'Machine-readable output', default: false },
   verbose: { type: 'boolean', describe: 'Show stack traces and details on errors', default: false },
@@ -56,7 +68,9 @@ export const globalOptions = {
 export function pathsOf(args: GlobalArgs): SsPaths {
   const root = String(args['ss-root'] ?? '');
   if (root.trim() === '') {
-    throw new UserError('--ss-root must name a directory (ssw keeps config, keys and backups there), got an empty value. Leave it out for $SS_ROOT or ~/ss.');
+    throw new UserError(
+      '--ss-root must name a directory (ssw keeps config, keys and backups there), got an empty value. Leave it out for $SS_ROOT or ~/ss.',
+    );
   }
   return new SsPaths(path.resolve(root));
 }

@@ -16,9 +16,15 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
 /** Longer than any name, path or fingerprint ssw prints: a value pasted by mistake, echoed back. */
 const MAX_WORD = 200;
 
-/** Cuts each run of non-blank characters longer than MAX_WORD, saying how long it was: a flag value of 5000 characters is not echoed whole. */
+/**
+ * Cuts each run of non-blank characters longer than MAX_WORD, saying how long it was: a flag value of 5000 characters
+ * is not echoed whole.
+ */
 export function cutLongWords(message: string): string {
-  return message.replace(new RegExp(`\\S{${MAX_WORD + 1},}`, 'g'), (w) => `${w.slice(0, 60)}...(${w.length} characters)`);
+  return message.replace(
+    new RegExp(`\\S{${MAX_WORD + 1},}`, 'g'),
+    (w) => `${w.slice(0, 60)}...(${w.length} characters)`,
+  );
 }
 
 export function reportError(err: unknown, verbose: boolean): Reported {
@@ -41,15 +47,19 @@ function classify(err: unknown, verbose: boolean): Reported {
   if (/payload is not encrypted with this machine's payload key/.test(text)) {
     return {
       message:
-        'This operation\'s data is not encrypted with this machine\'s payload key, so it did not come from ssw (something else that reaches the Temporal frontend started or changed it). ' +
+        "This operation's data is not encrypted with this machine's payload key, so it did not come from ssw (something else that reaches the Temporal frontend started or changed it). " +
         'ssw does not act on it; see the README\'s trust notes, and "ssw list" for the operations ssw started.',
       exitCode: EXIT.failed,
     };
   }
   // Required here, not at the top: loading the SDK costs ~0.4 s that --help and config commands never need.
-  const { WorkflowFailedError, WorkflowNotFoundError } = require('@temporalio/client') as typeof import('@temporalio/client');
+  const { WorkflowFailedError, WorkflowNotFoundError } =
+    require('@temporalio/client') as typeof import('@temporalio/client');
   if (err instanceof WorkflowNotFoundError) {
-    return { message: `No workflow ${err.workflowId ?? ''} in this namespace. "ssw list" shows recent operations.`, exitCode: EXIT.usage };
+    return {
+      message: `No workflow ${err.workflowId ?? ''} in this namespace. "ssw list" shows recent operations.`,
+      exitCode: EXIT.usage,
+    };
   }
   if (err instanceof WorkflowFailedError) {
     return { message: describeWorkflowFailure(err, verbose), exitCode: EXIT.failed };

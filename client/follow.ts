@@ -31,7 +31,9 @@ export async function followWorkflow<T>(
       if (snap) renderer?.update(snap);
       else if (!warnedNoWorker && !done && !(await hasWorker(client, opts.taskQueue))) {
         warnedNoWorker = true;
-        renderer?.log(`No worker is polling task queue "${opts.taskQueue}": the operation waits until one starts ("ssw worker" or "ssw dev").`);
+        renderer?.log(
+          `No worker is polling task queue "${opts.taskQueue}": the operation waits until one starts ("ssw worker" or "ssw dev").`,
+        );
       }
       await Promise.race([resultPromise.catch(() => undefined), new Promise((r) => setTimeout(r, POLL_MS))]);
     }
@@ -107,7 +109,10 @@ class LineRenderer implements Renderer {
         this.announced.add(step.name);
         this.io.out(`  .. ${step.name}`);
       }
-      if ((step.state === 'done' || step.state === 'failed' || step.state === 'skipped') && !this.reported.has(step.name)) {
+      if (
+        (step.state === 'done' || step.state === 'failed' || step.state === 'skipped') &&
+        !this.reported.has(step.name)
+      ) {
         this.reported.add(step.name);
         const why = step.state === 'skipped' && step.detail ? `: ${step.detail}` : '';
         this.io.out(`  ${MARK[step.state]} ${step.name}${why}${stepDuration(step)}`);
@@ -130,7 +135,10 @@ class BarRenderer implements Renderer {
   private readonly reported = new Set<string>();
   update(s: ProgressSnapshot): void {
     for (const step of s.steps) {
-      if ((step.state === 'done' || step.state === 'failed' || step.state === 'skipped') && !this.reported.has(step.name)) {
+      if (
+        (step.state === 'done' || step.state === 'failed' || step.state === 'skipped') &&
+        !this.reported.has(step.name)
+      ) {
         this.reported.add(step.name);
         this.multi.log(`  ${MARK[step.state]} ${step.name}${stepDuration(step)}\n`);
       }

@@ -12,7 +12,7 @@ import type { StartRequest } from './start-operation';
  */
 export class ReadFailed extends Error {}
 
-export async function askReadOnly<K extends 'show' | 'describe-remote' & OperationName>(
+export async function askReadOnly<K extends 'show' | ('describe-remote' & OperationName)>(
   client: Client,
   io: CliIO,
   req: StartRequest<K>,

@@ -18,7 +18,10 @@ export async function runOperation<K extends OperationName>(
   input: OperationInput<K>,
   show: { text: (result: OperationResult<K>) => void; json?: (result: OperationResult<K>) => unknown },
   opts: {
-    /** What must happen on this machine before the run starts (pinning a host key), once Temporal answers and nothing conflicts. */
+    /**
+     * What must happen on this machine before the run starts (pinning a host key), once Temporal answers and nothing
+     * conflicts.
+     */
     beforeStart?: () => Promise<void>;
   } = {},
 ): Promise<void> {
@@ -34,14 +37,23 @@ export async function runOperation<K extends OperationName>(
     if (args.detach) {
       const ui = webUiLink(args, handle.workflowId);
       const started = `${attached ? 'Already running' : 'Started'} ${handle.workflowId}`;
-      const uiLine = ui ? `Web UI: ${ui}` : `Web UI: unknown for ${args['temporal-address']} (set SSW_UI_URL to its address)`;
-      io.out(args.json ? JSON.stringify({ workflowId: handle.workflowId, attached, webUi: ui ?? null }) : `${started}\n${uiLine}\nFollow it with: ssw status --follow ${handle.workflowId}`);
+      const uiLine = ui
+        ? `Web UI: ${ui}`
+        : `Web UI: unknown for ${args['temporal-address']} (set SSW_UI_URL to its address)`;
+      io.out(
+        args.json
+          ? JSON.stringify({ workflowId: handle.workflowId, attached, webUi: ui ?? null })
+          : `${started}\n${uiLine}\nFollow it with: ssw status --follow ${handle.workflowId}`,
+      );
       return;
     }
     if (!args.json) io.out(`${attached ? 'Already running; following' : 'Started'} ${handle.workflowId}`);
     const follow = { quiet: args.json, taskQueue: args['task-queue'] };
     const result = await followWorkflow<OperationResult<K>>(client, handle, io, follow);
-    if (args.json) io.out(JSON.stringify({ workflowId: handle.workflowId, result: show.json ? show.json(result) : result }, null, 2));
+    if (args.json)
+      io.out(
+        JSON.stringify({ workflowId: handle.workflowId, result: show.json ? show.json(result) : result }, null, 2),
+      );
     else show.text(result);
   });
 }
@@ -51,7 +63,10 @@ export async function runOperation<K extends OperationName>(
  * server running at --temporal-address (the port it was started with), else
  * the default UI for the default address; undefined when that is unknown.
  */
-export function webUiLink(args: Pick<GlobalArgs, 'ss-root' | 'temporal-address' | 'namespace'>, workflowId: string): string | undefined {
+export function webUiLink(
+  args: Pick<GlobalArgs, 'ss-root' | 'temporal-address' | 'namespace'>,
+  workflowId: string,
+): string | undefined {
   const base = webUiBase(pathsOf(args as GlobalArgs), args['temporal-address']);
   return base && `${base}/namespaces/${encodeURIComponent(args.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }

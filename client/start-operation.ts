@@ -119,7 +119,12 @@ export async function refuseConflicts(
     // and must not depend on decrypting another run's memo.
     let info;
     try {
-      info = (await client.workflowService.describeWorkflowExecution({ namespace: client.options.namespace, execution: { workflowId: id } })).workflowExecutionInfo;
+      info = (
+        await client.workflowService.describeWorkflowExecution({
+          namespace: client.options.namespace,
+          execution: { workflowId: id },
+        })
+      ).workflowExecutionInfo;
     } catch (err) {
       if (isGrpcServiceError(err) && err.code === 5 /* NOT_FOUND */) continue; // never ran: no conflict
       throw err; // can't tell: never start blind
@@ -133,8 +138,14 @@ export async function refuseConflicts(
   // Ask visibility: it lags by a moment, which the per-ID checks above do not.
   if (isExclusive(req.operation)) {
     const query = runningExclusiveQuery(req.target);
-    const page = await client.workflowService.listWorkflowExecutions({ namespace: client.options.namespace, query, pageSize: 5 });
-    const other = (page.executions ?? []).find((e) => e.execution?.workflowId !== workflowIdFor(req.operation, req.target));
+    const page = await client.workflowService.listWorkflowExecutions({
+      namespace: client.options.namespace,
+      query,
+      pageSize: 5,
+    });
+    const other = (page.executions ?? []).find(
+      (e) => e.execution?.workflowId !== workflowIdFor(req.operation, req.target),
+    );
     if (other?.execution?.workflowId) {
       const started = new Date(other.startTime ? tsToMs(other.startTime) : 0);
       refuse(req, other.execution.workflowId, started);

@@ -6,7 +6,10 @@
 /** A mistake the operator can fix (bad flag, bad config, unreachable host); exit code 2 unless stated. */
 export class UserError extends Error {
   override name = 'UserError';
-  constructor(message: string, readonly exitCode: number = 2) {
+  constructor(
+    message: string,
+    readonly exitCode: number = 2,
+  ) {
     super(message);
   }
 }

@@ -46,9 +46,15 @@ export const FailureType = {
   DiskFull: 'SswDiskFull',
   /** A restore drill found backups that do not restore. */
   DrillFailed: 'SswDrillFailed',
-  /** A workflow or activity input was not encrypted with this machine's payload key: it did not come from ssw, so it is not run. */
+  /**
+   * A workflow or activity input was not encrypted with this machine's payload key: it did not come from ssw, so it is
+   * not run.
+   */
   UnencryptedPayload: 'SswUnencryptedPayload',
-  /** A long step (a transfer, a command on a host) made no progress for its stall limit and was abandoned; the retry resumes it. */
+  /**
+   * A long step (a transfer, a command on a host) made no progress for its stall limit and was abandoned; the retry
+   * resumes it.
+   */
   Stalled: 'SswStalled',
   /** A wait for a condition (an address, SSH answering, a file appearing) did not end in time; retrying may help. */
   Timeout: 'SswTimeout',

@@ -50,7 +50,8 @@ export function fingerprintSha256(keyBlob: Buffer): string {
 export function keyTypeOfBlob(keyBlob: Buffer): string {
   if (keyBlob.length < 4) throw new Error('Malformed SSH public key blob: too short');
   const len = keyBlob.readUInt32BE(0);
-  if (len === 0 || len > 64 || 4 + len > keyBlob.length) throw new Error('Malformed SSH public key blob: bad key type length');
+  if (len === 0 || len > 64 || 4 + len > keyBlob.length)
+    throw new Error('Malformed SSH public key blob: bad key type length');
   return keyBlob.subarray(4, 4 + len).toString('latin1');
 }
 
@@ -78,7 +79,10 @@ function parseLine(raw: string): ParsedLine {
 }
 
 function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, 'i');
 }
 
@@ -150,7 +154,10 @@ function writeAtomically(file: string, lines: string[]): void {
 /** A different key of the same type is already pinned for the host; the operator must forget it first. */
 export class HostKeyConflictError extends Error {
   override name = 'HostKeyConflictError';
-  constructor(message: string, readonly existing: KnownHostEntry) {
+  constructor(
+    message: string,
+    readonly existing: KnownHostEntry,
+  ) {
     super(message);
   }
 }
@@ -215,6 +222,10 @@ export function forgetHostKey(file: string, host: string, port: number, keyType?
       matchHosts(l.entry.hosts, name) !== 'exact',
   );
   const removed = lines.length - kept.length;
-  if (removed > 0) writeAtomically(file, kept.map((l) => l.raw));
+  if (removed > 0)
+    writeAtomically(
+      file,
+      kept.map((l) => l.raw),
+    );
   return removed;
 }

@@ -17,7 +17,10 @@ export function subdirectories(dir: string): string[] {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw new UserError(`${dir}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)}).`);
   }
-  if (!st.isDirectory()) throw new UserError(`${dir} should be a directory, but it is a file. Move it aside; ssw keeps one directory per entry there.`);
+  if (!st.isDirectory())
+    throw new UserError(
+      `${dir} should be a directory, but it is a file. Move it aside; ssw keeps one directory per entry there.`,
+    );
   return fs
     .readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isDirectory() || (e.isSymbolicLink() && isDirectory(`${dir}/${e.name}`)))

@@ -13,7 +13,10 @@ export class NotARegularFile extends Error {
   override name = 'NotARegularFile';
   constructor(
     readonly file: string,
-    /** What is there, for "expected a regular file, but it is …": "a directory", "a FIFO (named pipe)", "2.0 MB (more than 1 MB)". */
+    /**
+     * What is there, for "expected a regular file, but it is …": "a directory", "a FIFO (named pipe)", "2.0 MB (more
+     * than 1 MB)".
+     */
     readonly found: string,
   ) {
     super(`${file} is ${found}`);
@@ -29,7 +32,8 @@ function kindOf(st: fs.Stats): string {
   return 'not a regular file';
 }
 
-const size = (n: number) => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : n >= 1024 ? `${Math.round(n / 1024)} KiB` : `${n} bytes`);
+const size = (n: number) =>
+  n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : n >= 1024 ? `${Math.round(n / 1024)} KiB` : `${n} bytes`;
 
 /**
  * The file's bytes and its mode. Errors from the file system (ENOENT, EACCES)
@@ -41,7 +45,8 @@ export function readRegularFile(file: string, maxBytes: number): { data: Buffer;
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw new NotARegularFile(file, kindOf(st));
-    if (st.size > maxBytes) throw new NotARegularFile(file, `${size(st.size)}, more than the ${size(maxBytes)} accepted`);
+    if (st.size > maxBytes)
+      throw new NotARegularFile(file, `${size(st.size)}, more than the ${size(maxBytes)} accepted`);
     // Read up to maxBytes + 1, so a file that grew after fstat is still caught.
     const buf = Buffer.alloc(maxBytes + 1);
     let n = 0;

@@ -147,7 +147,8 @@ export function planSetup(current: CurrentSetup, desired: DesiredSetup): SetupCh
   const changes: SetupChange[] = [];
   const server = differing(desired.serverConfig, current.serverConfig);
   // Narrowing a wildcard listener would cut off the operator's other clients.
-  if (listensOn(current.serverConfig['core.https_address'], desired.serverConfig['core.https_address'])) delete server['core.https_address'];
+  if (listensOn(current.serverConfig['core.https_address'], desired.serverConfig['core.https_address']))
+    delete server['core.https_address'];
   if (Object.keys(server).length) changes.push({ kind: 'server-config', config: server });
 
   const pool = current.pools[desired.pool.name];
@@ -155,11 +156,15 @@ export function planSetup(current: CurrentSetup, desired: DesiredSetup): SetupCh
   else {
     // A pool's driver and source are fixed at creation: never "fix" them on a host with data.
     if (pool.driver !== desired.pool.driver) {
-      throw new SetupConflict(`Storage pool ${desired.pool.name} already exists with driver ${pool.driver}, not ${desired.pool.driver}. Choose the matching --disk, or remove the pool on the host first.`);
+      throw new SetupConflict(
+        `Storage pool ${desired.pool.name} already exists with driver ${pool.driver}, not ${desired.pool.driver}. Choose the matching --disk, or remove the pool on the host first.`,
+      );
     }
     const source = desired.pool.config.source;
     if (source && pool.config.source !== source) {
-      throw new SetupConflict(`Storage pool ${desired.pool.name} already exists on ${pool.config.source ?? 'another source'}, not ${source}.`);
+      throw new SetupConflict(
+        `Storage pool ${desired.pool.name} already exists on ${pool.config.source ?? 'another source'}, not ${source}.`,
+      );
     }
   }
 
@@ -170,20 +175,28 @@ export function planSetup(current: CurrentSetup, desired: DesiredSetup): SetupCh
       continue;
     }
     if (!have.managed || have.type !== 'bridge') {
-      throw new SetupConflict(`The host already has an interface named ${net.name} that is not an LXD-managed bridge; ssw will not take it over.`);
+      throw new SetupConflict(
+        `The host already has an interface named ${net.name} that is not an LXD-managed bridge; ssw will not take it over.`,
+      );
     }
     const config = differing(net.config, have.config);
     // A bridge ssw did not create may carry running instances: never renumber or re-NAT it.
     if (have.config[CREATED_KEY] !== 'true' && Object.keys(config).length > 0) {
-      const diffs = Object.entries(config).map(([k, v]) => `${k} is ${have.config[k] ?? 'unset'}, ssw wants ${v}`).join('; ');
-      throw new SetupConflict(`The bridge ${net.name} exists but was not created by ssw and differs (${diffs}). ssw will not change a bridge that may carry other instances; align it by hand or delete it, then run again.`);
+      const diffs = Object.entries(config)
+        .map(([k, v]) => `${k} is ${have.config[k] ?? 'unset'}, ssw wants ${v}`)
+        .join('; ');
+      throw new SetupConflict(
+        `The bridge ${net.name} exists but was not created by ssw and differs (${diffs}). ssw will not change a bridge that may carry other instances; align it by hand or delete it, then run again.`,
+      );
     }
     const description = have.description !== net.description ? net.description : undefined;
-    if (Object.keys(config).length || description !== undefined) changes.push({ kind: 'update-network', name: net.name, description, config });
+    if (Object.keys(config).length || description !== undefined)
+      changes.push({ kind: 'update-network', name: net.name, description, config });
   }
 
   const root = current.defaultProfileDevices.root ?? {};
-  if (Object.keys(differing(desired.rootDisk, root)).length) changes.push({ kind: 'set-root-disk', device: desired.rootDisk });
+  if (Object.keys(differing(desired.rootDisk, root)).length)
+    changes.push({ kind: 'set-root-disk', device: desired.rootDisk });
   return changes;
 }
 
@@ -191,7 +204,9 @@ export function planSetup(current: CurrentSetup, desired: DesiredSetup): SetupCh
 export function describeChange(c: SetupChange): string {
   switch (c.kind) {
     case 'server-config':
-      return `server config ${Object.entries(c.config).map(([k, v]) => `${k}=${v}`).join(', ')}`;
+      return `server config ${Object.entries(c.config)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}`;
     case 'create-pool':
       return `create storage pool ${c.pool.name} (${c.pool.driver}${c.pool.config.source ? ` on ${c.pool.config.source}` : ''})`;
     case 'create-network':

@@ -45,18 +45,27 @@ export function readRemoteRecord(paths: SsPaths, name: string, needs: 'lxd' | 's
   try {
     rec = JSON.parse(readRegularFile(file, 1024 * 1024).data.toString('utf8'));
   } catch (err) {
-    const why = err instanceof NotARegularFile ? `it is ${err.found}` : err instanceof SyntaxError ? `not valid JSON: ${err.message}` : `cannot read it: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
+    const why =
+      err instanceof NotARegularFile
+        ? `it is ${err.found}`
+        : err instanceof SyntaxError
+          ? `not valid JSON: ${err.message}`
+          : `cannot read it: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
     throw new UserError(`${file} is not a remote record ssw can use (${why}). ${rewrite}`);
   }
   // Checked here, once, so no command reaches a host (or makes client keys) from a record that cannot work.
   const bad = recordProblems(rec, name, needs);
-  if (bad.length > 0) throw new UserError(`${file} is not a remote record ssw wrote: ${bad.join(', ')} ${bad.length === 1 ? 'is' : 'are'} missing or wrong. ${rewrite}`);
+  if (bad.length > 0)
+    throw new UserError(
+      `${file} is not a remote record ssw wrote: ${bad.join(', ')} ${bad.length === 1 ? 'is' : 'are'} missing or wrong. ${rewrite}`,
+    );
   return rec as RemoteRecord;
 }
 
 /** The fields of a record that are missing or of the wrong kind. */
 function recordProblems(rec: unknown, name: string, needs: 'lxd' | 'ssh'): string[] {
-  if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) return ['the whole record (expected a JSON object)'];
+  if (typeof rec !== 'object' || rec === null || Array.isArray(rec))
+    return ['the whole record (expected a JSON object)'];
   const r = rec as Record<string, unknown>;
   const ssh = (typeof r.ssh === 'object' && r.ssh !== null ? r.ssh : {}) as Record<string, unknown>;
   const str = (v: unknown) => typeof v === 'string' && v.length > 0;
@@ -90,7 +99,9 @@ export function writeRemoteRecord(paths: SsPaths, rec: RemoteRecord): void {
 
 /** Remotes with a remote.conf or a record, sorted. */
 export function listRemoteNames(paths: SsPaths): string[] {
-  return subdirectories(path.join(paths.root, 'remotes')).filter((name) => fs.existsSync(paths.remoteConf(name)) || fs.existsSync(paths.remoteRecord(name)));
+  return subdirectories(path.join(paths.root, 'remotes')).filter(
+    (name) => fs.existsSync(paths.remoteConf(name)) || fs.existsSync(paths.remoteRecord(name)),
+  );
 }
 
 export function currentRemote(paths: SsPaths): string | undefined {

@@ -43,8 +43,23 @@ export function shellQuote(arg: string): string {
  * host is often bash).
  */
 const RESERVED = new Set([
-  'case', 'do', 'done', 'elif', 'else', 'esac', 'fi', 'for', 'if', 'in', 'then', 'until', 'while',
-  'function', 'select', 'time', 'coproc',
+  'case',
+  'do',
+  'done',
+  'elif',
+  'else',
+  'esac',
+  'fi',
+  'for',
+  'if',
+  'in',
+  'then',
+  'until',
+  'while',
+  'function',
+  'select',
+  'time',
+  'coproc',
 ]);
 
 /**

@@ -17,7 +17,9 @@ function testFiles(dir) {
   if (!fs.existsSync(dir)) return [];
   return fs
     .readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? testFiles(path.join(dir, e.name)) : e.name.endsWith('.test.js') ? [path.join(dir, e.name)] : []))
+    .flatMap((e) =>
+      e.isDirectory() ? testFiles(path.join(dir, e.name)) : e.name.endsWith('.test.js') ? [path.join(dir, e.name)] : [],
+    )
     .sort();
 }
 
@@ -28,5 +30,9 @@ if (files.length === 0) {
   console.error('No test files found under dist/test: run "npm run build" first.');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=600000', '--test-reporter=spec', ...files], { stdio: 'inherit' });
+const r = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=1', '--test-timeout=600000', '--test-reporter=spec', ...files],
+  { stdio: 'inherit' },
+);
 process.exit(r.status ?? 1);

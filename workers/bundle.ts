@@ -12,7 +12,12 @@ export const workflowsPath = require.resolve('../workflows');
  * that refuses inputs this machine did not encrypt.
  */
 export async function bundleSswWorkflows(path: string = workflowsPath): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: path, failureConverterPath, workflowInterceptorModules: [refuseUnencryptedWorkflowsPath], logger: quietLogger });
+  return bundleWorkflowCode({
+    workflowsPath: path,
+    failureConverterPath,
+    workflowInterceptorModules: [refuseUnencryptedWorkflowsPath],
+    logger: quietLogger,
+  });
 }
 
 const noop = () => undefined;

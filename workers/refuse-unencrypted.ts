@@ -36,7 +36,10 @@ export const refuseUnencryptedActivities: ActivityInterceptorsFactory = (ctx) =>
       if (reason !== undefined) {
         const { activityType, workflowType, workflowExecution } = ctx.info;
         throw ApplicationFailure.nonRetryable(
-          refusalMessage(`activity ${activityType} (scheduled by workflow ${workflowType} ${workflowExecution?.workflowId})`, reason),
+          refusalMessage(
+            `activity ${activityType} (scheduled by workflow ${workflowType} ${workflowExecution?.workflowId})`,
+            reason,
+          ),
           FailureType.UnencryptedPayload,
         );
       }
@@ -46,6 +49,12 @@ export const refuseUnencryptedActivities: ActivityInterceptorsFactory = (ctx) =>
 });
 
 /** Worker options every ssw worker (and every test worker of ssw's workflows) sets. */
-export function refusingWorkerOptions(payloadKeyFile: string): { dataConverter: DataConverter; interceptors: { activity: ActivityInterceptorsFactory[] } } {
-  return { dataConverter: workerDataConverter(payloadKeyFile), interceptors: { activity: [refuseUnencryptedActivities] } };
+export function refusingWorkerOptions(payloadKeyFile: string): {
+  dataConverter: DataConverter;
+  interceptors: { activity: ActivityInterceptorsFactory[] };
+} {
+  return {
+    dataConverter: workerDataConverter(payloadKeyFile),
+    interceptors: { activity: [refuseUnencryptedActivities] },
+  };
 }

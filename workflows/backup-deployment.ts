@@ -81,7 +81,9 @@ export async function backupDeployment(input: BackupDeploymentInput): Promise<Ba
       archiveBytes: backup.files.reduce((n, f) => n + f.size, 0),
       pulledBytes: pulled.bytesTransferred,
       resumedBytes: pulled.bytesResumed,
-      ...(offsite && unit.offsite ? { offsite: { remote: unit.offsite.remote, sentBytes: offsite.bytesTransferred } } : {}),
+      ...(offsite && unit.offsite
+        ? { offsite: { remote: unit.offsite.remote, sentBytes: offsite.bytesTransferred } }
+        : {}),
     });
   }
   progress.finish();

@@ -58,7 +58,17 @@ export async function certificateStatus({ target }: CertificateStatusInput): Pro
     for (const f of found) {
       if (sites.some((s) => s.domain === f.domain)) continue;
       const c = f.certificate;
-      sites.push({ domain: f.domain, configured: false, present: true, names: c.names, missingNames: [], issuer: c.issuer, serial: c.serial, notBefore: c.notBefore, notAfter: c.notAfter });
+      sites.push({
+        domain: f.domain,
+        configured: false,
+        present: true,
+        names: c.names,
+        missingNames: [],
+        issuer: c.issuer,
+        serial: c.serial,
+        notBefore: c.notBefore,
+        notAfter: c.notAfter,
+      });
     }
   }
   progress.finish();

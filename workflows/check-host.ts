@@ -50,7 +50,10 @@ export async function checkHost({ target }: CheckHostInput): Promise<CheckHostRe
   const rootFreeKiB = await progress.step('Measure free disk space', async () => {
     const out = await sshRun(target, ['df', '-Pk', '/']);
     if (out.exitCode !== 0) {
-      throw ApplicationFailure.nonRetryable(`df on ${target.host} exited ${out.exitCode}: ${out.stderr.trim()}`, FailureType.CommandFailed);
+      throw ApplicationFailure.nonRetryable(
+        `df on ${target.host} exited ${out.exitCode}: ${out.stderr.trim()}`,
+        FailureType.CommandFailed,
+      );
     }
     const fields = out.stdout.trim().split('\n').pop()?.split(/\s+/) ?? [];
     return Number(fields[3] ?? 0);

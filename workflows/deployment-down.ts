@@ -45,16 +45,26 @@ export interface DeploymentDownResult {
 
 export async function deploymentDown(input: DeploymentDownInput): Promise<DeploymentDownResult> {
   const target = { remote: input.remote, deployment: input.deployment };
-  const STEPS = { guard: 'Production guard', plan: 'Read the config and the remote', network: 'Deployment network (once unused)' };
+  const STEPS = {
+    guard: 'Production guard',
+    plan: 'Read the config and the remote',
+    network: 'Deployment network (once unused)',
+  };
   const progress = Progress.start('down', target, [STEPS.guard, WAIT_STEP, STEPS.plan]);
   await progress.step(STEPS.guard, async () => {
     if (isProductionRemote(input.remote) && !input.confirmed) {
-      throw ApplicationFailure.nonRetryable(`Remote ${input.remote} is a production remote: run "ssw down" with --yes to change it.`, FailureType.Validation);
+      throw ApplicationFailure.nonRetryable(
+        `Remote ${input.remote} is a production remote: run "ssw down" with --yes to change it.`,
+        FailureType.Validation,
+      );
     }
   });
   await waitForTurn(progress, target);
-  const { desired, plan } = await progress.step(STEPS.plan, () => quick.planDeployment({ ...target, ...(input.skip ? { skip: input.skip } : {}) }));
-  const exists = (kind: string, name: string) => plan.items.some((x) => x.kind === kind && x.name === name && x.action !== 'create');
+  const { desired, plan } = await progress.step(STEPS.plan, () =>
+    quick.planDeployment({ ...target, ...(input.skip ? { skip: input.skip } : {}) }),
+  );
+  const exists = (kind: string, name: string) =>
+    plan.items.some((x) => x.kind === kind && x.name === name && x.action !== 'create');
 
   const S = { backup: 'www: back up the apps', stacks: 'www: stop and remove every stack' };
   progress.addSteps(Object.values(S));
@@ -71,10 +81,17 @@ export async function deploymentDown(input: DeploymentDownInput): Promise<Deploy
     if (input.skipBackup) progress.skip(S.backup, 'not asked (--skip-wwwbackup)');
     else {
       const target = { kind: 'deployment' as const, remote: input.remote, deployment: input.deployment };
-      await progress.step(S.backup, () => executeChild(backupDeployment, { workflowId: `${workflowInfo().workflowId}/backup`, parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL, args: [{ target }] }));
+      await progress.step(S.backup, () =>
+        executeChild(backupDeployment, {
+          workflowId: `${workflowInfo().workflowId}/backup`,
+          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          args: [{ target }],
+        }),
+      );
       backup = 'done';
     }
-    stacksRemoved = (await progress.step(S.stacks, () => slow.removeStacks(input.remote, input.deployment, 'all'))).removed;
+    stacksRemoved = (await progress.step(S.stacks, () => slow.removeStacks(input.remote, input.deployment, 'all')))
+      .removed;
   }
 
   // Per instance, in parallel; results are reported in config order, whatever finished first.
@@ -96,7 +113,10 @@ export async function deploymentDown(input: DeploymentDownInput): Promise<Deploy
       const purge = `${i.role}: delete volumes (--purge)`;
       progress.addSteps([purge]);
       if (!volumes.length) progress.skip(purge, 'none left');
-      else out.deleted.push(...(await progress.step(purge, () => quick.deleteVolumes(input.remote, input.deployment, volumes))).deleted);
+      else
+        out.deleted.push(
+          ...(await progress.step(purge, () => quick.deleteVolumes(input.remote, input.deployment, volumes))).deleted,
+        );
       return out;
     }),
   );
@@ -105,15 +125,25 @@ export async function deploymentDown(input: DeploymentDownInput): Promise<Deploy
   const volumesKept = perInstance.flatMap((x) => x.kept);
   progress.addSteps([STEPS.network]);
   const net = await progress.step(STEPS.network, () => quick.removeNetworkIfUnused(input.remote, desired.network));
-  if (!net.removed) progress.detail(STEPS.network, net.usedBy.length ? `kept: used by ${net.usedBy.join(', ')}` : 'not there');
+  if (!net.removed)
+    progress.detail(STEPS.network, net.usedBy.length ? `kept: used by ${net.usedBy.join(', ')}` : 'not there');
   let project: DeploymentDownResult['project'];
   // patched: runs recorded before this step existed replay without it.
   if (input.purge && patched('down-purge-deletes-project')) {
     const step = 'Deployment project (--purge, once empty)';
     progress.addSteps([step]);
     project = await progress.step(step, () => quick.deleteProjectIfEmpty(input.remote, desired.project.name));
-    if (!project.deleted) progress.detail(step, project.holds.length ? `kept: it holds ${project.holds.join(', ')}` : 'not there');
+    if (!project.deleted)
+      progress.detail(step, project.holds.length ? `kept: it holds ${project.holds.join(', ')}` : 'not there');
   }
   progress.finish();
-  return { removed, backup, stacksRemoved, volumesDeleted, volumesKept, networkRemoved: net.removed, ...(project ? { project } : {}) };
+  return {
+    removed,
+    backup,
+    stacksRemoved,
+    volumesDeleted,
+    volumesKept,
+    networkRemoved: net.removed,
+    ...(project ? { project } : {}),
+  };
 }

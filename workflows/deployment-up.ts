@@ -116,31 +116,45 @@ export async function deploymentUp(input: DeploymentUpInput): Promise<Deployment
 
   await progress.step(STEPS.guard, async () => {
     if (isProductionRemote(input.remote) && !input.confirmed) {
-      throw ApplicationFailure.nonRetryable(`Remote ${input.remote} is a production remote: run "ssw up" with --yes to change it.`, FailureType.Validation);
+      throw ApplicationFailure.nonRetryable(
+        `Remote ${input.remote} is a production remote: run "ssw up" with --yes to change it.`,
+        FailureType.Validation,
+      );
     }
   });
   await waitForTurn(progress, target);
 
   const { desired, plan } = await progress.step(STEPS.plan, () =>
-    quick.planDeployment({ ...target, ...(input.skip ? { skip: input.skip } : {}), ...(input.instancesOnly ? { instancesOnly: true } : {}) }),
+    quick.planDeployment({
+      ...target,
+      ...(input.skip ? { skip: input.skip } : {}),
+      ...(input.instancesOnly ? { instancesOnly: true } : {}),
+    }),
   );
   const changes = plan.items.filter((x) => x.action !== 'keep');
   progress.detail(STEPS.plan, changes.length ? `${changes.length} change(s)` : 'no changes');
   if (plan.conflicts.length) {
-    throw ApplicationFailure.nonRetryable(`The deployment cannot be brought to the config:\n- ${plan.conflicts.join('\n- ')}`, FailureType.Config);
+    throw ApplicationFailure.nonRetryable(
+      `The deployment cannot be brought to the config:\n- ${plan.conflicts.join('\n- ')}`,
+      FailureType.Config,
+    );
   }
-  const action = (kind: PlanItem['kind'], name: string) => plan.items.find((x) => x.kind === kind && x.name === name)?.action ?? 'keep';
+  const action = (kind: PlanItem['kind'], name: string) =>
+    plan.items.find((x) => x.kind === kind && x.name === name)?.action ?? 'keep';
   for (const i of desired.instances) progress.addSteps(Object.values(instanceSteps(i)));
 
   if (action('project', desired.project.name) === 'keep') progress.skip(STEPS.project, 'exists');
   else await progress.step(STEPS.project, () => quick.ensureProject(input.remote, desired.project));
 
-  if (action('network', desired.network.name) === 'keep') progress.skip(STEPS.network, `${desired.network.name} exists`);
+  if (action('network', desired.network.name) === 'keep')
+    progress.skip(STEPS.network, `${desired.network.name} exists`);
   else await progress.step(STEPS.network, () => quick.ensureNetwork(input.remote, desired.network));
 
   // create: a new week's image; change: one whose build left its builder behind (the step deletes it).
   if (action('image', desired.baseImage.alias) !== 'keep') {
-    await progress.step(STEPS.image, () => image.ensureBaseImage(input.remote, desired.baseImage, desired.instances[0]!.type));
+    await progress.step(STEPS.image, () =>
+      image.ensureBaseImage(input.remote, desired.baseImage, desired.instances[0]!.type),
+    );
   } else progress.skip(STEPS.image, `${desired.baseImage.alias}: no instance to create from it, or it exists`);
 
   const warnings: string[] = [];
@@ -151,13 +165,19 @@ export async function deploymentUp(input: DeploymentUpInput): Promise<Deployment
     if (action('profile', i.name) === 'keep') progress.skip(s.profile, 'unchanged');
     else await progress.step(s.profile, () => quick.ensureProfile(input.remote, project, i));
     const volumeChanges = i.volumes.filter((v) => action('volume', v.name) !== 'keep');
-    if (volumeChanges.length) await progress.step(s.volumes, () => quick.ensureVolumes(input.remote, project, volumeChanges));
+    if (volumeChanges.length)
+      await progress.step(s.volumes, () => quick.ensureVolumes(input.remote, project, volumeChanges));
     else progress.skip(s.volumes, i.volumes.length ? 'unchanged' : 'none for this instance');
     let createdNow = false;
     if (action('instance', i.name) === 'keep') progress.skip(s.instance, 'running');
-    else createdNow = (await progress.step(s.instance, () => slow.ensureInstance(input.remote, project, i, desired.baseImage.alias))).created;
+    else
+      createdNow = (
+        await progress.step(s.instance, () => slow.ensureInstance(input.remote, project, i, desired.baseImage.alias))
+      ).created;
     // Reachability is checked on every run: cheap, and what `ssw cert`/`ssw backup` rely on.
-    const { address } = await progress.step(s.address, () => slow.waitForInstanceAddress(input.remote, project, i.name));
+    const { address } = await progress.step(s.address, () =>
+      slow.waitForInstanceAddress(input.remote, project, i.name),
+    );
     progress.detail(s.address, address);
     await progress.step(s.key, () => quick.authorizeOperatorKey(input.remote, project, i.name, desired.sshPublicKey));
     const pin = await progress.step(s.hostKey, () => slow.pinInstanceHostKey(input.remote, project, i.name, address));
@@ -172,7 +192,9 @@ export async function deploymentUp(input: DeploymentUpInput): Promise<Deployment
     await progress.step(s.ssh, () => slow.waitForInstanceSsh(input.remote, address));
     await progress.step(s.data, () => quick.prepareDataPaths(input.remote, address, i.role));
     const ready = { role: i.role, name: i.name, address, hostKeyFingerprint: fingerprint };
-    await progress.step(s.record, () => quick.recordInstance(input.remote, input.deployment, { ...ready, macAddress: i.macAddress }));
+    await progress.step(s.record, () =>
+      quick.recordInstance(input.remote, input.deployment, { ...ready, macAddress: i.macAddress }),
+    );
     return ready;
   };
   const instances: DeploymentUpResult['instances'] = [];
@@ -181,11 +203,17 @@ export async function deploymentUp(input: DeploymentUpInput): Promise<Deployment
 
   const removed: string[] = [];
   for (const stale of plan.items.filter((x) => x.kind === 'instance' && x.action === 'delete')) {
-    await progress.step(`Remove ${stale.name} (not in the config; volumes kept)`, () => slow.removeInstance(input.remote, input.deployment, stale.name, stale.role));
+    await progress.step(`Remove ${stale.name} (not in the config; volumes kept)`, () =>
+      slow.removeInstance(input.remote, input.deployment, stale.name, stale.role),
+    );
     removed.push(stale.name);
   }
-  for (const stale of plan.items.filter((x) => x.kind === 'profile' && x.action === 'delete' && !removed.includes(x.name))) {
-    await progress.step(`Remove profile ${stale.name}`, () => quick.removeInstance(input.remote, input.deployment, stale.name, undefined));
+  for (const stale of plan.items.filter(
+    (x) => x.kind === 'profile' && x.action === 'delete' && !removed.includes(x.name),
+  )) {
+    await progress.step(`Remove profile ${stale.name}`, () =>
+      quick.removeInstance(input.remote, input.deployment, stale.name, undefined),
+    );
   }
 
   const www = desired.instances.find((i) => i.role === 'www');
@@ -209,15 +237,25 @@ export const SERVICE_STEPS = {
 /** "stack: created a, b; reloaded c", or "stack: unchanged". */
 function stackSummary(r: StackApplyResult): string {
   const { created, replaced, started, reloaded, rejoined, removed } = r;
-  const parts = Object.entries({ created, replaced, started, reloaded, rejoined, removed }).filter(([, v]) => v.length).map(([k, v]) => `${k} ${v.join(', ')}`);
+  const parts = Object.entries({ created, replaced, started, reloaded, rejoined, removed })
+    .filter(([, v]) => v.length)
+    .map(([k, v]) => `${k} ${v.join(', ')}`);
   return `${r.stack}: ${parts.length ? parts.join('; ') : 'unchanged'}`;
 }
 
 /** Step 7: the www instance's services, top to bottom. Children share this run's turn (see waitForTurn). */
-async function deployServices(input: DeploymentUpInput, progress: Progress, items: PlanItem[], www: DesiredInstance): Promise<ServicesResult> {
+async function deployServices(
+  input: DeploymentUpInput,
+  progress: Progress,
+  items: PlanItem[],
+  www: DesiredInstance,
+): Promise<ServicesResult> {
   const S = SERVICE_STEPS;
   const target = { kind: 'deployment' as const, remote: input.remote, deployment: input.deployment };
-  const child = (name: string) => ({ workflowId: `${workflowInfo().workflowId}/${name}`, parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL });
+  const child = (name: string) => ({
+    workflowId: `${workflowInfo().workflowId}/${name}`,
+    parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+  });
   progress.addSteps(Object.values(S));
   const stackItems = items.filter((x) => x.kind === 'stack');
 
@@ -234,13 +272,17 @@ async function deployServices(input: DeploymentUpInput, progress: Progress, item
   const certificates: ServicesResult['certificates'] = [];
   if (!input.restoreCerts) progress.skip(S.restoreCerts, 'not asked (--restore-certs)');
   else {
-    const r = await progress.step(S.restoreCerts, () => executeChild(restoreCertificates, { ...child('cert-restore'), args: [{ target }] }));
+    const r = await progress.step(S.restoreCerts, () =>
+      executeChild(restoreCertificates, { ...child('cert-restore'), args: [{ target }] }),
+    );
     progress.detail(S.restoreCerts, r.sites.map((x) => `${x.domain}: ${x.action}`).join(', '));
     certificates.push(...r.sites.map((x) => ({ domain: x.domain, action: x.action, detail: x.detail })));
   }
   if (input.noCertRenew) progress.skip(S.certs, 'not asked (--no-cert-renew)');
   else {
-    const r = await progress.step(S.certs, () => executeChild(renewCertificates, { ...child('cert-renew'), args: [{ target }] }));
+    const r = await progress.step(S.certs, () =>
+      executeChild(renewCertificates, { ...child('cert-renew'), args: [{ target }] }),
+    );
     progress.detail(S.certs, r.sites.map((x) => `${x.domain}: ${x.action} (${x.reason})`).join(', '));
     certificates.push(...r.sites.map((x) => ({ domain: x.domain, action: x.action, detail: x.detail })));
   }
@@ -249,7 +291,17 @@ async function deployServices(input: DeploymentUpInput, progress: Progress, item
   for (const which of ['proxy', 'apps'] as const) {
     const step = which === 'proxy' ? S.proxy : S.apps;
     const r = await progress.step(step, () => stacks.deployStacks(input.remote, input.deployment, which));
-    applied.push(...r.stacks.map(({ stack, created, replaced, started, reloaded, rejoined, removed }) => ({ stack, created, replaced, started, reloaded, rejoined, removed })));
+    applied.push(
+      ...r.stacks.map(({ stack, created, replaced, started, reloaded, rejoined, removed }) => ({
+        stack,
+        created,
+        replaced,
+        started,
+        reloaded,
+        rejoined,
+        removed,
+      })),
+    );
     progress.detail(step, r.stacks.length ? r.stacks.map(stackSummary).join(' | ') : 'no app is configured');
   }
 
@@ -261,8 +313,19 @@ async function deployServices(input: DeploymentUpInput, progress: Progress, item
 
   // A backup right after a change is the point to roll back to; with nothing changed, the nightly schedule has it.
   const ssData = www.volumes.find((v) => v.name.endsWith('-ss-data'));
-  const firstUp = ssData !== undefined && items.some((x) => x.kind === 'volume' && x.name === ssData.name && x.action === 'create');
-  const changed = applied.some((x) => x.created.length + x.replaced.length + x.started.length + x.reloaded.length + x.rejoined.length + x.removed.length > 0) || stale.length > 0;
+  const firstUp =
+    ssData !== undefined && items.some((x) => x.kind === 'volume' && x.name === ssData.name && x.action === 'create');
+  const changed =
+    applied.some(
+      (x) =>
+        x.created.length +
+          x.replaced.length +
+          x.started.length +
+          x.reloaded.length +
+          x.rejoined.length +
+          x.removed.length >
+        0,
+    ) || stale.length > 0;
   let backup: ServicesResult['backup'] = 'skipped';
   if (input.skipBackup) progress.skip(S.backup, 'not asked (--skip-wwwbackup)');
   else if (firstUp) progress.skip(S.backup, 'first up: no data to keep yet');

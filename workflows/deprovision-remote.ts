@@ -12,7 +12,11 @@ const STEPS = {
   trust: "Revoke this machine's certificate",
 };
 
-export async function deprovisionRemote({ remote }: { remote: string }): Promise<{ bridges: string[]; pool: boolean; revoked: boolean }> {
+export async function deprovisionRemote({
+  remote,
+}: {
+  remote: string;
+}): Promise<{ bridges: string[]; pool: boolean; revoked: boolean }> {
   const progress = Progress.start('deprovision-remote', { remote }, Object.values(STEPS));
   await progress.step(STEPS.check, () => lxd.checkNoDeployments(remote));
   const bridges = await progress.step(STEPS.bridges, () => lxd.removeBridges(remote));

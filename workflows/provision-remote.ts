@@ -57,13 +57,24 @@ export async function provisionRemote(input: ProvisionRemoteInput): Promise<Prov
   );
 
   const trust = await progress.step(STEPS.trust, () =>
-    host.trustManagementCertificate(target, { backend, remote, endpoint: lxd.endpoint, serverCertPem: lxd.serverCertPem }),
+    host.trustManagementCertificate(target, {
+      backend,
+      remote,
+      endpoint: lxd.endpoint,
+      serverCertPem: lxd.serverCertPem,
+    }),
   );
 
   await progress.step(STEPS.record, () =>
     host.recordRemote({
       name: remote,
-      ssh: { host: target.host, port: target.port, user: target.user, privateKeyPath: target.privateKeyPath, useAgent: target.useAgent },
+      ssh: {
+        host: target.host,
+        port: target.port,
+        user: target.user,
+        privateKeyPath: target.privateKeyPath,
+        useAgent: target.useAgent,
+      },
       backend: lxd.backend,
       version: lxd.version,
       endpoint: lxd.endpoint,

@@ -25,7 +25,10 @@ export interface RenewCertificatesInput {
   staging?: boolean;
   /** The port the ACME server validates http-01 on. @default the deployment's PROXY_HTTP_PORT, else 80 */
   httpPort?: number;
-  /** The port the proxy serves HTTPS on, to check the new certificate is served. @default the deployment's PROXY_HTTPS_PORT, else 443 */
+  /**
+   * The port the proxy serves HTTPS on, to check the new certificate is served. @default the deployment's
+   * PROXY_HTTPS_PORT, else 443
+   */
   httpsPort?: number;
 }
 
@@ -77,7 +80,9 @@ export async function renewCertificates(input: RenewCertificatesInput): Promise<
   const renewed: Array<{ domain: string; fingerprint256: string }> = [];
   for (const site of plan.sites) {
     const s = siteSteps(site.domain);
-    const { current, decision } = await progress.step(s.check, () => quick.checkCertificate(plan.host, site, { force: input.force }));
+    const { current, decision } = await progress.step(s.check, () =>
+      quick.checkCertificate(plan.host, site, { force: input.force }),
+    );
     if (!decision.renew && current) {
       for (const step of [s.challenge, s.obtain, s.backup]) progress.skip(step, decision.detail);
       sites.push(kept(site, current, decision));
@@ -85,8 +90,12 @@ export async function renewCertificates(input: RenewCertificatesInput): Promise<
     }
     progress.detail(s.check, decision.detail);
     const { challenge } = await progress.step(s.challenge, () => quick.prepareChallenge(plan.host, site, httpPort));
-    const obtained = await progress.step(s.obtain, () => acme.obtainCertificate(plan.host, site, { replaces: current?.serial ?? null, challenge }));
-    const backup = await progress.step(s.backup, () => quick.backupCertificate(plan.host, site.domain, obtained.certificate));
+    const obtained = await progress.step(s.obtain, () =>
+      acme.obtainCertificate(plan.host, site, { replaces: current?.serial ?? null, challenge }),
+    );
+    const backup = await progress.step(s.backup, () =>
+      quick.backupCertificate(plan.host, site.domain, obtained.certificate),
+    );
     renewed.push({ domain: site.domain, fingerprint256: obtained.certificate.fingerprint256 });
     sites.push({
       domain: site.domain,
@@ -111,7 +120,9 @@ export async function renewCertificates(input: RenewCertificatesInput): Promise<
     if (reload.how === 'none') {
       progress.skip(STEPS.verify, 'no nginx is running; it will load the new certificates when it starts');
     } else {
-      const served = await progress.step(STEPS.verify, () => quick.verifyServedCertificates(plan.host, { httpsPort, expected: renewed }));
+      const served = await progress.step(STEPS.verify, () =>
+        quick.verifyServedCertificates(plan.host, { httpsPort, expected: renewed }),
+      );
       verified = served.checked;
       if (!served.listener) progress.skip(STEPS.verify, `nothing listens on port ${httpsPort}`);
     }
@@ -121,6 +132,18 @@ export async function renewCertificates(input: RenewCertificatesInput): Promise<
   return { host: hostPort(plan.host.ssh), sites, reload, verified };
 }
 
-function kept(site: SiteCertPlan, current: { names: string[]; serial: string; notAfter: string }, decision: { reason: string; detail: string }): SiteRenewal {
-  return { domain: site.domain, action: 'kept', reason: decision.reason, detail: decision.detail, names: current.names, serial: current.serial, notAfter: current.notAfter };
+function kept(
+  site: SiteCertPlan,
+  current: { names: string[]; serial: string; notAfter: string },
+  decision: { reason: string; detail: string },
+): SiteRenewal {
+  return {
+    domain: site.domain,
+    action: 'kept',
+    reason: decision.reason,
+    detail: decision.detail,
+    names: current.names,
+    serial: current.serial,
+    notAfter: current.notAfter,
+  };
 }

@@ -52,20 +52,39 @@ export async function restoreCertificates(input: RestoreCertificatesInput): Prom
       if (!backup) return { domain: site.domain, action: 'no-backup', detail: 'no backup on this machine' };
       const { current } = await act.checkCertificate(plan.host, site);
       if (current?.serial === backup.serial) {
-        return { domain: site.domain, action: 'kept', detail: 'the host already has this certificate', serial: current.serial, notAfter: current.notAfter };
+        return {
+          domain: site.domain,
+          action: 'kept',
+          detail: 'the host already has this certificate',
+          serial: current.serial,
+          notAfter: current.notAfter,
+        };
       }
       if (current && current.notAfter > backup.notAfter && !input.force) {
-        return { domain: site.domain, action: 'kept', detail: `the host's certificate is newer (expires ${current.notAfter}); --force restores anyway`, serial: current.serial, notAfter: current.notAfter };
+        return {
+          domain: site.domain,
+          action: 'kept',
+          detail: `the host's certificate is newer (expires ${current.notAfter}); --force restores anyway`,
+          serial: current.serial,
+          notAfter: current.notAfter,
+        };
       }
       await act.restoreCertificateBackup(plan.host, backup);
-      return { domain: site.domain, action: 'restored', detail: `restored ${backup.file}`, serial: backup.serial, notAfter: backup.notAfter };
+      return {
+        domain: site.domain,
+        action: 'restored',
+        detail: `restored ${backup.file}`,
+        serial: backup.serial,
+        notAfter: backup.notAfter,
+      };
     });
     if (result.action !== 'restored') progress.skip(step, result.detail);
     sites.push(result);
   }
 
   let reload: ReloadResult | undefined;
-  if (sites.some((s) => s.action === 'restored')) reload = await progress.step(STEPS.reload, () => act.reloadProxy(plan.host));
+  if (sites.some((s) => s.action === 'restored'))
+    reload = await progress.step(STEPS.reload, () => act.reloadProxy(plan.host));
   else progress.skip(STEPS.reload, 'nothing restored');
   progress.finish();
   return { host: hostPort(plan.host.ssh), sites, reload };

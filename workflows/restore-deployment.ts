@@ -60,7 +60,13 @@ export async function restoreDeployment(input: RestoreDeploymentInput): Promise<
     const pushed = await progress.step(s.push, () => backupTransfers.pushArchive(plan.host, unit));
     const restored = await progress.step(s.restore, () => backupTransfers.restoreApp(plan, unit, input.time));
     if (restored.restored === null) progress.skip(s.restore, 'no backup (certificates never issued)');
-    apps.push({ domain: unit.domain, app: unit.app, pushedBytes: pushed.bytesTransferred, restoredTo: restored.restored, previousKeptAt: restored.replacedKeptAt });
+    apps.push({
+      domain: unit.domain,
+      app: unit.app,
+      pushedBytes: pushed.bytesTransferred,
+      restoredTo: restored.restored,
+      previousKeptAt: restored.replacedKeptAt,
+    });
   }
   progress.finish();
   return { host: hostPort(plan.host.ssh), apps };

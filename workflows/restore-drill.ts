@@ -28,7 +28,8 @@ export interface RestoreDrillResult {
 }
 
 export async function restoreDrill(input: RestoreDrillInput): Promise<RestoreDrillResult> {
-  const step = (u: { domain: string; app: string }) => `${u.domain} ${u.app}: restore the latest backup into scratch and verify it`;
+  const step = (u: { domain: string; app: string }) =>
+    `${u.domain} ${u.app}: restore the latest backup into scratch and verify it`;
   const { progress, plan } = await startOnWwwHost({
     operation: 'backup-verify',
     target: input.target,

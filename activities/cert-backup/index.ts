@@ -37,7 +37,8 @@ export interface CertBackup {
 }
 
 // Everything certbot needs to go on renewing, without its logs and scratch space.
-const ARCHIVE_SCRIPT = 'set -e; cd "$1"; [ -e "$2/live/$2/cert.pem" ] || { echo "no certificate in $1/$2" >&2; exit 5; }; tar --exclude="$2/_logs" --exclude="$2/_work" -czf - "$2" | base64 -w0';
+const ARCHIVE_SCRIPT =
+  'set -e; cd "$1"; [ -e "$2/live/$2/cert.pem" ] || { echo "no certificate in $1/$2" >&2; exit 5; }; tar --exclude="$2/_logs" --exclude="$2/_work" -czf - "$2" | base64 -w0';
 
 /**
  * Unpacks into a fresh directory beside the live one, then swaps it in with
@@ -58,7 +59,6 @@ mv "$root/.restore-$d/$d" "$root/$d"
 rmdir "$root/.restore-$d"`;
 
 export function createCertBackupActivities({ paths, ssh }: { paths: SsPaths; ssh: SshConnector }) {
-
   function backupsOf(domain: string): CertBackup[] {
     const dir = paths.certBackupDir(domain);
     if (!fs.existsSync(dir)) return [];
@@ -69,7 +69,14 @@ export function createCertBackupActivities({ paths, ssh }: { paths: SsPaths; ssh
       try {
         const buf = fs.readFileSync(file);
         const h = sealedHeader(buf);
-        out.push({ file, domain: String(h.domain), serial: String(h.serial), notBefore: String(h.notBefore), notAfter: String(h.notAfter), bytes: buf.length });
+        out.push({
+          file,
+          domain: String(h.domain),
+          serial: String(h.serial),
+          notBefore: String(h.notBefore),
+          notAfter: String(h.notAfter),
+          bytes: buf.length,
+        });
       } catch {
         // Not ours or damaged: listed by nobody, restored by nobody, deleted by nobody.
       }
@@ -77,17 +84,31 @@ export function createCertBackupActivities({ paths, ssh }: { paths: SsPaths; ssh
     return out.sort((a, b) => a.notBefore.localeCompare(b.notBefore) || a.file.localeCompare(b.file));
   }
 
-  /** Copies the site's certbot directory from the host into a sealed file here (skipped when this certificate is already saved). */
-  async function backupCertificate(host: WwwHost, domain: string, cert: CertificateInfo): Promise<CertBackup & { skipped: boolean }> {
+  /**
+   * Copies the site's certbot directory from the host into a sealed file here (skipped when this certificate is already
+   * saved).
+   */
+  async function backupCertificate(
+    host: WwwHost,
+    domain: string,
+    cert: CertificateInfo,
+  ): Promise<CertBackup & { skipped: boolean }> {
     const existing = backupsOf(domain).find((b) => b.serial === cert.serial);
     if (existing) return { ...existing, skipped: true };
     const { root } = letsencryptPaths(host.dataPath, domain);
     const out = await ssh.session(host.ssh, ({ client }) =>
-      runChecked(client, asRoot(host.ssh.user, ['sh', '-c', ARCHIVE_SCRIPT, 'sh', root, domain]), { timeoutMs: 120_000 }),
+      runChecked(client, asRoot(host.ssh.user, ['sh', '-c', ARCHIVE_SCRIPT, 'sh', root, domain]), {
+        timeoutMs: 120_000,
+      }),
     );
     const archive = Buffer.from(out.stdout.trim(), 'base64');
     const keyring = loadOrCreateKeyring(paths.payloadKey);
-    const sealed = seal(keyring, PURPOSE, archive, { domain, serial: cert.serial, notBefore: cert.notBefore, notAfter: cert.notAfter });
+    const sealed = seal(keyring, PURPOSE, archive, {
+      domain,
+      serial: cert.serial,
+      notBefore: cert.notBefore,
+      notAfter: cert.notAfter,
+    });
 
     const stamp = cert.notBefore.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
     const file = path.join(paths.certBackupDir(domain), `${stamp}-${cert.serial}${SUFFIX}`);
@@ -95,7 +116,15 @@ export function createCertBackupActivities({ paths, ssh }: { paths: SsPaths; ssh
 
     const all = backupsOf(domain);
     for (const old of all.slice(0, Math.max(0, all.length - CERT_BACKUPS_KEPT))) fs.rmSync(old.file, { force: true });
-    return { file, domain, serial: cert.serial, notBefore: cert.notBefore, notAfter: cert.notAfter, bytes: sealed.length, skipped: false };
+    return {
+      file,
+      domain,
+      serial: cert.serial,
+      notBefore: cert.notBefore,
+      notAfter: cert.notAfter,
+      bytes: sealed.length,
+      skipped: false,
+    };
   }
 
   /** The newest backup of a site's certificate on this machine, or null. */
@@ -104,20 +133,35 @@ export function createCertBackupActivities({ paths, ssh }: { paths: SsPaths; ssh
   }
 
   /** Puts a backed-up certbot directory back on the host (see RESTORE_SCRIPT for why nothing live is lost). */
-  async function restoreCertificateBackup(host: WwwHost, backup: Pick<CertBackup, 'file' | 'domain'>): Promise<{ restored: string }> {
+  async function restoreCertificateBackup(
+    host: WwwHost,
+    backup: Pick<CertBackup, 'file' | 'domain'>,
+  ): Promise<{ restored: string }> {
     let opened;
     try {
       opened = unseal(loadOrCreateKeyring(paths.payloadKey), PURPOSE, fs.readFileSync(backup.file));
     } catch (err) {
-      throw ApplicationFailure.nonRetryable(`Cannot open the certificate backup ${backup.file}: ${(err as Error).message}`, FailureType.Secret);
+      throw ApplicationFailure.nonRetryable(
+        `Cannot open the certificate backup ${backup.file}: ${(err as Error).message}`,
+        FailureType.Secret,
+      );
     }
     if (opened.header.domain !== backup.domain) {
-      throw ApplicationFailure.nonRetryable(`${backup.file} holds certificates of ${String(opened.header.domain)}, not ${backup.domain}.`, FailureType.Validation);
+      throw ApplicationFailure.nonRetryable(
+        `${backup.file} holds certificates of ${String(opened.header.domain)}, not ${backup.domain}.`,
+        FailureType.Validation,
+      );
     }
     const { root } = letsencryptPaths(host.dataPath, backup.domain);
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const stamp = new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
     await ssh.session(host.ssh, ({ client }) =>
-      runChecked(client, asRoot(host.ssh.user, ['sh', '-c', RESTORE_SCRIPT, 'sh', root, backup.domain, stamp]), { stdin: opened.plaintext, timeoutMs: 120_000 }),
+      runChecked(client, asRoot(host.ssh.user, ['sh', '-c', RESTORE_SCRIPT, 'sh', root, backup.domain, stamp]), {
+        stdin: opened.plaintext,
+        timeoutMs: 120_000,
+      }),
     );
     return { restored: String(opened.header.serial) };
   }

@@ -67,12 +67,19 @@ export function renewalDecision(
   const added = wanted.filter((n) => !have.has(n));
   const removed = current.names.filter((n) => !wanted.includes(n));
   if (added.length || removed.length) {
-    const parts = [added.length ? `adds ${added.join(', ')}` : '', removed.length ? `drops ${removed.join(', ')}` : ''].filter(Boolean);
+    const parts = [
+      added.length ? `adds ${added.join(', ')}` : '',
+      removed.length ? `drops ${removed.join(', ')}` : '',
+    ].filter(Boolean);
     return { renew: true, reason: 'names-changed', detail: `the config ${parts.join(' and ')}` };
   }
   const left = daysLeft(current.notAfter, now);
   if (opts.force) return { renew: true, reason: 'forced', detail: `forced (${left} days left)` };
   const within = opts.withinDays ?? RENEW_WITHIN_DAYS;
   if (left <= within) return { renew: true, reason: 'expiring', detail: `expires in ${left} days` };
-  return { renew: false, reason: 'valid', detail: `valid for ${left} more days (renewed within ${within} days of expiry)` };
+  return {
+    renew: false,
+    reason: 'valid',
+    detail: `valid for ${left} more days (renewed within ${within} days of expiry)`,
+  };
 }

@@ -97,7 +97,12 @@ const VALIDATION_TYPES = ['connection', 'dns', 'unauthorized', 'incorrectRespons
  * a failure an operator can act on. Unknown failures are not retried: each
  * failed attempt counts against the CA's failed-validation limit.
  */
-export function classifyCertbotFailure(domain: string, acmeServer: string, output: string, logTail: string): CertbotFailure {
+export function classifyCertbotFailure(
+  domain: string,
+  acmeServer: string,
+  output: string,
+  logTail: string,
+): CertbotFailure {
   const text = `${output}\n${logTail}`;
   const problems = parseAcmeProblems(text);
   const server = new URL(acmeServer).host;
@@ -110,19 +115,32 @@ export function classifyCertbotFailure(domain: string, acmeServer: string, outpu
     };
   }
   const validation = problems.filter((p) => VALIDATION_TYPES.includes(p.type));
-  if (validation.length > 0 || /urn:ietf:params:acme:error:(connection|dns|unauthorized|incorrectResponse|caa)/.test(text)) {
+  if (
+    validation.length > 0 ||
+    /urn:ietf:params:acme:error:(connection|dns|unauthorized|incorrectResponse|caa)/.test(text)
+  ) {
     const lines = validation.length
       ? validation.map((p) => `${p.domain} (${p.type}): ${p.detail}`).join('; ')
-      : /urn:ietf:params:acme:error:\w+[^\n]*/.exec(text)?.[0] ?? 'validation failed';
+      : (/urn:ietf:params:acme:error:\w+[^\n]*/.exec(text)?.[0] ?? 'validation failed');
     return {
       type: FailureType.AcmeValidation,
       retryable: false,
       message: `${server} could not validate the certificate names of ${domain}: ${lines}. Check that each name's DNS points at the www host and that port 80 reaches it.`,
     };
   }
-  const rejected = /urn:ietf:params:acme:error:(rejectedIdentifier|malformed|invalidContact|unsupportedContact|unsupportedIdentifier)[^\n]*/.exec(text);
-  if (rejected || /Requested domain \S+ is not a FQDN|not a valid domain|Invalid identifiers requested|policy forbids/i.test(text)) {
-    const detail = rejected?.[0] ?? /(Requested domain[^\n]*|[^\n]*not a valid domain[^\n]*|Invalid identifiers requested[^\n]*|[^\n]*policy forbids[^\n]*)/i.exec(text)?.[0];
+  const rejected =
+    /urn:ietf:params:acme:error:(rejectedIdentifier|malformed|invalidContact|unsupportedContact|unsupportedIdentifier)[^\n]*/.exec(
+      text,
+    );
+  if (
+    rejected ||
+    /Requested domain \S+ is not a FQDN|not a valid domain|Invalid identifiers requested|policy forbids/i.test(text)
+  ) {
+    const detail =
+      rejected?.[0] ??
+      /(Requested domain[^\n]*|[^\n]*not a valid domain[^\n]*|Invalid identifiers requested[^\n]*|[^\n]*policy forbids[^\n]*)/i.exec(
+        text,
+      )?.[0];
     return {
       type: FailureType.AcmeRejected,
       retryable: false,
@@ -130,11 +148,26 @@ export function classifyCertbotFailure(domain: string, acmeServer: string, outpu
     };
   }
   if (/Another instance of Certbot is already running/i.test(text)) {
-    return { type: FailureType.AcmeUnreachable, retryable: true, message: `Another certbot is running for ${domain} on the host; will try again.` };
+    return {
+      type: FailureType.AcmeUnreachable,
+      retryable: true,
+      message: `Another certbot is running for ${domain} on the host; will try again.`,
+    };
   }
-  if (/Connection refused|Max retries exceeded|timed out|Temporary failure in name resolution|Name or service not known|badNonce|Service Unavailable|50[234] |RemoteDisconnected|Connection reset/i.test(text)) {
-    const detail = /[^\n]*(Connection refused|Max retries exceeded|timed out|Temporary failure in name resolution|Name or service not known|badNonce|Service Unavailable|50[234] |RemoteDisconnected|Connection reset)[^\n]*/i.exec(text)?.[0];
-    return { type: FailureType.AcmeUnreachable, retryable: true, message: `Could not talk to the ACME server ${server} for ${domain}: ${(detail ?? '').trim()}` };
+  if (
+    /Connection refused|Max retries exceeded|timed out|Temporary failure in name resolution|Name or service not known|badNonce|Service Unavailable|50[234] |RemoteDisconnected|Connection reset/i.test(
+      text,
+    )
+  ) {
+    const detail =
+      /[^\n]*(Connection refused|Max retries exceeded|timed out|Temporary failure in name resolution|Name or service not known|badNonce|Service Unavailable|50[234] |RemoteDisconnected|Connection reset)[^\n]*/i.exec(
+        text,
+      )?.[0];
+    return {
+      type: FailureType.AcmeUnreachable,
+      retryable: true,
+      message: `Could not talk to the ACME server ${server} for ${domain}: ${(detail ?? '').trim()}`,
+    };
   }
   if (/CERTIFICATE_VERIFY_FAILED|SSLError/i.test(text)) {
     return {

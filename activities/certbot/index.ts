@@ -58,12 +58,17 @@ export function createCertbotActivities({ ssh: connector }: { ssh: SshConnector 
     const { liveDir } = letsencryptPaths(host.dataPath, domain);
     // live/ is root-only (certbot makes it 0700); cert.pem itself is public.
     const script = 'if [ -e "$1" ]; then cat "$1"; else echo absent; fi';
-    const r = await runChecked(client, asRoot(host.ssh.user, ['sh', '-c', script, 'sh', `${liveDir}/cert.pem`]), { timeoutMs: 30_000 });
+    const r = await runChecked(client, asRoot(host.ssh.user, ['sh', '-c', script, 'sh', `${liveDir}/cert.pem`]), {
+      timeoutMs: 30_000,
+    });
     if (r.stdout.trim() === 'absent') return null;
     try {
       return parseCertificate(r.stdout);
     } catch (err) {
-      throw ApplicationFailure.nonRetryable(`${liveDir}/cert.pem on ${host.ssh.host} is not a readable certificate: ${(err as Error).message}`, FailureType.CommandFailed);
+      throw ApplicationFailure.nonRetryable(
+        `${liveDir}/cert.pem on ${host.ssh.host} is not a readable certificate: ${(err as Error).message}`,
+        FailureType.CommandFailed,
+      );
     }
   }
 
@@ -71,13 +76,20 @@ export function createCertbotActivities({ ssh: connector }: { ssh: SshConnector 
   async function ensureCertbot(target: SshTarget): Promise<{ version: string }> {
     return connector.step(`installing certbot on ${target.host}`, target, { step: 'certbot' }, async (s) => {
       // apt exits 100 while another apt holds its lock: worth retrying.
-      const r = await s.runChecked(asRoot(target.user, ['sh', '-c', CERTBOT_INSTALL_SCRIPT]), { timeoutMs: 15 * 60_000, retryableExitCodes: [100] });
+      const r = await s.runChecked(asRoot(target.user, ['sh', '-c', CERTBOT_INSTALL_SCRIPT]), {
+        timeoutMs: 15 * 60_000,
+        retryableExitCodes: [100],
+      });
       return { version: r.stdout.trim().split('\n').pop() ?? '' };
     });
   }
 
   /** The site's current certificate on the host and whether it must be renewed now. */
-  async function checkCertificate(host: WwwHost, site: SiteCertPlan, opts: { force?: boolean } = {}): Promise<CertificateCheck> {
+  async function checkCertificate(
+    host: WwwHost,
+    site: SiteCertPlan,
+    opts: { force?: boolean } = {},
+  ): Promise<CertificateCheck> {
     const current = await ssh(host.ssh, (client) => readCertificate(client, host, site.domain));
     return { current, decision: renewalDecision(current, site.names, new Date(), { force: opts.force }) };
   }
@@ -99,13 +111,17 @@ export function createCertbotActivities({ ssh: connector }: { ssh: SshConnector 
       const token = crypto.randomBytes(24).toString('base64url');
       const dir = `${webroot}/.well-known/acme-challenge`;
       const write = 'umask 022; mkdir -p "$1" && chmod 755 "$1" && cat > "$1/$2"';
-      await runChecked(client, asRoot(host.ssh.user, ['sh', '-c', write, 'sh', dir, name]), { stdin: token, timeoutMs: 30_000 });
+      await runChecked(client, asRoot(host.ssh.user, ['sh', '-c', write, 'sh', dir, name]), {
+        stdin: token,
+        timeoutMs: 30_000,
+      });
       try {
         const failures: string[] = [];
         for (const hostName of site.names) {
           const res = await httpGetOverSsh(client, listeners[0]!, `/.well-known/acme-challenge/${name}`, hostName);
           if (res.status !== 200) failures.push(`${hostName} (HTTP ${res.status || 'no answer'})`);
-          else if (res.body.trim() !== token) failures.push(`${hostName} (HTTP 200 but other content: not from the webroot)`);
+          else if (res.body.trim() !== token)
+            failures.push(`${hostName} (HTTP 200 but other content: not from the webroot)`);
         }
         if (failures.length > 0) {
           throw ApplicationFailure.nonRetryable(
@@ -132,10 +148,16 @@ export function createCertbotActivities({ ssh: connector }: { ssh: SshConnector 
       pem = readCaBundle(file);
     } catch (err) {
       if (!(err instanceof CaBundleInvalid)) throw err;
-      throw ApplicationFailure.nonRetryable(`ACME_CA_BUNDLE=${file} (for ${site.domain}): ${err.message}. Point it at the ACME server's CA certificate file on this machine.`, FailureType.Config);
+      throw ApplicationFailure.nonRetryable(
+        `ACME_CA_BUNDLE=${file} (for ${site.domain}): ${err.message}. Point it at the ACME server's CA certificate file on this machine.`,
+        FailureType.Config,
+      );
     }
     const { root, acmeCaBundle } = letsencryptPaths(host.dataPath, site.domain);
-    await runChecked(client, asRoot(host.ssh.user, writePublicFileArgv(root, acmeCaBundle)), { stdin: pem, timeoutMs: 30_000 });
+    await runChecked(client, asRoot(host.ssh.user, writePublicFileArgv(root, acmeCaBundle)), {
+      stdin: pem,
+      timeoutMs: 30_000,
+    });
     return acmeCaBundle;
   }
 
@@ -161,16 +183,36 @@ export function createCertbotActivities({ ssh: connector }: { ssh: SshConnector 
         return { certificate: before, alreadyDone: true, challenge: req.challenge.kind };
       }
       const caBundleOnHost = site.acmeCaBundle ? await copyCaBundle(client, host, site) : undefined;
-      const argv = asRoot(host.ssh.user, certbotArgv({ site, dataPath: host.dataPath, challenge: req.challenge, forceRenewal: before !== null, caBundleOnHost }));
+      const argv = asRoot(
+        host.ssh.user,
+        certbotArgv({
+          site,
+          dataPath: host.dataPath,
+          challenge: req.challenge,
+          forceRenewal: before !== null,
+          caBundleOnHost,
+        }),
+      );
       const r = await s.run(argv, { timeoutMs: 10 * 60_000 });
       if (r.exitCode !== 0) {
-        const log = await runCommand(client, asRoot(host.ssh.user, ['tail', '-n', '80', `${logsDir}/letsencrypt.log`]), { timeoutMs: 30_000 });
+        const log = await runCommand(
+          client,
+          asRoot(host.ssh.user, ['tail', '-n', '80', `${logsDir}/letsencrypt.log`]),
+          { timeoutMs: 30_000 },
+        );
         const failure = classifyCertbotFailure(site.domain, site.acmeServer, `${r.stdout}\n${r.stderr}`, log.stdout);
-        throw ApplicationFailure.create({ message: failure.message, type: failure.type, nonRetryable: !failure.retryable });
+        throw ApplicationFailure.create({
+          message: failure.message,
+          type: failure.type,
+          nonRetryable: !failure.retryable,
+        });
       }
       const after = await readCertificate(client, host, site.domain);
       if (!after || (before && after.serial === before.serial)) {
-        throw ApplicationFailure.nonRetryable(`certbot reported success for ${site.domain} but the certificate on the host did not change.`, FailureType.CommandFailed);
+        throw ApplicationFailure.nonRetryable(
+          `certbot reported success for ${site.domain} but the certificate on the host did not change.`,
+          FailureType.CommandFailed,
+        );
       }
       return { certificate: after, alreadyDone: false, challenge: req.challenge.kind };
     });
@@ -180,8 +222,11 @@ export function createCertbotActivities({ ssh: connector }: { ssh: SshConnector 
   async function listCertificates(host: WwwHost): Promise<Array<{ domain: string; certificate: CertificateInfo }>> {
     const { root } = letsencryptPaths(host.dataPath, 'x');
     // One "=== <domain>" header, then the PEM, per lineage. Names come from the directory layout ss uses.
-    const script = 'for f in "$1"/*/live/*/cert.pem; do [ -e "$f" ] || continue; d=${f%/cert.pem}; echo "=== ${d##*/}"; cat "$f"; done';
-    const out = await ssh(host.ssh, (client) => runChecked(client, asRoot(host.ssh.user, ['sh', '-c', script, 'sh', root]), { timeoutMs: 30_000 }));
+    const script =
+      'for f in "$1"/*/live/*/cert.pem; do [ -e "$f" ] || continue; d=${f%/cert.pem}; echo "=== ${d##*/}"; cat "$f"; done';
+    const out = await ssh(host.ssh, (client) =>
+      runChecked(client, asRoot(host.ssh.user, ['sh', '-c', script, 'sh', root]), { timeoutMs: 30_000 }),
+    );
     const result: Array<{ domain: string; certificate: CertificateInfo }> = [];
     for (const chunk of out.stdout.split(/^=== /m).slice(1)) {
       const nl = chunk.indexOf('\n');

@@ -21,7 +21,9 @@ const IMAGE_SERVERS: Record<string, string> = {
   ubuntu: 'https://cloud-images.ubuntu.com/releases',
 };
 
-/** LXD's source for a new instance from BASE_IMAGE: an image server's alias (images:..., ubuntu:...) or a local alias. */
+/**
+ * LXD's source for a new instance from BASE_IMAGE: an image server's alias (images:..., ubuntu:...) or a local alias.
+ */
 export function imageSource(source: string): Record<string, string> {
   const m = /^(images|ubuntu):(.+)$/.exec(source);
   if (!m) return { type: 'image', alias: source };
@@ -32,12 +34,18 @@ export function builderName(alias: string): string {
   return `ssw-build-${alias}`.slice(0, 63);
 }
 
-/** Prints, one per line, the commands of `required` that are missing. Fixed text: command names come from ssw's own list. */
+/**
+ * Prints, one per line, the commands of `required` that are missing. Fixed text: command names come from ssw's own
+ * list.
+ */
 export function missingCommandsScript(commands: string[]): string[] {
   return ['sh', '-c', 'for c in "$@"; do command -v "$c" >/dev/null 2>&1 || echo "$c"; done', 'sh', ...commands];
 }
 
-/** What must not be shared by every instance made from the image: SSH host keys, machine id, cloud-init's per-instance state. */
+/**
+ * What must not be shared by every instance made from the image: SSH host keys, machine id, cloud-init's per-instance
+ * state.
+ */
 export const CLEAN_SCRIPT = [
   'sh',
   '-c',
@@ -69,10 +77,17 @@ const IMAGE_OPERATION = 'Downloading image';
  * reads any stage, so it never starts a builder that is being published or
  * publishes it twice.
  */
-async function settleEarlierOperations(images: LxdClient, name: string, report: (stage: string) => void, signal?: AbortSignal): Promise<void> {
+async function settleEarlierOperations(
+  images: LxdClient,
+  name: string,
+  report: (stage: string) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   const mine = `/1.0/instances/${name}`;
   const ops = (await images.listRunningOperations({ signal })).filter(
-    (op) => op.description === IMAGE_OPERATION || Object.values(op.resources ?? {}).some((urls) => urls.some((u) => u.split('?')[0] === mine)),
+    (op) =>
+      op.description === IMAGE_OPERATION ||
+      Object.values(op.resources ?? {}).some((urls) => urls.some((u) => u.split('?')[0] === mine)),
   );
   for (const op of ops) {
     report(`waiting for LXD to finish "${op.description ?? op.id}", left running by an earlier attempt`);
@@ -94,7 +109,12 @@ async function stopBuilder(images: LxdClient, name: string, signal?: AbortSignal
 }
 
 /** The last stage, reached whichever stage an earlier attempt stopped after: the builder goes once the alias exists. */
-async function deleteBuilder(images: LxdClient, name: string, report: (stage: string) => void, signal?: AbortSignal): Promise<boolean> {
+async function deleteBuilder(
+  images: LxdClient,
+  name: string,
+  report: (stage: string) => void,
+  signal?: AbortSignal,
+): Promise<boolean> {
   if (!(await images.getInstance(name, { signal }))) return false;
   report(`deleting the builder ${name}`);
   await stopBuilder(images, name, signal);
@@ -130,7 +150,10 @@ export async function ensureBaseImage(
     // Package downloads need a way out: ss-remote's NAT bridge, when the remote has it.
     if (await images.getNetwork('lxdbr0')) devices.eth0 = { type: 'nic', network: 'lxdbr0', name: 'eth0' };
     try {
-      await images.createInstance({ name, type, source: imageSource(want.source) as never, profiles: [], devices }, { signal, operationTimeoutMs: 3_600_000 });
+      await images.createInstance(
+        { name, type, source: imageSource(want.source) as never, profiles: [], devices },
+        { signal, operationTimeoutMs: 3_600_000 },
+      );
     } catch (err) {
       if (lxdStatusOf(err) !== 409) throw err; // another attempt created it meanwhile
     }
@@ -145,21 +168,41 @@ export async function ensureBaseImage(
     }
 
     report('waiting for the builder to run commands');
-    await pollUntil(async () => (await images.execInstance(name, ['true'], { signal }).catch(() => undefined))?.exitCode === 0, { timeoutMs: 300_000, what: `the builder ${name} to accept commands`, signal });
-    await images.execInstance(name, ['sh', '-c', 'command -v cloud-init >/dev/null && cloud-init status --wait >/dev/null 2>&1; true'], { signal, operationTimeoutMs: 900_000 });
+    await pollUntil(
+      async () => (await images.execInstance(name, ['true'], { signal }).catch(() => undefined))?.exitCode === 0,
+      { timeoutMs: 300_000, what: `the builder ${name} to accept commands`, signal },
+    );
+    await images.execInstance(
+      name,
+      ['sh', '-c', 'command -v cloud-init >/dev/null && cloud-init status --wait >/dev/null 2>&1; true'],
+      { signal, operationTimeoutMs: 900_000 },
+    );
 
     const required = Object.keys(want.requiredCommands);
-    const missing = (await images.execInstance(name, missingCommandsScript(required), { signal })).stdout.split('\n').filter(Boolean);
+    const missing = (await images.execInstance(name, missingCommandsScript(required), { signal })).stdout
+      .split('\n')
+      .filter(Boolean);
     packages = [...new Set(missing.map((c) => want.requiredCommands[c]!).filter(Boolean))];
     if (packages.length) {
       report(`installing ${packages.join(', ')}`);
       const env = { DEBIAN_FRONTEND: 'noninteractive' };
-      const update = await images.execInstance(name, ['apt-get', 'update', '-q'], { signal, environment: env, operationTimeoutMs: 1_800_000 });
-      const install = await images.execInstance(name, ['apt-get', 'install', '-y', '-q', '--no-install-recommends', ...packages], { signal, environment: env, operationTimeoutMs: 3_600_000 });
+      const update = await images.execInstance(name, ['apt-get', 'update', '-q'], {
+        signal,
+        environment: env,
+        operationTimeoutMs: 1_800_000,
+      });
+      const install = await images.execInstance(
+        name,
+        ['apt-get', 'install', '-y', '-q', '--no-install-recommends', ...packages],
+        { signal, environment: env, operationTimeoutMs: 3_600_000 },
+      );
       if (update.exitCode !== 0 || install.exitCode !== 0) {
         const out = (install.exitCode !== 0 ? install : update).stderr.trim().split('\n').slice(-5).join(' | ');
         // Usually the builder has no way to a package mirror: retrying helps once it has.
-        throw ApplicationFailure.create({ message: `Installing ${packages.join(', ')} into the base image builder ${name} failed: ${out}`, type: FailureType.CommandFailed });
+        throw ApplicationFailure.create({
+          message: `Installing ${packages.join(', ')} into the base image builder ${name} failed: ${out}`,
+          type: FailureType.CommandFailed,
+        });
       }
     }
 
@@ -172,9 +215,18 @@ export async function ensureBaseImage(
   await stopBuilder(images, name, signal);
 
   report(`publishing ${want.alias}`);
-  await images.publishInstance(name, want.alias, { description: `Sovereign Stack base image (ssw), from ${want.source}`, 'ssw.source': want.source }, { signal, operationTimeoutMs: 3_600_000 });
+  await images.publishInstance(
+    name,
+    want.alias,
+    { description: `Sovereign Stack base image (ssw), from ${want.source}`, 'ssw.source': want.source },
+    { signal, operationTimeoutMs: 3_600_000 },
+  );
   const published = await images.getImageAlias(want.alias, { signal });
-  if (!published) throw ApplicationFailure.create({ message: `Publishing ${name} as ${want.alias} ended without the alias`, type: FailureType.LxdServerError });
+  if (!published)
+    throw ApplicationFailure.create({
+      message: `Publishing ${name} as ${want.alias} ended without the alias`,
+      type: FailureType.LxdServerError,
+    });
   await deleteBuilder(images, name, report, signal);
   return { alias: want.alias, fingerprint: published.target, built: true, installed: packages };
 }

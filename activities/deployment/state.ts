@@ -12,7 +12,13 @@ import {
   type InstanceRole,
   type RemoteFacts,
 } from '../../common/deployment/desired';
-import { planDeployment, parseLxdSize, type CurrentDeployment, type DeploymentPlan, type PlanItem } from '../../common/deployment/plan';
+import {
+  planDeployment,
+  parseLxdSize,
+  type CurrentDeployment,
+  type DeploymentPlan,
+  type PlanItem,
+} from '../../common/deployment/plan';
 import { UserError } from '../../common/errors';
 import type { SsPaths } from '../../common/paths';
 import { readRemoteRecord, type RemoteRecord } from '../../common/remotes';
@@ -45,7 +51,10 @@ export interface DeploymentState {
 
 export function requireRemoteRecord(paths: SsPaths, remote: string): RemoteRecord {
   const rec = readRemoteRecord(paths, remote);
-  if (!rec) throw new UserError(`Remote ${remote} is not under management here (${paths.remoteRecord(remote)} is missing). Run "ssw remote add ${remote} HOST" first.`);
+  if (!rec)
+    throw new UserError(
+      `Remote ${remote} is not under management here (${paths.remoteRecord(remote)} is missing). Run "ssw remote add ${remote} HOST" first.`,
+    );
   return rec;
 }
 
@@ -88,9 +97,20 @@ export async function remoteFacts(lxd: LxdClient, rec: RemoteRecord, deployment:
   if (!hasOvn) {
     const networks = await lxd.withProject('default').listNetworks();
     const own = networks.find((n) => n.name === deploymentNetworkName(deployment, 'bridge'));
-    bridgeSubnet = own?.config?.['ipv4.address'] ?? chooseBridgeSubnet(deployment, networks.map((n) => n.config?.['ipv4.address'] ?? '').filter((c) => c && c !== 'none'));
+    bridgeSubnet =
+      own?.config?.['ipv4.address'] ??
+      chooseBridgeSubnet(
+        deployment,
+        networks.map((n) => n.config?.['ipv4.address'] ?? '').filter((c) => c && c !== 'none'),
+      );
   }
-  return { dataPlaneInterface: rec.dataPlaneInterface, hasOvn, cloudInitKeys, bridgeSubnet, sshPublicKey: operatorPublicKey(rec) };
+  return {
+    dataPlaneInterface: rec.dataPlaneInterface,
+    hasOvn,
+    cloudInitKeys,
+    bridgeSubnet,
+    sshPublicKey: operatorPublicKey(rec),
+  };
 }
 
 export async function readCurrent(lxd: LxdClient, desired: DesiredDeployment): Promise<CurrentDeployment> {
@@ -100,12 +120,17 @@ export async function readCurrent(lxd: LxdClient, desired: DesiredDeployment): P
   const alias = await global.getImageAlias(desired.baseImage.alias);
   if (alias) {
     const builderLeft = Boolean(await global.getInstance(builderName(desired.baseImage.alias)));
-    current.baseImage = { alias: desired.baseImage.alias, fingerprint: alias.target, ...(builderLeft ? { builderLeft } : {}) };
+    current.baseImage = {
+      alias: desired.baseImage.alias,
+      fingerprint: alias.target,
+      ...(builderLeft ? { builderLeft } : {}),
+    };
   }
   // A bridge lives in the default project; an OVN network in the deployment's, which may not exist yet.
   const n = desired.network;
   const net = n.project === 'default' || project ? await lxd.withProject(n.project).getNetwork(n.name) : undefined;
-  if (net) current.network = { name: net.name, type: net.type ?? '', config: net.config ?? {}, usedBy: net.used_by ?? [] };
+  if (net)
+    current.network = { name: net.name, type: net.type ?? '', config: net.config ?? {}, usedBy: net.used_by ?? [] };
   if (!project) return current;
   current.project = { config: project.config ?? {} };
   const scoped = lxd.withProject(desired.project.name);
@@ -115,10 +140,15 @@ export async function readCurrent(lxd: LxdClient, desired: DesiredDeployment): P
   }
   if (await lxd.getStoragePool(STORAGE_POOL)) {
     for (const v of await scoped.listStorageVolumes(STORAGE_POOL)) {
-      current.volumes[v.name] = { contentType: v.content_type ?? 'filesystem', sizeBytes: parseLxdSize(v.config?.size), usedBy: v.used_by ?? [] };
+      current.volumes[v.name] = {
+        contentType: v.content_type ?? 'filesystem',
+        sizeBytes: parseLxdSize(v.config?.size),
+        usedBy: v.used_by ?? [],
+      };
     }
   }
-  for (const i of await scoped.listInstances()) current.instances[i.name] = { type: i.type, status: i.status, profiles: i.profiles };
+  for (const i of await scoped.listInstances())
+    current.instances[i.name] = { type: i.type, status: i.status, profiles: i.profiles };
   return current;
 }
 
@@ -128,22 +158,51 @@ export async function readCurrent(lxd: LxdClient, desired: DesiredDeployment): P
  * An engine that cannot be read makes every stack a change (with why), so
  * `up` goes through them and reports what it found.
  */
-async function stackItems({ paths, docker }: StateReaders, config: DeploymentConfig, ref: DeploymentRef, desired: DesiredDeployment, current: CurrentDeployment, plan: DeploymentPlan): Promise<PlanItem[]> {
+async function stackItems(
+  { paths, docker }: StateReaders,
+  config: DeploymentConfig,
+  ref: DeploymentRef,
+  desired: DesiredDeployment,
+  current: CurrentDeployment,
+  plan: DeploymentPlan,
+): Promise<PlanItem[]> {
   const www = desired.instances.find((i) => i.role === 'www');
   if (!www || ref.instancesOnly) return [];
   const rendered = deploymentStacks(paths, config, ref.remote, ref.deployment);
-  const item = (name: string, action: PlanItem['action'], details: string[]): PlanItem => ({ kind: 'stack', name, action, details, role: 'www' });
-  const instanceStays = plan.items.some((x) => x.kind === 'instance' && x.name === www.name && x.action === 'keep') && current.instances[www.name]?.status === 'Running';
-  if (!instanceStays || !instanceRecordExists(paths, ref.remote, ref.deployment, 'www')) return rendered.map((s) => item(s.name, 'create', []));
+  const item = (name: string, action: PlanItem['action'], details: string[]): PlanItem => ({
+    kind: 'stack',
+    name,
+    action,
+    details,
+    role: 'www',
+  });
+  const instanceStays =
+    plan.items.some((x) => x.kind === 'instance' && x.name === www.name && x.action === 'keep') &&
+    current.instances[www.name]?.status === 'Running';
+  if (!instanceStays || !instanceRecordExists(paths, ref.remote, ref.deployment, 'www'))
+    return rendered.map((s) => item(s.name, 'create', []));
   try {
-    const diff = await readStackPlan(docker, paths, config, ref.remote, ref.deployment, readWwwHost(paths, ref.remote, ref.deployment).ssh);
+    const diff = await readStackPlan(
+      docker,
+      paths,
+      config,
+      ref.remote,
+      ref.deployment,
+      readWwwHost(paths, ref.remote, ref.deployment).ssh,
+    );
     return diff.map((d) => item(d.stack, d.action, d.details));
   } catch (err) {
-    return rendered.map((s) => ({ ...item(s.name, 'change', [`its Docker engine could not be read: ${(err as Error).message.split('\n')[0]}`]), unread: true }));
+    return rendered.map((s) => ({
+      ...item(s.name, 'change', [`its Docker engine could not be read: ${(err as Error).message.split('\n')[0]}`]),
+      unread: true,
+    }));
   }
 }
 
-/** Config → desired → current → plan. Config problems throw UserError (the CLI prints them; the activity makes them final). */
+/**
+ * Config → desired → current → plan. Config problems throw UserError (the CLI prints them; the activity makes them
+ * final).
+ */
 export async function readDeploymentState(
   readers: StateReaders,
   ref: DeploymentRef,

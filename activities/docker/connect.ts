@@ -53,19 +53,33 @@ export interface DockerOverSshOptions {
   timeoutMs?: number;
 }
 
-/** A Docker client whose every request is a channel of `client` (an open SSH connection); `close` drops its agent, not the connection. */
+/**
+ * A Docker client whose every request is a channel of `client` (an open SSH connection); `close` drops its agent, not
+ * the connection.
+ */
 export function dockerOverSsh(client: Client, o: DockerOverSshOptions = {}): { docker: Docker; close(): void } {
   const socketPath = o.socketPath ?? DOCKER_SOCKET;
-  const agent = new StreamAgent((cb) => client.openssh_forwardOutStreamLocal(socketPath, (err, stream) => cb(err, stream)));
+  const agent = new StreamAgent((cb) =>
+    client.openssh_forwardOutStreamLocal(socketPath, (err, stream) => cb(err, stream)),
+  );
   // host/port only name the HTTP target; the agent decides where bytes go.
-  const docker = new Docker({ host: 'docker', port: 80, protocol: 'http', agent, timeout: o.timeoutMs ?? 120_000 } as Docker.DockerOptions);
+  const docker = new Docker({
+    host: 'docker',
+    port: 80,
+    protocol: 'http',
+    agent,
+    timeout: o.timeoutMs ?? 120_000,
+  } as Docker.DockerOptions);
   return { docker, close: () => agent.destroy() };
 }
 
 /** An SSH step (see `sshStep`) with the instance's Docker engine reached over the step's own connection. */
 export interface DockerStep extends SshStep {
   docker: Docker;
-  /** Runs Docker API calls (which report nothing while they wait) as a quiet phase: the connection's probe is their proof of life. */
+  /**
+   * Runs Docker API calls (which report nothing while they wait) as a quiet phase: the connection's probe is their
+   * proof of life.
+   */
   api<T>(fn: (docker: Docker) => Promise<T>): Promise<T>;
 }
 

@@ -42,8 +42,16 @@ async function imageId(docker: Docker, ref: string): Promise<string | undefined>
   }
 }
 
-/** Writes `docker save ref` to the cache unless it is there; atomic, so a crash never leaves a truncated tarball in use. */
-async function cachedTarball(paths: SsPaths, local: Docker, ref: string, id: string, signal?: AbortSignal): Promise<string> {
+/**
+ * Writes `docker save ref` to the cache unless it is there; atomic, so a crash never leaves a truncated tarball in use.
+ */
+async function cachedTarball(
+  paths: SsPaths,
+  local: Docker,
+  ref: string,
+  id: string,
+  signal?: AbortSignal,
+): Promise<string> {
   const dir = path.join(paths.root, 'cache', 'images');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = path.join(dir, `${id.replace(/^sha256:/, '')}.tar`);
@@ -80,7 +88,11 @@ export async function transferImages(
   for (const ref of refs) {
     report({ ref, phase: 'checking' });
     const id = await s.whileQuiet(() => imageId(local, ref));
-    if (!id) throw ApplicationFailure.nonRetryable(`Image ${ref} is not in this machine's Docker: build or pull it here first (air-gapped mode copies images from here).`, FailureType.Validation);
+    if (!id)
+      throw ApplicationFailure.nonRetryable(
+        `Image ${ref} is not in this machine's Docker: build or pull it here first (air-gapped mode copies images from here).`,
+        FailureType.Validation,
+      );
     const present = await s.api((d) => imageId(d, ref));
     if (present === id) {
       out.push({ ref, id, action: 'present', bytesSent: 0, bytesResumed: 0 });
@@ -102,7 +114,10 @@ export async function transferImages(
     await s.runChecked(['rm', '-f', remoteTar], { timeoutMs: 30_000 });
     const loaded = await s.api((d) => imageId(d, ref));
     if (loaded !== id) {
-      throw ApplicationFailure.create({ message: `Loaded ${ref} into the instance, but it reports image ${loaded ?? 'none'} instead of ${id}`, type: FailureType.CommandFailed });
+      throw ApplicationFailure.create({
+        message: `Loaded ${ref} into the instance, but it reports image ${loaded ?? 'none'} instead of ${id}`,
+        type: FailureType.CommandFailed,
+      });
     }
     out.push({ ref, id, action: 'loaded', bytesSent: sent.bytesTransferred, bytesResumed: sent.resumedFrom });
   }

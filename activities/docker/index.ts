@@ -40,9 +40,15 @@ export const LOADED_FILES_DIR = `${DEFAULT_DATA_PATH}/.ssw/loaded-files`;
 /** The value of a site.conf secret a container needs. */
 export function secretValue(sites: SiteConfig[], ref: SecretRef): string {
   const site = sites.find((s) => s.domain === ref.domain);
-  const key = ref.secret.toLowerCase().replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()) as keyof SiteConfig['secrets'];
+  const key = ref.secret
+    .toLowerCase()
+    .replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()) as keyof SiteConfig['secrets'];
   const value = site?.secrets[key];
-  if (!value) throw ApplicationFailure.nonRetryable(`${ref.secret} is not set in the site.conf of ${ref.domain}, but a container needs it`, FailureType.Config);
+  if (!value)
+    throw ApplicationFailure.nonRetryable(
+      `${ref.secret} is not set in the site.conf of ${ref.domain}, but a container needs it`,
+      FailureType.Config,
+    );
   return value;
 }
 
@@ -55,10 +61,22 @@ function btcpayUpstream(paths: SsPaths, remote: string, deployment: string): str
  * Every stack of the deployment, in deploy order (the proxy first: it owns the ports),
  * as its config and this machine's records say: what deploy and plan both render.
  */
-export function deploymentStacks(paths: SsPaths, config: DeploymentConfig, remote: string, deployment: string): StackSpec[] {
+export function deploymentStacks(
+  paths: SsPaths,
+  config: DeploymentConfig,
+  remote: string,
+  deployment: string,
+): StackSpec[] {
   const { http, https } = config.project.proxyPorts;
   const apps = appStacks(config);
-  return [proxyStack(config, apps, { btcpayUpstream: btcpayUpstream(paths, remote, deployment), httpPort: http, httpsPort: https }), ...apps];
+  return [
+    proxyStack(config, apps, {
+      btcpayUpstream: btcpayUpstream(paths, remote, deployment),
+      httpPort: http,
+      httpsPort: https,
+    }),
+    ...apps,
+  ];
 }
 
 /** Every ssw container on the instance's engine, by name. */
@@ -74,21 +92,31 @@ async function containerNames(docker: Docker): Promise<string[]> {
  */
 async function writeFilesAndDirectories(s: SshStep, user: string, stacks: StackSpec[]): Promise<void> {
   const dirs = [...new Set([...stacks.flatMap((s) => s.directories), LOADED_FILES_DIR])];
-  // As root (the ACME webroot lives in certbot's root-owned letsencrypt/), each new one owned by the instance's user, as ss's.
+  // As root (the ACME webroot lives in certbot's root-owned letsencrypt/), each new one owned by the instance's user,
+  // as ss's.
   const mkdirs = 'u=$1; shift; for d; do [ -d "$d" ] || { mkdir -p "$d" && chown "$u:" "$d"; } || exit 1; done';
   await s.runChecked(asRoot(user, ['sh', '-c', mkdirs, 'sh', user, ...dirs]), { timeoutMs: 60_000 });
   for (const f of stacks.flatMap((s) => s.containers.flatMap((c) => c.files ?? []))) {
-    const script = 'mkdir -p "$(dirname "$1")" && t=$(mktemp) && cat > "$t" && if ! cmp -s "$t" "$1"; then cat "$t" > "$1"; fi; rm -f "$t"';
+    const script =
+      'mkdir -p "$(dirname "$1")" && t=$(mktemp) && cat > "$t" && if ! cmp -s "$t" "$1"; then cat "$t" > "$1"; fi; rm -f "$t"';
     await s.runChecked(['sh', '-c', script, 'sh', f.path], { stdin: f.content, timeoutMs: 60_000 });
     s.progress();
   }
 }
 
 /** nginx cannot start without each site's certificate: say so plainly, before touching the running proxy. */
-async function requireCertificates(s: Pick<SshStep, 'runChecked'>, user: string, config: DeploymentConfig, dataPath: string): Promise<void> {
+async function requireCertificates(
+  s: Pick<SshStep, 'runChecked'>,
+  user: string,
+  config: DeploymentConfig,
+  dataPath: string,
+): Promise<void> {
   const files = config.sites.map((s) => `${dataPath}/letsencrypt/${s.domain}/live/${s.domain}/fullchain.pem`);
   // certbot keeps live/ root-only: looked at as root.
-  const r = await s.runChecked(asRoot(user, ['sh', '-c', 'for f in "$@"; do [ -e "$f" ] || echo "$f"; done', 'sh', ...files]), { timeoutMs: 30_000 });
+  const r = await s.runChecked(
+    asRoot(user, ['sh', '-c', 'for f in "$@"; do [ -e "$f" ] || echo "$f"; done', 'sh', ...files]),
+    { timeoutMs: 30_000 },
+  );
   const missing = r.stdout.split('\n').filter(Boolean);
   if (missing.length) {
     throw ApplicationFailure.nonRetryable(
@@ -100,7 +128,16 @@ async function requireCertificates(s: Pick<SshStep, 'runChecked'>, user: string,
 
 /** The loaded-files hash of every container, as recorded on the instance. */
 async function readLoadedFiles(s: Pick<SshStep, 'runChecked'>): Promise<Record<string, string>> {
-  const r = await s.runChecked(['sh', '-c', 'cd "$1" 2>/dev/null || exit 0; for f in *; do [ -f "$f" ] && printf "%s %s\\n" "$f" "$(cat "$f")"; done; exit 0', 'sh', LOADED_FILES_DIR], { timeoutMs: 30_000 });
+  const r = await s.runChecked(
+    [
+      'sh',
+      '-c',
+      'cd "$1" 2>/dev/null || exit 0; for f in *; do [ -f "$f" ] && printf "%s %s\\n" "$f" "$(cat "$f")"; done; exit 0',
+      'sh',
+      LOADED_FILES_DIR,
+    ],
+    { timeoutMs: 30_000 },
+  );
   const out: Record<string, string> = {};
   for (const line of r.stdout.split('\n')) {
     const [name, hash] = line.trim().split(' ');
@@ -113,7 +150,17 @@ function loadedFiles(s: SshStep, loaded: Record<string, string>): LoadedFiles {
   return {
     loaded,
     record: async (container, hash) => {
-      await s.runChecked(['sh', '-c', 'printf %s "$2" > "$1.tmp" && mv -f "$1.tmp" "$1"', 'sh', `${LOADED_FILES_DIR}/${container}`, hash], { timeoutMs: 30_000 });
+      await s.runChecked(
+        [
+          'sh',
+          '-c',
+          'printf %s "$2" > "$1.tmp" && mv -f "$1.tmp" "$1"',
+          'sh',
+          `${LOADED_FILES_DIR}/${container}`,
+          hash,
+        ],
+        { timeoutMs: 30_000 },
+      );
     },
   };
 }
@@ -147,8 +194,15 @@ export function createDockerActivities(deps: { paths: SsPaths; ssh: SshConnector
    * ready); a retry re-reconciles, which leaves finished stacks alone, and
    * resumes an image upload from its partial file.
    */
-  async function deployStacks(remote: string, deployment: string, which: 'proxy' | 'apps'): Promise<DeployStacksResult> {
-    const { config, www } = configured(() => ({ config: loadDeploymentConfig(paths, { remote, deployment }), www: readWwwHost(paths, remote, deployment) }));
+  async function deployStacks(
+    remote: string,
+    deployment: string,
+    which: 'proxy' | 'apps',
+  ): Promise<DeployStacksResult> {
+    const { config, www } = configured(() => ({
+      config: loadDeploymentConfig(paths, { remote, deployment }),
+      www: readWwwHost(paths, remote, deployment),
+    }));
     const all = deploymentStacks(paths, config, remote, deployment);
     const stacks = which === 'proxy' ? all.slice(0, 1) : all.slice(1);
     return docker.step(`deploying the ${which} stacks on ${www.ssh.host}`, www.ssh, { phase: 'images' }, async (s) => {
@@ -157,11 +211,23 @@ export function createDockerActivities(deps: { paths: SsPaths; ssh: SshConnector
       if (config.remote.imageSource === 'airgapped') images = await transferImages(paths, docker.local(), s, refs);
       else {
         for (const ref of refs) {
-          if (await s.api((d) => d.getImage(ref).inspect()).then(() => true, () => false)) continue;
+          if (
+            await s
+              .api((d) => d.getImage(ref).inspect())
+              .then(
+                () => true,
+                () => false,
+              )
+          )
+            continue;
           const stream = await s.api((d) => d.pull(ref));
           // Each progress message of the pull (layers downloading, extracting) is progress.
           await new Promise<void>((resolve, reject) =>
-            s.docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve()), () => s.progress({ phase: 'images', pulling: ref })),
+            s.docker.modem.followProgress(
+              stream,
+              (err) => (err ? reject(err) : resolve()),
+              () => s.progress({ phase: 'images', pulling: ref }),
+            ),
           );
         }
       }
@@ -199,19 +265,28 @@ export function createDockerActivities(deps: { paths: SsPaths; ssh: SshConnector
    * from the config), or every ssw stack (`ssw down`). Networks no container
    * uses any more go with them. Data on ss-data stays.
    */
-  async function removeStacks(remote: string, deployment: string, which: { stacks: string[] } | 'all'): Promise<{ removed: string[]; containers: string[] }> {
+  async function removeStacks(
+    remote: string,
+    deployment: string,
+    which: { stacks: string[] } | 'all',
+  ): Promise<{ removed: string[]; containers: string[] }> {
     const www = configured(() => readWwwHost(paths, remote, deployment));
-    return docker.step(`removing stacks on ${www.ssh.host}`, www.ssh, { removing: which === 'all' ? 'all' : which.stacks }, async (s) => {
-      const names = which === 'all' ? Object.keys(await s.api(listStacks)) : which.stacks;
-      const containers: string[] = [];
-      for (const stack of names) {
-        containers.push(...(await s.api((d) => removeStack(d, stack))).containers);
-        s.progress({ removed: stack });
-      }
-      // Their secrets go with them.
-      await pruneSecretFiles(s.client, www.ssh.user, await s.api(containerNames));
-      return { removed: names, containers };
-    });
+    return docker.step(
+      `removing stacks on ${www.ssh.host}`,
+      www.ssh,
+      { removing: which === 'all' ? 'all' : which.stacks },
+      async (s) => {
+        const names = which === 'all' ? Object.keys(await s.api(listStacks)) : which.stacks;
+        const containers: string[] = [];
+        for (const stack of names) {
+          containers.push(...(await s.api((d) => removeStack(d, stack))).containers);
+          s.progress({ removed: stack });
+        }
+        // Their secrets go with them.
+        await pruneSecretFiles(s.client, www.ssh.user, await s.api(containerNames));
+        return { removed: names, containers };
+      },
+    );
   }
 
   /**
@@ -220,7 +295,10 @@ export function createDockerActivities(deps: { paths: SsPaths; ssh: SshConnector
    * answered.
    */
   async function checkSitesServed(remote: string, deployment: string): Promise<{ name: string; status: number }[]> {
-    const { config, www } = configured(() => ({ config: loadDeploymentConfig(paths, { remote, deployment }), www: readWwwHost(paths, remote, deployment) }));
+    const { config, www } = configured(() => ({
+      config: loadDeploymentConfig(paths, { remote, deployment }),
+      www: readWwwHost(paths, remote, deployment),
+    }));
     const h = config.project.hostnames;
     const names = config.sites.flatMap((x) => [x.domain, `${h.www}.${x.domain}`]);
     const port = config.project.proxyPorts.http;
@@ -228,7 +306,11 @@ export function createDockerActivities(deps: { paths: SsPaths; ssh: SshConnector
       const out: { name: string; status: number }[] = [];
       for (const name of names) {
         const a = await s.whileQuiet(() => httpGetOverSsh(s.client, `127.0.0.1:${port}`, '/', name));
-        if (a.status !== 301) throw ApplicationFailure.create({ message: `The proxy on ${www.ssh.host}:${port} answered ${a.status} for ${name}, not the redirect to HTTPS`, type: FailureType.CommandFailed });
+        if (a.status !== 301)
+          throw ApplicationFailure.create({
+            message: `The proxy on ${www.ssh.host}:${port} answered ${a.status} for ${name}, not the redirect to HTTPS`,
+            type: FailureType.CommandFailed,
+          });
         out.push({ name, status: a.status });
         s.progress({ checked: out.length, of: names.length });
       }

@@ -32,12 +32,21 @@ const WRITE = [
   'chown "$uid:0" "$d"; chmod 500 "$d"',
 ].join('\n');
 
-export async function writeSecretFiles(client: Client, user: string, stacks: StackSpec[], resolve: (ref: SecretRef) => string): Promise<void> {
+export async function writeSecretFiles(
+  client: Client,
+  user: string,
+  stacks: StackSpec[],
+  resolve: (ref: SecretRef) => string,
+): Promise<void> {
   for (const c of stacks.flatMap((s) => s.containers)) {
     if (!c.secretFiles) continue;
     const { uid, files } = c.secretFiles;
     const stdin = files.map((f) => `${typeof f.value === 'string' ? f.value : resolve(f.value)}\n`).join('');
-    await runChecked(client, asRoot(user, ['sh', '-c', WRITE, 'sh', SECRETS_DIR, secretDir(c.name), String(uid), ...files.map((f) => f.name)]), { stdin, timeoutMs: 60_000 });
+    await runChecked(
+      client,
+      asRoot(user, ['sh', '-c', WRITE, 'sh', SECRETS_DIR, secretDir(c.name), String(uid), ...files.map((f) => f.name)]),
+      { stdin, timeoutMs: 60_000 },
+    );
   }
 }
 
@@ -51,6 +60,7 @@ export async function writeSecretFiles(client: Client, user: string, stacks: Sta
 export async function pruneSecretFiles(client: Client, user: string, existing: string[]): Promise<void> {
   // A replacement running as NAME-next-HASH reads NAME's directory.
   const keep = [...new Set(existing.map((n) => n.replace(/-next-[0-9a-f]{8}$/, '')))];
-  const script = 'root=$1; shift; [ -d "$root" ] || exit 0; for x in "$root"/*; do [ -e "$x" ] || continue; k=0; for n; do [ "${x##*/}" = "$n" ] && k=1; done; [ $k = 1 ] || rm -rf "$x"; done';
+  const script =
+    'root=$1; shift; [ -d "$root" ] || exit 0; for x in "$root"/*; do [ -e "$x" ] || continue; k=0; for n; do [ "${x##*/}" = "$n" ] && k=1; done; [ $k = 1 ] || rm -rf "$x"; done';
   await runChecked(client, asRoot(user, ['sh', '-c', script, 'sh', SECRETS_DIR, ...keep]), { timeoutMs: 60_000 });
 }

@@ -1,7 +1,15 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 import { FailureType } from '../../common/failure-types';
-import { containerHash, filesHash, LABEL_HASH, LABEL_STACK, type ContainerSpec, type SecretRef, type StackSpec } from '../../common/stacks/spec';
+import {
+  containerHash,
+  filesHash,
+  LABEL_HASH,
+  LABEL_STACK,
+  type ContainerSpec,
+  type SecretRef,
+  type StackSpec,
+} from '../../common/stacks/spec';
 import { pollUntil } from '../poll';
 
 /**
@@ -58,7 +66,12 @@ async function inspectOrUndefined(docker: Docker, name: string): Promise<Docker.
 }
 
 /** Docker's create options for a spec; secrets resolved here, at the last moment, never stored elsewhere. */
-export function createOptions(stack: string, c: ContainerSpec, name: string, resolve: SecretResolver): Docker.ContainerCreateOptions {
+export function createOptions(
+  stack: string,
+  c: ContainerSpec,
+  name: string,
+  resolve: SecretResolver,
+): Docker.ContainerCreateOptions {
   const env = Object.entries(c.env).map(([k, v]) => `${k}=${isSecret(v) ? resolve(v) : v}`);
   const first = c.networks[0];
   const exposed: Record<string, object> = {};
@@ -77,7 +90,15 @@ export function createOptions(stack: string, c: ContainerSpec, name: string, res
     Labels: { ...(c.labels ?? {}), [LABEL_STACK]: stack, [LABEL_HASH]: containerHash(c) },
     ExposedPorts: exposed,
     ...(c.healthcheck
-      ? { Healthcheck: { Test: c.healthcheck.test, Interval: c.healthcheck.intervalS * NS, Timeout: c.healthcheck.timeoutS * NS, Retries: c.healthcheck.retries, StartPeriod: c.healthcheck.startPeriodS * NS } }
+      ? {
+          Healthcheck: {
+            Test: c.healthcheck.test,
+            Interval: c.healthcheck.intervalS * NS,
+            Timeout: c.healthcheck.timeoutS * NS,
+            Retries: c.healthcheck.retries,
+            StartPeriod: c.healthcheck.startPeriodS * NS,
+          },
+        }
       : {}),
     HostConfig: {
       Binds: c.volumes.map((v) => `${v.host}:${v.container}${v.readOnly ? ':ro' : ''}`),
@@ -92,9 +113,16 @@ export function createOptions(stack: string, c: ContainerSpec, name: string, res
   };
 }
 
-async function createAndStart(docker: Docker, stack: string, c: ContainerSpec, name: string, resolve: SecretResolver): Promise<Docker.Container> {
+async function createAndStart(
+  docker: Docker,
+  stack: string,
+  c: ContainerSpec,
+  name: string,
+  resolve: SecretResolver,
+): Promise<Docker.Container> {
   const container = await docker.createContainer(createOptions(stack, c, name, resolve));
-  for (const n of c.networks.slice(1)) await docker.getNetwork(n.name).connect({ Container: container.id, EndpointConfig: { Aliases: n.aliases } });
+  for (const n of c.networks.slice(1))
+    await docker.getNetwork(n.name).connect({ Container: container.id, EndpointConfig: { Aliases: n.aliases } });
   await container.start();
   return container;
 }
@@ -109,15 +137,29 @@ async function removeContainer(docker: Docker, id: string): Promise<void> {
   });
 }
 
-/** Polls until the container runs and, with a health check, reports healthy; a container that exits or turns unhealthy fails with its last log lines. */
-export async function waitReady(docker: Docker, name: string, o: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {
+/**
+ * Polls until the container runs and, with a health check, reports healthy; a container that exits or turns unhealthy
+ * fails with its last log lines.
+ */
+export async function waitReady(
+  docker: Docker,
+  name: string,
+  o: { timeoutMs: number; signal?: AbortSignal },
+): Promise<void> {
   await pollUntil(
     async () => {
       const info = await docker.getContainer(name).inspect();
       const health = info.State.Health?.Status;
       if (!info.State.Running && info.State.Status !== 'restarting' && info.State.Status !== 'created') {
-        const logs = (await docker.getContainer(name).logs({ stdout: true, stderr: true, tail: 5 })).toString('utf8').replace(/[\x00-\x08]/g, '').trim();
-        throw ApplicationFailure.create({ message: `Container ${name} stopped (${info.State.Status}, exit code ${info.State.ExitCode}): ${logs || 'no output'}`, type: FailureType.CommandFailed });
+        const logs = (await docker.getContainer(name).logs({ stdout: true, stderr: true, tail: 5 }))
+          .toString('utf8')
+          // eslint-disable-next-line no-control-regex -- control bytes left by the log stream's framing
+          .replace(/[\x00-\x08]/g, '')
+          .trim();
+        throw ApplicationFailure.create({
+          message: `Container ${name} stopped (${info.State.Status}, exit code ${info.State.ExitCode}): ${logs || 'no output'}`,
+          type: FailureType.CommandFailed,
+        });
       }
       if (health === 'unhealthy') {
         const last = info.State.Health?.Log?.slice(-1)[0];
@@ -132,7 +174,8 @@ export async function waitReady(docker: Docker, name: string, o: { timeoutMs: nu
       // start interval): while it says "starting", run the container's own check now and take its answer.
       const check = info.Config.Healthcheck?.Test;
       if (health !== 'starting' || !check?.length) return false;
-      const argv = check[0] === 'CMD-SHELL' ? ['sh', '-c', check.slice(1).join(' ')] : check[0] === 'CMD' ? check.slice(1) : [];
+      const argv =
+        check[0] === 'CMD-SHELL' ? ['sh', '-c', check.slice(1).join(' ')] : check[0] === 'CMD' ? check.slice(1) : [];
       return argv.length > 0 && (await execIn(docker, name, argv)).exitCode === 0;
     },
     { timeoutMs: o.timeoutMs, what: `container ${name} to run and be healthy`, signal: o.signal },
@@ -149,9 +192,12 @@ async function rejoinNetworks(docker: Docker, c: ContainerSpec, have: Docker.Con
     changed = true;
   }
   for (const name of on.filter((x) => !want.includes(x))) {
-    await docker.getNetwork(name).disconnect({ Container: have.Id, Force: true }).catch((err: { statusCode?: number }) => {
-      if (err.statusCode !== 404) throw err;
-    });
+    await docker
+      .getNetwork(name)
+      .disconnect({ Container: have.Id, Force: true })
+      .catch((err: { statusCode?: number }) => {
+        if (err.statusCode !== 404) throw err;
+      });
     changed = true;
   }
   return changed;
@@ -165,7 +211,7 @@ async function rejoinNetworks(docker: Docker, c: ContainerSpec, have: Docker.Con
  */
 export function demuxDockerStream(all: Buffer): Buffer {
   const out: Buffer[] = [];
-  for (let at = 0; at + 8 <= all.length; ) {
+  for (let at = 0; at + 8 <= all.length;) {
     const size = all.readUInt32BE(at + 4);
     out.push(all.subarray(at + 8, at + 8 + size));
     at += 8 + size;
@@ -173,9 +219,19 @@ export function demuxDockerStream(all: Buffer): Buffer {
   return Buffer.concat(out);
 }
 
-/** Runs a command in a container (as `user` when given) and returns its exit code and output (stdout and stderr as they came). */
-export async function execIn(docker: Docker, name: string, cmd: string[], user?: string): Promise<{ exitCode: number; output: string }> {
-  const exec = await docker.getContainer(name).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, ...(user ? { User: user } : {}) });
+/**
+ * Runs a command in a container (as `user` when given) and returns its exit code and output (stdout and stderr as they
+ * came).
+ */
+export async function execIn(
+  docker: Docker,
+  name: string,
+  cmd: string[],
+  user?: string,
+): Promise<{ exitCode: number; output: string }> {
+  const exec = await docker
+    .getContainer(name)
+    .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, ...(user ? { User: user } : {}) });
   const stream = await exec.start({ hijack: true, stdin: false });
   const chunks: Buffer[] = [];
   await new Promise<void>((resolve, reject) => {
@@ -197,7 +253,10 @@ async function takeNewFiles(docker: Docker, c: ContainerSpec): Promise<void> {
   if (c.reload) {
     const t = await execIn(docker, c.name, c.reload.test);
     if (t.exitCode !== 0) {
-      throw ApplicationFailure.nonRetryable(`${c.name} rejects its new configuration (${c.reload.test.join(' ')} exit ${t.exitCode}), so it keeps running the previous one: ${t.output.slice(0, 500)}`, FailureType.CommandFailed);
+      throw ApplicationFailure.nonRetryable(
+        `${c.name} rejects its new configuration (${c.reload.test.join(' ')} exit ${t.exitCode}), so it keeps running the previous one: ${t.output.slice(0, 500)}`,
+        FailureType.CommandFailed,
+      );
     }
     await docker.getContainer(c.name).kill({ signal: c.reload.signal });
   } else {
@@ -209,15 +268,37 @@ export async function applyStack(
   docker: Docker,
   spec: StackSpec,
   resolve: SecretResolver,
-  o: { timeoutMs?: number; signal?: AbortSignal; files?: LoadedFiles; /** Each container of the spec once it is ready: progress for the caller's heartbeat. */ onReady?: (container: string) => void } = {},
+  o: {
+    timeoutMs?: number;
+    signal?: AbortSignal;
+    files?: LoadedFiles;
+    /** Each container of the spec once it is ready: progress for the caller's heartbeat. */ onReady?: (
+      container: string,
+    ) => void;
+  } = {},
 ): Promise<StackApplyResult> {
-  const result: StackApplyResult = { stack: spec.name, networksCreated: [], created: [], replaced: [], started: [], reloaded: [], rejoined: [], removed: [], unchanged: [] };
+  const result: StackApplyResult = {
+    stack: spec.name,
+    networksCreated: [],
+    created: [],
+    replaced: [],
+    started: [],
+    reloaded: [],
+    rejoined: [],
+    removed: [],
+    unchanged: [],
+  };
   const timeoutMs = o.timeoutMs ?? 600_000;
 
   for (const name of spec.networks) {
     const existing = await docker.listNetworks({ filters: { name: [name] } });
     if (existing.some((n) => n.Name === name)) continue;
-    await docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [LABEL_STACK]: spec.name } });
+    await docker.createNetwork({
+      Name: name,
+      Driver: 'bridge',
+      CheckDuplicate: true,
+      Labels: { [LABEL_STACK]: spec.name },
+    });
     result.networksCreated.push(name);
   }
 
@@ -242,7 +323,8 @@ export async function applyStack(
     } else if (c.startBeforeStop) {
       // The new one answers on the same aliases before the old one goes; then it takes the name.
       const next = `${c.name}-next-${hash.slice(0, 8)}`;
-      if (await inspectOrUndefined(docker, next)) await removeContainer(docker, next); // a replacement an earlier attempt left
+      // A replacement an earlier attempt left.
+      if (await inspectOrUndefined(docker, next)) await removeContainer(docker, next);
       await createAndStart(docker, spec.name, c, next, resolve);
       await waitReady(docker, next, { timeoutMs, signal: o.signal });
       await removeContainer(docker, have.Id);
@@ -269,20 +351,32 @@ export async function applyStack(
 }
 
 /** What runs on an engine, by stack: each ssw container's name, config hash and whether it runs. */
-export async function listStacks(docker: Docker): Promise<Record<string, { name: string; hash: string; running: boolean }[]>> {
+export async function listStacks(
+  docker: Docker,
+): Promise<Record<string, { name: string; hash: string; running: boolean }[]>> {
   const out: Record<string, { name: string; hash: string; running: boolean }[]> = {};
   for (const c of await docker.listContainers({ all: true, filters: { label: [LABEL_STACK] } })) {
     const stack = c.Labels[LABEL_STACK]!;
-    (out[stack] ??= []).push({ name: (c.Names[0] ?? c.Id).replace(/^\//, ''), hash: c.Labels[LABEL_HASH] ?? '', running: c.State === 'running' });
+    (out[stack] ??= []).push({
+      name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
+      hash: c.Labels[LABEL_HASH] ?? '',
+      running: c.State === 'running',
+    });
   }
   return out;
 }
 
 /** Removes a stack's containers and the networks it created (ssw down, or a site or app gone from the config). */
-export async function removeStack(docker: Docker, stack: string): Promise<{ containers: string[]; networks: string[] }> {
+export async function removeStack(
+  docker: Docker,
+  stack: string,
+): Promise<{ containers: string[]; networks: string[] }> {
   const containers = await docker.listContainers({ all: true, filters: { label: [`${LABEL_STACK}=${stack}`] } });
   for (const c of containers) await removeContainer(docker, c.Id);
   // Networks are shared (the proxy joins every app's): those ssw made that no container uses any more go.
   const pruned = await docker.pruneNetworks({ filters: { label: [LABEL_STACK] } });
-  return { containers: containers.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')), networks: pruned.NetworksDeleted ?? [] };
+  return {
+    containers: containers.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')),
+    networks: pruned.NetworksDeleted ?? [],
+  };
 }

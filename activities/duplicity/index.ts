@@ -112,10 +112,16 @@ export interface DrillResult {
  */
 const STAGING_SCRIPT = 'mkdir -p "$1" "$2" && chown "$3" "$2" && chmod 700 "$2"';
 
-/** Moves the uploaded file $1 into the archive as $2, owned like the archive directory (root's), as duplicity's own files are. */
+/**
+ * Moves the uploaded file $1 into the archive as $2, owned like the archive directory (root's), as duplicity's own
+ * files are.
+ */
 const PUBLISH_SCRIPT = 'chown --reference="$(dirname "$2")" "$1" && mv -f "$1" "$2"';
 
-/** duplicity (and gpg, which it needs) from the OS's packages when missing: ss's base image has it, a plain host may not. */
+/**
+ * duplicity (and gpg, which it needs) from the OS's packages when missing: ss's base image has it, a plain host may
+ * not.
+ */
 const DUPLICITY_INSTALL_SCRIPT = [
   'set -e',
   'if command -v duplicity >/dev/null 2>&1 && command -v gpg >/dev/null 2>&1; then duplicity --version 2>&1; exit 0; fi',
@@ -133,7 +139,10 @@ export interface ArchiveFile {
 export interface BackupResult {
   domain: string;
   app: string;
-  /** "full" or "incremental", as duplicity decided from --full-if-older-than; "none" when there is nothing yet (no certificate issued). */
+  /**
+   * "full" or "incremental", as duplicity decided from --full-if-older-than; "none" when there is nothing yet (no
+   * certificate issued).
+   */
   kind: 'full' | 'incremental' | 'none';
   /** Archive files on the host after the backup (and retention). */
   files: ArchiveFile[];
@@ -148,9 +157,17 @@ export interface TransferSummary {
 }
 
 /** duplicity's failures, read from its output: what an operator can act on. */
-export function classifyDuplicityFailure(unit: Pick<BackupUnit, 'domain' | 'app' | 'source' | 'archive'>, exitCode: number | null, output: string): ApplicationFailure {
+export function classifyDuplicityFailure(
+  unit: Pick<BackupUnit, 'domain' | 'app' | 'source' | 'archive'>,
+  exitCode: number | null,
+  output: string,
+): ApplicationFailure {
   const what = `${unit.app} of ${unit.domain}`;
-  if (exitCode === 40) return ApplicationFailure.nonRetryable(`The data of ${what} is not on the host: ${unit.source} does not exist. Is the app deployed?`, FailureType.Validation);
+  if (exitCode === 40)
+    return ApplicationFailure.nonRetryable(
+      `The data of ${what} is not on the host: ${unit.source} does not exist. Is the app deployed?`,
+      FailureType.Validation,
+    );
   if (exitCode === 41 || /decryption failed|Bad session key|bad passphrase/i.test(output)) {
     return ApplicationFailure.nonRetryable(
       `DUPLICITY_BACKUP_PASSPHRASE in sites/${unit.domain}/site.conf does not open the existing backups of ${what} (${unit.archive}). Nothing was changed. Put back the passphrase they were made with.`,
@@ -158,9 +175,16 @@ export function classifyDuplicityFailure(unit: Pick<BackupUnit, 'domain' | 'app'
     );
   }
   if (exitCode === 42 || /No backup chains found|No signature chains found/i.test(output)) {
-    return ApplicationFailure.nonRetryable(`There is no backup of ${what} in ${unit.archive} on the host, nor on this machine.`, FailureType.BackupMissing);
+    return ApplicationFailure.nonRetryable(
+      `There is no backup of ${what} in ${unit.archive} on the host, nor on this machine.`,
+      FailureType.BackupMissing,
+    );
   }
-  const corrupt = /hash mismatch for file:\s*\n?\s*(\S+)/i.exec(output) ?? (/Invalid data|gpg: (?:decryption failed: )?(?:invalid packet|CRC error)|unexpected EOF/i.test(output) ? [''] : null);
+  const corrupt =
+    /hash mismatch for file:\s*\n?\s*(\S+)/i.exec(output) ??
+    (/Invalid data|gpg: (?:decryption failed: )?(?:invalid packet|CRC error)|unexpected EOF/i.test(output)
+      ? ['']
+      : null);
   if (corrupt) {
     return ApplicationFailure.nonRetryable(
       `The backup archive of ${what} is damaged${corrupt[1] ? `: ${corrupt[1]} does not match its manifest` : ''} (${unit.archive}). Copy it back from this machine (ssw restore pushes the copy when the host lacks it), or make a new full backup.`,
@@ -168,17 +192,23 @@ export function classifyDuplicityFailure(unit: Pick<BackupUnit, 'domain' | 'app'
     );
   }
   if (/No space left on device|Disk quota exceeded/i.test(output)) {
-    return ApplicationFailure.nonRetryable(`The host ran out of disk space while handling ${what} (${unit.archive}). Free space on the backup volume or lower BACKUP_KEEP_DAYS, then run again.`, FailureType.DiskFull);
+    return ApplicationFailure.nonRetryable(
+      `The host ran out of disk space while handling ${what} (${unit.archive}). Free space on the backup volume or lower BACKUP_KEEP_DAYS, then run again.`,
+      FailureType.DiskFull,
+    );
   }
   const tail = output.trim().split('\n').slice(-8).join('\n');
-  return ApplicationFailure.create({ message: `duplicity failed for ${what} (exit ${exitCode}):\n${tail}`, type: FailureType.CommandFailed, nonRetryable: false });
+  return ApplicationFailure.create({
+    message: `duplicity failed for ${what} (exit ${exitCode}):\n${tail}`,
+    type: FailureType.CommandFailed,
+    nonRetryable: false,
+  });
 }
 
 /** Certificates exist only once issued: their absence is not a failure. */
 const optionalUnit = (unit: BackupUnit) => unit.app === 'letsencrypt';
 
 export function createDuplicityActivities({ paths, ssh: connector }: { paths: SsPaths; ssh: SshConnector }) {
-
   /** The site's passphrase, read now; a config problem is final and names the file. */
   function passphraseOf(domain: string): string {
     return configured(() => loadSiteConfig(paths, domain).secrets.duplicityBackupPassphrase);
@@ -187,7 +217,8 @@ export function createDuplicityActivities({ paths, ssh: connector }: { paths: Ss
   const cacheDir = (backupPath: string) => `${backupPath}/.duplicity-cache`;
 
   async function listRemote(s: SshStep, user: string, dir: string): Promise<ArchiveFile[]> {
-    const script = 'cd "$1" 2>/dev/null || exit 0; for f in duplicity-*; do [ -f "$f" ] && printf "%s %s\\n" "$(stat -c %s "$f")" "$f"; done; true';
+    const script =
+      'cd "$1" 2>/dev/null || exit 0; for f in duplicity-*; do [ -f "$f" ] && printf "%s %s\\n" "$(stat -c %s "$f")" "$f"; done; true';
     const out = await s.runChecked(asRoot(user, ['sh', '-c', script, 'sh', dir]), { timeoutMs: 60_000 });
     return out.stdout
       .split('\n')
@@ -200,25 +231,55 @@ export function createDuplicityActivities({ paths, ssh: connector }: { paths: Ss
   async function ensureDuplicity(ssh: SshTarget): Promise<{ version: string }> {
     return connector.step(`installing duplicity on ${ssh.host}`, ssh, { step: 'duplicity' }, async (s) => {
       // apt exits 100 while another apt holds its lock: worth retrying.
-      const r = await s.runChecked(asRoot(ssh.user, ['sh', '-c', DUPLICITY_INSTALL_SCRIPT]), { timeoutMs: 15 * 60_000, retryableExitCodes: [100] });
+      const r = await s.runChecked(asRoot(ssh.user, ['sh', '-c', DUPLICITY_INSTALL_SCRIPT]), {
+        timeoutMs: 15 * 60_000,
+        retryableExitCodes: [100],
+      });
       return { version: r.stdout.trim().split('\n').pop() ?? '' };
     });
   }
 
-  /** One duplicity backup of one app of one site: full when the last full is older than the unit says, else incremental; then retention. */
+  /**
+   * One duplicity backup of one app of one site: full when the last full is older than the unit says, else incremental;
+   * then retention.
+   */
   async function backupApp(plan: Pick<BackupPlan, 'host' | 'backupPath'>, unit: BackupUnit): Promise<BackupResult> {
     const passphrase = passphraseOf(unit.domain);
     const { host } = plan;
     return connector.step(`duplicity backup of ${unit.name}`, host.ssh, { unit: unit.name }, async (s) => {
       const before = await listRemote(s, host.ssh.user, unit.archive);
-      const opts = ['--full-if-older-than', `${unit.fullEveryDays}D`, '--archive-dir', cacheDir(plan.backupPath), '--name', unit.name, '--no-print-statistics', '--allow-source-mismatch'];
+      const opts = [
+        '--full-if-older-than',
+        `${unit.fullEveryDays}D`,
+        '--archive-dir',
+        cacheDir(plan.backupPath),
+        '--name',
+        unit.name,
+        '--no-print-statistics',
+        '--allow-source-mismatch',
+      ];
       const optional = optionalUnit(unit) ? 'optional' : 'required';
-      const r = await s.run(asRoot(host.ssh.user, ['sh', '-c', BACKUP_SCRIPT, 'sh', unit.source, unit.archive, optional, ...opts]), { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000 });
+      const r = await s.run(
+        asRoot(host.ssh.user, ['sh', '-c', BACKUP_SCRIPT, 'sh', unit.source, unit.archive, optional, ...opts]),
+        { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000 },
+      );
       if (r.exitCode !== 0) throw classifyDuplicityFailure(unit, r.exitCode, `${r.stdout}\n${r.stderr}`);
       if (r.stdout.includes('ssw: absent')) return { domain: unit.domain, app: unit.app, kind: 'none', files: before };
       if (unit.keepDays > 0) {
-        const rm = ['remove-older-than', `${unit.keepDays}D`, '--force', '--archive-dir', cacheDir(plan.backupPath), '--name', unit.name, `file://${unit.archive}`];
-        const rr = await s.run(asRoot(host.ssh.user, ['sh', '-c', WITH_PASSPHRASE, 'sh', ...rm]), { stdin: `${passphrase}\n`, timeoutMs: 3600_000 });
+        const rm = [
+          'remove-older-than',
+          `${unit.keepDays}D`,
+          '--force',
+          '--archive-dir',
+          cacheDir(plan.backupPath),
+          '--name',
+          unit.name,
+          `file://${unit.archive}`,
+        ];
+        const rr = await s.run(asRoot(host.ssh.user, ['sh', '-c', WITH_PASSPHRASE, 'sh', ...rm]), {
+          stdin: `${passphrase}\n`,
+          timeoutMs: 3600_000,
+        });
         if (rr.exitCode !== 0) throw classifyDuplicityFailure(unit, rr.exitCode, `${rr.stdout}\n${rr.stderr}`);
       }
       const files = await listRemote(s, host.ssh.user, unit.archive);
@@ -241,11 +302,17 @@ export function createDuplicityActivities({ paths, ssh: connector }: { paths: Ss
     s: SshStep,
     what: string,
     files: ArchiveFile[],
-    copy: (file: ArchiveFile, onProgress: (done: number) => void) => Promise<{ skipped: boolean; bytesTransferred: number; resumedFrom: number }>,
+    copy: (
+      file: ArchiveFile,
+      onProgress: (done: number) => void,
+    ) => Promise<{ skipped: boolean; bytesTransferred: number; resumedFrom: number }>,
   ): Promise<TransferSummary> {
     const ctx = Context.current();
     const previous = ctx.info.heartbeatDetails as { file?: string; bytesDone?: number } | undefined;
-    if (ctx.info.attempt > 1) ctx.log.info(`${what}: attempt ${ctx.info.attempt}, resuming (previous attempt was at ${previous?.file ?? 'the start'}, ${previous?.bytesDone ?? 0} bytes)`);
+    if (ctx.info.attempt > 1)
+      ctx.log.info(
+        `${what}: attempt ${ctx.info.attempt}, resuming (previous attempt was at ${previous?.file ?? 'the start'}, ${previous?.bytesDone ?? 0} bytes)`,
+      );
     const summary: TransferSummary = { files: files.length, bytesTransferred: 0, bytesResumed: 0, skipped: 0 };
     for (const file of files) {
       s.progress({ file: file.name, bytesDone: 0 });
@@ -254,7 +321,9 @@ export function createDuplicityActivities({ paths, ssh: connector }: { paths: Ss
       summary.bytesResumed += r.resumedFrom;
       if (r.skipped) summary.skipped++;
     }
-    ctx.log.info(`${what}: ${summary.files} files, ${summary.bytesTransferred} bytes transferred, ${summary.bytesResumed} resumed from partial files, ${summary.skipped} already identical`);
+    ctx.log.info(
+      `${what}: ${summary.files} files, ${summary.bytesTransferred} bytes transferred, ${summary.bytesResumed} resumed from partial files, ${summary.skipped} already identical`,
+    );
     return summary;
   }
 
@@ -266,7 +335,11 @@ export function createDuplicityActivities({ paths, ssh: connector }: { paths: Ss
     return connector.step(what, host.ssh, { file: null, bytesDone: 0 }, async (s) => {
       const files = await listRemote(s, host.ssh.user, unit.archive);
       return transferAll(s, what, files, (f, onProgress) =>
-        downloadFile(s.client, `${unit.archive}/${f.name}`, path.join(dir, f.name), { onProgress, signal: s.signal, whileQuiet: s.whileQuiet }),
+        downloadFile(s.client, `${unit.archive}/${f.name}`, path.join(dir, f.name), {
+          onProgress,
+          signal: s.signal,
+          whileQuiet: s.whileQuiet,
+        }),
       );
     });
   }
@@ -283,16 +356,28 @@ export function createDuplicityActivities({ paths, ssh: connector }: { paths: Ss
   async function pushFiles(ssh: SshTarget, unit: BackupUnit, dir: string, what: string): Promise<TransferSummary> {
     const local = localDir(unit);
     const files: ArchiveFile[] = fs.existsSync(local)
-      ? fs.readdirSync(local).filter((n) => n.startsWith('duplicity-') && !n.includes('.partial')).map((name) => ({ name, size: fs.statSync(path.join(local, name)).size }))
+      ? fs
+          .readdirSync(local)
+          .filter((n) => n.startsWith('duplicity-') && !n.includes('.partial'))
+          .map((name) => ({ name, size: fs.statSync(path.join(local, name)).size }))
       : [];
     const staging = `${dir}.ssw-upload`;
     return connector.step(what, ssh, { file: null, bytesDone: 0 }, async (s) => {
-      await s.runChecked(asRoot(ssh.user, ['sh', '-c', STAGING_SCRIPT, 'sh', dir, staging, ssh.user]), { timeoutMs: 30_000 });
+      await s.runChecked(asRoot(ssh.user, ['sh', '-c', STAGING_SCRIPT, 'sh', dir, staging, ssh.user]), {
+        timeoutMs: 30_000,
+      });
       const remote = await listRemote(s, ssh.user, dir);
       const missing = files.filter((f) => !remote.some((r) => r.name === f.name && r.size === f.size));
       const summary = await transferAll(s, what, missing, async (f, onProgress) => {
-        const r = await uploadFile(s.client, path.join(local, f.name), `${staging}/${f.name}`, { onProgress, signal: s.signal, whileQuiet: s.whileQuiet });
-        await s.runChecked(asRoot(ssh.user, ['sh', '-c', PUBLISH_SCRIPT, 'sh', `${staging}/${f.name}`, `${dir}/${f.name}`]), { timeoutMs: 60_000 });
+        const r = await uploadFile(s.client, path.join(local, f.name), `${staging}/${f.name}`, {
+          onProgress,
+          signal: s.signal,
+          whileQuiet: s.whileQuiet,
+        });
+        await s.runChecked(
+          asRoot(ssh.user, ['sh', '-c', PUBLISH_SCRIPT, 'sh', `${staging}/${f.name}`, `${dir}/${f.name}`]),
+          { timeoutMs: 60_000 },
+        );
         return r;
       });
       await s.runChecked(asRoot(ssh.user, ['rm', '-rf', '--', staging]), { timeoutMs: 60_000 });
@@ -307,18 +392,41 @@ export function createDuplicityActivities({ paths, ssh: connector }: { paths: Ss
 
   /** The second copy: this machine's copy of the archive to the off-site remote (BACKUP_OFFSITE_REMOTE). */
   async function copyArchiveOffsite(unit: BackupUnit): Promise<TransferSummary> {
-    if (!unit.offsite) throw ApplicationFailure.nonRetryable(`${unit.name} has no off-site remote configured`, FailureType.Validation);
-    return pushFiles(unit.offsite.ssh, unit, unit.offsite.dir, `off-site copy of ${unit.name} to ${unit.offsite.remote}`);
+    if (!unit.offsite)
+      throw ApplicationFailure.nonRetryable(`${unit.name} has no off-site remote configured`, FailureType.Validation);
+    return pushFiles(
+      unit.offsite.ssh,
+      unit,
+      unit.offsite.dir,
+      `off-site copy of ${unit.name} to ${unit.offsite.remote}`,
+    );
   }
 
   /** Restores one app (latest, or as of `time`) by swapping a complete restored copy in for the live data. */
-  async function restoreApp(plan: Pick<BackupPlan, 'host' | 'backupPath'>, unit: BackupUnit, time?: string): Promise<{ restored: string | null; replacedKeptAt: string | null }> {
+  async function restoreApp(
+    plan: Pick<BackupPlan, 'host' | 'backupPath'>,
+    unit: BackupUnit,
+    time?: string,
+  ): Promise<{ restored: string | null; replacedKeptAt: string | null }> {
     const passphrase = passphraseOf(unit.domain);
     const { host } = plan;
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const stamp = new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
     return connector.step(`duplicity restore of ${unit.name}`, host.ssh, { unit: unit.name }, async (s) => {
       const existed = (await s.run(['test', '-e', unit.source], { timeoutMs: 30_000 })).exitCode === 0;
-      const argv = asRoot(host.ssh.user, ['sh', '-c', RESTORE_SCRIPT, 'sh', unit.archive, unit.source, time ?? '', stamp, cacheDir(plan.backupPath)]);
+      const argv = asRoot(host.ssh.user, [
+        'sh',
+        '-c',
+        RESTORE_SCRIPT,
+        'sh',
+        unit.archive,
+        unit.source,
+        time ?? '',
+        stamp,
+        cacheDir(plan.backupPath),
+      ]);
       const r = await s.run(argv, { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000 });
       // Certificates may never have been issued (so never backed up): nothing to restore is not an error for them.
       if (r.exitCode === 42 && optionalUnit(unit)) return { restored: null, replacedKeptAt: null };
@@ -337,31 +445,65 @@ export function createDuplicityActivities({ paths, ssh: connector }: { paths: Ss
     const passphrase = passphraseOf(unit.domain);
     const { host } = plan;
     const scratch = `${plan.backupPath}/.ssw-drill/${unit.name}`;
-    const result: DrillResult = await connector.step(`restore drill of ${unit.name}`, host.ssh, { unit: unit.name }, async (s): Promise<DrillResult> => {
-      const argv = asRoot(host.ssh.user, ['sh', '-c', DRILL_SCRIPT, 'sh', unit.archive, scratch, cacheDir(plan.backupPath)]);
-      const r = await s.run(argv, { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000 });
-      const verifiedAt = new Date().toISOString();
-      const base = { domain: unit.domain, app: unit.app, verifiedAt };
-      if (r.exitCode === 42 && optionalUnit(unit)) return { ...base, ok: true, backupTime: null, restoredFiles: 0, restoredEntries: 0, listedEntries: 0, nothingYet: true };
-      if (r.exitCode !== 0) {
-        const why = classifyDuplicityFailure(unit, r.exitCode, `${r.stdout}\n${r.stderr}`).message;
-        return { ...base, ok: false, backupTime: null, restoredFiles: 0, restoredEntries: 0, listedEntries: 0, error: why };
-      }
-      const m = /files=(\d+) entries=(\d+) listed=(\d+) time=(.*)$/m.exec(r.stdout);
-      const when = m?.[4] ? new Date(m[4]) : null;
-      const restoredEntries = Number(m?.[2] ?? 0);
-      const listedEntries = Number(m?.[3] ?? 0);
-      const error = !m ? 'the drill printed no summary' : restoredEntries !== listedEntries ? `restored ${restoredEntries} entries, the backup lists ${listedEntries}` : undefined;
-      return {
-        ...base,
-        ok: error === undefined,
-        backupTime: when && !Number.isNaN(when.getTime()) ? when.toISOString() : null,
-        restoredFiles: Number(m?.[1] ?? 0),
-        restoredEntries,
-        listedEntries,
-        ...(error ? { error } : {}),
-      };
-    });
+    const result: DrillResult = await connector.step(
+      `restore drill of ${unit.name}`,
+      host.ssh,
+      { unit: unit.name },
+      async (s): Promise<DrillResult> => {
+        const argv = asRoot(host.ssh.user, [
+          'sh',
+          '-c',
+          DRILL_SCRIPT,
+          'sh',
+          unit.archive,
+          scratch,
+          cacheDir(plan.backupPath),
+        ]);
+        const r = await s.run(argv, { stdin: `${passphrase}\n`, timeoutMs: 6 * 3600_000 });
+        const verifiedAt = new Date().toISOString();
+        const base = { domain: unit.domain, app: unit.app, verifiedAt };
+        if (r.exitCode === 42 && optionalUnit(unit))
+          return {
+            ...base,
+            ok: true,
+            backupTime: null,
+            restoredFiles: 0,
+            restoredEntries: 0,
+            listedEntries: 0,
+            nothingYet: true,
+          };
+        if (r.exitCode !== 0) {
+          const why = classifyDuplicityFailure(unit, r.exitCode, `${r.stdout}\n${r.stderr}`).message;
+          return {
+            ...base,
+            ok: false,
+            backupTime: null,
+            restoredFiles: 0,
+            restoredEntries: 0,
+            listedEntries: 0,
+            error: why,
+          };
+        }
+        const m = /files=(\d+) entries=(\d+) listed=(\d+) time=(.*)$/m.exec(r.stdout);
+        const when = m?.[4] ? new Date(m[4]) : null;
+        const restoredEntries = Number(m?.[2] ?? 0);
+        const listedEntries = Number(m?.[3] ?? 0);
+        const error = !m
+          ? 'the drill printed no summary'
+          : restoredEntries !== listedEntries
+            ? `restored ${restoredEntries} entries, the backup lists ${listedEntries}`
+            : undefined;
+        return {
+          ...base,
+          ok: error === undefined,
+          backupTime: when && !Number.isNaN(when.getTime()) ? when.toISOString() : null,
+          restoredFiles: Number(m?.[1] ?? 0),
+          restoredEntries,
+          listedEntries,
+          ...(error ? { error } : {}),
+        };
+      },
+    );
     if (result.nothingYet) return result; // no certificate was ever backed up: nothing to record
     const dir = localDir(unit);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -3,7 +3,15 @@ import { FailureType } from '../../common/failure-types';
 import type { SshTarget } from '../ssh/connect';
 import type { SshConnector } from '../ssh/connector';
 import { runChecked } from '../ssh/run';
-import { grantSocketArgv, HostFacts, inspectArgv, installArgvs, missingPackages, parseFacts, refusalFor } from './inspect';
+import {
+  grantSocketArgv,
+  HostFacts,
+  inspectArgv,
+  installArgvs,
+  missingPackages,
+  parseFacts,
+  refusalFor,
+} from './inspect';
 
 export type { HostFacts } from './inspect';
 
@@ -21,10 +29,17 @@ export function createHostActivities({ ssh }: { ssh: SshConnector }) {
   /** Learns the host's facts and refuses, for good, a host that cannot be provisioned. */
   async function inspectHost(target: SshTarget, req: HostRequirements): Promise<HostFacts> {
     const facts = await ssh.session(target, async ({ client }) =>
-      parseFacts((await runChecked(client, inspectArgv(req.disk, req.dataPlaneInterface, req.backend), { timeoutMs: 20_000 })).stdout),
+      parseFacts(
+        (await runChecked(client, inspectArgv(req.disk, req.dataPlaneInterface, req.backend), { timeoutMs: 20_000 }))
+          .stdout,
+      ),
     );
     const refusal = refusalFor(facts, req, target);
-    if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.privileges ? FailureType.Privileges : FailureType.Validation);
+    if (refusal)
+      throw ApplicationFailure.nonRetryable(
+        refusal.message,
+        refusal.privileges ? FailureType.Privileges : FailureType.Validation,
+      );
     return facts;
   }
 
@@ -33,7 +48,10 @@ export function createHostActivities({ ssh }: { ssh: SshConnector }) {
    * directory), then inspects again. Skipped when nothing is missing, so a
    * retry after a crash re-checks instead of re-installing.
    */
-  async function installHostPackages(target: SshTarget, req: HostRequirements): Promise<{ installed: string[]; facts: HostFacts }> {
+  async function installHostPackages(
+    target: SshTarget,
+    req: HostRequirements,
+  ): Promise<{ installed: string[]; facts: HostFacts }> {
     const before = await inspectHost(target, req);
     const pkgs = missingPackages(before, req.backend, req.disk);
     if (pkgs.length === 0) return grantSocketAccess(target, req, before, []);
@@ -46,7 +64,10 @@ export function createHostActivities({ ssh }: { ssh: SshConnector }) {
     const after = await inspectHost(target, req);
     const still = missingPackages(after, req.backend, req.disk);
     if (still.length > 0) {
-      throw ApplicationFailure.nonRetryable(`apt-get reported success but ${still.join(', ')} is still missing on ${target.host}.`, FailureType.CommandFailed);
+      throw ApplicationFailure.nonRetryable(
+        `apt-get reported success but ${still.join(', ')} is still missing on ${target.host}.`,
+        FailureType.CommandFailed,
+      );
     }
     return grantSocketAccess(target, req, after, pkgs);
   }
@@ -55,19 +76,34 @@ export function createHostActivities({ ssh }: { ssh: SshConnector }) {
    * A non-root SSH user (with sudo) reaches the API socket through its group,
    * as ss-remote does with `adduser ubuntu lxd`; the next login has it.
    */
-  async function grantSocketAccess(target: SshTarget, req: HostRequirements, facts: HostFacts, installed: string[]): Promise<{ installed: string[]; facts: HostFacts }> {
+  async function grantSocketAccess(
+    target: SshTarget,
+    req: HostRequirements,
+    facts: HostFacts,
+    installed: string[],
+  ): Promise<{ installed: string[]; facts: HostFacts }> {
     if (!facts.socketPath) {
       // Just installed, the daemon may still be starting: worth retrying.
-      throw ApplicationFailure.create({ message: `No ${req.backend} socket on ${target.host} yet; is the daemon running?` });
+      throw ApplicationFailure.create({
+        message: `No ${req.backend} socket on ${target.host} yet; is the daemon running?`,
+      });
     }
     if (facts.socketAccess) return { installed, facts };
     if (!facts.socketGroup || facts.socketGroup === 'root') {
-      throw ApplicationFailure.nonRetryable(`${target.user} cannot use ${facts.socketPath} on ${target.host}, which only root may use. Use --ssh-user root.`, FailureType.Privileges);
+      throw ApplicationFailure.nonRetryable(
+        `${target.user} cannot use ${facts.socketPath} on ${target.host}, which only root may use. Use --ssh-user root.`,
+        FailureType.Privileges,
+      );
     }
-    await ssh.session(target, ({ client }) => runChecked(client, grantSocketArgv(facts, facts.socketGroup, target.user), { timeoutMs: 30_000 }));
+    await ssh.session(target, ({ client }) =>
+      runChecked(client, grantSocketArgv(facts, facts.socketGroup, target.user), { timeoutMs: 30_000 }),
+    );
     const after = await inspectHost(target, req);
     if (!after.socketAccess) {
-      throw ApplicationFailure.nonRetryable(`${target.user} was added to group ${facts.socketGroup} on ${target.host} but still cannot use ${facts.socketPath}.`, FailureType.Privileges);
+      throw ApplicationFailure.nonRetryable(
+        `${target.user} was added to group ${facts.socketGroup} on ${target.host} but still cannot use ${facts.socketPath}.`,
+        FailureType.Privileges,
+      );
     }
     return { installed: [...installed, `group ${facts.socketGroup} for ${target.user}`], facts: after };
   }

@@ -61,7 +61,11 @@ true
 `;
 
 /** argv for the inspection: `sh -c SCRIPT sh DISK IFACE BACKEND`. */
-export function inspectArgv(disk: string, dataPlaneInterface: string | undefined, backend: 'lxd' | 'incus' = 'lxd'): string[] {
+export function inspectArgv(
+  disk: string,
+  dataPlaneInterface: string | undefined,
+  backend: 'lxd' | 'incus' = 'lxd',
+): string[] {
   return ['sh', '-c', INSPECT_SCRIPT, 'sh', disk, dataPlaneInterface ?? '', backend];
 }
 
@@ -71,7 +75,8 @@ export function parseFacts(stdout: string): HostFacts {
     const i = line.indexOf('=');
     if (i > 0) kv[line.slice(0, i)] = line.slice(i + 1).trim();
   }
-  const tool = (name: string) => (kv[`${name}_path`] ? { path: kv[`${name}_path`], version: kv[`${name}_version`] ?? '' } : undefined);
+  const tool = (name: string) =>
+    kv[`${name}_path`] ? { path: kv[`${name}_path`], version: kv[`${name}_version`] ?? '' } : undefined;
   return {
     uid: Number(kv.uid ?? NaN),
     sudo: kv.sudo === '1',
@@ -106,7 +111,16 @@ export function missingPackages(facts: HostFacts, backend: 'lxd' | 'incus', disk
 
 /** argv that installs `pkgs` without prompting (environment through env(1), not a shell). */
 export function aptInstallArgv(facts: Pick<HostFacts, 'uid'>, pkgs: string[]): string[] {
-  return asRoot(facts, ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-q', '--no-install-recommends', ...pkgs]);
+  return asRoot(facts, [
+    'env',
+    'DEBIAN_FRONTEND=noninteractive',
+    'apt-get',
+    'install',
+    '-y',
+    '-q',
+    '--no-install-recommends',
+    ...pkgs,
+  ]);
 }
 
 export function aptUpdateArgv(facts: Pick<HostFacts, 'uid'>): string[] {
@@ -131,15 +145,28 @@ export function refusalFor(
     };
   }
   if (!facts.diskExists) {
-    return { message: `The disk ${req.disk} does not exist on ${t.host} (no such block device). Run "lsblk --paths" there and pass --disk with one it lists, or --disk loop.`, privileges: false };
+    return {
+      message: `The disk ${req.disk} does not exist on ${t.host} (no such block device). Run "lsblk --paths" there and pass --disk with one it lists, or --disk loop.`,
+      privileges: false,
+    };
   }
   if (!facts.interfaceExists) {
-    return { message: `The data-plane interface ${req.dataPlaneInterface} does not exist on ${t.host}. Run "ip link" there and pass --data-plane-interface with one it lists.`, privileges: false };
+    return {
+      message: `The data-plane interface ${req.dataPlaneInterface} does not exist on ${t.host}. Run "ip link" there and pass --data-plane-interface with one it lists.`,
+      privileges: false,
+    };
   }
   if (!req.dataPlaneInterface && !facts.defaultInterface) {
-    return { message: `${t.host} has no default route, so the data-plane interface cannot be guessed. Pass --data-plane-interface.`, privileges: false };
+    return {
+      message: `${t.host} has no default route, so the data-plane interface cannot be guessed. Pass --data-plane-interface.`,
+      privileges: false,
+    };
   }
-  if (!facts.mgmtIp) return { message: `Could not learn ${t.host}'s address on the SSH connection (SSH_CONNECTION is empty).`, privileges: false };
+  if (!facts.mgmtIp)
+    return {
+      message: `Could not learn ${t.host}'s address on the SSH connection (SSH_CONNECTION is empty).`,
+      privileges: false,
+    };
   return undefined;
 }
 

@@ -26,7 +26,8 @@ export interface ClientCert {
 
 export interface ClientCertOptions {
   /**
-   * Host name in the certificate's CN (`ssw@<hostname>`), so `lxc config trust list` on a remote says which machine it is.
+   * Host name in the certificate's CN (`ssw@<hostname>`), so `lxc config trust list` on a remote says which machine it
+   * is.
    * @default os.hostname()
    */
   hostname?: string;
@@ -74,14 +75,30 @@ export async function loadOrCreateClientCert(paths: SsPaths, options: ClientCert
 }
 
 /** Builds a self-signed clientAuth certificate for `keyPem` (ECDSA P-384 / SHA-384, valid 10 years). */
-export async function selfSignedClientCert(keyPem: string, commonName: string, now: Date = new Date()): Promise<string> {
+export async function selfSignedClientCert(
+  keyPem: string,
+  commonName: string,
+  now: Date = new Date(),
+): Promise<string> {
   const x509 = loadX509();
   const subtle = crypto.webcrypto.subtle;
   const algorithm = { name: 'ECDSA', namedCurve: 'P-384' };
   const privateKeyObject = crypto.createPrivateKey(keyPem);
   const publicKeyObject = crypto.createPublicKey(privateKeyObject);
-  const privateKey = await subtle.importKey('pkcs8', privateKeyObject.export({ type: 'pkcs8', format: 'der' }), algorithm, false, ['sign']);
-  const publicKey = await subtle.importKey('spki', publicKeyObject.export({ type: 'spki', format: 'der' }), algorithm, true, ['verify']);
+  const privateKey = await subtle.importKey(
+    'pkcs8',
+    privateKeyObject.export({ type: 'pkcs8', format: 'der' }),
+    algorithm,
+    false,
+    ['sign'],
+  );
+  const publicKey = await subtle.importKey(
+    'spki',
+    publicKeyObject.export({ type: 'spki', format: 'der' }),
+    algorithm,
+    true,
+    ['verify'],
+  );
 
   // Backdated an hour so a remote whose clock runs a little behind ours does not see a not-yet-valid certificate.
   const notBefore = new Date(now.getTime() - 3600_000);
@@ -139,9 +156,14 @@ function checkPair(certPem: string, keyPem: string, certFile: string, keyFile: s
   const spki = (k: crypto.KeyObject) => k.export({ type: 'spki', format: 'der' });
   let matches: boolean;
   try {
-    matches = spki(crypto.createPublicKey(certPem)).equals(spki(crypto.createPublicKey(crypto.createPrivateKey(keyPem))));
+    matches = spki(crypto.createPublicKey(certPem)).equals(
+      spki(crypto.createPublicKey(crypto.createPrivateKey(keyPem))),
+    );
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(`${certFile} or ${keyFile} cannot be read as a certificate and key: ${(err as Error).message}`, FailureType.Secret);
+    throw ApplicationFailure.nonRetryable(
+      `${certFile} or ${keyFile} cannot be read as a certificate and key: ${(err as Error).message}`,
+      FailureType.Secret,
+    );
   }
   if (!matches) {
     throw ApplicationFailure.nonRetryable(

@@ -1,7 +1,13 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../common/failure-types';
 import { httpFailure, operationFailure, operationTimeoutFailure } from './failures';
-import { LxdTransport, type LxdEnvelope, type LxdHttpResponse, type LxdTransportOptions, type SendOptions } from './transport';
+import {
+  LxdTransport,
+  type LxdEnvelope,
+  type LxdHttpResponse,
+  type LxdTransportOptions,
+  type SendOptions,
+} from './transport';
 import type {
   LxdCertificate,
   LxdImage,
@@ -72,7 +78,10 @@ export function parseTrustToken(token: string): LxdTrustToken {
   }
   const t = parsed as Partial<LxdTrustToken> | undefined;
   if (!t || typeof t.fingerprint !== 'string' || typeof t.secret !== 'string') {
-    throw ApplicationFailure.nonRetryable('Not an LXD/Incus trust token (expected the base64 text `lxc config trust add` prints)', FailureType.Validation);
+    throw ApplicationFailure.nonRetryable(
+      'Not an LXD/Incus trust token (expected the base64 text `lxc config trust add` prints)',
+      FailureType.Validation,
+    );
   }
   return { ...t, addresses: Array.isArray(t.addresses) ? t.addresses : [] } as LxdTrustToken;
 }
@@ -144,12 +153,23 @@ export class LxdClient {
         message: `${this.endpoint} did not accept the trust token (HTTP ${res.status}: ${res.body.error || 'no error text'}). Tokens are single-use and expire; create a new one with: lxc config trust add --name ${name ?? '<name>'}`,
         type: FailureType.AuthFailed,
         nonRetryable: true,
-        details: [{ endpoint: this.endpoint, method: 'POST', path: '/1.0/certificates', status: res.status, error: res.body.error ?? '' }],
+        details: [
+          {
+            endpoint: this.endpoint,
+            method: 'POST',
+            path: '/1.0/certificates',
+            status: res.status,
+            error: res.body.error ?? '',
+          },
+        ],
       });
     }
     const after = await this.server(o);
     if (after.auth !== 'trusted') {
-      throw ApplicationFailure.nonRetryable(`${this.endpoint} accepted the trust token but still does not trust this client certificate`, FailureType.AuthFailed);
+      throw ApplicationFailure.nonRetryable(
+        `${this.endpoint} accepted the trust token but still does not trust this client certificate`,
+        FailureType.AuthFailed,
+      );
     }
     return after;
   }
@@ -164,11 +184,22 @@ export class LxdClient {
    */
   async createTrustToken(name: string, o?: CallOptions): Promise<string> {
     const path = '/1.0/certificates';
-    const res = await this.transport.send<LxdOperation>('POST', path, { ...o, body: { name, type: 'client', token: true } });
+    const res = await this.transport.send<LxdOperation>('POST', path, {
+      ...o,
+      body: { name, type: 'client', token: true },
+    });
     const op = this.envelopeOf(res, 'POST', path).metadata;
-    const md = (op?.metadata ?? {}) as { secret?: unknown; fingerprint?: unknown; addresses?: unknown; expiresAt?: unknown };
+    const md = (op?.metadata ?? {}) as {
+      secret?: unknown;
+      fingerprint?: unknown;
+      addresses?: unknown;
+      expiresAt?: unknown;
+    };
     if (typeof md.secret !== 'string' || typeof md.fingerprint !== 'string') {
-      throw ApplicationFailure.nonRetryable(`${this.endpoint} did not return a certificate add token (does it support the certificate_token API extension?)`, FailureType.LxdApi);
+      throw ApplicationFailure.nonRetryable(
+        `${this.endpoint} did not return a certificate add token (does it support the certificate_token API extension?)`,
+        FailureType.LxdApi,
+      );
     }
     const token = {
       client_name: name,
@@ -202,7 +233,11 @@ export class LxdClient {
   async createProject(project: LxdProjectCreate, o?: MutateOptions): Promise<void> {
     await this.mutate('POST', '/1.0/projects', project, o);
   }
-  async patchProject(name: string, patch: { description?: string; config?: Record<string, string> }, o?: MutateOptions): Promise<void> {
+  async patchProject(
+    name: string,
+    patch: { description?: string; config?: Record<string, string> },
+    o?: MutateOptions,
+  ): Promise<void> {
     await this.mutate('PATCH', `/1.0/projects/${seg(name)}`, patch, o);
   }
   async deleteProject(name: string, o?: MutateOptions): Promise<void> {
@@ -250,7 +285,8 @@ export class LxdClient {
     await this.mutate('DELETE', `/1.0/networks/${seg(name)}`, undefined, o, this.scoped());
   }
 
-  // ---------------------------------------------------------------- storage pools (global) and volumes (project-scoped)
+  // ---------------------------------------------------------------- storage pools (global) and volumes
+  // (project-scoped)
 
   listStoragePools(o?: CallOptions): Promise<LxdStoragePool[]> {
     return this.get('/1.0/storage-pools', o, { recursion: '1' });
@@ -270,21 +306,37 @@ export class LxdClient {
 
   /** Custom volumes only (instance and image volumes belong to their instance or image). */
   async listStorageVolumes(pool: string, o?: CallOptions): Promise<LxdStorageVolume[]> {
-    const all = await this.get<LxdStorageVolume[]>(`/1.0/storage-pools/${seg(pool)}/volumes`, o, this.scoped({ recursion: '1' }));
+    const all = await this.get<LxdStorageVolume[]>(
+      `/1.0/storage-pools/${seg(pool)}/volumes`,
+      o,
+      this.scoped({ recursion: '1' }),
+    );
     return all.filter((v) => v.type === 'custom');
   }
   getStorageVolume(pool: string, name: string, o?: CallOptions): Promise<LxdStorageVolume | undefined> {
     return this.getOrUndefined(`/1.0/storage-pools/${seg(pool)}/volumes/custom/${seg(name)}`, o, this.scoped());
   }
   async createStorageVolume(pool: string, volume: LxdStorageVolumeCreate, o?: MutateOptions): Promise<void> {
-    await this.mutate('POST', `/1.0/storage-pools/${seg(pool)}/volumes/custom`, { content_type: 'filesystem', ...volume }, o, this.scoped());
+    await this.mutate(
+      'POST',
+      `/1.0/storage-pools/${seg(pool)}/volumes/custom`,
+      { content_type: 'filesystem', ...volume },
+      o,
+      this.scoped(),
+    );
   }
   /** e.g. `{ config: { size: '40GiB' } }` grows a volume. */
   async patchStorageVolume(pool: string, name: string, patch: LxdStorageVolumePatch, o?: MutateOptions): Promise<void> {
     await this.mutate('PATCH', `/1.0/storage-pools/${seg(pool)}/volumes/custom/${seg(name)}`, patch, o, this.scoped());
   }
   async deleteStorageVolume(pool: string, name: string, o?: MutateOptions): Promise<void> {
-    await this.mutate('DELETE', `/1.0/storage-pools/${seg(pool)}/volumes/custom/${seg(name)}`, undefined, o, this.scoped());
+    await this.mutate(
+      'DELETE',
+      `/1.0/storage-pools/${seg(pool)}/volumes/custom/${seg(name)}`,
+      undefined,
+      o,
+      this.scoped(),
+    );
   }
 
   // ---------------------------------------------------------------- images (project-scoped)
@@ -331,7 +383,11 @@ export class LxdClient {
   }
 
   /** Merges instance config keys and devices (keys given replace those of the same name). */
-  async patchInstance(name: string, patch: { config?: Record<string, string>; devices?: Record<string, Record<string, string>>; profiles?: string[] }, o?: MutateOptions): Promise<void> {
+  async patchInstance(
+    name: string,
+    patch: { config?: Record<string, string>; devices?: Record<string, Record<string, string>>; profiles?: string[] },
+    o?: MutateOptions,
+  ): Promise<void> {
     await this.mutate('PATCH', `/1.0/instances/${seg(name)}`, patch, o, this.scoped());
   }
 
@@ -340,25 +396,65 @@ export class LxdClient {
    * project), uncompressed: the image stays on the same host, so compressing
    * costs minutes and saves nothing.
    */
-  async publishInstance(name: string, alias: string, properties: Record<string, string>, o?: MutateOptions): Promise<LxdOperation | undefined> {
-    const body = { source: { type: 'instance', name }, aliases: [{ name: alias }], properties, compression_algorithm: 'none' };
+  async publishInstance(
+    name: string,
+    alias: string,
+    properties: Record<string, string>,
+    o?: MutateOptions,
+  ): Promise<LxdOperation | undefined> {
+    const body = {
+      source: { type: 'instance', name },
+      aliases: [{ name: alias }],
+      properties,
+      compression_algorithm: 'none',
+    };
     return this.mutate('POST', '/1.0/images', body, o, this.scoped());
   }
 
-  /** A file's contents inside an instance, or undefined when it does not exist (yet). Containers: any state; VMs: needs the running agent. */
+  /**
+   * A file's contents inside an instance, or undefined when it does not exist (yet). Containers: any state; VMs: needs
+   * the running agent.
+   */
   async readInstanceFile(name: string, filePath: string, o?: CallOptions): Promise<Buffer | undefined> {
     const path = `/1.0/instances/${seg(name)}/files`;
-    const res = await this.transport.send('GET', path, { ...o, query: this.scoped({ path: filePath }), rawResponse: true });
+    const res = await this.transport.send('GET', path, {
+      ...o,
+      query: this.scoped({ path: filePath }),
+      rawResponse: true,
+    });
     if (res.status === 404) return undefined;
-    if (res.raw === undefined) throw httpFailure({ endpoint: this.endpoint, method: 'GET', path, status: res.status, error: res.body.error ?? '' });
+    if (res.raw === undefined)
+      throw httpFailure({
+        endpoint: this.endpoint,
+        method: 'GET',
+        path,
+        status: res.status,
+        error: res.body.error ?? '',
+      });
     return res.raw;
   }
 
   /** Writes (replaces) a file or makes a directory inside an instance, with owner and mode. */
-  async writeInstanceFile(name: string, filePath: string, f: { content?: Buffer; uid: number; gid: number; mode: number; type?: 'file' | 'directory' }, o?: CallOptions): Promise<void> {
+  async writeInstanceFile(
+    name: string,
+    filePath: string,
+    f: { content?: Buffer; uid: number; gid: number; mode: number; type?: 'file' | 'directory' },
+    o?: CallOptions,
+  ): Promise<void> {
     const path = `/1.0/instances/${seg(name)}/files`;
-    const headers = { 'X-LXD-uid': String(f.uid), 'X-LXD-gid': String(f.gid), 'X-LXD-mode': f.mode.toString(8).padStart(4, '0'), 'X-LXD-type': f.type ?? 'file', 'X-LXD-write': 'overwrite' };
-    const res = await this.transport.send('POST', path, { ...o, query: this.scoped({ path: filePath }), rawBody: f.content ?? Buffer.alloc(0), headers });
+    const headers = {
+      'X-LXD-uid': String(f.uid),
+      'X-LXD-gid': String(f.gid),
+      'X-LXD-mode': f.mode.toString(8).padStart(4, '0'),
+      'X-LXD-type': f.type ?? 'file',
+      'X-LXD-write': 'overwrite',
+    };
+    const res = await this.transport.send('POST', path, {
+      ...o,
+      query: this.scoped({ path: filePath }),
+      rawBody: f.content ?? Buffer.alloc(0),
+      headers,
+    });
     this.envelopeOf(res, 'POST', path);
   }
 
@@ -368,24 +464,48 @@ export class LxdClient {
    * the command ended. For commands with small output and no stdin; secrets
    * never go this way (argv is visible in the instance's process list).
    */
-  async execInstance(name: string, command: string[], o: MutateOptions & { environment?: Record<string, string> } = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-    const body = { command, environment: o.environment ?? {}, 'wait-for-websocket': false, interactive: false, 'record-output': true };
+  async execInstance(
+    name: string,
+    command: string[],
+    o: MutateOptions & { environment?: Record<string, string> } = {},
+  ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    const body = {
+      command,
+      environment: o.environment ?? {},
+      'wait-for-websocket': false,
+      interactive: false,
+      'record-output': true,
+    };
     const op = await this.mutate('POST', `/1.0/instances/${seg(name)}/exec`, body, o, this.scoped());
     const md = (op?.metadata ?? {}) as { return?: number; output?: Record<string, string> };
     const read = async (logPath: string | undefined): Promise<string> => {
       if (!logPath) return '';
-      const res = await this.transport.send('GET', logPath, { signal: o.signal, query: this.scoped(), rawResponse: true });
+      const res = await this.transport.send('GET', logPath, {
+        signal: o.signal,
+        query: this.scoped(),
+        rawResponse: true,
+      });
       await this.transport.send('DELETE', logPath, { signal: o.signal, query: this.scoped() }).catch(() => undefined);
       return res.raw?.toString('utf8') ?? '';
     };
-    return { exitCode: typeof md.return === 'number' ? md.return : -1, stdout: await read(md.output?.['1']), stderr: await read(md.output?.['2']) };
+    return {
+      exitCode: typeof md.return === 'number' ? md.return : -1,
+      stdout: await read(md.output?.['1']),
+      stderr: await read(md.output?.['2']),
+    };
   }
 
   // ---------------------------------------------------------------- operations
 
-  /** The operations LXD is still running in this client's project (started by anyone, including an attempt that died). */
+  /**
+   * The operations LXD is still running in this client's project (started by anyone, including an attempt that died).
+   */
   async listRunningOperations(o?: CallOptions): Promise<LxdOperation[]> {
-    const ops = await this.get<{ running?: LxdOperation[] } | null>('/1.0/operations', o, this.scoped({ recursion: '1' }));
+    const ops = await this.get<{ running?: LxdOperation[] } | null>(
+      '/1.0/operations',
+      o,
+      this.scoped({ recursion: '1' }),
+    );
     return ops?.running ?? [];
   }
 
@@ -418,7 +538,13 @@ export class LxdClient {
         throw operationFailure(this.endpoint, current);
       }
       if (/deadline exceeded|timed? ?out/i.test(res.body.error ?? '') || res.status === 504) continue;
-      throw httpFailure({ endpoint: this.endpoint, method: 'GET', path: `/1.0/operations/${id}/wait`, status: res.status, error: res.body.error ?? '' });
+      throw httpFailure({
+        endpoint: this.endpoint,
+        method: 'GET',
+        path: `/1.0/operations/${id}/wait`,
+        status: res.status,
+        error: res.body.error ?? '',
+      });
     }
   }
 
@@ -431,7 +557,11 @@ export class LxdClient {
   }
 
   /** GET a resource's metadata, or undefined when it does not exist (404). */
-  async getOrUndefined<T>(path: string, o?: CallOptions, query?: Record<string, string | undefined>): Promise<T | undefined> {
+  async getOrUndefined<T>(
+    path: string,
+    o?: CallOptions,
+    query?: Record<string, string | undefined>,
+  ): Promise<T | undefined> {
     const res = await this.transport.send<T>('GET', path, { ...o, query });
     if (res.status === 404) return undefined;
     return this.metadataOf(res, 'GET', path);
@@ -441,12 +571,21 @@ export class LxdClient {
    * Sends a change; when the server answers with a background operation,
    * waits for it and returns it. Sync answers return undefined.
    */
-  async mutate(method: string, path: string, body: unknown, o: MutateOptions = {}, query?: Record<string, string | undefined>): Promise<LxdOperation | undefined> {
+  async mutate(
+    method: string,
+    path: string,
+    body: unknown,
+    o: MutateOptions = {},
+    query?: Record<string, string | undefined>,
+  ): Promise<LxdOperation | undefined> {
     const send: SendOptions = { signal: o.signal, timeoutMs: o.timeoutMs, query, body };
     const res = await this.transport.send<LxdOperation>(method, path, send);
     const envelope = this.envelopeOf(res, method, path);
     if (envelope.type !== 'async') return undefined;
-    return this.waitOperation(envelope.metadata ?? envelope.operation ?? '', { timeoutMs: o.operationTimeoutMs, signal: o.signal });
+    return this.waitOperation(envelope.metadata ?? envelope.operation ?? '', {
+      timeoutMs: o.operationTimeoutMs,
+      signal: o.signal,
+    });
   }
 
   private scoped(query: Record<string, string> = {}): Record<string, string | undefined> {
@@ -463,7 +602,9 @@ export class LxdClient {
   }
 }
 
-/** Whether POST /1.0/certificates takes the token as `trust_token` (LXD ≥ 5.21, Incus) rather than `password` (LXD 5.0). */
+/**
+ * Whether POST /1.0/certificates takes the token as `trust_token` (LXD ≥ 5.21, Incus) rather than `password` (LXD 5.0).
+ */
 export function usesTrustTokenField(server: Pick<LxdServer, 'api_extensions'>): boolean {
   const ext = server.api_extensions ?? [];
   return ext.includes('explicit_trust_token') || ext.some((e) => e.includes('incus'));

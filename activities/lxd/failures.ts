@@ -39,7 +39,8 @@ export function httpFailure(d: LxdFailureDetails): ApplicationFailure {
       details: [d],
     });
   }
-  if (status >= 500) return ApplicationFailure.create({ message: what, type: FailureType.LxdServerError, details: [d] });
+  if (status >= 500)
+    return ApplicationFailure.create({ message: what, type: FailureType.LxdServerError, details: [d] });
   return ApplicationFailure.create({ message: what, type: FailureType.LxdApi, nonRetryable: true, details: [d] });
 }
 
@@ -57,7 +58,10 @@ const NETWORK_MESSAGES: Record<string, string> = {
 };
 
 /** A transport fault (refused, reset, socket missing): retryable, naming the endpoint. */
-export function networkFailure(d: Omit<LxdFailureDetails, 'status' | 'error'>, err: NodeJS.ErrnoException): ApplicationFailure {
+export function networkFailure(
+  d: Omit<LxdFailureDetails, 'status' | 'error'>,
+  err: NodeJS.ErrnoException,
+): ApplicationFailure {
   const code = err.code ?? 'ERROR';
   const why = NETWORK_MESSAGES[code] ?? err.message;
   return ApplicationFailure.create({
@@ -77,8 +81,15 @@ export function timeoutFailure(d: Omit<LxdFailureDetails, 'status' | 'error'>, m
   });
 }
 
-/** The server presented a certificate other than the pinned one. Nothing was sent: the request waits for the pin check. */
-export function certMismatchFailure(endpoint: string, pinned: string, presented: string | undefined, tlsError?: string): ApplicationFailure {
+/**
+ * The server presented a certificate other than the pinned one. Nothing was sent: the request waits for the pin check.
+ */
+export function certMismatchFailure(
+  endpoint: string,
+  pinned: string,
+  presented: string | undefined,
+  tlsError?: string,
+): ApplicationFailure {
   const got = presented
     ? `it presented a certificate with SHA-256 fingerprint ${presented}`
     : `its certificate is not the pinned one (TLS verification: ${tlsError ?? 'failed'})`;
@@ -91,7 +102,10 @@ export function certMismatchFailure(endpoint: string, pinned: string, presented:
 }
 
 /** An LXD background operation ended in Failure or Cancelled. */
-export function operationFailure(endpoint: string, op: { id: string; description?: string; status?: string; status_code?: number; err?: string }): ApplicationFailure {
+export function operationFailure(
+  endpoint: string,
+  op: { id: string; description?: string; status?: string; status_code?: number; err?: string },
+): ApplicationFailure {
   const d: LxdFailureDetails = {
     endpoint,
     method: 'GET',
@@ -108,11 +122,26 @@ export function operationFailure(endpoint: string, op: { id: string; description
   });
 }
 
-/** An operation still running at the caller's deadline: retryable (the next attempt looks at the actual state first). */
-export function operationTimeoutFailure(endpoint: string, id: string, description: string | undefined, ms: number): ApplicationFailure {
+/**
+ * An operation still running at the caller's deadline: retryable (the next attempt looks at the actual state first).
+ */
+export function operationTimeoutFailure(
+  endpoint: string,
+  id: string,
+  description: string | undefined,
+  ms: number,
+): ApplicationFailure {
   return ApplicationFailure.create({
     message: `LXD operation ${description ? `"${description}" (${id})` : id} on ${endpoint} was still running after ${ms} ms`,
     type: FailureType.LxdServerError,
-    details: [{ endpoint, method: 'GET', path: `/1.0/operations/${id}/wait`, status: null, error: 'timeout' } satisfies LxdFailureDetails],
+    details: [
+      {
+        endpoint,
+        method: 'GET',
+        path: `/1.0/operations/${id}/wait`,
+        status: null,
+        error: 'timeout',
+      } satisfies LxdFailureDetails,
+    ],
   });
 }

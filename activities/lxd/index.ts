@@ -4,7 +4,13 @@
  * {@link LxdConnector}, for the remote's recorded endpoint and pinned server
  * certificate.
  */
-export { CLIENT_CERT_FILE, CLIENT_KEY_FILE, certFingerprint, loadOrCreateClientCert, selfSignedClientCert } from './client-cert';
+export {
+  CLIENT_CERT_FILE,
+  CLIENT_KEY_FILE,
+  certFingerprint,
+  loadOrCreateClientCert,
+  selfSignedClientCert,
+} from './client-cert';
 export type { ClientCert, ClientCertOptions } from './client-cert';
 export { LxdClient, parseTrustToken, usesTrustTokenField } from './client';
 export { lxdConnector } from './connector';
@@ -13,5 +19,12 @@ export type { CallOptions, LxdClientOptions, MutateOptions, WaitOptions } from '
 export { lxdStatusOf } from './failures';
 export type { LxdFailureDetails } from './failures';
 export { LxdTransport, normalizeFingerprint } from './transport';
-export type { LxdEndpoint, LxdEnvelope, LxdStreamEndpoint, LxdHttpResponse, LxdTransportOptions, SendOptions } from './transport';
+export type {
+  LxdEndpoint,
+  LxdEnvelope,
+  LxdStreamEndpoint,
+  LxdHttpResponse,
+  LxdTransportOptions,
+  SendOptions,
+} from './transport';
 export type * from './types';

@@ -147,7 +147,10 @@ export class LxdTransport {
     try {
       url = new URL(opts.endpoint);
     } catch {
-      throw ApplicationFailure.nonRetryable(`Not an LXD endpoint URL: ${JSON.stringify(opts.endpoint)} (expected https://host:8443)`, FailureType.Validation);
+      throw ApplicationFailure.nonRetryable(
+        `Not an LXD endpoint URL: ${JSON.stringify(opts.endpoint)} (expected https://host:8443)`,
+        FailureType.Validation,
+      );
     }
     if (url.protocol !== 'https:') {
       throw ApplicationFailure.nonRetryable(`LXD endpoint ${opts.endpoint} must use https://`, FailureType.Validation);
@@ -193,7 +196,8 @@ export class LxdTransport {
     try {
       return await this.attempt<T>(method, fullPath, where, payload, o);
     } catch (err) {
-      // A pooled connection the server closed while idle fails on first use; an idempotent request is safe to send once more.
+      // A pooled connection the server closed while idle fails on first use; an idempotent request is safe to send once
+      // more.
       if (err instanceof StaleSocketError && ['GET', 'HEAD', 'PUT', 'DELETE'].includes(method)) {
         return this.attempt<T>(method, fullPath, where, payload, o);
       }
@@ -201,11 +205,21 @@ export class LxdTransport {
     }
   }
 
-  private attempt<T>(method: string, fullPath: string, where: Omit<LxdFailureDetails, 'status' | 'error'>, payload: Buffer | undefined, o: SendOptions): Promise<LxdHttpResponse<T>> {
+  private attempt<T>(
+    method: string,
+    fullPath: string,
+    where: Omit<LxdFailureDetails, 'status' | 'error'>,
+    payload: Buffer | undefined,
+    o: SendOptions,
+  ): Promise<LxdHttpResponse<T>> {
     const timeoutMs = o.timeoutMs ?? this.timeoutMs;
     return new Promise<LxdHttpResponse<T>>((resolve, reject) => {
       const headers: http.OutgoingHttpHeaders = { Accept: 'application/json', 'User-Agent': 'ssw' };
-      if (payload) Object.assign(headers, { 'Content-Type': o.rawBody ? 'application/octet-stream' : 'application/json', 'Content-Length': payload.length });
+      if (payload)
+        Object.assign(headers, {
+          'Content-Type': o.rawBody ? 'application/octet-stream' : 'application/json',
+          'Content-Length': payload.length,
+        });
       if (o.headers) Object.assign(headers, o.headers);
       const request = this.isHttps ? https.request : http.request;
       const req = request({ ...this.base, agent: this.agent, method, path: fullPath, headers });
@@ -270,7 +284,8 @@ export class LxdTransport {
 
   private classify(err: NodeJS.ErrnoException, where: Omit<LxdFailureDetails, 'status' | 'error'>): ApplicationFailure {
     if (err instanceof PinMismatchError) return certMismatchFailure(this.label, this.pinned!, err.presented);
-    if (err.code && TLS_VERIFY_CODES.has(err.code)) return certMismatchFailure(this.label, this.pinned!, undefined, `${err.code}: ${err.message}`);
+    if (err.code && TLS_VERIFY_CODES.has(err.code))
+      return certMismatchFailure(this.label, this.pinned!, undefined, `${err.code}: ${err.message}`);
     return networkFailure(where, err);
   }
 }
@@ -282,7 +297,11 @@ class StaleSocketError extends Error {
   }
 }
 
-function parseResponse<T>(res: http.IncomingMessage, raw: Buffer, where: Omit<LxdFailureDetails, 'status' | 'error'>): LxdHttpResponse<T> {
+function parseResponse<T>(
+  res: http.IncomingMessage,
+  raw: Buffer,
+  where: Omit<LxdFailureDetails, 'status' | 'error'>,
+): LxdHttpResponse<T> {
   const status = res.statusCode ?? 0;
   let body: LxdEnvelope<T>;
   try {

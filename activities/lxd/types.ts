@@ -187,7 +187,10 @@ export interface LxdInstanceCreate {
   profiles?: string[];
   config?: LxdConfig;
   devices?: LxdDevices;
-  /** e.g. `{ type: 'image', alias: 'ss-base' }` or `{ type: 'image', fingerprint }`; `{ type: 'none' }` for an empty instance. */
+  /**
+   * e.g. `{ type: 'image', alias: 'ss-base' }` or `{ type: 'image', fingerprint }`; `{ type: 'none' }` for an empty
+   * instance.
+   */
   source: { type: 'image' | 'none' | string; alias?: string; fingerprint?: string; [k: string]: unknown };
   /** Start it once created (LXD ≥ 5.x `instance_create_start`; older servers ignore it: start explicitly). */
   start?: boolean;
@@ -195,7 +198,15 @@ export interface LxdInstanceCreate {
 export interface LxdInstanceState {
   status: string;
   status_code: number;
-  network?: Record<string, { addresses: { family: string; address: string; netmask: string; scope: string }[]; hwaddr?: string; state?: string; [k: string]: unknown }>;
+  network?: Record<
+    string,
+    {
+      addresses: { family: string; address: string; netmask: string; scope: string }[];
+      hwaddr?: string;
+      state?: string;
+      [k: string]: unknown;
+    }
+  >;
   [k: string]: unknown;
 }
 export interface LxdInstanceStatePut {

@@ -17,7 +17,10 @@ export interface ReloadResult {
   /** How the proxy runs: "docker" (ssw's proxy container), "systemd", "process" (a bare nginx master), or "none". */
   how: 'docker' | 'systemd' | 'process' | 'none';
   detail: string;
-  /** Processes that call themselves nginx but were left alone (not root's distribution nginx), for the operator to look at. */
+  /**
+   * Processes that call themselves nginx but were left alone (not root's distribution nginx), for the operator to look
+   * at.
+   */
   ignored?: string[];
 }
 
@@ -87,7 +90,7 @@ echo none
 `;
 
 /** The worker PIDs of an nginx master, comma-separated (its children). */
-const WORKERS_SCRIPT = 'ps -o pid= --ppid "$1" | tr -s \' \\n\' \',\' | sed \'s/^,//; s/,$//\'';
+const WORKERS_SCRIPT = "ps -o pid= --ppid \"$1\" | tr -s ' \\n' ',' | sed 's/^,//; s/,$//'";
 
 /** How long a signalled master may take to start new workers before its reload counts as refused. */
 const MASTER_RELOAD_LIMIT_MS = 20_000;
@@ -97,10 +100,10 @@ const MASTER_RELOAD_LIMIT_MS = 20_000;
  * name (SNI), asked on the host itself with openssl: ssw only observes which
  * certificate is served and compares it with the exact one it expects.
  */
-const SERVED_FINGERPRINT_SCRIPT = 'openssl s_client -connect "$1" -servername "$2" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256';
+const SERVED_FINGERPRINT_SCRIPT =
+  'openssl s_client -connect "$1" -servername "$2" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256';
 
 export function createProxyActivities({ ssh }: { ssh: SshConnector }) {
-
   async function reloadProxy(host: WwwHost): Promise<ReloadResult> {
     return ssh.session(host.ssh, async ({ client }) => {
       const r = await runCommand(client, asRoot(host.ssh.user, ['sh', '-c', RELOAD_SCRIPT]), { timeoutMs: 60_000 });
@@ -111,13 +114,25 @@ export function createProxyActivities({ ssh }: { ssh: SshConnector }) {
           FailureType.CommandFailed,
         );
       }
-      if (r.exitCode !== 0) throw ApplicationFailure.create({ message: `Reloading nginx on ${host.ssh.host} failed (exit ${r.exitCode}):\n${tail}`, type: FailureType.CommandFailed });
+      if (r.exitCode !== 0)
+        throw ApplicationFailure.create({
+          message: `Reloading nginx on ${host.ssh.host} failed (exit ${r.exitCode}):\n${tail}`,
+          type: FailureType.CommandFailed,
+        });
       const out = r.stdout.trim().split('\n').pop() ?? 'none';
       const [how = 'none', ...masters] = out.split(' ');
-      const ignored = r.stderr.split('\n').filter((l) => l.startsWith('ignored process ')).map((l) => l.replace(/^ignored /, ''));
-      if (how !== 'process') return { how: how as ReloadResult['how'], detail: out, ...(ignored.length ? { ignored } : {}) };
+      const ignored = r.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('ignored process '))
+        .map((l) => l.replace(/^ignored /, ''));
+      if (how !== 'process')
+        return { how: how as ReloadResult['how'], detail: out, ...(ignored.length ? { ignored } : {}) };
       for (const m of masters) await awaitNewWorkers(client, host, m);
-      return { how: 'process', detail: `process ${masters.map((m) => m.split(':')[0]).join(' ')}`, ...(ignored.length ? { ignored } : {}) };
+      return {
+        how: 'process',
+        detail: `process ${masters.map((m) => m.split(':')[0]).join(' ')}`,
+        ...(ignored.length ? { ignored } : {}),
+      };
     });
   }
 
@@ -128,14 +143,20 @@ export function createProxyActivities({ ssh }: { ssh: SshConnector }) {
    * worker PID is the proof of the reload; none within the limit means the
    * config was refused.
    */
-  async function awaitNewWorkers(client: Parameters<typeof runCommand>[0], host: WwwHost, master: string): Promise<void> {
+  async function awaitNewWorkers(
+    client: Parameters<typeof runCommand>[0],
+    host: WwwHost,
+    master: string,
+  ): Promise<void> {
     const [pid = '', before = ''] = master.split(':');
     const old = new Set(before.split(',').filter(Boolean));
     const deadline = Date.now() + MASTER_RELOAD_LIMIT_MS;
     // The poll ends on the new workers or the limit.
     await pollBeating(
       async () => {
-        const r = await runCommand(client, asRoot(host.ssh.user, ['sh', '-c', WORKERS_SCRIPT, 'sh', pid]), { timeoutMs: 20_000 });
+        const r = await runCommand(client, asRoot(host.ssh.user, ['sh', '-c', WORKERS_SCRIPT, 'sh', pid]), {
+          timeoutMs: 20_000,
+        });
         const now = r.stdout.trim().split(',').filter(Boolean);
         if (now.some((w) => !old.has(w))) return true;
         if (Date.now() > deadline) {
@@ -170,10 +191,15 @@ export function createProxyActivities({ ssh }: { ssh: SshConnector }) {
           for (const [domain, fp] of [...pending]) {
             const { host: addr, port } = connectAddress(listeners[0]!);
             const hostPort = addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
-            const r = await runCommand(client, ['sh', '-c', SERVED_FINGERPRINT_SCRIPT, 'sh', hostPort, domain], { timeoutMs: 20_000 });
+            const r = await runCommand(client, ['sh', '-c', SERVED_FINGERPRINT_SCRIPT, 'sh', hostPort, domain], {
+              timeoutMs: 20_000,
+            });
             const served = /Fingerprint=([0-9A-F:]+)/i.exec(r.stdout)?.[1]?.toUpperCase();
             if (served === fp.toUpperCase()) pending.delete(domain);
-            else last = served ? `${domain}: still serving ${served}` : `${domain}: no certificate read (${r.stderr.trim().split('\n').pop() ?? 'openssl failed'})`;
+            else
+              last = served
+                ? `${domain}: still serving ${served}`
+                : `${domain}: no certificate read (${r.stderr.trim().split('\n').pop() ?? 'openssl failed'})`;
           }
           return pending.size === 0 ? true : undefined;
         },

@@ -4,7 +4,14 @@ import type { SsPaths } from '../../common/paths';
 import { readRemoteRecord } from '../../common/remotes';
 import type { LxdClient } from '../lxd/client';
 import type { LxdConnector } from '../lxd/connector';
-import { CREATED_KEY, NAT_BRIDGE, OVN_BRIDGE, POOL_DESCRIPTION, PREVIOUS_ROOT_KEY, STORAGE_POOL } from '../../common/remote-setup';
+import {
+  CREATED_KEY,
+  NAT_BRIDGE,
+  OVN_BRIDGE,
+  POOL_DESCRIPTION,
+  PREVIOUS_ROOT_KEY,
+  STORAGE_POOL,
+} from '../../common/remote-setup';
 
 /**
  * Undoing `remote add` on the host, over HTTPS with the recorded pins. Each
@@ -15,7 +22,11 @@ import { CREATED_KEY, NAT_BRIDGE, OVN_BRIDGE, POOL_DESCRIPTION, PREVIOUS_ROOT_KE
 export function createDeprovisionActivities({ paths, lxd }: { paths: SsPaths; lxd: LxdConnector }) {
   async function withApi<T>(remote: string, fn: (api: LxdClient) => Promise<T>): Promise<T> {
     const rec = readRemoteRecord(paths, remote);
-    if (!rec) throw ApplicationFailure.nonRetryable(`Remote ${remote} has no record (${paths.remoteRecord(remote)}).`, FailureType.Config);
+    if (!rec)
+      throw ApplicationFailure.nonRetryable(
+        `Remote ${remote} has no record (${paths.remoteRecord(remote)}).`,
+        FailureType.Config,
+      );
     const api = await lxd.remote(rec);
     try {
       return await fn(api);
@@ -79,9 +90,16 @@ export function createDeprovisionActivities({ paths, lxd }: { paths: SsPaths; lx
         } catch {
           previous = undefined; // unreadable memory: leave the profile without a root disk rather than guess
         }
-        const restore: Record<string, Record<string, string>> =
-          previous?.pool && previous.pool !== STORAGE_POOL && (await api.getStoragePool(previous.pool)) ? { root: previous } : {};
-        await api.putProfile('default', { config, description: profile.description ?? '', devices: { ...others, ...restore } });
+        const restore: Record<string, Record<string, string>> = previous?.pool &&
+        previous.pool !== STORAGE_POOL &&
+        (await api.getStoragePool(previous.pool))
+          ? { root: previous }
+          : {};
+        await api.putProfile('default', {
+          config,
+          description: profile.description ?? '',
+          devices: { ...others, ...restore },
+        });
       }
       if (!pool || !ourPool) return false; // none, or the operator's from before ssw: theirs to keep
       await api.deleteStoragePool(STORAGE_POOL);
@@ -101,4 +119,3 @@ export function createDeprovisionActivities({ paths, lxd }: { paths: SsPaths; lx
 
   return { checkNoDeployments, removeBridges, removeStoragePool, revokeManagementCertificate };
 }
-

@@ -54,12 +54,17 @@ async function lxdOverSsh<T>(
   fn: (lxd: LxdClient, s: SshStep) => Promise<T>,
 ): Promise<T> {
   return clients.ssh.step(`LXD on ${target.host}`, target, initial, async (s) => {
-    const facts = parseFacts((await s.runChecked(inspectArgv('dir', undefined, backend), { timeoutMs: 20_000 })).stdout);
+    const facts = parseFacts(
+      (await s.runChecked(inspectArgv('dir', undefined, backend), { timeoutMs: 20_000 })).stdout,
+    );
     if (!facts.socketPath) {
       throw ApplicationFailure.create({ message: `No ${backend} socket on ${target.host}; is the daemon running?` }); // retryable: it may be starting
     }
     if (!facts.socketAccess) {
-      throw ApplicationFailure.nonRetryable(`${target.user} cannot use ${facts.socketPath} on ${target.host}.`, FailureType.Privileges);
+      throw ApplicationFailure.nonRetryable(
+        `${target.user} cannot use ${facts.socketPath} on ${target.host}.`,
+        FailureType.Privileges,
+      );
     }
     const lxd = clients.lxd.stream({
       label: `ssh://${target.user}@${target.host}:${target.port}${facts.socketPath}`,
@@ -81,7 +86,12 @@ async function readCurrent(lxd: LxdClient): Promise<CurrentSetup> {
   return {
     serverConfig: Object.fromEntries(Object.entries(server.config ?? {}).map(([k, v]) => [k, String(v)])),
     pools: Object.fromEntries(pools.map((p) => [p.name, { driver: p.driver, config: p.config ?? {} }])),
-    networks: Object.fromEntries(networks.map((n) => [n.name, { type: n.type, managed: n.managed, description: n.description ?? '', config: n.config ?? {} }])),
+    networks: Object.fromEntries(
+      networks.map((n) => [
+        n.name,
+        { type: n.type, managed: n.managed, description: n.description ?? '', config: n.config ?? {} },
+      ]),
+    ),
     defaultProfileDevices: profile?.devices ?? {},
   };
 }
@@ -91,7 +101,12 @@ async function apply(lxd: LxdClient, change: SetupChange): Promise<void> {
     case 'server-config':
       return lxd.patchServer({ config: change.config });
     case 'create-pool':
-      return lxd.createStoragePool({ name: change.pool.name, driver: change.pool.driver, description: change.pool.description, config: change.pool.config });
+      return lxd.createStoragePool({
+        name: change.pool.name,
+        driver: change.pool.driver,
+        description: change.pool.description,
+        config: change.pool.config,
+      });
     case 'create-network':
       return lxd.createNetwork({
         name: change.network.name,
@@ -100,14 +115,18 @@ async function apply(lxd: LxdClient, change: SetupChange): Promise<void> {
         config: { ...change.network.config, [CREATED_KEY]: 'true' },
       });
     case 'update-network':
-      return lxd.patchNetwork(change.name, { ...(change.description !== undefined ? { description: change.description } : {}), config: change.config });
+      return lxd.patchNetwork(change.name, {
+        ...(change.description !== undefined ? { description: change.description } : {}),
+        config: change.config,
+      });
     case 'set-root-disk': {
       // The host remembers where the root disk was, so deprovisioning can put it back even
       // after this machine forgot the remote (or from another management machine).
       const profile = await lxd.getProfile('default');
       const remembered = profile?.config?.[PREVIOUS_ROOT_KEY];
       const previous = profile?.devices?.root;
-      const config: Record<string, string> = remembered || !previous ? {} : { [PREVIOUS_ROOT_KEY]: JSON.stringify(previous) };
+      const config: Record<string, string> =
+        remembered || !previous ? {} : { [PREVIOUS_ROOT_KEY]: JSON.stringify(previous) };
       return lxd.patchProfile('default', { config, devices: { root: change.device } });
     }
   }
@@ -115,9 +134,14 @@ async function apply(lxd: LxdClient, change: SetupChange): Promise<void> {
 
 /** Cancels pending certificate tokens named `name`, so retries do not pile up usable tokens. */
 async function removePendingTokens(lxd: LxdClient, name: string): Promise<void> {
-  const ops = await lxd.get<{ running?: { id: string; class: string; metadata?: { request?: { name?: string } } }[] }>('/1.0/operations', undefined, { recursion: '1' });
+  const ops = await lxd.get<{ running?: { id: string; class: string; metadata?: { request?: { name?: string } } }[] }>(
+    '/1.0/operations',
+    undefined,
+    { recursion: '1' },
+  );
   for (const op of ops.running ?? []) {
-    if (op.class === 'token' && op.metadata?.request?.name === name) await lxd.mutate('DELETE', `/1.0/operations/${op.id}`, undefined);
+    if (op.class === 'token' && op.metadata?.request?.name === name)
+      await lxd.mutate('DELETE', `/1.0/operations/${op.id}`, undefined);
   }
 }
 
@@ -128,17 +152,24 @@ export function createRemoteActivities({ paths, ssh, lxd }: { paths: SsPaths; ss
    * (each change is itself idempotent, so a retry after a partial apply
    * re-plans and finishes the rest).
    */
-  async function configureLxd(target: SshTarget, o: { backend: 'lxd' | 'incus'; setup: SetupOptions }): Promise<ConfigureLxdResult> {
+  async function configureLxd(
+    target: SshTarget,
+    o: { backend: 'lxd' | 'incus'; setup: SetupOptions },
+  ): Promise<ConfigureLxdResult> {
     return lxdOverSsh(clients, target, o.backend, { applying: 'reading the current setup' }, async (lxd, s) => {
       const running = (await lxd.server()).environment?.server;
       if (running && running !== o.backend) {
-        throw ApplicationFailure.nonRetryable(`${target.host} runs ${running}, not ${o.backend}; pass --backend ${running}.`, FailureType.Validation);
+        throw ApplicationFailure.nonRetryable(
+          `${target.host} runs ${running}, not ${o.backend}; pass --backend ${running}.`,
+          FailureType.Validation,
+        );
       }
       let plan: SetupChange[];
       try {
         plan = planSetup(await readCurrent(lxd), desiredSetup(o.setup));
       } catch (err) {
-        if (err instanceof SetupConflict) throw ApplicationFailure.nonRetryable(`${target.host}: ${err.message}`, FailureType.Validation);
+        if (err instanceof SetupConflict)
+          throw ApplicationFailure.nonRetryable(`${target.host}: ${err.message}`, FailureType.Validation);
         throw err;
       }
       const changes: string[] = [];
@@ -149,7 +180,11 @@ export function createRemoteActivities({ paths, ssh, lxd }: { paths: SsPaths; ss
       }
       const server = await lxd.server();
       const env = server.environment;
-      if (!env?.certificate) throw ApplicationFailure.nonRetryable(`${target.host}'s LXD did not report its certificate`, FailureType.Validation);
+      if (!env?.certificate)
+        throw ApplicationFailure.nonRetryable(
+          `${target.host}'s LXD did not report its certificate`,
+          FailureType.Validation,
+        );
       return {
         backend: env.server === 'incus' ? 'incus' : 'lxd',
         version: env.server_version,
@@ -175,7 +210,8 @@ export function createRemoteActivities({ paths, ssh, lxd }: { paths: SsPaths; ss
     const cert = await lxd.clientCert();
     const https = await lxd.remote(o);
     try {
-      if ((await https.server()).auth === 'trusted') return { alreadyTrusted: true, clientFingerprint: cert.fingerprint };
+      if ((await https.server()).auth === 'trusted')
+        return { alreadyTrusted: true, clientFingerprint: cert.fingerprint };
       const name = `ssw-${o.remote}-${os.hostname()}`.replace(/[^A-Za-z0-9._-]/g, '-');
       const token = await lxdOverSsh(clients, target, o.backend, { trusting: 'token' }, async (api) => {
         await removePendingTokens(api, name); // an earlier attempt's unused token (LXD 5.0's never expire)
@@ -183,7 +219,10 @@ export function createRemoteActivities({ paths, ssh, lxd }: { paths: SsPaths; ss
       });
       const after = await https.trustWithToken(token, name);
       if (after.auth !== 'trusted') {
-        throw ApplicationFailure.nonRetryable(`${o.endpoint} accepted the token but still does not trust this machine's certificate`, FailureType.AuthFailed);
+        throw ApplicationFailure.nonRetryable(
+          `${o.endpoint} accepted the token but still does not trust this machine's certificate`,
+          FailureType.AuthFailed,
+        );
       }
       return { alreadyTrusted: false, clientFingerprint: cert.fingerprint };
     } finally {

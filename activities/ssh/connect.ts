@@ -142,7 +142,12 @@ export async function connectSsh(target: SshTarget, opts: ConnectOptions): Promi
       fail(hostKeyFailure ?? classifyConnectError(err, target, readyTimeoutMs));
     });
     client.on('close', () => {
-      fail(hostKeyFailure ?? ApplicationFailure.create({ message: `SSH connection to ${target.host}:${target.port} closed before authentication finished` }));
+      fail(
+        hostKeyFailure ??
+          ApplicationFailure.create({
+            message: `SSH connection to ${target.host}:${target.port} closed before authentication finished`,
+          }),
+      );
     });
     client.on('ready', () => {
       if (settled) return;
@@ -153,8 +158,11 @@ export async function connectSsh(target: SshTarget, opts: ConnectOptions): Promi
           newlyPinned = pinHostKey(policy.knownHostsFile, target.host, target.port, blob).added;
         } catch (err) {
           // Another connection pinned a different key in the meantime: treat as a mismatch.
-          if (err instanceof HostKeyConflictError) return fail(hostKeyMismatch(policy.knownHostsFile, target, blob, [err.existing]));
-          return fail(ApplicationFailure.create({ message: `Cannot write ${policy.knownHostsFile}: ${(err as Error).message}` }));
+          if (err instanceof HostKeyConflictError)
+            return fail(hostKeyMismatch(policy.knownHostsFile, target, blob, [err.existing]));
+          return fail(
+            ApplicationFailure.create({ message: `Cannot write ${policy.knownHostsFile}: ${(err as Error).message}` }),
+          );
         }
       }
       settled = true;
@@ -183,11 +191,17 @@ export async function connectSsh(target: SshTarget, opts: ConnectOptions): Promi
         return true;
       },
     };
-    if (algos) config.algorithms = { serverHostKey: algos as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] };
+    if (algos)
+      config.algorithms = { serverHostKey: algos as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] };
     try {
       client.connect(config);
     } catch (err) {
-      fail(ApplicationFailure.nonRetryable(`Cannot start an SSH connection to ${describeTarget(target)}: ${(err as Error).message}`, FailureType.Validation));
+      fail(
+        ApplicationFailure.nonRetryable(
+          `Cannot start an SSH connection to ${describeTarget(target)}: ${(err as Error).message}`,
+          FailureType.Validation,
+        ),
+      );
     }
   });
 }
@@ -196,7 +210,11 @@ export async function connectSsh(target: SshTarget, opts: ConnectOptions): Promi
  * Run `fn` on a fresh connection and always close it afterwards, so a failed
  * step never leaks a connection (and the sshd session slot it holds).
  */
-export async function withSsh<T>(target: SshTarget, opts: ConnectOptions, fn: (conn: SshConnection) => Promise<T>): Promise<T> {
+export async function withSsh<T>(
+  target: SshTarget,
+  opts: ConnectOptions,
+  fn: (conn: SshConnection) => Promise<T>,
+): Promise<T> {
   const conn = await connectSsh(target, opts);
   try {
     return await fn(conn);

@@ -1,6 +1,12 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../common/failure-types';
-import { fingerprintSha256, keyTypeOfBlob, knownHostsLine, knownHostsName, type KnownHostEntry } from '../../common/known-hosts';
+import {
+  fingerprintSha256,
+  keyTypeOfBlob,
+  knownHostsLine,
+  knownHostsName,
+  type KnownHostEntry,
+} from '../../common/known-hosts';
 import { describeTarget, type SshTarget } from './target';
 import { shellQuote } from '../../common/shell-quote';
 
@@ -35,7 +41,11 @@ const NETWORK_MESSAGES: Record<string, string> = {
  * connections under MaxStartups) can pass, so it is retryable and the retry
  * policy decides how long to keep trying.
  */
-export function classifyConnectError(err: Error & { level?: string; code?: string | number }, t: SshTarget, readyTimeoutMs: number): ApplicationFailure {
+export function classifyConnectError(
+  err: Error & { level?: string; code?: string | number },
+  t: SshTarget,
+  readyTimeoutMs: number,
+): ApplicationFailure {
   const where = `${t.host}:${t.port}`;
   if (err.level === 'client-authentication') {
     return ApplicationFailure.nonRetryable(
@@ -52,7 +62,11 @@ export function classifyConnectError(err: Error & { level?: string; code?: strin
   }
   const code = typeof err.code === 'string' ? err.code : undefined;
   const what = (code && NETWORK_MESSAGES[code]) || err.message;
-  return ApplicationFailure.create({ message: `Cannot reach SSH on ${where}: ${what}`, cause: err, details: [{ host: t.host, port: t.port, code: code ?? null }] });
+  return ApplicationFailure.create({
+    message: `Cannot reach SSH on ${where}: ${what}`,
+    cause: err,
+    details: [{ host: t.host, port: t.port, code: code ?? null }],
+  });
 }
 
 /** The host is not pinned and this connection may not pin it: show the fingerprint and how to pin it. */
@@ -60,14 +74,21 @@ export function hostKeyUnknown(knownHostsFile: string, t: SshTarget, blob: Buffe
   const type = keyTypeOfBlob(blob);
   return ApplicationFailure.nonRetryable(
     `${knownHostsName(t.host, t.port)} is not in ${knownHostsFile}; it presented ${type} key ${fingerprintSha256(blob)}. ` +
-      'Compare that fingerprint with the host\'s own (on its console: ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), ' +
+      "Compare that fingerprint with the host's own (on its console: ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), " +
       `then pin it with \`ssw remote add\` or by appending this line to the file: ${knownHostsLine(t.host, t.port, blob)}`,
     FailureType.HostKeyUnknown,
   );
 }
 
-/** The host presented a key other than the pinned one(s): refuse, and name everything the operator needs to investigate. */
-export function hostKeyMismatch(knownHostsFile: string, t: SshTarget, blob: Buffer, pinned: KnownHostEntry[]): ApplicationFailure {
+/**
+ * The host presented a key other than the pinned one(s): refuse, and name everything the operator needs to investigate.
+ */
+export function hostKeyMismatch(
+  knownHostsFile: string,
+  t: SshTarget,
+  blob: Buffer,
+  pinned: KnownHostEntry[],
+): ApplicationFailure {
   const name = knownHostsName(t.host, t.port);
   const expected = pinned.map((e) => `${e.keyType} ${e.fingerprint} (${knownHostsFile}:${e.line})`).join(', ');
   return ApplicationFailure.nonRetryable(

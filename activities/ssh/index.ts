@@ -6,7 +6,14 @@ import { downloadFile, uploadFile, type TransferResult } from './sftp';
 import type { SshStep } from './step';
 
 export { argvToCommand, shellQuote } from '../../common/shell-quote';
-export { fingerprintSha256, forgetHostKey, knownHostsLine, lookupHostKeys, pinHostKey, readKnownHosts } from '../../common/known-hosts';
+export {
+  fingerprintSha256,
+  forgetHostKey,
+  knownHostsLine,
+  lookupHostKeys,
+  pinHostKey,
+  readKnownHosts,
+} from '../../common/known-hosts';
 export type { KnownHostEntry, PinResult } from '../../common/known-hosts';
 export { connectSsh, describeTarget, pinnedConnectOptions, withSsh } from './connect';
 export { pinnedSsh } from './connector';
@@ -71,8 +78,12 @@ export function createSshActivities({ ssh }: SshActivityDeps) {
   /** Read-only preflight: the pinned host key matches, and which OS, kernel and architecture the host runs. */
   async function sshCheck(target: SshTarget): Promise<SshCheckResult> {
     return ssh.session(target, async ({ client, hostKey }) => {
-      const osRelease = parseOsRelease((await runChecked(client, ['cat', '/etc/os-release'], { timeoutMs: 30_000 })).stdout);
-      const uname = (await runChecked(client, ['uname', '-s', '-r', '-m'], { timeoutMs: 30_000 })).stdout.trim().split(/\s+/);
+      const osRelease = parseOsRelease(
+        (await runChecked(client, ['cat', '/etc/os-release'], { timeoutMs: 30_000 })).stdout,
+      );
+      const uname = (await runChecked(client, ['uname', '-s', '-r', '-m'], { timeoutMs: 30_000 })).stdout
+        .trim()
+        .split(/\s+/);
       return {
         hostKeyFingerprint: hostKey.fingerprint,
         os: { id: osRelease.ID ?? '', versionId: osRelease.VERSION_ID ?? '', prettyName: osRelease.PRETTY_NAME ?? '' },
@@ -107,13 +118,21 @@ export function createSshActivities({ ssh }: SshActivityDeps) {
    * destination is what resumes a retried attempt; the last heartbeat is
    * only logged, to show in the worker log where the previous attempt got to.
    */
-  async function transfer(what: string, target: SshTarget, run: (s: SshStep, onProgress: (done: number) => void) => Promise<TransferResult>): Promise<TransferResult> {
+  async function transfer(
+    what: string,
+    target: SshTarget,
+    run: (s: SshStep, onProgress: (done: number) => void) => Promise<TransferResult>,
+  ): Promise<TransferResult> {
     const ctx = Context.current();
     const previous = ctx.info.heartbeatDetails as { bytesDone?: number } | undefined;
     if (ctx.info.attempt > 1 || previous?.bytesDone) {
-      ctx.log.info(`${what}: attempt ${ctx.info.attempt}, previous attempt reported ${previous?.bytesDone ?? 0} bytes done; resuming from the partial file`);
+      ctx.log.info(
+        `${what}: attempt ${ctx.info.attempt}, previous attempt reported ${previous?.bytesDone ?? 0} bytes done; resuming from the partial file`,
+      );
     }
-    const result = await ssh.step(what, target, { bytesDone: previous?.bytesDone ?? 0 }, (s) => run(s, (bytesDone) => s.progress({ bytesDone })));
+    const result = await ssh.step(what, target, { bytesDone: previous?.bytesDone ?? 0 }, (s) =>
+      run(s, (bytesDone) => s.progress({ bytesDone })),
+    );
     ctx.log.info(
       result.skipped
         ? `${what}: destination already identical (${result.size} bytes), skipped`

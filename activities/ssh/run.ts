@@ -20,7 +20,10 @@ import { argvToCommand } from '../../common/shell-quote';
 export const OUTPUT_CAP_BYTES = 1024 * 1024;
 
 export interface RunOptions {
-  /** Written to the command's stdin, then EOF. The place for secrets. Without it stdin is closed at once, so nothing waits for input. */
+  /**
+   * Written to the command's stdin, then EOF. The place for secrets. Without it stdin is closed at once, so nothing
+   * waits for input.
+   */
   stdin?: string | Buffer;
   /** Kill the command (signal KILL, close the channel) after this long. @default no limit */
   timeoutMs?: number;
@@ -174,7 +177,10 @@ export function runCommand(client: Client, argv: readonly string[], opts: RunOpt
     }
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     if (opts.timeoutMs !== undefined) {
-      timer = setTimeout(() => stop(`${name} was killed on the host after its ${opts.timeoutMs} ms timeout`), opts.timeoutMs);
+      timer = setTimeout(
+        () => stop(`${name} was killed on the host after its ${opts.timeoutMs} ms timeout`),
+        opts.timeoutMs,
+      );
     }
 
     client.exec(command, (err, ch) => {
@@ -233,7 +239,11 @@ export function runCommand(client: Client, argv: readonly string[], opts: RunOpt
         settled = true;
         cleanup();
         if (exitCode === undefined) {
-          return reject(ApplicationFailure.create({ message: `SSH connection lost while ${name} was running; its outcome is unknown` }));
+          return reject(
+            ApplicationFailure.create({
+              message: `SSH connection lost while ${name} was running; its outcome is unknown`,
+            }),
+          );
         }
         if (head?.length) takeErr(head); // no PGID line after all (a non-POSIX shell's complaint): keep it
         const tailOut = outDec.end();
@@ -272,11 +282,22 @@ export interface RunCheckedOptions extends RunOptions {
  * (only argv[0] is named: argv may be long, and messages are not encrypted in
  * Temporal's history).
  */
-export async function runChecked(client: Client, argv: readonly string[], opts: RunCheckedOptions = {}): Promise<RunResult> {
+export async function runChecked(
+  client: Client,
+  argv: readonly string[],
+  opts: RunCheckedOptions = {},
+): Promise<RunResult> {
   const result = await runCommand(client, argv, opts);
   if (result.exitCode === 0) return result;
-  const tail = result.stderr.trimEnd().split('\n').slice(-(opts.stderrLines ?? 20)).join('\n');
-  const status = result.exitCode === null ? `was killed by signal ${result.signal ?? 'unknown'}` : `exited with status ${result.exitCode}`;
+  const tail = result.stderr
+    .trimEnd()
+    .split('\n')
+    .slice(-(opts.stderrLines ?? 20))
+    .join('\n');
+  const status =
+    result.exitCode === null
+      ? `was killed by signal ${result.signal ?? 'unknown'}`
+      : `exited with status ${result.exitCode}`;
   const retryable = result.exitCode !== null && (opts.retryableExitCodes ?? []).includes(result.exitCode);
   throw ApplicationFailure.create({
     message: `${argv[0]} ${status} on the host${tail ? `:\n${tail}` : ' (no stderr)'}`,

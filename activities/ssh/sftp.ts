@@ -24,7 +24,10 @@ import { runChecked } from './run';
  * sha256sum).
  */
 
-/** Bytes per SFTP request batch: large enough to amortise round trips, small enough for frequent progress and abort checks. */
+/**
+ * Bytes per SFTP request batch: large enough to amortise round trips, small enough for frequent progress and abort
+ * checks.
+ */
 export const CHUNK_BYTES = 256 * 1024;
 /** Read requests kept in flight during a download. */
 export const READ_WINDOW = 8;
@@ -34,7 +37,10 @@ export interface TransferOptions {
   onProgress?(bytesDone: number, total: number): void;
   /** Stops the transfer, pending requests included; the partial file is kept for the next attempt. */
   signal?: AbortSignal;
-  /** Wraps the phases that move no bytes (checksums of whole files), so the caller can prove liveness otherwise (see `StepProgress.whileQuiet`). */
+  /**
+   * Wraps the phases that move no bytes (checksums of whole files), so the caller can prove liveness otherwise (see
+   * `StepProgress.whileQuiet`).
+   */
   whileQuiet?<T>(fn: () => Promise<T>): Promise<T>;
   /** Permissions of the final file. The partial file is always 0600 (it may be a secret archive). @default 0o600 */
   mode?: number;
@@ -127,14 +133,18 @@ async function remoteReplace(sftp: SFTPWrapper, from: string, to: string): Promi
 function aborted(what: string, done: number, total: number, signal?: AbortSignal): ApplicationFailure {
   const reason = signal?.reason as { type?: string } | undefined;
   const why = reason?.type === FailureType.Stalled ? 'no progress' : 'cancelled';
-  return ApplicationFailure.create({ message: `${what} stopped at ${done} of ${total} bytes: ${why}; the next attempt resumes from there` });
+  return ApplicationFailure.create({
+    message: `${what} stopped at ${done} of ${total} bytes: ${why}; the next attempt resumes from there`,
+  });
 }
 
 const direct = <T>(fn: () => Promise<T>): Promise<T> => fn();
 
 function mismatch(what: string, detail: string): ApplicationFailure {
   // The source changed under us or the partial file was not a prefix of it: start over next attempt.
-  return ApplicationFailure.create({ message: `${what} did not verify (${detail}); the partial file was removed and the next attempt starts over` });
+  return ApplicationFailure.create({
+    message: `${what} did not verify (${detail}); the partial file was removed and the next attempt starts over`,
+  });
 }
 
 function describeSftpError(what: string, err: unknown): unknown {
@@ -146,28 +156,43 @@ function describeSftpError(what: string, err: unknown): unknown {
  * Copy a local file to the host, resuming a partial upload. Idempotent: an
  * identical destination is skipped. See the module comment for the protocol.
  */
-export async function uploadFile(client: Client, localPath: string, remotePath: string, opts: TransferOptions = {}): Promise<TransferResult> {
+export async function uploadFile(
+  client: Client,
+  localPath: string,
+  remotePath: string,
+  opts: TransferOptions = {},
+): Promise<TransferResult> {
   const what = `Upload of ${localPath} to ${remotePath}`;
   const sig = opts.signal;
   const quiet = opts.whileQuiet ?? direct;
   let position = 0;
   let total = 0;
   const st = await fsp.stat(localPath).catch((err: Error) => {
-    throw ApplicationFailure.nonRetryable(`${what}: cannot read the local file: ${err.message}`, FailureType.Validation);
+    throw ApplicationFailure.nonRetryable(
+      `${what}: cannot read the local file: ${err.message}`,
+      FailureType.Validation,
+    );
   });
   total = st.size;
   const sha256 = await quiet(() => sha256File(localPath));
   const sftp = await openSftp(client, sig);
   try {
     const existing = await remoteStat(sftp, remotePath, sig);
-    if (existing?.isFile() && existing.size === total && (await quiet(() => remoteSha256(client, remotePath, sig))) === sha256) {
+    if (
+      existing?.isFile() &&
+      existing.size === total &&
+      (await quiet(() => remoteSha256(client, remotePath, sig))) === sha256
+    ) {
       return { skipped: true, size: total, sha256, resumedFrom: 0, bytesTransferred: 0 };
     }
     const partial = `${remotePath}.partial`;
     const prior = await remoteStat(sftp, partial, sig);
     // A partial larger than the source cannot be a prefix of it: start over.
     const resumedFrom = prior?.isFile() && prior.size <= total ? prior.size : 0;
-    const handle = await call<Buffer>((cb) => sftp.open(partial, resumedFrom > 0 ? 'r+' : 'w', { mode: 0o600 }, cb), sig);
+    const handle = await call<Buffer>(
+      (cb) => sftp.open(partial, resumedFrom > 0 ? 'r+' : 'w', { mode: 0o600 }, cb),
+      sig,
+    );
     position = resumedFrom;
     try {
       opts.onProgress?.(position, total);
@@ -207,7 +232,12 @@ export async function uploadFile(client: Client, localPath: string, remotePath: 
  * Copy a file from the host to the management machine, resuming a partial
  * download. Idempotent: an identical destination is skipped.
  */
-export async function downloadFile(client: Client, remotePath: string, localPath: string, opts: TransferOptions = {}): Promise<TransferResult> {
+export async function downloadFile(
+  client: Client,
+  remotePath: string,
+  localPath: string,
+  opts: TransferOptions = {},
+): Promise<TransferResult> {
   const what = `Download of ${remotePath} to ${localPath}`;
   const sig = opts.signal;
   const quiet = opts.whileQuiet ?? direct;
@@ -216,7 +246,8 @@ export async function downloadFile(client: Client, remotePath: string, localPath
   const sftp = await openSftp(client, sig);
   try {
     const st = await remoteStat(sftp, remotePath, sig);
-    if (!st?.isFile()) throw ApplicationFailure.nonRetryable(`${what}: no such file on the host`, FailureType.Validation);
+    if (!st?.isFile())
+      throw ApplicationFailure.nonRetryable(`${what}: no such file on the host`, FailureType.Validation);
     total = st.size;
     const sha256 = await quiet(() => remoteSha256(client, remotePath, sig));
     const existing = await localStat(localPath);
@@ -241,7 +272,11 @@ export async function downloadFile(client: Client, remotePath: string, localPath
           const at = next;
           const buf = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, total - at));
           next += buf.length;
-          const p = call<number>((cb) => sftp.read(handle, buf, 0, buf.length, at, cb), sig).then((n) => ({ at, buf, n }));
+          const p = call<number>((cb) => sftp.read(handle, buf, 0, buf.length, at, cb), sig).then((n) => ({
+            at,
+            buf,
+            n,
+          }));
           p.catch(() => undefined); // settled later or abandoned on abort; never unhandled
           inflight.push(p);
         };
@@ -255,7 +290,10 @@ export async function downloadFile(client: Client, remotePath: string, localPath
             position = r.at + r.n;
             // A short read (the server's own limit): fill the rest of this chunk before moving on.
             while (position < r.at + r.buf.length) {
-              const n = await call<number>((cb) => sftp.read(handle, r.buf, 0, r.at + r.buf.length - position, position, cb), sig);
+              const n = await call<number>(
+                (cb) => sftp.read(handle, r.buf, 0, r.at + r.buf.length - position, position, cb),
+                sig,
+              );
               if (n === 0) break;
               await fd.write(r.buf, 0, n, position);
               position += n;

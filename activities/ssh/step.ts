@@ -2,7 +2,14 @@ import type { Client } from 'ssh2';
 import { withProgress, type StepProgress } from '../heartbeat';
 import { connectSsh, type ConnectOptions, type SshConnection } from './connect';
 import type { SshTarget } from './target';
-import { probeConnection, runChecked, runCommand, type RunCheckedOptions, type RunOptions, type RunResult } from './run';
+import {
+  probeConnection,
+  runChecked,
+  runCommand,
+  type RunCheckedOptions,
+  type RunOptions,
+  type RunResult,
+} from './run';
 
 /**
  * A long activity step over one SSH connection, heartbeating its progress

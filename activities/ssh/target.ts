@@ -10,7 +10,9 @@ import { FailureType } from '../../common/failure-types';
  * for good instead of being retried as if the host were down.
  */
 
-/** Where and as whom to connect. Holds paths and names only, never key material, so it may travel in workflow inputs. */
+/**
+ * Where and as whom to connect. Holds paths and names only, never key material, so it may travel in workflow inputs.
+ */
 export type { SshTarget } from '../../common/ssh-target';
 
 /** `user@host:port`, the way every message names a target. */
@@ -21,9 +23,12 @@ export function describeTarget(t: Pick<SshTarget, 'user' | 'host' | 'port'>): st
 /** Rejects what no retry can fix: an empty host, a port out of range, a user name that is not one. */
 export function validateTarget(t: SshTarget): void {
   const problems: string[] = [];
-  if (typeof t.host !== 'string' || t.host.length === 0 || /[\s\0]/.test(t.host)) problems.push('host must be a non-empty name without spaces');
-  if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535) problems.push(`port must be 1-65535 (got ${String(t.port)})`);
-  if (typeof t.user !== 'string' || !/^[A-Za-z0-9_.][A-Za-z0-9_.-]*$/.test(t.user)) problems.push(`user must be a plain user name (got ${JSON.stringify(t.user)})`);
+  if (typeof t.host !== 'string' || t.host.length === 0 || /[\s\0]/.test(t.host))
+    problems.push('host must be a non-empty name without spaces');
+  if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535)
+    problems.push(`port must be 1-65535 (got ${String(t.port)})`);
+  if (typeof t.user !== 'string' || !/^[A-Za-z0-9_.][A-Za-z0-9_.-]*$/.test(t.user))
+    problems.push(`user must be a plain user name (got ${JSON.stringify(t.user)})`);
   if (problems.length) {
     throw ApplicationFailure.nonRetryable(`Invalid SSH target: ${problems.join('; ')}`, FailureType.Validation);
   }
@@ -48,7 +53,10 @@ export function authConfig(t: SshTarget): Pick<ConnectConfig, 'privateKey' | 'ag
       const hint = /encrypted|passphrase/i.test(parsed.message)
         ? 'ssw reads unencrypted key files only; load an encrypted key into ssh-agent and set useAgent instead.'
         : 'Expected an OpenSSH or PEM private key file.';
-      throw ApplicationFailure.nonRetryable(`The SSH private key ${t.privateKeyPath} cannot be used: ${parsed.message}. ${hint}`, FailureType.Secret);
+      throw ApplicationFailure.nonRetryable(
+        `The SSH private key ${t.privateKeyPath} cannot be used: ${parsed.message}. ${hint}`,
+        FailureType.Secret,
+      );
     }
     cfg.privateKey = key;
   }

@@ -41,7 +41,13 @@ export interface HttpAnswer {
 }
 
 /** One HTTP/1.0 GET with the given Host header; small answers only (challenge tokens, probes). */
-export async function httpGetOverSsh(client: Client, listener: string, urlPath: string, hostHeader: string, timeoutMs = 15_000): Promise<HttpAnswer> {
+export async function httpGetOverSsh(
+  client: Client,
+  listener: string,
+  urlPath: string,
+  hostHeader: string,
+  timeoutMs = 15_000,
+): Promise<HttpAnswer> {
   const stream = await openTunnel(client, listener);
   return new Promise((resolve, reject) => {
     let raw = '';

@@ -23,7 +23,10 @@ export interface TurnRequest {
 }
 
 export function createTemporalActivities(deps: { visibility?: VisibilityDeps }) {
-  /** Polls (heartbeating) until no exclusive operation that started earlier runs on the target; returns who it waited for. */
+  /**
+   * Polls (heartbeating) until no exclusive operation that started earlier runs on the target; returns who it waited
+   * for.
+   */
   async function waitForExclusiveTurn(req: TurnRequest): Promise<{ waitedFor: string[] }> {
     const ctx = Context.current();
     const v = deps.visibility;
@@ -38,7 +41,7 @@ export function createTemporalActivities(deps: { visibility?: VisibilityDeps }) 
         const before = (page.executions ?? []).filter((e) => {
           const id = e.execution?.workflowId ?? '';
           if (id === self) return false;
-        const started = e.startTime ? tsToMs(e.startTime) : 0;
+          const started = e.startTime ? tsToMs(e.startTime) : 0;
           return started < mine || (started === mine && id < self); // earlier, or the same instant and first by ID
         });
         if (before.length === 0) return { waitedFor: [...waitedFor] };

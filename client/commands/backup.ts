@@ -3,7 +3,13 @@ import { UserError } from '../../common/errors';
 import type { BackupDeploymentResult } from '../../workflows/backup-deployment';
 import type { RestoreDeploymentResult } from '../../workflows/restore-deployment';
 import type { RestoreDrillResult } from '../../workflows/restore-drill';
-import { certTargetFromArgs, certTargetOptions, domainsFromArgs, pinHostTarget, type CertTargetArgs } from '../cert-target';
+import {
+  certTargetFromArgs,
+  certTargetOptions,
+  domainsFromArgs,
+  pinHostTarget,
+  type CertTargetArgs,
+} from '../cert-target';
 import { GlobalArgs, pathsOf } from '../context';
 import { defineCommand, defineGroup, type Command } from '../define-command';
 import type { CliIO } from '../io';
@@ -34,7 +40,9 @@ function checkTime(t: string | undefined): string | undefined {
   const iso = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?(Z|[+-](\d{2}):(\d{2}))?)?$/.exec(t);
   if (iso && isRealDateTime(iso.slice(1).map((n) => (n === undefined ? 0 : Number(n))))) return t;
   if (/^(\d+[smhDWMY])+$/.test(t)) return t;
-  throw new UserError(`--time ${JSON.stringify(t)}: expected a date or time like 2026-11-20 or 2026-11-20T10:00:00Z, or an age like 3D (days), 12h, 2W.`);
+  throw new UserError(
+    `--time ${JSON.stringify(t)}: expected a date or time like 2026-11-20 or 2026-11-20T10:00:00Z, or an age like 3D (days), 12h, 2W.`,
+  );
 }
 
 /** 2026-13-45 has the form of a date but is none: each field in range, the day in its month. */
@@ -117,24 +125,32 @@ async function runBackup(io: CliIO, kind: 'backup' | 'restore', args: GlobalArgs
   workflowIdFor(what.operation, opTarget); // throws on anything unusable, before any traffic
   const { runOperation } = await import('../run-operation');
   const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
-      await runOperation(
+  await runOperation(
     io,
     args,
-        what.operation,
-        opTarget,
-        { target, ...(apps.length ? { apps } : {}), ...(time ? { time } : {}) },
+    what.operation,
+    opTarget,
+    { target, ...(apps.length ? { apps } : {}), ...(time ? { time } : {}) },
     {
       text: (result) => {
         if (what === WORKFLOWS.verify) {
-          for (const a of (result as RestoreDrillResult).apps) io.out(`${a.domain} ${a.app}  ${!a.ok ? `FAILED: ${a.error}` : a.backupTime ? `restores: backup of ${a.backupTime}, ${a.restoredFiles} files verified` : 'no backup yet'}`);
+          for (const a of (result as RestoreDrillResult).apps)
+            io.out(
+              `${a.domain} ${a.app}  ${!a.ok ? `FAILED: ${a.error}` : a.backupTime ? `restores: backup of ${a.backupTime}, ${a.restoredFiles} files verified` : 'no backup yet'}`,
+            );
         } else if (kind === 'backup') {
           for (const a of (result as BackupDeploymentResult).apps) {
-            io.out(`${a.domain} ${a.app}  ${a.kind}; archive ${a.archiveFiles} files, ${mb(a.archiveBytes)}; ${mb(a.pulledBytes)} copied here${a.offsite ? `, ${mb(a.offsite.sentBytes)} to ${a.offsite.remote}` : ''}`);
+            io.out(
+              `${a.domain} ${a.app}  ${a.kind}; archive ${a.archiveFiles} files, ${mb(a.archiveBytes)}; ${mb(a.pulledBytes)} copied here${a.offsite ? `, ${mb(a.offsite.sentBytes)} to ${a.offsite.remote}` : ''}`,
+            );
           }
         } else {
           for (const a of (result as RestoreDeploymentResult).apps) {
             if (a.restoredTo === null) io.out(`${a.domain} ${a.app}  nothing to restore`);
-            else io.out(`${a.domain} ${a.app}  restored to ${a.restoredTo}${a.pushedBytes ? ` (${mb(a.pushedBytes)} of archive sent to the host)` : ''}${a.previousKeptAt ? `; the previous data is kept at ${a.previousKeptAt}` : ''}`);
+            else
+              io.out(
+                `${a.domain} ${a.app}  restored to ${a.restoredTo}${a.pushedBytes ? ` (${mb(a.pushedBytes)} of archive sent to the host)` : ''}${a.previousKeptAt ? `; the previous data is kept at ${a.previousKeptAt}` : ''}`,
+              );
           }
         }
       },
@@ -143,7 +159,10 @@ async function runBackup(io: CliIO, kind: 'backup' | 'restore', args: GlobalArgs
   );
 }
 
-/** The archives copied to this machine, per site and app: chains, sizes, times, and the last drill. Reads local files only. */
+/**
+ * The archives copied to this machine, per site and app: chains, sizes, times, and the last drill. Reads local files
+ * only.
+ */
 async function listBackups(io: CliIO, args: GlobalArgs & ListArgs): Promise<void> {
   const fs = await import('node:fs');
   const path = await import('node:path');
@@ -186,7 +205,11 @@ async function listBackups(io: CliIO, args: GlobalArgs & ListArgs): Promise<void
   const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
   for (const r of rows) {
     const d = r.lastDrill;
-    const drill = !d ? 'never verified' : d.ok ? `verified ${d.verifiedAt} (backup of ${d.backupTime}: recovery point ${Math.round((Date.now() - Date.parse(d.backupTime)) / 3600_000)} h old)` : `LAST DRILL FAILED ${d.verifiedAt}: ${d.error}`;
+    const drill = !d
+      ? 'never verified'
+      : d.ok
+        ? `verified ${d.verifiedAt} (backup of ${d.backupTime}: recovery point ${Math.round((Date.now() - Date.parse(d.backupTime)) / 3600_000)} h old)`
+        : `LAST DRILL FAILED ${d.verifiedAt}: ${d.error}`;
     io.out(`${r.domain} ${r.app}  ${drill}`);
     for (const c of r.chains) {
       io.out(`  full         ${c.full.time}  ${mb(c.full.bytes)}`);
@@ -194,4 +217,3 @@ async function listBackups(io: CliIO, args: GlobalArgs & ListArgs): Promise<void
     }
   }
 }
-

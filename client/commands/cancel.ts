@@ -23,11 +23,17 @@ export function cancelCommand(io: CliIO): Command {
         // Cancellation runs the workflow's cleanup, which needs a worker: with none, waiting would hang.
         if (args.wait && !(await hasWorker(client, desc.taskQueue))) {
           const msg = `Cancellation of ${args.id} is recorded; it takes effect when a worker polls task queue "${desc.taskQueue}" ("ssw worker").`;
-          io.out(args.json ? JSON.stringify({ workflowId: args.id, cancelRequested: true, workerRunning: false }) : msg);
+          io.out(
+            args.json ? JSON.stringify({ workflowId: args.id, cancelRequested: true, workerRunning: false }) : msg,
+          );
           return;
         }
         if (!args.wait) {
-          io.out(args.json ? JSON.stringify({ workflowId: args.id, cancelRequested: true }) : `Cancellation requested for ${args.id}.`);
+          io.out(
+            args.json
+              ? JSON.stringify({ workflowId: args.id, cancelRequested: true })
+              : `Cancellation requested for ${args.id}.`,
+          );
           return;
         }
         const { WorkflowFailedError } = await import('@temporalio/client');

@@ -2,7 +2,15 @@ import type { CertTarget } from '../../common/tls/plan';
 import type { CertificateStatusResult } from '../../workflows/certificate-status';
 import type { RenewCertificatesResult } from '../../workflows/renew-certificates';
 import type { RestoreCertificatesResult } from '../../workflows/restore-certificates';
-import { certTargetFromArgs, certTargetOptions, checkCertConfig, pinHostTarget, renewOptions, validPort, type CertTargetArgs } from '../cert-target';
+import {
+  certTargetFromArgs,
+  certTargetOptions,
+  checkCertConfig,
+  pinHostTarget,
+  renewOptions,
+  validPort,
+  type CertTargetArgs,
+} from '../cert-target';
 import type { GlobalArgs } from '../context';
 import { defineCommand, defineGroup, type Command } from '../define-command';
 import type { CliIO } from '../io';
@@ -82,18 +90,32 @@ async function runCert(io: CliIO, args: GlobalArgs & CertArgs): Promise<void> {
         : { target };
 
   const { runOperation } = await import('../run-operation');
-      await runOperation(io, args, OPERATIONS[args.action].operation, opTarget, input, {
-    text: (result) => {
-      if (args.action === 'renew') printRenew(io, result as RenewCertificatesResult);
-      else if (args.action === 'status') printStatus(io, result as CertificateStatusResult, target);
-      else printRestore(io, result as RestoreCertificatesResult);
+  await runOperation(
+    io,
+    args,
+    OPERATIONS[args.action].operation,
+    opTarget,
+    input,
+    {
+      text: (result) => {
+        if (args.action === 'renew') printRenew(io, result as RenewCertificatesResult);
+        else if (args.action === 'status') printStatus(io, result as CertificateStatusResult, target);
+        else printRestore(io, result as RestoreCertificatesResult);
+      },
+      // Days left are computed at display time: the workflow's result is a record, not a clock.
+      json: (result) =>
+        args.action === 'status'
+          ? {
+              ...(result as CertificateStatusResult),
+              sites: (result as CertificateStatusResult).sites.map((s) => ({
+                ...s,
+                daysLeft: s.notAfter ? daysLeft(s.notAfter) : null,
+              })),
+            }
+          : result,
     },
-    // Days left are computed at display time: the workflow's result is a record, not a clock.
-    json: (result) =>
-      args.action === 'status'
-        ? { ...(result as CertificateStatusResult), sites: (result as CertificateStatusResult).sites.map((s) => ({ ...s, daysLeft: s.notAfter ? daysLeft(s.notAfter) : null })) }
-        : result,
-  }, { beforeStart: () => pinHostTarget(args, target) });
+    { beforeStart: () => pinHostTarget(args, target) },
+  );
 }
 
 const day = (iso: string) => iso.slice(0, 10);
@@ -106,7 +128,10 @@ function printRenew(io: CliIO, r: RenewCertificatesResult): void {
     io.out(`  expires  ${day(s.notAfter)} (${daysLeft(s.notAfter)} days), serial ${s.serial}`);
     if (s.backupFile) io.out(`  saved    ${s.backupFile}`);
   }
-  if (r.reload) io.out(`proxy reloaded: ${r.reload.how === 'none' ? 'no nginx running' : r.reload.detail}${r.verified.length ? `; serving the new certificate for ${r.verified.join(', ')}` : ''}`);
+  if (r.reload)
+    io.out(
+      `proxy reloaded: ${r.reload.how === 'none' ? 'no nginx running' : r.reload.detail}${r.verified.length ? `; serving the new certificate for ${r.verified.join(', ')}` : ''}`,
+    );
   for (const note of r.reload?.ignored ?? []) io.out(`  warning: ${note}`);
 }
 
@@ -121,7 +146,9 @@ function printStatus(io: CliIO, r: CertificateStatusResult, target: CertTarget):
       continue;
     }
     const left = daysLeft(s.notAfter!);
-    io.out(`${s.domain}  expires ${day(s.notAfter!)} (${left} days left)${left <= 30 ? '  RENEWAL DUE' : ''}${s.configured ? '' : '  (not in the config)'}`);
+    io.out(
+      `${s.domain}  expires ${day(s.notAfter!)} (${left} days left)${left <= 30 ? '  RENEWAL DUE' : ''}${s.configured ? '' : '  (not in the config)'}`,
+    );
     io.out(`  issuer   ${s.issuer}`);
     io.out(`  names    ${s.names.join(', ')}`);
     if (s.missingNames.length) io.out(`  missing  ${s.missingNames.join(', ')} (the next "ssw cert renew" adds them)`);

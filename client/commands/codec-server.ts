@@ -40,7 +40,10 @@ export function checkCodecArgs(args: CodecArgs): void {
     } catch {
       // not a URL
     }
-    if (!ok) throw new UserError(`--ui-origin must be an origin like http://127.0.0.1:8233 (scheme, host and port, no path), got ${JSON.stringify(String(origin))}.`);
+    if (!ok)
+      throw new UserError(
+        `--ui-origin must be an origin like http://127.0.0.1:8233 (scheme, host and port, no path), got ${JSON.stringify(String(origin))}.`,
+      );
   }
   for (const user of args['codec-allow-user'] ?? []) uidOfUser(String(user));
 }
@@ -55,7 +58,11 @@ export async function startCodecFromArgs(args: GlobalArgs & CodecArgs, io: CliIO
   const { loadOrCreateKeyring } = await import('../../common/codec/keyring');
   const { createCodecServer, listenCodecServer, uiOrigins } = await import('../services/codec-server');
   const codec = new AesGcmPayloadCodec(loadOrCreateKeyring(paths.payloadKey), { plaintext: 'pass' });
-  const server = createCodecServer({ codec, allowedOrigins: args['ui-origin'] ?? uiOrigins(args['ui-port'] ?? 8233), allowedUids });
+  const server = createCodecServer({
+    codec,
+    allowedOrigins: args['ui-origin'] ?? uiOrigins(args['ui-port'] ?? 8233),
+    allowedUids,
+  });
   const url = await listenCodecServer(server, { port: args['codec-port'] }).catch((err: NodeJS.ErrnoException) => {
     throw new UserError(
       `Cannot listen on 127.0.0.1:${args['codec-port']} for the codec server (${err.code}). Choose another --codec-port.`,
@@ -72,7 +79,10 @@ export function uidOfUser(user: string): number {
     .readFileSync('/etc/passwd', 'utf8')
     .split('\n')
     .find((l) => l.split(':')[0] === user);
-  if (!line) throw new UserError(`--codec-allow-user ${JSON.stringify(user.slice(0, 64))}: no such user on this machine (see /etc/passwd).`);
+  if (!line)
+    throw new UserError(
+      `--codec-allow-user ${JSON.stringify(user.slice(0, 64))}: no such user on this machine (see /etc/passwd).`,
+    );
   return Number(line.split(':')[2]);
 }
 

@@ -65,7 +65,7 @@ export function configCommand(io: CliIO): Command {
               type: 'string',
               describe: "Check this deployment's project.conf (with --remote: and its sites)",
             },
-            site: { type: 'string', describe: 'Check this site\'s site.conf' },
+            site: { type: 'string', describe: "Check this site's site.conf" },
           }),
         handler: (args) => checkConfig(io, args),
       }),
@@ -86,7 +86,11 @@ async function checkConfig(io: CliIO, args: GlobalArgs & ConfigArgs): Promise<vo
     if (args.remote) loadRemoteConfig(paths, args.remote);
     if (args.deployment) loadProjectConfig(paths, args.deployment);
     if (args.site) loadSiteConfig(paths, args.site);
-    checked = { remotes: args.remote ? [args.remote] : [], deployments: args.deployment ? [args.deployment] : [], sites: args.site ? [args.site] : [] };
+    checked = {
+      remotes: args.remote ? [args.remote] : [],
+      deployments: args.deployment ? [args.deployment] : [],
+      sites: args.site ? [args.site] : [],
+    };
   } else {
     checked = checkAll(paths, config);
   }
@@ -96,9 +100,13 @@ async function checkConfig(io: CliIO, args: GlobalArgs & ConfigArgs): Promise<vo
   }
   const n = checked.remotes.length + checked.deployments.length + checked.sites.length;
   if (n === 0) {
-    io.out(`No config files under ${paths.root} yet (remotes/*/remote.conf, projects/*/project.conf, sites/*/site.conf).`);
+    io.out(
+      `No config files under ${paths.root} yet (remotes/*/remote.conf, projects/*/project.conf, sites/*/site.conf).`,
+    );
     return;
   }
   const part = (label: string, xs: string[]) => (xs.length ? `${label} ${xs.join(', ')}` : '');
-  io.out(`Configuration under ${paths.root} is valid: ${[part('remotes', checked.remotes), part('deployments', checked.deployments), part('sites', checked.sites)].filter(Boolean).join('; ')}.`);
+  io.out(
+    `Configuration under ${paths.root} is valid: ${[part('remotes', checked.remotes), part('deployments', checked.deployments), part('sites', checked.sites)].filter(Boolean).join('; ')}.`,
+  );
 }

@@ -38,10 +38,16 @@ const targetOptions = {
 } as const;
 
 function targetOf(args: GlobalArgs & DeploymentArgs) {
-  if (!args.deployment) throw new UserError('Name the deployment: --deployment NAME (an entry of the remote\'s DEPLOYMENT_STRING, e.g. public).');
+  if (!args.deployment)
+    throw new UserError(
+      "Name the deployment: --deployment NAME (an entry of the remote's DEPLOYMENT_STRING, e.g. public).",
+    );
   validateName('deployment', args.deployment);
   const remote = args.remote ?? currentRemote(pathsOf(args));
-  if (!remote) throw new UserError('No remote given and no current remote: pass --remote NAME, or set one with "ssw remote switch NAME".');
+  if (!remote)
+    throw new UserError(
+      'No remote given and no current remote: pass --remote NAME, or set one with "ssw remote switch NAME".',
+    );
   validateName('remote', remote);
   const skip = {
     ...(args['skip-wwwserver'] ? { www: true } : {}),
@@ -52,19 +58,27 @@ function targetOf(args: GlobalArgs & DeploymentArgs) {
 }
 
 /** Config first (stubs, every problem at once), then the remote's record; throws UserError before any traffic. */
-async function checkConfig(args: GlobalArgs & DeploymentArgs, target: { remote: string; deployment: string }, verb?: string): Promise<void> {
+async function checkConfig(
+  args: GlobalArgs & DeploymentArgs,
+  target: { remote: string; deployment: string },
+  verb?: string,
+): Promise<void> {
   const { loadDeploymentConfig } = await import('../../common/config');
   loadDeploymentConfig(pathsOf(args), target);
   if (verb) productionGuard(target, args, verb);
   const { readRemoteRecord } = await import('../../common/remotes');
   if (!readRemoteRecord(pathsOf(args), target.remote)) {
-    throw new UserError(`Remote ${target.remote} is not under management here (${pathsOf(args).remoteRecord(target.remote)} is missing). Run "ssw remote add ${target.remote} HOST" first.`);
+    throw new UserError(
+      `Remote ${target.remote} is not under management here (${pathsOf(args).remoteRecord(target.remote)} is missing). Run "ssw remote add ${target.remote} HOST" first.`,
+    );
   }
 }
 
 function productionGuard(target: { remote: string }, args: DeploymentArgs, verb: string): void {
   if (target.remote.toLowerCase().includes('prod') && !args.yes) {
-    throw new UserError(`Remote ${target.remote} is a production remote. Nothing was started. To ${verb} it, run the command again with --yes (ssw never asks mid-run).`);
+    throw new UserError(
+      `Remote ${target.remote} is a production remote. Nothing was started. To ${verb} it, run the command again with --yes (ssw never asks mid-run).`,
+    );
   }
 }
 
@@ -73,7 +87,12 @@ function productionGuard(target: { remote: string }, args: DeploymentArgs, verb:
  * (the CLI never does), and the plan is printed here. Quiet: no "Started"
  * line or progress, only the plan (or its JSON).
  */
-async function printPlan(io: CliIO, args: GlobalArgs & DeploymentArgs, target: ReturnType<typeof targetOf> & { instancesOnly?: boolean }, showKeep: boolean): Promise<void> {
+async function printPlan(
+  io: CliIO,
+  args: GlobalArgs & DeploymentArgs,
+  target: ReturnType<typeof targetOf> & { instancesOnly?: boolean },
+  showKeep: boolean,
+): Promise<void> {
   const { formatPlan } = await import('../../common/deployment/plan');
   const { askReadOnly, ReadFailed } = await import('../read-only');
   const req = {
@@ -84,12 +103,27 @@ async function printPlan(io: CliIO, args: GlobalArgs & DeploymentArgs, target: R
   };
   const { plan } = await withClient(args, (client) =>
     askReadOnly(client, io, req).catch((err: unknown) => {
-      if (err instanceof ReadFailed) throw new UserError(`Could not read deployment ${target.deployment} on remote ${target.remote}: ${err.message}`);
+      if (err instanceof ReadFailed)
+        throw new UserError(
+          `Could not read deployment ${target.deployment} on remote ${target.remote}: ${err.message}`,
+        );
       throw err;
     }),
   );
   if (args.json) {
-    io.out(JSON.stringify({ remote: target.remote, deployment: target.deployment, empty: plan.empty, conflicts: plan.conflicts, items: plan.items }, null, 2));
+    io.out(
+      JSON.stringify(
+        {
+          remote: target.remote,
+          deployment: target.deployment,
+          empty: plan.empty,
+          conflicts: plan.conflicts,
+          items: plan.items,
+        },
+        null,
+        2,
+      ),
+    );
     return;
   }
   io.out(`Deployment ${target.deployment} on remote ${target.remote}:`);
@@ -99,42 +133,86 @@ async function printPlan(io: CliIO, args: GlobalArgs & DeploymentArgs, target: R
 export function upCommand(io: CliIO): Command {
   return defineCommand({
     command: 'up',
-    describe: 'Bring a deployment up (ss-up): project, network, base image, every instance in parallel, then the www services (certificates, proxy, apps); resumable',
+    describe:
+      'Bring a deployment up (ss-up): project, network, base image, every instance in parallel, then the www services (certificates, proxy, apps); resumable',
     builder: (y) =>
       y.options(targetOptions).options({
-        plan: { type: 'boolean', default: false, describe: 'Print what up would create, change, keep or delete, and change nothing' },
-        yes: { type: 'boolean', default: false, describe: 'Confirm changing a production remote (name contains "prod")' },
-        detach: { type: 'boolean', default: false, describe: 'Return once started, printing the workflow ID and the Web UI link' },
-        sequential: { type: 'boolean', default: false, hidden: true, describe: 'Instances one after another, as ss did (benchmarks)' },
-        'cert-renew': { type: 'boolean', default: true, describe: 'Obtain or renew the certificates that are due (--no-cert-renew keeps what the www instance has)' },
-        'restore-certs': { type: 'boolean', default: false, describe: 'First put back the certificates saved on this machine (a rebuilt www instance)' },
-        'restore-wwwserver': { type: 'boolean', default: false, describe: "Restore the apps' data from the latest backup before starting them" },
-        'skip-wwwbackup': { type: 'boolean', default: false, describe: 'No backup of the www apps after a deploy that changed them' },
-        'instances-only': { type: 'boolean', default: false, describe: 'Bring up the instances and stop: no certificates or services (point DNS at them, then run up again)' },
+        plan: {
+          type: 'boolean',
+          default: false,
+          describe: 'Print what up would create, change, keep or delete, and change nothing',
+        },
+        yes: {
+          type: 'boolean',
+          default: false,
+          describe: 'Confirm changing a production remote (name contains "prod")',
+        },
+        detach: {
+          type: 'boolean',
+          default: false,
+          describe: 'Return once started, printing the workflow ID and the Web UI link',
+        },
+        sequential: {
+          type: 'boolean',
+          default: false,
+          hidden: true,
+          describe: 'Instances one after another, as ss did (benchmarks)',
+        },
+        'cert-renew': {
+          type: 'boolean',
+          default: true,
+          describe: 'Obtain or renew the certificates that are due (--no-cert-renew keeps what the www instance has)',
+        },
+        'restore-certs': {
+          type: 'boolean',
+          default: false,
+          describe: 'First put back the certificates saved on this machine (a rebuilt www instance)',
+        },
+        'restore-wwwserver': {
+          type: 'boolean',
+          default: false,
+          describe: "Restore the apps' data from the latest backup before starting them",
+        },
+        'skip-wwwbackup': {
+          type: 'boolean',
+          default: false,
+          describe: 'No backup of the www apps after a deploy that changed them',
+        },
+        'instances-only': {
+          type: 'boolean',
+          default: false,
+          describe:
+            'Bring up the instances and stop: no certificates or services (point DNS at them, then run up again)',
+        },
       }),
     handler: async (args) => {
       const target = targetOf(args);
       await checkConfig(args, target, args.plan ? undefined : 'change');
-      if (args.plan) return printPlan(io, args, { ...target, ...(args['instances-only'] ? { instancesOnly: true } : {}) }, false);
+      if (args.plan)
+        return printPlan(io, args, { ...target, ...(args['instances-only'] ? { instancesOnly: true } : {}) }, false);
       const { runOperation } = await import('../run-operation');
       await runOperation(
         io,
         args,
         'up',
         { remote: target.remote, deployment: target.deployment },
-            {
-              ...target,
-              ...(args.yes ? { confirmed: true } : {}),
-              ...(args.sequential ? { sequential: true } : {}),
-              ...(args['cert-renew'] === false ? { noCertRenew: true } : {}),
-              ...(args['restore-certs'] ? { restoreCerts: true } : {}),
-              ...(args['restore-wwwserver'] ? { restoreWww: true } : {}),
-              ...(args['skip-wwwbackup'] ? { skipBackup: true } : {}),
-              ...(args['instances-only'] ? { instancesOnly: true } : {}),
-            },
+        {
+          ...target,
+          ...(args.yes ? { confirmed: true } : {}),
+          ...(args.sequential ? { sequential: true } : {}),
+          ...(args['cert-renew'] === false ? { noCertRenew: true } : {}),
+          ...(args['restore-certs'] ? { restoreCerts: true } : {}),
+          ...(args['restore-wwwserver'] ? { restoreWww: true } : {}),
+          ...(args['skip-wwwbackup'] ? { skipBackup: true } : {}),
+          ...(args['instances-only'] ? { instancesOnly: true } : {}),
+        },
         {
           text: (r) => {
-            io.out(r.changes.length ? `${r.changes.length} change(s) applied.` : 'No changes: the deployment already matched the config.');
+            io.out(
+              r.changes.length
+                ? `${r.changes.length} change(s) applied.`
+                : 'No changes: the deployment already matched the config.',
+            );
             for (const i of r.instances) io.out(`${i.role}  ${i.name}  ${i.address}  host key ${i.hostKeyFingerprint}`);
             for (const name of r.removed) io.out(`removed ${name} (not in the config; its volumes are kept)`);
             for (const w of r.warnings ?? []) io.out(`WARNING: ${w}`);
@@ -142,8 +220,17 @@ export function upCommand(io: CliIO): Command {
             if (!s) return;
             for (const c of s.certificates) io.out(`certificate ${c.domain}: ${c.action} (${c.detail})`);
             for (const x of s.stacks) {
-              const done = Object.entries({ created: x.created, replaced: x.replaced, started: x.started, reloaded: x.reloaded, rejoined: x.rejoined, removed: x.removed }).filter(([, v]) => v.length);
-              io.out(`stack ${x.stack}: ${done.length ? done.map(([k, v]) => `${k} ${v.join(', ')}`).join('; ') : 'unchanged'}`);
+              const done = Object.entries({
+                created: x.created,
+                replaced: x.replaced,
+                started: x.started,
+                reloaded: x.reloaded,
+                rejoined: x.rejoined,
+                removed: x.removed,
+              }).filter(([, v]) => v.length);
+              io.out(
+                `stack ${x.stack}: ${done.length ? done.map(([k, v]) => `${k} ${v.join(', ')}`).join('; ') : 'unchanged'}`,
+              );
             }
             for (const x of s.removedStacks) io.out(`stack ${x}: removed (its site or app left the config)`);
             io.out(`Serving ${s.served.join(', ')}${s.backup === 'done' ? '; the apps were backed up' : ''}.`);
@@ -160,10 +247,26 @@ export function downCommand(io: CliIO): Command {
     describe: 'Take a deployment down (ss-down): delete its instances and profiles; volumes stay unless --purge',
     builder: (y) =>
       y.options(targetOptions).options({
-        purge: { type: 'boolean', default: false, describe: "Also delete the instances' volumes (their data): asks first, or --yes" },
-        yes: { type: 'boolean', default: false, describe: 'Confirm --purge, and changing a production remote, without asking' },
-        detach: { type: 'boolean', default: false, describe: 'Return once started, printing the workflow ID and the Web UI link' },
-        'skip-wwwbackup': { type: 'boolean', default: false, describe: 'Do not back up the www apps before removing them' },
+        purge: {
+          type: 'boolean',
+          default: false,
+          describe: "Also delete the instances' volumes (their data): asks first, or --yes",
+        },
+        yes: {
+          type: 'boolean',
+          default: false,
+          describe: 'Confirm --purge, and changing a production remote, without asking',
+        },
+        detach: {
+          type: 'boolean',
+          default: false,
+          describe: 'Return once started, printing the workflow ID and the Web UI link',
+        },
+        'skip-wwwbackup': {
+          type: 'boolean',
+          default: false,
+          describe: 'Do not back up the www apps before removing them',
+        },
       }),
     handler: async (args) => {
       const target = targetOf(args);
@@ -187,10 +290,18 @@ export function downCommand(io: CliIO): Command {
             if (r.stacksRemoved.length) io.out(`Stopped and removed stacks ${r.stacksRemoved.join(', ')}.`);
             io.out(r.removed.length ? `Removed ${r.removed.join(', ')}.` : 'No instance was there.');
             if (r.volumesDeleted.length) io.out(`Deleted volumes ${r.volumesDeleted.join(', ')}.`);
-            if (r.volumesKept.length) io.out(`Kept volumes ${r.volumesKept.join(', ')} (their data); "ssw up" attaches them again, "ssw down --purge" deletes them.`);
-            io.out(r.networkRemoved ? 'Removed the deployment network.' : 'The deployment network stays (in use, or not there).');
+            if (r.volumesKept.length)
+              io.out(
+                `Kept volumes ${r.volumesKept.join(', ')} (their data); "ssw up" attaches them again, "ssw down --purge" deletes them.`,
+              );
+            io.out(
+              r.networkRemoved
+                ? 'Removed the deployment network.'
+                : 'The deployment network stays (in use, or not there).',
+            );
             if (r.project?.deleted) io.out(`Deleted the LXD project ${target.deployment}.`);
-            else if (r.project?.holds.length) io.out(`Kept the LXD project ${target.deployment}: it still holds ${r.project.holds.join(', ')}.`);
+            else if (r.project?.holds.length)
+              io.out(`Kept the LXD project ${target.deployment}: it still holds ${r.project.holds.join(', ')}.`);
           },
         },
       );
@@ -201,12 +312,16 @@ export function downCommand(io: CliIO): Command {
 /** --purge deletes data: on a terminal, the operator types the deployment's name; elsewhere --yes is required. */
 async function confirmPurge(io: CliIO, target: { remote: string; deployment: string }): Promise<void> {
   if (!process.stdin.isTTY || !io.isTTY) {
-    throw new UserError(`--purge deletes the volumes (all data) of deployment ${target.deployment} on remote ${target.remote}. Nothing was started. Add --yes to confirm without a prompt.`);
+    throw new UserError(
+      `--purge deletes the volumes (all data) of deployment ${target.deployment} on remote ${target.remote}. Nothing was started. Add --yes to confirm without a prompt.`,
+    );
   }
   const readline = await import('node:readline/promises');
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
   try {
-    const answer = await rl.question(`--purge deletes the volumes (all data) of deployment ${target.deployment} on remote ${target.remote}. Type the deployment's name to confirm: `);
+    const answer = await rl.question(
+      `--purge deletes the volumes (all data) of deployment ${target.deployment} on remote ${target.remote}. Type the deployment's name to confirm: `,
+    );
     if (answer.trim() !== target.deployment) throw new UserError('Not confirmed. Nothing was started.');
   } finally {
     rl.close();
@@ -217,7 +332,14 @@ export function showCommand(io: CliIO): Command {
   return defineCommand({
     command: 'show',
     describe: 'What exists of a deployment on its remote versus what the config wants (ss-show); changes nothing',
-    builder: (y) => y.options(targetOptions).options({ 'instances-only': { type: 'boolean', default: false, describe: 'Leave out the services (stacks) on the www instance' } }),
+    builder: (y) =>
+      y.options(targetOptions).options({
+        'instances-only': {
+          type: 'boolean',
+          default: false,
+          describe: 'Leave out the services (stacks) on the www instance',
+        },
+      }),
     handler: async (args) => {
       const target = targetOf(args);
       await checkConfig(args, target);

@@ -41,8 +41,11 @@ async function checkPrivateKeyFile(key: string): Promise<void> {
   try {
     data = readRegularFile(key, 64 * 1024).data;
   } catch (err) {
-    if (err instanceof NotARegularFile) throw new UserError(`--ssh-key ${key}: expected a private key file, but it is ${err.found}.`);
-    throw new UserError(`--ssh-key ${key}: no readable private key there (${(err as NodeJS.ErrnoException).code ?? String(err)}).`);
+    if (err instanceof NotARegularFile)
+      throw new UserError(`--ssh-key ${key}: expected a private key file, but it is ${err.found}.`);
+    throw new UserError(
+      `--ssh-key ${key}: no readable private key there (${(err as NodeJS.ErrnoException).code ?? String(err)}).`,
+    );
   }
   const { utils } = await import('ssh2');
   const parsed = utils.parseKey(data);
@@ -56,7 +59,9 @@ async function checkPrivateKeyFile(key: string): Promise<void> {
     );
   }
   if (!first.isPrivateKey()) {
-    throw new UserError(`--ssh-key ${key}: this is a public key; pass the private key${key.endsWith('.pub') ? ` (${key.slice(0, -4)})` : ''}.`);
+    throw new UserError(
+      `--ssh-key ${key}: this is a public key; pass the private key${key.endsWith('.pub') ? ` (${key.slice(0, -4)})` : ''}.`,
+    );
   }
 }
 
@@ -64,13 +69,17 @@ async function checkPrivateKeyFile(key: string): Promise<void> {
 export async function sshTargetFromArgs(args: HostCheckArgs): Promise<SshTarget> {
   const host = validateHostAddress(args.host);
   const port = args['ssh-port'];
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UserError(`--ssh-port must be 1-65535, got ${port}.`);
-  if (!/^[a-z_][a-z0-9_.-]*$/i.test(args['ssh-user'])) throw new UserError(`--ssh-user must be a plain user name, got ${JSON.stringify(args['ssh-user'])}.`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new UserError(`--ssh-port must be 1-65535, got ${port}.`);
+  if (!/^[a-z_][a-z0-9_.-]*$/i.test(args['ssh-user']))
+    throw new UserError(`--ssh-user must be a plain user name, got ${JSON.stringify(args['ssh-user'])}.`);
   const key = args['ssh-key'] ? path.resolve(args['ssh-key']) : args['ssh-agent'] ? undefined : defaultKey();
   if (key) {
     await checkPrivateKeyFile(key);
   } else if (!args['ssh-agent']) {
-    throw new UserError('No SSH key: pass --ssh-key PATH (an unencrypted key) or --ssh-agent (keys loaded in ssh-agent).');
+    throw new UserError(
+      'No SSH key: pass --ssh-key PATH (an unencrypted key) or --ssh-agent (keys loaded in ssh-agent).',
+    );
   }
   return { host, port, user: args['ssh-user'], privateKeyPath: key, useAgent: args['ssh-agent'] || undefined };
 }
@@ -88,10 +97,10 @@ export function hostCommand(io: CliIO): Command {
       defineCommand({
         command: 'check <host>',
         describe: 'Pinned host key, OS, tools, free disk (the checkHost workflow)',
-    builder: (y) =>
+        builder: (y) =>
           y.positional('host', { type: 'string', demandOption: true, describe: 'Host name or IP address' }).options({
-          'ssh-port': { type: 'number', default: 22, describe: 'SSH port' },
-          'ssh-user': { type: 'string', default: 'root', describe: 'SSH user' },
+            'ssh-port': { type: 'number', default: 22, describe: 'SSH port' },
+            'ssh-user': { type: 'string', default: 'root', describe: 'SSH user' },
             'ssh-key': {
               type: 'string',
               describe: 'Private key file (unencrypted)',
@@ -106,7 +115,7 @@ export function hostCommand(io: CliIO): Command {
               type: 'string',
               describe: 'Pin this host key fingerprint (SHA256:...) after checking it matches',
             },
-        }),
+          }),
         handler: (args) => checkHost(io, args),
       }),
     ],
@@ -114,29 +123,34 @@ export function hostCommand(io: CliIO): Command {
 }
 
 async function checkHost(io: CliIO, args: GlobalArgs & HostCheckArgs): Promise<void> {
-      const target = await sshTargetFromArgs(args);
-      const opTarget = hostTarget(target);
-      workflowIdFor('check-host', opTarget); // throws on anything unusable, before any traffic
-      await withClient(args, async (client) => {
-        // Pinned only once Temporal answers: an unreachable server leaves known_hosts as it was.
-        await ensureHostKeyPinned(pathsOf(args).knownHosts, target, args['pin-host-key']);
-        const { startOperation } = await import('../start-operation');
-        const { followWorkflow } = await import('../follow');
-        const { handle, attached } = await startOperation(client, {
-          operation: 'check-host',
-          target: opTarget,
-          input: { target },
-          taskQueue: args['task-queue'],
-        });
-        if (!args.json) io.out(`${attached ? 'Already running; following' : 'Started'} ${handle.workflowId}`);
-        const result = await followWorkflow<CheckHostResult>(client, handle, io, { quiet: args.json, taskQueue: args['task-queue'] });
-        if (args.json) {
-          io.out(JSON.stringify({ workflowId: handle.workflowId, result }, null, 2));
-          return;
-        }
-        io.out(`${result.host}:${result.port}  ${result.os.prettyName}  ${result.kernel} ${result.arch}`);
-        io.out(`  host key  ${result.hostKeyFingerprint}`);
-        io.out(`  tools     ${result.tools.join(', ') || '(none of lxd, incus, zfs, docker, duplicity, certbot, nsupdate)'}`);
-        io.out(`  free /    ${(result.rootFreeKiB / 1024 / 1024).toFixed(1)} GiB`);
-      });
+  const target = await sshTargetFromArgs(args);
+  const opTarget = hostTarget(target);
+  workflowIdFor('check-host', opTarget); // throws on anything unusable, before any traffic
+  await withClient(args, async (client) => {
+    // Pinned only once Temporal answers: an unreachable server leaves known_hosts as it was.
+    await ensureHostKeyPinned(pathsOf(args).knownHosts, target, args['pin-host-key']);
+    const { startOperation } = await import('../start-operation');
+    const { followWorkflow } = await import('../follow');
+    const { handle, attached } = await startOperation(client, {
+      operation: 'check-host',
+      target: opTarget,
+      input: { target },
+      taskQueue: args['task-queue'],
+    });
+    if (!args.json) io.out(`${attached ? 'Already running; following' : 'Started'} ${handle.workflowId}`);
+    const result = await followWorkflow<CheckHostResult>(client, handle, io, {
+      quiet: args.json,
+      taskQueue: args['task-queue'],
+    });
+    if (args.json) {
+      io.out(JSON.stringify({ workflowId: handle.workflowId, result }, null, 2));
+      return;
+    }
+    io.out(`${result.host}:${result.port}  ${result.os.prettyName}  ${result.kernel} ${result.arch}`);
+    io.out(`  host key  ${result.hostKeyFingerprint}`);
+    io.out(
+      `  tools     ${result.tools.join(', ') || '(none of lxd, incus, zfs, docker, duplicity, certbot, nsupdate)'}`,
+    );
+    io.out(`  free /    ${(result.rootFreeKiB / 1024 / 1024).toFixed(1)} GiB`);
+  });
 }

@@ -31,7 +31,8 @@ export function listQuery(a: Pick<ListArgs, 'deployment' | 'remote' | 'operation
     ['SsOperation', a.operation, '--operation'],
   ] as const) {
     if (value === undefined) continue;
-    if (!NAME.test(value)) throw new UserError(`${flag} "${value}" is not a valid name (lowercase letters, digits, ".", ":" and "-").`);
+    if (!NAME.test(value))
+      throw new UserError(`${flag} "${value}" is not a valid name (lowercase letters, digits, ".", ":" and "-").`);
     clauses.push(`${attr} = "${value}"`);
   }
   if (a.running) clauses.push('ExecutionStatus = "Running"');
@@ -83,7 +84,8 @@ export function printOperations(io: CliIO, rows: OperationRow[], json: boolean, 
   }
   const w = Math.max(...rows.map((r) => r.workflowId.length), 11);
   io.out(`${'WORKFLOW ID'.padEnd(w)}  ${'STATUS'.padEnd(10)}  ${'TYPE'.padEnd(20)}  STARTED`);
-  for (const r of rows) io.out(`${r.workflowId.padEnd(w)}  ${r.status.padEnd(10)}  ${r.type.padEnd(20)}  ${r.startTime}`);
+  for (const r of rows)
+    io.out(`${r.workflowId.padEnd(w)}  ${r.status.padEnd(10)}  ${r.type.padEnd(20)}  ${r.startTime}`);
 }
 
 export function listCommand(io: CliIO): Command {

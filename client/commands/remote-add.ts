@@ -3,7 +3,13 @@ import type { Client } from '@temporalio/client';
 import { validateName } from '../../common/config/validators';
 import { ConfigError, UserError } from '../../common/errors';
 import type { SsPaths } from '../../common/paths';
-import { currentRemote, readRemoteRecord, setCurrentRemote, usableRemoteRecord, writeRemoteRecord } from '../../common/remotes';
+import {
+  currentRemote,
+  readRemoteRecord,
+  setCurrentRemote,
+  usableRemoteRecord,
+  writeRemoteRecord,
+} from '../../common/remotes';
 import type { ProvisionRemoteInput, ProvisionRemoteResult } from '../../workflows/provision-remote';
 import { pathsOf, withClient } from '../context';
 import { defineCommand, type Command } from '../define-command';
@@ -34,14 +40,19 @@ const IFACE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$/;
 export function validateAddArgs(args: Pick<AddArgs, 'name' | 'disk' | 'data-plane-interface' | 'api-port'>): void {
   validateName('remote', args.name);
   if (!DISK.test(args.disk) || args.disk.includes('..')) {
-    throw new UserError(`--disk must be a block device like /dev/sdb, "loop" (ZFS on a file) or "dir" (a directory pool, for test hosts), got ${JSON.stringify(args.disk)}.`);
+    throw new UserError(
+      `--disk must be a block device like /dev/sdb, "loop" (ZFS on a file) or "dir" (a directory pool, for test hosts), got ${JSON.stringify(args.disk)}.`,
+    );
   }
   const iface = args['data-plane-interface'];
   if (iface !== undefined && !IFACE.test(iface)) {
-    throw new UserError(`--data-plane-interface must be a network interface name like eno2 (letters, digits, ".", "_", "-"; at most 15), got ${JSON.stringify(iface)}.`);
+    throw new UserError(
+      `--data-plane-interface must be a network interface name like eno2 (letters, digits, ".", "_", "-"; at most 15), got ${JSON.stringify(iface)}.`,
+    );
   }
   const port = args['api-port'];
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UserError(`--api-port must be 1-65535, got ${port}.`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new UserError(`--api-port must be 1-65535, got ${port}.`);
 }
 
 /**
@@ -74,14 +85,41 @@ export function remoteAddCommand(io: CliIO): Command {
         .options({
           'ssh-user': { type: 'string', default: 'ubuntu', describe: 'SSH user (root, or one with passwordless sudo)' },
           'ssh-port': { type: 'number', default: 22, describe: 'SSH port' },
-          'ssh-key': { type: 'string', describe: 'Private key file (unencrypted)', defaultDescription: '~/.ssh/id_ed25519, id_ecdsa or id_rsa' },
+          'ssh-key': {
+            type: 'string',
+            describe: 'Private key file (unencrypted)',
+            defaultDescription: '~/.ssh/id_ed25519, id_ecdsa or id_rsa',
+          },
           'ssh-agent': { type: 'boolean', default: false, describe: 'Authenticate with the keys in ssh-agent' },
-          'pin-host-key': { type: 'string', describe: 'Expected host key fingerprint (SHA256:...); without it the key is pinned on first use and shown' },
-          disk: { type: 'string', default: 'loop', describe: 'Storage for pool ss-base: a block device (ZFS), "loop" (ZFS on a file) or "dir"' },
-          'data-plane-interface': { type: 'string', describe: 'Interface for the instances\' data plane', defaultDescription: 'the default route\'s' },
-          backend: { choices: ['lxd', 'incus'] as const, default: 'lxd' as const, describe: 'Container/VM manager to install' },
-          'api-port': { type: 'number', default: 8443, describe: 'Port of the LXD API on the host\'s management address' },
-          'print-preseed': { type: 'boolean', default: false, describe: 'Print the LXD setup (as lxd init preseed YAML) and exit; touches nothing' },
+          'pin-host-key': {
+            type: 'string',
+            describe: 'Expected host key fingerprint (SHA256:...); without it the key is pinned on first use and shown',
+          },
+          disk: {
+            type: 'string',
+            default: 'loop',
+            describe: 'Storage for pool ss-base: a block device (ZFS), "loop" (ZFS on a file) or "dir"',
+          },
+          'data-plane-interface': {
+            type: 'string',
+            describe: "Interface for the instances' data plane",
+            defaultDescription: "the default route's",
+          },
+          backend: {
+            choices: ['lxd', 'incus'] as const,
+            default: 'lxd' as const,
+            describe: 'Container/VM manager to install',
+          },
+          'api-port': {
+            type: 'number',
+            default: 8443,
+            describe: "Port of the LXD API on the host's management address",
+          },
+          'print-preseed': {
+            type: 'boolean',
+            default: false,
+            describe: 'Print the LXD setup (as lxd init preseed YAML) and exit; touches nothing',
+          },
         }),
     handler: async (args) => {
       const paths = pathsOf(args);
@@ -92,12 +130,16 @@ export function remoteAddCommand(io: CliIO): Command {
         const { validateHostAddress } = await import('../../common/config/validators');
         const { isIP } = await import('node:net');
         const host = validateHostAddress(args.host);
-        io.out(renderPreseed(desiredSetup({
-          mgmtIp: isIP(host) ? host : '<address of the SSH connection>',
-          apiPort: args['api-port'],
-          disk: args.disk,
-          dataPlaneInterface: args['data-plane-interface'] ?? '<interface of the default route>',
-        })));
+        io.out(
+          renderPreseed(
+            desiredSetup({
+              mgmtIp: isIP(host) ? host : '<address of the SSH connection>',
+              apiPort: args['api-port'],
+              disk: args.disk,
+              dataPlaneInterface: args['data-plane-interface'] ?? '<interface of the default route>',
+            }),
+          ),
+        );
         return;
       }
       const target = await sshTargetFromArgs(args);
@@ -144,7 +186,10 @@ export function remoteAddCommand(io: CliIO): Command {
           const { handle, attached } = await startOperation(client, request);
           if (!args.json) io.out(`${attached ? 'Already running; following' : 'Started'} ${handle.workflowId}`);
           try {
-            return await followWorkflow<ProvisionRemoteResult>(client, handle, io, { quiet: args.json, taskQueue: args['task-queue'] });
+            return await followWorkflow<ProvisionRemoteResult>(client, handle, io, {
+              quiet: args.json,
+              taskQueue: args['task-queue'],
+            });
           } catch (err) {
             runMayGoOn = await mayStillRun(client, handle.workflowId, err);
             throw err;
@@ -155,8 +200,12 @@ export function remoteAddCommand(io: CliIO): Command {
         // exception is a run that may still go on (we lost Temporal while following it):
         // it needs the pinned key, and a rerun attaches to it.
         if (runMayGoOn) {
-          const kept = [wrote.pinned && 'the host key pinned for it', wrote.stub !== undefined && confFile].filter(Boolean);
-          io.err(`The provisioning run may still be going on${kept.length ? `; kept ${kept.join(' and ')}` : ''}. Run the same command again to follow it.`);
+          const kept = [wrote.pinned && 'the host key pinned for it', wrote.stub !== undefined && confFile].filter(
+            Boolean,
+          );
+          io.err(
+            `The provisioning run may still be going on${kept.length ? `; kept ${kept.join(' and ')}` : ''}. Run the same command again to follow it.`,
+          );
         } else if (!usableRemoteRecord(paths, args.name)) {
           await undoLocalWrites(paths, args.name, wrote);
         }
@@ -172,8 +221,12 @@ export function remoteAddCommand(io: CliIO): Command {
         io.out(JSON.stringify({ result, current: currentRemote(paths) === args.name }, null, 2));
         return;
       }
-      io.out(`Remote ${args.name}: ${result.backend} ${result.version} at ${result.endpoint} (server certificate ${result.serverFingerprint.slice(0, 16)}... pinned).`);
-      io.out(result.changes.length ? `  changed: ${result.changes.join('; ')}` : '  LXD already matched: nothing changed.');
+      io.out(
+        `Remote ${args.name}: ${result.backend} ${result.version} at ${result.endpoint} (server certificate ${result.serverFingerprint.slice(0, 16)}... pinned).`,
+      );
+      io.out(
+        result.changes.length ? `  changed: ${result.changes.join('; ')}` : '  LXD already matched: nothing changed.',
+      );
       if (result.installed.length) io.out(`  installed: ${result.installed.join(', ')}`);
       io.out(`  this machine's certificate: ${result.trust === 'added' ? 'now trusted' : 'already trusted'}`);
       if (!confExisted) io.out(`  wrote ${confFile}: set DEPLOYMENT_STRING there before "ssw up".`);
@@ -192,7 +245,11 @@ interface LocalWrites {
 
 /** Removes what a failed `remote add` wrote on this machine, and nothing the operator made. */
 async function undoLocalWrites(paths: SsPaths, name: string, wrote: LocalWrites): Promise<void> {
-  if (wrote.stub !== undefined && fs.existsSync(wrote.confFile) && fs.readFileSync(wrote.confFile, 'utf8') === wrote.stub) {
+  if (
+    wrote.stub !== undefined &&
+    fs.existsSync(wrote.confFile) &&
+    fs.readFileSync(wrote.confFile, 'utf8') === wrote.stub
+  ) {
     fs.rmSync(wrote.confFile);
     try {
       fs.rmdirSync(paths.remoteDir(name)); // only if empty

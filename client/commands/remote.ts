@@ -3,7 +3,14 @@ import type { Client } from '@temporalio/client';
 import { validateName } from '../../common/config/validators';
 import { UserError } from '../../common/errors';
 import type { SsPaths } from '../../common/paths';
-import { currentRemote, listRemoteNames, readRemoteRecord, RemoteRecord, setCurrentRemote, usableRemoteRecord } from '../../common/remotes';
+import {
+  currentRemote,
+  listRemoteNames,
+  readRemoteRecord,
+  RemoteRecord,
+  setCurrentRemote,
+  usableRemoteRecord,
+} from '../../common/remotes';
 import type { DescribeRemoteResult } from '../../workflows/describe-remote';
 import { GlobalArgs, pathsOf, withClient } from '../context';
 import { defineCommand, defineGroup, type Command } from '../define-command';
@@ -16,7 +23,10 @@ function recordOf(paths: SsPaths, name: string | undefined): RemoteRecord {
   if (!remote) throw new UserError('No remote given and no current remote: name one, or run "ssw remote switch NAME".');
   validateName('remote', remote);
   const rec = readRemoteRecord(paths, remote);
-  if (!rec) throw new UserError(`Remote ${remote} is not provisioned (no ${paths.remoteRecord(remote)}). Run "ssw remote add ${remote} HOST".`);
+  if (!rec)
+    throw new UserError(
+      `Remote ${remote} is not provisioned (no ${paths.remoteRecord(remote)}). Run "ssw remote add ${remote} HOST".`,
+    );
   return rec;
 }
 
@@ -25,7 +35,14 @@ function recordOf(paths: SsPaths, name: string | undefined): RemoteRecord {
  * talks to LXD, never the CLI). A remote that cannot be read rejects with
  * ReadFailed carrying LXD's message.
  */
-async function describeRemote(client: Client, io: CliIO, args: GlobalArgs, rec: RemoteRecord, detail: 'summary' | 'full', requestTimeoutMs: number): Promise<DescribeRemoteResult> {
+async function describeRemote(
+  client: Client,
+  io: CliIO,
+  args: GlobalArgs,
+  rec: RemoteRecord,
+  detail: 'summary' | 'full',
+  requestTimeoutMs: number,
+): Promise<DescribeRemoteResult> {
   const { askReadOnly } = await import('../read-only');
   return askReadOnly(client, io, {
     operation: 'describe-remote',
@@ -52,7 +69,16 @@ function listCommand(io: CliIO): Command {
       const describeAll = async (client?: Client) => {
         const rows = [];
         for (const { name, rec } of records) {
-          const row = { name, current: name === current, host: rec?.ssh.host, backend: rec ? `${rec.backend} ${rec.version}` : undefined, provisioned: !!rec, reachable: false, deployments: [] as string[], error: undefined as string | undefined };
+          const row = {
+            name,
+            current: name === current,
+            host: rec?.ssh.host,
+            backend: rec ? `${rec.backend} ${rec.version}` : undefined,
+            provisioned: !!rec,
+            reachable: false,
+            deployments: [] as string[],
+            error: undefined as string | undefined,
+          };
           if (rec && client) {
             try {
               const d = await describeRemote(client, io, args, rec, 'summary', 5000);
@@ -71,10 +97,14 @@ function listCommand(io: CliIO): Command {
       const rows = records.some((r) => r.rec) ? await withClient(args, describeAll) : await describeAll();
       if (args.json) return io.out(JSON.stringify(rows, null, 2));
       if (rows.length === 0) return io.out('No remotes yet. Add one with: ssw remote add NAME HOST');
-      io.out(`  ${'NAME'.padEnd(16)} ${'HOST'.padEnd(24)} ${'BACKEND'.padEnd(14)} ${'REACHABLE'.padEnd(10)} DEPLOYMENTS`);
+      io.out(
+        `  ${'NAME'.padEnd(16)} ${'HOST'.padEnd(24)} ${'BACKEND'.padEnd(14)} ${'REACHABLE'.padEnd(10)} DEPLOYMENTS`,
+      );
       for (const r of rows) {
         const reach = !r.provisioned ? 'not provisioned' : r.reachable ? 'yes' : 'NO';
-        io.out(`${r.current ? '*' : ' '} ${r.name.padEnd(16)} ${(r.host ?? '-').padEnd(24)} ${(r.backend ?? '-').padEnd(14)} ${reach.padEnd(10)} ${r.deployments.join(', ') || '-'}`);
+        io.out(
+          `${r.current ? '*' : ' '} ${r.name.padEnd(16)} ${(r.host ?? '-').padEnd(24)} ${(r.backend ?? '-').padEnd(14)} ${reach.padEnd(10)} ${r.deployments.join(', ') || '-'}`,
+        );
       }
     },
   });
@@ -103,7 +133,8 @@ function showCommand(io: CliIO): Command {
       io.out('  storage pools');
       for (const p of doc.storagePools) io.out(`    ${p.name} (${p.driver}, ${p.status}, used by ${p.usedBy})`);
       io.out('  networks');
-      for (const n of doc.networks) io.out(`    ${n.name} ${n.type} ${n.address ?? ''} ${n.description ? `"${n.description}"` : ''}`.trimEnd());
+      for (const n of doc.networks)
+        io.out(`    ${n.name} ${n.type} ${n.address ?? ''} ${n.description ? `"${n.description}"` : ''}`.trimEnd());
       io.out(`  projects  ${doc.projects.join(', ')}`);
       io.out('  instances');
       if (doc.instances.length === 0) io.out('    (none)');
@@ -121,7 +152,9 @@ function switchCommand(io: CliIO): Command {
       const paths = pathsOf(args);
       validateName('remote', args.name);
       if (!listRemoteNames(paths).includes(args.name)) {
-        throw new UserError(`There is no remote ${args.name} under ${paths.root}/remotes. "ssw remote list" shows them.`);
+        throw new UserError(
+          `There is no remote ${args.name} under ${paths.root}/remotes. "ssw remote list" shows them.`,
+        );
       }
       setCurrentRemote(paths, args.name);
       io.out(args.json ? JSON.stringify({ current: args.name }) : `${args.name} is now the current remote.`);
@@ -142,33 +175,50 @@ function removeCommand(io: CliIO): Command {
     describe: 'Forget a remote (the host is left as it is unless --deprovision)',
     builder: (y) =>
       y.positional('name', { type: 'string', demandOption: true }).options({
-        force: { type: 'boolean', default: false, describe: 'Forget it even if deployments exist or it is unreachable' },
-        deprovision: { type: 'boolean', default: false, describe: 'Also undo on the host what "remote add" did (bridges, pool, trust)' },
+        force: {
+          type: 'boolean',
+          default: false,
+          describe: 'Forget it even if deployments exist or it is unreachable',
+        },
+        deprovision: {
+          type: 'boolean',
+          default: false,
+          describe: 'Also undo on the host what "remote add" did (bridges, pool, trust)',
+        },
         yes: { type: 'boolean', default: false, describe: 'Confirm --deprovision' },
       }),
     handler: async (args) => {
       const paths = pathsOf(args);
       validateName('remote', args.name);
-      if (!listRemoteNames(paths).includes(args.name)) throw new UserError(`There is no remote ${args.name}; "ssw remote list" shows them.`);
+      if (!listRemoteNames(paths).includes(args.name))
+        throw new UserError(`There is no remote ${args.name}; "ssw remote list" shows them.`);
       if (args.deprovision && !args.yes) {
-        throw new UserError(`--deprovision deletes the bridges lxdbr0/lxdbr1 and the storage pool ss-base on ${args.name}'s host and revokes this machine's certificate. Add --yes to confirm.`);
+        throw new UserError(
+          `--deprovision deletes the bridges lxdbr0/lxdbr1 and the storage pool ss-base on ${args.name}'s host and revokes this machine's certificate. Add --yes to confirm.`,
+        );
       }
       const rec = readRemoteRecord(paths, args.name);
       if (rec) {
         const { ReadFailed } = await import('../read-only');
         let deployments: string[] | undefined;
         try {
-          deployments = deploymentsOf(await withClient(args, (client) => describeRemote(client, io, args, rec, 'summary', 5000)));
+          deployments = deploymentsOf(
+            await withClient(args, (client) => describeRemote(client, io, args, rec, 'summary', 5000)),
+          );
         } catch (err) {
           if (!args.force && !(err instanceof ReadFailed)) throw err;
           if (!args.force) {
-            throw new UserError(`Cannot check ${args.name} for deployments (${(err as Error).message}). Use --force to forget it anyway.`);
+            throw new UserError(
+              `Cannot check ${args.name} for deployments (${(err as Error).message}). Use --force to forget it anyway.`,
+            );
           }
         }
         if (deployments?.length && (!args.force || args.deprovision)) {
           throw new UserError(
             `${args.name} still has deployments: ${deployments.join(', ')}. Bring them down first ("ssw down --deployment D --purge")` +
-              (args.deprovision ? '; deprovisioning never removes deployments.' : ', or use --force to forget the remote anyway (the host keeps them).'),
+              (args.deprovision
+                ? '; deprovisioning never removes deployments.'
+                : ', or use --force to forget the remote anyway (the host keeps them).'),
           );
         }
         if (args.deprovision) await runDeprovision(args, io, rec);
@@ -178,13 +228,24 @@ function removeCommand(io: CliIO): Command {
           return other?.ssh.host === rec.ssh.host && other.ssh.port === rec.ssh.port;
         });
         if (rec.pinnedHostKeyType && !shared) {
-          (await import('../first-contact')).forgetPinnedHostKey(paths.knownHosts, rec.ssh.host, rec.ssh.port, rec.pinnedHostKeyType);
+          (await import('../first-contact')).forgetPinnedHostKey(
+            paths.knownHosts,
+            rec.ssh.host,
+            rec.ssh.port,
+            rec.pinnedHostKeyType,
+          );
         }
         fs.rmSync(paths.remoteRecord(args.name), { force: true });
       }
       if (currentRemote(paths) === args.name) setCurrentRemote(paths, undefined);
-      const kept = fs.existsSync(paths.remoteConf(args.name)) ? ` ${paths.remoteConf(args.name)} is kept; delete it if you no longer need it.` : '';
-      io.out(args.json ? JSON.stringify({ removed: args.name, deprovisioned: args.deprovision }) : `Forgot remote ${args.name}${args.deprovision ? ' and deprovisioned its host' : ''}.${kept}`);
+      const kept = fs.existsSync(paths.remoteConf(args.name))
+        ? ` ${paths.remoteConf(args.name)} is kept; delete it if you no longer need it.`
+        : '';
+      io.out(
+        args.json
+          ? JSON.stringify({ removed: args.name, deprovisioned: args.deprovision })
+          : `Forgot remote ${args.name}${args.deprovision ? ' and deprovisioned its host' : ''}.${kept}`,
+      );
     },
   });
 }

@@ -2,7 +2,15 @@ import type { Client, ScheduleHandle } from '@temporalio/client';
 import { UserError } from '../../common/errors';
 import type { ScheduleDefinition } from '../../common/temporal/schedules';
 import type { CertTarget } from '../../common/tls/plan';
-import { certTargetFromArgs, certTargetOptions, checkCertConfig, pinHostTarget, renewOptions, validPort, type CertTargetArgs } from '../cert-target';
+import {
+  certTargetFromArgs,
+  certTargetOptions,
+  checkCertConfig,
+  pinHostTarget,
+  renewOptions,
+  validPort,
+  type CertTargetArgs,
+} from '../cert-target';
 import { GlobalArgs, pathsOf, withClient } from '../context';
 import { defineCommand, defineGroup, type Command } from '../define-command';
 import type { CliIO } from '../io';
@@ -96,15 +104,24 @@ async function manageSchedules(io: CliIO, args: GlobalArgs & ManageArgs): Promis
   const ids = await idsFromArgs(args);
   await withClient(args, async (client) => {
     // Named by target: act on those of its schedules that exist.
-    const existing = args.id ? ids : (await Promise.all(ids.map(async (id) => ((await describeRaw(client, id)) ? id : undefined)))).filter((id): id is string => !!id);
-    if (existing.length === 0) throw new UserError(`No schedules for this target (${ids.join(', ')}). "ssw schedule install" creates them.`);
-    if (args.action === 'trigger' && existing.length > 1) throw new UserError(`Name the schedule to trigger: ${existing.join(', ')}.`);
+    const existing = args.id
+      ? ids
+      : (await Promise.all(ids.map(async (id) => ((await describeRaw(client, id)) ? id : undefined)))).filter(
+          (id): id is string => !!id,
+        );
+    if (existing.length === 0)
+      throw new UserError(`No schedules for this target (${ids.join(', ')}). "ssw schedule install" creates them.`);
+    if (args.action === 'trigger' && existing.length > 1)
+      throw new UserError(`Name the schedule to trigger: ${existing.join(', ')}.`);
     for (const id of existing) await manage(io, args, client, id);
   });
 }
 
-async function definitionsFor(args: GlobalArgs & InstallArgs): Promise<{ target: CertTarget; defs: ScheduleDefinition[] }> {
-  const { backupSchedule, certRenewSchedule, drillSchedule, parseTimeOfDay } = await import('../../common/temporal/schedules');
+async function definitionsFor(
+  args: GlobalArgs & InstallArgs,
+): Promise<{ target: CertTarget; defs: ScheduleDefinition[] }> {
+  const { backupSchedule, certRenewSchedule, drillSchedule, parseTimeOfDay } =
+    await import('../../common/temporal/schedules');
   const target = await certTargetFromArgs(args);
   const time = (flag: 'at' | 'backup-at') => {
     const v = args[flag];
@@ -117,8 +134,12 @@ async function definitionsFor(args: GlobalArgs & InstallArgs): Promise<{ target:
   };
   const at = time('at');
   const backupAt = time('backup-at');
-  if (!Number.isInteger(args.jitter) || args.jitter < 0 || args.jitter > 720) throw new UserError(`--jitter must be 0-720 minutes, got ${args.jitter}.`);
-  if (!isTimeZone(args.timezone)) throw new UserError(`--timezone ${JSON.stringify(args.timezone)} is not an IANA time zone name (like UTC or Europe/Berlin).`);
+  if (!Number.isInteger(args.jitter) || args.jitter < 0 || args.jitter > 720)
+    throw new UserError(`--jitter must be 0-720 minutes, got ${args.jitter}.`);
+  if (!isTimeZone(args.timezone))
+    throw new UserError(
+      `--timezone ${JSON.stringify(args.timezone)} is not an IANA time zone name (like UTC or Europe/Berlin).`,
+    );
   for (const p of ['http-port', 'https-port'] as const) validPort(p, args[p]);
   await checkCertConfig(args, target, { staging: args.staging });
   const { resolveBackupPlan } = await import('../../common/backup/resolve');
@@ -160,7 +181,9 @@ async function install(io: CliIO, args: GlobalArgs & InstallArgs): Promise<void>
     for (const def of defs) {
       const options = {
         spec: {
-          calendars: [{ hour: def.at.hour, minute: def.at.minute, ...(def.dayOfWeek ? { dayOfWeek: def.dayOfWeek } : {}) }],
+          calendars: [
+            { hour: def.at.hour, minute: def.at.minute, ...(def.dayOfWeek ? { dayOfWeek: def.dayOfWeek } : {}) },
+          ],
           jitter: def.jitterMinutes * 60_000,
           timezone: def.timezone,
         },
@@ -178,11 +201,19 @@ async function install(io: CliIO, args: GlobalArgs & InstallArgs): Promise<void>
       } else {
         // A paused schedule stays paused (and keeps saying why): installing is not unpausing.
         const note = existing.paused ? `${scheduleNote(def)}; ${existing.note}` : scheduleNote(def);
-        await handle.update((prev) => ({ ...prev, ...options, state: { ...prev.state, paused: existing.paused, note } }));
+        await handle.update((prev) => ({
+          ...prev,
+          ...options,
+          state: { ...prev.state, paused: existing.paused, note },
+        }));
         outcome = 'updated';
       }
       const described = await describeRaw(client, def.scheduleId);
-      results.push({ scheduleId: def.scheduleId, outcome, nextRuns: (described?.nextRuns ?? []).slice(0, 3).map((d) => d.toISOString()) });
+      results.push({
+        scheduleId: def.scheduleId,
+        outcome,
+        nextRuns: (described?.nextRuns ?? []).slice(0, 3).map((d) => d.toISOString()),
+      });
     }
   });
   if (args.json) {
@@ -220,7 +251,11 @@ async function describeRaw(client: Client, scheduleId: string): Promise<RawSched
     paused: !!res.schedule?.state?.paused,
     note: res.schedule?.state?.notes ?? '',
     nextRuns: (res.info?.futureActionTimes ?? []).map(time),
-    recent: (res.info?.recentActions ?? []).map((a) => ({ workflowId: a.startWorkflowResult?.workflowId ?? '', runId: a.startWorkflowResult?.runId ?? '', takenAt: time(a.actualTime) })),
+    recent: (res.info?.recentActions ?? []).map((a) => ({
+      workflowId: a.startWorkflowResult?.workflowId ?? '',
+      runId: a.startWorkflowResult?.runId ?? '',
+      takenAt: time(a.actualTime),
+    })),
     running: (res.info?.runningWorkflows ?? []).map((w) => ({ workflowId: w.workflowId ?? '', runId: w.runId ?? '' })),
   };
 }
@@ -264,18 +299,25 @@ async function list(io: CliIO, args: GlobalArgs): Promise<void> {
     return;
   }
   for (const r of rows) {
-    io.out(`${r.scheduleId}  ${r.paused ? 'PAUSED' : 'active'}  next ${r.nextRun ?? '-'}  last ${r.lastRun ? `${r.lastRun.startedAt} ${r.lastRun.workflowId}` : '-'}${r.running.length ? `  running ${r.running.join(', ')}` : ''}`);
+    io.out(
+      `${r.scheduleId}  ${r.paused ? 'PAUSED' : 'active'}  next ${r.nextRun ?? '-'}  last ${r.lastRun ? `${r.lastRun.startedAt} ${r.lastRun.workflowId}` : '-'}${r.running.length ? `  running ${r.running.join(', ')}` : ''}`,
+    );
     if (r.paused) {
       const failed = /workflow failure: (\S+?):/.exec(r.note)?.[1];
       io.out(`  ${r.note}`);
-      io.out(`  ${failed ? `"ssw status ${failed}" shows why; ` : ''}"ssw schedule unpause ${r.scheduleId}" resumes it`);
+      io.out(
+        `  ${failed ? `"ssw status ${failed}" shows why; ` : ''}"ssw schedule unpause ${r.scheduleId}" resumes it`,
+      );
     }
   }
 }
 
 async function idsFromArgs(args: GlobalArgs & ManageArgs): Promise<string[]> {
   if (args.id) return [args.id];
-  if (!args.deployment && !args.host) throw new UserError(`Name the schedule: "ssw schedule ${args.action} <id>" (see "ssw schedule list"), or --deployment D / --host H --domain D.`);
+  if (!args.deployment && !args.host)
+    throw new UserError(
+      `Name the schedule: "ssw schedule ${args.action} <id>" (see "ssw schedule list"), or --deployment D / --host H --domain D.`,
+    );
   const { backupSchedule, certRenewSchedule, drillSchedule } = await import('../../common/temporal/schedules');
   const target = await certTargetFromArgs(args);
   return [certRenewSchedule(target), backupSchedule(target), drillSchedule(target)].map((d) => d.scheduleId);
@@ -284,7 +326,8 @@ async function idsFromArgs(args: GlobalArgs & ManageArgs): Promise<string[]> {
 async function manage(io: CliIO, args: GlobalArgs & ManageArgs, client: Client, id: string): Promise<void> {
   const handle = client.schedule.getHandle(id);
   const before = await describeRaw(client, id);
-  if (!before) throw new UserError(`No schedule ${id}. "ssw schedule list" shows them; "ssw schedule install" creates them.`);
+  if (!before)
+    throw new UserError(`No schedule ${id}. "ssw schedule list" shows them; "ssw schedule install" creates them.`);
   switch (args.action) {
     case 'pause':
       await handle.pause('paused with ssw schedule pause');
@@ -296,7 +339,11 @@ async function manage(io: CliIO, args: GlobalArgs & ManageArgs, client: Client, 
       return;
     case 'delete':
       await handle.delete();
-      io.out(args.json ? JSON.stringify({ scheduleId: id, deleted: true }) : `${id}  deleted (runs already started are not affected)`);
+      io.out(
+        args.json
+          ? JSON.stringify({ scheduleId: id, deleted: true })
+          : `${id}  deleted (runs already started are not affected)`,
+      );
       return;
     case 'trigger':
       return trigger(io, args, client, handle, before);
@@ -304,7 +351,13 @@ async function manage(io: CliIO, args: GlobalArgs & ManageArgs, client: Client, 
 }
 
 /** Runs the schedule's action now (its overlap policy applies) and follows the run it starts. */
-async function trigger(io: CliIO, args: GlobalArgs & ManageArgs, client: Client, handle: ScheduleHandle, before: RawSchedule): Promise<void> {
+async function trigger(
+  io: CliIO,
+  args: GlobalArgs & ManageArgs,
+  client: Client,
+  handle: ScheduleHandle,
+  before: RawSchedule,
+): Promise<void> {
   const seen = new Set([...before.recent, ...before.running].map((w) => w.workflowId));
   await handle.trigger();
   // The run appears in the description once the schedule has taken the action: poll for it.
@@ -330,11 +383,16 @@ async function trigger(io: CliIO, args: GlobalArgs & ManageArgs, client: Client,
   const { followWorkflow } = await import('../follow');
   const run = client.workflow.getHandle(started.workflowId, started.runId);
   if (args.detach) {
-    io.out(args.json ? JSON.stringify({ scheduleId: handle.scheduleId, workflowId: started.workflowId }) : `Started ${started.workflowId}`);
+    io.out(
+      args.json
+        ? JSON.stringify({ scheduleId: handle.scheduleId, workflowId: started.workflowId })
+        : `Started ${started.workflowId}`,
+    );
     return;
   }
   if (!args.json) io.out(`Started ${started.workflowId}`);
   const result = await followWorkflow<unknown>(client, run, io, { quiet: args.json, taskQueue: args['task-queue'] });
-  if (args.json) io.out(JSON.stringify({ scheduleId: handle.scheduleId, workflowId: started.workflowId, result }, null, 2));
+  if (args.json)
+    io.out(JSON.stringify({ scheduleId: handle.scheduleId, workflowId: started.workflowId, result }, null, 2));
   else io.out(`${started.workflowId} completed`);
 }

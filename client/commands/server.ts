@@ -14,10 +14,18 @@ export interface ServerArgs {
 }
 
 export const serverOptions = {
-  'temporal-bin': { type: 'string', describe: 'Path of the temporal CLI binary', defaultDescription: '$TEMPORAL_CLI, then PATH' },
+  'temporal-bin': {
+    type: 'string',
+    describe: 'Path of the temporal CLI binary',
+    defaultDescription: '$TEMPORAL_CLI, then PATH',
+  },
   port: { type: 'number', describe: 'Frontend port on 127.0.0.1', default: 7233 },
   'ui-port': { type: 'number', describe: 'Web UI port on 127.0.0.1', default: 8233 },
-  'codec-endpoint': { type: 'string', describe: 'Codec endpoint the Web UI decodes payloads with', default: 'http://127.0.0.1:8888' },
+  'codec-endpoint': {
+    type: 'string',
+    describe: 'Codec endpoint the Web UI decodes payloads with',
+    default: 'http://127.0.0.1:8888',
+  },
   headless: { type: 'boolean', describe: 'No Web UI', default: false },
 } as const;
 

@@ -7,7 +7,7 @@ import { listOperations, printOperations } from './list';
 export function statusCommand(io: CliIO): Command {
   return defineCommand({
     command: 'status [id]',
-    describe: 'Show an operation\'s progress (or, without ID, the running operations)',
+    describe: "Show an operation's progress (or, without ID, the running operations)",
     builder: (y) =>
       y
         .positional('id', { type: 'string', describe: 'Workflow ID, e.g. up/myremote/public' })
@@ -32,7 +32,12 @@ export function statusCommand(io: CliIO): Command {
   });
 }
 
-async function printStatus(client: Client, desc: WorkflowExecutionDescription, io: CliIO, json: boolean): Promise<void> {
+async function printStatus(
+  client: Client,
+  desc: WorkflowExecutionDescription,
+  io: CliIO,
+  json: boolean,
+): Promise<void> {
   const handle = client.workflow.getHandle(desc.workflowId, desc.runId);
   const { queryProgress } = await import('../follow');
   const progress = desc.status.name === 'RUNNING' ? await queryProgress(client, handle) : undefined;
@@ -57,7 +62,9 @@ async function printStatus(client: Client, desc: WorkflowExecutionDescription, i
     return;
   }
   io.out(`${desc.workflowId}  ${desc.type}  ${desc.status.name}`);
-  io.out(`  started ${desc.startTime.toISOString()}${desc.closeTime ? `, closed ${desc.closeTime.toISOString()}` : ''}`);
+  io.out(
+    `  started ${desc.startTime.toISOString()}${desc.closeTime ? `, closed ${desc.closeTime.toISOString()}` : ''}`,
+  );
   if (progress) {
     io.out(`  progress ${progress.percent}%`);
     for (const s of progress.steps) io.out(`    [${s.state}] ${s.name}${s.detail ? `: ${s.detail}` : ''}`);

@@ -13,7 +13,9 @@ export function workerCommand(io: CliIO): Command {
       const { startWorker } = await import('../services/worker-service');
       const signal = waitForShutdownSignal();
       const worker = await startWorker(temporal, args['task-queue'], paths);
-      io.out(`Worker polling task queue "${args['task-queue']}" on ${args['temporal-address']} (namespace ${args.namespace}).`);
+      io.out(
+        `Worker polling task queue "${args['task-queue']}" on ${args['temporal-address']} (namespace ${args.namespace}).`,
+      );
       const why = await Promise.race([signal, worker.done.then(() => 'done' as const)]);
       if (why !== 'done') io.out('Stopping the worker (running activities get 30 s to finish)...');
       await worker.stop();

@@ -56,7 +56,11 @@ export function createCodecServer(o: CodecServerOptions): http.Server {
     const origin = req.headers.origin;
     const uid = loopbackPeerUid(req.socket.localPort ?? 0, req.socket.remotePort ?? 0, o.procNet);
     if (uid === undefined || !allowedUids.has(uid)) {
-      res.writeHead(403, { 'Content-Type': 'text/plain' }).end(`forbidden: connections from uid ${uid ?? 'unknown'} are not served (only ${[...allowedUids].join(', ')}; see --codec-allow-user)\n`);
+      res
+        .writeHead(403, { 'Content-Type': 'text/plain' })
+        .end(
+          `forbidden: connections from uid ${uid ?? 'unknown'} are not served (only ${[...allowedUids].join(', ')}; see --codec-allow-user)\n`,
+        );
       return;
     }
     // DNS rebinding: a web page whose name resolves to 127.0.0.1 reaches this port
@@ -105,7 +109,9 @@ export function createCodecServer(o: CodecServerOptions): http.Server {
         if (!Array.isArray(body.payloads)) throw new Error('body must be {"payloads": [...]}');
         const input = body.payloads.map(fromJson);
         const output = route === '/encode' ? await o.codec.encode(input) : await o.codec.decode(input);
-        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ payloads: output.map(toJson) }));
+        res
+          .writeHead(200, { 'Content-Type': 'application/json' })
+          .end(JSON.stringify({ payloads: output.map(toJson) }));
       } catch (err) {
         // The message never holds payload contents: only parse or key-id errors.
         res.writeHead(400, { 'Content-Type': 'text/plain' }).end(`${(err as Error).message}\n`);
@@ -115,7 +121,10 @@ export function createCodecServer(o: CodecServerOptions): http.Server {
   return server;
 }
 
-export async function listenCodecServer(server: http.Server, o: Pick<CodecServerOptions, 'host' | 'port'>): Promise<string> {
+export async function listenCodecServer(
+  server: http.Server,
+  o: Pick<CodecServerOptions, 'host' | 'port'>,
+): Promise<string> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port ?? 8888, o.host ?? '127.0.0.1', () => resolve());

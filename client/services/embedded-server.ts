@@ -18,7 +18,10 @@ export interface EmbeddedServerOptions {
   uiPort?: number; // @default 8233
   headless?: boolean; // @default false
   codecEndpoint?: string; // the UI decodes payloads through it
-  /** Whether the binary knows --ui-disable-news-fetch (CLIs before mid-2026 have neither the flag nor a news feed). @default true */
+  /**
+   * Whether the binary knows --ui-disable-news-fetch (CLIs before mid-2026 have neither the flag nor a news feed).
+   * @default true
+   */
   uiNewsFlag?: boolean;
   retentionDays?: number; // @default 30 (the dev server's own default is 1 day)
   readyTimeoutMs?: number; // @default 60000
@@ -27,12 +30,18 @@ export interface EmbeddedServerOptions {
 /** The argv for `temporal server start-dev`; pure so tests can pin it. */
 export function devServerArgs(o: EmbeddedServerOptions): string[] {
   const args = [
-    'server', 'start-dev',
-    '--ip', o.ip ?? '127.0.0.1',
-    '--port', String(o.port ?? 7233),
-    '--db-filename', o.dbFile,
-    '--namespace', o.namespace,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    o.ip ?? '127.0.0.1',
+    '--port',
+    String(o.port ?? 7233),
+    '--db-filename',
+    o.dbFile,
+    '--namespace',
+    o.namespace,
+    '--log-level',
+    'warn',
   ];
   // WAL: ~4x fewer fsyncs per commit than the rollback journal, with every commit
   // still synced (synchronous stays at its default: no durability traded away).
@@ -113,7 +122,9 @@ async function refuseIfPortTaken(address: string): Promise<void> {
   } catch {
     return; // nothing answers: the port is ours to take
   }
-  throw new UserError(`Something already answers on ${address}. Is a Temporal server already running? Use it, or choose another --port.`);
+  throw new UserError(
+    `Something already answers on ${address}. Is a Temporal server already running? Use it, or choose another --port.`,
+  );
 }
 
 /** Polls the frontend until the namespace answers; fails fast if the process exits. */
@@ -123,7 +134,8 @@ async function waitReady(address: string, o: EmbeddedServerOptions, exited: Prom
   void exited.then(() => (gone = true));
   let lastError = '';
   while (Date.now() < deadline) {
-    if (gone) throw new UserError(`The Temporal server exited during start-up. Its log: ${o.logFile}\n${tail(o.logFile)}`);
+    if (gone)
+      throw new UserError(`The Temporal server exited during start-up. Its log: ${o.logFile}\n${tail(o.logFile)}`);
     try {
       const conn = await Connection.connect({ address, connectTimeout: '1s' });
       try {

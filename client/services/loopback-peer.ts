@@ -23,7 +23,8 @@ export function loopbackPeerUid(serverPort: number, clientPort: number, procNet 
       const f = line.trim().split(/\s+/);
       if (f.length < 8) continue;
       const [, local, remote, , , , , uid] = f;
-      if (local!.endsWith(wantLocal) && remote!.endsWith(wantRemote) && isLoopback(local!) && isLoopback(remote!)) return Number(uid);
+      if (local!.endsWith(wantLocal) && remote!.endsWith(wantRemote) && isLoopback(local!) && isLoopback(remote!))
+        return Number(uid);
     }
   }
   return undefined;
@@ -33,5 +34,7 @@ export function loopbackPeerUid(serverPort: number, clientPort: number, procNet 
 function isLoopback(addrPort: string): boolean {
   const addr = addrPort.slice(0, addrPort.indexOf(':'));
   if (addr.length === 8) return addr.endsWith('7F');
-  return addr === '00000000000000000000000001000000' || (addr.startsWith('0000000000000000FFFF0000') && addr.endsWith('7F'));
+  return (
+    addr === '00000000000000000000000001000000' || (addr.startsWith('0000000000000000FFFF0000') && addr.endsWith('7F'))
+  );
 }

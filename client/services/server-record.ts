@@ -50,6 +50,10 @@ export function webUiBase(paths: SsPaths, address: string, env: NodeJS.ProcessEn
 }
 
 function sameAddress(a: string, b: string): boolean {
-  const norm = (s: string) => s.trim().toLowerCase().replace(/^localhost:/, '127.0.0.1:');
+  const norm = (s: string) =>
+    s
+      .trim()
+      .toLowerCase()
+      .replace(/^localhost:/, '127.0.0.1:');
   return norm(a) === norm(b);
 }

@@ -23,7 +23,11 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-export async function startWorker(temporal: TemporalOptions, taskQueue: string, paths: SsPaths): Promise<RunningWorker> {
+export async function startWorker(
+  temporal: TemporalOptions,
+  taskQueue: string,
+  paths: SsPaths,
+): Promise<RunningWorker> {
   installRuntimeOnce();
   const connection = await connectWorkerConnection(temporal);
   const worker = await createSswWorker({ connection, namespace: temporal.namespace, taskQueue, paths });

@@ -17,7 +17,8 @@ export interface BackupChain {
 }
 
 const FULL = /^duplicity-full(?:-signatures)?\.(\d{8}T\d{6}Z)\.(manifest|vol\d+\.difftar|sigtar)(?:\.gpg)?$/;
-const INC = /^duplicity-(?:inc|new-signatures)\.(\d{8}T\d{6}Z)\.to\.(\d{8}T\d{6}Z)\.(manifest|vol\d+\.difftar|sigtar)(?:\.gpg)?$/;
+const INC =
+  /^duplicity-(?:inc|new-signatures)\.(\d{8}T\d{6}Z)\.to\.(\d{8}T\d{6}Z)\.(manifest|vol\d+\.difftar|sigtar)(?:\.gpg)?$/;
 
 /** 20261122T211735Z -> 2026-11-22T21:17:35Z */
 export function duplicityTimeToIso(t: string): string {
@@ -27,7 +28,13 @@ export function duplicityTimeToIso(t: string): string {
 export function parseChains(files: Array<{ name: string; size: number }>): BackupChain[] {
   const entries = new Map<string, BackupEntry & { from?: string }>();
   const add = (key: string, kind: BackupEntry['kind'], time: string, part: string, size: number, from?: string) => {
-    const e = entries.get(key) ?? { kind, time: duplicityTimeToIso(time), bytes: 0, volumes: 0, ...(from ? { from } : {}) };
+    const e = entries.get(key) ?? {
+      kind,
+      time: duplicityTimeToIso(time),
+      bytes: 0,
+      volumes: 0,
+      ...(from ? { from } : {}),
+    };
     e.bytes += size;
     if (part.endsWith('difftar')) e.volumes++;
     entries.set(key, e);
@@ -45,7 +52,8 @@ export function parseChains(files: Array<{ name: string; size: number }>): Backu
   const chains: BackupChain[] = [];
   for (const e of all) {
     if (e.kind === 'full') chains.push({ full: e, incrementals: [] });
-    else if (chains.length > 0) chains[chains.length - 1]!.incrementals.push({ kind: e.kind, time: e.time, bytes: e.bytes, volumes: e.volumes });
+    else if (chains.length > 0)
+      chains[chains.length - 1]!.incrementals.push({ kind: e.kind, time: e.time, bytes: e.bytes, volumes: e.volumes });
   }
   for (const c of chains) delete (c.full as { from?: string }).from;
   return chains;

@@ -67,7 +67,15 @@ export function backupUnits(
     name: `${site.domain}-${app}`,
     fullEveryDays: site.backupFullEveryDays,
     keepDays: site.backupKeepDays,
-    ...(offsite ? { offsite: { remote: offsite.remote, ssh: offsite.ssh, dir: `${offsite.path.replace(/\/+$/, '')}/${site.domain}/${app}` } } : {}),
+    ...(offsite
+      ? {
+          offsite: {
+            remote: offsite.remote,
+            ssh: offsite.ssh,
+            dir: `${offsite.path.replace(/\/+$/, '')}/${site.domain}/${app}`,
+          },
+        }
+      : {}),
   }));
 }
 

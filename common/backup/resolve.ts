@@ -12,9 +12,15 @@ function offsiteOf(paths: SsPaths, site: SiteConfig) {
   if (!site.backupOffsiteRemote) return undefined;
   const rec = readRemoteRecord(paths, site.backupOffsiteRemote, 'ssh');
   if (!rec) {
-    throw new UserError(`BACKUP_OFFSITE_REMOTE="${site.backupOffsiteRemote}" in ${paths.siteConf(site.domain)} names no remote of this machine ("ssw remote list" shows them; "ssw remote add" adds one).`);
+    throw new UserError(
+      `BACKUP_OFFSITE_REMOTE="${site.backupOffsiteRemote}" in ${paths.siteConf(site.domain)} names no remote of this machine ("ssw remote list" shows them; "ssw remote add" adds one).`,
+    );
   }
-  return { remote: rec.name ?? site.backupOffsiteRemote, ssh: rec.ssh, path: site.backupOffsitePath ?? DEFAULT_OFFSITE_PATH };
+  return {
+    remote: rec.name ?? site.backupOffsiteRemote,
+    ssh: rec.ssh,
+    path: site.backupOffsitePath ?? DEFAULT_OFFSITE_PATH,
+  };
 }
 
 /**
@@ -36,11 +42,18 @@ export function resolveBackupPlan(paths: SsPaths, target: CertTarget, opts: { ap
     const config = loadDeploymentConfig(paths, { remote: target.remote, deployment: target.deployment });
     const known = config.sites.map((s) => s.domain);
     const unknown = (target.domains ?? []).filter((d) => !known.includes(d));
-    if (unknown.length > 0) throw new UserError(`Deployment ${target.deployment} does not serve ${unknown.join(', ')}; its sites are ${known.join(', ')}.`);
+    if (unknown.length > 0)
+      throw new UserError(
+        `Deployment ${target.deployment} does not serve ${unknown.join(', ')}; its sites are ${known.join(', ')}.`,
+      );
     const host = readWwwHost(paths, target.remote, target.deployment);
     const backupPath = host.backupPath ?? DEFAULT_BACKUP_PATH;
     const sites = config.sites.filter((s) => !target.domains?.length || target.domains.includes(s.domain));
-    plan = { host, backupPath, units: sites.flatMap((s) => backupUnits(s, host.dataPath, backupPath, apps, offsiteOf(paths, s))) };
+    plan = {
+      host,
+      backupPath,
+      units: sites.flatMap((s) => backupUnits(s, host.dataPath, backupPath, apps, offsiteOf(paths, s))),
+    };
   }
   if (plan.units.length === 0) throw new UserError(`Nothing to back up: none of the sites deploys ${apps.join(', ')}.`);
   return plan;

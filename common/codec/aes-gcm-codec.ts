@@ -55,22 +55,23 @@ export class AesGcmPayloadCodec implements PayloadCodec {
       const encoding = payload.metadata?.[METADATA_ENCODING_KEY];
       if (!encoding || Buffer.from(encoding).toString() !== ENCODING) {
         if (this.options.plaintext === 'pass') return payload;
-        throw new UnencryptedPayloadError('its payload is not encrypted with this machine\'s payload key');
+        throw new UnencryptedPayloadError("its payload is not encrypted with this machine's payload key");
       }
       const keyIdBytes = payload.metadata?.[METADATA_KEY_ID];
       if (!keyIdBytes) throw new ValueError('Encrypted payload has no key id');
       const keyId = Buffer.from(keyIdBytes).toString();
       const entry = this.keyring.all.get(keyId);
       if (!entry) {
-        throw new ValueError(
-          `Payload was encrypted with key ${keyId}, which is not in this machine's payload.key`,
-        );
+        throw new ValueError(`Payload was encrypted with key ${keyId}, which is not in this machine's payload.key`);
       }
       const data = Buffer.from(payload.data ?? new Uint8Array());
       if (data.length < IV_BYTES + TAG_BYTES) throw new ValueError('Encrypted payload is truncated');
       const decipher = crypto.createDecipheriv('aes-256-gcm', entry.key, data.subarray(0, IV_BYTES));
       decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
-      const plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
+      const plain = Buffer.concat([
+        decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
       return temporal.api.common.v1.Payload.decode(plain);
     });
   }

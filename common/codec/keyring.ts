@@ -58,9 +58,7 @@ function formatKeyring(keys: PayloadKey[]): string {
 function checkPermissions(file: string): void {
   const mode = fs.statSync(file).mode & 0o777;
   if (mode & 0o077) {
-    throw new UserError(
-      `${file} is readable by other users (mode ${mode.toString(8)}). Run: chmod 600 ${file}`,
-    );
+    throw new UserError(`${file} is readable by other users (mode ${mode.toString(8)}). Run: chmod 600 ${file}`);
   }
 }
 
@@ -84,7 +82,9 @@ export function rotateKeyring(file: string): string {
     lockFd = fs.openSync(lock, 'wx', 0o600);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    throw new UserError(`Another key rotation holds ${lock}. If no ssw process is rotating keys, remove that file and run again.`);
+    throw new UserError(
+      `Another key rotation holds ${lock}. If no ssw process is rotating keys, remove that file and run again.`,
+    );
   }
   try {
     const ring = loadOrCreateKeyring(file);

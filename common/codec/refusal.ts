@@ -33,6 +33,6 @@ export function refusalMessage(what: string, reason: string): string {
   return (
     `Refused to run ${what}: ${reason}. ssw runs only what it encrypted itself with this machine's payload key; ` +
     'anything else that can reach the Temporal frontend (the embedded server has no authentication) could have sent it. ' +
-    'Start operations with the ssw CLI, and see the README\'s trust notes for closing the frontend.'
+    "Start operations with the ssw CLI, and see the README's trust notes for closing the frontend."
   );
 }

@@ -50,5 +50,8 @@ export function unseal(keyring: Keyring, purpose: string, file: Buffer): { heade
   const decipher = crypto.createDecipheriv('aes-256-gcm', purposeKey(key.key, purpose), iv);
   decipher.setAAD(file.subarray(0, start));
   decipher.setAuthTag(tag);
-  return { header, plaintext: Buffer.concat([decipher.update(file.subarray(start + 12, file.length - 16)), decipher.final()]) };
+  return {
+    header,
+    plaintext: Buffer.concat([decipher.update(file.subarray(start + 12, file.length - 16)), decipher.final()]),
+  };
 }

@@ -49,11 +49,17 @@ export interface RemoteConfig {
   name: string;
   /** DEPLOYMENT_STRING: the deployments this remote hosts and the chain of each. */
   deployments: DeploymentEntry[];
-  /** REGISTRY_URL: validated but ignored (ss's engine registry mirror; ssw warns once when it is set). @default https://index.docker.io/v1 */
+  /**
+   * REGISTRY_URL: validated but ignored (ss's engine registry mirror; ssw warns once when it is set). @default
+   * https://index.docker.io/v1
+   */
   registryUrl: string;
   /** ACME_SERVER: an https directory URL, or "production"/"staging" for Let's Encrypt; unset means production. */
   acmeServer?: string;
-  /** ACME_CA_BUNDLE: CA certificates (a file on this machine, copied to the www host for certbot) that the ACME server's own TLS certificate chains to; for private CAs. */
+  /**
+   * ACME_CA_BUNDLE: CA certificates (a file on this machine, copied to the www host for certbot) that the ACME server's
+   * own TLS certificate chains to; for private CAs.
+   */
   acmeCaBundle?: string;
   /**
    * DATA_PLANE_NETWORK: an LXD managed network on the remote that instances'
@@ -110,7 +116,9 @@ export interface ProjectConfig {
    */
   baseImage?: string;
   www: InstanceConfig & { disksGb: DiskSizesGb };
-  /** BTCPAY_SERVER_* (MAC also read from the older BTCPAYSERVER_MAC_ADDRESS); disks from BTCPAYSERVER_*_DISK_SIZE_GB. */
+  /**
+   * BTCPAY_SERVER_* (MAC also read from the older BTCPAYSERVER_MAC_ADDRESS); disks from BTCPAYSERVER_*_DISK_SIZE_GB.
+   */
   btcpayserver: InstanceConfig & { disksGb: DiskSizesGb };
   lnplayserver: InstanceConfig;
   /** *_HOSTNAME and BTCPAY_HOSTNAME_IN_CERT: the DNS labels under each domain. */
@@ -183,7 +191,12 @@ export interface DeploymentConfig {
 export function loadRemoteConfig(paths: SsPaths, remote: string): RemoteConfig {
   validateName('remote', remote);
   const c = new Collector();
-  const r = c.check(paths.remoteConf(remote), remoteSchema, () => [], () => remoteStub(remote));
+  const r = c.check(
+    paths.remoteConf(remote),
+    remoteSchema,
+    () => [],
+    () => remoteStub(remote),
+  );
   c.finish();
   return toRemote(remote, r.data!);
 }
@@ -216,7 +229,12 @@ export function loadDeploymentConfig(paths: SsPaths, target: { remote: string; d
   const c = new Collector();
   const remoteFile = paths.remoteConf(remote);
   const projectFile = paths.projectConf(deployment);
-  const r = c.check(remoteFile, remoteSchema, () => [], () => remoteStub(remote));
+  const r = c.check(
+    remoteFile,
+    remoteSchema,
+    () => [],
+    () => remoteStub(remote),
+  );
   const p = c.check(projectFile, projectSchema, crossCheckProject, () => projectStub(deployment));
 
   // Checked field by field, so a bad REGISTRY_URL does not hide a missing deployment.
@@ -310,7 +328,10 @@ class Collector {
     const { values, raw, problems, expansions } = scanConfText(text, file);
     const lines: Record<string, number> = Object.fromEntries(Object.entries(raw).map(([k, a]) => [k, a.line]));
     // What bash would expand matters only where ssw reads the key: operators' extra keys may hold anything.
-    const found: ConfigProblem[] = [...problems, ...expansions.filter((p) => p.key !== undefined && p.key in schema.shape)];
+    const found: ConfigProblem[] = [
+      ...problems,
+      ...expansions.filter((p) => p.key !== undefined && p.key in schema.shape),
+    ];
     const flagged = new Set(found.map((p) => p.key).filter((k): k is string => k !== undefined));
     const report = (key: string, message: string) => {
       if (flagged.has(key)) return; // one problem per key: the first says most
@@ -371,12 +392,18 @@ class Collector {
         // Only a regular file, size-bounded: a FIFO here would block forever, a device fill memory.
         const { data, mode } = readRegularFile(file, CONF_MAX_BYTES);
         if (path.basename(file) === 'site.conf' && mode & 0o077) {
-          warnOnce(`mode ${file}`, `${file} holds this site's passwords and is readable by other users (mode ${(mode & 0o777).toString(8)}). Run: chmod 600 ${file}`);
+          warnOnce(
+            `mode ${file}`,
+            `${file} holds this site's passwords and is readable by other users (mode ${(mode & 0o777).toString(8)}). Run: chmod 600 ${file}`,
+          );
         }
         return data.toString('utf8');
       } catch (err) {
         if (err instanceof NotARegularFile) {
-          this.add({ file, message: `expected a regular file of at most ${CONF_MAX_BYTES / 1024} KiB, but it is ${err.found}` });
+          this.add({
+            file,
+            message: `expected a regular file of at most ${CONF_MAX_BYTES / 1024} KiB, but it is ${err.found}`,
+          });
           return undefined;
         }
         const code = (err as NodeJS.ErrnoException).code;
@@ -403,7 +430,10 @@ class Collector {
 function toRemote(name: string, v: RemoteValues): RemoteConfig {
   if (v.REGISTRY_URL !== SS_DEFAULTS.registryUrl) {
     // ss set it as the engine's registry mirror; ssw does not reconfigure Docker daemons (it would restart them).
-    warnOnce(`registry ${name}`, `REGISTRY_URL in the remote.conf of "${name}" is ignored: ssw does not configure a registry mirror. Instances pull images from the registry named in each image (see the *_IMAGE keys), or set IMAGE_SOURCE=airgapped to copy them from this machine.`);
+    warnOnce(
+      `registry ${name}`,
+      `REGISTRY_URL in the remote.conf of "${name}" is ignored: ssw does not configure a registry mirror. Instances pull images from the registry named in each image (see the *_IMAGE keys), or set IMAGE_SOURCE=airgapped to copy them from this machine.`,
+    );
   }
   return {
     name,
@@ -455,7 +485,12 @@ function toProject(name: string, v: ProjectValues, chain: BitcoinChain): Project
         docker: size('BTCPAYSERVER_DOCKER_DISK_SIZE_GB'),
       },
     },
-    lnplayserver: instance(v.LNPLAY_SERVER_MAC_ADDRESS, v.LNPLAY_SERVER_CPU_COUNT, v.LNPLAY_SERVER_MEMORY_MB, v.LNPLAY_SERVER_IPV4_ADDRESS),
+    lnplayserver: instance(
+      v.LNPLAY_SERVER_MAC_ADDRESS,
+      v.LNPLAY_SERVER_CPU_COUNT,
+      v.LNPLAY_SERVER_MEMORY_MB,
+      v.LNPLAY_SERVER_IPV4_ADDRESS,
+    ),
     hostnames: {
       www: v.WWW_HOSTNAME,
       btcpayServer: v.BTCPAY_SERVER_HOSTNAME,

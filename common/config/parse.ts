@@ -68,8 +68,13 @@ interface Word {
   error?: string;
 }
 
-/** Parse one config file's text: each value as bash reads it, plus every line bash would not read as a plain assignment. */
-export function parseConfFile(text: string, file: string): { values: Record<string, string>; problems: ConfigProblem[] } {
+/**
+ * Parse one config file's text: each value as bash reads it, plus every line bash would not read as a plain assignment.
+ */
+export function parseConfFile(
+  text: string,
+  file: string,
+): { values: Record<string, string>; problems: ConfigProblem[] } {
   const { values, problems, expansions } = scanConfText(text, file);
   return { values, problems: [...problems, ...expansions].sort((a, b) => (a.line ?? 0) - (b.line ?? 0)) };
 }
@@ -167,7 +172,8 @@ function readWord(s: string, i: number): Word {
     if (c === "'") {
       quoted = true;
       const close = s.indexOf("'", i + 1);
-      if (close === -1) return { value, expansions, end: s.length, quoted, error: "the ' quote opened here is never closed" };
+      if (close === -1)
+        return { value, expansions, end: s.length, quoted, error: "the ' quote opened here is never closed" };
       value += s.slice(i + 1, close);
       i = close + 1;
     } else if (c === '"') {
@@ -175,7 +181,8 @@ function readWord(s: string, i: number): Word {
       let j = i + 1;
       for (;;) {
         const d = s[j];
-        if (d === undefined) return { value, expansions, end: s.length, quoted, error: 'the " quote opened here is never closed' };
+        if (d === undefined)
+          return { value, expansions, end: s.length, quoted, error: 'the " quote opened here is never closed' };
         if (d === '"') break;
         if (d === '\\') {
           const n = s[j + 1];
@@ -251,7 +258,11 @@ function readWord(s: string, i: number): Word {
  * The expansion starting at `s[i]` (`$` or a backtick), or undefined when bash
  * keeps the `$` literally (before a blank, a quote, the end, or another character).
  */
-function readExpansion(s: string, i: number, inDoubleQuotes: boolean): { expansion: Expansion; end: number } | { error: string } | undefined {
+function readExpansion(
+  s: string,
+  i: number,
+  inDoubleQuotes: boolean,
+): { expansion: Expansion; end: number } | { error: string } | undefined {
   const closeAt = (from: number, open: string, close: string): number => {
     let depth = 1;
     for (let j = from; j < s.length; j++) {
@@ -293,7 +304,8 @@ function readExpansion(s: string, i: number, inDoubleQuotes: boolean): { expansi
 
 /** "line 3: bash … would …; write it as …", never quoting a secret's value. */
 function describeExpansions(key: string, line: number, word: Word, earlier: Record<string, string>): string {
-  const howTo = "ssw never expands variables or runs commands in config. If it is meant literally, put the value in single quotes ('...'), or write each $ as \\$ (and each ` as \\`) inside double quotes";
+  const howTo =
+    "ssw never expands variables or runs commands in config. If it is meant literally, put the value in single quotes ('...'), or write each $ as \\$ (and each ` as \\`) inside double quotes";
   if (isSecretKey(key)) {
     const kinds = [...new Set(word.expansions.map((e) => KIND_TEXT[e.kind]))].join(' and ');
     return `line ${line}: bash, which ss reads this file with, would expand ${kinds} in this value, so ss would use a different secret than the one written (the value is not shown because the key is secret); ${howTo}.`;

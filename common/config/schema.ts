@@ -67,7 +67,8 @@ const mac: Kind<string> = {
 
 const ipv4: Kind<string> = {
   expected: 'an IPv4 address like 10.0.0.20',
-  parse: (raw) => (/^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}$/.test(raw) ? { value: raw } : NO),
+  parse: (raw) =>
+    /^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}$/.test(raw) ? { value: raw } : NO,
 };
 
 const chain: Kind<BitcoinChain> = {
@@ -110,7 +111,10 @@ function list(item: Kind<string>, what: string, example: string, min = 0): Kind<
       const items = splitList(raw);
       if (items.length < min) return { detail: `at least ${min} item${min === 1 ? '' : 's'} needed` };
       const bad = items.filter((i) => !('value' in item.parse(i)));
-      if (bad.length > 0) return { detail: `${bad.map((b) => JSON.stringify(b)).join(', ')} ${bad.length === 1 ? 'is' : 'are'} not ${item.expected}` };
+      if (bad.length > 0)
+        return {
+          detail: `${bad.map((b) => JSON.stringify(b)).join(', ')} ${bad.length === 1 ? 'is' : 'are'} not ${item.expected}`,
+        };
       const dup = items.find((v, i) => items.indexOf(v) !== i);
       if (dup !== undefined) return { detail: `${JSON.stringify(dup)} is listed twice` };
       return { value: items };
@@ -136,7 +140,8 @@ const deploymentString: Kind<DeploymentEntry[]> = {
       const [, deployment, c] = m;
       if (!isName(deployment)) return { detail: `deployment ${JSON.stringify(deployment)} is not ${EXPECTED.name}` };
       if (!isBitcoinChain(c)) return { detail: `chain ${JSON.stringify(c)} is not ${EXPECTED.chain}` };
-      if (entries.some((e) => e.deployment === deployment)) return { detail: `deployment ${JSON.stringify(deployment)} is listed twice` };
+      if (entries.some((e) => e.deployment === deployment))
+        return { detail: `deployment ${JSON.stringify(deployment)} is listed twice` };
       entries.push({ deployment, chain: c });
     }
     if (entries.length === 0) return { detail: 'no entries' };
@@ -178,7 +183,9 @@ function optional<T>(kind: Kind<T>) {
     z
       .string()
       .optional()
-      .transform((raw, ctx): T | undefined => (raw === undefined || raw === '' ? undefined : check(key, raw, kind, ctx)));
+      .transform((raw, ctx): T | undefined =>
+        raw === undefined || raw === '' ? undefined : check(key, raw, kind, ctx),
+      );
 }
 
 function withDefault<T>(kind: Kind<T>, fallback: T) {
@@ -230,26 +237,42 @@ export const SS_DEFAULTS = {
  * project_env.sh (testnet, mainnet). signet is not in ss; it gets testnet's.
  */
 const TESTNET_DISKS_GB: Record<DiskKey, number> = {
-  WWW_SSDATA_DISK_SIZE_GB: 30, WWW_BACKUP_DISK_SIZE_GB: 30, WWW_DOCKER_DISK_SIZE_GB: 50,
-  BTCPAYSERVER_SSDATA_DISK_SIZE_GB: 30, BTCPAYSERVER_BACKUP_DISK_SIZE_GB: 30, BTCPAYSERVER_DOCKER_DISK_SIZE_GB: 100,
+  WWW_SSDATA_DISK_SIZE_GB: 30,
+  WWW_BACKUP_DISK_SIZE_GB: 30,
+  WWW_DOCKER_DISK_SIZE_GB: 50,
+  BTCPAYSERVER_SSDATA_DISK_SIZE_GB: 30,
+  BTCPAYSERVER_BACKUP_DISK_SIZE_GB: 30,
+  BTCPAYSERVER_DOCKER_DISK_SIZE_GB: 100,
 };
 
 export const DISK_DEFAULTS_GB: Record<BitcoinChain, Record<DiskKey, number>> = {
   regtest: {
-    WWW_SSDATA_DISK_SIZE_GB: 20, WWW_BACKUP_DISK_SIZE_GB: 50, WWW_DOCKER_DISK_SIZE_GB: 30,
-    BTCPAYSERVER_SSDATA_DISK_SIZE_GB: 20, BTCPAYSERVER_BACKUP_DISK_SIZE_GB: 20, BTCPAYSERVER_DOCKER_DISK_SIZE_GB: 30,
+    WWW_SSDATA_DISK_SIZE_GB: 20,
+    WWW_BACKUP_DISK_SIZE_GB: 50,
+    WWW_DOCKER_DISK_SIZE_GB: 30,
+    BTCPAYSERVER_SSDATA_DISK_SIZE_GB: 20,
+    BTCPAYSERVER_BACKUP_DISK_SIZE_GB: 20,
+    BTCPAYSERVER_DOCKER_DISK_SIZE_GB: 30,
   },
   testnet: TESTNET_DISKS_GB,
   signet: TESTNET_DISKS_GB,
   mainnet: {
-    WWW_SSDATA_DISK_SIZE_GB: 40, WWW_BACKUP_DISK_SIZE_GB: 40, WWW_DOCKER_DISK_SIZE_GB: 1000,
-    BTCPAYSERVER_SSDATA_DISK_SIZE_GB: 30, BTCPAYSERVER_BACKUP_DISK_SIZE_GB: 30, BTCPAYSERVER_DOCKER_DISK_SIZE_GB: 250,
+    WWW_SSDATA_DISK_SIZE_GB: 40,
+    WWW_BACKUP_DISK_SIZE_GB: 40,
+    WWW_DOCKER_DISK_SIZE_GB: 1000,
+    BTCPAYSERVER_SSDATA_DISK_SIZE_GB: 30,
+    BTCPAYSERVER_BACKUP_DISK_SIZE_GB: 30,
+    BTCPAYSERVER_DOCKER_DISK_SIZE_GB: 250,
   },
 };
 
 export const DISK_KEYS = [
-  'WWW_SSDATA_DISK_SIZE_GB', 'WWW_BACKUP_DISK_SIZE_GB', 'WWW_DOCKER_DISK_SIZE_GB',
-  'BTCPAYSERVER_SSDATA_DISK_SIZE_GB', 'BTCPAYSERVER_BACKUP_DISK_SIZE_GB', 'BTCPAYSERVER_DOCKER_DISK_SIZE_GB',
+  'WWW_SSDATA_DISK_SIZE_GB',
+  'WWW_BACKUP_DISK_SIZE_GB',
+  'WWW_DOCKER_DISK_SIZE_GB',
+  'BTCPAYSERVER_SSDATA_DISK_SIZE_GB',
+  'BTCPAYSERVER_BACKUP_DISK_SIZE_GB',
+  'BTCPAYSERVER_DOCKER_DISK_SIZE_GB',
 ] as const;
 export type DiskKey = (typeof DISK_KEYS)[number];
 
@@ -355,15 +378,25 @@ export function crossCheckProject(values: Record<string, string>): CrossIssue[] 
   const issues: CrossIssue[] = [];
   const primary = values.PRIMARY_DOMAIN;
   if (isSet(primary) && isSet(values.OTHER_SITES_LIST) && splitList(values.OTHER_SITES_LIST).includes(primary)) {
-    issues.push({ key: 'OTHER_SITES_LIST', message: `expected only domains other than PRIMARY_DOMAIN, but it lists ${JSON.stringify(primary)} again` });
+    issues.push({
+      key: 'OTHER_SITES_LIST',
+      message: `expected only domains other than PRIMARY_DOMAIN, but it lists ${JSON.stringify(primary)} again`,
+    });
   }
   const current = values.BTCPAY_SERVER_MAC_ADDRESS;
   const legacy = values.BTCPAYSERVER_MAC_ADDRESS;
   if (isSet(current) && isSet(legacy) && current.toLowerCase() !== legacy.toLowerCase()) {
-    issues.push({ key: 'BTCPAYSERVER_MAC_ADDRESS', message: 'expected the same value as BTCPAY_SERVER_MAC_ADDRESS (the older name of the same key), or no value' });
+    issues.push({
+      key: 'BTCPAYSERVER_MAC_ADDRESS',
+      message: 'expected the same value as BTCPAY_SERVER_MAC_ADDRESS (the older name of the same key), or no value',
+    });
   }
   // Two instances with one MAC would fight over one DHCP reservation.
-  const macKeys = ['WWW_SERVER_MAC_ADDRESS', isSet(current) ? 'BTCPAY_SERVER_MAC_ADDRESS' : 'BTCPAYSERVER_MAC_ADDRESS', 'LNPLAY_SERVER_MAC_ADDRESS'];
+  const macKeys = [
+    'WWW_SERVER_MAC_ADDRESS',
+    isSet(current) ? 'BTCPAY_SERVER_MAC_ADDRESS' : 'BTCPAYSERVER_MAC_ADDRESS',
+    'LNPLAY_SERVER_MAC_ADDRESS',
+  ];
   const seen = new Map<string, string>();
   for (const key of macKeys) {
     const v = values[key];
@@ -387,12 +420,16 @@ export function crossCheckSite(values: Record<string, string>): CrossIssue[] {
   for (const [deployKey, fallback, keys] of APP_SECRETS) {
     if (!flag(values, deployKey, fallback)) continue;
     for (const key of keys) {
-      if (!isSet(values[key])) issues.push({ key, message: `expected a password because ${deployKey} is true, but it is missing or empty` });
+      if (!isSet(values[key]))
+        issues.push({ key, message: `expected a password because ${deployKey} is true, but it is missing or empty` });
     }
   }
   // The relay whitelists exactly this key; without one it would accept no one (or, worse, everyone).
   if (flag(values, 'DEPLOY_NOSTR', false) && !isSet(values.NOSTR_ACCOUNT_PUBKEY)) {
-    issues.push({ key: 'NOSTR_ACCOUNT_PUBKEY', message: `expected ${EXPECTED.nostrPubkey} because DEPLOY_NOSTR is true, but it is missing or empty` });
+    issues.push({
+      key: 'NOSTR_ACCOUNT_PUBKEY',
+      message: `expected ${EXPECTED.nostrPubkey} because DEPLOY_NOSTR is true, but it is missing or empty`,
+    });
   }
   return issues;
 }

@@ -26,7 +26,8 @@ export const EXPECTED = {
   acmeServer: 'an https:// ACME directory URL, or "production" or "staging" (Let\'s Encrypt)',
   absPath: 'an absolute path like /etc/ssl/ca.pem (no spaces or quotes)',
   image: 'a Docker image reference like ghost:5.103.0 or registry.example.com:5000/nginx:1.27.3',
-  lxdImage: 'an LXD image: an image-server alias like images:ubuntu/jammy/cloud, or a local alias like my-base (letters, digits, ".", "_", "-", "/")',
+  lxdImage:
+    'an LXD image: an image-server alias like images:ubuntu/jammy/cloud, or a local alias like my-base (letters, digits, ".", "_", "-", "/")',
   lxdName: 'an LXD network name like lxdbr0 (letters, digits, "-", at most 15 characters)',
   nostrPubkey: 'a nostr public key in hex (64 lowercase hex characters)',
   secret: 'a non-empty value without control characters',
@@ -43,7 +44,8 @@ const LANGUAGE = /^[a-z]{2,3}(?:-[a-z0-9]{2,8})?$/;
 const NOSTR_HEX = /^[0-9a-f]{64}$/;
 // [registry[:port]/]path[:tag][@sha256:digest], the grammar of docker/distribution references.
 const IMAGE_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-const REGISTRY = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?/)';
+const REGISTRY =
+  '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?/)';
 const IMAGE = new RegExp(
   `^${REGISTRY}?${IMAGE_COMPONENT}(?:/${IMAGE_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`,
 );
@@ -150,7 +152,10 @@ export function showValue(key: string, value: string): string {
   return JSON.stringify(short);
 }
 
-/** Sovereign Stack's comma-separated lists (`a,b,c`); blanks around commas and empty items are dropped, as bash's `${LIST//,/ }` does. */
+/**
+ * Sovereign Stack's comma-separated lists (`a,b,c`); blanks around commas and empty items are dropped, as bash's
+ * `${LIST//,/ }` does.
+ */
 export function splitList(s: string): string[] {
   return s
     .split(',')
@@ -178,10 +183,14 @@ export function validateHostAddress(value: string, flag = 'HOST'): string {
   const host = value.toLowerCase();
   if (host.includes('%') && isIP(host) === 6) {
     // A zone id names an interface of this machine: it cannot be part of a workflow ID or of the host's record.
-    throw new UserError(`${flag} ${JSON.stringify(value)} is a link-local IPv6 address with a zone id, which ssw does not support: use the host's global or unique-local IPv6 address, its IPv4 address, or a host name.`);
+    throw new UserError(
+      `${flag} ${JSON.stringify(value)} is a link-local IPv6 address with a zone id, which ssw does not support: use the host's global or unique-local IPv6 address, its IPv4 address, or a host name.`,
+    );
   }
   if (!isHostAddress(host)) {
-    throw new UserError(`${flag} must be an IP address or a host name (letters, digits, "-" and "."), got ${JSON.stringify(value)}.`);
+    throw new UserError(
+      `${flag} must be an IP address or a host name (letters, digits, "-" and "."), got ${JSON.stringify(value)}.`,
+    );
   }
   return host;
 }

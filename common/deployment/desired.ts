@@ -180,7 +180,13 @@ export function desiredDeployment(config: DeploymentConfig, facts: RemoteFacts, 
           type: 'bridge',
           project: 'default',
           // Internal only, like ss-ovn: no NAT, no route out; DHCP hands out addresses but no default route.
-          config: { 'ipv4.address': facts.bridgeSubnet, 'ipv4.nat': 'false', 'ipv4.dhcp': 'true', 'ipv6.address': 'none', [MANAGED_KEY]: deployment },
+          config: {
+            'ipv4.address': facts.bridgeSubnet,
+            'ipv4.nat': 'false',
+            'ipv4.dhcp': 'true',
+            'ipv6.address': 'none',
+            [MANAGED_KEY]: deployment,
+          },
         };
 
   const instances: DesiredInstance[] = [];
@@ -195,9 +201,26 @@ export function desiredDeployment(config: DeploymentConfig, facts: RemoteFacts, 
     const hostname = roleHostname(config, role);
     const name = instanceName(role, hostname, p.primaryDomain);
     const fqdn = `${hostname}.${p.primaryDomain}`;
-    const volumes = desiredVolumes(role, p.instanceType, 'disksGb' in ic ? (ic as { disksGb: { docker: number; ssdata: number; backup: number } }).disksGb : undefined);
-    const base = { role, name, fqdn, type: p.instanceType, macAddress: ic.macAddress, ...(ic.ipv4Address ? { ipv4Address: ic.ipv4Address } : {}), cpuCount: ic.cpuCount, memoryMb: ic.memoryMb, volumes };
-    instances.push({ ...base, profile: renderProfile(base, { deployment, network, facts, dataPlaneNetwork: config.remote.dataPlaneNetwork }) });
+    const volumes = desiredVolumes(
+      role,
+      p.instanceType,
+      'disksGb' in ic ? (ic as { disksGb: { docker: number; ssdata: number; backup: number } }).disksGb : undefined,
+    );
+    const base = {
+      role,
+      name,
+      fqdn,
+      type: p.instanceType,
+      macAddress: ic.macAddress,
+      ...(ic.ipv4Address ? { ipv4Address: ic.ipv4Address } : {}),
+      cpuCount: ic.cpuCount,
+      memoryMb: ic.memoryMb,
+      volumes,
+    };
+    instances.push({
+      ...base,
+      profile: renderProfile(base, { deployment, network, facts, dataPlaneNetwork: config.remote.dataPlaneNetwork }),
+    });
   }
 
   return {
@@ -216,19 +239,35 @@ export function desiredDeployment(config: DeploymentConfig, facts: RemoteFacts, 
       },
     },
     network,
-    baseImage: { alias: weeklyImageAlias(o.now), source: p.baseImage ?? DEFAULT_BASE_SOURCE, requiredCommands: REQUIRED_COMMANDS },
+    baseImage: {
+      alias: weeklyImageAlias(o.now),
+      source: p.baseImage ?? DEFAULT_BASE_SOURCE,
+      requiredCommands: REQUIRED_COMMANDS,
+    },
     instances,
     skipped,
     sshPublicKey: facts.sshPublicKey,
   };
 }
 
-/** ss's three volumes per www/btcpayserver instance; lnplayserver has none. Docker's is a block device on VMs, a directory on containers (LXD attaches no block volume to a container). */
-export function desiredVolumes(role: InstanceRole, type: InstanceType, sizes?: { docker: number; ssdata: number; backup: number }): DesiredVolume[] {
+/**
+ * ss's three volumes per www/btcpayserver instance; lnplayserver has none. Docker's is a block device on VMs, a
+ * directory on containers (LXD attaches no block volume to a container).
+ */
+export function desiredVolumes(
+  role: InstanceRole,
+  type: InstanceType,
+  sizes?: { docker: number; ssdata: number; backup: number },
+): DesiredVolume[] {
   if (role === 'lnplayserver' || !sizes) return [];
   const vm = type === 'virtual-machine';
   return [
-    { name: `${role}-docker`, contentType: vm ? 'block' : 'filesystem', sizeGb: sizes.docker, ...(vm ? {} : { path: '/var/lib/docker' }) },
+    {
+      name: `${role}-docker`,
+      contentType: vm ? 'block' : 'filesystem',
+      sizeGb: sizes.docker,
+      ...(vm ? {} : { path: '/var/lib/docker' }),
+    },
     { name: `${role}-ss-data`, contentType: 'filesystem', sizeGb: sizes.ssdata, path: DEFAULT_DATA_PATH },
     { name: `${role}-backup`, contentType: 'filesystem', sizeGb: sizes.backup, path: DEFAULT_BACKUP_PATH },
   ];
@@ -258,17 +297,29 @@ export function renderProfile(i: Omit<DesiredInstance, 'profile'>, ctx: ProfileC
     [MANAGED_KEY]: ctx.deployment,
   };
   // Docker runs inside: a container needs nesting (and the syscalls Docker's own containers use).
-  if (container) Object.assign(config, { 'security.nesting': 'true', 'security.syscalls.intercept.mknod': 'true', 'security.syscalls.intercept.setxattr': 'true' });
+  if (container)
+    Object.assign(config, {
+      'security.nesting': 'true',
+      'security.syscalls.intercept.mknod': 'true',
+      'security.syscalls.intercept.setxattr': 'true',
+    });
 
   const nicName: Record<string, string> = container ? { name: DATA_NIC } : {};
   const dataNic: Record<string, string> = ctx.dataPlaneNetwork
-    ? { type: 'nic', network: ctx.dataPlaneNetwork, hwaddr: i.macAddress, ...(i.ipv4Address ? { 'ipv4.address': i.ipv4Address } : {}), ...nicName }
+    ? {
+        type: 'nic',
+        network: ctx.dataPlaneNetwork,
+        hwaddr: i.macAddress,
+        ...(i.ipv4Address ? { 'ipv4.address': i.ipv4Address } : {}),
+        ...nicName,
+      }
     : { type: 'nic', nictype: 'macvlan', parent: ctx.facts.dataPlaneInterface, hwaddr: i.macAddress, ...nicName };
   const devices: Record<string, Record<string, string>> = {
     root: { type: 'disk', path: '/', pool: STORAGE_POOL },
     [DATA_NIC]: dataNic,
   };
-  if (i.role !== 'lnplayserver') devices[INTERNAL_NIC] = { type: 'nic', network: ctx.network.name, ...(container ? { name: INTERNAL_NIC } : {}) };
+  if (i.role !== 'lnplayserver')
+    devices[INTERNAL_NIC] = { type: 'nic', network: ctx.network.name, ...(container ? { name: INTERNAL_NIC } : {}) };
   else devices.root.size = '20GiB';
   // cloud-init's config drive: VMs read it from this disk; containers get the keys through LXD's templates.
   if (!container) devices.config = { type: 'disk', source: 'cloud-init:config' };
@@ -311,9 +362,15 @@ export function renderVendorData(i: Pick<DesiredInstance, 'role' | 'fqdn' | 'typ
 
 export function renderNetworkConfig(i: Pick<DesiredInstance, 'role' | 'macAddress'>): string {
   const ethernets: Record<string, unknown> = {
-    [DATA_NIC]: { dhcp4: true, 'dhcp4-overrides': { 'route-metric': 50 }, match: { macaddress: i.macAddress }, 'set-name': DATA_NIC },
+    [DATA_NIC]: {
+      dhcp4: true,
+      'dhcp4-overrides': { 'route-metric': 50 },
+      match: { macaddress: i.macAddress },
+      'set-name': DATA_NIC,
+    },
   };
   // The internal network carries www <-> btcpayserver traffic only: no default route through it.
-  if (i.role !== 'lnplayserver') ethernets[INTERNAL_NIC] = { dhcp4: true, 'dhcp4-overrides': { 'use-routes': false, 'use-dns': false } };
+  if (i.role !== 'lnplayserver')
+    ethernets[INTERNAL_NIC] = { dhcp4: true, 'dhcp4-overrides': { 'use-routes': false, 'use-dns': false } };
   return stringify({ version: 2, ethernets });
 }

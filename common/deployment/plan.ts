@@ -10,10 +10,16 @@ import { MANAGED_KEY, type DesiredDeployment, type InstanceRole } from './desire
 export interface CurrentDeployment {
   project?: { config: Record<string, string> };
   network?: { name: string; type: string; config: Record<string, string>; usedBy: string[] };
-  /** `builderLeft`: the image's builder instance is still there (a build that stopped between publishing and deleting it). */
+  /**
+   * `builderLeft`: the image's builder instance is still there (a build that stopped between publishing and deleting
+   * it).
+   */
   baseImage?: { alias: string; fingerprint: string; builderLeft?: boolean };
   /** Profiles of the deployment's project ("default" left out). */
-  profiles: Record<string, { description: string; config: Record<string, string>; devices: Record<string, Record<string, string>> }>;
+  profiles: Record<
+    string,
+    { description: string; config: Record<string, string>; devices: Record<string, Record<string, string>> }
+  >;
   /** Custom volumes of the deployment's project in the ss-base pool; size in bytes when set. */
   volumes: Record<string, { contentType: string; sizeBytes?: number; usedBy: string[] }>;
   instances: Record<string, { type: string; status: string; profiles: string[] }>;
@@ -57,7 +63,12 @@ export function parseLxdSize(size: string | undefined): number | undefined {
   return Math.round(n * base ** Math.max(0, pow));
 }
 
-function diffMap(label: string, want: Record<string, string>, have: Record<string, string>, ignore: (k: string) => boolean = () => false): string[] {
+function diffMap(
+  label: string,
+  want: Record<string, string>,
+  have: Record<string, string>,
+  ignore: (k: string) => boolean = () => false,
+): string[] {
   const out: string[] = [];
   for (const k of Object.keys(want).sort()) {
     if (ignore(k)) continue;
@@ -70,7 +81,10 @@ function diffMap(label: string, want: Record<string, string>, have: Record<strin
   return out;
 }
 
-function diffDevices(want: Record<string, Record<string, string>>, have: Record<string, Record<string, string>>): string[] {
+function diffDevices(
+  want: Record<string, Record<string, string>>,
+  have: Record<string, Record<string, string>>,
+): string[] {
   const out: string[] = [];
   for (const name of Object.keys(want).sort()) {
     const h = have[name];
@@ -84,24 +98,38 @@ function diffDevices(want: Record<string, Record<string, string>>, have: Record<
 export function planDeployment(desired: DesiredDeployment, current: CurrentDeployment): DeploymentPlan {
   const items: PlanItem[] = [];
   const conflicts: string[] = [];
-  const add = (kind: PlanKind, name: string, action: PlanAction, details: string[] = [], role?: InstanceRole) => items.push({ kind, name, action, details, ...(role ? { role } : {}) });
+  const add = (kind: PlanKind, name: string, action: PlanAction, details: string[] = [], role?: InstanceRole) =>
+    items.push({ kind, name, action, details, ...(role ? { role } : {}) });
 
   // Project.
   if (!current.project) add('project', desired.project.name, 'create');
   else {
-    const d = diffMap('', desired.project.config, current.project.config, (k) => !k.startsWith('features.') && k !== MANAGED_KEY);
+    const d = diffMap(
+      '',
+      desired.project.config,
+      current.project.config,
+      (k) => !k.startsWith('features.') && k !== MANAGED_KEY,
+    );
     add('project', desired.project.name, d.length ? 'change' : 'keep', d);
     // LXD cannot change a project's features while it holds anything; say so up front.
-    if (d.some((x) => x.startsWith('features.')) && (Object.keys(current.instances).length || Object.keys(current.volumes).length)) {
-      conflicts.push(`project ${desired.project.name} has different features (${d.join('; ')}) and is not empty; LXD cannot change that. Move its contents or use another deployment name.`);
+    if (
+      d.some((x) => x.startsWith('features.')) &&
+      (Object.keys(current.instances).length || Object.keys(current.volumes).length)
+    ) {
+      conflicts.push(
+        `project ${desired.project.name} has different features (${d.join('; ')}) and is not empty; LXD cannot change that. Move its contents or use another deployment name.`,
+      );
     }
   }
 
   // Network.
   const n = desired.network;
-  if (!current.network) add('network', n.name, 'create', [n.type === 'bridge' ? `bridge ${n.config['ipv4.address']}` : 'ovn on lxdbr1']);
+  if (!current.network)
+    add('network', n.name, 'create', [n.type === 'bridge' ? `bridge ${n.config['ipv4.address']}` : 'ovn on lxdbr1']);
   else if (current.network.type !== n.type) {
-    conflicts.push(`network ${n.name} exists as ${current.network.type}, but this deployment needs ${n.type}; remove it (lxc network delete ${n.name}) or rename it.`);
+    conflicts.push(
+      `network ${n.name} exists as ${current.network.type}, but this deployment needs ${n.type}; remove it (lxc network delete ${n.name}) or rename it.`,
+    );
     add('network', n.name, 'keep', [`is ${current.network.type}, wanted ${n.type}`]);
   } else {
     // The subnet of an existing bridge stays what it is: instances hold leases in it.
@@ -111,9 +139,12 @@ export function planDeployment(desired: DesiredDeployment, current: CurrentDeplo
 
   // Base image.
   // A builder left behind is finished by the image step (it deletes it), not kept for ever.
-  if (current.baseImage?.builderLeft) add('image', desired.baseImage.alias, 'change', ['delete the builder instance an interrupted build left']);
-  else if (current.baseImage) add('image', desired.baseImage.alias, 'keep', [`fingerprint ${current.baseImage.fingerprint.slice(0, 12)}`]);
-  else if (desired.instances.some((i) => !current.instances[i.name])) add('image', desired.baseImage.alias, 'create', [`from ${desired.baseImage.source}`]);
+  if (current.baseImage?.builderLeft)
+    add('image', desired.baseImage.alias, 'change', ['delete the builder instance an interrupted build left']);
+  else if (current.baseImage)
+    add('image', desired.baseImage.alias, 'keep', [`fingerprint ${current.baseImage.fingerprint.slice(0, 12)}`]);
+  else if (desired.instances.some((i) => !current.instances[i.name]))
+    add('image', desired.baseImage.alias, 'create', [`from ${desired.baseImage.source}`]);
   else add('image', desired.baseImage.alias, 'keep', ['not built: every instance exists already']);
 
   // Per instance: profile, volumes, instance.
@@ -137,18 +168,34 @@ export function planDeployment(desired: DesiredDeployment, current: CurrentDeplo
         continue;
       }
       if (have.contentType !== v.contentType) {
-        conflicts.push(`volume ${v.name} is ${have.contentType} but ${i.name} (${i.type}) needs ${v.contentType}; its data stays until you remove it (ssw down --purge).`);
+        conflicts.push(
+          `volume ${v.name} is ${have.contentType} but ${i.name} (${i.type}) needs ${v.contentType}; its data stays until you remove it (ssw down --purge).`,
+        );
         add('volume', v.name, 'keep', [`is ${have.contentType}, wanted ${v.contentType}`], i.role);
-      } else if (have.sizeBytes !== undefined && have.sizeBytes < v.sizeGb * GB) add('volume', v.name, 'change', [`grow ${Math.round(have.sizeBytes / GB)}GB -> ${want}`], i.role);
+      } else if (have.sizeBytes !== undefined && have.sizeBytes < v.sizeGb * GB)
+        add('volume', v.name, 'change', [`grow ${Math.round(have.sizeBytes / GB)}GB -> ${want}`], i.role);
       else if (have.sizeBytes === undefined) add('volume', v.name, 'change', [`size: set ${want}`], i.role);
-      else add('volume', v.name, 'keep', have.sizeBytes > v.sizeGb * GB ? [`${Math.round(have.sizeBytes / GB)}GB; the config asks for ${want}, volumes never shrink`] : [], i.role);
+      else
+        add(
+          'volume',
+          v.name,
+          'keep',
+          have.sizeBytes > v.sizeGb * GB
+            ? [`${Math.round(have.sizeBytes / GB)}GB; the config asks for ${want}, volumes never shrink`]
+            : [],
+          i.role,
+        );
     }
     const inst = current.instances[i.name];
-    if (!inst) add('instance', i.name, 'create', [`${i.type} from ${desired.baseImage.alias}, MAC ${i.macAddress}`], i.role);
+    if (!inst)
+      add('instance', i.name, 'create', [`${i.type} from ${desired.baseImage.alias}, MAC ${i.macAddress}`], i.role);
     else if (inst.type !== i.type) {
-      conflicts.push(`instance ${i.name} is a ${inst.type} but INSTANCE_TYPE is ${i.type}; take it down first (ssw down) to rebuild it.`);
+      conflicts.push(
+        `instance ${i.name} is a ${inst.type} but INSTANCE_TYPE is ${i.type}; take it down first (ssw down) to rebuild it.`,
+      );
       add('instance', i.name, 'keep', [`is a ${inst.type}`], i.role);
-    } else if (inst.status.toLowerCase() !== 'running') add('instance', i.name, 'change', [`start (${inst.status.toLowerCase()})`], i.role);
+    } else if (inst.status.toLowerCase() !== 'running')
+      add('instance', i.name, 'change', [`start (${inst.status.toLowerCase()})`], i.role);
     else add('instance', i.name, 'keep', ['running'], i.role);
   }
 
@@ -167,7 +214,8 @@ export function planDeployment(desired: DesiredDeployment, current: CurrentDeplo
     else add('profile', name, 'delete', ['not in the config'], role);
   }
   for (const name of Object.keys(current.volumes)) {
-    if (!wantedVolumes.has(name)) add('volume', name, 'keep', ['not in the config; kept (data): ssw down --purge removes it']);
+    if (!wantedVolumes.has(name))
+      add('volume', name, 'keep', ['not in the config; kept (data): ssw down --purge removes it']);
   }
 
   return { items, empty: items.every((x) => x.action === 'keep'), conflicts };
@@ -186,7 +234,9 @@ export function formatPlan(plan: DeploymentPlan, o: { showKeep?: boolean } = {})
   const lines: string[] = [];
   for (const x of plan.items) {
     if (x.action === 'keep' && !o.showKeep) continue;
-    lines.push(`${mark[x.action]} ${x.action.padEnd(6)} ${x.kind.padEnd(8)} ${x.name}${x.details.length ? `  (${x.details.join('; ')})` : ''}`);
+    lines.push(
+      `${mark[x.action]} ${x.action.padEnd(6)} ${x.kind.padEnd(8)} ${x.name}${x.details.length ? `  (${x.details.join('; ')})` : ''}`,
+    );
   }
   if (plan.empty) lines.push('No changes: the deployment matches the config.');
   for (const c of plan.conflicts) lines.push(`! conflict: ${c}`);

@@ -22,7 +22,9 @@ function health(test: string[], startPeriodS = 60): HealthCheck {
   return { test, intervalS: 10, timeoutS: 5, retries: 6, startPeriodS };
 }
 
-/** The language served at `/`; the others at `/<code>`. ss special-cased the literal "en"; ssw takes the first listed. */
+/**
+ * The language served at `/`; the others at `/<code>`. ss special-cased the literal "en"; ssw takes the first listed.
+ */
 export function isRootLanguage(site: Pick<SiteConfig, 'languageCodes'>, code: string): boolean {
   return site.languageCodes[0] === code;
 }
@@ -39,14 +41,42 @@ export function appNames(domain: string): AppNames {
   const id = domainIdentifier(domain);
   return {
     id,
-    ghost: (lang) => ({ app: `ghost-${id}-${lang}`, db: `ghostdb-${id}-${lang}`, net: `ghostnet-${id}-${lang}`, dbNet: `ghostdbnet-${id}-${lang}`, stack: `${id}-ghost-${lang}` }),
-    nextcloud: { app: `nextcloud-${id}-en`, db: `nextclouddb-${id}-en`, net: `nextcloudnet-${id}-en`, dbNet: `nextclouddbnet-${id}-en`, stack: `${id}-nextcloud-en` },
-    gitea: { app: `gitea-${id}-en`, db: `giteadb-${id}-en`, net: `giteanet-${id}-en`, dbNet: `giteadbnet-${id}-en`, stack: `${id}-gitea-en` },
+    ghost: (lang) => ({
+      app: `ghost-${id}-${lang}`,
+      db: `ghostdb-${id}-${lang}`,
+      net: `ghostnet-${id}-${lang}`,
+      dbNet: `ghostdbnet-${id}-${lang}`,
+      stack: `${id}-ghost-${lang}`,
+    }),
+    nextcloud: {
+      app: `nextcloud-${id}-en`,
+      db: `nextclouddb-${id}-en`,
+      net: `nextcloudnet-${id}-en`,
+      dbNet: `nextclouddbnet-${id}-en`,
+      stack: `${id}-nextcloud-en`,
+    },
+    gitea: {
+      app: `gitea-${id}-en`,
+      db: `giteadb-${id}-en`,
+      net: `giteanet-${id}-en`,
+      dbNet: `giteadbnet-${id}-en`,
+      stack: `${id}-gitea-en`,
+    },
     nostr: { app: `nostr-${id}`, net: `nostrnet-${id}-en`, stack: `${id}-nostr-en` },
   };
 }
 
-function mysql(name: string, image: string, net: string, dataDir: string, db: string, user: string, secrets: { root: string; user: string; domain: string }, mariadb: boolean, command?: string[]): ContainerSpec {
+function mysql(
+  name: string,
+  image: string,
+  net: string,
+  dataDir: string,
+  db: string,
+  user: string,
+  secrets: { root: string; user: string; domain: string },
+  mariadb: boolean,
+  command?: string[],
+): ContainerSpec {
   const c: ContainerSpec = {
     name,
     image,
@@ -60,7 +90,10 @@ function mysql(name: string, image: string, net: string, dataDir: string, db: st
     startBeforeStop: false,
   };
   return withSecretFiles(c, mariadb ? SECRET_FILE_OWNER.mariadb : SECRET_FILE_OWNER.mysql, {
-    [mariadb ? 'MARIADB_ROOT_PASSWORD_FILE' : 'MYSQL_ROOT_PASSWORD_FILE']: { secret: secrets.root, domain: secrets.domain },
+    [mariadb ? 'MARIADB_ROOT_PASSWORD_FILE' : 'MYSQL_ROOT_PASSWORD_FILE']: {
+      secret: secrets.root,
+      domain: secrets.domain,
+    },
     MYSQL_PASSWORD_FILE: { secret: secrets.user, domain: secrets.domain },
   });
 }
@@ -101,7 +134,15 @@ export function ghostStacks(config: DeploymentConfig, site: SiteConfig): StackSp
             { name: n.dbNet, aliases: [n.app] },
           ],
           // Ghost's image has node but neither curl nor wget.
-          healthcheck: health(['CMD', 'node', '-e', "require('http').get('http://127.0.0.1:2368/',r=>process.exit(r.statusCode<500?0:1)).on('error',()=>process.exit(1))"], 180),
+          healthcheck: health(
+            [
+              'CMD',
+              'node',
+              '-e',
+              "require('http').get('http://127.0.0.1:2368/',r=>process.exit(r.statusCode<500?0:1)).on('error',()=>process.exit(1))",
+            ],
+            180,
+          ),
           labels: { [LABEL_ROLE]: 'app' },
           startBeforeStop: true,
         },
@@ -150,9 +191,14 @@ export function nextcloudStack(config: DeploymentConfig, site: SiteConfig): Stac
             // Nextcloud upgrades its data directory on start: never two at once.
             startBeforeStop: false,
           },
-          // Nextcloud 25's autoconfig.php takes the database's name, user and password all from files or all from the environment.
+          // Nextcloud 25's autoconfig.php takes the database's name, user and password all from files or all from the
+          // environment.
           SECRET_FILE_OWNER.nextcloud,
-          { MYSQL_DATABASE_FILE: 'nextcloud', MYSQL_USER_FILE: 'nextcloud', MYSQL_PASSWORD_FILE: { secret: 'NEXTCLOUD_MYSQL_PASSWORD', domain: site.domain } },
+          {
+            MYSQL_DATABASE_FILE: 'nextcloud',
+            MYSQL_USER_FILE: 'nextcloud',
+            MYSQL_PASSWORD_FILE: { secret: 'NEXTCLOUD_MYSQL_PASSWORD', domain: site.domain },
+          },
         ),
       ],
     },
@@ -263,5 +309,10 @@ export function nostrStack(config: DeploymentConfig, site: SiteConfig): StackSpe
 
 /** Every app stack of every site, in site order (primary first), ghost languages in listed order. */
 export function appStacks(config: DeploymentConfig): StackSpec[] {
-  return config.sites.flatMap((site) => [...ghostStacks(config, site), ...nextcloudStack(config, site), ...giteaStack(config, site), ...nostrStack(config, site)]);
+  return config.sites.flatMap((site) => [
+    ...ghostStacks(config, site),
+    ...nextcloudStack(config, site),
+    ...giteaStack(config, site),
+    ...nostrStack(config, site),
+  ]);
 }

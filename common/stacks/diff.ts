@@ -18,7 +18,11 @@ export interface StackDiff {
   details: string[];
 }
 
-export function diffStacks(rendered: StackSpec[], current: Record<string, RunningContainer[]>, loaded: Record<string, string>): StackDiff[] {
+export function diffStacks(
+  rendered: StackSpec[],
+  current: Record<string, RunningContainer[]>,
+  loaded: Record<string, string>,
+): StackDiff[] {
   const out: StackDiff[] = [];
   for (const spec of rendered) {
     const have = current[spec.name] ?? [];
@@ -35,12 +39,17 @@ export function diffStacks(rendered: StackSpec[], current: Record<string, Runnin
       else if (!h.running) details.push(`${c.name}: started (stopped)`);
       else if (files !== undefined && loaded[c.name] !== files) details.push(`${c.name}: reloads its changed files`);
     }
-    for (const x of have.filter((h) => !spec.containers.some((c) => c.name === h.name))) details.push(`${x.name}: removed (not in the spec)`);
+    for (const x of have.filter((h) => !spec.containers.some((c) => c.name === h.name)))
+      details.push(`${x.name}: removed (not in the spec)`);
     out.push({ stack: spec.name, action: details.length ? 'change' : 'keep', details });
   }
   for (const [stack, containers] of Object.entries(current)) {
     if (rendered.some((s) => s.name === stack)) continue;
-    out.push({ stack, action: 'delete', details: [`its site or app is no longer in the config: ${containers.map((c) => c.name).join(', ')}`] });
+    out.push({
+      stack,
+      action: 'delete',
+      details: [`its site or app is no longer in the config: ${containers.map((c) => c.name).join(', ')}`],
+    });
   }
   return out;
 }

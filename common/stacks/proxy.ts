@@ -52,7 +52,12 @@ function upstream(name: string, port: number): string[] {
 function tls(domain: string): string[] {
   const dir = `/etc/letsencrypt/${domain}/live/${domain}`;
   // `listen ... http2` rather than `http2 on`: the latter needs nginx >= 1.25 (Debian 12 has 1.22).
-  return ['listen 443 ssl http2;', `ssl_certificate ${dir}/fullchain.pem;`, `ssl_certificate_key ${dir}/privkey.pem;`, `ssl_trusted_certificate ${dir}/fullchain.pem;`];
+  return [
+    'listen 443 ssl http2;',
+    `ssl_certificate ${dir}/fullchain.pem;`,
+    `ssl_certificate_key ${dir}/privkey.pem;`,
+    `ssl_trusted_certificate ${dir}/fullchain.pem;`,
+  ];
 }
 
 function siteServers(config: DeploymentConfig, site: SiteConfig, o: ProxyOptions): string[] {
@@ -60,20 +65,36 @@ function siteServers(config: DeploymentConfig, site: SiteConfig, o: ProxyOptions
   const d = site.domain;
   const n = appNames(d);
   const out: string[] = [];
-  const server = (names: string[], lines: string[]) => out.push('', ...block('server', [...tls(d), `server_name ${names.join(' ')};`, '', ...lines], '  '));
+  const server = (names: string[], lines: string[]) =>
+    out.push('', ...block('server', [...tls(d), `server_name ${names.join(' ')};`, '', ...lines], '  '));
   const www = `${h.www}.${d}`;
 
   // Apex: NIP-05 for the relay's key, then everything to www (as ss).
   const apex: string[] = [];
   if (site.deploy.nostr && site.nostrAccountPubkey) {
-    const relays = JSON.stringify({ names: { _: site.nostrAccountPubkey }, relays: { [site.nostrAccountPubkey]: [`wss://${h.nostr}.${d}`] } });
-    apex.push(...block('location = /.well-known/nostr.json', ['default_type application/json;', "add_header Access-Control-Allow-Origin '*';", `return 200 '${relays}';`], ''), '');
+    const relays = JSON.stringify({
+      names: { _: site.nostrAccountPubkey },
+      relays: { [site.nostrAccountPubkey]: [`wss://${h.nostr}.${d}`] },
+    });
+    apex.push(
+      ...block(
+        'location = /.well-known/nostr.json',
+        ['default_type application/json;', "add_header Access-Control-Allow-Origin '*';", `return 200 '${relays}';`],
+        '',
+      ),
+      '',
+    );
   }
   apex.push(...block('location /', [`return 301 https://${www}$request_uri;`], ''));
   server([d], apex);
 
   // www: Ghost, one upstream per language; the first language at /, the others at /<code>/.
-  const ghost: string[] = ['location = /robots.txt {', '  default_type text/plain;', '  return 200 "User-agent: *\\nAllow: /\\n";', '}'];
+  const ghost: string[] = [
+    'location = /robots.txt {',
+    '  default_type text/plain;',
+    '  return 200 "User-agent: *\\nAllow: /\\n";',
+    '}',
+  ];
   if (!site.deploy.ghost) ghost.push(...block('location /', ['return 404;'], ''));
   for (const lang of site.deploy.ghost ? site.languageCodes : []) {
     const path = isRootLanguage(site, lang) ? '/' : `/${lang}/`;
@@ -86,25 +107,63 @@ function siteServers(config: DeploymentConfig, site: SiteConfig, o: ProxyOptions
   server(
     btcpayNames,
     o.btcpayUpstream
-      ? block('location /', [...HEADERS, 'proxy_set_header Upgrade $http_upgrade;', 'proxy_set_header Connection $connection_upgrade;', 'proxy_http_version 1.1;', `proxy_pass http://${o.btcpayUpstream};`], '')
+      ? block(
+          'location /',
+          [
+            ...HEADERS,
+            'proxy_set_header Upgrade $http_upgrade;',
+            'proxy_set_header Connection $connection_upgrade;',
+            'proxy_http_version 1.1;',
+            `proxy_pass http://${o.btcpayUpstream};`,
+          ],
+          '',
+        )
       : block('location /', ['return 503;'], ''),
   );
 
   if (site.deploy.nextcloud) {
-    server([`${h.nextcloud}.${d}`], [
-      ...block('location /', ['proxy_headers_hash_max_size 512;', 'proxy_headers_hash_bucket_size 64;', ...HEADERS, 'proxy_set_header X-NginX-Proxy true;', ...upstream(n.nextcloud.app, 80)], ''),
-      '',
-      ...block('location /.well-known/carddav', ['return 301 $scheme://$host/remote.php/dav;'], ''),
-      '',
-      ...block('location /.well-known/caldav', ['return 301 $scheme://$host/remote.php/dav;'], ''),
-    ]);
+    server(
+      [`${h.nextcloud}.${d}`],
+      [
+        ...block(
+          'location /',
+          [
+            'proxy_headers_hash_max_size 512;',
+            'proxy_headers_hash_bucket_size 64;',
+            ...HEADERS,
+            'proxy_set_header X-NginX-Proxy true;',
+            ...upstream(n.nextcloud.app, 80),
+          ],
+          '',
+        ),
+        '',
+        ...block('location /.well-known/carddav', ['return 301 $scheme://$host/remote.php/dav;'], ''),
+        '',
+        ...block('location /.well-known/caldav', ['return 301 $scheme://$host/remote.php/dav;'], ''),
+      ],
+    );
   }
-  if (site.deploy.gitea) server([`${h.gitea}.${d}`], block('location /', [...HEADERS, ...upstream(n.gitea.app, 3000)], ''));
+  if (site.deploy.gitea)
+    server([`${h.gitea}.${d}`], block('location /', [...HEADERS, ...upstream(n.gitea.app, 3000)], ''));
   if (site.deploy.nostr) {
-    server([`${h.nostr}.${d}`], [
-      'keepalive_timeout 70;',
-      ...block('location /', [...HEADERS, 'proxy_http_version 1.1;', 'proxy_set_header Upgrade $http_upgrade;', 'proxy_set_header Connection $connection_upgrade;', 'proxy_read_timeout 1h;', ...upstream(n.nostr.app, 8080)], ''),
-    ]);
+    server(
+      [`${h.nostr}.${d}`],
+      [
+        'keepalive_timeout 70;',
+        ...block(
+          'location /',
+          [
+            ...HEADERS,
+            'proxy_http_version 1.1;',
+            'proxy_set_header Upgrade $http_upgrade;',
+            'proxy_set_header Connection $connection_upgrade;',
+            'proxy_read_timeout 1h;',
+            ...upstream(n.nostr.app, 8080),
+          ],
+          '',
+        ),
+      ],
+    );
   }
   return out;
 }
@@ -129,7 +188,7 @@ export function renderNginxConf(config: DeploymentConfig, o: ProxyOptions = {}):
     '  proxy_busy_buffers_size 256k;',
     '  client_header_buffer_size 500k;',
     '  large_client_header_buffers 4 500k;',
-    '  # Docker\'s DNS: app containers are found by name at request time.',
+    "  # Docker's DNS: app containers are found by name at request time.",
     '  resolver 127.0.0.11 valid=10s ipv6=off;',
     '',
     '  map $http_upgrade $connection_upgrade {',
@@ -155,7 +214,7 @@ export function renderNginxConf(config: DeploymentConfig, o: ProxyOptions = {}):
     '    }',
     '  }',
     '',
-    '  # A name no site serves: refuse the handshake rather than show another site\'s certificate.',
+    "  # A name no site serves: refuse the handshake rather than show another site's certificate.",
     '  server {',
     '    listen 443 ssl default_server;',
     '    ssl_reject_handshake on;',
@@ -193,7 +252,13 @@ export function proxyStack(config: DeploymentConfig, apps: StackSpec[], o: Proxy
           { hostIp: '0.0.0.0', host: o.httpPort ?? 80, container: 80 },
           { hostIp: '0.0.0.0', host: o.httpsPort ?? 443, container: 443 },
         ],
-        healthcheck: { test: ['CMD-SHELL', 'nginx -t -q || exit 1'], intervalS: 30, timeoutS: 5, retries: 3, startPeriodS: 5 },
+        healthcheck: {
+          test: ['CMD-SHELL', 'nginx -t -q || exit 1'],
+          intervalS: 30,
+          timeoutS: 5,
+          retries: 3,
+          startPeriodS: 5,
+        },
         // The label `ssw cert renew` finds the proxy by, to reload it after a renewal.
         labels: { [LABEL_ROLE]: 'reverse-proxy' },
         // Two proxies cannot hold the same ports: replaced in place (a config change alone is a reload).

@@ -38,8 +38,16 @@ export function secretDir(container: string): string {
  * whole group as files (Nextcloud's autoconfig takes the database name,
  * user and password all from files or all from the environment).
  */
-export function withSecretFiles(c: ContainerSpec, uid: number, files: Record<string, SecretRef | string>): ContainerSpec {
-  const list: SecretFile[] = Object.entries(files).map(([env, value]) => ({ env, name: env.replace(/_+FILE$/, ''), value }));
+export function withSecretFiles(
+  c: ContainerSpec,
+  uid: number,
+  files: Record<string, SecretRef | string>,
+): ContainerSpec {
+  const list: SecretFile[] = Object.entries(files).map(([env, value]) => ({
+    env,
+    name: env.replace(/_+FILE$/, ''),
+    value,
+  }));
   return {
     ...c,
     env: { ...c.env, ...Object.fromEntries(list.map((f) => [f.env, `${SECRETS_MOUNT}/${f.name}`])) },

@@ -15,7 +15,10 @@ export const LABEL_STACK = 'ssw.stack';
 export const LABEL_HASH = 'ssw.config-hash';
 export const LABEL_ROLE = 'ssw.role';
 
-/** A site.conf key whose value the container gets (never rendered into the spec): from a file (see secretFiles), or, for images that read no file, as an environment variable. */
+/**
+ * A site.conf key whose value the container gets (never rendered into the spec): from a file (see secretFiles), or, for
+ * images that read no file, as an environment variable.
+ */
 export interface SecretRef {
   secret: string;
   /** The domain whose site.conf holds it. */
@@ -57,7 +60,10 @@ export interface ContainerSpec {
   ports?: { hostIp: string; host: number; container: number }[];
   command?: string[];
   healthcheck?: HealthCheck;
-  /** Secrets written on the instance before the container starts, 0400 and owned by `uid`, in its secrets directory (./secrets). */
+  /**
+   * Secrets written on the instance before the container starts, 0400 and owned by `uid`, in its secrets directory
+   * (./secrets).
+   */
   secretFiles?: { uid: number; files: SecretFile[] };
   /** Files written on the instance before the container starts (e.g. nginx.conf, the relay's config.toml). */
   files?: { path: string; content: string }[];
@@ -110,7 +116,10 @@ export function canonicalJson(value: unknown): string {
  * site or language comes or goes).
  */
 export function containerHash(c: ContainerSpec): string {
-  return createHash('sha256').update(canonicalJson({ ...c, labels: undefined, networks: undefined, files: c.files?.map((f) => f.path) })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(canonicalJson({ ...c, labels: undefined, networks: undefined, files: c.files?.map((f) => f.path) }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /**

@@ -9,10 +9,13 @@ export function unreachable(opts: TemporalOptions, err: unknown): UserError {
   const raw = (err as Error).message.split('\n')[0];
   // The native (Rust) client nests the OS reason deep in a debug string: keep just that.
   const reason = /message: "([^"]+)"/.exec(raw)?.[1] ?? raw;
-  const hint = opts.tlsCa || opts.tlsCert
-    ? 'Check the address and the TLS options: --tls-ca must be the CA that signed the server certificate, and a server that requires client certificates needs --tls-cert and --tls-key from a CA it trusts.'
-    : 'Start the embedded server with "ssw server start" (or "ssw dev"), or point --temporal-address / TEMPORAL_ADDRESS at your cluster.';
-  return new UserError(`Cannot reach Temporal at ${opts.address}${opts.tlsCa || opts.tlsCert ? ' over TLS' : ''} (${reason}). ${hint}`);
+  const hint =
+    opts.tlsCa || opts.tlsCert
+      ? 'Check the address and the TLS options: --tls-ca must be the CA that signed the server certificate, and a server that requires client certificates needs --tls-cert and --tls-key from a CA it trusts.'
+      : 'Start the embedded server with "ssw server start" (or "ssw dev"), or point --temporal-address / TEMPORAL_ADDRESS at your cluster.';
+  return new UserError(
+    `Cannot reach Temporal at ${opts.address}${opts.tlsCa || opts.tlsCert ? ' over TLS' : ''} (${reason}). ${hint}`,
+  );
 }
 
 export async function connectClient(opts: TemporalOptions, payloadKeyFile: string): Promise<Client> {

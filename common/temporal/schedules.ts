@@ -70,9 +70,13 @@ export interface CertRenewScheduleOptions {
   at?: ScheduleTime;
   jitterMinutes?: number;
   timezone?: string;
-  /** The port the CA validates http-01 on. @default unset: the deployment's PROXY_HTTP_PORT, else 80, read at each run */
+  /**
+   * The port the CA validates http-01 on. @default unset: the deployment's PROXY_HTTP_PORT, else 80, read at each run
+   */
   httpPort?: number;
-  /** The port the proxy serves HTTPS on. @default unset: the deployment's PROXY_HTTPS_PORT, else 443, read at each run */
+  /**
+   * The port the proxy serves HTTPS on. @default unset: the deployment's PROXY_HTTPS_PORT, else 443, read at each run
+   */
   httpsPort?: number;
   staging?: boolean;
 }
@@ -146,7 +150,9 @@ export function drillSchedule(
 }
 
 function describe(target: CertTarget): string {
-  return target.kind === 'deployment' ? `deployment ${target.deployment} on remote ${target.remote}` : `${target.domains.join(', ')} on ${target.host.ssh.host}`;
+  return target.kind === 'deployment'
+    ? `deployment ${target.deployment} on remote ${target.remote}`
+    : `${target.domains.join(', ')} on ${target.host.ssh.host}`;
 }
 
 /** A short digest of everything that defines the schedule, kept in its note to detect drift. */
@@ -154,7 +160,19 @@ export function definitionDigest(def: ScheduleDefinition): string {
   const { scheduleId, kind, workflowType, input, at, dayOfWeek, jitterMinutes, timezone, catchupWindowMs } = def;
   return crypto
     .createHash('sha256')
-    .update(JSON.stringify({ scheduleId, kind, workflowType, input, at, dayOfWeek, jitterMinutes, timezone, catchupWindowMs }))
+    .update(
+      JSON.stringify({
+        scheduleId,
+        kind,
+        workflowType,
+        input,
+        at,
+        dayOfWeek,
+        jitterMinutes,
+        timezone,
+        catchupWindowMs,
+      }),
+    )
     .digest('hex')
     .slice(0, 12);
 }

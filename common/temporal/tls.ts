@@ -17,22 +17,26 @@ export interface TemporalOptions {
 export function tlsConfig(opts: TemporalOptions): TLSConfig | undefined {
   if (!opts.tlsCert && !opts.tlsKey && !opts.tlsCa) return undefined;
   if (!!opts.tlsCert !== !!opts.tlsKey) {
-    throw new UserError('--tls-cert and --tls-key go together: give both, or neither for server-only TLS with --tls-ca.');
+    throw new UserError(
+      '--tls-cert and --tls-key go together: give both, or neither for server-only TLS with --tls-ca.',
+    );
   }
   const read = (flag: string, file: string) => {
     try {
       // A regular file, size-bounded: /dev/zero or a FIFO here must not hang or fill memory.
       return readRegularFile(file, 1024 * 1024).data;
     } catch (err) {
-      if (err instanceof NotARegularFile) throw new UserError(`${flag} ${file}: expected a PEM file, but it is ${err.found}.`);
+      if (err instanceof NotARegularFile)
+        throw new UserError(`${flag} ${file}: expected a PEM file, but it is ${err.found}.`);
       throw new UserError(`${flag} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? err}).`);
     }
   };
   return {
     clientCertPair:
-      opts.tlsCert && opts.tlsKey ? { crt: read('--tls-cert', opts.tlsCert), key: read('--tls-key', opts.tlsKey) } : undefined,
+      opts.tlsCert && opts.tlsKey
+        ? { crt: read('--tls-cert', opts.tlsCert), key: read('--tls-key', opts.tlsKey) }
+        : undefined,
     serverRootCACertificate: opts.tlsCa ? read('--tls-ca', opts.tlsCa) : undefined,
     serverNameOverride: opts.tlsServerName,
   };
 }
-

@@ -27,9 +27,12 @@ export function readCaBundle(file: string): string {
   try {
     data = readRegularFile(file, CA_BUNDLE_MAX_BYTES).data;
   } catch (err) {
-    if (err instanceof NotARegularFile) throw new CaBundleInvalid(`expected a regular file of PEM certificates, but it is ${err.found}`);
+    if (err instanceof NotARegularFile)
+      throw new CaBundleInvalid(`expected a regular file of PEM certificates, but it is ${err.found}`);
     const code = (err as NodeJS.ErrnoException).code;
-    throw new CaBundleInvalid(code === 'ENOENT' ? 'no such file on this machine' : `cannot read it on this machine (${code ?? String(err)})`);
+    throw new CaBundleInvalid(
+      code === 'ENOENT' ? 'no such file on this machine' : `cannot read it on this machine (${code ?? String(err)})`,
+    );
   }
   const text = data.toString('latin1');
   const blocks: string[] = [];
@@ -47,7 +50,11 @@ export function readCaBundle(file: string): string {
     blocks.push(`${m[0].replace(/\r\n/g, '\n')}\n`);
   }
   // Never quote the file: it may be a key that was named by mistake.
-  if (others.size > 0) throw new CaBundleInvalid(`expected only PEM certificates, but it holds ${[...others].join(', ')}; name the CA's certificate file instead`);
-  if (blocks.length === 0) throw new CaBundleInvalid('expected PEM certificates ("-----BEGIN CERTIFICATE-----"), but it holds none');
+  if (others.size > 0)
+    throw new CaBundleInvalid(
+      `expected only PEM certificates, but it holds ${[...others].join(', ')}; name the CA's certificate file instead`,
+    );
+  if (blocks.length === 0)
+    throw new CaBundleInvalid('expected PEM certificates ("-----BEGIN CERTIFICATE-----"), but it holds none');
   return blocks.join('');
 }

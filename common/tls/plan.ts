@@ -21,7 +21,10 @@ export interface SiteCertPlan {
   names: string[];
   /** The ACME directory URL. */
   acmeServer: string;
-  /** CA bundle, a file on this machine, for an ACME server with a private TLS certificate: copied to the host for certbot (REQUESTS_CA_BUNDLE). */
+  /**
+   * CA bundle, a file on this machine, for an ACME server with a private TLS certificate: copied to the host for
+   * certbot (REQUESTS_CA_BUNDLE).
+   */
   acmeCaBundle?: string;
   /** The ACME account's contact, `info@<domain>` as in ss. */
   contactEmail: string;
@@ -80,14 +83,23 @@ export function letsencryptPaths(dataPath: string, domain: string) {
     liveDir: `${configDir}/live/${domain}`,
     /** ACME_CA_BUNDLE's copy on the host. */
     acmeCaBundle: `${root}/_acme-ca.pem`,
-    /** Shared by all sites: nginx serves /.well-known/acme-challenge/ from here. "_" keeps it apart from domain names. */
+    /**
+     * Shared by all sites: nginx serves /.well-known/acme-challenge/ from here. "_" keeps it apart from domain names.
+     */
     webroot: `${root}/_webroot`,
   };
 }
 
-/** What `ssw cert ...` acts on: a deployment's www instance, or any host reached over SSH (a single www host, tests). */
+/**
+ * What `ssw cert ...` acts on: a deployment's www instance, or any host reached over SSH (a single www host, tests).
+ */
 export type CertTarget =
-  | { kind: 'deployment'; remote: string; deployment: string; /** Only these of the deployment's sites. */ domains?: string[] }
+  | {
+      kind: 'deployment';
+      remote: string;
+      deployment: string;
+      /** Only these of the deployment's sites. */ domains?: string[];
+    }
   | { kind: 'host'; host: WwwHost; domains: string[] };
 
 /** The lock and search-attribute target: remote+deployment, or `host:port` (+ the site when there is one). */

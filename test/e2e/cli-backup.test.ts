@@ -29,9 +29,33 @@ const DOMAIN = 'vault.test';
 const PASSPHRASE = 'e2e-backup-passphrase-must-not-leak';
 const BIG = 120 * 1024 * 1024; // nextcloud's data: large enough to interrupt its transfer
 const taskQueue = uniqueTaskQueue('backup');
-const common = () => ['--ss-root', paths.root, '--temporal-address', harness().temporal.address, '--namespace', harness().temporal.namespace, '--task-queue', taskQueue];
-const hostKey = fingerprintSha256(Buffer.from(fs.readFileSync(harness().ssh.hostPublicKeyPath, 'utf8').trim().split(/\s+/)[1]!, 'base64'));
-const target = (port = harness().ssh.port) => ['--host', '127.0.0.1', '--ssh-port', String(port), '--ssh-key', harness().ssh.privateKeyPath, '--domain', DOMAIN, '--data-path', dataPath, '--backup-path', backupPath];
+const common = () => [
+  '--ss-root',
+  paths.root,
+  '--temporal-address',
+  harness().temporal.address,
+  '--namespace',
+  harness().temporal.namespace,
+  '--task-queue',
+  taskQueue,
+];
+const hostKey = fingerprintSha256(
+  Buffer.from(fs.readFileSync(harness().ssh.hostPublicKeyPath, 'utf8').trim().split(/\s+/)[1]!, 'base64'),
+);
+const target = (port = harness().ssh.port) => [
+  '--host',
+  '127.0.0.1',
+  '--ssh-port',
+  String(port),
+  '--ssh-key',
+  harness().ssh.privateKeyPath,
+  '--domain',
+  DOMAIN,
+  '--data-path',
+  dataPath,
+  '--backup-path',
+  backupPath,
+];
 const source = (app: string) => path.join(dataPath, app, DOMAIN);
 const archive = (app: string) => path.join(backupPath, 'www', app, DOMAIN);
 const localCopy = (app: string) => path.join(paths.siteDir(DOMAIN), 'backups', 'www', app);
@@ -47,9 +71,18 @@ const measured: Record<string, number> = {};
 
 function writeSite(passphrase: string): void {
   fs.mkdirSync(paths.siteDir(DOMAIN), { recursive: true });
-  const conf = [`DOMAIN_NAME=${DOMAIN}`, 'DEPLOY_NEXTCLOUD=true', 'BACKUP_KEEP_DAYS=0', `DUPLICITY_BACKUP_PASSPHRASE=${passphrase}`,
-    'BACKUP_OFFSITE_REMOTE=offsite', `BACKUP_OFFSITE_PATH=${offsitePath}`,
-    'GHOST_MYSQL_PASSWORD=g1', 'GHOST_MYSQL_ROOT_PASSWORD=g2', 'NEXTCLOUD_MYSQL_PASSWORD=n1', 'NEXTCLOUD_MYSQL_ROOT_PASSWORD=n2'];
+  const conf = [
+    `DOMAIN_NAME=${DOMAIN}`,
+    'DEPLOY_NEXTCLOUD=true',
+    'BACKUP_KEEP_DAYS=0',
+    `DUPLICITY_BACKUP_PASSPHRASE=${passphrase}`,
+    'BACKUP_OFFSITE_REMOTE=offsite',
+    `BACKUP_OFFSITE_PATH=${offsitePath}`,
+    'GHOST_MYSQL_PASSWORD=g1',
+    'GHOST_MYSQL_ROOT_PASSWORD=g2',
+    'NEXTCLOUD_MYSQL_PASSWORD=n1',
+    'NEXTCLOUD_MYSQL_ROOT_PASSWORD=n2',
+  ];
   fs.writeFileSync(paths.siteConf(DOMAIN), conf.join('\n') + '\n', { mode: 0o600 });
 }
 
@@ -86,8 +119,16 @@ async function activityRuns(workflowId: string, type: string) {
   const E = temporal.api.enums.v1.EventType;
   const codec = new AesGcmPayloadCodec(loadOrCreateKeyring(paths.payloadKey));
   const runs: Array<{ attempt: number; lastFailure: string }> = [];
-  for (const scheduled of events.filter((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && e.activityTaskScheduledEventAttributes?.activityType?.name === type)) {
-    const started = events.find((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_STARTED && Number(e.activityTaskStartedEventAttributes?.scheduledEventId) === Number(scheduled.eventId));
+  for (const scheduled of events.filter(
+    (e) =>
+      e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED &&
+      e.activityTaskScheduledEventAttributes?.activityType?.name === type,
+  )) {
+    const started = events.find(
+      (e) =>
+        e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_STARTED &&
+        Number(e.activityTaskStartedEventAttributes?.scheduledEventId) === Number(scheduled.eventId),
+    );
     const attrs = started?.activityTaskStartedEventAttributes;
     let lastFailure = attrs?.lastFailure?.message ?? '';
     if (attrs?.lastFailure?.encodedAttributes) {
@@ -101,13 +142,20 @@ async function activityRuns(workflowId: string, type: string) {
 
 /** Every archive file of `app` on the host is here, byte-identical. */
 function assertCopiesIdentical(app: string): void {
-  for (const f of fs.readdirSync(archive(app))) assert.equal(sha(path.join(localCopy(app), f)), sha(path.join(archive(app), f)), `${app}/${f}`);
+  for (const f of fs.readdirSync(archive(app)))
+    assert.equal(sha(path.join(localCopy(app), f)), sha(path.join(archive(app), f)), `${app}/${f}`);
 }
 
 before(async () => {
   // A remote of this machine as ssw records it (only its SSH part matters here).
   fs.mkdirSync(paths.remoteDir('offsite'), { recursive: true });
-  fs.writeFileSync(paths.remoteRecord('offsite'), JSON.stringify({ name: 'offsite', ssh: { host: '127.0.0.1', port: harness().ssh.port, user: 'root', privateKeyPath: harness().ssh.privateKeyPath } }));
+  fs.writeFileSync(
+    paths.remoteRecord('offsite'),
+    JSON.stringify({
+      name: 'offsite',
+      ssh: { host: '127.0.0.1', port: harness().ssh.port, user: 'root', privateKeyPath: harness().ssh.privateKeyPath },
+    }),
+  );
   writeSite(PASSPHRASE);
   writeAppData(source('ghost'));
   writeAppData(source('nextcloud'), 64 * 1024);
@@ -117,7 +165,17 @@ before(async () => {
   fs.closeSync(fd);
   await startWorker();
   // Everything the host's process list shows while the tests run (the host is this machine).
-  psSampler = setInterval(() => execFile('ps', ['-eo', 'args'], (_e, out) => psLines.push(...String(out).split('\n').filter((l) => l.includes('duplicity') || l.includes(PASSPHRASE)))), 100);
+  psSampler = setInterval(
+    () =>
+      execFile('ps', ['-eo', 'args'], (_e, out) =>
+        psLines.push(
+          ...String(out)
+            .split('\n')
+            .filter((l) => l.includes('duplicity') || l.includes(PASSPHRASE)),
+        ),
+      ),
+    100,
+  );
 });
 
 after(async () => {
@@ -164,12 +222,18 @@ describe('ssw backup', () => {
     // Every archive file here is byte-identical to the host's.
     for (const app of ['ghost', 'nextcloud', 'letsencrypt']) {
       if (!fs.existsSync(archive(app))) continue;
-      for (const f of fs.readdirSync(archive(app))) assert.equal(sha(path.join(localCopy(app), f)), sha(path.join(archive(app), f)), `${app}/${f}`);
+      for (const f of fs.readdirSync(archive(app)))
+        assert.equal(sha(path.join(localCopy(app), f)), sha(path.join(archive(app), f)), `${app}/${f}`);
     }
     // The second copy, off-site, is identical too.
     assert.equal(nc.offsite.remote, 'offsite');
     for (const app of ['ghost', 'nextcloud']) {
-      for (const f of fs.readdirSync(archive(app))) assert.equal(sha(path.join(offsitePath, DOMAIN, app, f)), sha(path.join(archive(app), f)), `off-site ${app}/${f}`);
+      for (const f of fs.readdirSync(archive(app)))
+        assert.equal(
+          sha(path.join(offsitePath, DOMAIN, app, f)),
+          sha(path.join(archive(app), f)),
+          `off-site ${app}/${f}`,
+        );
     }
     const letsencrypt = out.result.apps.find((a: { app: string }) => a.app === 'letsencrypt');
     assert.equal(letsencrypt, undefined, 'no certificate yet: nothing to back up, not an error');
@@ -184,9 +248,17 @@ describe('ssw backup', () => {
     const r = await sswAsync(['backup', ...target(), '--json', ...common()]);
     assert.equal(r.status, 0, r.stderr);
     const apps = JSON.parse(r.stdout).result.apps;
-    assert.deepEqual(apps.map((a: { app: string; kind: string }) => [a.app, a.kind]), [['ghost', 'incremental'], ['nextcloud', 'incremental']]);
+    assert.deepEqual(
+      apps.map((a: { app: string; kind: string }) => [a.app, a.kind]),
+      [
+        ['ghost', 'incremental'],
+        ['nextcloud', 'incremental'],
+      ],
+    );
     assert.ok(apps[1].pulledBytes < 10 * 1024 * 1024, 'only the increment is copied');
-    const list = JSON.parse((await sswAsync(['backup', 'list', '--domain', DOMAIN, '--json', ...common()])).stdout).backups;
+    const list = JSON.parse(
+      (await sswAsync(['backup', 'list', '--domain', DOMAIN, '--json', ...common()])).stdout,
+    ).backups;
     const ghost = list.find((b: { app: string }) => b.app === 'ghost');
     assert.equal(ghost.chains.length, 1);
     assert.equal(ghost.chains[0].incrementals.length, 2, 'the --app ghost backup, then this one');
@@ -199,16 +271,26 @@ describe('ssw backup', () => {
     try {
       fs.rmSync(localCopy('nextcloud'), { recursive: true, force: true }); // so the large volume is copied again
       // Enough new data that duplicity is still at work when the cut comes.
-      fs.writeFileSync(path.join(source('ghost'), 'content', 'images', 'cut.bin'), crypto.randomBytes(40 * 1024 * 1024));
+      fs.writeFileSync(
+        path.join(source('ghost'), 'content', 'images', 'cut.bin'),
+        crypto.randomBytes(40 * 1024 * 1024),
+      );
       const seen = psLines.length;
       const running = sswAsync(['backup', ...target(relay.port), '--pin-host-key', hostKey, '--json', ...common()]);
-      await waitFor('duplicity to run on the host', () => psLines.slice(seen).some((l) => l.includes('duplicity') && l.includes(archive('ghost'))) || undefined, 180_000, 10);
+      await waitFor(
+        'duplicity to run on the host',
+        () => psLines.slice(seen).some((l) => l.includes('duplicity') && l.includes(archive('ghost'))) || undefined,
+        180_000,
+        10,
+      );
       relay.freeze();
       const partial = await waitFor(
         'the large volume to be partly copied again',
         () => {
           if (!fs.existsSync(localCopy('nextcloud'))) return undefined;
-          const p = fs.readdirSync(localCopy('nextcloud')).find((n) => n.endsWith('.partial') && n.includes('.difftar.'));
+          const p = fs
+            .readdirSync(localCopy('nextcloud'))
+            .find((n) => n.endsWith('.partial') && n.includes('.difftar.'));
           return p && fs.statSync(path.join(localCopy('nextcloud'), p)).size > 8 * 1024 * 1024 ? p : undefined;
         },
         180_000,
@@ -224,7 +306,10 @@ describe('ssw backup', () => {
       assert.ok(backups[0]!.attempt >= 2, `ghost's backup was retried: ${JSON.stringify(backups[0])}`);
       const pulls = await activityRuns(out.workflowId, 'pullArchive');
       const ncPull = pulls[1]!;
-      assert.ok(ncPull.attempt >= 2 && /made no progress/.test(ncPull.lastFailure), `nextcloud's copy was retried after stalling: ${JSON.stringify(ncPull)}`);
+      assert.ok(
+        ncPull.attempt >= 2 && /made no progress/.test(ncPull.lastFailure),
+        `nextcloud's copy was retried after stalling: ${JSON.stringify(ncPull)}`,
+      );
       const nc = out.result.apps.find((a: { app: string }) => a.app === 'nextcloud');
       assert.ok(nc.resumedBytes >= atCut, `resumed from ${nc.resumedBytes}, ${atCut} bytes were there at the cut`);
       for (const app of ['ghost', 'nextcloud']) assertCopiesIdentical(app);
@@ -245,13 +330,28 @@ describe('ssw restore', () => {
   });
 
   test('a host that lost everything gets the archives back from this machine; a worker killed mid-restore does not redo finished apps', async () => {
-    const latest = { ghost: treeDigest(`${source('ghost')}.ssw-replaced-${fs.readdirSync(path.dirname(source('ghost'))).find((n) => n.includes('ssw-replaced-'))!.split('ssw-replaced-')[1]}`), nextcloud: treeDigest(source('nextcloud')) };
+    const latest = {
+      ghost: treeDigest(
+        `${source('ghost')}.ssw-replaced-${
+          fs
+            .readdirSync(path.dirname(source('ghost')))
+            .find((n) => n.includes('ssw-replaced-'))!
+            .split('ssw-replaced-')[1]
+        }`,
+      ),
+      nextcloud: treeDigest(source('nextcloud')),
+    };
     fs.rmSync(backupPath, { recursive: true, force: true });
     fs.rmSync(path.dirname(source('nextcloud')), { recursive: true, force: true });
 
     const t0 = Date.now();
     const running = sswAsync(['restore', ...target(), '--json', ...common()]);
-    await waitFor('the nextcloud restore to be under way', () => fs.existsSync(`${source('nextcloud')}.ssw-restore`) || undefined, 180_000, 10);
+    await waitFor(
+      'the nextcloud restore to be under way',
+      () => fs.existsSync(`${source('nextcloud')}.ssw-restore`) || undefined,
+      180_000,
+      10,
+    );
     await killWorker();
     await startWorker();
     const r = await running;
@@ -260,15 +360,26 @@ describe('ssw restore', () => {
     const out = JSON.parse(r.stdout);
     assert.deepEqual(treeDigest(source('ghost')), latest.ghost);
     assert.deepEqual(treeDigest(source('nextcloud')), latest.nextcloud);
-    assert.ok(out.result.apps.find((a: { app: string }) => a.app === 'nextcloud').pushedBytes > 0, 'the archive went back to the host');
+    assert.ok(
+      out.result.apps.find((a: { app: string }) => a.app === 'nextcloud').pushedBytes > 0,
+      'the archive went back to the host',
+    );
     assert.ok(!fs.existsSync(`${source('nextcloud')}.ssw-restore`), 'no scratch left behind');
 
     const events = (await history(out.workflowId)).events ?? [];
     const E = temporal.api.enums.v1.EventType;
-    const restores = events.filter((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && e.activityTaskScheduledEventAttributes?.activityType?.name === 'restoreApp');
+    const restores = events.filter(
+      (e) =>
+        e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED &&
+        e.activityTaskScheduledEventAttributes?.activityType?.name === 'restoreApp',
+    );
     assert.equal(restores.length, 3, 'ghost, nextcloud, letsencrypt: each scheduled once');
     const attemptOf = (scheduled: (typeof restores)[number]) =>
-      events.find((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_STARTED && Number(e.activityTaskStartedEventAttributes?.scheduledEventId) === Number(scheduled.eventId))?.activityTaskStartedEventAttributes?.attempt;
+      events.find(
+        (e) =>
+          e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_STARTED &&
+          Number(e.activityTaskStartedEventAttributes?.scheduledEventId) === Number(scheduled.eventId),
+      )?.activityTaskStartedEventAttributes?.attempt;
     assert.equal(attemptOf(restores[0]!), 1, 'ghost, finished before the kill, was not restored again');
     assert.equal(attemptOf(restores[1]!), 2, 'nextcloud, interrupted, was restored by the new worker');
   });
@@ -279,7 +390,16 @@ describe('ssw restore', () => {
     fs.rmSync(archive('nextcloud'), { recursive: true, force: true });
     const relay = await TcpRelay.start(harness().ssh.port);
     try {
-      const running = sswAsync(['restore', ...target(relay.port), '--pin-host-key', hostKey, '--app', 'nextcloud', '--json', ...common()]);
+      const running = sswAsync([
+        'restore',
+        ...target(relay.port),
+        '--pin-host-key',
+        hostKey,
+        '--app',
+        'nextcloud',
+        '--json',
+        ...common(),
+      ]);
       // The upload waits in the staging directory beside the archive until it is complete.
       const staging = `${archive('nextcloud')}.ssw-upload`;
       await waitFor(
@@ -297,7 +417,10 @@ describe('ssw restore', () => {
       assert.equal(r.status, 0, r.stderr);
       const out = JSON.parse(r.stdout);
       const [push] = await activityRuns(out.workflowId, 'pushArchive');
-      assert.ok(push!.attempt >= 2 && /made no progress/.test(push!.lastFailure), `the push was retried after stalling: ${JSON.stringify(push)}`);
+      assert.ok(
+        push!.attempt >= 2 && /made no progress/.test(push!.lastFailure),
+        `the push was retried after stalling: ${JSON.stringify(push)}`,
+      );
       assert.deepEqual(fs.readdirSync(archive('nextcloud')).sort(), files.sort());
       assertCopiesIdentical('nextcloud');
       assert.ok(!fs.existsSync(staging), 'the staging directory is gone');
@@ -315,7 +438,10 @@ describe('ssw restore', () => {
       for (const cmd of [['backup'], ['restore']]) {
         const r = await sswAsync([...cmd, ...target(), '--app', 'ghost', ...common()]);
         assert.equal(r.status, 1);
-        assert.match(r.stderr, /DUPLICITY_BACKUP_PASSPHRASE in sites\/vault\.test\/site\.conf does not open the existing backups of ghost.*\[SswSecretError\]/s);
+        assert.match(
+          r.stderr,
+          /DUPLICITY_BACKUP_PASSPHRASE in sites\/vault\.test\/site\.conf does not open the existing backups of ghost.*\[SswSecretError\]/s,
+        );
         assert.doesNotMatch(r.stderr, NO_STACK);
       }
     } finally {
@@ -339,8 +465,12 @@ describe('ssw backup verify', () => {
     const bad = await sswAsync(['backup', 'verify', ...target(), ...common()]);
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /The backups of nextcloud of vault\.test do not restore: .*damaged.*\[SswDrillFailed\]/s);
-    const list = JSON.parse((await sswAsync(['backup', 'list', '--domain', DOMAIN, '--json', ...common()])).stdout).backups;
-    const drill = Object.fromEntries(list.map((b: { app: string; lastDrill: { ok: boolean } }) => [b.app, b.lastDrill.ok]));
+    const list = JSON.parse(
+      (await sswAsync(['backup', 'list', '--domain', DOMAIN, '--json', ...common()])).stdout,
+    ).backups;
+    const drill = Object.fromEntries(
+      list.map((b: { app: string; lastDrill: { ok: boolean } }) => [b.app, b.lastDrill.ok]),
+    );
     assert.deepEqual(drill, { ghost: true, nextcloud: false });
   });
 });
@@ -351,20 +481,37 @@ describe('secrets', () => {
     let runs: Array<{ workflowId: string; runId: string }> = [];
     try {
       // The raw listing: the SDK's would decode memos, which are encrypted.
-      const page = await connection.workflowService.listWorkflowExecutions({ namespace: harness().temporal.namespace, query: `SsSite = "${DOMAIN}"`, pageSize: 100 });
-      runs = (page.executions ?? []).map((e) => ({ workflowId: e.execution?.workflowId ?? '', runId: e.execution?.runId ?? '' }));
+      const page = await connection.workflowService.listWorkflowExecutions({
+        namespace: harness().temporal.namespace,
+        query: `SsSite = "${DOMAIN}"`,
+        pageSize: 100,
+      });
+      runs = (page.executions ?? []).map((e) => ({
+        workflowId: e.execution?.workflowId ?? '',
+        runId: e.execution?.runId ?? '',
+      }));
     } finally {
       await connection.close();
     }
     assert.ok(runs.length >= 9, `every backup, restore and drill run (${runs.length})`);
     for (const run of runs) {
-      const bytes = Buffer.from(temporal.api.history.v1.History.encode(await history(run.workflowId, run.runId)).finish());
+      const bytes = Buffer.from(
+        temporal.api.history.v1.History.encode(await history(run.workflowId, run.runId)).finish(),
+      );
       assert.ok(!bytes.includes(PASSPHRASE), `the history of ${run.workflowId} holds the passphrase`);
     }
     workerLogs.push(worker.output());
     assert.ok(!workerLogs.join('\n').includes(PASSPHRASE), 'a worker log holds the passphrase');
-    assert.ok(psLines.some((l) => l.includes('duplicity')), 'the sampler saw duplicity run');
-    assert.deepEqual(psLines.filter((l) => l.includes(PASSPHRASE)), []);
-    console.log(`interrupted transfer: volume ${measured.volumeBytes} bytes, ${measured.bytesAtKill} copied at the kill, resumed from ${measured.resumedBytes}, ${measured.sentAfterResume} sent after the resume`);
+    assert.ok(
+      psLines.some((l) => l.includes('duplicity')),
+      'the sampler saw duplicity run',
+    );
+    assert.deepEqual(
+      psLines.filter((l) => l.includes(PASSPHRASE)),
+      [],
+    );
+    console.log(
+      `interrupted transfer: volume ${measured.volumeBytes} bytes, ${measured.bytesAtKill} copied at the kill, resumed from ${measured.resumedBytes}, ${measured.sentAfterResume} sent after the resume`,
+    );
   });
 });

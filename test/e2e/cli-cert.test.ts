@@ -23,9 +23,31 @@ const dataPath = path.join(root, 'data');
 const DOMAIN = 'shop.test';
 const PASSPHRASE = 'e2e-duplicity-passphrase-do-not-leak';
 const taskQueue = uniqueTaskQueue('cert');
-const common = () => ['--ss-root', paths.root, '--temporal-address', harness().temporal.address, '--namespace', harness().temporal.namespace, '--task-queue', taskQueue];
-const hostKey = fingerprintSha256(Buffer.from(fs.readFileSync(harness().ssh.hostPublicKeyPath, 'utf8').trim().split(/\s+/)[1]!, 'base64'));
-const hostArgs = (domain = DOMAIN) => ['--host', '127.0.0.1', '--ssh-port', String(harness().ssh.port), '--ssh-key', harness().ssh.privateKeyPath, '--domain', domain, '--data-path', dataPath];
+const common = () => [
+  '--ss-root',
+  paths.root,
+  '--temporal-address',
+  harness().temporal.address,
+  '--namespace',
+  harness().temporal.namespace,
+  '--task-queue',
+  taskQueue,
+];
+const hostKey = fingerprintSha256(
+  Buffer.from(fs.readFileSync(harness().ssh.hostPublicKeyPath, 'utf8').trim().split(/\s+/)[1]!, 'base64'),
+);
+const hostArgs = (domain = DOMAIN) => [
+  '--host',
+  '127.0.0.1',
+  '--ssh-port',
+  String(harness().ssh.port),
+  '--ssh-key',
+  harness().ssh.privateKeyPath,
+  '--domain',
+  domain,
+  '--data-path',
+  dataPath,
+];
 const ports = ['--http-port', String(harness().acme.httpPort), '--https-port', String(HTTPS_PORT)];
 const NO_STACK = /\n\s+at .+:\d+:\d+/;
 
@@ -71,11 +93,23 @@ function writeLabDeployment(): void {
   fs.writeFileSync(paths.remoteConf(LAB.remote), `DEPLOYMENT_STRING="(${LAB.deployment}|regtest)"\n`);
   fs.mkdirSync(path.dirname(paths.projectConf(LAB.deployment)), { recursive: true });
   // Another nextcloud name than the host target's: the deployment's certificate needs renewing.
-  fs.writeFileSync(paths.projectConf(LAB.deployment), [`PRIMARY_DOMAIN=${DOMAIN}`, 'NEXTCLOUD_HOSTNAME=cloud', `PROXY_HTTP_PORT=${harness().acme.httpPort}`, `PROXY_HTTPS_PORT=${HTTPS_PORT}`, ''].join('\n'));
+  fs.writeFileSync(
+    paths.projectConf(LAB.deployment),
+    [
+      `PRIMARY_DOMAIN=${DOMAIN}`,
+      'NEXTCLOUD_HOSTNAME=cloud',
+      `PROXY_HTTP_PORT=${harness().acme.httpPort}`,
+      `PROXY_HTTPS_PORT=${HTTPS_PORT}`,
+      '',
+    ].join('\n'),
+  );
   const record = paths.instanceRecord(LAB.remote, LAB.deployment, 'www');
   fs.mkdirSync(path.dirname(record), { recursive: true });
   const h = harness().ssh;
-  fs.writeFileSync(record, JSON.stringify({ ssh: { host: h.host, port: h.port, user: h.user, privateKeyPath: h.privateKeyPath }, dataPath }));
+  fs.writeFileSync(
+    record,
+    JSON.stringify({ ssh: { host: h.host, port: h.port, user: h.user, privateKeyPath: h.privateKeyPath }, dataPath }),
+  );
 }
 
 const SCHEDULE_ID = `cert-renew/127.0.0.1:${harness().ssh.port}/${DOMAIN}`;
@@ -89,7 +123,9 @@ async function deleteOwnSchedule(): Promise<void> {
       `${kind}/${LAB.remote}/${LAB.deployment}`,
     ]);
     for (const scheduleId of ids) {
-      await connection.workflowService.deleteSchedule({ namespace: harness().temporal.namespace, scheduleId }).catch(() => undefined);
+      await connection.workflowService
+        .deleteSchedule({ namespace: harness().temporal.namespace, scheduleId })
+        .catch(() => undefined);
     }
   } finally {
     await connection.close();
@@ -111,7 +147,10 @@ after(async () => {
   await probe.stop();
   await stopService(worker);
   await nginx.stop();
-  await fetch(`${harness().acme.challtestsrvManagement}/clear-a`, { method: 'POST', body: JSON.stringify({ host: 'broken.test.' }) });
+  await fetch(`${harness().acme.challtestsrvManagement}/clear-a`, {
+    method: 'POST',
+    body: JSON.stringify({ host: 'broken.test.' }),
+  });
 });
 
 describe('ssw cert', () => {
@@ -126,7 +165,10 @@ describe('ssw cert', () => {
     const noSite = ssw(['cert', 'renew', ...hostArgs('nosite.test'), '--pin-host-key', hostKey, ...common()]);
     assert.equal(noSite.status, 1, 'a stub site.conf was written: edit it first, as ss-up says');
     assert.match(noSite.stderr, /nosite\.test\/site\.conf/);
-    assert.ok(!fs.existsSync(paths.knownHosts) || !fs.readFileSync(paths.knownHosts, 'utf8').includes('[127.0.0.1]:'), 'a run refused before it starts pins nothing');
+    assert.ok(
+      !fs.existsSync(paths.knownHosts) || !fs.readFileSync(paths.knownHosts, 'utf8').includes('[127.0.0.1]:'),
+      'a run refused before it starts pins nothing',
+    );
     const neither = ssw(['cert', 'status', ...common()]);
     assert.equal(neither.status, 2);
     assert.match(neither.stderr, /--deployment D .* or --host H --domain D/);
@@ -139,7 +181,13 @@ describe('ssw cert', () => {
     assert.equal(site.action, 'renewed');
     assert.equal(site.reason, 'missing');
     assert.equal(site.challenge, 'webroot');
-    assert.deepEqual(site.names.sort(), ['btcpay.shop.test', 'nextcloud.shop.test', 'shop.test', 'tip.shop.test', 'www.shop.test']);
+    assert.deepEqual(site.names.sort(), [
+      'btcpay.shop.test',
+      'nextcloud.shop.test',
+      'shop.test',
+      'tip.shop.test',
+      'www.shop.test',
+    ]);
     assert.equal(r.reload.how, 'process');
     assert.ok(fs.existsSync(site.backupFile));
     serials.push(site.serial);
@@ -176,10 +224,16 @@ describe('ssw cert', () => {
   });
 
   test('a name the CA cannot reach fails for good, naming the domain', async () => {
-    await fetch(`${harness().acme.challtestsrvManagement}/add-a`, { method: 'POST', body: JSON.stringify({ host: 'broken.test.', addresses: ['127.0.0.2'] }) });
+    await fetch(`${harness().acme.challtestsrvManagement}/add-a`, {
+      method: 'POST',
+      body: JSON.stringify({ host: 'broken.test.', addresses: ['127.0.0.2'] }),
+    });
     const r = await sswAsync(['cert', 'renew', ...hostArgs('broken.test'), ...ports, ...common()]);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /could not validate the certificate names of broken\.test: broken\.test \(connection\).*\[SswAcmeValidation\]/s);
+    assert.match(
+      r.stderr,
+      /could not validate the certificate names of broken\.test: broken\.test \(connection\).*\[SswAcmeValidation\]/s,
+    );
     assert.doesNotMatch(r.stderr, NO_STACK);
   });
 
@@ -197,8 +251,11 @@ describe('ssw cert', () => {
   test('no secret reaches the workflow history or the worker log', async () => {
     const connection = await Connection.connect({ address: harness().temporal.address });
     try {
-      const raw = new Client({ connection, namespace: harness().temporal.namespace }); // no codec: what the server stores
-      const history = await raw.workflow.getHandle(`cert-renew/127.0.0.1:${harness().ssh.port}/${DOMAIN}`).fetchHistory();
+      // No codec: what the server stores.
+      const raw = new Client({ connection, namespace: harness().temporal.namespace });
+      const history = await raw.workflow
+        .getHandle(`cert-renew/127.0.0.1:${harness().ssh.port}/${DOMAIN}`)
+        .fetchHistory();
       const bytes = Buffer.from(temporal.api.history.v1.History.encode(history).finish());
       for (const secret of [PASSPHRASE, 'nc-e2e-pw', 'PRIVATE KEY']) {
         assert.ok(!bytes.includes(secret), `history holds ${secret}`);
@@ -214,15 +271,48 @@ describe('ssw schedule', () => {
   const id = SCHEDULE_ID;
 
   test('install is idempotent, the schedule triggers a renewal run that completes', async () => {
-    const first = await sswAsync(['schedule', 'install', ...hostArgs(), ...ports, '--at', '03:30', '--json', ...common()]);
+    const first = await sswAsync([
+      'schedule',
+      'install',
+      ...hostArgs(),
+      ...ports,
+      '--at',
+      '03:30',
+      '--json',
+      ...common(),
+    ]);
     assert.equal(first.status, 0, first.stderr);
     assert.equal(JSON.parse(first.stdout).schedules[0].outcome, 'created');
     // With the nightly backup and the weekly restore drill of the same target.
-    assert.deepEqual(JSON.parse(first.stdout).schedules.map((x: { scheduleId: string }) => x.scheduleId.split('/')[0]), ['cert-renew', 'backup', 'backup-verify']);
-    const again = await sswAsync(['schedule', 'install', ...hostArgs(), ...ports, '--at', '03:30', '--json', ...common()]);
+    assert.deepEqual(
+      JSON.parse(first.stdout).schedules.map((x: { scheduleId: string }) => x.scheduleId.split('/')[0]),
+      ['cert-renew', 'backup', 'backup-verify'],
+    );
+    const again = await sswAsync([
+      'schedule',
+      'install',
+      ...hostArgs(),
+      ...ports,
+      '--at',
+      '03:30',
+      '--json',
+      ...common(),
+    ]);
     assert.equal(JSON.parse(again.stdout).schedules[0].outcome, 'unchanged');
-    const moved = await sswAsync(['schedule', 'install', ...hostArgs(), ...ports, '--at', '04:10', '--json', ...common()]);
-    assert.deepEqual(JSON.parse(moved.stdout).schedules.map((x: { outcome: string }) => x.outcome), ['updated', 'unchanged', 'unchanged']);
+    const moved = await sswAsync([
+      'schedule',
+      'install',
+      ...hostArgs(),
+      ...ports,
+      '--at',
+      '04:10',
+      '--json',
+      ...common(),
+    ]);
+    assert.deepEqual(
+      JSON.parse(moved.stdout).schedules.map((x: { outcome: string }) => x.outcome),
+      ['updated', 'unchanged', 'unchanged'],
+    );
 
     const list = JSON.parse((await sswAsync(['schedule', 'list', '--json', ...common()])).stdout).schedules;
     const mine = list.find((s: { scheduleId: string }) => s.scheduleId === id);
@@ -252,7 +342,14 @@ describe('ssw schedule', () => {
 
   test('a scheduled run that fails pauses its schedule, saying why', async () => {
     // A config edit gone wrong: the next scheduled run fails at its first step, for good.
-    const install = await sswAsync(['schedule', 'install', ...hostArgs('broken.test'), ...ports, '--json', ...common()]);
+    const install = await sswAsync([
+      'schedule',
+      'install',
+      ...hostArgs('broken.test'),
+      ...ports,
+      '--json',
+      ...common(),
+    ]);
     assert.equal(install.status, 0, install.stderr);
     const brokenId = JSON.parse(install.stdout).schedules[0].scheduleId;
     fs.appendFileSync(paths.siteConf('broken.test'), 'ACME_SERVER=http://ca.example/dir\n');
@@ -260,14 +357,23 @@ describe('ssw schedule', () => {
       // Triggered by hand, the failure is the operator's to read ...
       const trig = await sswAsync(['schedule', 'trigger', brokenId, ...common()]);
       assert.equal(trig.status, 1);
-      assert.match(trig.stderr, /broken\.test\/site\.conf: ACME_SERVER: expected an https:\/\/ ACME directory URL.*read again by the next run.*\[SswConfigError\]/s);
+      assert.match(
+        trig.stderr,
+        /broken\.test\/site\.conf: ACME_SERVER: expected an https:\/\/ ACME directory URL.*read again by the next run.*\[SswConfigError\]/s,
+      );
       assert.doesNotMatch(trig.stderr, /nothing was started/);
       // ... a run the schedule starts on its own pauses it. Make its next run due now (the
       // schedule's policies are what ssw set), and wait for the pause.
       const connection = await Connection.connect({ address: harness().temporal.address });
       try {
-        const client = new Client({ connection, namespace: harness().temporal.namespace, dataConverter: encryptedDataConverter(paths.payloadKey) });
-        await client.schedule.getHandle(brokenId).update((prev) => ({ ...prev, spec: { intervals: [{ every: '2s' }] } }));
+        const client = new Client({
+          connection,
+          namespace: harness().temporal.namespace,
+          dataConverter: encryptedDataConverter(paths.payloadKey),
+        });
+        await client.schedule
+          .getHandle(brokenId)
+          .update((prev) => ({ ...prev, spec: { intervals: [{ every: '2s' }] } }));
       } finally {
         await connection.close();
       }
@@ -292,10 +398,17 @@ describe('ssw schedule', () => {
     try {
       const connection = await Connection.connect({ address: harness().temporal.address });
       try {
-        const client = new Client({ connection, namespace: harness().temporal.namespace, dataConverter: encryptedDataConverter(paths.payloadKey) });
+        const client = new Client({
+          connection,
+          namespace: harness().temporal.namespace,
+          dataConverter: encryptedDataConverter(paths.payloadKey),
+        });
         const { action } = await client.schedule.getHandle(labId).describe();
         const input = (action as { args?: Array<Record<string, unknown>> }).args?.[0] ?? {};
-        assert.ok(!('httpPort' in input) && !('httpsPort' in input), `no ports in the schedule's input: ${JSON.stringify(input)}`);
+        assert.ok(
+          !('httpPort' in input) && !('httpsPort' in input),
+          `no ports in the schedule's input: ${JSON.stringify(input)}`,
+        );
       } finally {
         await connection.close();
       }
@@ -309,7 +422,8 @@ describe('ssw schedule', () => {
       assert.ok(result.sites[0].names.includes(`cloud.${DOMAIN}`));
       serials.push(result.sites[0].serial);
     } finally {
-      for (const kind of ['cert-renew', 'backup', 'backup-verify']) await sswAsync(['schedule', 'delete', `${kind}/${LAB.remote}/${LAB.deployment}`, ...common()]);
+      for (const kind of ['cert-renew', 'backup', 'backup-verify'])
+        await sswAsync(['schedule', 'delete', `${kind}/${LAB.remote}/${LAB.deployment}`, ...common()]);
     }
   });
 
@@ -317,7 +431,9 @@ describe('ssw schedule', () => {
     const stats = await probe.stop();
     probe = { stop: async () => stats };
     // Measured here, reported in the README: failed requests while certificates were issued and nginx reloaded.
-    console.log(`probe: ${stats.ok} requests answered, ${stats.failed} failed; certificates seen over HTTPS: ${stats.serials.join(', ')}`);
+    console.log(
+      `probe: ${stats.ok} requests answered, ${stats.failed} failed; certificates seen over HTTPS: ${stats.serials.join(', ')}`,
+    );
     assert.equal(stats.failed, 0, stats.errors.join('\n'));
     assert.ok(stats.ok > 100, `the probe ran (${stats.ok} requests)`);
     assert.ok(stats.serials.includes(serials[1]!), 'the renewed certificate was served');

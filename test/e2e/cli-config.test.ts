@@ -41,13 +41,16 @@ describe('ssw config check', () => {
     const r = ssw(['config', 'check', '--remote', 'home', '--deployment', 'public', '--ss-root', root]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /The configuration has 4 problems; nothing was started:/);
-    for (const p of expected.problems) assert.ok(r.stderr.includes(`${path.join(root, p.file)}: ${p.key}`), `${p.file}: ${p.key}`);
+    for (const p of expected.problems)
+      assert.ok(r.stderr.includes(`${path.join(root, p.file)}: ${p.key}`), `${p.file}: ${p.key}`);
     assert.doesNotMatch(r.stderr, NO_STACK);
   });
 
   test('secret values never appear in error output', () => {
     const root = copyTree('invalid/secrets-not-echoed');
-    const expected = JSON.parse(fs.readFileSync(path.join(CORPUS, 'invalid/secrets-not-echoed/expected.json'), 'utf8')) as {
+    const expected = JSON.parse(
+      fs.readFileSync(path.join(CORPUS, 'invalid/secrets-not-echoed/expected.json'), 'utf8'),
+    ) as {
       secrets: string[];
     };
     assert.ok(expected.secrets.length > 0);

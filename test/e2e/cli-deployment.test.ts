@@ -22,8 +22,24 @@ const DEPLOYMENT = 'dep1';
 const DOMAIN = 'dep1.example';
 const WWW = 'www-dep1-example';
 const BTCPAY = 'btcpayserver-dep1-example';
-const VOLUMES = ['btcpayserver-backup', 'btcpayserver-docker', 'btcpayserver-ss-data', 'www-backup', 'www-docker', 'www-ss-data'];
-const common = () => ['--ss-root', root, '--temporal-address', harness().temporal.address, '--namespace', harness().temporal.namespace, '--task-queue', taskQueue];
+const VOLUMES = [
+  'btcpayserver-backup',
+  'btcpayserver-docker',
+  'btcpayserver-ss-data',
+  'www-backup',
+  'www-docker',
+  'www-ss-data',
+];
+const common = () => [
+  '--ss-root',
+  root,
+  '--temporal-address',
+  harness().temporal.address,
+  '--namespace',
+  harness().temporal.namespace,
+  '--task-queue',
+  taskQueue,
+];
 const target = ['--deployment', DEPLOYMENT, '--remote', REMOTE];
 // The LXD side only: the services (certificates, stacks) are cli-services.test.ts's.
 const upTarget = [...target, '--instances-only'];
@@ -33,7 +49,10 @@ let worker: LongRunning;
 let lxd: LxdClient;
 
 function writeConfig(): void {
-  fs.writeFileSync(paths.remoteConf(REMOTE), `DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"\nDATA_PLANE_NETWORK=${harness().lxd.testBridge}\n`);
+  fs.writeFileSync(
+    paths.remoteConf(REMOTE),
+    `DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"\nDATA_PLANE_NETWORK=${harness().lxd.testBridge}\n`,
+  );
   fs.mkdirSync(`${root}/projects/${DEPLOYMENT}`, { recursive: true });
   fs.writeFileSync(
     paths.projectConf(DEPLOYMENT),
@@ -72,7 +91,10 @@ async function projectState() {
   if (!(await lxd.getProject(DEPLOYMENT))) return undefined;
   return {
     instances: (await p.listInstances()).map((i) => `${i.name}:${i.status}`).sort(),
-    profiles: (await p.listProfiles()).map((x) => x.name).filter((n) => n !== 'default').sort(),
+    profiles: (await p.listProfiles())
+      .map((x) => x.name)
+      .filter((n) => n !== 'default')
+      .sort(),
     volumes: (await p.listStorageVolumes('ss-base')).map((v) => v.name).sort(),
     network: Boolean(await lxd.getNetwork(`ss-${DEPLOYMENT}`)),
     builders: (await lxd.listInstances()).filter((i) => i.name.startsWith('ssw-build-')).map((i) => i.name),
@@ -86,14 +108,34 @@ function instanceRecord(role: string): { ssh: { host: string; port: number; user
 /** Runs a command on an instance the way every later step does: SSH with the host key pinned by `up`. */
 async function onInstance(role: string, argv: string[]): Promise<string> {
   const rec = instanceRecord(role);
-  return withSsh(rec.ssh, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, async ({ client }) => (await runChecked(client, argv, { timeoutMs: 30_000 })).stdout);
+  return withSsh(
+    rec.ssh,
+    { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } },
+    async ({ client }) => (await runChecked(client, argv, { timeoutMs: 30_000 })).stdout,
+  );
 }
 
 before(async () => {
   lxd = harnessLxd();
   await resetHarnessLxd(lxd, paths, [DEPLOYMENT]);
   worker = await startService(['worker', ...common()], /Worker polling/);
-  const add = ssw(['remote', 'add', REMOTE, '127.0.0.1', '--ssh-port', String(harness().ssh.port), '--ssh-user', 'root', '--ssh-key', harness().ssh.privateKeyPath, '--disk', 'dir', '--api-port', '18445', ...common()]);
+  const add = ssw([
+    'remote',
+    'add',
+    REMOTE,
+    '127.0.0.1',
+    '--ssh-port',
+    String(harness().ssh.port),
+    '--ssh-user',
+    'root',
+    '--ssh-key',
+    harness().ssh.privateKeyPath,
+    '--disk',
+    'dir',
+    '--api-port',
+    '18445',
+    ...common(),
+  ]);
   assert.equal(add.status, 0, add.stderr);
   writeConfig();
 });
@@ -119,7 +161,12 @@ describe('bad input starts nothing', () => {
     const file = paths.projectConf(DEPLOYMENT);
     const good = fs.readFileSync(file, 'utf8');
     try {
-      fs.writeFileSync(file, good.replace('INSTANCE_TYPE=container', 'INSTANCE_TYPE=vm').replace('WWW_SERVER_MAC_ADDRESS=00:16:3e:5b:00:01', 'WWW_SERVER_MAC_ADDRESS=00:16:3e:5b:00'));
+      fs.writeFileSync(
+        file,
+        good
+          .replace('INSTANCE_TYPE=container', 'INSTANCE_TYPE=vm')
+          .replace('WWW_SERVER_MAC_ADDRESS=00:16:3e:5b:00:01', 'WWW_SERVER_MAC_ADDRESS=00:16:3e:5b:00'),
+      );
       const r = ssw(['up', ...target, ...common()]);
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, /INSTANCE_TYPE.*expected virtual-machine or container/);
@@ -136,7 +183,10 @@ describe('bad input starts nothing', () => {
     const cases: [string[], RegExp][] = [
       [['up', '--remote', REMOTE], /Name the deployment: --deployment NAME/],
       [['up', '--deployment', 'other', '--remote', REMOTE], /expected an entry for the deployment "other"/],
-      [['down', ...target, '--purge'], /--purge deletes the volumes \(all data\) of deployment dep1 on remote lab\. Nothing was started\. Add --yes/],
+      [
+        ['down', ...target, '--purge'],
+        /--purge deletes the volumes \(all data\) of deployment dep1 on remote lab\. Nothing was started\. Add --yes/,
+      ],
       [['up', '--deployment', 'x;rm', '--remote', REMOTE], /deployment/i],
     ];
     for (const [argv, message] of cases) {
@@ -149,7 +199,10 @@ describe('bad input starts nothing', () => {
     fs.writeFileSync(paths.remoteConf('prod-home'), `DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"\n`);
     const prod = ssw(['up', '--deployment', DEPLOYMENT, '--remote', 'prod-home', ...common()]);
     assert.equal(prod.status, 2, prod.stderr);
-    assert.match(prod.stderr, /Remote prod-home is a production remote\. Nothing was started\. To change it, run the command again with --yes/);
+    assert.match(
+      prod.stderr,
+      /Remote prod-home is a production remote\. Nothing was started\. To change it, run the command again with --yes/,
+    );
     assert.equal(await workflowExists(`up/prod-home/${DEPLOYMENT}`), false);
     assert.equal(await workflowExists(`down/${REMOTE}/${DEPLOYMENT}`), false);
     assert.equal(await lxd.getProject(DEPLOYMENT), undefined, 'nothing was created');
@@ -160,7 +213,13 @@ describe('ssw up', () => {
   test('--plan from nothing lists what up will create and changes nothing', async () => {
     const r = ssw(['up', ...upTarget, '--plan', ...common()]);
     assert.equal(r.status, 0, r.stderr);
-    for (const line of [/\+ create project\s+dep1/, /\+ create network\s+ss-dep1/, /\+ create profile\s+www-dep1-example/, /\+ create volume\s+www-ss-data\s+\(filesystem, 2GB\)/, /\+ create instance btcpayserver-dep1-example/]) {
+    for (const line of [
+      /\+ create project\s+dep1/,
+      /\+ create network\s+ss-dep1/,
+      /\+ create profile\s+www-dep1-example/,
+      /\+ create volume\s+www-ss-data\s+\(filesystem, 2GB\)/,
+      /\+ create instance btcpayserver-dep1-example/,
+    ]) {
       assert.match(r.stdout, line);
     }
     assert.equal(await lxd.getProject(DEPLOYMENT), undefined);
@@ -194,7 +253,11 @@ describe('ssw up', () => {
       network: true,
       builders: [],
     });
-    assert.equal((await lxd.listImageAliases()).filter((a) => a.name.startsWith('ss-docker-')).length, 1, 'one weekly base image');
+    assert.equal(
+      (await lxd.listImageAliases()).filter((a) => a.name.startsWith('ss-docker-')).length,
+      1,
+      'one weekly base image',
+    );
   });
 
   test('instances answer SSH with the host key pinned through the LXD API, as ubuntu, each with its own key', async () => {
@@ -204,12 +267,21 @@ describe('ssw up', () => {
     assert.match(www.ssh.host, /^10\.123\.45\.\d+$/);
     assert.equal(www.ssh.user, 'ubuntu');
     assert.notEqual(www.ssh.host, btcpay.ssh.host);
-    const keyOf = (host: string) => known.split('\n').find((l) => l.startsWith(`${host} `))?.split(' ')[2];
+    const keyOf = (host: string) =>
+      known
+        .split('\n')
+        .find((l) => l.startsWith(`${host} `))
+        ?.split(' ')[2];
     assert.ok(keyOf(www.ssh.host) && keyOf(btcpay.ssh.host) && keyOf(www.ssh.host) !== keyOf(btcpay.ssh.host));
-    const hostKey = (await lxd.withProject(DEPLOYMENT).readInstanceFile(WWW, '/etc/ssh/ssh_host_ed25519_key.pub'))!.toString().split(' ')[1];
+    const hostKey = (await lxd.withProject(DEPLOYMENT).readInstanceFile(WWW, '/etc/ssh/ssh_host_ed25519_key.pub'))!
+      .toString()
+      .split(' ')[1];
     assert.equal(keyOf(www.ssh.host), hostKey);
     assert.equal((await onInstance('www', ['hostname'])).trim(), WWW);
-    assert.match(await onInstance('www', ['stat', '-c', '%U', '/home/ubuntu/ss-data', '/home/ubuntu/backups']), /^ubuntu\nubuntu\n$/);
+    assert.match(
+      await onInstance('www', ['stat', '-c', '%U', '/home/ubuntu/ss-data', '/home/ubuntu/backups']),
+      /^ubuntu\nubuntu\n$/,
+    );
     assert.match(await onInstance('btcpayserver', ['ip', '-o', 'link', 'show', 'enp5s0']), /00:16:3e:5b:00:02/);
   });
 
@@ -225,7 +297,12 @@ describe('ssw up', () => {
     assert.equal(show.status, 0, show.stderr);
     const shown = JSON.parse(show.stdout);
     assert.equal(shown.empty, true);
-    assert.deepEqual(shown.items.filter((x: { kind: string }) => x.kind === 'instance').map((x: { name: string; action: string }) => `${x.name}:${x.action}`), [`${WWW}:keep`, `${BTCPAY}:keep`]);
+    assert.deepEqual(
+      shown.items
+        .filter((x: { kind: string }) => x.kind === 'instance')
+        .map((x: { name: string; action: string }) => `${x.name}:${x.action}`),
+      [`${WWW}:keep`, `${BTCPAY}:keep`],
+    );
   });
 });
 
@@ -238,9 +315,16 @@ describe('host keys of kept instances', () => {
     assert.ok(before);
     // Someone regenerates the host key inside the instance (not ssw: it keeps the instance).
     const p = lxd.withProject(DEPLOYMENT);
-    const regen = await p.execInstance(WWW, ['sh', '-c', 'rm -f /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub && ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key && systemctl restart ssh']);
+    const regen = await p.execInstance(WWW, [
+      'sh',
+      '-c',
+      'rm -f /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub && ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key && systemctl restart ssh',
+    ]);
     assert.equal(regen.exitCode, 0, regen.stderr);
-    const pub = (await p.readInstanceFile(WWW, '/etc/ssh/ssh_host_ed25519_key.pub'))!.toString().trim().split(/\s+/)[1]!;
+    const pub = (await p.readInstanceFile(WWW, '/etc/ssh/ssh_host_ed25519_key.pub'))!
+      .toString()
+      .trim()
+      .split(/\s+/)[1]!;
     const after = fingerprintSha256(Buffer.from(pub, 'base64'));
     assert.notEqual(after, before);
 
@@ -268,9 +352,12 @@ describe('host keys of kept instances', () => {
     const r = ssw(['up', ...upTarget, '--json', ...common()]);
     assert.equal(r.status, 0, r.stderr);
     const { result } = JSON.parse(r.stdout);
-    assert.ok(result.changes.some((c: { kind: string; name: string }) => c.kind === 'instance' && c.name === WWW), JSON.stringify(result.changes));
+    assert.ok(
+      result.changes.some((c: { kind: string; name: string }) => c.kind === 'instance' && c.name === WWW),
+      JSON.stringify(result.changes),
+    );
     assert.equal(result.warnings, undefined, JSON.stringify(result.warnings));
-    assert.notEqual(pinnedFingerprint(instanceRecord('www').ssh.host), before, 'the new instance\'s key is pinned');
+    assert.notEqual(pinnedFingerprint(instanceRecord('www').ssh.host), before, "the new instance's key is pinned");
     assert.equal((await onInstance('www', ['hostname'])).trim(), WWW);
   });
 });
@@ -281,7 +368,13 @@ describe('ssw down', () => {
     const down = ssw(['down', ...target, ...common()]);
     assert.equal(down.status, 0, down.stderr);
     assert.match(down.stdout, /Kept volumes www-docker, www-ss-data, www-backup/);
-    assert.deepEqual(await projectState(), { instances: [], profiles: [], volumes: VOLUMES, network: false, builders: [] });
+    assert.deepEqual(await projectState(), {
+      instances: [],
+      profiles: [],
+      volumes: VOLUMES,
+      network: false,
+      builders: [],
+    });
     assert.ok(!fs.existsSync(paths.instanceRecord(REMOTE, DEPLOYMENT, 'www')), 'the record is gone');
 
     // While an up runs, a second up attaches to it and a down is refused, naming it.
@@ -289,7 +382,10 @@ describe('ssw down', () => {
     const ui = `http://127.0.0.1:${harness().temporal.uiPort}`;
     const detached = ssw(['up', ...upTarget, '--detach', ...common()], { SSW_UI_URL: ui });
     assert.equal(detached.status, 0, detached.stderr);
-    assert.ok(detached.stdout.includes(`Started up/lab/dep1\nWeb UI: ${ui}/namespaces/ssw-test/workflows/up%2Flab%2Fdep1`), detached.stdout);
+    assert.ok(
+      detached.stdout.includes(`Started up/lab/dep1\nWeb UI: ${ui}/namespaces/ssw-test/workflows/up%2Flab%2Fdep1`),
+      detached.stdout,
+    );
     const refused = ssw(['down', ...target, ...common()]);
     assert.notEqual(refused.status, 0);
     assert.match(refused.stderr, /up\/lab\/dep1/);
@@ -299,14 +395,25 @@ describe('ssw down', () => {
     assert.equal((await onInstance('www', ['cat', '/home/ubuntu/ss-data/marker'])).trim(), 'kept-across-down');
   });
 
-  test('down --purge --yes deletes exactly this deployment\'s volumes, then its project once nothing else is in it', async () => {
+  test("down --purge --yes deletes exactly this deployment's volumes, then its project once nothing else is in it", async () => {
     // Something ssw did not make keeps the project: a volume the operator added.
-    await lxd.withProject(DEPLOYMENT).createStorageVolume('ss-base', { name: 'operator-notes', config: { size: '10MB' } } as never);
+    await lxd
+      .withProject(DEPLOYMENT)
+      .createStorageVolume('ss-base', { name: 'operator-notes', config: { size: '10MB' } } as never);
     const r = ssw(['down', ...target, '--purge', '--yes', ...common()]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /Deleted volumes/);
-    assert.match(r.stdout, /Kept the LXD project dep1: it still holds storage-pools\/ss-base\/volumes\/custom\/operator-notes\./);
-    assert.deepEqual(await projectState(), { instances: [], profiles: [], volumes: ['operator-notes'], network: false, builders: [] });
+    assert.match(
+      r.stdout,
+      /Kept the LXD project dep1: it still holds storage-pools\/ss-base\/volumes\/custom\/operator-notes\./,
+    );
+    assert.deepEqual(await projectState(), {
+      instances: [],
+      profiles: [],
+      volumes: ['operator-notes'],
+      network: false,
+      builders: [],
+    });
 
     await lxd.withProject(DEPLOYMENT).deleteStorageVolume('ss-base', 'operator-notes');
     const again = ssw(['down', ...target, '--purge', '--yes', ...common()]);

@@ -31,7 +31,19 @@ const workflowId = () => `check-host/127.0.0.1:${harness().ssh.port}`;
 
 before(async () => {
   dev = await startService(
-    ['dev', '--ss-root', root, '--port', String(PORT), '--ui-port', String(UI_PORT), '--codec-port', String(CODEC_PORT), '--temporal-bin', harness().temporal.bin],
+    [
+      'dev',
+      '--ss-root',
+      root,
+      '--port',
+      String(PORT),
+      '--ui-port',
+      String(UI_PORT),
+      '--codec-port',
+      String(CODEC_PORT),
+      '--temporal-bin',
+      harness().temporal.bin,
+    ],
     /Press Ctrl-C/,
   );
 });
@@ -40,7 +52,10 @@ after(() => stopService(dev));
 
 describe('ssw dev', () => {
   test('starts the Web UI with the codec endpoint, and the codec answers the UI origin', async () => {
-    const settings = (await (await fetch(`http://127.0.0.1:${UI_PORT}/api/v1/settings`)).json()) as { Codec: { Endpoint: string }; DisableNewsFetch?: boolean };
+    const settings = (await (await fetch(`http://127.0.0.1:${UI_PORT}/api/v1/settings`)).json()) as {
+      Codec: { Endpoint: string };
+      DisableNewsFetch?: boolean;
+    };
     assert.equal(settings.Codec.Endpoint, `http://127.0.0.1:${CODEC_PORT}`);
     assert.equal(settings.DisableNewsFetch, true, 'the UI fetches no news from the internet');
     const res = await fetch(`http://127.0.0.1:${CODEC_PORT}/decode`, {
@@ -53,7 +68,11 @@ describe('ssw dev', () => {
   test('generates the payload key with mode 0600 and never prints it', () => {
     const keyFile = path.join(root, 'keys', 'payload.key');
     assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600);
-    const material = fs.readFileSync(keyFile, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(' ')[1]);
+    const material = fs
+      .readFileSync(keyFile, 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => l.split(' ')[1]);
     for (const m of material) assert.ok(!dev.output().includes(m));
   });
 });
@@ -71,7 +90,14 @@ describe('ssw host check', () => {
   });
 
   test('refuses a wrong --pin-host-key and pins nothing', () => {
-    const r = ssw(['host', 'check', ...sshArgs(), '--pin-host-key', 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', ...common]);
+    const r = ssw([
+      'host',
+      'check',
+      ...sshArgs(),
+      '--pin-host-key',
+      'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      ...common,
+    ]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /not the SHA256:A+ you gave/);
     const kh = path.join(root, 'known_hosts');
@@ -85,11 +111,24 @@ describe('ssw host check', () => {
         srv.close(() => resolve(p));
       });
     });
-    const r = ssw(['host', 'check', ...sshArgs(), '--pin-host-key', hostFingerprint(), '--ss-root', root, '--temporal-address', `127.0.0.1:${closed}`]);
+    const r = ssw([
+      'host',
+      'check',
+      ...sshArgs(),
+      '--pin-host-key',
+      hostFingerprint(),
+      '--ss-root',
+      root,
+      '--temporal-address',
+      `127.0.0.1:${closed}`,
+    ]);
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, new RegExp(`Cannot reach Temporal at 127\\.0\\.0\\.1:${closed}`));
     const kh = path.join(root, 'known_hosts');
-    assert.ok(!fs.existsSync(kh) || !fs.readFileSync(kh, 'utf8').includes(`:${harness().ssh.port} `), 'no known_hosts line');
+    assert.ok(
+      !fs.existsSync(kh) || !fs.readFileSync(kh, 'utf8').includes(`:${harness().ssh.port} `),
+      'no known_hosts line',
+    );
   });
 
   test('an unreachable port is a clear error and starts nothing', async () => {
@@ -99,7 +138,16 @@ describe('ssw host check', () => {
         srv.close(() => resolve(p));
       });
     });
-    const r = ssw(['host', 'check', '127.0.0.1', '--ssh-port', String(port), '--ssh-key', harness().ssh.privateKeyPath, ...common]);
+    const r = ssw([
+      'host',
+      'check',
+      '127.0.0.1',
+      '--ssh-port',
+      String(port),
+      '--ssh-key',
+      harness().ssh.privateKeyPath,
+      ...common,
+    ]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, new RegExp(`127\\.0\\.0\\.1:${port}`));
     assert.match(r.stderr, /nothing was started/);
@@ -107,9 +155,18 @@ describe('ssw host check', () => {
 
   test('invalid input is refused before any network traffic', () => {
     for (const [args, msg] of [
-      [['host', 'check', 'bad;host', '--ssh-key', harness().ssh.privateKeyPath], /HOST must be an IP address or a host name/],
-      [['host', 'check', '127.0.0.1', '--ssh-port', '70000', '--ssh-key', harness().ssh.privateKeyPath], /--ssh-port must be 1-65535/],
-      [['host', 'check', '127.0.0.1', '--ssh-key', '/nonexistent/key'], /--ssh-key \/nonexistent\/key: no readable private key/],
+      [
+        ['host', 'check', 'bad;host', '--ssh-key', harness().ssh.privateKeyPath],
+        /HOST must be an IP address or a host name/,
+      ],
+      [
+        ['host', 'check', '127.0.0.1', '--ssh-port', '70000', '--ssh-key', harness().ssh.privateKeyPath],
+        /--ssh-port must be 1-65535/,
+      ],
+      [
+        ['host', 'check', '127.0.0.1', '--ssh-key', '/nonexistent/key'],
+        /--ssh-key \/nonexistent\/key: no readable private key/,
+      ],
     ] as const) {
       const r = ssw([...args, ...common]);
       assert.equal(r.status, 2, r.stderr);
@@ -131,7 +188,10 @@ describe('ssw host check', () => {
   test('--json prints only the result document', () => {
     const r = ssw(['host', 'check', ...sshArgs(), '--json', ...common]);
     assert.equal(r.status, 0, r.stderr);
-    const doc = JSON.parse(r.stdout) as { workflowId: string; result: { os: { id: string }; hostKeyFingerprint: string; tools: string[] } };
+    const doc = JSON.parse(r.stdout) as {
+      workflowId: string;
+      result: { os: { id: string }; hostKeyFingerprint: string; tools: string[] };
+    };
     assert.equal(doc.workflowId, workflowId());
     assert.equal(doc.result.os.id, 'debian');
     assert.equal(doc.result.hostKeyFingerprint, hostFingerprint());
@@ -147,7 +207,10 @@ describe('ssw host check', () => {
     const status = ssw(['status', workflowId(), ...common]);
     assert.equal(status.status, 0);
     assert.match(status.stdout, /checkHost\s+COMPLETED/);
-    const filtered = JSON.parse(ssw(['list', '--json', '--operation', 'check-host', '--remote', `127.0.0.1:${harness().ssh.port}`, ...common]).stdout);
+    const filtered = JSON.parse(
+      ssw(['list', '--json', '--operation', 'check-host', '--remote', `127.0.0.1:${harness().ssh.port}`, ...common])
+        .stdout,
+    );
     assert.ok(filtered.length >= 2);
   });
 
@@ -174,10 +237,15 @@ describe('ssw host check', () => {
   test('with no worker: the CLI says so, a second identical command attaches, and ssw cancel stops it', async () => {
     const idle = ['--task-queue', `idle-${process.pid}`];
     const first = sswAsync(['host', 'check', ...sshArgs(), ...idle, ...common]);
-    await waitFor('the workflow to be running', () => {
-      const s = ssw(['status', workflowId(), '--json', ...common]);
-      return s.status === 0 && JSON.parse(s.stdout).status === 'RUNNING';
-    }, 30000, 200);
+    await waitFor(
+      'the workflow to be running',
+      () => {
+        const s = ssw(['status', workflowId(), '--json', ...common]);
+        return s.status === 0 && JSON.parse(s.stdout).status === 'RUNNING';
+      },
+      30000,
+      200,
+    );
     const second = sswAsync(['host', 'check', ...sshArgs(), ...idle, ...common]);
     const running = ssw(['status', ...common]);
     assert.match(running.stdout, new RegExp(workflowId().replace(/\./g, '\\.')));

@@ -22,13 +22,31 @@ import { tempSsRoot, uniqueTaskQueue, waitFor } from '../helpers/temporal';
 const root = tempSsRoot('ssw-remote-');
 const paths = new SsPaths(root);
 const taskQueue = uniqueTaskQueue('remote');
-const common = () => ['--ss-root', root, '--temporal-address', harness().temporal.address, '--namespace', harness().temporal.namespace, '--task-queue', taskQueue];
-const sshArgs = (user = harness().ssh.user) => ['127.0.0.1', '--ssh-port', String(harness().ssh.port), '--ssh-user', user, '--ssh-key', harness().ssh.privateKeyPath];
+const common = () => [
+  '--ss-root',
+  root,
+  '--temporal-address',
+  harness().temporal.address,
+  '--namespace',
+  harness().temporal.namespace,
+  '--task-queue',
+  taskQueue,
+];
+const sshArgs = (user = harness().ssh.user) => [
+  '127.0.0.1',
+  '--ssh-port',
+  String(harness().ssh.port),
+  '--ssh-user',
+  user,
+  '--ssh-key',
+  harness().ssh.privateKeyPath,
+];
 // A port of its own, so provisioning really switches the API listener (and trust follows it);
 // resetHost() puts the harness's own address back.
 const API_PORT = 18444;
 const apiPort = () => String(API_PORT);
-const add = (name: string, ...extra: string[]) => ssw(['remote', 'add', name, ...sshArgs(), '--disk', 'dir', '--api-port', apiPort(), ...extra, ...common()]);
+const add = (name: string, ...extra: string[]) =>
+  ssw(['remote', 'add', name, ...sshArgs(), '--disk', 'dir', '--api-port', apiPort(), ...extra, ...common()]);
 const NO_STACK = /\n\s+at .+:\d+:\d+/;
 
 /** A loopback port nothing listens on. */
@@ -86,7 +104,10 @@ describe('ssw remote add', () => {
     const { result, current } = JSON.parse(r.stdout);
     assert.equal(result.remote, 'local');
     assert.equal(result.endpoint, `https://127.0.0.1:${API_PORT}`);
-    assert.ok(result.changes.some((c: string) => c.startsWith(`server config core.https_address=127.0.0.1:${API_PORT}`)), result.changes.join('\n'));
+    assert.ok(
+      result.changes.some((c: string) => c.startsWith(`server config core.https_address=127.0.0.1:${API_PORT}`)),
+      result.changes.join('\n'),
+    );
     assert.equal(result.trust, 'added');
     assert.ok(result.changes.includes('create storage pool ss-base (dir)'));
     assert.equal(current, true);
@@ -99,18 +120,29 @@ describe('ssw remote add', () => {
     assert.equal((await lxd.getNetwork('lxdbr1'))?.config['ipv4.nat'], 'false');
     const profile = await lxd.getProfile('default');
     assert.equal(profile?.devices?.root?.pool, 'ss-base');
-    assert.deepEqual(JSON.parse(profile?.config['user.ssw.previous_root'] ?? '{}'), { path: '/', pool: 'default', type: 'disk' }, 'the host remembers the root disk it had');
+    assert.deepEqual(
+      JSON.parse(profile?.config['user.ssw.previous_root'] ?? '{}'),
+      { path: '/', pool: 'default', type: 'disk' },
+      'the host remembers the root disk it had',
+    );
 
     // The recorded endpoint answers over HTTPS with this machine's certificate and the pinned server certificate.
     const rec = readRemoteRecord(paths, 'local')!;
-    const api = new LxdClient({ endpoint: rec.endpoint, clientCert: await loadOrCreateClientCert(paths), serverCertPem: rec.serverCertPem });
+    const api = new LxdClient({
+      endpoint: rec.endpoint,
+      clientCert: await loadOrCreateClientCert(paths),
+      serverCertPem: rec.serverCertPem,
+    });
     try {
       assert.equal((await api.server()).auth, 'trusted');
       assert.ok(Array.isArray(await api.listInstances({ allProjects: true })));
     } finally {
       api.close();
     }
-    assert.match(fs.readFileSync(paths.knownHosts, 'utf8'), new RegExp(`^\\[127\\.0\\.0\\.1\\]:${harness().ssh.port} ssh-ed25519 `, 'm'));
+    assert.match(
+      fs.readFileSync(paths.knownHosts, 'utf8'),
+      new RegExp(`^\\[127\\.0\\.0\\.1\\]:${harness().ssh.port} ssh-ed25519 `, 'm'),
+    );
     assert.match(fs.readFileSync(paths.remoteConf('local'), 'utf8'), /DEPLOYMENT_STRING/);
   });
 
@@ -126,14 +158,32 @@ describe('ssw remote add', () => {
   });
 
   test('remote list and remote show describe it', () => {
-    const list = JSON.parse(ssw(['remote', 'list', '--json', ...common()]).stdout) as { name: string; reachable: boolean; current: boolean; backend: string }[];
-    assert.deepEqual(list.map((r) => [r.name, r.reachable, r.current]), [['local', true, true]]);
+    const list = JSON.parse(ssw(['remote', 'list', '--json', ...common()]).stdout) as {
+      name: string;
+      reachable: boolean;
+      current: boolean;
+      backend: string;
+    }[];
+    assert.deepEqual(
+      list.map((r) => [r.name, r.reachable, r.current]),
+      [['local', true, true]],
+    );
     assert.match(list[0].backend, /^lxd 5\./);
     const show = ssw(['remote', 'show', 'local', '--json', ...common()]);
     assert.equal(show.status, 0, show.stderr);
-    const doc = JSON.parse(show.stdout) as { storagePools: { name: string }[]; networks: { name: string }[]; projects: string[] };
+    const doc = JSON.parse(show.stdout) as {
+      storagePools: { name: string }[];
+      networks: { name: string }[];
+      projects: string[];
+    };
     assert.ok(doc.storagePools.some((p) => p.name === 'ss-base'));
-    assert.deepEqual(doc.networks.map((n) => n.name).filter((n) => n.startsWith('lxdbr')).sort(), ['lxdbr0', 'lxdbr1']);
+    assert.deepEqual(
+      doc.networks
+        .map((n) => n.name)
+        .filter((n) => n.startsWith('lxdbr'))
+        .sort(),
+      ['lxdbr0', 'lxdbr1'],
+    );
     assert.ok(doc.projects.includes('default'));
     const text = ssw(['remote', 'show', ...common()]); // the current remote
     assert.match(text.stdout, /Remote local: lxd 5\.\S+ at https:\/\/127\.0\.0\.1:/);
@@ -181,9 +231,17 @@ describe('ssw remote remove', () => {
     assert.equal(await lxd.getNetwork('lxdbr1'), undefined);
     assert.equal(await lxd.getStoragePool('ss-base'), undefined);
     const profile = await lxd.getProfile('default');
-    assert.equal(profile?.devices?.root?.pool, 'default', 'the root disk is back where it was, though this machine forgot and re-added the remote');
+    assert.equal(
+      profile?.devices?.root?.pool,
+      'default',
+      'the root disk is back where it was, though this machine forgot and re-added the remote',
+    );
     assert.equal(profile?.config['user.ssw.previous_root'], undefined);
-    assert.equal(await lxd.getCertificate((await loadOrCreateClientCert(paths)).fingerprint), undefined, 'trust revoked');
+    assert.equal(
+      await lxd.getCertificate((await loadOrCreateClientCert(paths)).fingerprint),
+      undefined,
+      'trust revoked',
+    );
     assert.equal(readRemoteRecord(paths, 'local'), undefined);
   });
 });
@@ -191,19 +249,39 @@ describe('ssw remote remove', () => {
 describe('durability of remote add', () => {
   test('a SIGKILLed worker mid-provisioning: a new worker completes it without redoing finished steps', async () => {
     const workflowId = 'provision-remote/crashy';
-    const run = sswAsync(['remote', 'add', 'crashy', ...sshArgs(), '--disk', 'dir', '--api-port', apiPort(), '--json', ...common()]);
+    const run = sswAsync([
+      'remote',
+      'add',
+      'crashy',
+      ...sshArgs(),
+      '--disk',
+      'dir',
+      '--api-port',
+      apiPort(),
+      '--json',
+      ...common(),
+    ]);
     const connection = await Connection.connect({ address: harness().temporal.address });
-    const client = new Client({ connection, namespace: harness().temporal.namespace, dataConverter: encryptedDataConverter(paths.payloadKey) });
+    const client = new Client({
+      connection,
+      namespace: harness().temporal.namespace,
+      dataConverter: encryptedDataConverter(paths.payloadKey),
+    });
     try {
       // Kill it while LXD is being configured (bridges take a moment to create).
-      await waitFor('the configure step to run', async () => {
-        try {
-          const p = await queryProgress(client, client.workflow.getHandle(workflowId));
-          return p?.current.some((s) => s.startsWith('Configure LXD'));
-        } catch {
-          return false;
-        }
-      }, 60000, 20);
+      await waitFor(
+        'the configure step to run',
+        async () => {
+          try {
+            const p = await queryProgress(client, client.workflow.getHandle(workflowId));
+            return p?.current.some((s) => s.startsWith('Configure LXD'));
+          } catch {
+            return false;
+          }
+        },
+        60000,
+        20,
+      );
       process.kill(-worker.child.pid!, 'SIGKILL');
       await worker.exited;
       worker = await startService(['worker', ...common()], /Worker polling/);
@@ -215,13 +293,24 @@ describe('durability of remote add', () => {
     }
     const events = await historyOf(workflowId);
     const E = temporal.api.enums.v1.EventType;
-    const scheduled = events.filter((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name);
-    assert.deepEqual(scheduled, ['sshCheck', 'inspectHost', 'installHostPackages', 'configureLxd', 'trustManagementCertificate', 'recordRemote'], 'each step scheduled once');
+    const scheduled = events
+      .filter((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+      .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name);
+    assert.deepEqual(
+      scheduled,
+      ['sshCheck', 'inspectHost', 'installHostPackages', 'configureLxd', 'trustManagementCertificate', 'recordRemote'],
+      'each step scheduled once',
+    );
     const completed = events.filter((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED);
     assert.equal(completed.length, 6);
-    const retried = events.filter((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_STARTED && (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
+    const retried = events.filter(
+      (e) =>
+        e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_STARTED && (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1,
+    );
     assert.equal(retried.length, 1, 'only the step that was running when the worker died ran again');
-    const retriedType = events.find((e) => Number(e.eventId) === Number(retried[0].activityTaskStartedEventAttributes?.scheduledEventId))?.activityTaskScheduledEventAttributes?.activityType?.name;
+    const retriedType = events.find(
+      (e) => Number(e.eventId) === Number(retried[0].activityTaskStartedEventAttributes?.scheduledEventId),
+    )?.activityTaskScheduledEventAttributes?.activityType?.name;
     assert.equal(retriedType, 'configureLxd', 'the interrupted step was the one configuring LXD');
     assert.equal((await lxd.getProfile('default'))?.devices?.root?.pool, 'ss-base');
     const rm = ssw(['remote', 'remove', 'crashy', '--deprovision', '--yes', ...common()]);
@@ -229,20 +318,29 @@ describe('durability of remote add', () => {
   });
 });
 
-describe('what ssw did not create is the operator\'s', () => {
+describe("what ssw did not create is the operator's", () => {
   test('an existing pool and bridge are used as they are, and deprovisioning keeps them', async () => {
     await lxd.createStoragePool({ name: 'ss-base', driver: 'dir', config: {} });
     await lxd.createNetwork({
       name: 'lxdbr1',
       type: 'bridge',
       description: 'Non-natting bridge needed for ovn networks.',
-      config: { 'ipv4.address': '10.10.10.1/24', 'ipv4.dhcp.ranges': '10.10.10.10-10.10.10.63', 'ipv4.ovn.ranges': '10.10.10.64-10.10.10.254', 'ipv4.nat': 'false', 'ipv6.address': 'none' },
+      config: {
+        'ipv4.address': '10.10.10.1/24',
+        'ipv4.dhcp.ranges': '10.10.10.10-10.10.10.63',
+        'ipv4.ovn.ranges': '10.10.10.64-10.10.10.254',
+        'ipv4.nat': 'false',
+        'ipv6.address': 'none',
+      },
     });
     try {
       const r = add('owned', '--json');
       assert.equal(r.status, 0, r.stderr);
       const changes: string[] = JSON.parse(r.stdout).result.changes;
-      assert.ok(!changes.some((c) => c.includes('ss-base (')) && !changes.some((c) => c.includes('lxdbr1')), changes.join('\n'));
+      assert.ok(
+        !changes.some((c) => c.includes('ss-base (')) && !changes.some((c) => c.includes('lxdbr1')),
+        changes.join('\n'),
+      );
       const rm = ssw(['remote', 'remove', 'owned', '--deprovision', '--yes', ...common()]);
       assert.equal(rm.status, 0, rm.stderr);
       assert.ok(await lxd.getStoragePool('ss-base'), "the operator's pool is kept");
@@ -255,11 +353,18 @@ describe('what ssw did not create is the operator\'s', () => {
   });
 
   test('a bridge ssw did not create is not renumbered: a clear refusal instead', async () => {
-    await lxd.createNetwork({ name: 'lxdbr0', type: 'bridge', config: { 'ipv4.address': '10.77.0.1/24', 'ipv4.nat': 'false', 'ipv6.address': 'none' } });
+    await lxd.createNetwork({
+      name: 'lxdbr0',
+      type: 'bridge',
+      config: { 'ipv4.address': '10.77.0.1/24', 'ipv4.nat': 'false', 'ipv6.address': 'none' },
+    });
     try {
       const r = add('renumber');
       assert.equal(r.status, 1);
-      assert.match(r.stderr, /The bridge lxdbr0 exists but was not created by ssw and differs \(ipv4\.address is 10\.77\.0\.1\/24/);
+      assert.match(
+        r.stderr,
+        /The bridge lxdbr0 exists but was not created by ssw and differs \(ipv4\.address is 10\.77\.0\.1\/24/,
+      );
       assert.equal((await lxd.getNetwork('lxdbr0'))?.config['ipv4.address'], '10.77.0.1/24', 'untouched');
     } finally {
       await resetHost();
@@ -268,10 +373,22 @@ describe('what ssw did not create is the operator\'s', () => {
 });
 
 describe('remote add errors: one clear message each, nothing left behind', () => {
-  const leftNothing = (name: string) => assert.ok(!fs.existsSync(paths.remoteDir(name)), `no ${paths.remoteDir(name)} left behind`);
+  const leftNothing = (name: string) =>
+    assert.ok(!fs.existsSync(paths.remoteDir(name)), `no ${paths.remoteDir(name)} left behind`);
 
   test('--print-preseed shows the LXD setup and touches nothing', () => {
-    const r = ssw(['remote', 'add', 'shown', '192.0.2.10', '--disk', '/dev/sdb', '--data-plane-interface', 'eno2', '--print-preseed', ...common()]);
+    const r = ssw([
+      'remote',
+      'add',
+      'shown',
+      '192.0.2.10',
+      '--disk',
+      '/dev/sdb',
+      '--data-plane-interface',
+      'eno2',
+      '--print-preseed',
+      ...common(),
+    ]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /core\.https_address: 192\.0\.2\.10:8443/);
     assert.match(r.stdout, /source: \/dev\/sdb/);
@@ -283,8 +400,14 @@ describe('remote add errors: one clear message each, nothing left behind', () =>
     for (const [args, msg] of [
       [['remote', 'add', 'Bad_Name', ...sshArgs()], /remote name must be/],
       [['remote', 'add', 'x1', ...sshArgs(), '--disk', '/dev/sdb;reboot'], /--disk must be a block device/],
-      [['remote', 'add', 'x1', ...sshArgs(), '--data-plane-interface', 'eth0 up'], /--data-plane-interface must be a network interface name/],
-      [['remote', 'add', 'x1', 'host;x', '--ssh-key', harness().ssh.privateKeyPath], /HOST must be an IP address or a host name/],
+      [
+        ['remote', 'add', 'x1', ...sshArgs(), '--data-plane-interface', 'eth0 up'],
+        /--data-plane-interface must be a network interface name/,
+      ],
+      [
+        ['remote', 'add', 'x1', 'host;x', '--ssh-key', harness().ssh.privateKeyPath],
+        /HOST must be an IP address or a host name/,
+      ],
     ] as const) {
       const r = ssw([...args, ...common()]);
       assert.equal(r.status, 2, r.stderr);
@@ -296,7 +419,19 @@ describe('remote add errors: one clear message each, nothing left behind', () =>
 
   test('an unreachable host', async () => {
     const port = await freePort();
-    const r = ssw(['remote', 'add', 'gone', '127.0.0.1', '--ssh-port', String(port), '--ssh-key', harness().ssh.privateKeyPath, '--disk', 'dir', ...common()]);
+    const r = ssw([
+      'remote',
+      'add',
+      'gone',
+      '127.0.0.1',
+      '--ssh-port',
+      String(port),
+      '--ssh-key',
+      harness().ssh.privateKeyPath,
+      '--disk',
+      'dir',
+      ...common(),
+    ]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, new RegExp(`127\\.0\\.0\\.1:${port}.*nothing was started`));
     leftNothing('gone');
@@ -309,7 +444,16 @@ describe('remote add errors: one clear message each, nothing left behind', () =>
     forgetHostKey(paths.knownHosts, '127.0.0.1', h.ssh.port); // a host seen for the first time
     try {
       const closed = await freePort();
-      const offline = ['--ss-root', root, '--temporal-address', `127.0.0.1:${closed}`, '--namespace', h.temporal.namespace, '--task-queue', taskQueue];
+      const offline = [
+        '--ss-root',
+        root,
+        '--temporal-address',
+        `127.0.0.1:${closed}`,
+        '--namespace',
+        h.temporal.namespace,
+        '--task-queue',
+        taskQueue,
+      ];
       const r = ssw(['remote', 'add', 'offline', ...sshArgs(), '--disk', 'dir', ...offline]);
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, new RegExp(`Cannot reach Temporal at 127\\.0\\.0\\.1:${closed}`));
@@ -320,9 +464,22 @@ describe('remote add errors: one clear message each, nothing left behind', () =>
 
       // With Temporal there, the key is new again: the notice is shown (and the failed run
       // removes the pin and the stub it wrote).
-      const again = ssw(['remote', 'add', 'offline', ...sshArgs(), '--disk', '/dev/ssw-no-such-disk', '--api-port', apiPort(), ...common()]);
+      const again = ssw([
+        'remote',
+        'add',
+        'offline',
+        ...sshArgs(),
+        '--disk',
+        '/dev/ssw-no-such-disk',
+        '--api-port',
+        apiPort(),
+        ...common(),
+      ]);
       assert.equal(again.status, 1, again.stderr);
-      assert.match(again.stdout, new RegExp(`Pinned the host key of 127\\.0\\.0\\.1:${h.ssh.port} on first use: ssh-ed25519 SHA256:`));
+      assert.match(
+        again.stdout,
+        new RegExp(`Pinned the host key of 127\\.0\\.0\\.1:${h.ssh.port} on first use: ssh-ed25519 SHA256:`),
+      );
       assert.deepEqual(lookupHostKeys(paths.knownHosts, '127.0.0.1', h.ssh.port), []);
       leftNothing('offline');
     } finally {
@@ -339,7 +496,11 @@ describe('remote add errors: one clear message each, nothing left behind', () =>
     const connection = await Connection.connect({ address: h.temporal.address });
     const client = new Client({ connection, namespace: h.temporal.namespace });
     // A run nobody works on (its own task queue) holds the remote.
-    const busy = await client.workflow.start('deprovisionRemote', { workflowId: 'deprovision-remote/busy', taskQueue: uniqueTaskQueue('idle'), args: [] });
+    const busy = await client.workflow.start('deprovisionRemote', {
+      workflowId: 'deprovision-remote/busy',
+      taskQueue: uniqueTaskQueue('idle'),
+      args: [],
+    });
     try {
       const r = ssw(['remote', 'add', 'busy', ...sshArgs(), '--disk', 'dir', ...common()]);
       assert.equal(r.status, 2, r.stderr);
@@ -358,7 +519,21 @@ describe('remote add errors: one clear message each, nothing left behind', () =>
   test('a refused key', () => {
     const key = path.join(root, 'stranger');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
-    const r = ssw(['remote', 'add', 'refused', '127.0.0.1', '--ssh-port', String(harness().ssh.port), '--ssh-user', 'root', '--ssh-key', key, '--disk', 'dir', ...common()]);
+    const r = ssw([
+      'remote',
+      'add',
+      'refused',
+      '127.0.0.1',
+      '--ssh-port',
+      String(harness().ssh.port),
+      '--ssh-user',
+      'root',
+      '--ssh-key',
+      key,
+      '--disk',
+      'dir',
+      ...common(),
+    ]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /SswAuthFailed/);
     leftNothing('refused');
@@ -368,7 +543,10 @@ describe('remote add errors: one clear message each, nothing left behind', () =>
     const other = path.join(root, 'other-host-key');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
     const saved = fs.readFileSync(paths.knownHosts, 'utf8');
-    fs.writeFileSync(paths.knownHosts, `[127.0.0.1]:${harness().ssh.port} ${fs.readFileSync(`${other}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`);
+    fs.writeFileSync(
+      paths.knownHosts,
+      `[127.0.0.1]:${harness().ssh.port} ${fs.readFileSync(`${other}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`,
+    );
     try {
       const r = add('mitm');
       assert.equal(r.status, 1);
@@ -380,14 +558,34 @@ describe('remote add errors: one clear message each, nothing left behind', () =>
   });
 
   test('a missing disk', () => {
-    const r = ssw(['remote', 'add', 'nodisk', ...sshArgs(), '--disk', '/dev/ssw-no-such-disk', '--api-port', apiPort(), ...common()]);
+    const r = ssw([
+      'remote',
+      'add',
+      'nodisk',
+      ...sshArgs(),
+      '--disk',
+      '/dev/ssw-no-such-disk',
+      '--api-port',
+      apiPort(),
+      ...common(),
+    ]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /The disk \/dev\/ssw-no-such-disk does not exist on 127\.0\.0\.1/);
     leftNothing('nodisk');
   });
 
   test('not enough privileges', () => {
-    const r = ssw(['remote', 'add', 'lowly', ...sshArgs(harness().ssh.unprivilegedUser), '--disk', 'dir', '--api-port', apiPort(), ...common()]);
+    const r = ssw([
+      'remote',
+      'add',
+      'lowly',
+      ...sshArgs(harness().ssh.unprivilegedUser),
+      '--disk',
+      'dir',
+      '--api-port',
+      apiPort(),
+      ...common(),
+    ]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /is not root and has no passwordless sudo/);
     assert.match(r.stderr, /SswPrivilegesError/);

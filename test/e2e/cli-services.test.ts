@@ -31,7 +31,16 @@ const DOMAIN = 'svc.test';
 const MAC = '00:16:3e:5c:00:01';
 const ADDRESS = '10.123.45.50';
 const NAMES = [DOMAIN, `www.${DOMAIN}`, `btcpay.${DOMAIN}`, `git.${DOMAIN}`];
-const common = () => ['--ss-root', root, '--temporal-address', harness().temporal.address, '--namespace', harness().temporal.namespace, '--task-queue', taskQueue];
+const common = () => [
+  '--ss-root',
+  root,
+  '--temporal-address',
+  harness().temporal.address,
+  '--namespace',
+  harness().temporal.namespace,
+  '--task-queue',
+  taskQueue,
+];
 const target = ['--deployment', DEPLOYMENT, '--remote', REMOTE];
 const SITE_CONF = (languages: string) =>
   [
@@ -55,7 +64,14 @@ function writeConfig(): void {
   const h = harness();
   fs.writeFileSync(
     paths.remoteConf(REMOTE),
-    [`DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"`, `DATA_PLANE_NETWORK=${h.lxd.testBridge}`, 'IMAGE_SOURCE=airgapped', `ACME_SERVER=${h.acme.directory}`, `ACME_CA_BUNDLE=${h.acme.caBundle}`, ''].join('\n'),
+    [
+      `DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"`,
+      `DATA_PLANE_NETWORK=${h.lxd.testBridge}`,
+      'IMAGE_SOURCE=airgapped',
+      `ACME_SERVER=${h.acme.directory}`,
+      `ACME_CA_BUNDLE=${h.acme.caBundle}`,
+      '',
+    ].join('\n'),
   );
   fs.mkdirSync(`${root}/projects/${DEPLOYMENT}`, { recursive: true });
   fs.writeFileSync(
@@ -72,7 +88,9 @@ function writeConfig(): void {
       // pebble validates http-01 on this port; the proxy answers there.
       `PROXY_HTTP_PORT=${h.acme.httpPort}`,
       'NGINX_IMAGE=ssw-test-nginx:1',
-      ...['GHOST', 'GHOST_DB', 'NEXTCLOUD', 'NEXTCLOUD_DB', 'GITEA', 'GITEA_DB', 'NOSTR_RELAY'].map((k) => `${k}_IMAGE=ssw-test-standin:1`),
+      ...['GHOST', 'GHOST_DB', 'NEXTCLOUD', 'NEXTCLOUD_DB', 'GITEA', 'GITEA_DB', 'NOSTR_RELAY'].map(
+        (k) => `${k}_IMAGE=ssw-test-standin:1`,
+      ),
       '',
     ].join('\n'),
   );
@@ -82,23 +100,55 @@ function writeConfig(): void {
 
 const withTemporal = <T>(fn: (client: Client) => Promise<T>) => withEncryptedClient(paths.payloadKey, fn);
 
-const www = () => JSON.parse(fs.readFileSync(paths.instanceRecord(REMOTE, DEPLOYMENT, 'www'), 'utf8')).ssh as { host: string; port: number; user: string; privateKeyPath: string };
-const onWww = (argv: string[]) => withSsh(www(), { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, async ({ client }) => (await runChecked(client, argv, { timeoutMs: 30_000 })).stdout);
+const www = () =>
+  JSON.parse(fs.readFileSync(paths.instanceRecord(REMOTE, DEPLOYMENT, 'www'), 'utf8')).ssh as {
+    host: string;
+    port: number;
+    user: string;
+    privateKeyPath: string;
+  };
+const onWww = (argv: string[]) =>
+  withSsh(
+    www(),
+    { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } },
+    async ({ client }) => (await runChecked(client, argv, { timeoutMs: 30_000 })).stdout,
+  );
 
 /** Every ssw container on the www instance: name → container ID. */
 const containers = () =>
-  withDocker(paths, www(), async (d) => Object.fromEntries((await d.listContainers({ all: true, filters: { label: ['ssw.stack'] } })).map((c) => [c.Names[0]!.slice(1), c.Id])));
+  withDocker(paths, www(), async (d) =>
+    Object.fromEntries(
+      (await d.listContainers({ all: true, filters: { label: ['ssw.stack'] } })).map((c) => [
+        c.Names[0]!.slice(1),
+        c.Id,
+      ]),
+    ),
+  );
 
 /** HTTPS to the www instance's proxy by name, verified against pebble's root (as a browser trusting that CA would). */
 function httpsGet(host: string, urlPath: string): Promise<{ status: number; body: string; issuer: string }> {
   return new Promise((resolve, reject) => {
-    // No agent: a fresh TLS session every time, so the peer certificate is always there to read (a resumed one has none).
-    const req = https.get({ host: ADDRESS, port: 443, path: urlPath, servername: host, headers: { Host: host }, ca: pebbleRoot, timeout: 10_000, agent: false }, (res) => {
-      let body = '';
-      const issuer = new X509Certificate((res.socket as import('node:tls').TLSSocket).getPeerCertificate().raw).issuer;
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, issuer }));
-    });
+    // No agent: a fresh TLS session every time, so the peer certificate is always there to read (a resumed one has
+    // none).
+    const req = https.get(
+      {
+        host: ADDRESS,
+        port: 443,
+        path: urlPath,
+        servername: host,
+        headers: { Host: host },
+        ca: pebbleRoot,
+        timeout: 10_000,
+        agent: false,
+      },
+      (res) => {
+        let body = '';
+        const issuer = new X509Certificate((res.socket as import('node:tls').TLSSocket).getPeerCertificate().raw)
+          .issuer;
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, issuer }));
+      },
+    );
     req.on('error', reject);
   });
 }
@@ -127,20 +177,41 @@ before(async () => {
   lxd = harnessLxd();
   await resetHarnessLxd(lxd, paths, [DEPLOYMENT]);
   for (const name of NAMES) {
-    const res = await fetch(`${h.acme.challtestsrvManagement}/add-a`, { method: 'POST', body: JSON.stringify({ host: `${name}.`, addresses: [ADDRESS] }) });
+    const res = await fetch(`${h.acme.challtestsrvManagement}/add-a`, {
+      method: 'POST',
+      body: JSON.stringify({ host: `${name}.`, addresses: [ADDRESS] }),
+    });
     assert.equal(res.status, 200);
   }
   pebbleRoot = await new Promise<string>((resolve, reject) => {
-    https.get(`${h.acme.pebbleManagement}/roots/0`, { ca: fs.readFileSync(h.acme.caBundle) }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
+    https
+      .get(`${h.acme.pebbleManagement}/roots/0`, { ca: fs.readFileSync(h.acme.caBundle) }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
   });
   // Air-gapped images come from this machine's Docker: the harness's.
   process.env.DOCKER_HOST = `unix://${h.docker.socket}`;
   worker = await startService(['worker', ...common()], /Worker polling/);
-  const add = ssw(['remote', 'add', REMOTE, '127.0.0.1', '--ssh-port', String(h.ssh.port), '--ssh-user', 'root', '--ssh-key', h.ssh.privateKeyPath, '--disk', 'dir', '--api-port', '18446', ...common()]);
+  const add = ssw([
+    'remote',
+    'add',
+    REMOTE,
+    '127.0.0.1',
+    '--ssh-port',
+    String(h.ssh.port),
+    '--ssh-user',
+    'root',
+    '--ssh-key',
+    h.ssh.privateKeyPath,
+    '--disk',
+    'dir',
+    '--api-port',
+    '18446',
+    ...common(),
+  ]);
   assert.equal(add.status, 0, add.stderr);
   writeConfig();
 });
@@ -149,7 +220,11 @@ after(async () => {
   if (worker) await stopService(worker);
   await resetHarnessLxd(lxd, paths, [DEPLOYMENT]);
   const h = harness();
-  for (const name of NAMES) await fetch(`${h.acme.challtestsrvManagement}/clear-a`, { method: 'POST', body: JSON.stringify({ host: `${name}.` }) }).catch(() => undefined);
+  for (const name of NAMES)
+    await fetch(`${h.acme.challtestsrvManagement}/clear-a`, {
+      method: 'POST',
+      body: JSON.stringify({ host: `${name}.` }),
+    }).catch(() => undefined);
   lxd.close();
 });
 
@@ -160,7 +235,8 @@ describe('ssw up: a www instance serving its sites over HTTPS', () => {
   test('--plan from nothing lists every stack to create', () => {
     const r = ssw(['up', '--plan', ...target, ...common()]);
     assert.equal(r.status, 0, r.stderr);
-    for (const stack of ['reverse-proxy', '-ghost-en', '-gitea-en']) assert.match(r.stdout, new RegExp(`\\+ create stack +\\S*${stack}`));
+    for (const stack of ['reverse-proxy', '-ghost-en', '-gitea-en'])
+      assert.match(r.stdout, new RegExp(`\\+ create stack +\\S*${stack}`));
   });
 
   test('from nothing, the worker SIGKILLed in the stack phase: a new worker finishes; every site and language answers over HTTPS with a pebble certificate', async () => {
@@ -184,7 +260,11 @@ describe('ssw up: a www instance serving its sites over HTTPS', () => {
 
     firstVisit = await visit(['en']);
     ids = await containers();
-    assert.equal(Object.keys(ids).length, 5, `proxy, ghost and its db, gitea and its db: ${Object.keys(ids).join(', ')}`);
+    assert.equal(
+      Object.keys(ids).length,
+      5,
+      `proxy, ghost and its db, gitea and its db: ${Object.keys(ids).join(', ')}`,
+    );
     assert.ok(!Object.keys(ids).some((n) => n.includes('-next-')), 'no replacement left behind');
   });
 
@@ -210,7 +290,14 @@ describe('ssw up: a www instance serving its sites over HTTPS', () => {
     assert.match(r.stdout, /stack reverse-proxy: reloaded reverse-proxy; rejoined reverse-proxy/);
     const now = await containers();
     for (const [name, id] of Object.entries(ids)) assert.equal(now[name], id, `${name} kept`);
-    assert.deepEqual(Object.keys(now).filter((n) => !ids[n]).sort(), Object.keys(now).filter((n) => n.endsWith('-es')).sort());
+    assert.deepEqual(
+      Object.keys(now)
+        .filter((n) => !ids[n])
+        .sort(),
+      Object.keys(now)
+        .filter((n) => n.endsWith('-es'))
+        .sort(),
+    );
     assert.equal(Object.keys(now).length, 7);
     const seen = await visit(['en', 'es']);
     assert.equal(seen['www/'], firstVisit['www/']);
@@ -226,7 +313,10 @@ describe('ssw up: a www instance serving its sites over HTTPS', () => {
     assert.match(r.stdout, /Stopped and removed stacks .*reverse-proxy/);
     assert.match(r.stdout, /Kept volumes .*www-ss-data/);
     const archive = `${paths.siteDir(DOMAIN)}/backups/www/ghost`;
-    assert.ok(fs.existsSync(archive) && fs.readdirSync(archive).some((f) => f.startsWith('duplicity-')), `duplicity archive in ${archive}`);
+    assert.ok(
+      fs.existsSync(archive) && fs.readdirSync(archive).some((f) => f.startsWith('duplicity-')),
+      `duplicity archive in ${archive}`,
+    );
     assert.equal((await lxd.withProject(DEPLOYMENT).listInstances()).length, 0);
   });
 
@@ -253,9 +343,24 @@ describe('ssw up: a www instance serving its sites over HTTPS', () => {
     // Byte-identical to this machine's copy, owned by root like duplicity's own files, no staging left.
     const local = `${paths.siteDir(DOMAIN)}/backups/www/ghost`;
     const names = fs.readdirSync(local).filter((n) => n.startsWith('duplicity-'));
-    const onInstance = await onWww(['sudo', '-n', 'sh', '-c', 'cd "$1" && for f in duplicity-*; do echo "$(stat -c %U "$f") $(sha256sum "$f")"; done', 'sh', archiveDir]);
-    const sha = (f: string) => crypto.createHash('sha256').update(fs.readFileSync(`${local}/${f}`)).digest('hex');
+    const onInstance = await onWww([
+      'sudo',
+      '-n',
+      'sh',
+      '-c',
+      'cd "$1" && for f in duplicity-*; do echo "$(stat -c %U "$f") $(sha256sum "$f")"; done',
+      'sh',
+      archiveDir,
+    ]);
+    const sha = (f: string) =>
+      crypto
+        .createHash('sha256')
+        .update(fs.readFileSync(`${local}/${f}`))
+        .digest('hex');
     assert.deepEqual(onInstance.trim().split('\n').sort(), names.map((f) => `root ${sha(f)}  ${f}`).sort());
-    assert.equal((await onWww(['sh', '-c', `test -e ${archiveDir}.ssw-upload && echo left || echo gone`])).trim(), 'gone');
+    assert.equal(
+      (await onWww(['sh', '-c', `test -e ${archiveDir}.ssw-upload && echo left || echo gone`])).trim(),
+      'gone',
+    );
   });
 });

@@ -12,7 +12,11 @@ export interface CliResult {
 }
 
 export function ssw(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
-  const r = spawnSync(process.execPath, [SSW, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120000 });
+  const r = spawnSync(process.execPath, [SSW, ...args], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 120000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -50,7 +54,10 @@ export async function startService(args: string[], readyLine: RegExp, timeoutMs 
   child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`ssw ${args.join(' ')} not ready after ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`ssw ${args.join(' ')} not ready after ${timeoutMs} ms:\n${out}`)),
+      timeoutMs,
+    );
     const check = () => {
       if (readyLine.test(out)) {
         clearTimeout(timer);

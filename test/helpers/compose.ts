@@ -33,19 +33,25 @@ export function composeConfig(env: Record<string, string>): ComposeResult {
   const emptyEnvFile = path.join(tmp, 'empty.env'); // so an operator's .env beside the file cannot change the result
   fs.writeFileSync(emptyEnvFile, '');
   const clean: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(TEMPORAL_|SSW_|POSTGRES_|COMPOSE_|NGINX_)/.test(k)) clean[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (!/^(TEMPORAL_|SSW_|POSTGRES_|COMPOSE_|NGINX_)/.test(k)) clean[k] = v;
   try {
-    const stdout = execFileSync('docker-compose', ['-f', path.join(repoRoot(), COMPOSE_FILE), '--env-file', emptyEnvFile, 'config'], {
-      cwd: repoRoot(),
-      env: { ...clean, ...env },
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 60_000,
-    });
+    const stdout = execFileSync(
+      'docker-compose',
+      ['-f', path.join(repoRoot(), COMPOSE_FILE), '--env-file', emptyEnvFile, 'config'],
+      {
+        cwd: repoRoot(),
+        env: { ...clean, ...env },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 60_000,
+      },
+    );
     return { status: 0, stdout, stderr: '' };
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { status?: number | null; stdout?: string; stderr?: string };
-    if (e.code === 'ENOENT') throw new Error('docker-compose is not installed (not on PATH): run test/harness/install.sh, which installs it.');
+    if (e.code === 'ENOENT')
+      throw new Error('docker-compose is not installed (not on PATH): run test/harness/install.sh, which installs it.');
     return { status: e.status ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(err) };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -56,7 +62,9 @@ export function composeConfig(env: Record<string, string>): ComposeResult {
 export function composeMtlsNginxConf(): string {
   const r = composeConfig({ TEMPORAL_DB_PASSWORD: 'dummy', SSW_TEMPORAL_TLS_DIR: '/nonexistent' });
   if (r.status !== 0) throw new Error(`docker-compose config failed: ${r.stderr}`);
-  const svc = (YAML.parse(r.stdout) as { services: Record<string, { command?: string[] }> }).services['temporal-frontend-mtls'];
+  const svc = (YAML.parse(r.stdout) as { services: Record<string, { command?: string[] }> }).services[
+    'temporal-frontend-mtls'
+  ];
   const script = (svc?.command ?? []).join('\n');
   const m = /<<'NGINX'\n([\s\S]*?)\nNGINX\n/.exec(script);
   if (!m) throw new Error(`no nginx config in temporal-frontend-mtls's command:\n${script}`);

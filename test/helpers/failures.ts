@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 
-/** For assert.rejects: an ApplicationFailure of `type` (any when undefined), with this retryability, whose message matches every pattern. */
+/**
+ * For assert.rejects: an ApplicationFailure of `type` (any when undefined), with this retryability, whose message
+ * matches every pattern.
+ */
 export function isFailure(type: string | undefined, nonRetryable: boolean, ...patterns: RegExp[]) {
   return (err: unknown): boolean => {
     assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);

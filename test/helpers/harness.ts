@@ -20,8 +20,18 @@ export interface HarnessEnv {
     hostKeyLine: string; // "[127.0.0.1]:PORT ssh-ed25519 AAAA..." ready for a known_hosts file
   };
   docker: { socket: string };
-  /** testBridge: the deployments' data-plane test network (DATA_PLANE_NETWORK); baseImage: the debootstrap image's alias. */
-  lxd: { dir: string; socket: string; httpsAddress: string; testBridge: string; testBridgeAddress: string; baseImage: string };
+  /**
+   * testBridge: the deployments' data-plane test network (DATA_PLANE_NETWORK); baseImage: the debootstrap image's
+   * alias.
+   */
+  lxd: {
+    dir: string;
+    socket: string;
+    httpsAddress: string;
+    testBridge: string;
+    testBridgeAddress: string;
+    baseImage: string;
+  };
   acme: {
     /** Pebble's ACME directory URL. */
     directory: string;

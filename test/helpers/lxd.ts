@@ -17,7 +17,8 @@ export async function removeDeploymentProject(lxd: LxdClient, project: string): 
     await p.deleteInstance(i.name);
   }
   for (const pr of await p.listProfiles()) if (pr.name !== 'default') await p.deleteProfile(pr.name);
-  if (await lxd.getStoragePool('ss-base')) for (const v of await p.listStorageVolumes('ss-base')) await p.deleteStorageVolume('ss-base', v.name);
+  if (await lxd.getStoragePool('ss-base'))
+    for (const v of await p.listStorageVolumes('ss-base')) await p.deleteStorageVolume('ss-base', v.name);
   await lxd.deleteProject(project);
   const bridge = `ss-${project}`.slice(0, 15);
   if (bridge === `ss-${project}` && (await lxd.getNetwork(bridge))) await lxd.deleteNetwork(bridge);
@@ -34,11 +35,16 @@ export async function resetHarnessLxd(lxd: LxdClient, paths: SsPaths, projects: 
   const profile = await lxd.getProfile('default');
   const { 'user.ssw.previous_root': _remembered, ...config } = profile?.config ?? {};
   if (profile?.devices?.root?.pool !== 'default' || _remembered !== undefined) {
-    await lxd.putProfile('default', { config, description: profile?.description ?? '', devices: { ...(profile?.devices ?? {}), root: { path: '/', pool: 'default', type: 'disk' } } });
+    await lxd.putProfile('default', {
+      config,
+      description: profile?.description ?? '',
+      devices: { ...(profile?.devices ?? {}), root: { path: '/', pool: 'default', type: 'disk' } },
+    });
   }
   for (const n of ['lxdbr1', 'lxdbr0']) if (await lxd.getNetwork(n)) await lxd.deleteNetwork(n);
   if (await lxd.getStoragePool('ss-base')) {
-    // Images ssw built (the weekly base image) live outside the pool on a dir pool, but a builder left by a killed run is inside.
+    // Images ssw built (the weekly base image) live outside the pool on a dir pool, but a builder left by a killed run
+    // is inside.
     for (const i of await lxd.listInstances()) {
       if (!i.name.startsWith('ssw-build-')) continue;
       if (i.status !== 'Stopped') await lxd.setInstanceState(i.name, { action: 'stop', force: true, timeout: 30 });

@@ -39,9 +39,10 @@ export class TestNginx {
     const servers = this.domains.map((d) => {
       const live = path.join(le, d, 'live', d);
       const names = `${d} *.${d}`;
-      const https = tls && fs.existsSync(path.join(live, 'fullchain.pem'))
-        ? `  server { listen 127.0.0.1:${HTTPS_PORT} ssl; server_name ${names}; ssl_certificate ${live}/fullchain.pem; ssl_certificate_key ${live}/privkey.pem; location / { return 200 "tls ${d}\\n"; } }\n`
-        : '';
+      const https =
+        tls && fs.existsSync(path.join(live, 'fullchain.pem'))
+          ? `  server { listen 127.0.0.1:${HTTPS_PORT} ssl; server_name ${names}; ssl_certificate ${live}/fullchain.pem; ssl_certificate_key ${live}/privkey.pem; location / { return 200 "tls ${d}\\n"; } }\n`
+          : '';
       return `  server { listen 127.0.0.1:${harness().acme.httpPort}; server_name ${names}; ${acme ? `location /.well-known/acme-challenge/ { root ${le}/_webroot; } ` : ''}location / { return 200 "http ${d}\\n"; } }\n${https}`;
     });
     fs.writeFileSync(
@@ -118,7 +119,9 @@ export function startProbeLoop(domain: string, withTls: () => boolean): { stop: 
       const opts = { host: '127.0.0.1', path: '/', headers: { Host: domain }, agent: false as const, timeout: 5000 };
       const req = tls
         ? https.get({ ...opts, port: HTTPS_PORT, servername: domain, rejectUnauthorized: false }, (res) => {
-            const serial = (res.socket as import('node:tls').TLSSocket).getPeerCertificate?.().serialNumber?.toUpperCase();
+            const serial = (res.socket as import('node:tls').TLSSocket)
+              .getPeerCertificate?.()
+              .serialNumber?.toUpperCase();
             if (serial && !stats.serials.includes(serial)) stats.serials.push(serial);
             res.resume();
             res.on('end', () => done(res.statusCode === 200 ? undefined : `https ${res.statusCode}`));

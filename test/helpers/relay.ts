@@ -11,14 +11,18 @@ import * as net from 'node:net';
 export class TcpRelay {
   private readonly pairs: Array<{ client: net.Socket; upstream: net.Socket; frozen: boolean }> = [];
 
-  private constructor(private readonly server: net.Server, readonly port: number) {}
+  private constructor(
+    private readonly server: net.Server,
+    readonly port: number,
+  ) {}
 
   static async start(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpRelay> {
-    let relay: TcpRelay | undefined;
+    // The relay exists once the server listens; connections arrive only after that.
+    const made: { relay?: TcpRelay } = {};
     const server = net.createServer((client) => {
       const upstream = net.connect(targetPort, targetHost);
       const pair = { client, upstream, frozen: false };
-      relay!.pairs.push(pair);
+      made.relay!.pairs.push(pair);
       const forward = (from: net.Socket, to: net.Socket) =>
         from.on('data', (d) => {
           if (!pair.frozen) to.write(d);
@@ -33,8 +37,8 @@ export class TcpRelay {
       upstream.on('error', end).on('close', end);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    relay = new TcpRelay(server, (server.address() as net.AddressInfo).port);
-    return relay;
+    made.relay = new TcpRelay(server, (server.address() as net.AddressInfo).port);
+    return made.relay;
   }
 
   /** The local ports of the relay's connections to the server: what the server sees as its peers. */
@@ -42,7 +46,10 @@ export class TcpRelay {
     return this.pairs.filter((p) => !p.upstream.destroyed).map((p) => p.upstream.localPort!);
   }
 
-  /** Nothing passes on the open connections any more, and nothing is closed: a network cut. New connections pass (the network came back). */
+  /**
+   * Nothing passes on the open connections any more, and nothing is closed: a network cut. New connections pass (the
+   * network came back).
+   */
   freeze(): void {
     for (const p of this.pairs) {
       p.frozen = true;
@@ -71,6 +78,10 @@ export class TcpRelay {
  * that one client), from `ss -tnpH`.
  */
 export function serverPidsFor(serverPort: number, peerPort: number): number[] {
-  const out = execFileSync('ss', ['-tnpH', 'state', 'established', `( sport = :${serverPort} and dport = :${peerPort} )`], { encoding: 'utf8' });
+  const out = execFileSync(
+    'ss',
+    ['-tnpH', 'state', 'established', `( sport = :${serverPort} and dport = :${peerPort} )`],
+    { encoding: 'utf8' },
+  );
   return [...new Set([...out.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])))];
 }

@@ -3,7 +3,11 @@ import type { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { SswActivities } from '../../activities';
 import { SsPaths } from '../../common/paths';
-import { refuseUnencryptedActivities, refuseUnencryptedWorkflowsPath, workerDataConverter } from '../../workers/refuse-unencrypted';
+import {
+  refuseUnencryptedActivities,
+  refuseUnencryptedWorkflowsPath,
+  workerDataConverter,
+} from '../../workers/refuse-unencrypted';
 import { harness } from './harness';
 import { encryptedClient, tempSsRoot, uniqueTaskQueue } from './temporal';
 

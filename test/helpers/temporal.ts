@@ -21,7 +21,11 @@ export function uniqueTaskQueue(name: string): string {
 export async function encryptedClient(payloadKeyFile: string): Promise<Client> {
   const h = harness();
   const connection = await Connection.connect({ address: h.temporal.address });
-  return new Client({ connection, namespace: h.temporal.namespace, dataConverter: encryptedDataConverter(payloadKeyFile) });
+  return new Client({
+    connection,
+    namespace: h.temporal.namespace,
+    dataConverter: encryptedDataConverter(payloadKeyFile),
+  });
 }
 
 /** Runs `fn` with an encryptedClient, closing its connection afterwards. */
@@ -96,7 +100,12 @@ export async function spawnFixtureWorker(taskQueue: string, payloadKeyFile: stri
 }
 
 /** Polls `check` until it returns a truthy value or the deadline passes. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 30000, everyMs = 100): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  timeoutMs = 30000,
+  everyMs = 100,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();

@@ -2,7 +2,10 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** Every regular file under `dir` (relative path -> sha256), plus directories and symlinks by name: a tree's exact content. */
+/**
+ * Every regular file under `dir` (relative path -> sha256), plus directories and symlinks by name: a tree's exact
+ * content.
+ */
 export function treeDigest(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (rel: string) => {

@@ -30,7 +30,13 @@ describe('renewCertificates branching', () => {
     assert.deepEqual(calls.obtained, ['new.test']);
     assert.equal(calls.reloads, 1);
     assert.deepEqual(calls.verified, [['new.test']]);
-    assert.deepEqual(result.sites.map((s) => [s.domain, s.action, s.reason]), [['kept.test', 'kept', 'valid'], ['new.test', 'renewed', 'missing']]);
+    assert.deepEqual(
+      result.sites.map((s) => [s.domain, s.action, s.reason]),
+      [
+        ['kept.test', 'kept', 'valid'],
+        ['new.test', 'renewed', 'missing'],
+      ],
+    );
     const state = Object.fromEntries(progress!.steps.map((s) => [s.name, s.state]));
     assert.equal(state['kept.test: obtain the certificate'], 'skipped');
     assert.equal(state['new.test: back up the certificate to this machine'], 'done');
@@ -47,7 +53,8 @@ describe('renewCertificates branching', () => {
         .map((a) => [a!.activityType!.name!, Number(a!.heartbeatTimeout?.seconds ?? 0)]),
     );
     assert.deepEqual(Object.keys(timeouts).sort(), ['ensureCertbot', 'obtainCertificate']);
-    for (const [name, seconds] of Object.entries(timeouts)) assert.ok(seconds > 0 && seconds <= 15, `${name}: heartbeat timeout ${seconds} s`);
+    for (const [name, seconds] of Object.entries(timeouts))
+      assert.ok(seconds > 0 && seconds <= 15, `${name}: heartbeat timeout ${seconds} s`);
   });
 
   test('a host without a running nginx is not checked for the new certificate', async () => {
@@ -55,6 +62,9 @@ describe('renewCertificates branching', () => {
     const { result, progress } = await run(calls, 'none');
     assert.equal(result.reload?.how, 'none');
     assert.deepEqual(calls.verified, []);
-    assert.equal(progress!.steps.find((s) => s.name === 'Check the proxy serves the new certificates')?.state, 'skipped');
+    assert.equal(
+      progress!.steps.find((s) => s.name === 'Check the proxy serves the new certificates')?.state,
+      'skipped',
+    );
   });
 });

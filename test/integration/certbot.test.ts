@@ -43,10 +43,12 @@ const proxy = createProxyActivities(realClients(paths));
 const backups = createCertBackupActivities({ paths, ...realClients(paths) });
 const nginx = new TestNginx(dataPath, [DOMAIN, 'bad.test']);
 
-
 /** Points a name at an address where nothing answers, through pebble's DNS. */
 async function pointNameAt(name: string, address: string): Promise<void> {
-  const res = await fetch(`${harness().acme.challtestsrvManagement}/add-a`, { method: 'POST', body: JSON.stringify({ host: `${name}.`, addresses: [address] }) });
+  const res = await fetch(`${harness().acme.challtestsrvManagement}/add-a`, {
+    method: 'POST',
+    body: JSON.stringify({ host: `${name}.`, addresses: [address] }),
+  });
   assert.equal(res.status, 200);
 }
 
@@ -57,7 +59,10 @@ before(() => {
 });
 after(async () => {
   await nginx.stop();
-  await fetch(`${harness().acme.challtestsrvManagement}/clear-a`, { method: 'POST', body: JSON.stringify({ host: 'bad.test.' }) });
+  await fetch(`${harness().acme.challtestsrvManagement}/clear-a`, {
+    method: 'POST',
+    body: JSON.stringify({ host: 'bad.test.' }),
+  });
 });
 
 describe('certbot activities', () => {
@@ -81,7 +86,12 @@ describe('certbot activities', () => {
     execFileSync('nginx', ['-c', nginx.confFile]);
     await assert.rejects(
       run(certbot.prepareChallenge, host, site(DOMAIN), harness().acme.httpPort),
-      isFailure(FailureType.ChallengeNotServed, true, /activity\.test \(HTTP 200 but other content: not from the webroot\)/, /location \/\.well-known\/acme-challenge\/ \{ root .*_webroot; \}/),
+      isFailure(
+        FailureType.ChallengeNotServed,
+        true,
+        /activity\.test \(HTTP 200 but other content: not from the webroot\)/,
+        /location \/\.well-known\/acme-challenge\/ \{ root .*_webroot; \}/,
+      ),
     );
     const left = fs.readdirSync(path.join(letsencryptPaths(dataPath, DOMAIN).webroot, '.well-known/acme-challenge'));
     assert.deepEqual(left, [], 'the probe token is removed');
@@ -97,31 +107,46 @@ describe('certbot activities', () => {
     assert.equal(got.alreadyDone, false);
     assert.deepEqual(got.certificate.names.sort(), site(DOMAIN).names.sort());
     assert.match(got.certificate.issuer, /Pebble Intermediate CA/);
-    const mode = fs.statSync(path.join(letsencryptPaths(dataPath, DOMAIN).configDir, 'archive', DOMAIN, 'privkey1.pem')).mode & 0o777;
+    const mode =
+      fs.statSync(path.join(letsencryptPaths(dataPath, DOMAIN).configDir, 'archive', DOMAIN, 'privkey1.pem')).mode &
+      0o777;
     assert.equal(mode & 0o077, 0, 'the private key is not readable by others');
 
     // A retry of the same step after the certificate was issued does not ask the CA again.
-    const again = await run(certbot.obtainCertificate, host, site(DOMAIN), { replaces: null, challenge: prep.challenge });
+    const again = await run(certbot.obtainCertificate, host, site(DOMAIN), {
+      replaces: null,
+      challenge: prep.challenge,
+    });
     assert.equal(again.alreadyDone, true);
     assert.equal(again.certificate.serial, got.certificate.serial);
     const check = await run(certbot.checkCertificate, host, site(DOMAIN));
     assert.equal(check.decision.renew, false);
     const listed = await run(certbot.listCertificates, host);
-    assert.deepEqual(listed.map((l) => [l.domain, l.certificate.serial]), [[DOMAIN, got.certificate.serial]]);
+    assert.deepEqual(
+      listed.map((l) => [l.domain, l.certificate.serial]),
+      [[DOMAIN, got.certificate.serial]],
+    );
   });
 
   test('a name the CA cannot validate is a final error naming it', async () => {
     await pointNameAt('bad.test', '127.0.0.2');
     await assert.rejects(
       run(certbot.obtainCertificate, host, site('bad.test'), { replaces: null, challenge: { kind: 'webroot' } }),
-      isFailure(FailureType.AcmeValidation, true, /could not validate the certificate names of bad\.test: bad\.test \(connection\)/),
+      isFailure(
+        FailureType.AcmeValidation,
+        true,
+        /could not validate the certificate names of bad\.test: bad\.test \(connection\)/,
+      ),
     );
   });
 
   test('an unreachable CA is retryable', async () => {
     const down = { ...site(DOMAIN), acmeServer: 'https://127.0.0.1:9/dir' };
     await assert.rejects(
-      run(certbot.obtainCertificate, host, down, { replaces: (await run(certbot.checkCertificate, host, site(DOMAIN))).current!.serial, challenge: { kind: 'webroot' } }),
+      run(certbot.obtainCertificate, host, down, {
+        replaces: (await run(certbot.checkCertificate, host, site(DOMAIN))).current!.serial,
+        challenge: { kind: 'webroot' },
+      }),
       isFailure(FailureType.AcmeUnreachable, false, /Could not talk to the ACME server 127\.0\.0\.1:9/),
     );
   });
@@ -132,12 +157,18 @@ describe('proxy activities', () => {
     nginx.writeConfig(true);
     nginx.reload();
     const { current } = await run(certbot.checkCertificate, host, site(DOMAIN));
-    const renewed = await run(certbot.obtainCertificate, host, site(DOMAIN), { replaces: current!.serial, challenge: { kind: 'webroot' } });
+    const renewed = await run(certbot.obtainCertificate, host, site(DOMAIN), {
+      replaces: current!.serial,
+      challenge: { kind: 'webroot' },
+    });
     assert.notEqual(renewed.certificate.serial, current!.serial);
     const reload = await run(proxy.reloadProxy, host);
     assert.equal(reload.how, 'process');
     assert.equal(reload.detail, `process ${nginx.pid()}`);
-    const served = await run(proxy.verifyServedCertificates, host, { httpsPort: 15443, expected: [{ domain: DOMAIN, fingerprint256: renewed.certificate.fingerprint256 }] });
+    const served = await run(proxy.verifyServedCertificates, host, {
+      httpsPort: 15443,
+      expected: [{ domain: DOMAIN, fingerprint256: renewed.certificate.fingerprint256 }],
+    });
     assert.deepEqual(served, { checked: [DOMAIN], listener: '127.0.0.1:15443' });
   });
 
@@ -145,7 +176,10 @@ describe('proxy activities', () => {
     const good = fs.readFileSync(nginx.confFile, 'utf8');
     fs.writeFileSync(nginx.confFile, good.replace('events {}', 'events {} this is not nginx;'));
     try {
-      await assert.rejects(run(proxy.reloadProxy, host), isFailure(FailureType.CommandFailed, true, /rejects its configuration/));
+      await assert.rejects(
+        run(proxy.reloadProxy, host),
+        isFailure(FailureType.CommandFailed, true, /rejects its configuration/),
+      );
     } finally {
       fs.writeFileSync(nginx.confFile, good);
     }
@@ -182,7 +216,10 @@ describe('certificate backups on the management machine', () => {
     fs.writeFileSync(other.knownHosts, `${harness().ssh.hostKeyLine}\n`);
     const latest = (await run(backups.latestCertificateBackup, DOMAIN))!;
     const foreign = createCertBackupActivities({ paths: other, ...realClients(other) });
-    await assert.rejects(run(foreign.restoreCertificateBackup, host, latest), isFailure(FailureType.Secret, true, /Cannot open the certificate backup .*not in this machine's payload\.key/));
+    await assert.rejects(
+      run(foreign.restoreCertificateBackup, host, latest),
+      isFailure(FailureType.Secret, true, /Cannot open the certificate backup .*not in this machine's payload\.key/),
+    );
   });
 });
 
@@ -190,17 +227,39 @@ describe('config activity', () => {
   test("a site's plan comes from its site.conf; invalid config is final and names the key", async () => {
     const ss = new SsPaths(tempSsRoot('ssw-certplan-'));
     fs.mkdirSync(ss.siteDir('plan.test'), { recursive: true });
-    const conf = ['DOMAIN_NAME=plan.test', 'DEPLOY_GHOST=false', 'DEPLOY_GITEA=true', 'GITEA_MYSQL_PASSWORD=x1', 'GITEA_MYSQL_ROOT_PASSWORD=x2', 'BTCPAY_ALT_NAMES=tip', 'ACME_SERVER=staging', 'DUPLICITY_BACKUP_PASSPHRASE=pp'];
+    const conf = [
+      'DOMAIN_NAME=plan.test',
+      'DEPLOY_GHOST=false',
+      'DEPLOY_GITEA=true',
+      'GITEA_MYSQL_PASSWORD=x1',
+      'GITEA_MYSQL_ROOT_PASSWORD=x2',
+      'BTCPAY_ALT_NAMES=tip',
+      'ACME_SERVER=staging',
+      'DUPLICITY_BACKUP_PASSPHRASE=pp',
+    ];
     fs.writeFileSync(ss.siteConf('plan.test'), conf.join('\n') + '\n', { mode: 0o600 });
     const { planCertificates } = createConfigActivities({ paths: ss });
     const plan = await run(planCertificates, { kind: 'host', host, domains: ['plan.test'] });
-    assert.deepEqual(plan.sites[0]!.names, ['plan.test', 'www.plan.test', 'btcpay.plan.test', 'git.plan.test', 'tip.plan.test']);
+    assert.deepEqual(plan.sites[0]!.names, [
+      'plan.test',
+      'www.plan.test',
+      'btcpay.plan.test',
+      'git.plan.test',
+      'tip.plan.test',
+    ]);
     assert.match(plan.sites[0]!.acmeServer, /acme-staging-v02/);
     assert.equal(plan.sites[0]!.contactEmail, 'info@plan.test');
     assert.ok(!JSON.stringify(plan).includes('x1'), 'no secret in the plan');
 
-    fs.writeFileSync(ss.siteConf('plan.test'), conf.concat('ACME_SERVER=http://insecure.example/dir').join('\n') + '\n', { mode: 0o600 });
-    await assert.rejects(run(planCertificates, { kind: 'host', host, domains: ['plan.test'] }), isFailure(FailureType.Config, true, /ACME_SERVER/));
+    fs.writeFileSync(
+      ss.siteConf('plan.test'),
+      conf.concat('ACME_SERVER=http://insecure.example/dir').join('\n') + '\n',
+      { mode: 0o600 },
+    );
+    await assert.rejects(
+      run(planCertificates, { kind: 'host', host, domains: ['plan.test'] }),
+      isFailure(FailureType.Config, true, /ACME_SERVER/),
+    );
     await assert.rejects(
       run(planCertificates, { kind: 'deployment', remote: 'home', deployment: 'public' }),
       isFailure(FailureType.Config, true, /remote\.conf|project\.conf/),

@@ -24,13 +24,17 @@ before(async () => {
 after(() => new Promise((r) => server.close(r)));
 
 const post = (route: string, body: unknown, origin = UI) =>
-  fetch(url + route, { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: origin }, body: JSON.stringify(body) });
+  fetch(url + route, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Origin: origin },
+    body: JSON.stringify(body),
+  });
 
 test('binds to loopback only', () => {
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
 });
 
-test('POST /encode then /decode round-trips a payload in the Web UI\'s JSON form', async () => {
+test("POST /encode then /decode round-trips a payload in the Web UI's JSON form", async () => {
   const p = defaultPayloadConverter.toPayload({ hello: 'world' })!;
   const asJson = {
     metadata: Object.fromEntries(Object.entries(p.metadata!).map(([k, v]) => [k, Buffer.from(v!).toString('base64')])),
@@ -50,11 +54,17 @@ test('POST /encode then /decode round-trips a payload in the Web UI\'s JSON form
 });
 
 test('answers CORS preflight for the UI origin and nobody else', async () => {
-  const ok = await fetch(url + '/decode', { method: 'OPTIONS', headers: { Origin: UI, 'Access-Control-Request-Method': 'POST' } });
+  const ok = await fetch(url + '/decode', {
+    method: 'OPTIONS',
+    headers: { Origin: UI, 'Access-Control-Request-Method': 'POST' },
+  });
   assert.equal(ok.status, 204);
   assert.equal(ok.headers.get('access-control-allow-origin'), UI);
   assert.match(ok.headers.get('access-control-allow-headers') ?? '', /X-Namespace/);
-  const evil = await fetch(url + '/decode', { method: 'OPTIONS', headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' } });
+  const evil = await fetch(url + '/decode', {
+    method: 'OPTIONS',
+    headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' },
+  });
   assert.equal(evil.status, 403);
   assert.equal(evil.headers.get('access-control-allow-origin'), null);
 });
@@ -63,7 +73,13 @@ test('refuses a foreign Host (DNS rebinding) and a POST from a foreign origin', 
   const port = new URL(url).port;
   const rebound = await new Promise<number>((resolve, reject) => {
     const req = require('node:http').request(
-      { host: '127.0.0.1', port, path: '/decode', method: 'POST', headers: { Host: `evil.example:${port}`, 'Content-Type': 'application/json' } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/decode',
+        method: 'POST',
+        headers: { Host: `evil.example:${port}`, 'Content-Type': 'application/json' },
+      },
       (res: import('node:http').IncomingMessage) => resolve(res.statusCode ?? 0),
     );
     req.on('error', reject);
@@ -71,7 +87,11 @@ test('refuses a foreign Host (DNS rebinding) and a POST from a foreign origin', 
   });
   assert.equal(rebound, 403);
   assert.equal((await post('/decode', { payloads: [] }, 'http://evil.example')).status, 403);
-  const noOrigin = await fetch(url + '/decode', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"payloads":[]}' });
+  const noOrigin = await fetch(url + '/decode', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: '{"payloads":[]}',
+  });
   assert.equal(noOrigin.status, 200, 'local tools without an Origin (curl, the CLI) may use it');
 });
 
@@ -80,16 +100,22 @@ test('rejects malformed bodies and unknown routes', async () => {
   assert.equal((await post('/other', { payloads: [] })).status, 404);
 });
 
-/** POSTs /decode from a process running as `user` (runuser), returning the HTTP status (asynchronously: the server runs in this process). */
+/**
+ * POSTs /decode from a process running as `user` (runuser), returning the HTTP status (asynchronously: the server runs
+ * in this process).
+ */
 async function statusAs(user: string, target: string): Promise<number> {
   const script = `fetch(${JSON.stringify(target + '/decode')}, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"payloads":[]}' }).then((r) => console.log(r.status), (e) => console.log('error ' + e.message))`;
-  const { stdout } = await promisify(execFile)('runuser', ['-u', user, '--', process.execPath, '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  const { stdout } = await promisify(execFile)('runuser', ['-u', user, '--', process.execPath, '-e', script], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return Number(stdout.trim());
 }
 
-test('serves only connections opened by the key\'s owner, root, or a user it was told to allow', async () => {
+test("serves only connections opened by the key's owner, root, or a user it was told to allow", async () => {
   const other = harness().ssh.unprivilegedUser;
-  assert.equal(await statusAs('root', url), 200, 'this process\'s own user (root here)');
+  assert.equal(await statusAs('root', url), 200, "this process's own user (root here)");
   assert.equal(await statusAs(other, url), 403, 'another local user may not decrypt histories');
   const allowing = createCodecServer({ codec, allowedOrigins: uiOrigins(8233), allowedUids: [0, uidOfUser(other)] });
   const allowingUrl = await listenCodecServer(allowing, { port: 0 });

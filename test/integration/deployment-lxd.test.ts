@@ -36,7 +36,13 @@ before(async () => {
     madePool = true;
   }
   await cleanup();
-  await lxd.createInstance({ name: PROBE, type: 'container', profiles: [], devices: { root: { type: 'disk', path: '/', pool: POOL } }, source: { type: 'image', alias: harness().lxd.baseImage } });
+  await lxd.createInstance({
+    name: PROBE,
+    type: 'container',
+    profiles: [],
+    devices: { root: { type: 'disk', path: '/', pool: POOL } },
+    source: { type: 'image', alias: harness().lxd.baseImage },
+  });
   await lxd.setInstanceState(PROBE, { action: 'start' });
 });
 
@@ -54,9 +60,23 @@ describe('LXD calls of deployments', () => {
 
   test('files: written with owner and mode, read back; a missing file is undefined', async () => {
     await lxd.writeInstanceFile(PROBE, '/home/ubuntu/.ssh', { type: 'directory', uid: 1000, gid: 1000, mode: 0o700 });
-    await lxd.writeInstanceFile(PROBE, '/home/ubuntu/.ssh/authorized_keys', { content: Buffer.from('ssh-ed25519 AAAA x\n'), uid: 1000, gid: 1000, mode: 0o600 });
-    assert.equal((await lxd.readInstanceFile(PROBE, '/home/ubuntu/.ssh/authorized_keys'))?.toString(), 'ssh-ed25519 AAAA x\n');
-    const stat = await lxd.execInstance(PROBE, ['stat', '-c', '%U %a', '/home/ubuntu/.ssh', '/home/ubuntu/.ssh/authorized_keys']);
+    await lxd.writeInstanceFile(PROBE, '/home/ubuntu/.ssh/authorized_keys', {
+      content: Buffer.from('ssh-ed25519 AAAA x\n'),
+      uid: 1000,
+      gid: 1000,
+      mode: 0o600,
+    });
+    assert.equal(
+      (await lxd.readInstanceFile(PROBE, '/home/ubuntu/.ssh/authorized_keys'))?.toString(),
+      'ssh-ed25519 AAAA x\n',
+    );
+    const stat = await lxd.execInstance(PROBE, [
+      'stat',
+      '-c',
+      '%U %a',
+      '/home/ubuntu/.ssh',
+      '/home/ubuntu/.ssh/authorized_keys',
+    ]);
     assert.equal(stat.stdout, 'ubuntu 700\nubuntu 600\n');
     assert.equal(await lxd.readInstanceFile(PROBE, '/etc/ssw-no-such-file'), undefined);
   });
@@ -64,9 +84,20 @@ describe('LXD calls of deployments', () => {
 
 describe('the weekly base image', () => {
   test('a package that cannot be installed (no way to a mirror) is a retryable failure naming it, and leaves the builder to resume', async () => {
-    const want = { alias: ALIAS, source: harness().lxd.baseImage, requiredCommands: { ...REQUIRED_COMMANDS, 'ssw-not-a-command': 'ssw-not-a-package' } };
-    await assert.rejects(ensureBaseImage(lxd, want, 'container', () => undefined), isFailure('SswCommandFailed', false, /Installing ssw-not-a-package into the base image builder/));
-    assert.equal((await lxd.getInstance(builderName(ALIAS)))?.status, 'Running', 'the builder stays for the next attempt');
+    const want = {
+      alias: ALIAS,
+      source: harness().lxd.baseImage,
+      requiredCommands: { ...REQUIRED_COMMANDS, 'ssw-not-a-command': 'ssw-not-a-package' },
+    };
+    await assert.rejects(
+      ensureBaseImage(lxd, want, 'container', () => undefined),
+      isFailure('SswCommandFailed', false, /Installing ssw-not-a-package into the base image builder/),
+    );
+    assert.equal(
+      (await lxd.getInstance(builderName(ALIAS)))?.status,
+      'Running',
+      'the builder stays for the next attempt',
+    );
     assert.equal(await lxd.getImageAlias(ALIAS), undefined);
   });
 
@@ -76,11 +107,20 @@ describe('the weekly base image', () => {
     const built = await ensureBaseImage(lxd, want, 'container', (s) => stages.push(s));
     assert.equal(built.built, true);
     assert.deepEqual(built.installed, []);
-    assert.ok(!stages.some((s) => s.startsWith('creating')), `resumed with the existing builder: ${stages.join(' / ')}`);
+    assert.ok(
+      !stages.some((s) => s.startsWith('creating')),
+      `resumed with the existing builder: ${stages.join(' / ')}`,
+    );
     assert.equal(await lxd.getInstance(builderName(ALIAS)), undefined);
     assert.equal((await lxd.getImageAlias(ALIAS))?.target, built.fingerprint);
 
-    await lxd.createInstance({ name: `${PROBE}-from-image`, type: 'container', profiles: [], devices: { root: { type: 'disk', path: '/', pool: POOL } }, source: { type: 'image', alias: ALIAS } });
+    await lxd.createInstance({
+      name: `${PROBE}-from-image`,
+      type: 'container',
+      profiles: [],
+      devices: { root: { type: 'disk', path: '/', pool: POOL } },
+      source: { type: 'image', alias: ALIAS },
+    });
     assert.equal(await lxd.readInstanceFile(`${PROBE}-from-image`, '/etc/ssh/ssh_host_ed25519_key.pub'), undefined);
     assert.equal((await lxd.readInstanceFile(`${PROBE}-from-image`, '/etc/machine-id'))?.length, 0);
 
@@ -97,7 +137,14 @@ describe('the weekly base image', () => {
   const imageCount = async () => (await lxd.get<string[]>('/1.0/images')).length;
 
   /** The LXD calls that change the builder or the image: each one's end is a stage boundary. */
-  const STAGE_CALLS = new Set(['createInstance', 'setInstanceState', 'execInstance', 'patchInstance', 'publishInstance', 'deleteInstance']);
+  const STAGE_CALLS = new Set([
+    'createInstance',
+    'setInstanceState',
+    'execInstance',
+    'patchInstance',
+    'publishInstance',
+    'deleteInstance',
+  ]);
 
   /**
    * The client, with the worker dying right after the LXD call number
@@ -117,8 +164,19 @@ describe('the weekly base image', () => {
           return async (...args: unknown[]) => {
             if (dead) throw crash;
             const out = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-            if (typeof prop !== 'string' || !STAGE_CALLS.has(prop) || (prop === 'execInstance' && (args[1] as string[])[0] === 'true')) return out;
-            calls.push(prop === 'execInstance' ? `exec ${(args[1] as string[]).slice(0, 2).join(' ')}` : prop === 'setInstanceState' ? `${prop} ${(args[1] as { action: string }).action}` : prop);
+            if (
+              typeof prop !== 'string' ||
+              !STAGE_CALLS.has(prop) ||
+              (prop === 'execInstance' && (args[1] as string[])[0] === 'true')
+            )
+              return out;
+            calls.push(
+              prop === 'execInstance'
+                ? `exec ${(args[1] as string[]).slice(0, 2).join(' ')}`
+                : prop === 'setInstanceState'
+                  ? `${prop} ${(args[1] as { action: string }).action}`
+                  : prop,
+            );
             if (calls.length - 1 === crashAfter) {
               dead = true;
               death.abort();
@@ -139,14 +197,21 @@ describe('the weekly base image', () => {
     assert.ok(stages.includes('publishInstance') && stages.at(-1) === 'deleteInstance', stages.join(' / '));
     const images = await imageCount();
 
-    // A crash after each call in turn, until an attempt makes fewer calls than that (LXD's answers may vary the path a little).
+    // A crash after each call in turn, until an attempt makes fewer calls than that (LXD's answers may vary the path a
+    // little).
     const diedAfter: string[] = [];
     for (let k = 0; ; k++) {
       await fromNothing();
       const calls: string[] = [];
       const crash = new Error(`simulated crash after call #${k}`);
       const death = new AbortController();
-      const attempt = await ensureBaseImage(dyingLxd(k, calls, crash, death), want, 'container', () => undefined, death.signal).then(
+      const attempt = await ensureBaseImage(
+        dyingLxd(k, calls, crash, death),
+        want,
+        'container',
+        () => undefined,
+        death.signal,
+      ).then(
         () => undefined,
         (err: unknown) => err,
       );
@@ -161,10 +226,21 @@ describe('the weekly base image', () => {
       assert.equal((await lxd.getImageAlias(ALIAS))?.target, done.fingerprint, after);
       assert.equal(await imageCount(), images, `one image, not two, ${after}`);
       assert.ok(!retried.includes('createInstance'), `the builder is not made again ${after}`);
-      if (calls.includes('patchInstance')) assert.ok(!retried.includes('setInstanceState start'), `a cleaned builder is not started again ${after}`);
+      if (calls.includes('patchInstance'))
+        assert.ok(!retried.includes('setInstanceState start'), `a cleaned builder is not started again ${after}`);
     }
-    for (const boundary of ['createInstance', 'setInstanceState start', 'patchInstance', 'setInstanceState stop', 'publishInstance', 'deleteInstance']) {
-      assert.ok(diedAfter.includes(boundary), `a crash right after ${boundary} (crashed after: ${diedAfter.join(' / ')}; a build from nothing: ${stages.join(' / ')})`);
+    for (const boundary of [
+      'createInstance',
+      'setInstanceState start',
+      'patchInstance',
+      'setInstanceState stop',
+      'publishInstance',
+      'deleteInstance',
+    ]) {
+      assert.ok(
+        diedAfter.includes(boundary),
+        `a crash right after ${boundary} (crashed after: ${diedAfter.join(' / ')}; a build from nothing: ${stages.join(' / ')})`,
+      );
     }
   });
 
@@ -173,11 +249,20 @@ describe('the weekly base image', () => {
     await fromNothing();
     const before = await imageCount();
     const dying = new AbortController();
-    const killed = ensureBaseImage(lxd, want, 'container', (s) => {
-      if (!s.startsWith('publishing')) return;
-      // Dies once LXD runs the publish: the operation goes on without the caller, as it does without a worker.
-      void pollUntil(async () => (await lxd.listRunningOperations()).some((op) => op.description === 'Downloading image'), { timeoutMs: 60_000, what: 'the publish to run' }).then(() => dying.abort());
-    }, dying.signal);
+    const killed = ensureBaseImage(
+      lxd,
+      want,
+      'container',
+      (s) => {
+        if (!s.startsWith('publishing')) return;
+        // Dies once LXD runs the publish: the operation goes on without the caller, as it does without a worker.
+        void pollUntil(
+          async () => (await lxd.listRunningOperations()).some((op) => op.description === 'Downloading image'),
+          { timeoutMs: 60_000, what: 'the publish to run' },
+        ).then(() => dying.abort());
+      },
+      dying.signal,
+    );
     await assert.rejects(killed);
     assert.equal(await lxd.getImageAlias(ALIAS), undefined, 'killed before LXD finished publishing');
     const resumed: string[] = [];

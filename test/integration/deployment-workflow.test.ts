@@ -14,7 +14,17 @@ import { standInSuite, withStandInWorker } from '../helpers/standin-worker';
 const suite = standInSuite('deploywf');
 const key = suite.key;
 
-const desired = desiredDeployment(deploymentConfig({ instanceType: 'container' }), { dataPlaneInterface: 'eth0', hasOvn: false, cloudInitKeys: 'user', bridgeSubnet: '10.151.1.1/24', sshPublicKey: 'ssh-ed25519 AAAA test' }, { now: new Date('2026-11-22T00:00:00Z') });
+const desired = desiredDeployment(
+  deploymentConfig({ instanceType: 'container' }),
+  {
+    dataPlaneInterface: 'eth0',
+    hasOvn: false,
+    cloudInitKeys: 'user',
+    bridgeSubnet: '10.151.1.1/24',
+    sshPublicKey: 'ssh-ed25519 AAAA test',
+  },
+  { now: new Date('2026-11-22T00:00:00Z') },
+);
 
 interface Calls {
   ensure: string[];
@@ -29,18 +39,26 @@ interface Calls {
 
 // Typed against the real activities: a renamed or re-typed one breaks the build.
 function activities(plan: DeploymentPlan, calls: Calls) {
-  const note = <R>(what: string, result: R) => async () => {
-    calls.ensure.push(what);
-    return result;
-  };
+  const note =
+    <R>(what: string, result: R) =>
+    async () => {
+      calls.ensure.push(what);
+      return result;
+    };
   return {
     waitForExclusiveTurn: async () => ({ waitedFor: [] }),
     planDeployment: async () => ({ desired, plan }),
     ensureProject: note('project', { created: true }),
     ensureNetwork: note('network', { created: true }),
     ensureBaseImage: note('image', { alias: 'ss-base', fingerprint: 'f'.repeat(64), built: true, installed: [] }),
-    ensureProfile: async (_r: string, _p: string, i: { name: string }) => (calls.ensure.push(`profile ${i.name}`), { action: 'created' }),
-    ensureVolumes: async (_r: string, _p: string, v: { name: string }[]) => (calls.ensure.push(`volumes ${v.length}`), { created: [], grown: [] }),
+    ensureProfile: async (_r: string, _p: string, i: { name: string }) => (
+      calls.ensure.push(`profile ${i.name}`),
+      { action: 'created' }
+    ),
+    ensureVolumes: async (_r: string, _p: string, v: { name: string }[]) => (
+      calls.ensure.push(`volumes ${v.length}`),
+      { created: [], grown: [] }
+    ),
     ensureInstance: async (_r: string, _p: string, i: { name: string }) => {
       calls.ensure.push(`instance ${i.name}`);
       const f = calls.inflight;
@@ -54,24 +72,52 @@ function activities(plan: DeploymentPlan, calls: Calls) {
       if (b) {
         b.waiting++;
         if (b.waiting === 2) b.release?.();
-        else await new Promise<void>((resolve, reject) => {
-          b.release = resolve;
-          setTimeout(() => reject(new Error('the other instance never started: instances ran one after another')), 5_000);
-        });
+        else
+          await new Promise<void>((resolve, reject) => {
+            b.release = resolve;
+            setTimeout(
+              () => reject(new Error('the other instance never started: instances ran one after another')),
+              5_000,
+            );
+          });
       }
       return { created: true, started: true };
     },
-    waitForInstanceAddress: async (_r: string, _p: string, name: string) => (calls.verified.push(`address ${name}`), { address: name.startsWith('www') ? '10.0.0.2' : '10.0.0.3' }),
+    waitForInstanceAddress: async (_r: string, _p: string, name: string) => (
+      calls.verified.push(`address ${name}`),
+      { address: name.startsWith('www') ? '10.0.0.2' : '10.0.0.3' }
+    ),
     authorizeOperatorKey: async () => ({ written: false }),
-    pinInstanceHostKey: async () => (calls.repinned ? { fingerprint: 'SHA256:new', replaced: true, previousFingerprint: 'SHA256:old' } : { fingerprint: 'SHA256:x', replaced: false }),
+    pinInstanceHostKey: async () =>
+      calls.repinned
+        ? { fingerprint: 'SHA256:new', replaced: true, previousFingerprint: 'SHA256:old' }
+        : { fingerprint: 'SHA256:x', replaced: false },
     waitForInstanceSsh: async () => ({ fingerprint: 'SHA256:x' }),
     prepareDataPaths: async () => ({ paths: [] }),
     recordInstance: async () => undefined,
-    removeInstance: async (_r: string, _d: string, name: string) => (calls.ensure.push(`remove ${name}`), { removed: true }),
+    removeInstance: async (_r: string, _d: string, name: string) => (
+      calls.ensure.push(`remove ${name}`),
+      { removed: true }
+    ),
     // The www services.
     deployStacks: async (_r: string, _d: string, which: string) => {
       calls.ensure.push(`stacks ${which}`);
-      return { images: [], stacks: [{ stack: which === 'proxy' ? 'reverse-proxy' : 'abc123-ghost-en', networksCreated: [], created: [], replaced: [], started: [], reloaded: [], rejoined: [], removed: [], unchanged: ['x'] }] };
+      return {
+        images: [],
+        stacks: [
+          {
+            stack: which === 'proxy' ? 'reverse-proxy' : 'abc123-ghost-en',
+            networksCreated: [],
+            created: [],
+            replaced: [],
+            started: [],
+            reloaded: [],
+            rejoined: [],
+            removed: [],
+            unchanged: ['x'],
+          },
+        ],
+      };
     },
     removeStacks: async (_r: string, _d: string, which: { stacks: string[] } | 'all') => {
       const stacks = which === 'all' ? [] : which.stacks;
@@ -84,7 +130,11 @@ function activities(plan: DeploymentPlan, calls: Calls) {
 /** The instances part by default (instancesOnly); the services' branching is tested on its own below. */
 async function run(plan: DeploymentPlan, calls: Calls, input: object = {}) {
   return withStandInWorker(key, activities(plan, calls), 'deploywf', async (taskQueue) => {
-    const handle = await suite.client().workflow.start('deploymentUp', { taskQueue, workflowId: `${taskQueue}-up`, args: [{ remote: 'home', deployment: 'public', instancesOnly: true, ...input }] });
+    const handle = await suite.client().workflow.start('deploymentUp', {
+      taskQueue,
+      workflowId: `${taskQueue}-up`,
+      args: [{ remote: 'home', deployment: 'public', instancesOnly: true, ...input }],
+    });
     try {
       return { result: await handle.result(), progress: await queryProgress(suite.client(), handle) };
     } catch (err) {
@@ -99,7 +149,10 @@ describe('deploymentUp branching', () => {
     const { result, error } = await run(planDeployment(desired, { profiles: {}, volumes: {}, instances: {} }), calls);
     assert.equal(error, undefined, error?.message);
     assert.deepEqual(calls.ensure.slice(0, 3), ['project', 'network', 'image']);
-    assert.deepEqual(calls.ensure.filter((c) => c.startsWith('instance')).sort(), ['instance btcpayserver-example-com', 'instance www-example-com']);
+    assert.deepEqual(calls.ensure.filter((c) => c.startsWith('instance')).sort(), [
+      'instance btcpayserver-example-com',
+      'instance www-example-com',
+    ]);
     assert.equal((result as { instances: unknown[] }).instances.length, 2);
   });
 
@@ -119,18 +172,34 @@ describe('deploymentUp branching', () => {
     cur.instances['www-example-com']!.type = 'virtual-machine';
     const calls: Calls = { ensure: [], verified: [] };
     const { error } = await run(planDeployment(desired, cur), calls);
-    assert.ok(isFailure('SswConfigError', true, /www-example-com is a virtual-machine but INSTANCE_TYPE is container/)((error as { cause?: Error }).cause));
+    assert.ok(
+      isFailure(
+        'SswConfigError',
+        true,
+        /www-example-com is a virtual-machine but INSTANCE_TYPE is container/,
+      )((error as { cause?: Error }).cause),
+    );
     assert.deepEqual(calls.ensure, []);
   });
 
   test('a production remote without --yes is refused before the plan; --sequential brings instances up one by one', async () => {
     const calls: Calls = { ensure: [], verified: [] };
-    const { error } = await run(planDeployment(desired, { profiles: {}, volumes: {}, instances: {} }), calls, { remote: 'prod-dc1' });
-    assert.ok(isFailure('SswValidationError', true, /Remote prod-dc1 is a production remote/)((error as { cause?: Error }).cause));
+    const { error } = await run(planDeployment(desired, { profiles: {}, volumes: {}, instances: {} }), calls, {
+      remote: 'prod-dc1',
+    });
+    assert.ok(
+      isFailure(
+        'SswValidationError',
+        true,
+        /Remote prod-dc1 is a production remote/,
+      )((error as { cause?: Error }).cause),
+    );
     assert.deepEqual(calls.ensure, []);
 
     const seq: Calls = { ensure: [], verified: [], inflight: { now: 0, max: 0 } };
-    const sequential = await run(planDeployment(desired, { profiles: {}, volumes: {}, instances: {} }), seq, { sequential: true });
+    const sequential = await run(planDeployment(desired, { profiles: {}, volumes: {}, instances: {} }), seq, {
+      sequential: true,
+    });
     assert.equal(sequential.error, undefined);
     assert.equal(seq.inflight!.max, 1, 'one instance at a time');
     assert.equal(seq.ensure.filter((c) => c.startsWith('instance')).length, 2);
@@ -139,7 +208,11 @@ describe('deploymentUp branching', () => {
 
 describe('deploymentUp branching: host keys', () => {
   test('a kept instance whose pinned key was replaced is a warning with both fingerprints', async () => {
-    const { result, error } = await run(planDeployment(desired, appliedState(desired)), { ensure: [], verified: [], repinned: true });
+    const { result, error } = await run(planDeployment(desired, appliedState(desired)), {
+      ensure: [],
+      verified: [],
+      repinned: true,
+    });
     assert.equal(error, undefined, error?.message);
     const warnings = (result as { warnings?: string[] }).warnings ?? [];
     assert.equal(warnings.length, 2, 'one per kept instance');
@@ -147,14 +220,24 @@ describe('deploymentUp branching: host keys', () => {
   });
 
   test('an instance this run created replaces its old pin without a warning', async () => {
-    const { result, error } = await run(planDeployment(desired, { profiles: {}, volumes: {}, instances: {} }), { ensure: [], verified: [], repinned: true });
+    const { result, error } = await run(planDeployment(desired, { profiles: {}, volumes: {}, instances: {} }), {
+      ensure: [],
+      verified: [],
+      repinned: true,
+    });
     assert.equal(error, undefined, error?.message);
     assert.equal((result as { warnings?: string[] }).warnings, undefined);
   });
 });
 
 describe('deploymentUp branching: the www services', () => {
-  const stack = (name: string, action: 'create' | 'keep' | 'delete') => ({ kind: 'stack' as const, name, action, details: [], role: 'www' as const });
+  const stack = (name: string, action: 'create' | 'keep' | 'delete') => ({
+    kind: 'stack' as const,
+    name,
+    action,
+    details: [],
+    role: 'www' as const,
+  });
 
   test('first up: proxy, then apps, then the served check; --no-cert-renew skips certbot; no backup of data that did not exist', async () => {
     const plan = planDeployment(desired, { profiles: {}, volumes: {}, instances: {} });
@@ -162,9 +245,14 @@ describe('deploymentUp branching: the www services', () => {
     const calls: Calls = { ensure: [], verified: [] };
     const { result, error, progress } = await run(plan, calls, { instancesOnly: false, noCertRenew: true });
     assert.equal(error, undefined, error?.message);
-    assert.deepEqual(calls.ensure.filter((c) => c.startsWith('stacks') || c.startsWith('remove stacks')), ['stacks proxy', 'stacks apps']);
+    assert.deepEqual(
+      calls.ensure.filter((c) => c.startsWith('stacks') || c.startsWith('remove stacks')),
+      ['stacks proxy', 'stacks apps'],
+    );
     assert.equal(calls.verified.at(-1), 'served');
-    const state = Object.fromEntries(progress!.steps.map((s) => [s.name, `${s.state}${s.detail ? `: ${s.detail}` : ''}`]));
+    const state = Object.fromEntries(
+      progress!.steps.map((s) => [s.name, `${s.state}${s.detail ? `: ${s.detail}` : ''}`]),
+    );
     assert.match(state['Certificates: obtain or renew what is due']!, /^skipped: not asked \(--no-cert-renew\)/);
     assert.match(state['Back up the www apps']!, /^skipped: first up/);
     assert.deepEqual((result as { services: { served: string[] } }).services.served, ['example.com']);
@@ -172,9 +260,17 @@ describe('deploymentUp branching: the www services', () => {
 
   test('a stack whose site left the config is removed after the apps are deployed; --skip-wwwbackup skips the backup', async () => {
     const plan = planDeployment(desired, appliedState(desired));
-    plan.items.push(stack('reverse-proxy', 'keep'), stack('abc123-ghost-en', 'keep'), stack('def456-ghost-en', 'delete'));
+    plan.items.push(
+      stack('reverse-proxy', 'keep'),
+      stack('abc123-ghost-en', 'keep'),
+      stack('def456-ghost-en', 'delete'),
+    );
     const calls: Calls = { ensure: [], verified: [] };
-    const { result, error, progress } = await run(plan, calls, { instancesOnly: false, noCertRenew: true, skipBackup: true });
+    const { result, error, progress } = await run(plan, calls, {
+      instancesOnly: false,
+      noCertRenew: true,
+      skipBackup: true,
+    });
     assert.equal(error, undefined, error?.message);
     assert.deepEqual(calls.ensure, ['stacks proxy', 'stacks apps', 'remove stacks def456-ghost-en']);
     assert.deepEqual((result as { services: { removedStacks: string[] } }).services.removedStacks, ['def456-ghost-en']);

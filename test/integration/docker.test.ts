@@ -57,7 +57,10 @@ before(() => {
 });
 
 after(async () => {
-  await local.getImage(IMAGE).remove({ force: true }).catch(() => undefined);
+  await local
+    .getImage(IMAGE)
+    .remove({ force: true })
+    .catch(() => undefined);
   if (savedDockerHost === undefined) delete process.env.DOCKER_HOST;
   else process.env.DOCKER_HOST = savedDockerHost;
 });
@@ -68,8 +71,14 @@ describe('Docker over SSH', () => {
     assert.match(version.Version, /^\d+\./);
     const bad = new SsPaths(tempSsRoot('ssw-docker-bad-'));
     fs.mkdirSync(path.dirname(bad.knownHosts), { recursive: true });
-    fs.writeFileSync(bad.knownHosts, `[127.0.0.1]:${harness().ssh.port} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n`);
-    await assert.rejects(withDocker(bad, target, (d) => d.version(), { socketPath: harness().docker.socket }), /SswHostKeyMismatch|host key/i);
+    fs.writeFileSync(
+      bad.knownHosts,
+      `[127.0.0.1]:${harness().ssh.port} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n`,
+    );
+    await assert.rejects(
+      withDocker(bad, target, (d) => d.version(), { socketPath: harness().docker.socket }),
+      /SswHostKeyMismatch|host key/i,
+    );
   });
 });
 
@@ -86,29 +95,58 @@ describe('air-gapped image transfer into a real instance', () => {
       name: NAME,
       type: 'container',
       profiles: ['default'],
-      config: { 'security.nesting': 'true', 'security.syscalls.intercept.mknod': 'true', 'security.syscalls.intercept.setxattr': 'true' },
+      config: {
+        'security.nesting': 'true',
+        'security.syscalls.intercept.mknod': 'true',
+        'security.syscalls.intercept.setxattr': 'true',
+      },
       devices: { eth0: { type: 'nic', network: harness().lxd.testBridge, name: 'eth0' } },
       source: { type: 'image', alias: harness().lxd.baseImage },
     });
     await lxd.setInstanceState(NAME, { action: 'start' });
     const address = await pollUntil(
-      async () => (await lxd.getInstanceState(NAME))?.network?.eth0?.addresses.find((a) => a.family === 'inet' && a.scope === 'global')?.address,
+      async () =>
+        (await lxd.getInstanceState(NAME))?.network?.eth0?.addresses.find(
+          (a) => a.family === 'inet' && a.scope === 'global',
+        )?.address,
       { timeoutMs: 120_000, what: `${NAME}'s address` },
     );
     const key = fs.readFileSync(`${harness().ssh.privateKeyPath}.pub`);
     await lxd.writeInstanceFile(NAME, '/home/ubuntu/.ssh', { type: 'directory', uid: 1000, gid: 1000, mode: 0o700 });
-    await lxd.writeInstanceFile(NAME, '/home/ubuntu/.ssh/authorized_keys', { content: key, uid: 1000, gid: 1000, mode: 0o600 });
-    const hostKey = await pollUntil(async () => lxd.readInstanceFile(NAME, '/etc/ssh/ssh_host_ed25519_key.pub'), { timeoutMs: 120_000, what: 'its host key' });
+    await lxd.writeInstanceFile(NAME, '/home/ubuntu/.ssh/authorized_keys', {
+      content: key,
+      uid: 1000,
+      gid: 1000,
+      mode: 0o600,
+    });
+    const hostKey = await pollUntil(async () => lxd.readInstanceFile(NAME, '/etc/ssh/ssh_host_ed25519_key.pub'), {
+      timeoutMs: 120_000,
+      what: 'its host key',
+    });
     pinHostKey(paths.knownHosts, address, 22, Buffer.from(hostKey.toString().split(' ')[1]!, 'base64'));
     instance = { host: address, port: 22, user: 'ubuntu', privateKeyPath: harness().ssh.privateKeyPath };
-    await pollUntil(async () => withDocker(paths, instance, (d) => d.ping()).then(() => true, () => false), { timeoutMs: 120_000, what: 'Docker in the instance' });
+    await pollUntil(
+      async () =>
+        withDocker(paths, instance, (d) => d.ping()).then(
+          () => true,
+          () => false,
+        ),
+      { timeoutMs: 120_000, what: 'Docker in the instance' },
+    );
   });
 
   /** transferImages as deployStacks runs it: one Docker step (SSH connection) inside an activity. */
   const transfer = (refs: string[], to = instance, env = new MockActivityEnvironment()) =>
-    env.run(() => dockerStep('image transfer', paths, to, {}, (s) => transferImages(paths, localDocker(), s, refs))) as Promise<ImageTransfer[]>;
+    env.run(() =>
+      dockerStep('image transfer', paths, to, {}, (s) => transferImages(paths, localDocker(), s, refs)),
+    ) as Promise<ImageTransfer[]>;
 
-  const onInstance = (argv: string[]) => withSsh(instance, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, async ({ client }) => (await runChecked(client, argv, { timeoutMs: 30_000 })).stdout);
+  const onInstance = (argv: string[]) =>
+    withSsh(
+      instance,
+      { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } },
+      async ({ client }) => (await runChecked(client, argv, { timeoutMs: 30_000 })).stdout,
+    );
 
   /** A run that was killed may have left it, running. */
   async function removeInstance(): Promise<void> {
@@ -129,94 +167,160 @@ describe('air-gapped image transfer into a real instance', () => {
     assert.equal(first[0]!.action, 'loaded');
     assert.equal(first[0]!.id, id);
     assert.ok(first[0]!.bytesSent > 0);
-    assert.ok(fs.existsSync(path.join(paths.root, 'cache', 'images', `${id.replace(/^sha256:/, '')}.tar`)), 'cached here');
+    assert.ok(
+      fs.existsSync(path.join(paths.root, 'cache', 'images', `${id.replace(/^sha256:/, '')}.tar`)),
+      'cached here',
+    );
     assert.equal(await withDocker(paths, instance, async (d) => (await d.getImage(IMAGE).inspect()).Id), id);
     const again = await transfer([IMAGE]);
-    assert.deepEqual(again.map((t) => [t.action, t.bytesSent]), [['present', 0]]);
-    assert.equal((await lxd.execInstance(NAME, ['sh', '-c', 'ls /var/tmp/ssw-images | wc -l'])).stdout.trim(), '0', 'no tarball left on the instance');
+    assert.deepEqual(
+      again.map((t) => [t.action, t.bytesSent]),
+      [['present', 0]],
+    );
+    assert.equal(
+      (await lxd.execInstance(NAME, ['sh', '-c', 'ls /var/tmp/ssw-images | wc -l'])).stdout.trim(),
+      '0',
+      'no tarball left on the instance',
+    );
   });
 
   test('an image this machine does not have is a final error naming it', async () => {
     await assert.rejects(transfer(['ssw-itest/absent:1']), /ssw-itest\/absent:1 is not in this machine's Docker/);
   });
 
-  test('a network cut mid-upload fails the attempt as stalled; the retry resumes from the partial file, byte-identical, and the image loads', { timeout: 180_000 }, async () => {
-    // An image big enough that the cut lands mid-upload (incompressible, so it is all on the wire).
-    const BIG = 'ssw-itest/big:1';
-    const dir = fs.mkdtempSync(path.join(paths.root, 'big-'));
-    fs.writeFileSync(path.join(dir, 'noise.bin'), crypto.randomBytes(24 * 1024 * 1024));
-    const tar = path.join(paths.root, 'big.tar');
-    execFileSync('tar', ['-C', dir, '-cf', tar, '.']);
-    execFileSync('docker', ['-H', `unix://${harness().docker.socket}`, 'import', tar, BIG], { stdio: 'pipe' });
-    const id = (await local.getImage(BIG).inspect()).Id;
-    // A loopback relay in front of the instance's sshd: the same host key, pinned for the relay's address.
-    const relay = await TcpRelay.start(22, instance.host);
-    try {
-      const hostKey = (await lxd.readInstanceFile(NAME, '/etc/ssh/ssh_host_ed25519_key.pub'))!;
-      pinHostKey(paths.knownHosts, '127.0.0.1', relay.port, Buffer.from(hostKey.toString().split(' ')[1]!, 'base64'));
-      const first = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 2_000 }, { logger: new DefaultLogger('WARN') });
-      let cut = false;
-      first.on('heartbeat', (d: { phase?: string; bytesDone?: number }) => {
-        if (!cut && d?.phase === 'uploading' && (d.bytesDone ?? 0) > 4 * 1024 * 1024) {
-          cut = true;
-          relay.freeze(); // no FIN, no data: only the stall limit (or, much later, keepalives) notices
-        }
+  test(
+    'a network cut mid-upload fails the attempt as stalled; the retry resumes from the partial file, byte-identical, and the image loads',
+    { timeout: 180_000 },
+    async () => {
+      // An image big enough that the cut lands mid-upload (incompressible, so it is all on the wire).
+      const BIG = 'ssw-itest/big:1';
+      const dir = fs.mkdtempSync(path.join(paths.root, 'big-'));
+      fs.writeFileSync(path.join(dir, 'noise.bin'), crypto.randomBytes(24 * 1024 * 1024));
+      const tar = path.join(paths.root, 'big.tar');
+      execFileSync('tar', ['-C', dir, '-cf', tar, '.']);
+      execFileSync('docker', ['-H', `unix://${harness().docker.socket}`, 'import', tar, BIG], { stdio: 'pipe' });
+      const id = (await local.getImage(BIG).inspect()).Id;
+      // A loopback relay in front of the instance's sshd: the same host key, pinned for the relay's address.
+      const relay = await TcpRelay.start(22, instance.host);
+      try {
+        const hostKey = (await lxd.readInstanceFile(NAME, '/etc/ssh/ssh_host_ed25519_key.pub'))!;
+        pinHostKey(paths.knownHosts, '127.0.0.1', relay.port, Buffer.from(hostKey.toString().split(' ')[1]!, 'base64'));
+        const first = new MockActivityEnvironment(
+          { attempt: 1, heartbeatTimeoutMs: 2_000 },
+          { logger: new DefaultLogger('WARN') },
+        );
+        let cut = false;
+        first.on('heartbeat', (d: { phase?: string; bytesDone?: number }) => {
+          if (!cut && d?.phase === 'uploading' && (d.bytesDone ?? 0) > 4 * 1024 * 1024) {
+            cut = true;
+            relay.freeze(); // no FIN, no data: only the stall limit (or, much later, keepalives) notices
+          }
+        });
+        await assert.rejects(
+          transfer([BIG], { ...instance, host: '127.0.0.1', port: relay.port }, first),
+          isFailure(FailureType.Stalled, false, /made no progress for 1\.5 s/),
+        );
+        assert.ok(cut, 'the connection was cut mid-upload');
+        const tarball = path.join(paths.root, 'cache', 'images', `${id.replace(/^sha256:/, '')}.tar`);
+        const size = fs.statSync(tarball).size;
+        const partial = Number(
+          (
+            await lxd.execInstance(NAME, ['stat', '-c', '%s', `/var/tmp/ssw-images/${path.basename(tarball)}.partial`])
+          ).stdout.trim(),
+        );
+        assert.ok(partial > 4 * 1024 * 1024 && partial < size, `the partial file holds ${partial} of ${size} bytes`);
+
+        const second = await transfer(
+          [BIG],
+          instance,
+          new MockActivityEnvironment({ attempt: 2, heartbeatTimeoutMs: 2_000 }),
+        );
+        assert.deepEqual(
+          second.map((t) => [t.action, t.id, t.bytesResumed, t.bytesResumed + t.bytesSent]),
+          [['loaded', id, partial, size]],
+        );
+        // uploadFile checked the sha256 of the whole file before publishing it; docker load then took it as the very
+        // image.
+        assert.equal(await withDocker(paths, instance, async (d) => (await d.getImage(BIG).inspect()).Id), id);
+        assert.equal(
+          (await lxd.execInstance(NAME, ['sh', '-c', 'ls /var/tmp/ssw-images | wc -l'])).stdout.trim(),
+          '0',
+          'no tarball or partial file left',
+        );
+      } finally {
+        await relay.close();
+        await local
+          .getImage(BIG)
+          .remove({ force: true })
+          .catch(() => undefined);
+        await withDocker(paths, instance, (d) => d.getImage(BIG).remove({ force: true })).catch(() => undefined);
+      }
+    },
+  );
+
+  test(
+    'a deployment SSH step whose host freezes mid-command fails as stalled within the stall limit (prepareDataPaths)',
+    { timeout: 120_000 },
+    async () => {
+      // A remote record for instanceTarget (only its SSH key is used), and a sudo that waits on the instance,
+      // so the connection can be frozen while the command runs: each session's sshd processes stopped (SIGSTOP),
+      // the TCP connection left open, as a hung host leaves it.
+      writeRemoteRecord(paths, {
+        name: 'deadlab',
+        ssh: { host: '127.0.0.1', port: 1, user: 'ubuntu', privateKeyPath: harness().ssh.privateKeyPath },
+        backend: 'lxd',
+        version: '5.0',
+        endpoint: 'https://127.0.0.1:1',
+        serverCertPem: '-----BEGIN CERTIFICATE-----\nunused\n-----END CERTIFICATE-----\n',
+        serverFingerprint: '0'.repeat(64),
+        disk: '',
+        dataPlaneInterface: '',
+        provisionedAt: new Date().toISOString(),
       });
-      await assert.rejects(transfer([BIG], { ...instance, host: '127.0.0.1', port: relay.port }, first), isFailure(FailureType.Stalled, false, /made no progress for 1\.5 s/));
-      assert.ok(cut, 'the connection was cut mid-upload');
-      const tarball = path.join(paths.root, 'cache', 'images', `${id.replace(/^sha256:/, '')}.tar`);
-      const size = fs.statSync(tarball).size;
-      const partial = Number((await lxd.execInstance(NAME, ['stat', '-c', '%s', `/var/tmp/ssw-images/${path.basename(tarball)}.partial`])).stdout.trim());
-      assert.ok(partial > 4 * 1024 * 1024 && partial < size, `the partial file holds ${partial} of ${size} bytes`);
-
-      const second = await transfer([BIG], instance, new MockActivityEnvironment({ attempt: 2, heartbeatTimeoutMs: 2_000 }));
-      assert.deepEqual(second.map((t) => [t.action, t.id, t.bytesResumed, t.bytesResumed + t.bytesSent]), [['loaded', id, partial, size]]);
-      // uploadFile checked the sha256 of the whole file before publishing it; docker load then took it as the very image.
-      assert.equal(await withDocker(paths, instance, async (d) => (await d.getImage(BIG).inspect()).Id), id);
-      assert.equal((await lxd.execInstance(NAME, ['sh', '-c', 'ls /var/tmp/ssw-images | wc -l'])).stdout.trim(), '0', 'no tarball or partial file left');
-    } finally {
-      await relay.close();
-      await local.getImage(BIG).remove({ force: true }).catch(() => undefined);
-      await withDocker(paths, instance, (d) => d.getImage(BIG).remove({ force: true })).catch(() => undefined);
-    }
-  });
-
-  test('a deployment SSH step whose host freezes mid-command fails as stalled within the stall limit (prepareDataPaths)', { timeout: 120_000 }, async () => {
-    // A remote record for instanceTarget (only its SSH key is used), and a sudo that waits on the instance,
-    // so the connection can be frozen while the command runs: each session's sshd processes stopped (SIGSTOP),
-    // the TCP connection left open, as a hung host leaves it.
-    writeRemoteRecord(paths, {
-      name: 'deadlab',
-      ssh: { host: '127.0.0.1', port: 1, user: 'ubuntu', privateKeyPath: harness().ssh.privateKeyPath },
-      backend: 'lxd',
-      version: '5.0',
-      endpoint: 'https://127.0.0.1:1',
-      serverCertPem: '-----BEGIN CERTIFICATE-----\nunused\n-----END CERTIFICATE-----\n',
-      serverFingerprint: '0'.repeat(64),
-      disk: '',
-      dataPlaneInterface: '',
-      provisionedAt: new Date().toISOString(),
-    });
-    const marker = '/tmp/ssw-slow-sudo-started';
-    await lxd.execInstance(NAME, ['sh', '-c', `rm -f ${marker}; printf '#!/bin/sh\\n: > ${marker}\\nsleep 20\\nexec /usr/bin/sudo "$@"\\n' > /usr/local/bin/sudo; chmod 755 /usr/local/bin/sudo`]);
-    let stopped = '';
-    try {
-      const env = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 2_000 }, { logger: new DefaultLogger('WARN') });
-      const run = env.run(createDeploymentActivities({ paths, ...realClients(paths) }).prepareDataPaths, 'deadlab', instance.host, 'www' as const);
-      run.catch(() => undefined);
-      await pollUntil(async () => (await lxd.execInstance(NAME, ['test', '-e', marker])).exitCode === 0, { timeoutMs: 30_000, what: 'the command to start on the instance' });
-      // The per-connection sshd processes (children of the listener) and their children: the sessions serving ssw, by PID.
-      stopped = (
-        await lxd.execInstance(NAME, ['sh', '-c', 'l=$(cat /run/sshd.pid); for p in $(cat /proc/$l/task/*/children); do echo $p $(cat /proc/$p/task/*/children); done | tr "\\n" " "; '])
-      ).stdout.trim();
-      assert.ok(stopped, 'found the sshd serving the connection');
-      await lxd.execInstance(NAME, ['sh', '-c', `kill -STOP ${stopped}`]);
-      await assert.rejects(run, isFailure(FailureType.Stalled, false, /preparing the data paths of .* made no progress for 1\.5 s/));
-    } finally {
-      if (stopped) await lxd.execInstance(NAME, ['sh', '-c', `kill -KILL ${stopped}`]);
-      await lxd.execInstance(NAME, ['rm', '-f', '/usr/local/bin/sudo', marker]);
-    }
-  });
+      const marker = '/tmp/ssw-slow-sudo-started';
+      await lxd.execInstance(NAME, [
+        'sh',
+        '-c',
+        `rm -f ${marker}; printf '#!/bin/sh\\n: > ${marker}\\nsleep 20\\nexec /usr/bin/sudo "$@"\\n' > /usr/local/bin/sudo; chmod 755 /usr/local/bin/sudo`,
+      ]);
+      let stopped = '';
+      try {
+        const env = new MockActivityEnvironment(
+          { attempt: 1, heartbeatTimeoutMs: 2_000 },
+          { logger: new DefaultLogger('WARN') },
+        );
+        const run = env.run(
+          createDeploymentActivities({ paths, ...realClients(paths) }).prepareDataPaths,
+          'deadlab',
+          instance.host,
+          'www' as const,
+        );
+        run.catch(() => undefined);
+        await pollUntil(async () => (await lxd.execInstance(NAME, ['test', '-e', marker])).exitCode === 0, {
+          timeoutMs: 30_000,
+          what: 'the command to start on the instance',
+        });
+        // The per-connection sshd processes (children of the listener) and their children: the sessions serving ssw, by
+        // PID.
+        stopped = (
+          await lxd.execInstance(NAME, [
+            'sh',
+            '-c',
+            'l=$(cat /run/sshd.pid); for p in $(cat /proc/$l/task/*/children); do echo $p $(cat /proc/$p/task/*/children); done | tr "\\n" " "; ',
+          ])
+        ).stdout.trim();
+        assert.ok(stopped, 'found the sshd serving the connection');
+        await lxd.execInstance(NAME, ['sh', '-c', `kill -STOP ${stopped}`]);
+        await assert.rejects(
+          run,
+          isFailure(FailureType.Stalled, false, /preparing the data paths of .* made no progress for 1\.5 s/),
+        );
+      } finally {
+        if (stopped) await lxd.execInstance(NAME, ['sh', '-c', `kill -KILL ${stopped}`]);
+        await lxd.execInstance(NAME, ['rm', '-f', '/usr/local/bin/sudo', marker]);
+      }
+    },
+  );
 
   describe('the services of a www instance: proxy and apps from the config, over HTTPS', () => {
     const REMOTE = 'lab';
@@ -237,11 +341,15 @@ describe('air-gapped image transfer into a real instance', () => {
       DUPLICITY_BACKUP_PASSPHRASE: 'svc-passphrase',
     };
 
-    // Nextcloud's MariaDB runs with server options as its command: the stand-in, as its entrypoint, takes and ignores them.
+    // Nextcloud's MariaDB runs with server options as its command: the stand-in, as its entrypoint, takes and ignores
+    // them.
     const STANDIN_WITH_ARGS = 'ssw-itest/standin-entrypoint:1';
 
     after(async () => {
-      await local.getImage(STANDIN_WITH_ARGS).remove({ force: true }).catch(() => undefined);
+      await local
+        .getImage(STANDIN_WITH_ARGS)
+        .remove({ force: true })
+        .catch(() => undefined);
     });
 
     before(async () => {
@@ -251,16 +359,35 @@ describe('air-gapped image transfer into a real instance', () => {
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       fs.mkdirSync(path.dirname(paths.remoteConf(REMOTE)), { recursive: true });
-      fs.writeFileSync(paths.remoteConf(REMOTE), `DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"\nIMAGE_SOURCE=airgapped\n`);
+      fs.writeFileSync(
+        paths.remoteConf(REMOTE),
+        `DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"\nIMAGE_SOURCE=airgapped\n`,
+      );
       fs.mkdirSync(path.dirname(paths.projectConf(DEPLOYMENT)), { recursive: true });
       fs.writeFileSync(
         paths.projectConf(DEPLOYMENT),
-        [`PRIMARY_DOMAIN=${SITE}`, 'NGINX_IMAGE=ssw-test-nginx:1', ...['GHOST', 'GHOST_DB', 'NEXTCLOUD', 'GITEA', 'GITEA_DB', 'NOSTR_RELAY'].map((k) => `${k}_IMAGE=ssw-test-standin:1`), `NEXTCLOUD_DB_IMAGE=${STANDIN_WITH_ARGS}`, ''].join('\n'),
+        [
+          `PRIMARY_DOMAIN=${SITE}`,
+          'NGINX_IMAGE=ssw-test-nginx:1',
+          ...['GHOST', 'GHOST_DB', 'NEXTCLOUD', 'GITEA', 'GITEA_DB', 'NOSTR_RELAY'].map(
+            (k) => `${k}_IMAGE=ssw-test-standin:1`,
+          ),
+          `NEXTCLOUD_DB_IMAGE=${STANDIN_WITH_ARGS}`,
+          '',
+        ].join('\n'),
       );
       fs.mkdirSync(paths.siteDir(SITE), { recursive: true });
       fs.writeFileSync(
         paths.siteConf(SITE),
-        [`DOMAIN_NAME=${SITE}`, 'SITE_LANGUAGE_CODES=en,es', 'DEPLOY_GHOST=true', 'DEPLOY_NEXTCLOUD=true', 'DEPLOY_GITEA=true', ...Object.entries(SECRETS).map(([k, v]) => `${k}=${v}`), ''].join('\n'),
+        [
+          `DOMAIN_NAME=${SITE}`,
+          'SITE_LANGUAGE_CODES=en,es',
+          'DEPLOY_GHOST=true',
+          'DEPLOY_NEXTCLOUD=true',
+          'DEPLOY_GITEA=true',
+          ...Object.entries(SECRETS).map(([k, v]) => `${k}=${v}`),
+          '',
+        ].join('\n'),
         { mode: 0o600 },
       );
       const rec = paths.instanceRecord(REMOTE, DEPLOYMENT, 'www');
@@ -268,11 +395,38 @@ describe('air-gapped image transfer into a real instance', () => {
       fs.writeFileSync(rec, JSON.stringify({ ssh: instance, dataPath: '/home/ubuntu/ss-data' }));
       // The site's certificate where certbot puts it (a self-signed one made here, for every name).
       const dir = fs.mkdtempSync(path.join(paths.root, 'cert-'));
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', `/CN=${SITE}`, '-addext', `subjectAltName=DNS:${SITE},DNS:www.${SITE},DNS:git.${SITE},DNS:btcpay.${SITE}`, '-keyout', path.join(dir, 'privkey.pem'), '-out', path.join(dir, 'fullchain.pem')], { stdio: 'pipe' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-days',
+          '2',
+          '-subj',
+          `/CN=${SITE}`,
+          '-addext',
+          `subjectAltName=DNS:${SITE},DNS:www.${SITE},DNS:git.${SITE},DNS:btcpay.${SITE}`,
+          '-keyout',
+          path.join(dir, 'privkey.pem'),
+          '-out',
+          path.join(dir, 'fullchain.pem'),
+        ],
+        { stdio: 'pipe' },
+      );
       const live = `/home/ubuntu/ss-data/letsencrypt/${SITE}/live/${SITE}`;
       await onInstance(['mkdir', '-p', live]);
       for (const f of ['privkey.pem', 'fullchain.pem']) {
-        await withSsh(instance, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, ({ client }) => runChecked(client, ['sh', '-c', 'cat > "$1"', 'sh', `${live}/${f}`], { stdin: fs.readFileSync(path.join(dir, f)), timeoutMs: 30_000 }));
+        await withSsh(instance, { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } }, ({ client }) =>
+          runChecked(client, ['sh', '-c', 'cat > "$1"', 'sh', `${live}/${f}`], {
+            stdin: fs.readFileSync(path.join(dir, f)),
+            timeoutMs: 30_000,
+          }),
+        );
       }
       certPem = fs.readFileSync(path.join(dir, 'fullchain.pem'), 'utf8');
     });
@@ -281,22 +435,42 @@ describe('air-gapped image transfer into a real instance', () => {
     /** An HTTPS request to the instance's proxy, verified against the site's certificate. */
     function httpsGet(host: string, urlPath: string): Promise<{ status: number; body: string }> {
       return new Promise((resolve, reject) => {
-        const req = https.get({ host: instance.host, port: 443, path: urlPath, servername: host, headers: { Host: host }, ca: certPem, timeout: 10_000 }, (res) => {
-          let body = '';
-          res.on('data', (d) => (body += d));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        });
+        const req = https.get(
+          {
+            host: instance.host,
+            port: 443,
+            path: urlPath,
+            servername: host,
+            headers: { Host: host },
+            ca: certPem,
+            timeout: 10_000,
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (d) => (body += d));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
         req.on('error', reject);
       });
     }
 
     test('the proxy, then the apps: every container healthy, every site answering through nginx, each language on its path', async () => {
       const proxy = await deploy('proxy');
-      assert.deepEqual(proxy.stacks.map((x) => [x.stack, x.created]), [['reverse-proxy', ['reverse-proxy']]]);
+      assert.deepEqual(
+        proxy.stacks.map((x) => [x.stack, x.created]),
+        [['reverse-proxy', ['reverse-proxy']]],
+      );
       const apps = await deploy('apps');
-      assert.deepEqual(apps.stacks.map((x) => x.stack.replace(/^[0-9a-f]{6}-/, '')), ['ghost-en', 'ghost-es', 'nextcloud-en', 'gitea-en']);
+      assert.deepEqual(
+        apps.stacks.map((x) => x.stack.replace(/^[0-9a-f]{6}-/, '')),
+        ['ghost-en', 'ghost-es', 'nextcloud-en', 'gitea-en'],
+      );
       const served = await run(activities().checkSitesServed, REMOTE, DEPLOYMENT);
-      assert.deepEqual(served.map((x) => x.status), [301, 301]);
+      assert.deepEqual(
+        served.map((x) => x.status),
+        [301, 301],
+      );
 
       const en = await httpsGet(`www.${SITE}`, '/');
       assert.equal(en.status, 200);
@@ -315,15 +489,44 @@ describe('air-gapped image transfer into a real instance', () => {
       const values = Object.values(SECRETS);
       // What each *_FILE must hold, by container kind, and the uid the image reads it as.
       const expected: Record<string, { uid: string; files: Record<string, string> }> = {
-        ghostdb: { uid: '999', files: { MYSQL_ROOT_PASSWORD_FILE: SECRETS.GHOST_MYSQL_ROOT_PASSWORD, MYSQL_PASSWORD_FILE: SECRETS.GHOST_MYSQL_PASSWORD } },
-        nextclouddb: { uid: '999', files: { MARIADB_ROOT_PASSWORD_FILE: SECRETS.NEXTCLOUD_MYSQL_ROOT_PASSWORD, MYSQL_PASSWORD_FILE: SECRETS.NEXTCLOUD_MYSQL_PASSWORD } },
-        nextcloud: { uid: '33', files: { MYSQL_PASSWORD_FILE: SECRETS.NEXTCLOUD_MYSQL_PASSWORD, MYSQL_DATABASE_FILE: 'nextcloud', MYSQL_USER_FILE: 'nextcloud' } },
-        giteadb: { uid: '999', files: { MARIADB_ROOT_PASSWORD_FILE: SECRETS.GITEA_MYSQL_ROOT_PASSWORD, MYSQL_PASSWORD_FILE: SECRETS.GITEA_MYSQL_PASSWORD } },
+        ghostdb: {
+          uid: '999',
+          files: {
+            MYSQL_ROOT_PASSWORD_FILE: SECRETS.GHOST_MYSQL_ROOT_PASSWORD,
+            MYSQL_PASSWORD_FILE: SECRETS.GHOST_MYSQL_PASSWORD,
+          },
+        },
+        nextclouddb: {
+          uid: '999',
+          files: {
+            MARIADB_ROOT_PASSWORD_FILE: SECRETS.NEXTCLOUD_MYSQL_ROOT_PASSWORD,
+            MYSQL_PASSWORD_FILE: SECRETS.NEXTCLOUD_MYSQL_PASSWORD,
+          },
+        },
+        nextcloud: {
+          uid: '33',
+          files: {
+            MYSQL_PASSWORD_FILE: SECRETS.NEXTCLOUD_MYSQL_PASSWORD,
+            MYSQL_DATABASE_FILE: 'nextcloud',
+            MYSQL_USER_FILE: 'nextcloud',
+          },
+        },
+        giteadb: {
+          uid: '999',
+          files: {
+            MARIADB_ROOT_PASSWORD_FILE: SECRETS.GITEA_MYSQL_ROOT_PASSWORD,
+            MYSQL_PASSWORD_FILE: SECRETS.GITEA_MYSQL_PASSWORD,
+          },
+        },
         gitea: { uid: '1000', files: { GITEA__database__PASSWD__FILE: SECRETS.GITEA_MYSQL_PASSWORD } },
       };
       await withDocker(paths, instance, async (d) => {
         const containers = await d.listContainers({ all: true });
-        assert.equal(containers.length, 9, 'the proxy, two Ghosts and two MySQLs, Nextcloud and Gitea with their MariaDBs');
+        assert.equal(
+          containers.length,
+          9,
+          'the proxy, two Ghosts and two MySQLs, Nextcloud and Gitea with their MariaDBs',
+        );
         const exceptions: string[] = [];
         for (const x of containers) {
           const info = await d.getContainer(x.Id).inspect();
@@ -331,32 +534,73 @@ describe('air-gapped image transfer into a real instance', () => {
           const env = info.Config.Env ?? []; // null for a container without any
           for (const e of env) {
             if (!values.some((v) => e.includes(v))) continue;
-            assert.ok(/^ghost-/.test(name) && e === `database__connection__password=${SECRETS.GHOST_MYSQL_PASSWORD}`, `${name}'s environment holds a secret in ${e.split('=')[0]}`);
+            assert.ok(
+              /^ghost-/.test(name) && e === `database__connection__password=${SECRETS.GHOST_MYSQL_PASSWORD}`,
+              `${name}'s environment holds a secret in ${e.split('=')[0]}`,
+            );
             exceptions.push(name);
           }
-          const elsewhere = JSON.stringify({ cmd: info.Config.Cmd, args: info.Args, entrypoint: info.Config.Entrypoint, labels: info.Config.Labels, binds: info.HostConfig.Binds });
+          const elsewhere = JSON.stringify({
+            cmd: info.Config.Cmd,
+            args: info.Args,
+            entrypoint: info.Config.Entrypoint,
+            labels: info.Config.Labels,
+            binds: info.HostConfig.Binds,
+          });
           assert.ok(!values.some((v) => elsewhere.includes(v)), `${name}: a secret in its command, labels or mounts`);
 
           const want = expected[name.split('-')[0]!];
           const fileVars = env.filter((e) => /^[A-Za-z_]+_FILE=/.test(e)).map((e) => e.split('=') as [string, string]);
-          assert.deepEqual(fileVars.map(([k]) => k).sort(), Object.keys(want?.files ?? {}).sort(), `${name}'s *_FILE variables`);
+          assert.deepEqual(
+            fileVars.map(([k]) => k).sort(),
+            Object.keys(want?.files ?? {}).sort(),
+            `${name}'s *_FILE variables`,
+          );
           if (!want) continue;
-          assert.ok(info.Mounts.some((m) => m.Destination === '/run/secrets' && m.RW === false), `${name}: its secrets are mounted read-only`);
+          assert.ok(
+            info.Mounts.some((m) => m.Destination === '/run/secrets' && m.RW === false),
+            `${name}: its secrets are mounted read-only`,
+          );
           for (const [k, file] of fileVars) {
-            assert.equal((await execAs(d, name, want.uid, ['cat', file])).output, want.files[k], `${name} reads ${k} as uid ${want.uid}`);
-            assert.equal((await execAs(d, name, '0', ['/bin/busybox', 'stat', '-c', '%u %a', file])).output, `${want.uid} 400`, `${name} ${file}`);
-            assert.notEqual((await execAs(d, name, '4242', ['cat', file])).exitCode, 0, `${name}: another uid cannot read ${file}`);
+            assert.equal(
+              (await execAs(d, name, want.uid, ['cat', file])).output,
+              want.files[k],
+              `${name} reads ${k} as uid ${want.uid}`,
+            );
+            assert.equal(
+              (await execAs(d, name, '0', ['/bin/busybox', 'stat', '-c', '%u %a', file])).output,
+              `${want.uid} 400`,
+              `${name} ${file}`,
+            );
+            assert.notEqual(
+              (await execAs(d, name, '4242', ['cat', file])).exitCode,
+              0,
+              `${name}: another uid cannot read ${file}`,
+            );
           }
         }
-        assert.deepEqual(exceptions.sort(), containers.map((c) => c.Names[0]!.replace(/^\//, '')).filter((n) => /^ghost-/.test(n)).sort(), 'each Ghost, and only Ghost, has its password in its environment');
+        assert.deepEqual(
+          exceptions.sort(),
+          containers
+            .map((c) => c.Names[0]!.replace(/^\//, ''))
+            .filter((n) => /^ghost-/.test(n))
+            .sort(),
+          'each Ghost, and only Ghost, has its password in its environment',
+        );
       });
       // On the instance: the secrets' directory is root's alone.
-      assert.equal((await onInstance(['sudo', '-n', 'stat', '-c', '%U %a', '/home/ubuntu/ss-data/.ssw/secrets'])).trim(), 'root 700');
+      assert.equal(
+        (await onInstance(['sudo', '-n', 'stat', '-c', '%U %a', '/home/ubuntu/ss-data/.ssw/secrets'])).trim(),
+        'root 700',
+      );
     });
 
     test('deployed again: nothing recreated', async () => {
       const apps = await deploy('apps');
-      assert.ok(apps.stacks.every((x) => x.created.length === 0 && x.replaced.length === 0), JSON.stringify(apps.stacks));
+      assert.ok(
+        apps.stacks.every((x) => x.created.length === 0 && x.replaced.length === 0),
+        JSON.stringify(apps.stacks),
+      );
       assert.ok(apps.images.every((i) => i.action === 'present'));
     });
 
@@ -382,7 +626,13 @@ describe('air-gapped image transfer into a real instance', () => {
           env: { GREETING: greeting, TOKEN: { secret: 'TOKEN', domain: 'example.test' } },
           volumes: [],
           networks: [{ name: 'itest-net', aliases: ['itest-web'] }],
-          healthcheck: { test: ['CMD', '/bin/busybox', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:2368/'], intervalS: 1, timeoutS: 2, retries: 3, startPeriodS: 0 },
+          healthcheck: {
+            test: ['CMD', '/bin/busybox', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:2368/'],
+            intervalS: 1,
+            timeoutS: 2,
+            retries: 3,
+            startPeriodS: 0,
+          },
           startBeforeStop: true,
         },
       ],
@@ -398,11 +648,26 @@ describe('air-gapped image transfer into a real instance', () => {
       fs.writeFileSync(path.join(dir, 'www', 'index.html'), 'stand-in app\n');
       const tar = path.join(paths.root, 'web.tar');
       execFileSync('tar', ['-C', dir, '-cf', tar, '.']);
-      execFileSync('docker', ['-H', `unix://${harness().docker.socket}`, 'import', '--change', 'CMD ["/bin/busybox","httpd","-f","-p","2368","-h","/www"]', tar, WEB], { stdio: 'pipe' });
+      execFileSync(
+        'docker',
+        [
+          '-H',
+          `unix://${harness().docker.socket}`,
+          'import',
+          '--change',
+          'CMD ["/bin/busybox","httpd","-f","-p","2368","-h","/www"]',
+          tar,
+          WEB,
+        ],
+        { stdio: 'pipe' },
+      );
       await transfer([WEB]);
     });
     after(async () => {
-      await local.getImage(WEB).remove({ force: true }).catch(() => undefined);
+      await local
+        .getImage(WEB)
+        .remove({ force: true })
+        .catch(() => undefined);
     });
 
     test('created, running and healthy, answering on its alias, with the secret resolved only in the container', async () => {
@@ -413,7 +678,20 @@ describe('air-gapped image transfer into a real instance', () => {
       assert.ok(['starting', 'healthy'].includes(info.State.Health?.Status ?? ''), info.State.Health?.Status);
       assert.ok(info.Config.Env.includes('TOKEN=stack-secret-value'));
       assert.equal(info.HostConfig.RestartPolicy?.Name, 'unless-stopped');
-      assert.equal(await onInstance(['docker', 'exec', 'itest-web', '/bin/busybox', 'wget', '-q', '-O', '-', 'http://itest-web:2368/']), 'stand-in app\n');
+      assert.equal(
+        await onInstance([
+          'docker',
+          'exec',
+          'itest-web',
+          '/bin/busybox',
+          'wget',
+          '-q',
+          '-O',
+          '-',
+          'http://itest-web:2368/',
+        ]),
+        'stand-in app\n',
+      );
       assert.doesNotMatch(JSON.stringify(spec('one')), /stack-secret-value/);
     });
 
@@ -428,7 +706,9 @@ describe('air-gapped image transfer into a real instance', () => {
       const before = await withDocker(paths, instance, (d) => d.getContainer('itest-web').inspect());
       const r = await withDocker(paths, instance, (d) => applyStack(d, spec('two'), resolve, { timeoutMs: 60_000 }));
       assert.deepEqual(r.replaced, ['itest-web']);
-      const names = await withDocker(paths, instance, async (d) => (await d.listContainers({ all: true })).map((c) => c.Names[0]));
+      const names = await withDocker(paths, instance, async (d) =>
+        (await d.listContainers({ all: true })).map((c) => c.Names[0]),
+      );
       assert.deepEqual(names, ['/itest-web']);
       const after = await withDocker(paths, instance, (d) => d.getContainer('itest-web').inspect());
       assert.notEqual(after.Id, before.Id);

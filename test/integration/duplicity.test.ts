@@ -23,19 +23,30 @@ const paths = new SsPaths(path.join(root, 'ss'));
 const DOMAIN = 'dup.test';
 const PASSPHRASE = 'dup-test-passphrase-Ω-with spaces';
 const plan: BackupPlan = {
-  host: { ssh: { host: '127.0.0.1', port: harness().ssh.port, user: 'root', privateKeyPath: harness().ssh.privateKeyPath }, dataPath: path.join(root, 'data') },
+  host: {
+    ssh: { host: '127.0.0.1', port: harness().ssh.port, user: 'root', privateKeyPath: harness().ssh.privateKeyPath },
+    dataPath: path.join(root, 'data'),
+  },
   backupPath: path.join(root, 'backups'),
   units: [],
 };
-const site = { domain: DOMAIN, deploy: { ghost: true, nextcloud: false, gitea: false, nostr: false }, backupFullEveryDays: 30, backupKeepDays: 0 };
+const site = {
+  domain: DOMAIN,
+  deploy: { ghost: true, nextcloud: false, gitea: false, nostr: false },
+  backupFullEveryDays: 30,
+  backupKeepDays: 0,
+};
 const [ghost] = backupUnits(site, plan.host.dataPath, plan.backupPath, ['ghost']);
 const dup = createDuplicityActivities({ paths, ...realClients(paths) });
 
 function writeSiteConf(passphrase: string): void {
   fs.mkdirSync(paths.siteDir(DOMAIN), { recursive: true });
-  fs.writeFileSync(paths.siteConf(DOMAIN), `DOMAIN_NAME=${DOMAIN}\nDEPLOY_GHOST=false\nDUPLICITY_BACKUP_PASSPHRASE="${passphrase}"\n`, { mode: 0o600 });
+  fs.writeFileSync(
+    paths.siteConf(DOMAIN),
+    `DOMAIN_NAME=${DOMAIN}\nDEPLOY_GHOST=false\nDUPLICITY_BACKUP_PASSPHRASE="${passphrase}"\n`,
+    { mode: 0o600 },
+  );
 }
-
 
 before(() => {
   fs.mkdirSync(paths.root, { recursive: true });
@@ -91,7 +102,10 @@ describe('duplicity activities', () => {
   test('a host that lost its archive gets it back from this machine before the restore', async () => {
     fs.rmSync(ghost!.archive, { recursive: true });
     fs.mkdirSync(ghost!.archive, { recursive: true });
-    fs.writeFileSync(path.join(ghost!.archive, fs.readdirSync(path.join(paths.siteDir(DOMAIN), 'backups', 'www', 'ghost'))[0]!), 'partial');
+    fs.writeFileSync(
+      path.join(ghost!.archive, fs.readdirSync(path.join(paths.siteDir(DOMAIN), 'backups', 'www', 'ghost'))[0]!),
+      'partial',
+    );
     const pushed = await run(dup.pushArchive, plan.host, ghost!);
     assert.equal(pushed.files, 6);
     const live = treeDigest(ghost!.source);
@@ -104,7 +118,14 @@ describe('duplicity activities', () => {
     const archiveBefore = fs.readdirSync(ghost!.archive).sort();
     const live = treeDigest(ghost!.source);
     try {
-      await assert.rejects(run(dup.backupApp, plan, ghost!), isFailure(FailureType.Secret, true, /DUPLICITY_BACKUP_PASSPHRASE in sites\/dup\.test\/site\.conf does not open/));
+      await assert.rejects(
+        run(dup.backupApp, plan, ghost!),
+        isFailure(
+          FailureType.Secret,
+          true,
+          /DUPLICITY_BACKUP_PASSPHRASE in sites\/dup\.test\/site\.conf does not open/,
+        ),
+      );
       await assert.rejects(run(dup.restoreApp, plan, ghost!), isFailure(FailureType.Secret, true, /does not open/));
     } finally {
       writeSiteConf(PASSPHRASE);
@@ -114,8 +135,23 @@ describe('duplicity activities', () => {
   });
 
   test('an absent app path and a missing archive are clear, final errors', async () => {
-    const [nextcloud] = backupUnits({ ...site, deploy: { ...site.deploy, nextcloud: true } }, plan.host.dataPath, plan.backupPath, ['nextcloud']);
-    await assert.rejects(run(dup.backupApp, plan, nextcloud!), isFailure(FailureType.Validation, true, /nextcloud of dup\.test is not on the host: .*nextcloud\/dup\.test does not exist/));
-    await assert.rejects(run(dup.restoreApp, plan, nextcloud!), isFailure(FailureType.BackupMissing, true, /no backup of nextcloud of dup\.test/));
+    const [nextcloud] = backupUnits(
+      { ...site, deploy: { ...site.deploy, nextcloud: true } },
+      plan.host.dataPath,
+      plan.backupPath,
+      ['nextcloud'],
+    );
+    await assert.rejects(
+      run(dup.backupApp, plan, nextcloud!),
+      isFailure(
+        FailureType.Validation,
+        true,
+        /nextcloud of dup\.test is not on the host: .*nextcloud\/dup\.test does not exist/,
+      ),
+    );
+    await assert.rejects(
+      run(dup.restoreApp, plan, nextcloud!),
+      isFailure(FailureType.BackupMissing, true, /no backup of nextcloud of dup\.test/),
+    );
   });
 });

@@ -8,7 +8,14 @@ import { temporal } from '@temporalio/proto';
 import { AesGcmPayloadCodec } from '../../common/codec/aes-gcm-codec';
 import { loadOrCreateKeyring } from '../../common/codec/keyring';
 import { SsPaths } from '../../common/paths';
-import { ChildWorker, encryptedClient, spawnFixtureWorker, tempSsRoot, uniqueTaskQueue, waitFor } from '../helpers/temporal';
+import {
+  ChildWorker,
+  encryptedClient,
+  spawnFixtureWorker,
+  tempSsRoot,
+  uniqueTaskQueue,
+  waitFor,
+} from '../helpers/temporal';
 
 const EventType = temporal.api.enums.v1.EventType;
 
@@ -23,7 +30,12 @@ interface SideEffect {
 
 const readEffects = (file: string): SideEffect[] =>
   fs.existsSync(file)
-    ? fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as SideEffect)
+    ? fs
+        .readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as SideEffect)
     : [];
 
 const workers: ChildWorker[] = [];
@@ -51,7 +63,9 @@ test('a workflow survives SIGKILL of its worker mid-activity and resumes from th
   });
 
   // Kill the worker once the long step is well under way and has heartbeated.
-  await waitFor('chunk 8 to be processed', () => readEffects(effects).some((e) => e.event === 'chunk' && e.index === 8));
+  await waitFor('chunk 8 to be processed', () =>
+    readEffects(effects).some((e) => e.event === 'chunk' && e.index === 8),
+  );
   first.child.kill('SIGKILL');
   await first.exited;
   const killedAt = readEffects(effects).filter((e) => e.event === 'chunk').length;
@@ -73,7 +87,10 @@ test('a workflow survives SIGKILL of its worker mid-activity and resumes from th
   const all = readEffects(effects);
   // Finished steps ran exactly once, each by the process alive at the time.
   const steps = all.filter((e) => e.event === 'step');
-  assert.deepEqual(steps.map((e) => e.name), ['one', 'two', 'four']);
+  assert.deepEqual(
+    steps.map((e) => e.name),
+    ['one', 'two', 'four'],
+  );
   assert.ok(steps.slice(0, 2).every((e) => e.pid === first.child.pid));
   assert.equal(steps[2].pid, second.child.pid);
 
@@ -100,7 +117,9 @@ test('a workflow survives SIGKILL of its worker mid-activity and resumes from th
   const completed = events.filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED);
   assert.equal(scheduled.length, 4);
   assert.equal(completed.length, 4);
-  const chunkSchedule = scheduled.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'processChunks')!;
+  const chunkSchedule = scheduled.find(
+    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'processChunks',
+  )!;
   const chunkStart = events.find(
     (e) =>
       e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED &&

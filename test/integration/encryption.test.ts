@@ -7,7 +7,14 @@ import { temporal } from '@temporalio/proto';
 import { AesGcmPayloadCodec } from '../../common/codec/aes-gcm-codec';
 import { loadOrCreateKeyring } from '../../common/codec/keyring';
 import { SsPaths } from '../../common/paths';
-import { ChildWorker, encryptedClient, plainClient, spawnFixtureWorker, tempSsRoot, uniqueTaskQueue } from '../helpers/temporal';
+import {
+  ChildWorker,
+  encryptedClient,
+  plainClient,
+  spawnFixtureWorker,
+  tempSsRoot,
+  uniqueTaskQueue,
+} from '../helpers/temporal';
 
 const MARKER = `ssw-marker-${Date.now()}-secret`;
 const paths = new SsPaths(tempSsRoot());

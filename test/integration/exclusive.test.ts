@@ -29,23 +29,36 @@ test('an exclusive operation waits for the earlier one on its target, not for la
     taskQueue: uniqueTaskQueue('nobody'),
     workflowId: `backup/${remote}`,
     args: [{}],
-    typedSearchAttributes: [{ key: SsOperation, value: 'backup' }, { key: SsRemote, value: remote }],
+    typedSearchAttributes: [
+      { key: SsOperation, value: 'backup' },
+      { key: SsRemote, value: remote },
+    ],
   });
   await waitFor('the run to be visible', async () => {
-    const page = await connection.workflowService.listWorkflowExecutions({ namespace: harness().temporal.namespace, query: `SsRemote = "${remote}"` });
+    const page = await connection.workflowService.listWorkflowExecutions({
+      namespace: harness().temporal.namespace,
+      query: `SsRemote = "${remote}"`,
+    });
     return (page.executions ?? []).length > 0 || undefined;
   });
-  const { waitForExclusiveTurn } = createTemporalActivities({ visibility: { workflowService: connection.workflowService, namespace: harness().temporal.namespace } });
+  const { waitForExclusiveTurn } = createTemporalActivities({
+    visibility: { workflowService: connection.workflowService, namespace: harness().temporal.namespace },
+  });
   const env = new MockActivityEnvironment({ workflowExecution: { workflowId: `restore/${remote}`, runId: 'r' } });
 
   // Started before it: no wait.
-  const first = await env.run(waitForExclusiveTurn, { target: { remote }, startedAt: new Date(Date.now() - 3600_000).toISOString() });
+  const first = await env.run(waitForExclusiveTurn, {
+    target: { remote },
+    startedAt: new Date(Date.now() - 3600_000).toISOString(),
+  });
   assert.deepEqual(first, { waitedFor: [] });
 
   // Started after it: waits until it is gone.
   let done = false;
   const sawEarlier = new Promise<unknown>((resolve) => env.once('heartbeat', resolve)); // it heartbeats once it has seen a run to wait for
-  const waiting = env.run(waitForExclusiveTurn, { target: { remote }, startedAt: new Date().toISOString() }).finally(() => (done = true));
+  const waiting = env
+    .run(waitForExclusiveTurn, { target: { remote }, startedAt: new Date().toISOString() })
+    .finally(() => (done = true));
   assert.deepEqual(await sawEarlier, { waitingFor: [`backup/${remote}`] });
   assert.equal(done, false, 'it waits while the earlier operation runs');
   await earlier.terminate('test: the earlier operation ends');

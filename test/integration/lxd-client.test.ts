@@ -9,7 +9,14 @@ import assert from 'node:assert/strict';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { FailureType } from '../../common/failure-types';
 import { SsPaths } from '../../common/paths';
-import { certFingerprint, loadOrCreateClientCert, lxdStatusOf, LxdClient, parseTrustToken, type ClientCert } from '../../activities/lxd';
+import {
+  certFingerprint,
+  loadOrCreateClientCert,
+  lxdStatusOf,
+  LxdClient,
+  parseTrustToken,
+  type ClientCert,
+} from '../../activities/lxd';
 import { harness, harnessDir } from '../helpers/harness';
 import { tempSsRoot } from '../helpers/temporal';
 
@@ -43,7 +50,10 @@ after(async () => {
 function trustToken(name: string): string {
   tokenNames.add(name);
   const out = execFileSync('lxc', ['config', 'trust', 'add', '--name', name], { env: lxcEnv, encoding: 'utf8' });
-  const lines = out.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines[lines.length - 1]!;
 }
 
@@ -60,7 +70,9 @@ function isFailure(type: string, nonRetryable: boolean, ...patterns: RegExp[]) {
 
 let serverInfo: Promise<{ certPem: string; fingerprint: string }> | undefined;
 function serverCert(): Promise<{ certPem: string; fingerprint: string }> {
-  serverInfo ??= local.server().then((s) => ({ certPem: s.environment!.certificate, fingerprint: s.environment!.certificate_fingerprint }));
+  serverInfo ??= local
+    .server()
+    .then((s) => ({ certPem: s.environment!.certificate, fingerprint: s.environment!.certificate_fingerprint }));
   return serverInfo;
 }
 
@@ -152,8 +164,20 @@ describe('LXD client against the harness LXD', () => {
     });
     assert.equal((await viaStream.server()).auth, 'trusted');
     assert.ok((await viaStream.listProjects()).some((p) => p.name === 'default'));
-    const broken = new LxdClient({ endpoint: { label: 'ssh://root@host:22/var/lib/lxd/unix.socket', connect: (cb) => cb(new Error('open failed'), new net.Socket()) } });
-    await assert.rejects(broken.server(), isFailure(FailureType.LxdUnreachable, false, /Cannot reach the LXD API at ssh:\/\/root@host:22\/var\/lib\/lxd\/unix\.socket \(GET \/1\.0\): open failed/));
+    const broken = new LxdClient({
+      endpoint: {
+        label: 'ssh://root@host:22/var/lib/lxd/unix.socket',
+        connect: (cb) => cb(new Error('open failed'), new net.Socket()),
+      },
+    });
+    await assert.rejects(
+      broken.server(),
+      isFailure(
+        FailureType.LxdUnreachable,
+        false,
+        /Cannot reach the LXD API at ssh:\/\/root@host:22\/var\/lib\/lxd\/unix\.socket \(GET \/1\.0\): open failed/,
+      ),
+    );
   });
 
   test('server config merges, and a storage pool can be created and deleted', async () => {
@@ -182,9 +206,19 @@ describe('LXD client against the harness LXD', () => {
     const other = await loadOrCreateClientCert(new SsPaths(tempSsRoot('ssw-lxd-')));
     const client = new LxdClient({ endpoint: httpsEndpoint, clientCert: other, serverCertPem: certPem });
     try {
-      await assert.rejects(client.trustWithToken(token, 'ssw-test-reused'), isFailure(FailureType.AuthFailed, true, /did not accept the trust token \(HTTP 403/));
+      await assert.rejects(
+        client.trustWithToken(token, 'ssw-test-reused'),
+        isFailure(FailureType.AuthFailed, true, /did not accept the trust token \(HTTP 403/),
+      );
       assert.equal((await client.server()).auth, 'untrusted');
-      await assert.rejects(client.listProjects(), isFailure(FailureType.AuthFailed, true, /GET \/1\.0\/projects on https:\/\/127\.0\.0\.1:\d+ failed \(HTTP 403\)/));
+      await assert.rejects(
+        client.listProjects(),
+        isFailure(
+          FailureType.AuthFailed,
+          true,
+          /GET \/1\.0\/projects on https:\/\/127\.0\.0\.1:\d+ failed \(HTTP 403\)/,
+        ),
+      );
       assert.equal(await local.getCertificate(other.fingerprint), undefined);
     } finally {
       client.close();
@@ -195,12 +229,23 @@ describe('LXD client against the harness LXD', () => {
     const { certPem, fingerprint } = await serverCert();
     const { cert } = await trustedClient();
     const wrong = crypto.randomBytes(32).toString('hex');
-    const client = new LxdClient({ endpoint: httpsEndpoint, clientCert: cert, serverCertPem: certPem, serverFingerprint: wrong });
+    const client = new LxdClient({
+      endpoint: httpsEndpoint,
+      clientCert: cert,
+      serverCertPem: certPem,
+      serverFingerprint: wrong,
+    });
     const project = `ssw-t-${rand()}`;
     try {
       await assert.rejects(
         client.createProject({ name: project }),
-        isFailure(FailureType.LxdCertMismatch, true, new RegExp(`presented a certificate with SHA-256 fingerprint ${fingerprint}`), new RegExp(`pinned fingerprint is ${wrong}`), /nothing was sent/),
+        isFailure(
+          FailureType.LxdCertMismatch,
+          true,
+          new RegExp(`presented a certificate with SHA-256 fingerprint ${fingerprint}`),
+          new RegExp(`pinned fingerprint is ${wrong}`),
+          /nothing was sent/,
+        ),
       );
       // The certificate is trusted, so had the POST reached LXD the project would exist.
       assert.equal(await local.getProject(project), undefined);
@@ -215,7 +260,15 @@ describe('LXD client against the harness LXD', () => {
     const stranger = await loadOrCreateClientCert(new SsPaths(tempSsRoot('ssw-lxd-')));
     const client = new LxdClient({ endpoint: httpsEndpoint, clientCert: cert, serverCertPem: stranger.certPem });
     try {
-      await assert.rejects(client.server(), isFailure(FailureType.LxdCertMismatch, true, new RegExp(`pinned fingerprint is ${stranger.fingerprint}`), /TLS verification: [A-Z_]+/));
+      await assert.rejects(
+        client.server(),
+        isFailure(
+          FailureType.LxdCertMismatch,
+          true,
+          new RegExp(`pinned fingerprint is ${stranger.fingerprint}`),
+          /TLS verification: [A-Z_]+/,
+        ),
+      );
     } finally {
       client.close();
     }
@@ -226,7 +279,11 @@ describe('LXD client against the harness LXD', () => {
     const project = `ssw-t-${rand()}`;
     const p = client.withProject(project);
     try {
-      await client.createProject({ name: project, description: 'ssw test', config: { 'features.profiles': 'true', 'features.storage.volumes': 'true', 'features.images': 'true' } });
+      await client.createProject({
+        name: project,
+        description: 'ssw test',
+        config: { 'features.profiles': 'true', 'features.storage.volumes': 'true', 'features.images': 'true' },
+      });
       assert.equal((await client.getProject(project))?.config['features.profiles'], 'true');
       assert.ok((await client.listProjects()).some((x) => x.name === project));
       await client.patchProject(project, { description: 'ssw test, patched' });
@@ -252,7 +309,10 @@ describe('LXD client against the harness LXD', () => {
       const vol = await p.getStorageVolume('default', 'ssw-data');
       assert.equal(vol?.config.size, '16MiB');
       assert.equal(vol?.content_type, 'filesystem');
-      assert.deepEqual((await p.listStorageVolumes('default')).map((v) => v.name), ['ssw-data']);
+      assert.deepEqual(
+        (await p.listStorageVolumes('default')).map((v) => v.name),
+        ['ssw-data'],
+      );
       await p.patchStorageVolume('default', 'ssw-data', { config: { size: '32MiB' } });
       assert.equal((await p.getStorageVolume('default', 'ssw-data'))?.config.size, '32MiB');
       await assert.rejects(p.createStorageVolume('default', { name: 'ssw-data' }), (err: unknown) => {
@@ -295,16 +355,34 @@ describe('LXD client against the harness LXD', () => {
     const project = `ssw-t-${rand()}`;
     const p = client.withProject(project);
     try {
-      await client.createProject({ name: project, config: { 'features.profiles': 'true', 'features.storage.volumes': 'true' } });
+      await client.createProject({
+        name: project,
+        config: { 'features.profiles': 'true', 'features.storage.volumes': 'true' },
+      });
       // An empty container (no image exists here): its creation and deletion are async operations.
-      await p.createInstance({ name: 'ssw-empty', type: 'container', source: { type: 'none' }, devices: { root: { type: 'disk', path: '/', pool: 'default' } } });
+      await p.createInstance({
+        name: 'ssw-empty',
+        type: 'container',
+        source: { type: 'none' },
+        devices: { root: { type: 'disk', path: '/', pool: 'default' } },
+      });
       const inst = await p.getInstance('ssw-empty');
       assert.equal(inst?.status, 'Stopped');
-      assert.deepEqual((await client.listInstances({ allProjects: true })).filter((i) => i.project === project).map((i) => i.name), ['ssw-empty']);
+      assert.deepEqual(
+        (await client.listInstances({ allProjects: true })).filter((i) => i.project === project).map((i) => i.name),
+        ['ssw-empty'],
+      );
       assert.equal((await p.getInstanceState('ssw-empty'))?.status, 'Stopped');
 
       // It has no root filesystem, so starting it fails inside the operation.
-      await assert.rejects(p.setInstanceState('ssw-empty', { action: 'start', timeout: 30 }), isFailure(FailureType.LxdApi, true, /^LXD operation "Starting instance" on https:\/\/127\.0\.0\.1:\d+ failed: .+/));
+      await assert.rejects(
+        p.setInstanceState('ssw-empty', { action: 'start', timeout: 30 }),
+        isFailure(
+          FailureType.LxdApi,
+          true,
+          /^LXD operation "Starting instance" on https:\/\/127\.0\.0\.1:\d+ failed: .+/,
+        ),
+      );
 
       const op = await p.mutate('DELETE', '/1.0/instances/ssw-empty', undefined, {}, { project });
       assert.equal(op?.status, 'Success');
@@ -322,9 +400,19 @@ describe('LXD client against the harness LXD', () => {
     const { certPem } = await serverCert();
     const port = await closedPort();
     const client = new LxdClient({ endpoint: `https://127.0.0.1:${port}`, serverCertPem: certPem });
-    await assert.rejects(client.server(), isFailure(FailureType.LxdUnreachable, false, new RegExp(`Cannot reach the LXD API at https://127\\.0\\.0\\.1:${port} \\(GET /1\\.0\\): connection refused`)));
+    await assert.rejects(
+      client.server(),
+      isFailure(
+        FailureType.LxdUnreachable,
+        false,
+        new RegExp(`Cannot reach the LXD API at https://127\\.0\\.0\\.1:${port} \\(GET /1\\.0\\): connection refused`),
+      ),
+    );
     const missing = new LxdClient({ endpoint: { socketPath: path.join(tempSsRoot(), 'no.socket') } });
-    await assert.rejects(missing.server(), isFailure(FailureType.LxdUnreachable, false, /Cannot reach the LXD API at unix:.*no\.socket .*no such socket/));
+    await assert.rejects(
+      missing.server(),
+      isFailure(FailureType.LxdUnreachable, false, /Cannot reach the LXD API at unix:.*no\.socket .*no such socket/),
+    );
   });
 });
 
@@ -332,14 +420,29 @@ describe('LXD client against a stand-in server', () => {
   test('5xx is retryable, other 4xx final, and a non-JSON answer is reported', async () => {
     await withStandIn(
       (req, res) => {
-        if (req.url === '/1.0/profiles/boom') return json(res, 500, { type: 'error', error: 'database is locked', error_code: 500 });
-        if (req.url === '/1.0/profiles/bad') return json(res, 400, { type: 'error', error: 'Invalid profile name', error_code: 400 });
+        if (req.url === '/1.0/profiles/boom')
+          return json(res, 500, { type: 'error', error: 'database is locked', error_code: 500 });
+        if (req.url === '/1.0/profiles/bad')
+          return json(res, 400, { type: 'error', error: 'Invalid profile name', error_code: 400 });
         res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html>not lxd</html>');
       },
       async (client, label) => {
-        await assert.rejects(client.getProfile('boom'), isFailure(FailureType.LxdServerError, false, new RegExp(`GET /1\\.0/profiles/boom on ${label} failed \\(HTTP 500\\): database is locked`)));
-        await assert.rejects(client.getProfile('bad'), isFailure(FailureType.LxdApi, true, /HTTP 400\): Invalid profile name/));
-        await assert.rejects(client.server(), isFailure(FailureType.LxdApi, true, /not an LXD API response: <html>not lxd<\/html>/));
+        await assert.rejects(
+          client.getProfile('boom'),
+          isFailure(
+            FailureType.LxdServerError,
+            false,
+            new RegExp(`GET /1\\.0/profiles/boom on ${label} failed \\(HTTP 500\\): database is locked`),
+          ),
+        );
+        await assert.rejects(
+          client.getProfile('bad'),
+          isFailure(FailureType.LxdApi, true, /HTTP 400\): Invalid profile name/),
+        );
+        await assert.rejects(
+          client.server(),
+          isFailure(FailureType.LxdApi, true, /not an LXD API response: <html>not lxd<\/html>/),
+        );
       },
     );
   });
@@ -350,25 +453,50 @@ describe('LXD client against a stand-in server', () => {
       (req, res) => {
         const url = new URL(req.url!, 'http://lxd');
         if (req.method === 'POST' && url.pathname === '/1.0/instances') {
-          return json(res, 202, { type: 'async', operation: '/1.0/operations/op1', metadata: { id: 'op1', description: 'Creating instance', status: 'Running', status_code: 103 } });
+          return json(res, 202, {
+            type: 'async',
+            operation: '/1.0/operations/op1',
+            metadata: { id: 'op1', description: 'Creating instance', status: 'Running', status_code: 103 },
+          });
         }
         if (url.pathname === '/1.0/operations/op1/wait') {
           waits.push(url.searchParams.get('timeout')!);
           // LXD 5.0: the running operation; LXD >= 5.x / Incus: an error; then done.
-          if (waits.length === 1) return json(res, 200, { type: 'sync', metadata: { id: 'op1', status: 'Running', status_code: 103 } });
-          if (waits.length === 2) return json(res, 500, { type: 'error', error: 'context deadline exceeded', error_code: 500 });
+          if (waits.length === 1)
+            return json(res, 200, { type: 'sync', metadata: { id: 'op1', status: 'Running', status_code: 103 } });
+          if (waits.length === 2)
+            return json(res, 500, { type: 'error', error: 'context deadline exceeded', error_code: 500 });
           return json(res, 200, { type: 'sync', metadata: { id: 'op1', status: 'Success', status_code: 200 } });
         }
         if (url.pathname === '/1.0/operations/op2/wait') {
-          return json(res, 200, { type: 'sync', metadata: { id: 'op2', description: 'Deleting instance', status: 'Failure', status_code: 400, err: 'Instance is running' } });
+          return json(res, 200, {
+            type: 'sync',
+            metadata: {
+              id: 'op2',
+              description: 'Deleting instance',
+              status: 'Failure',
+              status_code: 400,
+              err: 'Instance is running',
+            },
+          });
         }
         json(res, 404, { type: 'error', error: 'not found', error_code: 404 });
       },
       async (client) => {
         await client.createInstance({ name: 'x', source: { type: 'none' } });
         assert.equal(waits.length, 3);
-        assert.ok(waits.every((t) => Number(t) >= 1 && Number(t) <= 30), `server-side wait slices ${waits.join(', ')}`);
-        await assert.rejects(client.waitOperation('/1.0/operations/op2'), isFailure(FailureType.LxdApi, true, /^LXD operation "Deleting instance" on unix:.* failed: Instance is running$/));
+        assert.ok(
+          waits.every((t) => Number(t) >= 1 && Number(t) <= 30),
+          `server-side wait slices ${waits.join(', ')}`,
+        );
+        await assert.rejects(
+          client.waitOperation('/1.0/operations/op2'),
+          isFailure(
+            FailureType.LxdApi,
+            true,
+            /^LXD operation "Deleting instance" on unix:.* failed: Instance is running$/,
+          ),
+        );
       },
     );
   });
@@ -380,7 +508,10 @@ describe('LXD client against a stand-in server', () => {
       },
       async (_client, label, socketPath) => {
         const slow = new LxdClient({ endpoint: { socketPath }, requestTimeoutMs: 300 });
-        await assert.rejects(slow.server(), isFailure(FailureType.LxdUnreachable, false, new RegExp(`${label} did not answer GET /1\\.0 within 300 ms`)));
+        await assert.rejects(
+          slow.server(),
+          isFailure(FailureType.LxdUnreachable, false, new RegExp(`${label} did not answer GET /1\\.0 within 300 ms`)),
+        );
         const ac = new AbortController();
         setTimeout(() => ac.abort(), 100);
         await assert.rejects(slow.server({ signal: ac.signal }), (err: unknown) => err instanceof CancelledFailure);

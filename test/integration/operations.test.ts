@@ -25,7 +25,7 @@ before(async () => {
 after(() => client.connection.close());
 
 describe('operation lock', () => {
-  test('a read-only question with its own input never attaches to another caller\'s run: show gets an ID per run', async () => {
+  test("a read-only question with its own input never attaches to another caller's run: show gets an ID per run", async () => {
     const taskQueue = uniqueTaskQueue('no-worker');
     const target = { remote: `show${Date.now()}`, deployment: 'public' };
     const all = await startOperation(client, { operation: 'show', target, input: target, taskQueue });
@@ -54,7 +54,12 @@ describe('operation lock', () => {
       startOperation(client, { operation: 'down', target, input: target, taskQueue }),
       (err: unknown) => {
         assert.ok(err instanceof UserError);
-        assert.match(err.message, new RegExp(`Another operation is running on deployment public on remote ${target.remote}: up/${target.remote}/public`));
+        assert.match(
+          err.message,
+          new RegExp(
+            `Another operation is running on deployment public on remote ${target.remote}: up/${target.remote}/public`,
+          ),
+        );
         assert.match(err.message, /ssw status up\/.* --follow/);
         assert.match(err.message, /ssw cancel up\//);
         return true;
@@ -123,11 +128,20 @@ describe('progress query', () => {
       workflowsPath: require.resolve('../../workflows'),
       dataConverter: encryptedDataConverter(paths.payloadKey),
       activities: {
-        sshCheck: async () => ({ hostKeyFingerprint: 'SHA256:x', os: { id: 'debian', versionId: '12', prettyName: 'Debian 12' }, kernel: 'Linux 6', arch: 'x86_64' }),
+        sshCheck: async () => ({
+          hostKeyFingerprint: 'SHA256:x',
+          os: { id: 'debian', versionId: '12', prettyName: 'Debian 12' },
+          kernel: 'Linux 6',
+          arch: 'x86_64',
+        }),
         sshRun: async (_t: unknown, argv: string[]) => {
           if (argv[0] === 'df') {
             await gate;
-            return { exitCode: 0, stdout: 'Filesystem 1024-blocks Used Available Capacity Mounted\n/dev/x 100 50 50 50% /\n', stderr: '' };
+            return {
+              exitCode: 0,
+              stdout: 'Filesystem 1024-blocks Used Available Capacity Mounted\n/dev/x 100 50 50 50% /\n',
+              stderr: '',
+            };
           }
           return { exitCode: 0, stdout: 'docker\nlxd\n', stderr: '' };
         },
@@ -144,14 +158,17 @@ describe('progress query', () => {
         const s = await queryProgress(client, handle);
         return s?.current.includes('Measure free disk space') ? s : undefined;
       });
-      assert.deepEqual(mid.steps.map((s) => s.state), ['done', 'done', 'running']);
+      assert.deepEqual(
+        mid.steps.map((s) => s.state),
+        ['done', 'done', 'running'],
+      );
       assert.equal(mid.percent, 67);
       assert.equal(mid.state, 'running');
       release();
       const result = await handle.result();
       assert.deepEqual(result.tools, ['docker', 'lxd']);
       assert.equal(result.rootFreeKiB, 50);
-      const end = (await handle.query<ProgressSnapshot>('progress'));
+      const end = await handle.query<ProgressSnapshot>('progress');
       assert.equal(end.state, 'done');
       assert.equal(end.percent, 100);
       const desc = await handle.describe();
@@ -165,9 +182,21 @@ describe('workflows encrypted with another key', () => {
   test('ssw list still lists them; ssw status explains the missing key instead of crashing', async () => {
     const taskQueue = uniqueTaskQueue('foreign');
     const workflowId = `test-foreign-key-${Date.now()}`;
-    const handle = await client.workflow.start('noopChain', { taskQueue, workflowId, args: [1], memo: { note: 'encrypted' } });
+    const handle = await client.workflow.start('noopChain', {
+      taskQueue,
+      workflowId,
+      args: [1],
+      memo: { note: 'encrypted' },
+    });
     try {
-      const other = ['--ss-root', tempSsRoot(), '--temporal-address', harness().temporal.address, '--namespace', harness().temporal.namespace];
+      const other = [
+        '--ss-root',
+        tempSsRoot(),
+        '--temporal-address',
+        harness().temporal.address,
+        '--namespace',
+        harness().temporal.namespace,
+      ];
       const listed = await waitFor('the workflow to be listed', () => {
         const r = ssw(['list', '--json', '--limit', '500', ...other]);
         assert.equal(r.status, 0, r.stderr);

@@ -78,7 +78,7 @@ after(async () => {
 });
 
 describe('reloadProxy on a host with other users', () => {
-  test('a process that only calls itself nginx is neither run nor signalled; root\'s nginx is reloaded', async () => {
+  test("a process that only calls itself nginx is neither run nor signalled; root's nginx is reloaded", async () => {
     // The exploit of the old reload: a shell titled as an nginx master whose "-c" names a
     // script. Running "$exe -t <its args>" as root would run bash -c <script> as root.
     const evil = path.join(root, 'evil');
@@ -91,8 +91,21 @@ describe('reloadProxy on a host with other users', () => {
     const fake = await pidOfTitle(fakeTitle);
     // The real nginx binary, started by that user with a config of its own.
     const userConf = path.join(evil, 'nginx.conf');
-    fs.writeFileSync(userConf, `pid ${evil}/nginx.pid;\nerror_log ${evil}/error.log;\nevents {}\nhttp { access_log off; client_body_temp_path ${evil}; proxy_temp_path ${evil}; fastcgi_temp_path ${evil}; uwsgi_temp_path ${evil}; scgi_temp_path ${evil}; server { listen 127.0.0.1:15999; } }\n`);
-    fs.chownSync(evil, Number(fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${user}:`))!.split(':')[2]), -1);
+    fs.writeFileSync(
+      userConf,
+      `pid ${evil}/nginx.pid;\nerror_log ${evil}/error.log;\nevents {}\nhttp { access_log off; client_body_temp_path ${evil}; proxy_temp_path ${evil}; fastcgi_temp_path ${evil}; uwsgi_temp_path ${evil}; scgi_temp_path ${evil}; server { listen 127.0.0.1:15999; } }\n`,
+    );
+    fs.chownSync(
+      evil,
+      Number(
+        fs
+          .readFileSync('/etc/passwd', 'utf8')
+          .split('\n')
+          .find((l) => l.startsWith(`${user}:`))!
+          .split(':')[2],
+      ),
+      -1,
+    );
     asUser(['/usr/sbin/nginx', '-c', userConf, '-g', 'daemon off;']);
     const userMaster = await pidOfTitle(`nginx: master process /usr/sbin/nginx -c ${userConf}`);
 
@@ -102,9 +115,12 @@ describe('reloadProxy on a host with other users', () => {
     assert.equal(reload.detail, `process ${nginx.pid()}`);
     assert.ok(!fs.existsSync(marker), 'the look-alike\'s "config" ran as root');
     assert.ok(alive(fake), 'the look-alike was signalled');
-    assert.ok(alive(userMaster), 'the user\'s own nginx was signalled');
+    assert.ok(alive(userMaster), "the user's own nginx was signalled");
     const ignored = (reload.ignored ?? []).join('\n');
-    assert.match(ignored, new RegExp(`process ${fake}: .*not root's distribution nginx \\(uid \\d+, binary /usr/bin/bash\\)`));
+    assert.match(
+      ignored,
+      new RegExp(`process ${fake}: .*not root's distribution nginx \\(uid \\d+, binary /usr/bin/bash\\)`),
+    );
     assert.match(ignored, new RegExp(`process ${userMaster}: .*not root's distribution nginx`));
   });
 
@@ -112,7 +128,10 @@ describe('reloadProxy on a host with other users', () => {
     const good = fs.readFileSync(nginx.confFile, 'utf8');
     fs.writeFileSync(nginx.confFile, good.replace('events {}', 'events {} this is not nginx;'));
     try {
-      await assert.rejects(run(proxy.reloadProxy, host), isFailure(FailureType.CommandFailed, true, /rejects its configuration: it started no new workers/));
+      await assert.rejects(
+        run(proxy.reloadProxy, host),
+        isFailure(FailureType.CommandFailed, true, /rejects its configuration: it started no new workers/),
+      );
     } finally {
       fs.writeFileSync(nginx.confFile, good);
     }

@@ -34,7 +34,6 @@ let pinned: HostKeyPolicy;
 let client: Client;
 let remoteDir: string;
 
-
 /** Lines of `ps -eo args` on the host, to prove killed commands are gone. */
 async function hostProcesses(): Promise<string[]> {
   return (await runChecked(client, ['ps', '-eo', 'args'])).stdout.split('\n').map((l) => l.trim());
@@ -82,7 +81,20 @@ after(async () => {
 
 describe('running commands', () => {
   test('every argument of a tricky argv arrives exactly', async () => {
-    const args = ['two words', '', "it's", '$(echo INJECTED)', '`echo INJECTED`', '$HOME', 'a;b', 'line1\nline2', '-n', 'héllo ₿', '*', '~'];
+    const args = [
+      'two words',
+      '',
+      "it's",
+      '$(echo INJECTED)',
+      '`echo INJECTED`',
+      '$HOME',
+      'a;b',
+      'line1\nline2',
+      '-n',
+      'héllo ₿',
+      '*',
+      '~',
+    ];
     const r = await runCommand(client, ['printf', '%s\\0', ...args]);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.deepEqual(r.stdout.split('\0').slice(0, -1), args);
@@ -136,7 +148,10 @@ describe('running commands', () => {
   });
 
   test('a timeout that fires before the channel is open still kills the command', async () => {
-    await assert.rejects(runCommand(client, ['sleep', '4245'], { timeoutMs: 0 }), isFailure(undefined, false, /timeout/));
+    await assert.rejects(
+      runCommand(client, ['sleep', '4245'], { timeoutMs: 0 }),
+      isFailure(undefined, false, /timeout/),
+    );
     await waitGone('sleep 4245');
   });
 
@@ -150,7 +165,10 @@ describe('running commands', () => {
   test('an AbortSignal kills the command on the host and fails retryably', async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 300);
-    await assert.rejects(runCommand(client, ['sleep', '4243'], { signal: ac.signal }), isFailure(undefined, false, /sleep was killed on the host: cancelled/));
+    await assert.rejects(
+      runCommand(client, ['sleep', '4243'], { signal: ac.signal }),
+      isFailure(undefined, false, /sleep was killed on the host: cancelled/),
+    );
     await waitGone('sleep 4243');
   });
 
@@ -169,7 +187,11 @@ describe('host keys', () => {
 
   test('pin-on-first-use pins an unknown host and returns its fingerprint; later connections use the pin', async () => {
     const file = path.join(root, 'tofu_known_hosts');
-    const first = await withSsh(target, { hostKeys: { knownHostsFile: file, mode: 'pin-on-first-use' } }, async (c) => c.hostKey);
+    const first = await withSsh(
+      target,
+      { hostKeys: { knownHostsFile: file, mode: 'pin-on-first-use' } },
+      async (c) => c.hostKey,
+    );
     assert.deepEqual(first, { keyType: 'ssh-ed25519', fingerprint: hostFingerprint, newlyPinned: true });
     assert.ok(lookupHostKeys(file, h.host, h.port)[0]!.keyBlob.equals(hostBlob));
     const again = await withSsh(target, { hostKeys: { knownHostsFile: file, mode: 'pinned' } }, async (c) => c.hostKey);
@@ -201,7 +223,13 @@ describe('host keys', () => {
     const file = path.join(root, 'empty_known_hosts');
     await assert.rejects(
       connectSsh(target, { hostKeys: { knownHostsFile: file, mode: 'pinned' } }),
-      isFailure(FailureType.HostKeyUnknown, true, new RegExp(hostFingerprint.replace(/[+/]/g, '\\$&')), /ssw remote add/, new RegExp(`\\[${h.host}\\]:${h.port} ssh-ed25519 `)),
+      isFailure(
+        FailureType.HostKeyUnknown,
+        true,
+        new RegExp(hostFingerprint.replace(/[+/]/g, '\\$&')),
+        /ssw remote add/,
+        new RegExp(`\\[${h.host}\\]:${h.port} ssh-ed25519 `),
+      ),
     );
     assert.ok(!fs.existsSync(file));
   });
@@ -210,7 +238,10 @@ describe('host keys', () => {
 describe('connection failures', () => {
   test('a closed port fails retryably, naming host and port', async () => {
     const port = await closedPort();
-    await assert.rejects(connectSsh({ ...target, port }, { hostKeys: pinned }), isFailure(undefined, false, new RegExp(`127\\.0\\.0\\.1:${port}: connection refused`)));
+    await assert.rejects(
+      connectSsh({ ...target, port }, { hostKeys: pinned }),
+      isFailure(undefined, false, new RegExp(`127\\.0\\.0\\.1:${port}: connection refused`)),
+    );
   });
 
   test('a port that accepts but never speaks SSH times out retryably after readyTimeoutMs', async () => {
@@ -234,7 +265,10 @@ describe('connection failures', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const { port } = server.address() as net.AddressInfo;
     try {
-      await assert.rejects(connectSsh({ ...target, port }, { hostKeys: pinned }), isFailure(undefined, false, new RegExp(`127\\.0\\.0\\.1:${port}`)));
+      await assert.rejects(
+        connectSsh({ ...target, port }, { hostKeys: pinned }),
+        isFailure(undefined, false, new RegExp(`127\\.0\\.0\\.1:${port}`)),
+      );
     } finally {
       await new Promise<void>((r) => server.close(() => r()));
     }
@@ -250,7 +284,10 @@ describe('connection failures', () => {
   });
 
   test('a missing key file fails non-retryably as a secret problem', async () => {
-    await assert.rejects(connectSsh({ ...target, privateKeyPath: path.join(root, 'nope') }, { hostKeys: pinned }), isFailure(FailureType.Secret, true, /Cannot read the SSH private key/));
+    await assert.rejects(
+      connectSsh({ ...target, privateKeyPath: path.join(root, 'nope') }, { hostKeys: pinned }),
+      isFailure(FailureType.Secret, true, /Cannot read the SSH private key/),
+    );
   });
 });
 
@@ -284,7 +321,10 @@ describe('SFTP transfers', () => {
     const remote = `${remoteDir}/up.bin`;
     const calls: number[] = [];
     assert.equal((await uploadFile(client, local, remote, { onProgress: (d) => calls.push(d) })).skipped, true);
-    assert.equal((await downloadFile(client, remote, path.join(root, 'down.bin'), { onProgress: (d) => calls.push(d) })).skipped, true);
+    assert.equal(
+      (await downloadFile(client, remote, path.join(root, 'down.bin'), { onProgress: (d) => calls.push(d) })).skipped,
+      true,
+    );
     assert.deepEqual(calls, []);
   });
 
@@ -297,13 +337,23 @@ describe('SFTP transfers', () => {
     );
     const partialSize = Number((await runChecked(client, ['stat', '-c', '%s', `${remote}.partial`])).stdout);
     assert.ok(partialSize >= 1024 * 1024 && partialSize < SIZE, `partial is ${partialSize} bytes`);
-    assert.equal((await runCommand(client, ['test', '-e', remote])).exitCode, 1, 'nothing is published before the transfer completes');
+    assert.equal(
+      (await runCommand(client, ['test', '-e', remote])).exitCode,
+      1,
+      'nothing is published before the transfer completes',
+    );
 
     const progress: number[] = [];
     const r = await uploadFile(client, local, remote, { onProgress: (d) => progress.push(d) });
     assert.equal(progress[0], partialSize);
     assert.ok(progress[0]! > 0);
-    assert.deepEqual(r, { skipped: false, size: SIZE, sha256: localSha, resumedFrom: partialSize, bytesTransferred: SIZE - partialSize });
+    assert.deepEqual(r, {
+      skipped: false,
+      size: SIZE,
+      sha256: localSha,
+      resumedFrom: partialSize,
+      bytesTransferred: SIZE - partialSize,
+    });
     assert.equal((await runChecked(client, ['sha256sum', remote])).stdout.split(' ')[0], localSha);
   });
 
@@ -331,7 +381,10 @@ describe('SFTP transfers', () => {
   test('a partial file that is not a prefix of the source is detected and discarded', async () => {
     const remote = `${remoteDir}/corrupt.bin`;
     await runChecked(client, ['sh', '-c', 'head -c 1000 /dev/zero > "$1"', 'sh', `${remote}.partial`]);
-    await assert.rejects(uploadFile(client, local, remote), isFailure(undefined, false, /did not verify \(sha256 differs\)/));
+    await assert.rejects(
+      uploadFile(client, local, remote),
+      isFailure(undefined, false, /did not verify \(sha256 differs\)/),
+    );
     assert.equal((await runCommand(client, ['test', '-e', `${remote}.partial`])).exitCode, 1);
     assert.equal((await uploadFile(client, local, remote)).resumedFrom, 0);
   });
@@ -343,7 +396,10 @@ describe('activities', () => {
   const logger = new DefaultLogger('INFO', (entry) => logs.push(entry));
 
   test('sshCheck reports the pinned fingerprint, OS, kernel and architecture', async () => {
-    const r = (await new MockActivityEnvironment(undefined, { logger }).run(activities().sshCheck, target)) as SshCheckResult;
+    const r = (await new MockActivityEnvironment(undefined, { logger }).run(
+      activities().sshCheck,
+      target,
+    )) as SshCheckResult;
     assert.equal(r.hostKeyFingerprint, hostFingerprint);
     const osRelease = fs.readFileSync('/etc/os-release', 'utf8'); // the harness host is this machine
     assert.match(osRelease, new RegExp(`^ID=${r.os.id}$`, 'm'));
@@ -364,13 +420,19 @@ describe('activities', () => {
   test('cancelling sshRun kills the command and ends in CancelledFailure', async () => {
     const env = new MockActivityEnvironment(undefined, { logger });
     setTimeout(() => env.cancel(), 500);
-    await assert.rejects(env.run(activities().sshRun, target, ['sleep', '4244']), (err: unknown) => err instanceof CancelledFailure);
+    await assert.rejects(
+      env.run(activities().sshRun, target, ['sleep', '4244']),
+      (err: unknown) => err instanceof CancelledFailure,
+    );
     await waitGone('sleep 4244');
   });
 
   test('sshRun refuses an unpinned host', async () => {
     const other = createSshActivities(realClients(new SsPaths(path.join(root, 'fresh-root'))));
-    await assert.rejects(new MockActivityEnvironment(undefined, { logger }).run(other.sshRun, target, ['true']), isFailure(FailureType.HostKeyUnknown, true));
+    await assert.rejects(
+      new MockActivityEnvironment(undefined, { logger }).run(other.sshRun, target, ['true']),
+      isFailure(FailureType.HostKeyUnknown, true),
+    );
   });
 
   test('sshUpload and sshDownload heartbeat bytesDone and log the previous attempt', async () => {
@@ -381,8 +443,17 @@ describe('activities', () => {
     const up = (await env.run(activities().sshUpload, target, small, `${remoteDir}/small.bin`)) as TransferResult;
     assert.equal(up.bytesTransferred, 700 * 1024);
     assert.equal(beats[beats.length - 1]!.bytesDone, 700 * 1024);
-    assert.ok(logs.some((l) => /attempt 2, previous attempt reported 1234 bytes done; resuming from the partial file/.test(l.message)));
-    const down = (await env.run(activities().sshDownload, target, `${remoteDir}/small.bin`, path.join(root, 'small-back.bin'))) as TransferResult;
+    assert.ok(
+      logs.some((l) =>
+        /attempt 2, previous attempt reported 1234 bytes done; resuming from the partial file/.test(l.message),
+      ),
+    );
+    const down = (await env.run(
+      activities().sshDownload,
+      target,
+      `${remoteDir}/small.bin`,
+      path.join(root, 'small-back.bin'),
+    )) as TransferResult;
     assert.equal(down.sha256, up.sha256);
   });
 });
@@ -398,7 +469,8 @@ describe('dead connections', () => {
   let bigSha: string;
   let relay: TcpRelay;
   const relayed = (): SshTarget => ({ ...target, port: relay.port });
-  const attempt = (n: number, heartbeatTimeoutMs = 2_000) => new MockActivityEnvironment({ attempt: n, heartbeatTimeoutMs }, { logger: new DefaultLogger('WARN') });
+  const attempt = (n: number, heartbeatTimeoutMs = 2_000) =>
+    new MockActivityEnvironment({ attempt: n, heartbeatTimeoutMs }, { logger: new DefaultLogger('WARN') });
 
   before(async () => {
     big = tempFile('big.bin', SIZE);
@@ -414,7 +486,11 @@ describe('dead connections', () => {
   });
 
   /** Runs `fn` in the environment and cuts the connection once `beat` says so. */
-  function cutWhen(env: MockActivityEnvironment, cut: () => void, when: (details: { bytesDone?: number; stdout?: number }) => boolean): void {
+  function cutWhen(
+    env: MockActivityEnvironment,
+    cut: () => void,
+    when: (details: { bytesDone?: number; stdout?: number }) => boolean,
+  ): void {
     let done = false;
     env.on('heartbeat', (d: { bytesDone?: number }) => {
       if (!done && when(d)) {
@@ -424,74 +500,122 @@ describe('dead connections', () => {
     });
   }
 
-  test('a download whose network is cut mid-transfer fails its attempt; the retry resumes from the partial file, byte-identical', { timeout: 60_000 }, async () => {
-    const remote = `${remoteDir}/dead-pull.bin`;
-    await uploadFile(client, big, remote);
-    const dest = path.join(root, 'dead-pull.bin');
-    const first = attempt(1);
-    cutWhen(first, () => relay.freeze(), (d) => (d.bytesDone ?? 0) > 4 * 1024 * 1024);
-    await assert.rejects(first.run(activities().sshDownload, relayed(), remote, dest), isFailure(FailureType.Stalled, false, /made no progress for 1\.5 s/));
-    const partial = fs.statSync(`${dest}.partial`).size;
-    assert.ok(partial > 4 * 1024 * 1024 && partial < SIZE, `the partial file holds ${partial} bytes`);
+  test(
+    'a download whose network is cut mid-transfer fails its attempt; the retry resumes from the partial file, byte-identical',
+    { timeout: 60_000 },
+    async () => {
+      const remote = `${remoteDir}/dead-pull.bin`;
+      await uploadFile(client, big, remote);
+      const dest = path.join(root, 'dead-pull.bin');
+      const first = attempt(1);
+      cutWhen(
+        first,
+        () => relay.freeze(),
+        (d) => (d.bytesDone ?? 0) > 4 * 1024 * 1024,
+      );
+      await assert.rejects(
+        first.run(activities().sshDownload, relayed(), remote, dest),
+        isFailure(FailureType.Stalled, false, /made no progress for 1\.5 s/),
+      );
+      const partial = fs.statSync(`${dest}.partial`).size;
+      assert.ok(partial > 4 * 1024 * 1024 && partial < SIZE, `the partial file holds ${partial} bytes`);
 
-    const second = (await attempt(2).run(activities().sshDownload, target, remote, dest)) as TransferResult;
-    assert.equal(second.resumedFrom, partial);
-    assert.equal(await sha256File(dest), bigSha);
-  });
+      const second = (await attempt(2).run(activities().sshDownload, target, remote, dest)) as TransferResult;
+      assert.equal(second.resumedFrom, partial);
+      assert.equal(await sha256File(dest), bigSha);
+    },
+  );
 
-  test('an upload whose network is cut mid-transfer fails its attempt; the retry resumes from the partial file, byte-identical', { timeout: 60_000 }, async () => {
-    const remote = `${remoteDir}/dead-push.bin`;
-    const first = attempt(1);
-    cutWhen(first, () => relay.freeze(), (d) => (d.bytesDone ?? 0) > 4 * 1024 * 1024);
-    await assert.rejects(first.run(activities().sshUpload, relayed(), big, remote), isFailure(FailureType.Stalled, false, /made no progress/));
-    const partial = Number((await runChecked(client, ['stat', '-c', '%s', `${remote}.partial`])).stdout);
-    assert.ok(partial > 0 && partial < SIZE, `the partial file holds ${partial} bytes`);
+  test(
+    'an upload whose network is cut mid-transfer fails its attempt; the retry resumes from the partial file, byte-identical',
+    { timeout: 60_000 },
+    async () => {
+      const remote = `${remoteDir}/dead-push.bin`;
+      const first = attempt(1);
+      cutWhen(
+        first,
+        () => relay.freeze(),
+        (d) => (d.bytesDone ?? 0) > 4 * 1024 * 1024,
+      );
+      await assert.rejects(
+        first.run(activities().sshUpload, relayed(), big, remote),
+        isFailure(FailureType.Stalled, false, /made no progress/),
+      );
+      const partial = Number((await runChecked(client, ['stat', '-c', '%s', `${remote}.partial`])).stdout);
+      assert.ok(partial > 0 && partial < SIZE, `the partial file holds ${partial} bytes`);
 
-    const second = (await attempt(2).run(activities().sshUpload, target, big, remote)) as TransferResult;
-    assert.equal(second.resumedFrom, partial);
-    assert.equal((await runChecked(client, ['sha256sum', remote])).stdout.split(' ')[0], bigSha);
-  });
+      const second = (await attempt(2).run(activities().sshUpload, target, big, remote)) as TransferResult;
+      assert.equal(second.resumedFrom, partial);
+      assert.equal((await runChecked(client, ['sha256sum', remote])).stdout.split(' ')[0], bigSha);
+    },
+  );
 
-  test('a download whose sshd is killed mid-transfer fails its attempt; the retry resumes, byte-identical', { timeout: 60_000 }, async () => {
-    const remote = `${remoteDir}/dead-pull.bin`;
-    const dest = path.join(root, 'killed-pull.bin');
-    const first = attempt(1);
-    cutWhen(first, () => {
-      // Exactly the sshd process(es) serving this one connection (the relay's upstream side).
-      const pids = relay.upstreamPorts().flatMap((p) => serverPidsFor(h.port, p));
-      assert.ok(pids.length > 0, 'found the sshd serving the connection');
-      for (const pid of pids) process.kill(pid, 'SIGKILL');
-    }, (d) => (d.bytesDone ?? 0) > 4 * 1024 * 1024);
-    await assert.rejects(first.run(activities().sshDownload, relayed(), remote, dest), isFailure(undefined, false));
-    const partial = fs.statSync(`${dest}.partial`).size;
-    assert.ok(partial > 0 && partial < SIZE);
-    const second = (await attempt(2).run(activities().sshDownload, target, remote, dest)) as TransferResult;
-    assert.equal(second.resumedFrom, partial);
-    assert.equal(await sha256File(dest), bigSha);
-  });
+  test(
+    'a download whose sshd is killed mid-transfer fails its attempt; the retry resumes, byte-identical',
+    { timeout: 60_000 },
+    async () => {
+      const remote = `${remoteDir}/dead-pull.bin`;
+      const dest = path.join(root, 'killed-pull.bin');
+      const first = attempt(1);
+      cutWhen(
+        first,
+        () => {
+          // Exactly the sshd process(es) serving this one connection (the relay's upstream side).
+          const pids = relay.upstreamPorts().flatMap((p) => serverPidsFor(h.port, p));
+          assert.ok(pids.length > 0, 'found the sshd serving the connection');
+          for (const pid of pids) process.kill(pid, 'SIGKILL');
+        },
+        (d) => (d.bytesDone ?? 0) > 4 * 1024 * 1024,
+      );
+      await assert.rejects(first.run(activities().sshDownload, relayed(), remote, dest), isFailure(undefined, false));
+      const partial = fs.statSync(`${dest}.partial`).size;
+      assert.ok(partial > 0 && partial < SIZE);
+      const second = (await attempt(2).run(activities().sshDownload, target, remote, dest)) as TransferResult;
+      assert.equal(second.resumedFrom, partial);
+      assert.equal(await sha256File(dest), bigSha);
+    },
+  );
 
-  test('a silent command on a cut network fails its attempt after the stall limit; the command is not waited for', { timeout: 60_000 }, async () => {
-    const env = attempt(1);
-    const run = env.run(activities().sshRun, relayed(), ['sh', '-c', 'echo started; exec sleep 4245']);
-    cutWhen(env, () => relay.freeze(), (d) => (d.stdout ?? 0) > 0);
-    await assert.rejects(run, isFailure(FailureType.Stalled, false, /sh on 127\.0\.0\.1 made no progress/));
-    await runCommand(client, ['pkill', '-KILL', '-f', '^sleep 4245$']); // on the host, by its unique argv: the cut connection could not kill it
-  });
+  test(
+    'a silent command on a cut network fails its attempt after the stall limit; the command is not waited for',
+    { timeout: 60_000 },
+    async () => {
+      const env = attempt(1);
+      const run = env.run(activities().sshRun, relayed(), ['sh', '-c', 'echo started; exec sleep 4245']);
+      cutWhen(
+        env,
+        () => relay.freeze(),
+        (d) => (d.stdout ?? 0) > 0,
+      );
+      await assert.rejects(run, isFailure(FailureType.Stalled, false, /sh on 127\.0\.0\.1 made no progress/));
+      await runCommand(client, ['pkill', '-KILL', '-f', '^sleep 4245$']); // on the host, by its unique argv: the cut connection could not kill it
+    },
+  );
 
-  test('a silent but healthy command is kept alive by the connection probe, well past the stall limit', { timeout: 60_000 }, async () => {
-    const env = attempt(1); // stall limit 1.5 s; the command is silent for four times that
-    const r = (await env.run(activities().sshRun, target, ['sh', '-c', 'sleep 6; echo done'])) as SshRunResult;
-    assert.deepEqual(r, { exitCode: 0, stdout: 'done\n', stderr: '' });
-  });
+  test(
+    'a silent but healthy command is kept alive by the connection probe, well past the stall limit',
+    { timeout: 60_000 },
+    async () => {
+      const env = attempt(1); // stall limit 1.5 s; the command is silent for four times that
+      const r = (await env.run(activities().sshRun, target, ['sh', '-c', 'sleep 6; echo done'])) as SshRunResult;
+      assert.deepEqual(r, { exitCode: 0, stdout: 'done\n', stderr: '' });
+    },
+  );
 
-  test('SSH keepalives drop a connection whose network is cut: a pending command fails instead of hanging', { timeout: 60_000 }, async () => {
-    const conn = await connectSsh(relayed(), { hostKeys: pinned, keepaliveIntervalMs: 200, keepaliveCountMax: 2 });
-    try {
-      const run = runCommand(conn.client, ['sh', '-c', 'echo started; exec sleep 4246'], { onOutput: () => relay.freeze() });
-      await assert.rejects(run, isFailure(undefined, false, /SSH connection lost while sh was running/));
-    } finally {
-      conn.client.end();
-      await runCommand(client, ['pkill', '-KILL', '-f', '^sleep 4246$']);
-    }
-  });
+  test(
+    'SSH keepalives drop a connection whose network is cut: a pending command fails instead of hanging',
+    { timeout: 60_000 },
+    async () => {
+      const conn = await connectSsh(relayed(), { hostKeys: pinned, keepaliveIntervalMs: 200, keepaliveCountMax: 2 });
+      try {
+        const run = runCommand(conn.client, ['sh', '-c', 'echo started; exec sleep 4246'], {
+          onOutput: () => relay.freeze(),
+        });
+        await assert.rejects(run, isFailure(undefined, false, /SSH connection lost while sh was running/));
+      } finally {
+        conn.client.end();
+        await runCommand(client, ['pkill', '-KILL', '-f', '^sleep 4246$']);
+      }
+    },
+  );
 });

@@ -24,13 +24,58 @@ function openssl(...args: string[]): void {
 }
 
 function makeCa(name: string): void {
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', `/CN=${name}`, '-keyout', f(`${name}.key`), '-out', f(`${name}.pem`));
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${name}`,
+    '-keyout',
+    f(`${name}.key`),
+    '-out',
+    f(`${name}.pem`),
+  );
 }
 
 function makeCert(name: string, ca: string, ext: string): void {
-  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${name}`, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`));
+  openssl(
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-subj',
+    `/CN=${name}`,
+    '-keyout',
+    f(`${name}.key`),
+    '-out',
+    f(`${name}.csr`),
+  );
   fs.writeFileSync(f(`${name}.ext`), ext);
-  openssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f(`${ca}.pem`), '-CAkey', f(`${ca}.key`), '-CAcreateserial', '-days', '2', '-extfile', f(`${name}.ext`), '-out', f(`${name}.pem`));
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    f(`${name}.csr`),
+    '-CA',
+    f(`${ca}.pem`),
+    '-CAkey',
+    f(`${ca}.key`),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    f(`${name}.ext`),
+    '-out',
+    f(`${name}.pem`),
+  );
 }
 
 before(async () => {
@@ -47,15 +92,20 @@ before(async () => {
     .replace('error_log stderr warn;', `error_log ${f('error.log')} warn;`)
     .replace(/listen 7233 /, `listen 127.0.0.1:${PORT} `)
     .replace('grpc_pass grpc://temporal:7233;', `grpc_pass grpc://${harness().temporal.address};`)
-    .replace('access_log off;', `access_log off;\n  client_body_temp_path ${f('tmp')}; proxy_temp_path ${f('tmp')}; fastcgi_temp_path ${f('tmp')}; uwsgi_temp_path ${f('tmp')}; scgi_temp_path ${f('tmp')};`);
+    .replace(
+      'access_log off;',
+      `access_log off;\n  client_body_temp_path ${f('tmp')}; proxy_temp_path ${f('tmp')}; fastcgi_temp_path ${f('tmp')}; uwsgi_temp_path ${f('tmp')}; scgi_temp_path ${f('tmp')};`,
+    );
   fs.writeFileSync(f('nginx.conf'), conf);
   nginx = spawn('nginx', ['-c', f('nginx.conf'), '-p', dir, '-e', f('error.log')], { stdio: 'ignore' });
-  await waitFor('nginx to listen', () =>
-    new Promise<boolean>((resolve) => {
-      const s = net.connect(PORT, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    }),
+  await waitFor(
+    'nginx to listen',
+    () =>
+      new Promise<boolean>((resolve) => {
+        const s = net.connect(PORT, '127.0.0.1');
+        s.once('connect', () => (s.destroy(), resolve(true)));
+        s.once('error', () => resolve(false));
+      }),
   );
 });
 
@@ -67,7 +117,14 @@ after(async () => {
   }
 });
 
-const base = () => ['--temporal-address', `127.0.0.1:${PORT}`, '--namespace', harness().temporal.namespace, '--ss-root', dir];
+const base = () => [
+  '--temporal-address',
+  `127.0.0.1:${PORT}`,
+  '--namespace',
+  harness().temporal.namespace,
+  '--ss-root',
+  dir,
+];
 const mtls = () => ['--tls-ca', f('ca.pem'), '--tls-cert', f('client.pem'), '--tls-key', f('client.key')];
 
 test('the CLI reaches Temporal through mutual TLS with --tls-ca, --tls-cert and --tls-key', () => {
@@ -106,7 +163,16 @@ test('without TLS at all, nothing reaches the server behind it', () => {
 });
 
 test('a server certificate from an unknown CA is rejected', () => {
-  const r = ssw(['list', ...base(), '--tls-ca', f('rogue-ca.pem'), '--tls-cert', f('client.pem'), '--tls-key', f('client.key')]);
+  const r = ssw([
+    'list',
+    ...base(),
+    '--tls-ca',
+    f('rogue-ca.pem'),
+    '--tls-cert',
+    f('client.pem'),
+    '--tls-key',
+    f('client.key'),
+  ]);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /Cannot reach Temporal at 127\.0\.0\.1:17443/);
 });
@@ -118,8 +184,20 @@ test('a worker and an operation both run over mutual TLS', async () => {
     const fp = execFileSync('ssh-keygen', ['-lf', harness().ssh.hostPublicKeyPath], { encoding: 'utf8' }).split(' ')[1];
     const h = harness().ssh;
     const r = ssw([
-      'host', 'check', '127.0.0.1', '--ssh-port', String(h.port), '--ssh-key', h.privateKeyPath, '--pin-host-key', fp,
-      '--task-queue', taskQueue, '--json', ...base(), ...mtls(),
+      'host',
+      'check',
+      '127.0.0.1',
+      '--ssh-port',
+      String(h.port),
+      '--ssh-key',
+      h.privateKeyPath,
+      '--pin-host-key',
+      fp,
+      '--task-queue',
+      taskQueue,
+      '--json',
+      ...base(),
+      ...mtls(),
     ]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).result.os.id, 'debian');

@@ -63,19 +63,16 @@ function flagsUnder(help: string, heading: string): string[] {
 const groups = commands(bufferIO()).filter((c) => c.subcommands.length > 0);
 
 test('the groups are the ones the README documents, each with its subcommands', () => {
-  assert.deepEqual(
-    Object.fromEntries(groups.map((g) => [g.name, g.subcommands.map((s) => s.name)])),
-    {
-      server: ['start'],
-      host: ['check'],
-      remote: ['add', 'list', 'show', 'switch', 'remove'],
-      cert: ['renew', 'status', 'restore'],
-      backup: ['verify', 'list'],
-      schedule: ['install', 'list', 'pause', 'unpause', 'trigger', 'delete'],
-      config: ['check'],
-      key: ['rotate'],
-    },
-  );
+  assert.deepEqual(Object.fromEntries(groups.map((g) => [g.name, g.subcommands.map((s) => s.name)])), {
+    server: ['start'],
+    host: ['check'],
+    remote: ['add', 'list', 'show', 'switch', 'remove'],
+    cert: ['renew', 'status', 'restore'],
+    backup: ['verify', 'list'],
+    schedule: ['install', 'list', 'pause', 'unpause', 'trigger', 'delete'],
+    config: ['check'],
+    key: ['rotate'],
+  });
   const listed = groups.flatMap((g) => g.subcommands.map((s) => `${g.name} ${s.name}`));
   assert.deepEqual([...listed, 'backup'].sort(), Object.keys(OWN_OPTIONS).sort(), 'each has its options below');
 });

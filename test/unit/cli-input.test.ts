@@ -52,12 +52,33 @@ function configRoot(extra: { remote?: string[]; site?: string[] } = {}): string 
   return root;
 }
 
-const configCheck = (root: string) => run(['config', 'check', '--remote', 'home', '--deployment', 'intranet', '--ss-root', root]);
+const configCheck = (root: string) =>
+  run(['config', 'check', '--remote', 'home', '--deployment', 'intranet', '--ss-root', root]);
 
 /** A self-signed CA certificate made by openssl now. */
 function makeCaCert(dir: string): string {
   const cert = path.join(dir, 'ca.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', path.join(dir, 'ca.key'), '-out', cert, '-days', '2', '-subj', '/CN=ssw test CA'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      path.join(dir, 'ca.key'),
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=ssw test CA',
+    ],
+    { stdio: 'ignore' },
+  );
   return cert;
 }
 
@@ -75,26 +96,46 @@ describe('ACME_CA_BUNDLE is checked before anything starts', () => {
 
   const cases: Array<[string, (dir: string, root: string) => string, RegExp]> = [
     ['a missing path', (dir) => path.join(dir, 'missing.pem'), /missing\.pem: no such file on this machine/],
-    ['/dev/zero', () => '/dev/zero', /\/dev\/zero: expected a regular file of PEM certificates, but it is a character device/],
+    [
+      '/dev/zero',
+      () => '/dev/zero',
+      /\/dev\/zero: expected a regular file of PEM certificates, but it is a character device/,
+    ],
     ['a directory', (dir) => dir, /expected a regular file of PEM certificates, but it is a directory/],
-    ['a FIFO', (dir) => {
-      const fifo = path.join(dir, 'fifo.pem');
-      execFileSync('mkfifo', [fifo]);
-      return fifo;
-    }, /but it is a FIFO/],
-    ['a file larger than 1 MiB', (dir) => {
-      const big = path.join(dir, 'big.pem');
-      fs.writeFileSync(big, Buffer.alloc(2 * 1024 * 1024, 'A'));
-      return big;
-    }, /but it is 2\.0 MiB, more than the 1\.0 MiB accepted/],
-    ['the payload key', (_dir, root) => {
-      assert.equal(run(['key', 'rotate', '--ss-root', root]).status, 0);
-      return path.join(root, 'keys', 'payload.key');
-    }, /expected PEM certificates \("-----BEGIN CERTIFICATE-----"\), but it holds none/],
-    ['a private key', (dir) => {
-      makeCaCert(dir);
-      return path.join(dir, 'ca.key');
-    }, /expected only PEM certificates, but it holds PRIVATE KEY; name the CA's certificate file instead/],
+    [
+      'a FIFO',
+      (dir) => {
+        const fifo = path.join(dir, 'fifo.pem');
+        execFileSync('mkfifo', [fifo]);
+        return fifo;
+      },
+      /but it is a FIFO/,
+    ],
+    [
+      'a file larger than 1 MiB',
+      (dir) => {
+        const big = path.join(dir, 'big.pem');
+        fs.writeFileSync(big, Buffer.alloc(2 * 1024 * 1024, 'A'));
+        return big;
+      },
+      /but it is 2\.0 MiB, more than the 1\.0 MiB accepted/,
+    ],
+    [
+      'the payload key',
+      (_dir, root) => {
+        assert.equal(run(['key', 'rotate', '--ss-root', root]).status, 0);
+        return path.join(root, 'keys', 'payload.key');
+      },
+      /expected PEM certificates \("-----BEGIN CERTIFICATE-----"\), but it holds none/,
+    ],
+    [
+      'a private key',
+      (dir) => {
+        makeCaCert(dir);
+        return path.join(dir, 'ca.key');
+      },
+      /expected only PEM certificates, but it holds PRIVATE KEY; name the CA's certificate file instead/,
+    ],
   ];
   for (const [what, make, message] of cases) {
     test(`${what} is a config error naming the file and the key, exit 2`, () => {
@@ -105,7 +146,11 @@ describe('ACME_CA_BUNDLE is checked before anything starts', () => {
       const r = configCheck(root);
       assertUsageError(r, /remote\.conf: ACME_CA_BUNDLE: /, message);
       if (what === 'the payload key') {
-        const key = fs.readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith('k'))!.split(' ')[1]!;
+        const key = fs
+          .readFileSync(file, 'utf8')
+          .split('\n')
+          .find((l) => l.startsWith('k'))!
+          .split(' ')[1]!;
         assert.ok(!r.stderr.includes(key), 'no key material in the message');
       }
     });
@@ -157,7 +202,10 @@ describe('ssw backup list reads only $SS_ROOT/sites, and only directories there'
     const r = run(['backup', 'list', '--ss-root', root, '--json']);
     assert.equal(r.status, 0, r.stderr);
     const doc = JSON.parse(r.stdout) as { backups: Array<{ domain: string; app: string; chains: unknown[] }> };
-    assert.deepEqual(doc.backups.map((b) => [b.domain, b.app, b.chains.length]), [['example.com', 'ghost', 1]]);
+    assert.deepEqual(
+      doc.backups.map((b) => [b.domain, b.app, b.chains.length]),
+      [['example.com', 'ghost', 1]],
+    );
     const one = run(['backup', 'list', '--domain', 'example.org', '--ss-root', root, '--json']);
     assert.equal(one.status, 0, one.stderr);
   });
@@ -173,13 +221,37 @@ describe('ssw backup list reads only $SS_ROOT/sites, and only directories there'
 describe('restore --time is a real date', () => {
   for (const bad of ['2026-13-45', '2026-02-30', '2026-11-20T25:00:00Z', '2026-11-20T10:61Z', 'yesterday']) {
     test(`--time ${bad} is refused before anything starts`, () => {
-      const r = run(['restore', '--deployment', 'public', '--remote', 'home', '--time', bad, '--ss-root', tempSsRoot('ssw-time-'), '--temporal-address', '127.0.0.1:1']);
+      const r = run([
+        'restore',
+        '--deployment',
+        'public',
+        '--remote',
+        'home',
+        '--time',
+        bad,
+        '--ss-root',
+        tempSsRoot('ssw-time-'),
+        '--temporal-address',
+        '127.0.0.1:1',
+      ]);
       assertUsageError(r, /--time .*expected a date or time like 2026-11-20/);
     });
   }
   for (const good of ['2026-11-20', '2024-02-29', '2026-11-20T10:00:00Z', '2026-11-20T10:00+01:00', '3D']) {
     test(`--time ${good} is accepted (the run goes on to the config)`, () => {
-      const r = run(['restore', '--deployment', 'public', '--remote', 'home', '--time', good, '--ss-root', tempSsRoot('ssw-time-'), '--temporal-address', '127.0.0.1:1']);
+      const r = run([
+        'restore',
+        '--deployment',
+        'public',
+        '--remote',
+        'home',
+        '--time',
+        good,
+        '--ss-root',
+        tempSsRoot('ssw-time-'),
+        '--temporal-address',
+        '127.0.0.1:1',
+      ]);
       assert.doesNotMatch(r.stderr, /--time/);
       assert.match(r.stderr, /stub/);
     });
@@ -201,10 +273,16 @@ describe('config files are read only when they are regular files', () => {
     const project = path.join(root, 'projects/intranet/project.conf');
     fs.rmSync(project);
     fs.mkdirSync(project);
-    assertUsageError(configCheck(root), /project\.conf: expected a regular file of at most 256 KiB, but it is a directory/);
+    assertUsageError(
+      configCheck(root),
+      /project\.conf: expected a regular file of at most 256 KiB, but it is a directory/,
+    );
     fs.rmdirSync(project);
     fs.writeFileSync(project, `PRIMARY_DOMAIN=intranet.example.net\n${'#'.repeat(300 * 1024)}\n`);
-    assertUsageError(configCheck(root), /project\.conf: expected a regular file of at most 256 KiB, but it is 300 KiB, more than the 256 KiB accepted/);
+    assertUsageError(
+      configCheck(root),
+      /project\.conf: expected a regular file of at most 256 KiB, but it is 300 KiB, more than the 256 KiB accepted/,
+    );
   });
 
   test('a site.conf readable by other users is read, with a warning and the fix', () => {
@@ -213,7 +291,10 @@ describe('config files are read only when they are regular files', () => {
     fs.chmodSync(site, 0o644);
     const r = configCheck(root);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stderr, /warning: .*site\.conf holds this site's passwords and is readable by other users \(mode 644\)\. Run: chmod 600 /);
+    assert.match(
+      r.stderr,
+      /warning: .*site\.conf holds this site's passwords and is readable by other users \(mode 644\)\. Run: chmod 600 /,
+    );
     fs.chmodSync(site, 0o600);
     assert.doesNotMatch(configCheck(root).stderr, /warning/);
   });
@@ -245,16 +326,28 @@ describe('bad flags end in exit 2 before anything is written or started', () => 
 
   const keyCases: Array<[string, (dir: string) => string, RegExp]> = [
     ['a directory', (dir) => dir, /--ssh-key .*: expected a private key file, but it is a directory/],
-    ['a .pub file', (dir) => `${keyPair(dir)}.pub`, /--ssh-key .*id_ed25519\.pub: this is a public key; pass the private key \(.*id_ed25519\)/],
-    ['a file that is no key', (dir) => {
-      fs.writeFileSync(path.join(dir, 'notes'), 'not a key');
-      return path.join(dir, 'notes');
-    }, /--ssh-key .*notes: not a private key/],
-    ['an encrypted key', (dir) => {
-      const key = path.join(dir, 'enc');
-      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'a passphrase', '-f', key]);
-      return key;
-    }, /--ssh-key .*enc: the key is encrypted/],
+    [
+      'a .pub file',
+      (dir) => `${keyPair(dir)}.pub`,
+      /--ssh-key .*id_ed25519\.pub: this is a public key; pass the private key \(.*id_ed25519\)/,
+    ],
+    [
+      'a file that is no key',
+      (dir) => {
+        fs.writeFileSync(path.join(dir, 'notes'), 'not a key');
+        return path.join(dir, 'notes');
+      },
+      /--ssh-key .*notes: not a private key/,
+    ],
+    [
+      'an encrypted key',
+      (dir) => {
+        const key = path.join(dir, 'enc');
+        execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'a passphrase', '-f', key]);
+        return key;
+      },
+      /--ssh-key .*enc: the key is encrypted/,
+    ],
   ];
   for (const [what, make, message] of keyCases) {
     test(`--ssh-key naming ${what} is refused before any host key is pinned`, () => {
@@ -270,7 +363,10 @@ describe('bad flags end in exit 2 before anything is written or started', () => 
     const root = tempSsRoot('ssw-key-');
     const key = keyPair(tempSsRoot('ssw-keyfile-'));
     const r = run(['host', 'check', 'fe80::1%eth0', '--ssh-key', key, '--ss-root', root]);
-    assertUsageError(r, /HOST "fe80::1%eth0" is a link-local IPv6 address with a zone id, which ssw does not support: use the host's global or unique-local IPv6 address/);
+    assertUsageError(
+      r,
+      /HOST "fe80::1%eth0" is a link-local IPv6 address with a zone id, which ssw does not support: use the host's global or unique-local IPv6 address/,
+    );
     assert.deepEqual(fs.readdirSync(root), []);
   });
 
@@ -299,18 +395,39 @@ describe('bad flags end in exit 2 before anything is written or started', () => 
   }
 
   test('--tls-ca naming /dev/zero is refused, not read', () => {
-    const r = run(['list', '--tls-ca', '/dev/zero', '--temporal-address', '127.0.0.1:1', '--ss-root', tempSsRoot('ssw-tls-')]);
+    const r = run([
+      'list',
+      '--tls-ca',
+      '/dev/zero',
+      '--temporal-address',
+      '127.0.0.1:1',
+      '--ss-root',
+      tempSsRoot('ssw-tls-'),
+    ]);
     assertUsageError(r, /--tls-ca \/dev\/zero: expected a PEM file, but it is a character device/);
   });
 
-  for (const [what, record] of [['{}', '{}'], ['an array', '[]'], ['a record without its LXD endpoint', JSON.stringify({ name: 'home', ssh: { host: '127.0.0.1', port: 22, user: 'root' } })]] as const) {
+  for (const [what, record] of [
+    ['{}', '{}'],
+    ['an array', '[]'],
+    [
+      'a record without its LXD endpoint',
+      JSON.stringify({ name: 'home', ssh: { host: '127.0.0.1', port: 22, user: 'root' } }),
+    ],
+  ] as const) {
     test(`a remote.json of ${what} names the missing fields, and no client key is made`, () => {
       const root = tempSsRoot('ssw-rec-');
       fs.mkdirSync(path.join(root, 'remotes', 'home'), { recursive: true });
       fs.writeFileSync(path.join(root, 'remotes', 'home', 'remote.json'), record);
-      for (const args of [['remote', 'list'], ['remote', 'show', 'home']]) {
+      for (const args of [
+        ['remote', 'list'],
+        ['remote', 'show', 'home'],
+      ]) {
         const r = run([...args, '--ss-root', root]);
-        assertUsageError(r, /remote\.json is not a remote record ssw wrote: .*(endpoint|whole record).* missing or wrong\. Run "ssw remote add home HOST \.\.\." again/);
+        assertUsageError(
+          r,
+          /remote\.json is not a remote record ssw wrote: .*(endpoint|whole record).* missing or wrong\. Run "ssw remote add home HOST \.\.\." again/,
+        );
       }
       assert.equal(fs.existsSync(path.join(root, 'keys')), false, 'no client key generated');
     });
@@ -318,7 +435,11 @@ describe('bad flags end in exit 2 before anything is written or started', () => 
 
   test('a 5000-character flag value is not echoed back whole', () => {
     const long = 'a'.repeat(5000);
-    for (const args of [['backup', 'list', '--domain', long], ['host', long, 'x'], ['restore', '--deployment', 'd', '--remote', 'home', '--time', long]]) {
+    for (const args of [
+      ['backup', 'list', '--domain', long],
+      ['host', long, 'x'],
+      ['restore', '--deployment', 'd', '--remote', 'home', '--time', long],
+    ]) {
       const r = run([...args, '--ss-root', tempSsRoot('ssw-long-')]);
       assert.equal(r.status, 2, r.stderr);
       assert.ok(r.stderr.length < 1000, `${args[0]}: ${r.stderr.length} characters`);

@@ -11,8 +11,18 @@ describe('ssw CLI basics', () => {
   test('--help lists every command and the global options', () => {
     const r = ssw(['--help']);
     assert.equal(r.status, 0);
-    for (const c of ['dev', 'server', 'worker', 'codec-server', 'status', 'list', 'cancel', 'key']) assert.match(r.stdout, new RegExp(`ssw ${c}`));
-    for (const o of ['--ss-root', '--temporal-address', '--namespace', '--tls-cert', '--tls-key', '--tls-ca', '--json', '--verbose']) {
+    for (const c of ['dev', 'server', 'worker', 'codec-server', 'status', 'list', 'cancel', 'key'])
+      assert.match(r.stdout, new RegExp(`ssw ${c}`));
+    for (const o of [
+      '--ss-root',
+      '--temporal-address',
+      '--namespace',
+      '--tls-cert',
+      '--tls-key',
+      '--tls-ca',
+      '--json',
+      '--verbose',
+    ]) {
       assert.ok(r.stdout.includes(o), o);
     }
   });
@@ -70,8 +80,18 @@ test('--help loads neither the Temporal SDK nor the config schema (zod): it stay
   const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const path = require('node:path') as typeof import('node:path');
   // Print, at exit, which heavy modules the process had loaded.
-  const probe = "process.on('exit', () => { const k = Object.keys(require.cache); process.stderr.write(JSON.stringify({ zod: k.some((f) => f.includes('/node_modules/zod/')), temporal: k.some((f) => f.includes('/node_modules/@temporalio/')) })); });";
-  const r = spawnSync(process.execPath, ['-e', `${probe} process.argv.splice(1, 0, 'ssw'); require(${JSON.stringify(path.resolve(__dirname, '../../client/main.js'))});`, '--', '--help'], { encoding: 'utf8' });
+  const probe =
+    "process.on('exit', () => { const k = Object.keys(require.cache); process.stderr.write(JSON.stringify({ zod: k.some((f) => f.includes('/node_modules/zod/')), temporal: k.some((f) => f.includes('/node_modules/@temporalio/')) })); });";
+  const r = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `${probe} process.argv.splice(1, 0, 'ssw'); require(${JSON.stringify(path.resolve(__dirname, '../../client/main.js'))});`,
+      '--',
+      '--help',
+    ],
+    { encoding: 'utf8' },
+  );
   assert.match(r.stdout, /ssw <command>/);
   assert.deepEqual(JSON.parse(r.stderr), { zod: false, temporal: false });
 });
@@ -79,7 +99,10 @@ test('--help loads neither the Temporal SDK nor the config schema (zod): it stay
 test('data this machine did not encrypt is reported as not from ssw, without a stack', async () => {
   const { reportError } = await import('../../client/error-handler');
   const { UnencryptedPayloadError } = await import('../../common/codec/aes-gcm-codec');
-  const r = reportError(new UnencryptedPayloadError("its payload is not encrypted with this machine's payload key"), false);
+  const r = reportError(
+    new UnencryptedPayloadError("its payload is not encrypted with this machine's payload key"),
+    false,
+  );
   assert.equal(r.exitCode, 1);
   assert.match(r.message, /did not come from ssw/);
   assert.doesNotMatch(r.message, /--verbose|\n\s+at /);

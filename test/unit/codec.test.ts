@@ -27,16 +27,22 @@ describe('payload key file', () => {
     const file = path.join(tempSsRoot(), 'keys', 'payload.key');
     loadOrCreateKeyring(file);
     fs.chmodSync(file, 0o644);
-    assert.throws(() => loadOrCreateKeyring(file), (err: Error) => err instanceof UserError && /chmod 600/.test(err.message));
+    assert.throws(
+      () => loadOrCreateKeyring(file),
+      (err: Error) => err instanceof UserError && /chmod 600/.test(err.message),
+    );
   });
 
   test('rejects a malformed line without echoing it', () => {
     const secretish = 'kdeadbeef AAAAsecretmaterialAAAA';
-    assert.throws(() => parseKeyring(secretish, '/x/payload.key'), (err: Error) => {
-      assert.match(err.message, /\/x\/payload.key:1: not a valid payload key line/);
-      assert.ok(!err.message.includes('secretmaterial'));
-      return true;
-    });
+    assert.throws(
+      () => parseKeyring(secretish, '/x/payload.key'),
+      (err: Error) => {
+        assert.match(err.message, /\/x\/payload.key:1: not a valid payload key line/);
+        assert.ok(!err.message.includes('secretmaterial'));
+        return true;
+      },
+    );
   });
 });
 
@@ -85,21 +91,29 @@ describe('AES-GCM payload codec', () => {
 
   test('refuses unencrypted payloads: they did not come from a holder of the key', async () => {
     const codec = new AesGcmPayloadCodec(loadOrCreateKeyring(path.join(tempSsRoot(), 'k')));
-    await assert.rejects(codec.decode([payload()]), (err: unknown) => err instanceof UnencryptedPayloadError && /not encrypted with this machine's payload key/.test(err.message));
+    await assert.rejects(
+      codec.decode([payload()]),
+      (err: unknown) =>
+        err instanceof UnencryptedPayloadError && /not encrypted with this machine's payload key/.test(err.message),
+    );
   });
 
-  test('the codec server\'s mode passes unencrypted payloads through, for the Web UI to show', async () => {
+  test("the codec server's mode passes unencrypted payloads through, for the Web UI to show", async () => {
     const codec = new AesGcmPayloadCodec(loadOrCreateKeyring(path.join(tempSsRoot(), 'k')), { plaintext: 'pass' });
     const plain = payload();
     assert.deepEqual(await codec.decode([plain]), [plain]);
   });
 
-  test('a worker\'s codec turns what it cannot decode into a refusal value, and decodes the rest', async () => {
+  test("a worker's codec turns what it cannot decode into a refusal value, and decodes the rest", async () => {
     const keyring = loadOrCreateKeyring(path.join(tempSsRoot(), 'k'));
     const codec = new RefusingCodec(new AesGcmPayloadCodec(keyring));
     const [good] = await codec.encode([payload()]);
-    const [foreign] = await new AesGcmPayloadCodec(loadOrCreateKeyring(path.join(tempSsRoot(), 'other'))).encode([payload()]);
-    const decoded = (await codec.decode([good!, payload(), foreign!])).map((p) => defaultPayloadConverter.fromPayload(p));
+    const [foreign] = await new AesGcmPayloadCodec(loadOrCreateKeyring(path.join(tempSsRoot(), 'other'))).encode([
+      payload(),
+    ]);
+    const decoded = (await codec.decode([good!, payload(), foreign!])).map((p) =>
+      defaultPayloadConverter.fromPayload(p),
+    );
     assert.deepEqual(decoded[0], { secret: MARKER });
     assert.match(refusalOf(decoded[1]) ?? '', /not encrypted with this machine's payload key/);
     assert.match(refusalOf(decoded[2]) ?? '', /not in this machine's payload.key/);

@@ -108,7 +108,14 @@ test('parsePort reads short and long forms', () => {
 
 test('docker-compose config accepts the file (exit 0) with TEMPORAL_DB_PASSWORD set', () => {
   const names = Object.keys(config().services).sort();
-  for (const expected of ['postgresql', 'temporal', 'temporal-schema', 'temporal-namespace', 'temporal-ui', 'temporal-admin-tools']) {
+  for (const expected of [
+    'postgresql',
+    'temporal',
+    'temporal-schema',
+    'temporal-namespace',
+    'temporal-ui',
+    'temporal-admin-tools',
+  ]) {
     assert.ok(names.includes(expected), `service ${expected} missing; got ${names.join(', ')}`);
   }
 });
@@ -125,7 +132,10 @@ test('every published port of every service is bound to 127.0.0.1 only', () => {
       seen.push(`${name} ${b.hostIp}:${b.published}->${b.target}`);
     }
   }
-  assert.ok(seen.includes('temporal-frontend-mtls 127.0.0.1:7233->7233'), `gRPC port not published on loopback: ${seen.join('; ')}`);
+  assert.ok(
+    seen.includes('temporal-frontend-mtls 127.0.0.1:7233->7233'),
+    `gRPC port not published on loopback: ${seen.join('; ')}`,
+  );
   assert.ok(seen.includes('temporal-ui 127.0.0.1:8233->8080'), `UI port not published on loopback: ${seen.join('; ')}`);
 });
 
@@ -136,17 +146,27 @@ test('postgresql keeps its data in a named volume', () => {
     .map((v) =>
       typeof v === 'string'
         ? { source: v.split(':')[0], target: v.split(':')[1] }
-        : { source: String((v as Record<string, unknown>).source), target: String((v as Record<string, unknown>).target) },
+        : {
+            source: String((v as Record<string, unknown>).source),
+            target: String((v as Record<string, unknown>).target),
+          },
     )
     .find((v) => v.target === '/var/lib/postgresql/data');
   assert.ok(data, `postgresql has no volume on /var/lib/postgresql/data: ${JSON.stringify(volumes)}`);
-  assert.ok(!data.source.startsWith('/') && !data.source.startsWith('.'), `expected a named volume, got ${data.source}`);
+  assert.ok(
+    !data.source.startsWith('/') && !data.source.startsWith('.'),
+    `expected a named volume, got ${data.source}`,
+  );
   assert.ok(config().volumes && data.source in config().volumes!, `volume ${data.source} is not declared at top level`);
 });
 
 test('the UI decodes through the operator codec server (TEMPORAL_CODEC_ENDPOINT)', () => {
   assert.equal(envOf(service('temporal-ui')).TEMPORAL_CODEC_ENDPOINT, 'http://127.0.0.1:8888');
-  const r = composeConfig({ TEMPORAL_DB_PASSWORD: DUMMY_PASSWORD, SSW_TEMPORAL_TLS_DIR: TLS_DIR, SSW_CODEC_ENDPOINT: 'http://127.0.0.1:9999' });
+  const r = composeConfig({
+    TEMPORAL_DB_PASSWORD: DUMMY_PASSWORD,
+    SSW_TEMPORAL_TLS_DIR: TLS_DIR,
+    SSW_CODEC_ENDPOINT: 'http://127.0.0.1:9999',
+  });
   assert.equal(r.status, 0, r.stderr);
   const ui = (YAML.parse(r.stdout) as { services: Record<string, Service> }).services['temporal-ui'];
   assert.equal(envOf(ui).TEMPORAL_CODEC_ENDPOINT, 'http://127.0.0.1:9999');
@@ -161,7 +181,10 @@ test('the UI contacts nothing outside: no version check, no news feed', () => {
 test('every long-running service has a health check and a restart policy; one-shots do not restart', () => {
   for (const [name, s] of Object.entries(config().services)) {
     const restart = s.restart as string | undefined;
-    assert.ok(restart === 'unless-stopped' || restart === 'no', `${name}: restart must be "unless-stopped" or "no", got ${restart}`);
+    assert.ok(
+      restart === 'unless-stopped' || restart === 'no',
+      `${name}: restart must be "unless-stopped" or "no", got ${restart}`,
+    );
     if (restart === 'no') continue; // one-shot: runs to completion once per `up`
     const hc = s.healthcheck as { test?: unknown; disable?: boolean } | undefined;
     assert.ok(hc && !hc.disable, `${name} is long-running but has no health check`);
@@ -223,7 +246,11 @@ test('the database password only ever comes from TEMPORAL_DB_PASSWORD (no litera
     for (const [key, value] of Object.entries(envOf(s))) {
       if (!/PASSWORD|PWD/.test(key)) continue;
       checked++;
-      assert.match(value, /^\$\{TEMPORAL_DB_PASSWORD:\?[^}]+\}$/, `${name}.${key} must be \${TEMPORAL_DB_PASSWORD:?...}, got ${value}`);
+      assert.match(
+        value,
+        /^\$\{TEMPORAL_DB_PASSWORD:\?[^}]+\}$/,
+        `${name}.${key} must be \${TEMPORAL_DB_PASSWORD:?...}, got ${value}`,
+      );
     }
   }
   assert.ok(checked >= 3, 'expected the password in postgresql, the schema step and the server');
@@ -237,13 +264,23 @@ test('the database password only ever comes from TEMPORAL_DB_PASSWORD (no litera
 test('the Temporal server publishes no port: the host reaches it only through mutual TLS', () => {
   assert.equal(service('temporal').ports, undefined, 'the frontend has no authentication: it must not be published');
   const front = service('temporal-frontend-mtls');
-  assert.deepEqual(((front.ports as unknown[]) ?? []).map((p) => parsePort(p).raw.replace(/\/tcp$/, '')), ['127.0.0.1:7233:7233']);
-  assert.ok(((front.volumes as unknown[]) ?? []).some((v) => JSON.stringify(v).includes(TLS_DIR) && JSON.stringify(v).includes('/etc/ssw-tls')));
+  assert.deepEqual(
+    ((front.ports as unknown[]) ?? []).map((p) => parsePort(p).raw.replace(/\/tcp$/, '')),
+    ['127.0.0.1:7233:7233'],
+  );
+  assert.ok(
+    ((front.volumes as unknown[]) ?? []).some(
+      (v) => JSON.stringify(v).includes(TLS_DIR) && JSON.stringify(v).includes('/etc/ssw-tls'),
+    ),
+  );
   const conf = composeMtlsNginxConf();
   assert.match(conf, /^\s*ssl_verify_client on;$/m);
   assert.match(conf, /^\s*ssl_client_certificate \/etc\/ssw-tls\/ca\.pem;$/m);
   assert.match(conf, /^\s*grpc_pass grpc:\/\/temporal:7233;$/m);
-  assert.equal((service('temporal-frontend-mtls').depends_on as Record<string, { condition?: string }>).temporal?.condition, 'service_healthy');
+  assert.equal(
+    (service('temporal-frontend-mtls').depends_on as Record<string, { condition?: string }>).temporal?.condition,
+    'service_healthy',
+  );
 });
 
 test('docker-compose config fails without SSW_TEMPORAL_TLS_DIR and says so', () => {

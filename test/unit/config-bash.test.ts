@@ -20,8 +20,25 @@ function corpusDir(): string {
 
 /** KEY -> value for `keys`, as bash assigns them when it sources `file` (empty environment, HOME set). */
 function bashValues(file: string, keys: string[]): Record<string, string | undefined> {
-  const script = 'set -a; source "$1" >/dev/null 2>&1; shift; for k in "$@"; do if [ -n "${!k+set}" ]; then printf "%s=%s\\0" "$k" "${!k}"; fi; done';
-  const out = execFileSync('env', ['-i', 'HOME=/home/ssw-test', 'PATH=/usr/bin:/bin', 'bash', '--norc', '--noprofile', '-c', script, 'bash', file, ...keys], { encoding: 'utf8' });
+  const script =
+    'set -a; source "$1" >/dev/null 2>&1; shift; for k in "$@"; do if [ -n "${!k+set}" ]; then printf "%s=%s\\0" "$k" "${!k}"; fi; done';
+  const out = execFileSync(
+    'env',
+    [
+      '-i',
+      'HOME=/home/ssw-test',
+      'PATH=/usr/bin:/bin',
+      'bash',
+      '--norc',
+      '--noprofile',
+      '-c',
+      script,
+      'bash',
+      file,
+      ...keys,
+    ],
+    { encoding: 'utf8' },
+  );
   const values: Record<string, string> = {};
   for (const entry of out.split('\0').filter(Boolean)) {
     const eq = entry.indexOf('=');
@@ -76,15 +93,22 @@ describe('values bash would expand are refused, naming the line and what bash wo
       assert.match(p.message, new RegExp(`^line ${lineOf(key)}: bash, which ss reads this file with, would replace `));
       assert.match(p.message, /put the value in single quotes \('\.\.\.'\), or write each \$ as \\\$/);
       assert.equal(key in ssw.values, false, 'no value is guessed');
-      const literal = text.split('\n')[lineOf(key) - 1]!.slice(key.length + 1).replace(/^"|"$/g, '');
+      const lines = text.split('\n');
+      const literal = lines[lineOf(key) - 1]!.slice(key.length + 1).replace(/^"|"$/g, '');
       assert.notEqual(bash[key], literal, 'bash expanded it');
     });
   }
 
   test('the message says what bash would do with each part', () => {
     const msg = (key: string) => ssw.expansions.find((e) => e.key === key)!.message;
-    assert.match(msg('WORD_VAR'), /would replace \$word with the value of the variable word \(empty unless it is in the environment\)/);
-    assert.match(msg('USES_EARLIER'), /\$EARLIER with the value of the variable EARLIER \("set-above", set above in this file\)/);
+    assert.match(
+      msg('WORD_VAR'),
+      /would replace \$word with the value of the variable word \(empty unless it is in the environment\)/,
+    );
+    assert.match(
+      msg('USES_EARLIER'),
+      /\$EARLIER with the value of the variable EARLIER \("set-above", set above in this file\)/,
+    );
     assert.match(msg('CMD'), /\$\(echo hi\) with the output of running that command/);
     assert.match(msg('TILDE'), /~ with a home directory/);
   });
@@ -92,7 +116,10 @@ describe('values bash would expand are refused, naming the line and what bash wo
   test("a secret's value is never quoted, not even the part bash would expand", () => {
     const { expansions } = scanConfText('GHOST_MYSQL_PASSWORD="hunter2$secretpart"\n', 'site.conf');
     assert.equal(expansions.length, 1);
-    assert.match(expansions[0]!.message, /^line 1: bash, which ss reads this file with, would expand a \$variable in this value/);
+    assert.match(
+      expansions[0]!.message,
+      /^line 1: bash, which ss reads this file with, would expand a \$variable in this value/,
+    );
     assert.ok(!expansions[0]!.message.includes('hunter2'));
     assert.ok(!expansions[0]!.message.includes('secretpart'));
   });
@@ -104,15 +131,32 @@ describe('values bash would expand are refused, naming the line and what bash wo
     const root = tempSsRoot('ssw-bash-');
     const site = path.join(root, 'sites', 'example.com', 'site.conf');
     fs.mkdirSync(path.dirname(site), { recursive: true });
-    fs.writeFileSync(site, ['DOMAIN_NAME=example.com', 'OPERATOR_NOTE="$HOME/notes"', 'DUPLICITY_BACKUP_PASSPHRASE=pa$word', 'GHOST_MYSQL_PASSWORD=g1', 'GHOST_MYSQL_ROOT_PASSWORD=g2', ''].join('\n'), { mode: 0o600 });
+    fs.writeFileSync(
+      site,
+      [
+        'DOMAIN_NAME=example.com',
+        'OPERATOR_NOTE="$HOME/notes"',
+        'DUPLICITY_BACKUP_PASSPHRASE=pa$word',
+        'GHOST_MYSQL_PASSWORD=g1',
+        'GHOST_MYSQL_ROOT_PASSWORD=g2',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
     try {
       loadSiteConfig(new SsPaths(root), 'example.com');
       assert.fail('expected a ConfigError');
     } catch (err) {
       assert.ok(err instanceof ConfigError, String(err));
       assert.equal(err.exitCode, 2);
-      assert.deepEqual(err.problems.map((p) => [p.key, p.line]), [['DUPLICITY_BACKUP_PASSPHRASE', 3]]);
-      assert.match(err.message, /site\.conf: DUPLICITY_BACKUP_PASSPHRASE: line 3: bash, which ss reads this file with, would expand a \$variable/);
+      assert.deepEqual(
+        err.problems.map((p) => [p.key, p.line]),
+        [['DUPLICITY_BACKUP_PASSPHRASE', 3]],
+      );
+      assert.match(
+        err.message,
+        /site\.conf: DUPLICITY_BACKUP_PASSPHRASE: line 3: bash, which ss reads this file with, would expand a \$variable/,
+      );
       assert.ok(!err.message.includes('pa$word'));
     }
   });

@@ -43,7 +43,10 @@ after(() => temps.forEach((t) => fs.rmSync(t, { recursive: true, force: true }))
 function copyTree(rel: string): SsPaths {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ssw-config-'));
   temps.push(root);
-  fs.cpSync(path.join(fixturesDir(), rel), root, { recursive: true, filter: (src) => path.basename(src) !== 'expected.json' });
+  fs.cpSync(path.join(fixturesDir(), rel), root, {
+    recursive: true,
+    filter: (src) => path.basename(src) !== 'expected.json',
+  });
   return new SsPaths(root);
 }
 
@@ -83,15 +86,28 @@ describe('config corpus: valid trees', () => {
     assert.equal(p.instanceType, 'container');
     assert.equal(p.baseImage, 'ss-docker-bookworm');
     // MACs are normalised to lowercase; the operator's sizes win over the chain defaults.
-    assert.deepEqual(p.www, { macAddress: '00:16:3e:aa:bb:01', cpuCount: 6, memoryMb: 8192, disksGb: { ssdata: 100, backup: 40, docker: 1000 } });
-    assert.deepEqual(p.btcpayserver, { macAddress: '00:16:3e:aa:bb:02', cpuCount: 4, memoryMb: 4096, disksGb: { ssdata: 30, backup: 30, docker: 250 } });
+    assert.deepEqual(p.www, {
+      macAddress: '00:16:3e:aa:bb:01',
+      cpuCount: 6,
+      memoryMb: 8192,
+      disksGb: { ssdata: 100, backup: 40, docker: 1000 },
+    });
+    assert.deepEqual(p.btcpayserver, {
+      macAddress: '00:16:3e:aa:bb:02',
+      cpuCount: 4,
+      memoryMb: 4096,
+      disksGb: { ssdata: 30, backup: 30, docker: 250 },
+    });
     assert.deepEqual(p.lnplayserver, { cpuCount: 4, memoryMb: 4096 });
     assert.equal(p.images.ghost, 'ghost:5.104.1');
     assert.deepEqual(p.proxyPorts, { http: 80, https: 8443 }, 'PROXY_HTTPS_PORT set, PROXY_HTTP_PORT by default');
     assert.equal(p.images.nginx, 'registry.example.net:5000/library/nginx:1.27.4');
     assert.equal(p.images.nextcloud, 'nextcloud:25.0.4');
     assert.ok(!('MY_NOTE' in p) && !JSON.stringify(cfg).includes('never evaluated'));
-    assert.ok(!JSON.stringify(cfg.remote).includes('not-used-by-ssw'), 'LXD_REMOTE_PASSWORD is not part of RemoteConfig');
+    assert.ok(
+      !JSON.stringify(cfg.remote).includes('not-used-by-ssw'),
+      'LXD_REMOTE_PASSWORD is not part of RemoteConfig',
+    );
 
     assert.deepEqual(
       cfg.sites.map((s) => s.domain),
@@ -157,7 +173,11 @@ describe('config corpus: valid trees', () => {
       nostrRelay: 'scsibug/nostr-rs-relay:0.9.0',
     });
     for (const [name, image] of Object.entries(p.images)) {
-      assert.match(image, /:[0-9][A-Za-z0-9_.-]*$/, `the default ${name} image is pinned to a version tag, not :latest`);
+      assert.match(
+        image,
+        /:[0-9][A-Za-z0-9_.-]*$/,
+        `the default ${name} image is pinned to a version tag, not :latest`,
+      );
     }
     const [site] = cfg.sites;
     assert.deepEqual(site.languageCodes, ['en']);
@@ -187,7 +207,10 @@ describe('config corpus: valid trees', () => {
 
   test('DEPLOYMENT_STRING tolerates blanks around commas', () => {
     const paths = copyTree('valid/minimal');
-    fs.writeFileSync(paths.remoteConf('home'), 'DEPLOYMENT_STRING="(intranet|regtest), (public|mainnet) ,(lab|signet)"\n');
+    fs.writeFileSync(
+      paths.remoteConf('home'),
+      'DEPLOYMENT_STRING="(intranet|regtest), (public|mainnet) ,(lab|signet)"\n',
+    );
     assert.deepEqual(loadRemoteConfig(paths, 'home').deployments, [
       { deployment: 'intranet', chain: 'regtest' },
       { deployment: 'public', chain: 'mainnet' },
@@ -195,20 +218,31 @@ describe('config corpus: valid trees', () => {
     ]);
   });
 
-  test('a fixed instance address only on DATA_PLANE_NETWORK: elsewhere the LAN\'s DHCP reservation is the way, and the error says so', () => {
+  test("a fixed instance address only on DATA_PLANE_NETWORK: elsewhere the LAN's DHCP reservation is the way, and the error says so", () => {
     const paths = copyTree('valid/minimal');
     fs.appendFileSync(paths.projectConf('intranet'), '\nWWW_SERVER_IPV4_ADDRESS=10.0.0.20\n');
-    assert.throws(() => loadDeploymentConfig(paths, { remote: 'home', deployment: 'intranet' }), (err: Error) => {
-      assert.match(err.message, /WWW_SERVER_IPV4_ADDRESS.*DATA_PLANE_NETWORK.*reserve this address/s);
-      return true;
-    });
+    assert.throws(
+      () => loadDeploymentConfig(paths, { remote: 'home', deployment: 'intranet' }),
+      (err: Error) => {
+        assert.match(err.message, /WWW_SERVER_IPV4_ADDRESS.*DATA_PLANE_NETWORK.*reserve this address/s);
+        return true;
+      },
+    );
     fs.appendFileSync(paths.remoteConf('home'), '\nDATA_PLANE_NETWORK=lxdbr0\n');
-    assert.equal(loadDeploymentConfig(paths, { remote: 'home', deployment: 'intranet' }).project.www.ipv4Address, '10.0.0.20');
+    assert.equal(
+      loadDeploymentConfig(paths, { remote: 'home', deployment: 'intranet' }).project.www.ipv4Address,
+      '10.0.0.20',
+    );
   });
 
   test('CRLF files load like LF files', () => {
     const paths = copyTree('valid/full');
-    for (const file of [paths.remoteConf('home'), paths.projectConf('public'), paths.siteConf('example.com'), paths.siteConf('example.org')]) {
+    for (const file of [
+      paths.remoteConf('home'),
+      paths.projectConf('public'),
+      paths.siteConf('example.com'),
+      paths.siteConf('example.org'),
+    ]) {
       fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/\n/g, '\r\n'));
     }
     const crlf = loadDeploymentConfig(paths, { remote: 'home', deployment: 'public' });
@@ -224,7 +258,9 @@ describe('config corpus: invalid trees', () => {
 
     test(`${name}: reports exactly the expected problems, all at once`, () => {
       const paths = copyTree(path.join('invalid', name));
-      const err = catchConfigError(() => loadDeploymentConfig(paths, { remote: expected.remote, deployment: expected.deployment }));
+      const err = catchConfigError(() =>
+        loadDeploymentConfig(paths, { remote: expected.remote, deployment: expected.deployment }),
+      );
       assert.equal(err.exitCode, 2);
       const actual = err.problems.map((p) => ({ ...p, file: path.relative(paths.root, p.file) }));
       assertProblems(actual, expected.problems);
@@ -242,11 +278,16 @@ describe('config corpus: invalid trees', () => {
 });
 
 function assertProblems(actual: ConfigProblem[], expected: ExpectedProblem[]): void {
-  const render = (ps: Array<ConfigProblem | ExpectedProblem>) => ps.map((p) => `${p.file} ${p.key ?? '-'} ${p.line ?? '-'}: ${p.message}`).join('\n');
+  const render = (ps: Array<ConfigProblem | ExpectedProblem>) =>
+    ps.map((p) => `${p.file} ${p.key ?? '-'} ${p.line ?? '-'}: ${p.message}`).join('\n');
   const unmatched = [...actual];
   for (const e of expected) {
     const i = unmatched.findIndex(
-      (a) => a.file === e.file && a.key === e.key && (e.line === undefined || a.line === e.line) && a.message.includes(e.message),
+      (a) =>
+        a.file === e.file &&
+        a.key === e.key &&
+        (e.line === undefined || a.line === e.line) &&
+        a.message.includes(e.message),
     );
     assert.ok(i >= 0, `expected problem not reported:\n${render([e])}\nactual:\n${render(actual)}`);
     unmatched.splice(i, 1);

@@ -51,7 +51,13 @@ describe('parseConfFile', () => {
     const { values, problems } = parseConfFile('A="$(touch /tmp/ssw-pwned)"\nB=${HOME}\n', 'x.conf');
     assert.equal('A' in values, false);
     assert.equal('B' in values, false);
-    assert.deepEqual(problems.map((p) => [p.key, p.line]), [['A', 1], ['B', 2]]);
+    assert.deepEqual(
+      problems.map((p) => [p.key, p.line]),
+      [
+        ['A', 1],
+        ['B', 2],
+      ],
+    );
     assert.equal(fs.existsSync('/tmp/ssw-pwned'), false);
   });
 
@@ -87,8 +93,16 @@ describe('parseConfFile', () => {
     assert.deepEqual(
       problems.map((p) => [p.key, p.line, p.message]),
       [
-        ['A', 1, 'an unquoted value contains a blank (bash would end the value there and run the rest as a command); put the value in double quotes'],
-        ['E', 5, 'unexpected text after the closing quote (bash would run it as a command); put the whole value in quotes'],
+        [
+          'A',
+          1,
+          'an unquoted value contains a blank (bash would end the value there and run the rest as a command); put the value in double quotes',
+        ],
+        [
+          'E',
+          5,
+          'unexpected text after the closing quote (bash would run it as a command); put the whole value in quotes',
+        ],
       ],
     );
   });
@@ -96,7 +110,9 @@ describe('parseConfFile', () => {
   test('reports a quote that is never closed on the line that opened it', () => {
     const { values, problems } = parseConfFile('A=1\nB="open\nC=3\n', 'u.conf');
     assert.equal('C' in values, false, 'C=3 is inside the open quote');
-    assert.deepEqual(problems, [{ file: 'u.conf', key: 'B', line: 2, message: 'the " quote opened here is never closed' }]);
+    assert.deepEqual(problems, [
+      { file: 'u.conf', key: 'B', line: 2, message: 'the " quote opened here is never closed' },
+    ]);
   });
 
   test('handles an escaped double quote inside a double-quoted value', () => {

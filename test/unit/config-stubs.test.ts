@@ -82,14 +82,23 @@ describe('config stubs', () => {
     fs.mkdirSync(paths.remoteDir('home'), { recursive: true });
     fs.mkdirSync(paths.projectDir('public'), { recursive: true });
     fs.writeFileSync(paths.remoteConf('home'), 'DEPLOYMENT_STRING="(public|mainnet)"\n');
-    fs.writeFileSync(paths.projectConf('public'), 'PRIMARY_DOMAIN=example.com\nOTHER_SITES_LIST="example.org,example.net"\n');
+    fs.writeFileSync(
+      paths.projectConf('public'),
+      'PRIMARY_DOMAIN=example.com\nOTHER_SITES_LIST="example.org,example.net"\n',
+    );
 
     const err = catchError(ConfigStubWritten, () => loadDeploymentConfig(paths, TARGET));
-    assert.deepEqual(err.files, ['example.com', 'example.org', 'example.net'].map((d) => paths.siteConf(d)));
+    assert.deepEqual(
+      err.files,
+      ['example.com', 'example.org', 'example.net'].map((d) => paths.siteConf(d)),
+    );
     for (const f of err.files) assert.equal(mode(f), 0o600);
 
     const { sites } = loadDeploymentConfig(paths, TARGET);
-    assert.deepEqual(sites.map((s) => s.domain), ['example.com', 'example.org', 'example.net']);
+    assert.deepEqual(
+      sites.map((s) => s.domain),
+      ['example.com', 'example.org', 'example.net'],
+    );
     const secrets = sites.flatMap((s) => Object.values(s.secrets));
     assert.equal(secrets.length, 3 * 7);
     assert.equal(new Set(secrets).size, secrets.length, 'every secret is different');
@@ -107,12 +116,19 @@ describe('config stubs', () => {
     assert.deepEqual(err.files, [paths.projectConf('public')]);
     assert.equal(fs.readFileSync(paths.remoteConf('home'), 'utf8'), mine);
     // The problems of the files that did exist come along with the stub notice.
-    assert.deepEqual(err.problems.map((p) => p.key), ['DEPLOYMENT_STRING']);
+    assert.deepEqual(
+      err.problems.map((p) => p.key),
+      ['DEPLOYMENT_STRING'],
+    );
     assert.match(err.message, /DEPLOYMENT_STRING: expected a list of \(deployment\|chain\) entries/);
 
     const before = fs.readFileSync(paths.projectConf('public'), 'utf8');
     catchError(ConfigError, () => loadDeploymentConfig(paths, TARGET));
-    assert.equal(fs.readFileSync(paths.projectConf('public'), 'utf8'), before, 'a stub is written once, then left alone');
+    assert.equal(
+      fs.readFileSync(paths.projectConf('public'), 'utf8'),
+      before,
+      'a stub is written once, then left alone',
+    );
   });
 
   test('no stub is written for a domain from a key that has a problem', () => {
@@ -120,18 +136,30 @@ describe('config stubs', () => {
     fs.mkdirSync(paths.remoteDir('home'), { recursive: true });
     fs.mkdirSync(paths.projectDir('public'), { recursive: true });
     fs.writeFileSync(paths.remoteConf('home'), 'DEPLOYMENT_STRING="(public|mainnet)"\n');
-    fs.writeFileSync(paths.projectConf('public'), 'PRIMARY_DOMAIN=example.com\nOTHER_SITES_LIST=a.example.org#b\nWWW_SERVER_MAC_ADDRESS=zz\n');
+    fs.writeFileSync(
+      paths.projectConf('public'),
+      'PRIMARY_DOMAIN=example.com\nOTHER_SITES_LIST=a.example.org#b\nWWW_SERVER_MAC_ADDRESS=zz\n',
+    );
     const err = catchError(ConfigStubWritten, () => loadDeploymentConfig(paths, TARGET));
     assert.deepEqual(err.files, [paths.siteConf('example.com')]);
-    assert.deepEqual(err.problems.map((p) => p.key), ['OTHER_SITES_LIST', 'WWW_SERVER_MAC_ADDRESS']);
+    assert.deepEqual(
+      err.problems.map((p) => p.key),
+      ['OTHER_SITES_LIST', 'WWW_SERVER_MAC_ADDRESS'],
+    );
     assert.equal(fs.existsSync(paths.siteDir('a.example.org')), false);
   });
 
   test('the single-file loaders stub their own file', () => {
     const paths = emptyRoot();
-    assert.deepEqual(catchError(ConfigStubWritten, () => loadRemoteConfig(paths, 'home')).files, [paths.remoteConf('home')]);
-    assert.deepEqual(catchError(ConfigStubWritten, () => loadProjectConfig(paths, 'public')).files, [paths.projectConf('public')]);
-    assert.deepEqual(catchError(ConfigStubWritten, () => loadSiteConfig(paths, 'example.com')).files, [paths.siteConf('example.com')]);
+    assert.deepEqual(catchError(ConfigStubWritten, () => loadRemoteConfig(paths, 'home')).files, [
+      paths.remoteConf('home'),
+    ]);
+    assert.deepEqual(catchError(ConfigStubWritten, () => loadProjectConfig(paths, 'public')).files, [
+      paths.projectConf('public'),
+    ]);
+    assert.deepEqual(catchError(ConfigStubWritten, () => loadSiteConfig(paths, 'example.com')).files, [
+      paths.siteConf('example.com'),
+    ]);
     assert.equal(loadSiteConfig(paths, 'example.com').domain, 'example.com');
   });
 

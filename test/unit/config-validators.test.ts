@@ -20,8 +20,20 @@ describe('config validators', () => {
       assert.equal(isDomainName(ok), true, ok);
     }
     for (const bad of [
-      'localhost', 'Example.com', 'example.com.', '-a.example.com', 'a-.example.com', 'a_b.example.com',
-      'a..example.com', '10.0.0.1', '$(reboot).com', 'example.com;reboot', 'exa mple.com', '../etc', `${'a'.repeat(64)}.com`, '',
+      'localhost',
+      'Example.com',
+      'example.com.',
+      '-a.example.com',
+      'a-.example.com',
+      'a_b.example.com',
+      'a..example.com',
+      '10.0.0.1',
+      '$(reboot).com',
+      'example.com;reboot',
+      'exa mple.com',
+      '../etc',
+      `${'a'.repeat(64)}.com`,
+      '',
     ]) {
       assert.equal(isDomainName(bad), false, bad);
     }
@@ -38,7 +50,14 @@ describe('config validators', () => {
   test('isMacAddress accepts unicast colon notation in either case', () => {
     assert.equal(isMacAddress('00:16:3e:aa:bb:cc'), true);
     assert.equal(isMacAddress('00:16:3E:AA:BB:CC'), true);
-    for (const bad of ['zz', '00-16-3e-aa-bb-cc', '00:16:3e:aa:bb', '01:00:5e:00:00:01', '00:00:00:00:00:00', '00:16:3e:aa:bb:cc ']) {
+    for (const bad of [
+      'zz',
+      '00-16-3e-aa-bb-cc',
+      '00:16:3e:aa:bb',
+      '01:00:5e:00:00:01',
+      '00:00:00:00:00:00',
+      '00:16:3e:aa:bb:cc ',
+    ]) {
       assert.equal(isMacAddress(bad), false, bad);
     }
   });
@@ -84,12 +103,16 @@ describe('config validators', () => {
       (err: unknown) =>
         err instanceof UserError &&
         err.exitCode === 2 &&
-        err.message === 'The deployment name must be a name of lowercase letters, digits and "-" (1-63 characters, not starting with "-"), got "Pub lic".',
+        err.message ===
+          'The deployment name must be a name of lowercase letters, digits and "-" (1-63 characters, not starting with "-"), got "Pub lic".',
     );
   });
 
   test('validateDomainName returns a valid domain and throws a UserError otherwise', () => {
     assert.equal(validateDomainName('example.com'), 'example.com');
-    assert.throws(() => validateDomainName('example.com/../x'), /The domain must be a lowercase domain name like example\.com/);
+    assert.throws(
+      () => validateDomainName('example.com/../x'),
+      /The domain must be a lowercase domain name like example\.com/,
+    );
   });
 });

@@ -15,7 +15,13 @@ import { appliedState, deploymentConfig as config } from '../fixtures/deployment
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAbcdefghijklmnopqrstuvwxyz0123456789ABCDEFG operator@mgmt';
 
-const facts: RemoteFacts = { dataPlaneInterface: 'eno1', hasOvn: false, cloudInitKeys: 'cloud-init', bridgeSubnet: '10.151.7.1/24', sshPublicKey: KEY };
+const facts: RemoteFacts = {
+  dataPlaneInterface: 'eno1',
+  hasOvn: false,
+  cloudInitKeys: 'cloud-init',
+  bridgeSubnet: '10.151.7.1/24',
+  sshPublicKey: KEY,
+};
 const NOW = new Date('2026-11-22T12:00:00Z');
 
 function emptyCurrent(): CurrentDeployment {
@@ -23,14 +29,20 @@ function emptyCurrent(): CurrentDeployment {
 }
 
 describe('desired deployment', () => {
-  test("names follow ss: instance and profile www-example-com, volumes <role>-docker/-ss-data/-backup, a bridge per deployment", () => {
+  test('names follow ss: instance and profile www-example-com, volumes <role>-docker/-ss-data/-backup, a bridge per deployment', () => {
     const d = desiredDeployment(config(), facts, { now: NOW });
-    assert.deepEqual(d.instances.map((i) => i.name), ['www-example-com', 'btcpayserver-example-com']);
-    assert.deepEqual(d.instances[0]!.volumes.map((v) => [v.name, v.contentType, v.sizeGb, v.path]), [
-      ['www-docker', 'block', 30, undefined],
-      ['www-ss-data', 'filesystem', 20, '/home/ubuntu/ss-data'],
-      ['www-backup', 'filesystem', 50, '/home/ubuntu/backups'],
-    ]);
+    assert.deepEqual(
+      d.instances.map((i) => i.name),
+      ['www-example-com', 'btcpayserver-example-com'],
+    );
+    assert.deepEqual(
+      d.instances[0]!.volumes.map((v) => [v.name, v.contentType, v.sizeGb, v.path]),
+      [
+        ['www-docker', 'block', 30, undefined],
+        ['www-ss-data', 'filesystem', 20, '/home/ubuntu/ss-data'],
+        ['www-backup', 'filesystem', 50, '/home/ubuntu/backups'],
+      ],
+    );
     assert.equal(d.network.name, 'ss-public');
     assert.equal(d.network.type, 'bridge');
     assert.equal(d.network.project, 'default');
@@ -44,14 +56,27 @@ describe('desired deployment', () => {
 
   test('OVN when the remote has it, as ss (ss-ovn in the project, uplink lxdbr1)', () => {
     const d = desiredDeployment(config(), { ...facts, hasOvn: true }, { now: NOW });
-    assert.deepEqual({ name: d.network.name, type: d.network.type, project: d.network.project, uplink: d.network.config.network }, { name: 'ss-ovn', type: 'ovn', project: 'public', uplink: 'lxdbr1' });
+    assert.deepEqual(
+      { name: d.network.name, type: d.network.type, project: d.network.project, uplink: d.network.config.network },
+      { name: 'ss-ovn', type: 'ovn', project: 'public', uplink: 'lxdbr1' },
+    );
   });
 
   test('instances without a MAC are not deployed; --skip-* leaves a configured one out and says so', () => {
-    const d = desiredDeployment(config({ btcpayserver: { cpuCount: 2, memoryMb: 2048, disksGb: { ssdata: 1, backup: 1, docker: 1 } } }), facts, { now: NOW });
-    assert.deepEqual(d.instances.map((i) => i.role), ['www']);
+    const d = desiredDeployment(
+      config({ btcpayserver: { cpuCount: 2, memoryMb: 2048, disksGb: { ssdata: 1, backup: 1, docker: 1 } } }),
+      facts,
+      { now: NOW },
+    );
+    assert.deepEqual(
+      d.instances.map((i) => i.role),
+      ['www'],
+    );
     const s = desiredDeployment(config(), facts, { now: NOW, skip: { www: true } });
-    assert.deepEqual(s.instances.map((i) => i.role), ['btcpayserver']);
+    assert.deepEqual(
+      s.instances.map((i) => i.role),
+      ['btcpayserver'],
+    );
     assert.deepEqual(s.skipped, ['www']);
   });
 
@@ -78,11 +103,21 @@ describe('profiles and cloud-init', () => {
     const p = www.profile;
     assert.equal(p.config['limits.cpu'], '4');
     assert.equal(p.config['limits.memory'], '4096MB');
-    assert.deepEqual(p.devices.enp5s0, { type: 'nic', nictype: 'macvlan', parent: 'eno1', hwaddr: '00:16:3e:aa:bb:01' });
+    assert.deepEqual(p.devices.enp5s0, {
+      type: 'nic',
+      nictype: 'macvlan',
+      parent: 'eno1',
+      hwaddr: '00:16:3e:aa:bb:01',
+    });
     assert.deepEqual(p.devices.enp6s0, { type: 'nic', network: 'ss-public' });
     assert.deepEqual(p.devices.config, { type: 'disk', source: 'cloud-init:config' });
     assert.deepEqual(p.devices.docker, { type: 'disk', pool: 'ss-base', source: 'www-docker' });
-    assert.deepEqual(p.devices['ss-data'], { type: 'disk', pool: 'ss-base', source: 'www-ss-data', path: '/home/ubuntu/ss-data' });
+    assert.deepEqual(p.devices['ss-data'], {
+      type: 'disk',
+      pool: 'ss-base',
+      source: 'www-ss-data',
+      path: '/home/ubuntu/ss-data',
+    });
     assert.ok(!('security.nesting' in p.config));
 
     const vendor = p.config['cloud-init.vendor-data']!;
@@ -94,7 +129,11 @@ describe('profiles and cloud-init', () => {
     assert.deepEqual(doc.mounts, [['sdb', '/var/lib/docker']]);
     const net = parse(p.config['cloud-init.network-config']!);
     assert.deepEqual(net.ethernets.enp5s0.match, { macaddress: '00:16:3e:aa:bb:01' });
-    assert.equal(net.ethernets.enp6s0['dhcp4-overrides']['use-routes'], false, 'no default route through the internal network');
+    assert.equal(
+      net.ethernets.enp6s0['dhcp4-overrides']['use-routes'],
+      false,
+      'no default route through the internal network',
+    );
   });
 
   test('a container: nesting for Docker, NICs named inside, docker volume as a directory, no config drive; a named bridge instead of macvlan', () => {
@@ -102,15 +141,31 @@ describe('profiles and cloud-init', () => {
     const www = desiredDeployment(c, { ...facts, cloudInitKeys: 'user' }, { now: NOW }).instances[0]!;
     const p = www.profile;
     assert.equal(p.config['security.nesting'], 'true');
-    assert.deepEqual(p.devices.enp5s0, { type: 'nic', network: 'sswtestbr0', hwaddr: '00:16:3e:aa:bb:01', name: 'enp5s0' });
+    assert.deepEqual(p.devices.enp5s0, {
+      type: 'nic',
+      network: 'sswtestbr0',
+      hwaddr: '00:16:3e:aa:bb:01',
+      name: 'enp5s0',
+    });
     assert.equal(p.devices.enp6s0!.name, 'enp6s0');
     assert.equal(p.devices.config, undefined);
-    assert.deepEqual(p.devices.docker, { type: 'disk', pool: 'ss-base', source: 'www-docker', path: '/var/lib/docker' });
+    assert.deepEqual(p.devices.docker, {
+      type: 'disk',
+      pool: 'ss-base',
+      source: 'www-docker',
+      path: '/var/lib/docker',
+    });
     assert.ok('user.vendor-data' in p.config && !('cloud-init.vendor-data' in p.config), 'LXD 5.0 reads user.* keys');
     assert.equal(parse(p.config['user.vendor-data']!).mounts, undefined);
     // A fixed address on the bridge: LXD's DHCP reserves it for the MAC.
-    const fixed = config({ instanceType: 'container', www: { ...c.project.www, ipv4Address: '10.123.45.50' } }, { dataPlaneNetwork: 'sswtestbr0' });
-    assert.equal(desiredDeployment(fixed, facts, { now: NOW }).instances[0]!.profile.devices.enp5s0!['ipv4.address'], '10.123.45.50');
+    const fixed = config(
+      { instanceType: 'container', www: { ...c.project.www, ipv4Address: '10.123.45.50' } },
+      { dataPlaneNetwork: 'sswtestbr0' },
+    );
+    assert.equal(
+      desiredDeployment(fixed, facts, { now: NOW }).instances[0]!.profile.devices.enp5s0!['ipv4.address'],
+      '10.123.45.50',
+    );
   });
 
   test('the key is YAML-quoted, so a comment with YAML syntax cannot change the document', () => {
@@ -129,7 +184,10 @@ describe('plan', () => {
     assert.ok(!plan.empty);
     assert.deepEqual(plan.conflicts, []);
     assert.ok(plan.items.every((x) => x.action === 'create'));
-    assert.deepEqual([...new Set(plan.items.map((x) => x.kind))], ['project', 'network', 'image', 'profile', 'volume', 'instance']);
+    assert.deepEqual(
+      [...new Set(plan.items.map((x) => x.kind))],
+      ['project', 'network', 'image', 'profile', 'volume', 'instance'],
+    );
     assert.equal(plan.items.filter((x) => x.kind === 'volume').length, 6);
   });
 
@@ -146,10 +204,13 @@ describe('plan', () => {
     cur.profiles['www-example-com']!.config['limits.memory'] = '2048MB';
     cur.instances['btcpayserver-example-com']!.status = 'Stopped';
     const changes = planDeployment(d, cur).items.filter((x) => x.action !== 'keep');
-    assert.deepEqual(changes.map((x) => [x.kind, x.name, x.action, x.details]), [
-      ['profile', 'www-example-com', 'change', ['limits.memory: changed']],
-      ['instance', 'btcpayserver-example-com', 'change', ['start (stopped)']],
-    ]);
+    assert.deepEqual(
+      changes.map((x) => [x.kind, x.name, x.action, x.details]),
+      [
+        ['profile', 'www-example-com', 'change', ['limits.memory: changed']],
+        ['instance', 'btcpayserver-example-com', 'change', ['start (stopped)']],
+      ],
+    );
   });
 
   test('volumes grow, never shrink', () => {
@@ -157,7 +218,11 @@ describe('plan', () => {
     const cur = appliedState(d);
     cur.volumes['www-ss-data']!.sizeBytes = 10e9;
     cur.volumes['www-backup']!.sizeBytes = 80e9;
-    const byName = Object.fromEntries(planDeployment(d, cur).items.filter((x) => x.kind === 'volume').map((x) => [x.name, x]));
+    const byName = Object.fromEntries(
+      planDeployment(d, cur)
+        .items.filter((x) => x.kind === 'volume')
+        .map((x) => [x.name, x]),
+    );
     assert.equal(byName['www-ss-data']!.action, 'change');
     assert.deepEqual(byName['www-ss-data']!.details, ['grow 10GB -> 20GB']);
     assert.equal(byName['www-backup']!.action, 'keep');
@@ -167,15 +232,32 @@ describe('plan', () => {
   test('an instance the config dropped is deleted (its volumes kept); a skipped one is kept', () => {
     const d = desiredDeployment(config(), facts, { now: NOW });
     const cur = appliedState(d);
-    const dropped = desiredDeployment(config({ btcpayserver: { cpuCount: 2, memoryMb: 2048, disksGb: { ssdata: 1, backup: 1, docker: 1 } } }), facts, { now: NOW });
+    const dropped = desiredDeployment(
+      config({ btcpayserver: { cpuCount: 2, memoryMb: 2048, disksGb: { ssdata: 1, backup: 1, docker: 1 } } }),
+      facts,
+      { now: NOW },
+    );
     const plan = planDeployment(dropped, cur);
     const del = plan.items.filter((x) => x.action === 'delete');
-    assert.deepEqual(del.map((x) => [x.kind, x.name]), [['instance', 'btcpayserver-example-com'], ['profile', 'btcpayserver-example-com']]);
-    assert.ok(plan.items.filter((x) => x.kind === 'volume' && x.name.startsWith('btcpayserver-')).every((x) => x.action === 'keep'));
+    assert.deepEqual(
+      del.map((x) => [x.kind, x.name]),
+      [
+        ['instance', 'btcpayserver-example-com'],
+        ['profile', 'btcpayserver-example-com'],
+      ],
+    );
+    assert.ok(
+      plan.items
+        .filter((x) => x.kind === 'volume' && x.name.startsWith('btcpayserver-'))
+        .every((x) => x.action === 'keep'),
+    );
 
     const skipped = planDeployment(desiredDeployment(config(), facts, { now: NOW, skip: { btcpayserver: true } }), cur);
     assert.ok(skipped.empty);
-    assert.deepEqual(skipped.items.find((x) => x.name === 'btcpayserver-example-com' && x.kind === 'instance')?.details, ['skipped by --skip-*']);
+    assert.deepEqual(
+      skipped.items.find((x) => x.name === 'btcpayserver-example-com' && x.kind === 'instance')?.details,
+      ['skipped by --skip-*'],
+    );
   });
 
   test('conflicts no change can fix: an instance of the other type, a volume of the wrong kind', () => {

@@ -12,12 +12,14 @@ const frame = (stream: 1 | 2, text: string): Buffer => {
   return Buffer.concat([header, payload]);
 };
 
-test('exec output is the frames\' payloads, whatever the sizes\' bytes look like', () => {
+test("exec output is the frames' payloads, whatever the sizes' bytes look like", () => {
   // 16 bytes (0x10) and 65 bytes (0x41, "A"): size bytes an old "strip control bytes" kept.
   const a = 'nginx: [emerg] x\n';
   const b = `${'y'.repeat(64)}\n`;
   assert.equal(a.length, 17);
-  const out = demuxDockerStream(Buffer.concat([frame(2, a.slice(0, 16)), frame(2, a.slice(16)), frame(1, b)])).toString('utf8');
+  const out = demuxDockerStream(Buffer.concat([frame(2, a.slice(0, 16)), frame(2, a.slice(16)), frame(1, b)])).toString(
+    'utf8',
+  );
   assert.equal(out, a + b);
 });
 

@@ -79,9 +79,12 @@ test('the check itself catches a type outside the catalog, raised or compared', 
       "throw ApplicationFailure.nonRetryable('x', 'SswConfigError');",
     ].join('\n'),
   );
-  assert.deepEqual(problemsIn(bad).map((p) => p.replace(/^.*bad\.ts:/, '')), [
-    "1: raises type 'NotListed', which common/failure-types.ts does not list",
-    "2: raises type 'AlsoNotListed', which common/failure-types.ts does not list",
-    "3: names failure type 'SswMadeUp', which common/failure-types.ts does not list",
-  ]);
+  assert.deepEqual(
+    problemsIn(bad).map((p) => p.replace(/^.*bad\.ts:/, '')),
+    [
+      "1: raises type 'NotListed', which common/failure-types.ts does not list",
+      "2: raises type 'AlsoNotListed', which common/failure-types.ts does not list",
+      "3: names failure type 'SswMadeUp', which common/failure-types.ts does not list",
+    ],
+  );
 });

@@ -12,7 +12,8 @@ import { isFailure } from '../helpers/failures';
 const env = (heartbeatTimeoutMs?: number) => new MockActivityEnvironment({ heartbeatTimeoutMs });
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Resolves when `signal` aborts, like a request on a dead connection that only an abort ends. */
-const untilAborted = (signal: AbortSignal) => new Promise<never>((_r, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+const untilAborted = (signal: AbortSignal) =>
+  new Promise<never>((_r, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
 
 describe('withProgress', () => {
   test('the stall limit is three quarters of the heartbeat timeout (half a second at least), a minute without one', () => {
@@ -27,12 +28,20 @@ describe('withProgress', () => {
     e.on('heartbeat', (d: unknown) => beats.push(d));
     let aborts = 0;
     const run = e.run(() =>
-      withProgress('copying x', { bytesDone: 0 }, async (step) => {
-        step.progress({ bytesDone: 10 });
-        return untilAborted(step.signal);
-      }, { onAbort: (why) => (why === 'stalled' ? aborts++ : undefined) }),
+      withProgress(
+        'copying x',
+        { bytesDone: 0 },
+        async (step) => {
+          step.progress({ bytesDone: 10 });
+          return untilAborted(step.signal);
+        },
+        { onAbort: (why) => (why === 'stalled' ? aborts++ : undefined) },
+      ),
     );
-    await assert.rejects(run, isFailure(FailureType.Stalled, false, /copying x made no progress for 0\.5 s \(last: \{"bytesDone":10\}\)/));
+    await assert.rejects(
+      run,
+      isFailure(FailureType.Stalled, false, /copying x made no progress for 0\.5 s \(last: \{"bytesDone":10\}\)/),
+    );
     assert.equal(aborts, 1, 'the step was torn down once');
     assert.deepEqual(beats, [{ bytesDone: 0 }, { bytesDone: 10 }], 'no heartbeat while nothing moved');
   });
@@ -57,24 +66,32 @@ describe('withProgress', () => {
       asked++;
       if (!answering) return untilAborted(signal);
     };
-    const quiet = await env(200).run(() => withProgress('silent command', {}, (step) => step.whileQuiet(() => tick(600).then(() => 'ok')), { probe }));
+    const quiet = await env(200).run(() =>
+      withProgress('silent command', {}, (step) => step.whileQuiet(() => tick(600).then(() => 'ok')), { probe }),
+    );
     assert.equal(quiet, 'ok');
     assert.ok(asked > 1, 'the probe was asked during the quiet phase');
 
     const run = env(200).run(() =>
-      withProgress('silent command', {}, (step) =>
-        step.whileQuiet(async () => {
-          await tick(300);
-          answering = false; // the connection froze
-          return untilAborted(step.signal);
-        }),
-      { probe }),
+      withProgress(
+        'silent command',
+        {},
+        (step) =>
+          step.whileQuiet(async () => {
+            await tick(300);
+            answering = false; // the connection froze
+            return untilAborted(step.signal);
+          }),
+        { probe },
+      ),
     );
     await assert.rejects(run, isFailure(FailureType.Stalled, false, /silent command made no progress/));
   });
 
   test('outside a quiet phase the probe does not count: a transfer must move bytes', async () => {
-    const run = env(200).run(() => withProgress('transfer', {}, (step) => untilAborted(step.signal), { probe: async () => undefined }));
+    const run = env(200).run(() =>
+      withProgress('transfer', {}, (step) => untilAborted(step.signal), { probe: async () => undefined }),
+    );
     await assert.rejects(run, isFailure(FailureType.Stalled, false));
   });
 
@@ -86,7 +103,9 @@ describe('withProgress', () => {
   test('cancellation reaches the step through its signal and ends as CancelledFailure', async () => {
     const e = env(10_000);
     const why: string[] = [];
-    const run = e.run(() => withProgress('long', {}, (step) => untilAborted(step.signal), { onAbort: (w) => why.push(w) }));
+    const run = e.run(() =>
+      withProgress('long', {}, (step) => untilAborted(step.signal), { onAbort: (w) => why.push(w) }),
+    );
     setImmediate(() => e.cancel());
     await assert.rejects(run, (err: unknown) => err instanceof CancelledFailure);
     assert.deepEqual(why, ['cancelled']);
@@ -112,7 +131,10 @@ describe('pollBeating and whileBeating', () => {
 
   test('a poll that gives up fails with its own failure; a cancelled one ends as CancelledFailure', async () => {
     const giveUp = async () => Promise.reject(new Error('limit'));
-    await assert.rejects(env().run(() => pollBeating(giveUp, { details: () => 0, firstGapMs: 1, maxGapMs: 1 })), /limit/);
+    await assert.rejects(
+      env().run(() => pollBeating(giveUp, { details: () => 0, firstGapMs: 1, maxGapMs: 1 })),
+      /limit/,
+    );
     const e = env();
     const run = e.run(() => pollBeating(async () => undefined, { details: () => 0, firstGapMs: 10, maxGapMs: 10 }));
     setImmediate(() => e.cancel());
@@ -124,13 +146,22 @@ describe('pollBeating and whileBeating', () => {
     const e = env();
     e.on('heartbeat', (d: unknown) => beats.push(d));
     let waited = 0;
-    await e.run(() => whileBeating(() => ({ waited }), async () => {
-      while (beats.length < 3) {
-        waited++;
-        await tick(5);
-      }
-    }, 5));
+    await e.run(() =>
+      whileBeating(
+        () => ({ waited }),
+        async () => {
+          while (beats.length < 3) {
+            waited++;
+            await tick(5);
+          }
+        },
+        5,
+      ),
+    );
     assert.equal((beats[0] as { waited: number }).waited, 0);
-    assert.ok((beats.at(-1) as { waited: number }).waited > 0, `later beats say how far it got: ${JSON.stringify(beats)}`);
+    assert.ok(
+      (beats.at(-1) as { waited: number }).waited > 0,
+      `later beats say how far it got: ${JSON.stringify(beats)}`,
+    );
   });
 });

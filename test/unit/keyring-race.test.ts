@@ -11,7 +11,10 @@ const keyringModule = require.resolve('../../common/codec/keyring');
 
 function keyIdFromChild(file: string, at: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', `const k = require(${JSON.stringify(keyringModule)}); while (Date.now() < ${at}); process.stdout.write(k.loadOrCreateKeyring(${JSON.stringify(file)}).current.id)`]);
+    const child = spawn(process.execPath, [
+      '-e',
+      `const k = require(${JSON.stringify(keyringModule)}); while (Date.now() < ${at}); process.stdout.write(k.loadOrCreateKeyring(${JSON.stringify(file)}).current.id)`,
+    ]);
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`child exited ${code}`))));
@@ -26,6 +29,7 @@ test('concurrent first use creates one key that every process uses', async () =>
     const ids = await Promise.all(Array.from({ length: 6 }, () => keyIdFromChild(file, at)));
     const onDisk = loadOrCreateKeyring(file);
     assert.equal(onDisk.all.size, 1, 'exactly one key was written');
-    for (const id of ids) assert.equal(id, onDisk.current.id, `round ${round}: a process used a key that is not in the file`);
+    for (const id of ids)
+      assert.equal(id, onDisk.current.id, `round ${round}: a process used a key that is not in the file`);
   }
 });

@@ -29,7 +29,10 @@ test('a workflow importing an activity value is refused; an activity type is all
     'workflows/planted.ts',
     `import { createActivities } from '../activities';\nexport const y = createActivities;\n`,
   );
-  assert.ok(value.some((h) => h.includes('activity types only')), value.join('; '));
+  assert.ok(
+    value.some((h) => h.includes('activity types only')),
+    value.join('; '),
+  );
   const typeOnly = await rulesHit(
     'workflows/planted.ts',
     `import type { SswActivities } from '../activities';\nexport type Y = SswActivities;\n`,
@@ -38,10 +41,16 @@ test('a workflow importing an activity value is refused; an activity type is all
 });
 
 test('the same Node import outside workflows/ is fine', async () => {
-  assert.deepEqual(await rulesHit('activities/planted.ts', `import * as fs from 'node:fs';\nexport const y = fs;\n`), []);
+  assert.deepEqual(
+    await rulesHit('activities/planted.ts', `import * as fs from 'node:fs';\nexport const y = fs;\n`),
+    [],
+  );
 });
 
 test('lines over 120 characters are reported', async () => {
   const hits = await rulesHit('common/planted.ts', `// ${'x'.repeat(130)}\nexport const y = 1;\n`);
-  assert.ok(hits.some((h) => h.startsWith('max-len')), hits.join('; '));
+  assert.ok(
+    hits.some((h) => h.startsWith('max-len')),
+    hits.join('; '),
+  );
 });

@@ -27,7 +27,9 @@ interface LockEntry {
 }
 
 test('every dependency and optional dependency of a locked package is in the lock file', () => {
-  const lock = JSON.parse(fs.readFileSync(path.join(repoRoot(), 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
+  const lock = JSON.parse(fs.readFileSync(path.join(repoRoot(), 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, LockEntry>;
+  };
   const missing: string[] = [];
   for (const [where, entry] of Object.entries(lock.packages)) {
     for (const name of Object.keys({ ...entry.dependencies, ...entry.optionalDependencies })) {
@@ -40,7 +42,8 @@ test('every dependency and optional dependency of a locked package is in the loc
         if (i < 0) break;
         base = base.slice(0, i).replace(/\/$/, '');
       }
-      if (!candidates.some((c) => c in lock.packages)) missing.push(`${name} (needed by ${where || 'the root package'})`);
+      if (!candidates.some((c) => c in lock.packages))
+        missing.push(`${name} (needed by ${where || 'the root package'})`);
     }
   }
   assert.deepEqual(missing, [], 'regenerate the lock file with npm install --package-lock-only');

@@ -8,7 +8,8 @@ import { tempSsRoot } from '../helpers/temporal';
 // /proc/net/tcp as Linux writes it: both ends of a loopback connection to port
 // 8888 (0x22B8) from port 40000 (0x9C40), plus a look-alike on another address.
 const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
-const row = (local: string, remote: string, uid: number) => `   0: ${local} ${remote} 01 00000000:00000000 00:00000000 00000000  ${uid}        0 12345 1 0000000000000000 20 4 30 10 -1\n`;
+const row = (local: string, remote: string, uid: number) =>
+  `   0: ${local} ${remote} 01 00000000:00000000 00:00000000 00000000  ${uid}        0 12345 1 0000000000000000 20 4 30 10 -1\n`;
 
 function procNet(tcp: string, tcp6 = HEADER): string {
   const dir = tempSsRoot('ssw-procnet-');

@@ -66,7 +66,8 @@ describe('the LXD client certificate', () => {
         `while (Date.now() < ${at}); m.loadOrCreateClientCert(new SsPaths(${JSON.stringify(root)})).then((c) => process.stdout.write(c.fingerprint));`;
       const fingerprints = await Promise.all(Array.from({ length: 4 }, () => runChild(script)));
       const onDisk = await loadOrCreateClientCert(new SsPaths(root));
-      for (const fp of fingerprints) assert.equal(fp, onDisk.fingerprint, `round ${round}: a process used a certificate that is not on disk`);
+      for (const fp of fingerprints)
+        assert.equal(fp, onDisk.fingerprint, `round ${round}: a process used a certificate that is not on disk`);
       const left = fs.readdirSync(path.join(root, 'keys')).sort();
       assert.deepEqual(left, ['lxd-client.crt', 'lxd-client.key'], 'no temporary files are left behind');
     }

@@ -58,16 +58,27 @@ describe('workflow identity', () => {
   test('a run is tagged with its operation, remote, and deployment or site when it has one', () => {
     const tags = (t: Parameters<typeof operationSearchAttributes>[1]) =>
       operationSearchAttributes('backup', t).map((p) => [p.key.name, p.value]);
-    const deployment = [['SsOperation', 'backup'], ['SsRemote', 'home'], ['SsDeployment', 'public']];
+    const deployment = [
+      ['SsOperation', 'backup'],
+      ['SsRemote', 'home'],
+      ['SsDeployment', 'public'],
+    ];
     assert.deepEqual(tags({ remote: 'home', deployment: 'public' }), deployment);
-    const site = [['SsOperation', 'backup'], ['SsRemote', 'h:22'], ['SsSite', 'example.com']];
+    const site = [
+      ['SsOperation', 'backup'],
+      ['SsRemote', 'h:22'],
+      ['SsSite', 'example.com'],
+    ];
     assert.deepEqual(tags({ remote: 'h:22', site: 'example.com' }), site);
   });
 });
 
 describe('ssw list query', () => {
   test('filters by validated names only', () => {
-    assert.equal(listQuery({ deployment: 'public', running: true }), 'SsDeployment = "public" AND ExecutionStatus = "Running"');
+    assert.equal(
+      listQuery({ deployment: 'public', running: true }),
+      'SsDeployment = "public" AND ExecutionStatus = "Running"',
+    );
     assert.equal(listQuery({ running: false }), '');
     assert.throws(() => listQuery({ deployment: 'x" OR 1=1', running: false }), /--deployment .* is not a valid name/);
   });
@@ -83,31 +94,57 @@ describe('embedded server argv', () => {
       codecEndpoint: 'http://127.0.0.1:8888',
     });
     assert.deepEqual(args, [
-      'server', 'start-dev',
-      '--ip', '127.0.0.1',
-      '--port', '7233',
-      '--db-filename', '/root/ss/temporal/temporal.db',
-      '--namespace', 'default',
-      '--log-level', 'warn',
-      '--sqlite-pragma', 'journal_mode=wal',
-      '--dynamic-config-value', 'history.transferProcessorMaxPollRPS=1000',
-      '--dynamic-config-value', 'history.timerProcessorMaxPollRPS=1000',
-      '--dynamic-config-value', 'history.visibilityProcessorMaxPollRPS=1000',
-      '--ui-ip', '127.0.0.1',
-      '--ui-port', '8233',
+      'server',
+      'start-dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      '7233',
+      '--db-filename',
+      '/root/ss/temporal/temporal.db',
+      '--namespace',
+      'default',
+      '--log-level',
+      'warn',
+      '--sqlite-pragma',
+      'journal_mode=wal',
+      '--dynamic-config-value',
+      'history.transferProcessorMaxPollRPS=1000',
+      '--dynamic-config-value',
+      'history.timerProcessorMaxPollRPS=1000',
+      '--dynamic-config-value',
+      'history.visibilityProcessorMaxPollRPS=1000',
+      '--ui-ip',
+      '127.0.0.1',
+      '--ui-port',
+      '8233',
       '--ui-disable-news-fetch',
-      '--ui-codec-endpoint', 'http://127.0.0.1:8888',
-      '--search-attribute', 'SsRemote=Keyword',
-      '--search-attribute', 'SsDeployment=Keyword',
-      '--search-attribute', 'SsOperation=Keyword',
-      '--search-attribute', 'SsSite=Keyword',
+      '--ui-codec-endpoint',
+      'http://127.0.0.1:8888',
+      '--search-attribute',
+      'SsRemote=Keyword',
+      '--search-attribute',
+      'SsDeployment=Keyword',
+      '--search-attribute',
+      'SsOperation=Keyword',
+      '--search-attribute',
+      'SsSite=Keyword',
     ]);
   });
 
   test('headless leaves out the UI and its codec endpoint', () => {
-    const args = devServerArgs({ binary: 't', dbFile: 'd', logFile: 'l', namespace: 'n', headless: true, codecEndpoint: 'http://x' });
+    const args = devServerArgs({
+      binary: 't',
+      dbFile: 'd',
+      logFile: 'l',
+      namespace: 'n',
+      headless: true,
+      codecEndpoint: 'http://x',
+    });
     assert.ok(args.includes('--headless'));
-    assert.ok(!args.includes('--ui-port') && !args.includes('--ui-codec-endpoint') && !args.includes('--ui-disable-news-fetch'));
+    assert.ok(
+      !args.includes('--ui-port') && !args.includes('--ui-codec-endpoint') && !args.includes('--ui-disable-news-fetch'),
+    );
   });
 
   test('a binary without --ui-disable-news-fetch (older than the UI news feed) is not given it', () => {
@@ -120,7 +157,7 @@ describe('the Web UI a link points at', () => {
   const paths = new SsPaths(fs.mkdtempSync(path.join(os.tmpdir(), 'ssw-ui-')));
   const noEnv = {};
 
-  test('the default server\'s default UI, until an embedded server records another port', () => {
+  test("the default server's default UI, until an embedded server records another port", () => {
     assert.equal(webUiBase(paths, '127.0.0.1:7233', noEnv), 'http://127.0.0.1:8233');
     writeServerRecord(paths, { address: '127.0.0.1:7233', webUi: 'http://127.0.0.1:9233' });
     assert.equal(webUiBase(paths, '127.0.0.1:7233', noEnv), 'http://127.0.0.1:9233');
@@ -134,6 +171,9 @@ describe('the Web UI a link points at', () => {
   });
 
   test('$SSW_UI_URL wins', () => {
-    assert.equal(webUiBase(paths, 'temporal.example.net:7233', { SSW_UI_URL: 'https://ui.example.net/' }), 'https://ui.example.net');
+    assert.equal(
+      webUiBase(paths, 'temporal.example.net:7233', { SSW_UI_URL: 'https://ui.example.net/' }),
+      'https://ui.example.net',
+    );
   });
 });

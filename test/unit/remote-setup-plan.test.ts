@@ -1,7 +1,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CurrentSetup, desiredSetup, planSetup, renderPreseed, SetupConflict } from '../../common/remote-setup';
-import { aptInstallArgv, grantSocketArgv, inspectArgv, installArgvs, missingPackages, parseFacts, refusalFor } from '../../activities/host/inspect';
+import {
+  aptInstallArgv,
+  grantSocketArgv,
+  inspectArgv,
+  installArgvs,
+  missingPackages,
+  parseFacts,
+  refusalFor,
+} from '../../activities/host/inspect';
 
 const opts = { mgmtIp: '192.0.2.10', apiPort: 8443, disk: '/dev/sdb', dataPlaneInterface: 'eno2' };
 
@@ -11,7 +19,17 @@ function provisioned(): CurrentSetup {
   return {
     serverConfig: { ...d.serverConfig, 'core.something_else': 'kept' },
     pools: { 'ss-base': { driver: 'zfs', config: { source: '/dev/sdb', 'zfs.pool_name': 'ss-base' } } },
-    networks: Object.fromEntries(d.networks.map((n) => [n.name, { type: 'bridge', managed: true, description: n.description, config: { ...n.config, 'ipv4.firewall': 'true', 'user.ssw.created': 'true' } }])),
+    networks: Object.fromEntries(
+      d.networks.map((n) => [
+        n.name,
+        {
+          type: 'bridge',
+          managed: true,
+          description: n.description,
+          config: { ...n.config, 'ipv4.firewall': 'true', 'user.ssw.created': 'true' },
+        },
+      ]),
+    ),
     defaultProfileDevices: { root: { path: '/', pool: 'ss-base', type: 'disk' }, eth0: { type: 'nic' } },
   };
 }
@@ -62,12 +80,21 @@ profiles:
     const described = { name: 'ss-base', description: 'Sovereign Stack storage (created by ssw)' };
     assert.deepEqual(desiredSetup({ ...opts, disk: 'dir' }).pool, { ...described, driver: 'dir', config: {} });
     assert.deepEqual(desiredSetup({ ...opts, disk: 'loop' }).pool, { ...described, driver: 'zfs', config: {} });
-    assert.equal(desiredSetup({ ...opts, mgmtIp: '2001:db8::1' }).serverConfig['core.https_address'], '[2001:db8::1]:8443');
+    assert.equal(
+      desiredSetup({ ...opts, mgmtIp: '2001:db8::1' }).serverConfig['core.https_address'],
+      '[2001:db8::1]:8443',
+    );
   });
 
   test('a bare LXD gets everything', () => {
-    const plan = planSetup({ serverConfig: {}, pools: {}, networks: {}, defaultProfileDevices: {} }, desiredSetup(opts));
-    assert.deepEqual(plan.map((c) => c.kind), ['server-config', 'create-pool', 'create-network', 'create-network', 'set-root-disk']);
+    const plan = planSetup(
+      { serverConfig: {}, pools: {}, networks: {}, defaultProfileDevices: {} },
+      desiredSetup(opts),
+    );
+    assert.deepEqual(
+      plan.map((c) => c.kind),
+      ['server-config', 'create-pool', 'create-network', 'create-network', 'set-root-disk'],
+    );
   });
 
   test('a provisioned host needs nothing (a re-run changes nothing), whatever else it has', () => {
@@ -100,9 +127,14 @@ profiles:
     const cur = provisioned();
     delete cur.networks.lxdbr0.config['user.ssw.created'];
     cur.networks.lxdbr0.description = 'made by lxd init';
-    assert.deepEqual(planSetup(cur, desiredSetup(opts)), [{ kind: 'update-network', name: 'lxdbr0', description: 'ss-config,eno2', config: {} }]);
+    assert.deepEqual(planSetup(cur, desiredSetup(opts)), [
+      { kind: 'update-network', name: 'lxdbr0', description: 'ss-config,eno2', config: {} },
+    ]);
     cur.networks.lxdbr0.config['ipv4.address'] = '10.132.47.1/24';
-    assert.throws(() => planSetup(cur, desiredSetup(opts)), /lxdbr0 exists but was not created by ssw and differs \(ipv4\.address is 10\.132\.47\.1\/24, ssw wants 10\.9\.9\.1\/24\)/);
+    assert.throws(
+      () => planSetup(cur, desiredSetup(opts)),
+      /lxdbr0 exists but was not created by ssw and differs \(ipv4\.address is 10\.132\.47\.1\/24, ssw wants 10\.9\.9\.1\/24\)/,
+    );
   });
 
   test('refuses to overwrite what is fixed at creation or not ours', () => {
@@ -128,7 +160,9 @@ describe('host inspection and install argv', () => {
   });
 
   test('facts parse from the script output', () => {
-    const f = parseFacts('uid=0\nsudo=0\nos_id=debian\nos_version_id=12\nlxd_path=/usr/bin/lxd\nlxd_version=5.0.2\nzfs=0\ndisk=1\niface=1\ndefault_iface=eth0\nmgmt_ip=127.0.0.1\nsocket=/var/lib/lxd/unix.socket\n');
+    const f = parseFacts(
+      'uid=0\nsudo=0\nos_id=debian\nos_version_id=12\nlxd_path=/usr/bin/lxd\nlxd_version=5.0.2\nzfs=0\ndisk=1\niface=1\ndefault_iface=eth0\nmgmt_ip=127.0.0.1\nsocket=/var/lib/lxd/unix.socket\n',
+    );
     assert.deepEqual(f.lxd, { path: '/usr/bin/lxd', version: '5.0.2' });
     assert.equal(f.incus, undefined);
     assert.equal(f.mgmtIp, '127.0.0.1');
@@ -139,27 +173,55 @@ describe('host inspection and install argv', () => {
     const f = parseFacts('uid=1000\nsudo=1\nzfs=0\n');
     assert.deepEqual(missingPackages(f, 'lxd', '/dev/sdb'), ['lxd', 'zfsutils-linux']);
     assert.deepEqual(missingPackages(f, 'incus', 'dir'), ['incus']);
-    assert.deepEqual(missingPackages({ ...f, lxd: { path: '/usr/bin/lxd', version: '5.0.2' }, zfs: true }, 'lxd', 'loop'), []);
-    assert.deepEqual(aptInstallArgv(f, ['lxd']), ['sudo', '-n', 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-q', '--no-install-recommends', 'lxd']);
+    assert.deepEqual(
+      missingPackages({ ...f, lxd: { path: '/usr/bin/lxd', version: '5.0.2' }, zfs: true }, 'lxd', 'loop'),
+      [],
+    );
+    assert.deepEqual(aptInstallArgv(f, ['lxd']), [
+      'sudo',
+      '-n',
+      'env',
+      'DEBIAN_FRONTEND=noninteractive',
+      'apt-get',
+      'install',
+      '-y',
+      '-q',
+      '--no-install-recommends',
+      'lxd',
+    ]);
     assert.deepEqual(aptInstallArgv({ uid: 0 }, ['lxd']).slice(0, 2), ['env', 'DEBIAN_FRONTEND=noninteractive']);
   });
 });
 
 describe('install and access commands', () => {
   test('Debian installs through apt; Ubuntu gets LXD as a snap and the rest through apt', () => {
-    assert.deepEqual(installArgvs({ uid: 0, osId: 'debian' }, ['lxd', 'zfsutils-linux']).map((a) => a.join(' ')), [
-      'env DEBIAN_FRONTEND=noninteractive apt-get update -q',
-      'env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends lxd zfsutils-linux',
-    ]);
-    assert.deepEqual(installArgvs({ uid: 1000, osId: 'ubuntu' }, ['lxd', 'zfsutils-linux']).map((a) => a.join(' ')), [
-      'sudo -n env DEBIAN_FRONTEND=noninteractive apt-get update -q',
-      'sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends zfsutils-linux',
-      'sudo -n snap install lxd',
-    ]);
+    assert.deepEqual(
+      installArgvs({ uid: 0, osId: 'debian' }, ['lxd', 'zfsutils-linux']).map((a) => a.join(' ')),
+      [
+        'env DEBIAN_FRONTEND=noninteractive apt-get update -q',
+        'env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends lxd zfsutils-linux',
+      ],
+    );
+    assert.deepEqual(
+      installArgvs({ uid: 1000, osId: 'ubuntu' }, ['lxd', 'zfsutils-linux']).map((a) => a.join(' ')),
+      [
+        'sudo -n env DEBIAN_FRONTEND=noninteractive apt-get update -q',
+        'sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends zfsutils-linux',
+        'sudo -n snap install lxd',
+      ],
+    );
   });
 
   test('a sudo user joins the socket group (as ss-remote adds ubuntu to lxd)', () => {
-    assert.deepEqual(grantSocketArgv({ uid: 1000 }, 'lxd', 'ubuntu'), ['sudo', '-n', 'usermod', '-a', '-G', 'lxd', 'ubuntu']);
+    assert.deepEqual(grantSocketArgv({ uid: 1000 }, 'lxd', 'ubuntu'), [
+      'sudo',
+      '-n',
+      'usermod',
+      '-a',
+      '-G',
+      'lxd',
+      'ubuntu',
+    ]);
   });
 });
 
@@ -173,7 +235,10 @@ describe('hosts that cannot be provisioned', () => {
   });
 
   test('each refusal names the problem and what to do', () => {
-    assert.match(refusalFor({ ...ok, osId: 'alpine', osVersionId: '3.20' }, req, t)!.message, /ubuntu@h1:22 runs "alpine 3.20"; ssw provisions Debian and Ubuntu hosts only/);
+    assert.match(
+      refusalFor({ ...ok, osId: 'alpine', osVersionId: '3.20' }, req, t)!.message,
+      /ubuntu@h1:22 runs "alpine 3.20"; ssw provisions Debian and Ubuntu hosts only/,
+    );
     const priv = refusalFor({ ...ok, uid: 1000, sudo: false }, req, t)!;
     assert.equal(priv.privileges, true);
     assert.match(priv.message, /not root and has no passwordless sudo/);

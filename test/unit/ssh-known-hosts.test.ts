@@ -66,7 +66,10 @@ describe('pinning', () => {
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
     const content = fs.readFileSync(file, 'utf8');
     assert.equal(content, `[127.0.0.1]:2222 ssh-ed25519 ${blob.toString('base64')}\n`);
-    assert.match(execFileSync('ssh-keygen', ['-F', '[127.0.0.1]:2222', '-f', file], { encoding: 'utf8' }), /Host \[127\.0\.0\.1\]:2222 found/);
+    assert.match(
+      execFileSync('ssh-keygen', ['-F', '[127.0.0.1]:2222', '-f', file], { encoding: 'utf8' }),
+      /Host \[127\.0\.0\.1\]:2222 found/,
+    );
 
     assert.equal(pinHostKey(file, '127.0.0.1', 2222, blob).added, false);
     assert.equal(fs.readFileSync(file, 'utf8'), content);
@@ -79,7 +82,10 @@ describe('pinning', () => {
     const b = makeKey('port-b').blob;
     pinHostKey(file, 'h.example', 22, a);
     pinHostKey(file, 'h.example', 2222, b);
-    assert.equal(fs.readFileSync(file, 'utf8'), `${knownHostsLine('h.example', 22, a)}\n${knownHostsLine('h.example', 2222, b)}\n`);
+    assert.equal(
+      fs.readFileSync(file, 'utf8'),
+      `${knownHostsLine('h.example', 22, a)}\n${knownHostsLine('h.example', 2222, b)}\n`,
+    );
     assert.ok(lookupHostKeys(file, 'h.example', 22)[0]!.keyBlob.equals(a));
     assert.ok(lookupHostKeys(file, 'h.example', 2222)[0]!.keyBlob.equals(b));
     assert.deepEqual(lookupHostKeys(file, 'h.example', 2223), []);
@@ -91,11 +97,16 @@ describe('pinning', () => {
     pinHostKey(file, '10.0.0.1', 22, old);
     assert.throws(
       () => pinHostKey(file, '10.0.0.1', 22, makeKey('conflict-new').blob),
-      (err: unknown) => err instanceof HostKeyConflictError && /conflict:1 already pins a different ssh-ed25519 key for 10\.0\.0\.1/.test(err.message),
+      (err: unknown) =>
+        err instanceof HostKeyConflictError &&
+        /conflict:1 already pins a different ssh-ed25519 key for 10\.0\.0\.1/.test(err.message),
     );
     const rsa = makeKey('conflict-rsa', 'rsa').blob;
     assert.equal(pinHostKey(file, '10.0.0.1', 22, rsa).added, true);
-    assert.deepEqual(lookupHostKeys(file, '10.0.0.1', 22).map((e) => e.keyType), ['ssh-ed25519', 'ssh-rsa']);
+    assert.deepEqual(
+      lookupHostKeys(file, '10.0.0.1', 22).map((e) => e.keyType),
+      ['ssh-ed25519', 'ssh-rsa'],
+    );
   });
 });
 
@@ -123,7 +134,10 @@ describe('reading an operator-edited file', () => {
     ].join('\n');
     fs.writeFileSync(file, `${text}\n`);
 
-    assert.deepEqual(readKnownHosts(file).map((e) => e.line), [3, 4, 6, 9]);
+    assert.deepEqual(
+      readKnownHosts(file).map((e) => e.line),
+      [3, 4, 6, 9],
+    );
     assert.ok(lookupHostKeys(file, 'B.example', 22)[0]!.keyBlob.equals(k[0]!), 'host names match case-insensitively');
     assert.equal(lookupHostKeys(file, 'a.example', 2222).length, 1);
     assert.ok(lookupHostKeys(file, 'x.wild.example', 22)[0]!.keyBlob.equals(k[1]!));
@@ -153,9 +167,15 @@ describe('forgetting', () => {
     fs.appendFileSync(file, `[127.0.0.*]:2222 ssh-ed25519 ${wild.toString('base64')}\n`);
 
     assert.equal(forgetHostKey(file, '127.0.0.1', 2222, 'ssh-rsa'), 1);
-    assert.deepEqual(lookupHostKeys(file, '127.0.0.1', 2222).map((e) => e.fingerprint), [fingerprintSha256(ed), fingerprintSha256(wild)]);
+    assert.deepEqual(
+      lookupHostKeys(file, '127.0.0.1', 2222).map((e) => e.fingerprint),
+      [fingerprintSha256(ed), fingerprintSha256(wild)],
+    );
     assert.equal(forgetHostKey(file, '127.0.0.1', 2222), 1);
-    assert.deepEqual(lookupHostKeys(file, '127.0.0.1', 2222).map((e) => e.fingerprint), [fingerprintSha256(wild)]);
+    assert.deepEqual(
+      lookupHostKeys(file, '127.0.0.1', 2222).map((e) => e.fingerprint),
+      [fingerprintSha256(wild)],
+    );
     assert.equal(forgetHostKey(file, '127.0.0.1', 2222), 0, 'forgetting again changes nothing');
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
 

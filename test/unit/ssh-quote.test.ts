@@ -69,52 +69,53 @@ describe('argvToCommand', () => {
 });
 
 // sshd hands the string to the user's login shell: dash (/bin/sh on Debian) or bash.
-for (const shell of ['/bin/sh', '/bin/bash']) describe(`argvToCommand through a real ${shell}`, () => {
-  // Each argument printed on its own, NUL-terminated, so newlines inside arguments are visible.
-  const tricky = [
-    'plain',
-    'two words',
-    '',
-    "it's",
-    "''",
-    '"double"',
-    '$(echo INJECTED)',
-    '`echo INJECTED`',
-    '$HOME',
-    '${PATH}',
-    'a;echo INJECTED',
-    'a && echo INJECTED',
-    '*',
-    '~',
-    '~root',
-    'line1\nline2',
-    '\ttab',
-    'trailing\\',
-    '\\',
-    '-n',
-    '--',
-    '-e',
-    'héllo ₿ 日本',
-    '!',
-    '#not a comment',
-    'x=y',
-    '{a,b}',
-    '[abc]',
-    '%s',
-  ];
+for (const shell of ['/bin/sh', '/bin/bash'])
+  describe(`argvToCommand through a real ${shell}`, () => {
+    // Each argument printed on its own, NUL-terminated, so newlines inside arguments are visible.
+    const tricky = [
+      'plain',
+      'two words',
+      '',
+      "it's",
+      "''",
+      '"double"',
+      '$(echo INJECTED)',
+      '`echo INJECTED`',
+      '$HOME',
+      '${PATH}',
+      'a;echo INJECTED',
+      'a && echo INJECTED',
+      '*',
+      '~',
+      '~root',
+      'line1\nline2',
+      '\ttab',
+      'trailing\\',
+      '\\',
+      '-n',
+      '--',
+      '-e',
+      'héllo ₿ 日本',
+      '!',
+      '#not a comment',
+      'x=y',
+      '{a,b}',
+      '[abc]',
+      '%s',
+    ];
 
-  test('every argument survives exactly', () => {
-    const command = argvToCommand(['printf', '%s\\0', ...tricky]);
-    const r = spawnSync(shell, ['-c', command], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(r.stdout.split('\0').slice(0, -1), tricky);
-  });
+    test('every argument survives exactly', () => {
+      const command = argvToCommand(['printf', '%s\\0', ...tricky]);
+      const r = spawnSync(shell, ['-c', command], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(r.stdout.split('\0').slice(0, -1), tricky);
+    });
 
-  test('a reserved word and an assignment in command position run as commands', () => {
-    const r = spawnSync(shell, ['-c', `${argvToCommand(['if'])}; ${argvToCommand(['A=b'])}`], { encoding: 'utf8' });
-    // Both are looked up as programs (and not found), instead of being parsed as syntax.
-    assert.equal(r.status, 127);
-    assert.match(r.stderr, /if: not found|if: command not found/);
-    assert.match(r.stderr, /A=b: not found|A=b: command not found/);
+    test('a reserved word and an assignment in command position run as commands', () => {
+      const r = spawnSync(shell, ['-c', `${argvToCommand(['if'])}; ${argvToCommand(['A=b'])}`], { encoding: 'utf8' });
+      // Both are looked up as programs (and not found), instead of being parsed as syntax.
+      assert.equal(r.status, 127);
+      assert.match(r.stderr, /if: not found|if: command not found/);
+      assert.match(r.stderr, /A=b: not found|A=b: command not found/);
+    });
   });
-});

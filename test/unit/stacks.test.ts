@@ -24,7 +24,11 @@ function golden(name: string, actual: string): void {
     fs.mkdirSync(GOLDEN, { recursive: true });
     fs.writeFileSync(file, actual);
   }
-  assert.equal(actual, fs.readFileSync(file, 'utf8'), `${name} differs from the golden file (UPDATE_GOLDEN=1 rewrites it)`);
+  assert.equal(
+    actual,
+    fs.readFileSync(file, 'utf8'),
+    `${name} differs from the golden file (UPDATE_GOLDEN=1 rewrites it)`,
+  );
 }
 
 function site(domain: string, over: Partial<SiteConfig> = {}): SiteConfig {
@@ -35,7 +39,11 @@ function site(domain: string, over: Partial<SiteConfig> = {}): SiteConfig {
     btcpayAltNames: [],
     backupFullEveryDays: 30,
     backupKeepDays: 90,
-    secrets: { duplicityBackupPassphrase: 'never-rendered-1', ghostMysqlPassword: 'never-rendered-2', ghostMysqlRootPassword: 'never-rendered-3' },
+    secrets: {
+      duplicityBackupPassphrase: 'never-rendered-1',
+      ghostMysqlPassword: 'never-rendered-2',
+      ghostMysqlRootPassword: 'never-rendered-3',
+    },
     ...over,
   };
 }
@@ -49,12 +57,29 @@ const config = {
       deploy: { ghost: true, nextcloud: true, gitea: true, nostr: true },
       btcpayAltNames: ['tip', 'store'],
       nostrAccountPubkey: PUBKEY,
-      secrets: { duplicityBackupPassphrase: 'never-rendered-4', ghostMysqlPassword: 'never-rendered-5', ghostMysqlRootPassword: 'never-rendered-6', nextcloudMysqlPassword: 'never-rendered-7', nextcloudMysqlRootPassword: 'never-rendered-8', giteaMysqlPassword: 'never-rendered-9', giteaMysqlRootPassword: 'never-rendered-10' },
+      secrets: {
+        duplicityBackupPassphrase: 'never-rendered-4',
+        ghostMysqlPassword: 'never-rendered-5',
+        ghostMysqlRootPassword: 'never-rendered-6',
+        nextcloudMysqlPassword: 'never-rendered-7',
+        nextcloudMysqlRootPassword: 'never-rendered-8',
+        giteaMysqlPassword: 'never-rendered-9',
+        giteaMysqlRootPassword: 'never-rendered-10',
+      },
     }),
     site('example.org'),
   ],
 };
-config.project.images = { ghost: 'ghost:5.103.0', ghostDb: 'mysql:8.0.32', nginx: 'nginx:1.27.3', nextcloud: 'nextcloud:25.0.4', nextcloudDb: 'mariadb:10.11.2-jammy', gitea: 'gitea/gitea:1.22', giteaDb: 'mariadb:10.11.2-jammy', nostrRelay: 'scsibug/nostr-rs-relay:0.9.0' };
+config.project.images = {
+  ghost: 'ghost:5.103.0',
+  ghostDb: 'mysql:8.0.32',
+  nginx: 'nginx:1.27.3',
+  nextcloud: 'nextcloud:25.0.4',
+  nextcloudDb: 'mariadb:10.11.2-jammy',
+  gitea: 'gitea/gitea:1.22',
+  giteaDb: 'mariadb:10.11.2-jammy',
+  nostrRelay: 'scsibug/nostr-rs-relay:0.9.0',
+};
 
 describe('stacks rendered from the config', () => {
   const apps = appStacks(config);
@@ -70,12 +95,35 @@ describe('stacks rendered from the config', () => {
       for (const d of ['example.com', 'example.org']) {
         const live = path.join(dir, 'letsencrypt', d, 'live', d);
         fs.mkdirSync(live, { recursive: true });
-        execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', `/CN=${d}`, '-keyout', path.join(live, 'privkey.pem'), '-out', path.join(live, 'fullchain.pem')], { stdio: 'pipe' });
+        execFileSync(
+          'openssl',
+          [
+            'req',
+            '-x509',
+            '-newkey',
+            'ec',
+            '-pkeyopt',
+            'ec_paramgen_curve:P-256',
+            '-nodes',
+            '-days',
+            '1',
+            '-subj',
+            `/CN=${d}`,
+            '-keyout',
+            path.join(live, 'privkey.pem'),
+            '-out',
+            path.join(live, 'fullchain.pem'),
+          ],
+          { stdio: 'pipe' },
+        );
       }
       const conf = renderNginxConf(config, { btcpayUpstream: '10.151.7.66:80' })
         .replaceAll('/etc/letsencrypt/', `${dir}/letsencrypt/`)
         .replace('include mime.types;', 'include /etc/nginx/mime.types;')
-        .replace('worker_processes auto;', `worker_processes auto;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;`);
+        .replace(
+          'worker_processes auto;',
+          `worker_processes auto;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;`,
+        );
       fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
       const r = spawnSync('nginx', ['-t', '-q', '-p', dir, '-c', path.join(dir, 'nginx.conf')], { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
@@ -97,36 +145,70 @@ describe('stacks rendered from the config', () => {
       for (const [k, v] of Object.entries(c.env)) if (typeof v === 'object') inEnv.push(`${c.name} ${k}`);
       for (const f of c.secretFiles?.files ?? []) {
         assert.equal(c.env[f.env], `/run/secrets/${f.name}`, `${c.name} ${f.env}`);
-        assert.ok(c.volumes.some((v) => v.container === '/run/secrets' && v.readOnly && v.host === `/home/ubuntu/ss-data/.ssw/secrets/${c.name}`), c.name);
+        assert.ok(
+          c.volumes.some(
+            (v) =>
+              v.container === '/run/secrets' && v.readOnly && v.host === `/home/ubuntu/ss-data/.ssw/secrets/${c.name}`,
+          ),
+          c.name,
+        );
       }
     }
-    assert.ok(inEnv.length > 0 && inEnv.every((e) => / database__connection__password$/.test(e) && e.startsWith('ghost-')), inEnv.join(', '));
+    assert.ok(
+      inEnv.length > 0 && inEnv.every((e) => / database__connection__password$/.test(e) && e.startsWith('ghost-')),
+      inEnv.join(', '),
+    );
     const id = domainIdentifier('example.com');
     const files = (name: string) => {
       const c = apps.flatMap((s) => s.containers).find((x) => x.name === name)!;
-      return [c.secretFiles?.uid, Object.keys(c.env).filter((k) => k.endsWith('_FILE')).sort()];
+      return [
+        c.secretFiles?.uid,
+        Object.keys(c.env)
+          .filter((k) => k.endsWith('_FILE'))
+          .sort(),
+      ];
     };
     assert.deepEqual(files(`ghostdb-${id}-en`), [999, ['MYSQL_PASSWORD_FILE', 'MYSQL_ROOT_PASSWORD_FILE']]);
     assert.deepEqual(files(`nextclouddb-${id}-en`), [999, ['MARIADB_ROOT_PASSWORD_FILE', 'MYSQL_PASSWORD_FILE']]);
-    assert.deepEqual(files(`nextcloud-${id}-en`), [33, ['MYSQL_DATABASE_FILE', 'MYSQL_PASSWORD_FILE', 'MYSQL_USER_FILE']]);
+    assert.deepEqual(files(`nextcloud-${id}-en`), [
+      33,
+      ['MYSQL_DATABASE_FILE', 'MYSQL_PASSWORD_FILE', 'MYSQL_USER_FILE'],
+    ]);
     assert.deepEqual(files(`gitea-${id}-en`), [1000, ['GITEA__database__PASSWD__FILE']]);
   });
 
   test("ss's names: DOMAIN_IDENTIFIER, one Ghost stack per language, the first language at /", () => {
     const id = domainIdentifier('example.com');
     assert.match(id, /^[0-9a-f]{6}$/);
-    assert.deepEqual(apps.map((s) => s.name), [`${id}-ghost-en`, `${id}-ghost-es`, `${id}-nextcloud-en`, `${id}-gitea-en`, `${id}-nostr-en`, `${domainIdentifier('example.org')}-ghost-en`]);
+    assert.deepEqual(
+      apps.map((s) => s.name),
+      [
+        `${id}-ghost-en`,
+        `${id}-ghost-es`,
+        `${id}-nextcloud-en`,
+        `${id}-gitea-en`,
+        `${id}-nostr-en`,
+        `${domainIdentifier('example.org')}-ghost-en`,
+      ],
+    );
     const ghostEs = apps[1]!.containers[1]!;
     assert.equal(ghostEs.env.url, 'https://www.example.com/es');
     assert.equal(apps[0]!.containers[1]!.env.url, 'https://www.example.com');
     const conf = renderNginxConf(config);
     assert.match(conf, new RegExp(`location /es/ \\{[^}]*ghost-${id}-es:2368`));
-    assert.match(conf, /location \/ \{\n\s+return 503;/, 'BTCPay names answer 503 while the btcpayserver instance is not deployed');
+    assert.match(
+      conf,
+      /location \/ \{\n\s+return 503;/,
+      'BTCPay names answer 503 while the btcpayserver instance is not deployed',
+    );
   });
 
   test('the proxy starts on its own network and joins every app network, never a database network, and carries the label cert renewal reloads by', () => {
     assert.equal(proxy.networks[0], 'reverse-proxy-net');
-    assert.ok(proxy.networks.length === 7 && proxy.networks.every((n) => !n.includes('dbnet')), proxy.networks.join(' '));
+    assert.ok(
+      proxy.networks.length === 7 && proxy.networks.every((n) => !n.includes('dbnet')),
+      proxy.networks.join(' '),
+    );
     assert.equal(proxy.containers[0]!.labels?.['ssw.role'], 'reverse-proxy');
     assert.deepEqual(proxy.containers[0]!.reload, { test: ['nginx', '-t', '-q'], signal: 'SIGHUP' });
   });
@@ -149,8 +231,14 @@ describe('stacks rendered from the config', () => {
 describe('the stack plan: rendered specs against what the engine runs', () => {
   const apps = appStacks(config);
   const all = [proxyStack(config, apps), ...apps];
-  const running = (spec: StackSpec) => spec.containers.map((c) => ({ name: c.name, hash: containerHash(c), running: true }));
-  const loadedAll = Object.fromEntries(all.flatMap((s) => s.containers).filter((c) => filesHash(c)).map((c) => [c.name, filesHash(c)!]));
+  const running = (spec: StackSpec) =>
+    spec.containers.map((c) => ({ name: c.name, hash: containerHash(c), running: true }));
+  const loadedAll = Object.fromEntries(
+    all
+      .flatMap((s) => s.containers)
+      .filter((c) => filesHash(c))
+      .map((c) => [c.name, filesHash(c)!]),
+  );
 
   test('nothing running: every stack is created', () => {
     assert.deepEqual(new Set(diffStacks(all, {}, {}).map((d) => d.action)), new Set(['create']));
@@ -164,7 +252,9 @@ describe('the stack plan: rendered specs against what the engine runs', () => {
   test('a changed spec, a stopped container, changed files, a stray container, a stack no longer rendered', () => {
     const current = Object.fromEntries(all.map((s) => [s.name, running(s)]));
     const [proxy, ghost, ...rest] = all;
-    current[ghost!.name] = current[ghost!.name]!.map((c, i) => (i === 0 ? { ...c, hash: 'old' } : { ...c, running: false }));
+    current[ghost!.name] = current[ghost!.name]!.map((c, i) =>
+      i === 0 ? { ...c, hash: 'old' } : { ...c, running: false },
+    );
     current['abc123-ghost-fr'] = [{ name: 'ghost-abc123-fr', hash: 'x', running: true }];
     current[rest[0]!.name]!.push({ name: 'stray', hash: 'y', running: true });
     const d = diffStacks(all, current, { ...loadedAll, [proxy!.containers[0]!.name]: 'stale' });

@@ -12,7 +12,14 @@ import { seal, sealedHeader, unseal } from '../../common/codec/sealed-file';
 import { isAbsolutePath, isAcmeServer } from '../../common/config';
 import { FailureType } from '../../common/failure-types';
 import { certRenewSchedule, defaultTimeFor, definitionDigest, parseTimeOfDay } from '../../common/temporal/schedules';
-import { acmeDirectoryUrl, certificateNames, certOperationTarget, LETS_ENCRYPT, letsencryptPaths, type SiteCertPlan } from '../../common/tls/plan';
+import {
+  acmeDirectoryUrl,
+  certificateNames,
+  certOperationTarget,
+  LETS_ENCRYPT,
+  letsencryptPaths,
+  type SiteCertPlan,
+} from '../../common/tls/plan';
 import { tempSsRoot } from '../helpers/temporal';
 
 const HOSTNAMES = { www: 'www', btcpay: 'btcpay', nextcloud: 'nextcloud', gitea: 'git', nostr: 'relay' };
@@ -25,13 +32,31 @@ const site: SiteCertPlan = {
 
 describe('certificate names and ACME directory', () => {
   test("a site's names follow ss's generate_certs.sh: domain, www, btcpay, enabled apps, BTCPay alt names", () => {
-    const names = certificateNames({ domain: 'example.com', deploy: { nextcloud: true, gitea: false, nostr: true }, btcpayAltNames: ['tip', 'store'] }, HOSTNAMES);
-    assert.deepEqual(names, ['example.com', 'www.example.com', 'btcpay.example.com', 'nextcloud.example.com', 'relay.example.com', 'tip.example.com', 'store.example.com']);
-    const minimal = certificateNames({ domain: 'a.org', deploy: { nextcloud: false, gitea: false, nostr: false }, btcpayAltNames: ['www'] }, HOSTNAMES);
+    const names = certificateNames(
+      {
+        domain: 'example.com',
+        deploy: { nextcloud: true, gitea: false, nostr: true },
+        btcpayAltNames: ['tip', 'store'],
+      },
+      HOSTNAMES,
+    );
+    assert.deepEqual(names, [
+      'example.com',
+      'www.example.com',
+      'btcpay.example.com',
+      'nextcloud.example.com',
+      'relay.example.com',
+      'tip.example.com',
+      'store.example.com',
+    ]);
+    const minimal = certificateNames(
+      { domain: 'a.org', deploy: { nextcloud: false, gitea: false, nostr: false }, btcpayAltNames: ['www'] },
+      HOSTNAMES,
+    );
     assert.deepEqual(minimal, ['a.org', 'www.a.org', 'btcpay.a.org'], 'no duplicate when an alt name repeats www');
   });
 
-  test('ACME_SERVER: unset or production is Let\'s Encrypt, staging by name or flag, any https URL as is', () => {
+  test("ACME_SERVER: unset or production is Let's Encrypt, staging by name or flag, any https URL as is", () => {
     assert.equal(acmeDirectoryUrl(undefined), LETS_ENCRYPT.production);
     assert.equal(acmeDirectoryUrl('production'), LETS_ENCRYPT.production);
     assert.equal(acmeDirectoryUrl('staging'), LETS_ENCRYPT.staging);
@@ -40,7 +65,12 @@ describe('certificate names and ACME directory', () => {
     assert.ok(isAcmeServer('staging') && isAcmeServer('https://127.0.0.1:14000/dir'));
     assert.ok(!isAcmeServer('http://ca.example/dir'), 'plain http is refused: the account key would travel in clear');
     assert.ok(!isAcmeServer('letsencrypt'));
-    assert.ok(isAbsolutePath('/etc/ssl/ca.pem') && !isAbsolutePath('etc/ca.pem') && !isAbsolutePath('/a b') && !isAbsolutePath('/a/../b'));
+    assert.ok(
+      isAbsolutePath('/etc/ssl/ca.pem') &&
+        !isAbsolutePath('etc/ca.pem') &&
+        !isAbsolutePath('/a b') &&
+        !isAbsolutePath('/a/../b'),
+    );
   });
 
   test("certbot's files live where ss keeps them, one config dir per domain, one shared webroot", () => {
@@ -51,10 +81,23 @@ describe('certificate names and ACME directory', () => {
   });
 
   test('operation targets: deployment, or host:port and the site', () => {
-    assert.deepEqual(certOperationTarget({ kind: 'deployment', remote: 'home', deployment: 'public' }), { remote: 'home', deployment: 'public' });
+    assert.deepEqual(certOperationTarget({ kind: 'deployment', remote: 'home', deployment: 'public' }), {
+      remote: 'home',
+      deployment: 'public',
+    });
     const host = { ssh: { host: '10.0.0.5', port: 22, user: 'root' }, dataPath: '/d' };
-    assert.deepEqual(certOperationTarget({ kind: 'host', host, domains: ['example.com'] }), { remote: '10.0.0.5:22', site: 'example.com' });
-    assert.deepEqual(certOperationTarget({ kind: 'host', host: { ...host, ssh: { ...host.ssh, host: '::1' } }, domains: ['a.org', 'b.org'] }), { remote: '[::1]:22' });
+    assert.deepEqual(certOperationTarget({ kind: 'host', host, domains: ['example.com'] }), {
+      remote: '10.0.0.5:22',
+      site: 'example.com',
+    });
+    assert.deepEqual(
+      certOperationTarget({
+        kind: 'host',
+        host: { ...host, ssh: { ...host.ssh, host: '::1' } },
+        domains: ['a.org', 'b.org'],
+      }),
+      { remote: '[::1]:22' },
+    );
   });
 });
 
@@ -62,14 +105,26 @@ describe('certbot command line', () => {
   test('webroot through the running proxy, ECDSA, --expand, contact info@domain, never --standalone', () => {
     const argv = certbotArgv({ site, dataPath: '/d', challenge: { kind: 'webroot' }, forceRenewal: false });
     const s = argv.join(' ');
-    assert.match(s, /^certbot certonly --non-interactive --agree-tos --no-eff-email --email info@example\.com --server https:\/\/acme-staging/);
+    assert.match(
+      s,
+      /^certbot certonly --non-interactive --agree-tos --no-eff-email --email info@example\.com --server https:\/\/acme-staging/,
+    );
     assert.match(s, /--key-type ecdsa/);
-    assert.match(s, /--cert-name example\.com --expand --webroot --webroot-path \/d\/letsencrypt\/_webroot -d example\.com -d www\.example\.com -d btcpay\.example\.com$/);
+    assert.match(
+      s,
+      /--cert-name example\.com --expand --webroot --webroot-path \/d\/letsencrypt\/_webroot -d example\.com -d www\.example\.com -d btcpay\.example\.com$/,
+    );
     assert.ok(!argv.includes('--standalone') && !argv.includes('--force-renewal'));
   });
 
   test('standalone only on the validation port, a CA bundle through the environment, sudo for non-root', () => {
-    const argv = certbotArgv({ site: { ...site, acmeCaBundle: '/here/ca.pem' }, dataPath: '/d', challenge: { kind: 'standalone', port: 80 }, forceRenewal: true, caBundleOnHost: '/etc/ca.pem' });
+    const argv = certbotArgv({
+      site: { ...site, acmeCaBundle: '/here/ca.pem' },
+      dataPath: '/d',
+      challenge: { kind: 'standalone', port: 80 },
+      forceRenewal: true,
+      caBundleOnHost: '/etc/ca.pem',
+    });
     assert.deepEqual(argv.slice(0, 3), ['env', 'REQUESTS_CA_BUNDLE=/etc/ca.pem', 'certbot']);
     assert.ok(argv.join(' ').includes('--force-renewal --standalone --preferred-challenges http-01 --http-01-port 80'));
     assert.deepEqual(asRoot('ubuntu', ['certbot']), ['sudo', '-n', 'certbot']);
@@ -90,7 +145,14 @@ Hint: The Certificate Authority failed to download the temporary challenge files
 Some challenges have failed.`;
 
   test('a failed validation is final and names the domain and the reason', () => {
-    assert.deepEqual(parseAcmeProblems(validation), [{ domain: 'bad.example.test', type: 'connection', detail: 'Get "http://bad.example.test:15002/.well-known/acme-challenge/efW_Rf": dial tcp 127.0.0.2:15002: connect: connection refused' }]);
+    assert.deepEqual(parseAcmeProblems(validation), [
+      {
+        domain: 'bad.example.test',
+        type: 'connection',
+        detail:
+          'Get "http://bad.example.test:15002/.well-known/acme-challenge/efW_Rf": dial tcp 127.0.0.2:15002: connect: connection refused',
+      },
+    ]);
     const f = classifyCertbotFailure('bad.example.test', 'https://127.0.0.1:14000/dir', validation, '');
     assert.equal(f.type, FailureType.AcmeValidation);
     assert.equal(f.retryable, false);
@@ -99,20 +161,40 @@ Some challenges have failed.`;
 
   test('rate limits are final; the real error is found in the log when certbot hides it', () => {
     const log = `2026-11-22 acme.messages.Error: urn:ietf:params:acme:error:rateLimited :: too many certificates (5) already issued for this exact set of domains in the last 168 hours`;
-    const f = classifyCertbotFailure('example.com', LETS_ENCRYPT.production, "An unexpected error occurred:\nAttributeError: can't set attribute", log);
+    const f = classifyCertbotFailure(
+      'example.com',
+      LETS_ENCRYPT.production,
+      "An unexpected error occurred:\nAttributeError: can't set attribute",
+      log,
+    );
     assert.equal(f.type, FailureType.AcmeRateLimited);
     assert.equal(f.retryable, false);
     assert.match(f.message, /example\.com: too many certificates \(5\)/);
   });
 
   test('an unreachable CA is retried; a refused name is final; unknown failures are final with the last lines', () => {
-    const down = classifyCertbotFailure('example.com', site.acmeServer, 'An unexpected error occurred:\nValueError: Requesting 127.0.0.1/dir: Connection refused', '');
+    const down = classifyCertbotFailure(
+      'example.com',
+      site.acmeServer,
+      'An unexpected error occurred:\nValueError: Requesting 127.0.0.1/dir: Connection refused',
+      '',
+    );
     assert.equal(down.type, FailureType.AcmeUnreachable);
     assert.equal(down.retryable, true);
-    const refused = classifyCertbotFailure('example.com', site.acmeServer, 'Error creating new order :: urn:ietf:params:acme:error:rejectedIdentifier :: Invalid identifiers requested', '');
+    const refused = classifyCertbotFailure(
+      'example.com',
+      site.acmeServer,
+      'Error creating new order :: urn:ietf:params:acme:error:rejectedIdentifier :: Invalid identifiers requested',
+      '',
+    );
     assert.equal(refused.type, FailureType.AcmeRejected);
     assert.equal(refused.retryable, false);
-    const other = classifyCertbotFailure('example.com', site.acmeServer, 'something odd\nSaving debug log to /x\nvery odd', '');
+    const other = classifyCertbotFailure(
+      'example.com',
+      site.acmeServer,
+      'something odd\nSaving debug log to /x\nvery odd',
+      '',
+    );
     assert.equal(other.retryable, false);
     assert.match(other.message, /something odd\nvery odd$/);
   });
@@ -121,8 +203,29 @@ Some challenges have failed.`;
 describe('renewal decision', () => {
   const pemDir = tempSsRoot('ssw-pem-');
   const pem = path.join(pemDir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '20', '-subj', '/CN=example.com',
-    '-addext', 'subjectAltName=DNS:example.com,DNS:www.example.com', '-keyout', path.join(pemDir, 'key.pem'), '-out', pem], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '20',
+      '-subj',
+      '/CN=example.com',
+      '-addext',
+      'subjectAltName=DNS:example.com,DNS:www.example.com',
+      '-keyout',
+      path.join(pemDir, 'key.pem'),
+      '-out',
+      pem,
+    ],
+    { stdio: 'ignore' },
+  );
   const info = parseCertificate(fs.readFileSync(pem, 'utf8'));
   const now = new Date();
 
@@ -139,17 +242,27 @@ describe('renewal decision', () => {
     assert.equal(changed.reason, 'names-changed');
     assert.match(changed.detail, /adds btcpay\.example\.com/);
     assert.equal(renewalDecision(info, ['example.com'], now).reason, 'names-changed', 'a dropped app drops its name');
-    assert.equal(renewalDecision(info, ['www.example.com', 'example.com'], now).reason, 'expiring', 'expires in 20 days');
+    assert.equal(
+      renewalDecision(info, ['www.example.com', 'example.com'], now).reason,
+      'expiring',
+      'expires in 20 days',
+    );
     const keep = renewalDecision(info, ['example.com', 'www.example.com'], now, { withinDays: 10 });
     assert.equal(keep.renew, false);
-    assert.equal(renewalDecision(info, ['example.com', 'www.example.com'], now, { withinDays: 10, force: true }).reason, 'forced');
+    assert.equal(
+      renewalDecision(info, ['example.com', 'www.example.com'], now, { withinDays: 10, force: true }).reason,
+      'forced',
+    );
   });
 });
 
 describe('sealed certificate backups', () => {
   const k1 = newPayloadKey();
   const k2 = newPayloadKey();
-  const ring = (current: typeof k1, ...others: Array<typeof k1>): Keyring => ({ current, all: new Map([current, ...others].map((k) => [k.id, k])) });
+  const ring = (current: typeof k1, ...others: Array<typeof k1>): Keyring => ({
+    current,
+    all: new Map([current, ...others].map((k) => [k.id, k])),
+  });
 
   test('round trip, readable header, still opens after a key rotation', () => {
     const secret = Buffer.from('-----BEGIN PRIVATE KEY-----\nnot really\n');
@@ -187,10 +300,14 @@ describe('schedules', () => {
     assert.throws(() => parseTimeOfDay('25:00'), /HH:MM/);
   });
 
-  test('renewal ports are in the input only when given, so a run falls back to the deployment\'s proxy ports', () => {
+  test("renewal ports are in the input only when given, so a run falls back to the deployment's proxy ports", () => {
     const input = certRenewSchedule(target).input as Record<string, unknown>;
     assert.ok(!('httpPort' in input) && !('httpsPort' in input), JSON.stringify(input));
-    assert.deepEqual(certRenewSchedule(target, { httpPort: 8080, httpsPort: 8443 }).input, { target, httpPort: 8080, httpsPort: 8443 });
+    assert.deepEqual(certRenewSchedule(target, { httpPort: 8080, httpsPort: 8443 }).input, {
+      target,
+      httpPort: 8080,
+      httpsPort: 8443,
+    });
   });
 
   test('the definition digest changes with what the schedule does, not with how it was asked', () => {

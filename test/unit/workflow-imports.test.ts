@@ -19,7 +19,8 @@ const FORBIDDEN_CALLS = new Set(['Date.now', 'setTimeout', 'setInterval', 'Math.
 function problemsIn(file: string): string[] {
   const text = fs.readFileSync(file, 'utf8');
   const src = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
-  const where = (n: ts.Node) => `workflows/${path.basename(file)}:${src.getLineAndCharacterOfPosition(n.getStart()).line + 1}`;
+  const where = (n: ts.Node) =>
+    `workflows/${path.basename(file)}:${src.getLineAndCharacterOfPosition(n.getStart()).line + 1}`;
   const problems: string[] = [];
   const visit = (n: ts.Node): void => {
     if (ts.isImportDeclaration(n) && ts.isStringLiteral(n.moduleSpecifier)) {
@@ -27,9 +28,14 @@ function problemsIn(file: string): string[] {
       const clause = n.importClause;
       const typeOnly =
         clause?.isTypeOnly ||
-        (clause && !clause.name && clause.namedBindings && ts.isNamedImports(clause.namedBindings) &&
-          clause.namedBindings.elements.length > 0 && clause.namedBindings.elements.every((e) => e.isTypeOnly));
-      if (!typeOnly && !ALLOWED_VALUE_IMPORTS.some((re) => re.test(spec))) problems.push(`${where(n)}: imports '${spec}' as a value`);
+        (clause &&
+          !clause.name &&
+          clause.namedBindings &&
+          ts.isNamedImports(clause.namedBindings) &&
+          clause.namedBindings.elements.length > 0 &&
+          clause.namedBindings.elements.every((e) => e.isTypeOnly));
+      if (!typeOnly && !ALLOWED_VALUE_IMPORTS.some((re) => re.test(spec)))
+        problems.push(`${where(n)}: imports '${spec}' as a value`);
     }
     if (ts.isExportDeclaration(n) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier) && !n.isTypeOnly) {
       const spec = n.moduleSpecifier.text;
@@ -37,9 +43,11 @@ function problemsIn(file: string): string[] {
     }
     if (ts.isCallExpression(n)) {
       const callee = n.expression.getText(src);
-      if (FORBIDDEN_CALLS.has(callee)) problems.push(`${where(n)}: calls ${callee} (use sleep, condition, uuid4 from @temporalio/workflow)`);
+      if (FORBIDDEN_CALLS.has(callee))
+        problems.push(`${where(n)}: calls ${callee} (use sleep, condition, uuid4 from @temporalio/workflow)`);
     }
-    if (ts.isPropertyAccessExpression(n) && n.expression.getText(src) === 'process') problems.push(`${where(n)}: uses process`);
+    if (ts.isPropertyAccessExpression(n) && n.expression.getText(src) === 'process')
+      problems.push(`${where(n)}: uses process`);
     ts.forEachChild(n, visit);
   };
   visit(src);
@@ -49,14 +57,20 @@ function problemsIn(file: string): string[] {
 test('workflows import only the workflow API, pure shared modules, and activity types', () => {
   const files = fs.readdirSync(WORKFLOWS).filter((f) => f.endsWith('.ts'));
   assert.ok(files.length > 0);
-  assert.deepEqual(files.flatMap((f) => problemsIn(path.join(WORKFLOWS, f))), []);
+  assert.deepEqual(
+    files.flatMap((f) => problemsIn(path.join(WORKFLOWS, f))),
+    [],
+  );
 });
 
 test('the check itself catches a multi-line Node import and a clock read', () => {
   const bad = path.join(fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'ssw-wf-')), 'bad.ts');
-  fs.writeFileSync(bad, "import {\n  readFileSync,\n} from 'node:fs';\nimport type { X } from '../activities';\nexport const t = Date.now();\n");
-  assert.deepEqual(problemsIn(bad).map((p) => p.replace(/^workflows\/bad\.ts:/, '')), [
-    "1: imports 'node:fs' as a value",
-    '5: calls Date.now (use sleep, condition, uuid4 from @temporalio/workflow)',
-  ]);
+  fs.writeFileSync(
+    bad,
+    "import {\n  readFileSync,\n} from 'node:fs';\nimport type { X } from '../activities';\nexport const t = Date.now();\n",
+  );
+  assert.deepEqual(
+    problemsIn(bad).map((p) => p.replace(/^workflows\/bad\.ts:/, '')),
+    ["1: imports 'node:fs' as a value", '5: calls Date.now (use sleep, condition, uuid4 from @temporalio/workflow)'],
+  );
 });

@@ -11,7 +11,8 @@ import { FailureType } from '../../common/failure-types';
  */
 function refuse(what: string, args: readonly unknown[]): void {
   const reason = firstRefusal(args);
-  if (reason !== undefined) throw ApplicationFailure.nonRetryable(refusalMessage(what, reason), FailureType.UnencryptedPayload);
+  if (reason !== undefined)
+    throw ApplicationFailure.nonRetryable(refusalMessage(what, reason), FailureType.UnencryptedPayload);
 }
 
 const run = () => `workflow ${workflowInfo().workflowType} (${workflowInfo().workflowId})`;
