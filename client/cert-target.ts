@@ -2,12 +2,11 @@ import * as path from 'node:path';
 import type { Options } from 'yargs';
 import { isAbsolutePath, isDomainName, validateName } from '../common/config/validators';
 import { UserError } from '../common/errors';
-import { currentRemote } from '../common/remotes';
 import { DEFAULT_BACKUP_PATH, DEFAULT_DATA_PATH } from '../common/hosts';
 import type { CertificatePlan, CertTarget } from '../common/tls/plan';
 import { sshTargetFromArgs } from './commands/host';
 import { ensureHostKeyPinned } from './first-contact';
-import { GlobalArgs, pathsOf } from './context';
+import { GlobalArgs, pathsOf, remoteOf } from './context';
 
 /**
  * The target of `ssw cert ...` and `ssw schedule ...`: a deployment (its
@@ -130,12 +129,7 @@ export async function certTargetFromArgs(args: GlobalArgs & CertTargetArgs): Pro
       'Name what to act on: --deployment D (a deployment on a remote), or --host H --domain D (a single www host over SSH).',
     );
   validateName('deployment', args.deployment);
-  const remote = args.remote ?? currentRemote(pathsOf(args));
-  if (!remote)
-    throw new UserError(
-      'No remote given and no current remote: pass --remote NAME, or set one with "ssw remote switch NAME".',
-    );
-  validateName('remote', remote);
+  const remote = remoteOf(args);
   return { kind: 'deployment', remote, deployment: args.deployment, ...(domains.length ? { domains } : {}) };
 }
 

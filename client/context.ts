@@ -1,6 +1,8 @@
 import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { validateName } from '../common/config/validators';
 import { UserError } from '../common/errors';
+import { currentRemote } from '../common/remotes';
 import { defaultSsRoot, SsPaths } from '../common/paths';
 import { tlsConfig, type TemporalOptions } from '../common/temporal/tls';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE, DEFAULT_TEMPORAL_ADDRESS } from '../common/temporal/defaults';
@@ -63,6 +65,18 @@ export const globalOptions = {
   json: { type: 'boolean', describe: 'Machine-readable output', default: false },
   verbose: { type: 'boolean', describe: 'Show stack traces and details on errors', default: false },
 } as const;
+
+/** The remote a command acts on: --remote, else the current one (`ssw remote switch`); validated. */
+export function remoteOf(args: GlobalArgs & { remote?: string }): string {
+  const remote = args.remote ?? currentRemote(pathsOf(args));
+  if (!remote) {
+    throw new UserError(
+      'No remote given and no current remote: pass --remote NAME, or set one with "ssw remote switch NAME".',
+    );
+  }
+  validateName('remote', remote);
+  return remote;
+}
 
 /** $SS_ROOT from --ss-root: an empty value would put config stubs and keys in the current directory. */
 export function pathsOf(args: GlobalArgs): SsPaths {

@@ -8,6 +8,7 @@ import {
   lookupHostKeys,
   pinHostKey,
 } from '../common/known-hosts';
+import { SSH_NETWORK_MESSAGES } from '../common/network-errors';
 
 /**
  * First contact with a host: the one place the CLI opens a connection itself.
@@ -33,16 +34,7 @@ export interface ProbedHostKey {
   knownHostsLine: string;
 }
 
-const NETWORK_MESSAGES: Record<string, string> = {
-  ECONNREFUSED: 'connection refused (is sshd running and listening on that port?)',
-  ETIMEDOUT: 'connection timed out',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ECONNRESET: 'connection reset by peer',
-  EPIPE: 'connection closed by peer',
-  ENOTFOUND: 'host name not found',
-  EAI_AGAIN: 'host name lookup failed (temporary DNS failure)',
-};
+const NETWORK_MESSAGES = SSH_NETWORK_MESSAGES;
 
 /** Why the key exchange did not finish, in the words the SSH activities use. */
 function probeError(

@@ -1,8 +1,8 @@
 import type { BackupApp } from '../common/backup/plan';
 import type { CertTarget } from '../common/tls/plan';
 import { hostPort } from '../common/host-port';
-import { backupSteps, backupTransfers } from './activity-options';
-import { startOnWwwHost } from './www-host';
+import { backupTransfers } from './activity-options';
+import { startBackupOperation } from './www-host';
 
 /**
  * backupDeployment (`ssw backup`): an encrypted, incremental backup of every
@@ -47,17 +47,7 @@ export async function backupDeployment(input: BackupDeploymentInput): Promise<Ba
     pull: `${u.domain} ${u.app}: copy the archive to this machine`,
     ...(u.offsite ? { offsite: `${u.domain} ${u.app}: copy the archive off-site to ${u.offsite.remote}` } : {}),
   });
-  const { progress, plan } = await startOnWwwHost({
-    operation: 'backup',
-    target: input.target,
-    plan: {
-      step: 'Read the sites and apps from the config',
-      read: () => backupSteps.planBackup(input.target, { apps: input.apps }),
-    },
-    steps: (p) => p.units.flatMap((u) => Object.values(steps(u))),
-    sshCheck: backupSteps.sshCheck,
-    tool: { step: 'Make sure duplicity is installed', ensure: backupTransfers.ensureDuplicity },
-  });
+  const { progress, plan } = await startBackupOperation('backup', input, (u) => Object.values(steps(u)));
 
   const apps: AppBackup[] = [];
   for (const unit of plan.units) {

@@ -1,8 +1,7 @@
-import { ApplicationFailure, executeChild, ParentClosePolicy, patched, workflowInfo } from '@temporalio/workflow';
+import { executeChild, ParentClosePolicy, patched, workflowInfo } from '@temporalio/workflow';
 import type { InstanceRole } from '../common/deployment/desired';
-import { FailureType } from '../common/failure-types';
 import { deploymentSteps as quick, deploymentTeardown as slow } from './activity-options';
-import { isProductionRemote } from './deployment-up';
+import { refuseUnconfirmedProduction } from './production-guard';
 import { waitForTurn, WAIT_STEP } from './exclusive';
 import { backupDeployment } from './backup-deployment';
 import { Progress } from './progress';
@@ -51,14 +50,7 @@ export async function deploymentDown(input: DeploymentDownInput): Promise<Deploy
     network: 'Deployment network (once unused)',
   };
   const progress = Progress.start('down', target, [STEPS.guard, WAIT_STEP, STEPS.plan]);
-  await progress.step(STEPS.guard, async () => {
-    if (isProductionRemote(input.remote) && !input.confirmed) {
-      throw ApplicationFailure.nonRetryable(
-        `Remote ${input.remote} is a production remote: run "ssw down" with --yes to change it.`,
-        FailureType.Validation,
-      );
-    }
-  });
+  await progress.step(STEPS.guard, () => refuseUnconfirmedProduction(input, 'down'));
   await waitForTurn(progress, target);
   const { desired, plan } = await progress.step(STEPS.plan, () =>
     quick.planDeployment({ ...target, ...(input.skip ? { skip: input.skip } : {}) }),

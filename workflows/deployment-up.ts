@@ -3,6 +3,7 @@ import type { StackApplyResult } from '../activities/docker/stacks';
 import type { DesiredInstance, InstanceRole } from '../common/deployment/desired';
 import type { PlanItem } from '../common/deployment/plan';
 import { FailureType } from '../common/failure-types';
+import { refuseUnconfirmedProduction } from './production-guard';
 import { baseImage as image, deploymentSteps as quick, instanceSetup as slow, stacks } from './activity-options';
 import { waitForTurn, WAIT_STEP } from './exclusive';
 import { backupDeployment } from './backup-deployment';
@@ -84,10 +85,6 @@ export interface DeploymentUpResult {
   warnings?: string[];
 }
 
-export function isProductionRemote(remote: string): boolean {
-  return remote.toLowerCase().includes('prod');
-}
-
 export function instanceSteps(i: Pick<DesiredInstance, 'role'>) {
   const r = i.role;
   return {
@@ -114,14 +111,7 @@ export async function deploymentUp(input: DeploymentUpInput): Promise<Deployment
   };
   const progress = Progress.start('up', target, [STEPS.guard, WAIT_STEP, ...Object.values(STEPS).slice(1)]);
 
-  await progress.step(STEPS.guard, async () => {
-    if (isProductionRemote(input.remote) && !input.confirmed) {
-      throw ApplicationFailure.nonRetryable(
-        `Remote ${input.remote} is a production remote: run "ssw up" with --yes to change it.`,
-        FailureType.Validation,
-      );
-    }
-  });
+  await progress.step(STEPS.guard, () => refuseUnconfirmedProduction(input, 'up'));
   await waitForTurn(progress, target);
 
   const { desired, plan } = await progress.step(STEPS.plan, () =>

@@ -1,8 +1,8 @@
 import type { BackupApp } from '../common/backup/plan';
 import type { CertTarget } from '../common/tls/plan';
 import { hostPort } from '../common/host-port';
-import { backupSteps, backupTransfers } from './activity-options';
-import { startOnWwwHost } from './www-host';
+import { backupTransfers } from './activity-options';
+import { startBackupOperation } from './www-host';
 
 /**
  * restoreDeployment (`ssw restore`): put apps' data back from their backups.
@@ -42,17 +42,7 @@ export async function restoreDeployment(input: RestoreDeploymentInput): Promise<
     push: `${u.domain} ${u.app}: make sure the host has the archive`,
     restore: `${u.domain} ${u.app}: restore${input.time ? ` as of ${input.time}` : ''} and swap in`,
   });
-  const { progress, plan } = await startOnWwwHost({
-    operation: 'restore',
-    target: input.target,
-    plan: {
-      step: 'Read the sites and apps from the config',
-      read: () => backupSteps.planBackup(input.target, { apps: input.apps }),
-    },
-    steps: (p) => p.units.flatMap((u) => Object.values(steps(u))),
-    sshCheck: backupSteps.sshCheck,
-    tool: { step: 'Make sure duplicity is installed', ensure: backupTransfers.ensureDuplicity },
-  });
+  const { progress, plan } = await startBackupOperation('restore', input, (u) => Object.values(steps(u)));
 
   const apps: AppRestore[] = [];
   for (const unit of plan.units) {

@@ -4,8 +4,8 @@ import type { BackupApp } from '../common/backup/plan';
 import { FailureType } from '../common/failure-types';
 import type { CertTarget } from '../common/tls/plan';
 import { hostPort } from '../common/host-port';
-import { backupSteps, backupTransfers } from './activity-options';
-import { startOnWwwHost } from './www-host';
+import { backupTransfers } from './activity-options';
+import { startBackupOperation } from './www-host';
 
 /**
  * restoreDrill (`ssw backup verify`): prove the backups restore, without
@@ -30,17 +30,7 @@ export interface RestoreDrillResult {
 export async function restoreDrill(input: RestoreDrillInput): Promise<RestoreDrillResult> {
   const step = (u: { domain: string; app: string }) =>
     `${u.domain} ${u.app}: restore the latest backup into scratch and verify it`;
-  const { progress, plan } = await startOnWwwHost({
-    operation: 'backup-verify',
-    target: input.target,
-    plan: {
-      step: 'Read the sites and apps from the config',
-      read: () => backupSteps.planBackup(input.target, { apps: input.apps }),
-    },
-    steps: (p) => p.units.map(step),
-    sshCheck: backupSteps.sshCheck,
-    tool: { step: 'Make sure duplicity is installed', ensure: backupTransfers.ensureDuplicity },
-  });
+  const { progress, plan } = await startBackupOperation('backup-verify', input, (u) => [step(u)]);
 
   const apps: DrillResult[] = [];
   for (const unit of plan.units) {

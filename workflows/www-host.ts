@@ -1,6 +1,8 @@
+import type { BackupApp, BackupPlan, BackupUnit } from '../common/backup/plan';
 import type { SshTarget } from '../common/ssh-target';
 import type { OperationName } from '../common/temporal/operations';
 import { certOperationTarget, type CertTarget } from '../common/tls/plan';
+import { backupSteps, backupTransfers } from './activity-options';
 import { waitForTurn, WAIT_STEP } from './exclusive';
 import { Progress } from './progress';
 
@@ -39,4 +41,26 @@ export async function startOnWwwHost<P extends { host: { ssh: SshTarget } }>(
   const tool = o.tool;
   if (tool) await progress.step(tool.step, () => tool.ensure(plan.host.ssh));
   return { progress, plan };
+}
+
+/**
+ * The start of backup, restore and drill: the sites' apps read into a backup plan,
+ * the www host reached, duplicity made sure of. `unitSteps` names each app's own steps.
+ */
+export function startBackupOperation(
+  operation: 'backup' | 'restore' | 'backup-verify',
+  input: { target: CertTarget; apps?: BackupApp[] },
+  unitSteps: (unit: BackupUnit) => string[],
+): Promise<{ progress: Progress; plan: BackupPlan }> {
+  return startOnWwwHost({
+    operation,
+    target: input.target,
+    plan: {
+      step: 'Read the sites and apps from the config',
+      read: () => backupSteps.planBackup(input.target, { apps: input.apps }),
+    },
+    steps: (p) => p.units.flatMap(unitSteps),
+    sshCheck: backupSteps.sshCheck,
+    tool: { step: 'Make sure duplicity is installed', ensure: backupTransfers.ensureDuplicity },
+  });
 }

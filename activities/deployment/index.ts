@@ -51,6 +51,22 @@ export interface InstanceReady {
 
 const isConflict = (err: unknown) => lxdStatusOf(err) === 409 || /already exists/i.test((err as Error)?.message ?? '');
 
+/**
+ * Creates an LXD object that `exists` says is missing; true when this call made it. A
+ * conflict means an earlier attempt (or a concurrent one) made it after all: false, and
+ * the caller converges the existing object like any other.
+ */
+async function createIfMissing(exists: unknown, create: () => Promise<unknown>): Promise<boolean> {
+  if (exists) return false;
+  try {
+    await create();
+    return true;
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+    return false;
+  }
+}
+
 function instanceTarget(paths: SsPaths, remote: string, address: string): SshTarget {
   const rec = requireRemoteRecord(paths, remote);
   return {
@@ -106,21 +122,9 @@ export function createDeploymentActivities(deps: DeploymentActivityDeps) {
       () => ({ project: project.name }),
       async (lxd, signal) => {
         const have = await lxd.getProject(project.name, { signal });
-        if (!have) {
-          try {
-            await lxd.createProject(
-              {
-                name: project.name,
-                description: `Sovereign Stack deployment ${project.name} (ssw)`,
-                config: project.config,
-              },
-              { signal },
-            );
-            return { created: true };
-          } catch (err) {
-            if (!isConflict(err)) throw err;
-          }
-        }
+        const description = `Sovereign Stack deployment ${project.name} (ssw)`;
+        const create = () => lxd.createProject({ name: project.name, description, config: project.config }, { signal });
+        if (await createIfMissing(have, create)) return { created: true };
         const config = (await lxd.getProject(project.name, { signal }))?.config ?? {};
         const changed = Object.entries(project.config).filter(([k, v]) => config[k] !== v);
         if (changed.length) await lxd.patchProject(project.name, { config: Object.fromEntries(changed) }, { signal });
@@ -136,22 +140,10 @@ export function createDeploymentActivities(deps: DeploymentActivityDeps) {
       () => ({ network: network.name }),
       async (lxd, signal) => {
         const have = await lxd.getNetwork(network.name, { signal });
-        if (!have) {
-          try {
-            await lxd.createNetwork(
-              {
-                name: network.name,
-                type: network.type,
-                description: `Sovereign Stack deployment network (ssw)`,
-                config: network.config,
-              },
-              { signal },
-            );
-            return { created: true };
-          } catch (err) {
-            if (!isConflict(err)) throw err;
-          }
-        }
+        const { name, type, config: wanted } = network;
+        const description = `Sovereign Stack deployment network (ssw)`;
+        const create = () => lxd.createNetwork({ name, type, description, config: wanted }, { signal });
+        if (await createIfMissing(have, create)) return { created: true };
         const config = (await lxd.getNetwork(network.name, { signal }))?.config ?? {};
         // An existing bridge keeps its subnet: instances hold addresses in it.
         const changed = Object.entries(network.config).filter(([k, v]) => k !== 'ipv4.address' && config[k] !== v);
@@ -212,13 +204,8 @@ export function createDeploymentActivities(deps: DeploymentActivityDeps) {
       async (lxd, signal) => {
         const want = instance.profile;
         const have = await lxd.getProfile(instance.name, { signal });
-        if (!have) {
-          try {
-            await lxd.createProfile({ name: instance.name, ...want }, { signal });
-            return { action: 'created' };
-          } catch (err) {
-            if (!isConflict(err)) throw err;
-          }
+        if (await createIfMissing(have, () => lxd.createProfile({ name: instance.name, ...want }, { signal }))) {
+          return { action: 'created' };
         }
         const now = await lxd.getProfile(instance.name, { signal });
         if (
@@ -251,18 +238,10 @@ export function createDeploymentActivities(deps: DeploymentActivityDeps) {
         for (const v of volumes) {
           const size = `${v.sizeGb}GB`;
           const have = await lxd.getStorageVolume(STORAGE_POOL, v.name, { signal });
-          if (!have) {
-            try {
-              await lxd.createStorageVolume(
-                STORAGE_POOL,
-                { name: v.name, content_type: v.contentType, config: { size, [MANAGED_KEY]: project } } as never,
-                { signal },
-              );
-              created.push(v.name);
-              continue;
-            } catch (err) {
-              if (!isConflict(err)) throw err;
-            }
+          const volume = { name: v.name, content_type: v.contentType, config: { size, [MANAGED_KEY]: project } };
+          if (await createIfMissing(have, () => lxd.createStorageVolume(STORAGE_POOL, volume as never, { signal }))) {
+            created.push(v.name);
+            continue;
           }
           const now = await lxd.getStorageVolume(STORAGE_POOL, v.name, { signal });
           const bytes = parseLxdSize(now?.config?.size);
@@ -290,28 +269,22 @@ export function createDeploymentActivities(deps: DeploymentActivityDeps) {
       project,
       () => ({ instance: instance.name }),
       async (lxd, signal) => {
-        let created = false;
         let have = await lxd.getInstance(instance.name, { signal });
-        if (!have) {
-          try {
-            // The image lives in the default project (the deployment's project shares its images).
-            await lxd.createInstance(
-              {
-                name: instance.name,
-                type: instance.type,
-                description: `Sovereign Stack ${instance.role} (ssw)`,
-                profiles: [instance.name],
-                config: { [MANAGED_KEY]: project },
-                source: { type: 'image', alias: imageAlias },
-              },
-              { signal, operationTimeoutMs: 1_800_000 },
-            );
-            created = true;
-          } catch (err) {
-            if (!isConflict(err)) throw err;
-          }
-          have = await lxd.getInstance(instance.name, { signal });
-        }
+        const created = await createIfMissing(have, () =>
+          lxd.createInstance(
+            {
+              name: instance.name,
+              type: instance.type,
+              description: `Sovereign Stack ${instance.role} (ssw)`,
+              profiles: [instance.name],
+              config: { [MANAGED_KEY]: project },
+              // The image lives in the default project (the deployment's project shares its images).
+              source: { type: 'image', alias: imageAlias },
+            },
+            { signal, operationTimeoutMs: 1_800_000 },
+          ),
+        );
+        if (!have) have = await lxd.getInstance(instance.name, { signal });
         if (have?.status === 'Running') return { created, started: false };
         await lxd.setInstanceState(instance.name, { action: 'start' }, { signal });
         return { created, started: true };

@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../common/failure-types';
+import { NETWORK_ERROR_WORDS } from '../../common/network-errors';
 
 /**
  * Every way an LXD/Incus API call fails, as a Temporal failure that says what
@@ -45,14 +46,8 @@ export function httpFailure(d: LxdFailureDetails): ApplicationFailure {
 }
 
 const NETWORK_MESSAGES: Record<string, string> = {
+  ...NETWORK_ERROR_WORDS,
   ECONNREFUSED: 'connection refused (is LXD running, and is core.https_address set to this address?)',
-  ECONNRESET: 'connection reset by peer',
-  EPIPE: 'connection closed by peer',
-  ETIMEDOUT: 'connection timed out',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ENOTFOUND: 'host name not found',
-  EAI_AGAIN: 'host name lookup failed (temporary DNS failure)',
   ENOENT: 'no such socket (is LXD running?)',
   EACCES: 'permission denied on the socket',
 };

@@ -9,6 +9,7 @@ import {
 } from '../../common/known-hosts';
 import { describeTarget, type SshTarget } from './target';
 import { shellQuote } from '../../common/shell-quote';
+import { SSH_NETWORK_MESSAGES } from '../../common/network-errors';
 
 /**
  * Every way an SSH connection fails, as a Temporal failure that says what
@@ -24,16 +25,7 @@ function authMethods(t: SshTarget): string {
   return m.join(' and ');
 }
 
-const NETWORK_MESSAGES: Record<string, string> = {
-  ECONNREFUSED: 'connection refused (is sshd running and listening on that port?)',
-  ETIMEDOUT: 'connection timed out',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ECONNRESET: 'connection reset by peer',
-  EPIPE: 'connection closed by peer',
-  ENOTFOUND: 'host name not found',
-  EAI_AGAIN: 'host name lookup failed (temporary DNS failure)',
-};
+const NETWORK_MESSAGES = SSH_NETWORK_MESSAGES;
 
 /**
  * Map an ssh2 connection error to a Temporal failure. Only authentication is

@@ -1,7 +1,7 @@
 import { validateName } from '../../common/config/validators';
 import { UserError } from '../../common/errors';
-import { currentRemote } from '../../common/remotes';
-import { GlobalArgs, pathsOf, withClient } from '../context';
+import { isProductionRemote } from '../../common/production-remote';
+import { GlobalArgs, pathsOf, remoteOf, withClient } from '../context';
 import { defineCommand, type Command } from '../define-command';
 import type { CliIO } from '../io';
 
@@ -43,12 +43,7 @@ function targetOf(args: GlobalArgs & DeploymentArgs) {
       "Name the deployment: --deployment NAME (an entry of the remote's DEPLOYMENT_STRING, e.g. public).",
     );
   validateName('deployment', args.deployment);
-  const remote = args.remote ?? currentRemote(pathsOf(args));
-  if (!remote)
-    throw new UserError(
-      'No remote given and no current remote: pass --remote NAME, or set one with "ssw remote switch NAME".',
-    );
-  validateName('remote', remote);
+  const remote = remoteOf(args);
   const skip = {
     ...(args['skip-wwwserver'] ? { www: true } : {}),
     ...(args['skip-btcpayserver'] ? { btcpayserver: true } : {}),
@@ -75,7 +70,7 @@ async function checkConfig(
 }
 
 function productionGuard(target: { remote: string }, args: DeploymentArgs, verb: string): void {
-  if (target.remote.toLowerCase().includes('prod') && !args.yes) {
+  if (isProductionRemote(target.remote) && !args.yes) {
     throw new UserError(
       `Remote ${target.remote} is a production remote. Nothing was started. To ${verb} it, run the command again with --yes (ssw never asks mid-run).`,
     );
