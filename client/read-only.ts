@@ -16,15 +16,34 @@ export async function askReadOnly<K extends 'show' | ('describe-remote' & Operat
   client: Client,
   io: CliIO,
   req: StartRequest<K>,
+  opts: {
+    /** How long a question waits for a worker to appear before it is withdrawn (an operation waits for good). */
+    noWorkerWaitMs?: number;
+  } = {},
 ): Promise<OperationResult<K>> {
   const { startOperation } = await import('./start-operation');
   const { hasWorker } = await import('./follow');
   const { handle } = await startOperation(client, req);
-  if (!(await hasWorker(client, req.taskQueue))) {
-    io.err(
-      `No worker is polling task queue "${req.taskQueue}": ` +
-        'the operation waits until one starts ("ssw worker" or "ssw dev").',
-    );
+  // An operation waits for a worker for good (it is durable work); a question at the
+  // terminal does not: with nobody to read the remote, the operator hears so and the
+  // run is withdrawn, instead of a command that hangs.
+  const waitMs = opts.noWorkerWaitMs ?? 20_000;
+  const until = Date.now() + waitMs;
+  let told = false;
+  while (!(await hasWorker(client, req.taskQueue))) {
+    if (!told) {
+      io.err(`No worker is polling task queue "${req.taskQueue}": waiting ${Math.round(waitMs / 1000)} s for one.`);
+      told = true;
+    }
+    if (Date.now() >= until) {
+      await handle.terminate('no worker to answer the question').catch(() => undefined);
+      const { UserError } = await import('../common/errors');
+      throw new UserError(
+        `No worker is polling task queue "${req.taskQueue}", so nothing can read the remote for this command. ` +
+          'Start one ("ssw dev", or "ssw worker" with the same --task-queue) and run the command again.',
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
   }
   try {
     return (await handle.result()) as OperationResult<K>;

@@ -7,6 +7,7 @@ import { encryptedDataConverter } from '../../common/codec/data-converter';
 import { UserError } from '../../common/errors';
 import { SsPaths } from '../../common/paths';
 import { startOperation } from '../../client/start-operation';
+import { askReadOnly } from '../../client/read-only';
 import { queryProgress } from '../../client/follow';
 import { harness } from '../helpers/harness';
 import { ssw } from '../helpers/cli';
@@ -37,6 +38,30 @@ describe('operation lock', () => {
       assert.match(h.workflowId, new RegExp(`^show/${target.remote}/public/[0-9a-f-]{36}$`));
       await h.terminate('test over');
     }
+  });
+
+  test('a question with no worker to answer it is withdrawn with a clear error instead of hanging', async () => {
+    const taskQueue = uniqueTaskQueue('no-worker');
+    const target = { remote: `ask${Date.now()}`, deployment: 'public' };
+    const errors: string[] = [];
+    const io = { out: () => undefined, err: (t: string) => void errors.push(t), isTTY: false, exitCode: 0 };
+    const req = { operation: 'show' as const, target, input: target, taskQueue };
+    await assert.rejects(askReadOnly(client, io, req, { noWorkerWaitMs: 1500 }), (err: unknown) => {
+      assert.ok(err instanceof UserError, String(err));
+      assert.match(err.message, new RegExp(`No worker is polling task queue "${taskQueue}".*Start one`));
+      return true;
+    });
+    assert.match(errors.join('\n'), /waiting 2 s for one/);
+    // The run was started (so it is listed) and then withdrawn: terminated, not left running.
+    // Visibility lags a moment behind the terminate.
+    await waitFor('the withdrawn show run listed as terminated', async () => {
+      const { executions } = await client.workflowService.listWorkflowExecutions({
+        namespace: client.options.namespace,
+        query: `WorkflowId STARTS_WITH "show/${target.remote}/"`,
+      });
+      const statuses = (executions ?? []).map((e) => e.status);
+      return statuses.length === 1 && statuses[0] === 5 /* TERMINATED */ ? true : undefined;
+    });
   });
 
   test('a second identical operation attaches; a conflicting one is refused naming the running one', async () => {
