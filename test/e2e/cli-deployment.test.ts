@@ -315,11 +315,23 @@ describe('host keys of kept instances', () => {
     assert.ok(before);
     // Someone regenerates the host key inside the instance (not ssw: it keeps the instance).
     const p = lxd.withProject(DEPLOYMENT);
-    const regen = await p.execInstance(WWW, [
-      'sh',
-      '-c',
-      'rm -f /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub && ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key && systemctl restart ssh',
-    ]);
+    const regenerate = () =>
+      p.execInstance(WWW, [
+        'sh',
+        '-c',
+        'rm -f /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub && ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key && systemctl restart ssh',
+      ]);
+    // LXD 5.0 sometimes loses the PID of a command it just started ("Failed to retrieve PID of
+    // executing child process"); the command is idempotent, so the test's own setup tries again.
+    let regen;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        regen = await regenerate();
+        break;
+      } catch (err) {
+        if (attempt >= 3 || !/Failed to retrieve PID/.test((err as Error).message)) throw err;
+      }
+    }
     assert.equal(regen.exitCode, 0, regen.stderr);
     const pub = (await p.readInstanceFile(WWW, '/etc/ssh/ssh_host_ed25519_key.pub'))!
       .toString()
