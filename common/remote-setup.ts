@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import { type Backend, ssBridges } from './backend';
 
 /**
  * The LXD setup ss-remote's `lxd init --preseed` makes, as data, and a
@@ -13,8 +14,6 @@ import { stringify } from 'yaml';
  */
 
 export const STORAGE_POOL = 'ss-base';
-export const NAT_BRIDGE = 'lxdbr0';
-export const OVN_BRIDGE = 'lxdbr1';
 /** Default-profile config key where ssw remembers the root disk it replaced (JSON). */
 export const PREVIOUS_ROOT_KEY = 'user.ssw.previous_root';
 /** Set on the bridges ssw creates: deprovisioning removes only what carries it. */
@@ -58,7 +57,9 @@ export function httpsAddress(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
-export function desiredSetup(o: SetupOptions): DesiredSetup {
+/** ss-remote's setup on `backend` (the same pool and bridges; Incus names its bridges incusbr0/1). */
+export function desiredSetup(o: SetupOptions, backend: Backend = 'lxd'): DesiredSetup {
+  const bridges = ssBridges(backend);
   const pool: PoolSpec =
     o.disk === 'dir'
       ? { name: STORAGE_POOL, driver: 'dir', description: POOL_DESCRIPTION, config: {} }
@@ -73,7 +74,7 @@ export function desiredSetup(o: SetupOptions): DesiredSetup {
     pool,
     networks: [
       {
-        name: NAT_BRIDGE,
+        name: bridges.nat,
         description: `ss-config,${o.dataPlaneInterface}`,
         config: {
           'ipv4.address': '10.9.9.1/24',
@@ -84,7 +85,7 @@ export function desiredSetup(o: SetupOptions): DesiredSetup {
         },
       },
       {
-        name: OVN_BRIDGE,
+        name: bridges.ovn,
         description: 'Non-natting bridge needed for ovn networks.',
         config: {
           'ipv4.address': '10.10.10.1/24',

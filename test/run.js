@@ -30,9 +30,27 @@ if (files.length === 0) {
   console.error('No test files found under dist/test: run "npm run build" first.');
   process.exit(1);
 }
-const r = spawnSync(
-  process.execPath,
-  ['--test', '--test-concurrency=1', '--test-timeout=600000', '--test-reporter=spec', ...files],
-  { stdio: 'inherit' },
-);
-process.exit(r.status ?? 1);
+// The suites that prove a backend end to end run a second time against the harness Incus
+// (SSW_TEST_BACKEND=incus; the first pass is LXD 5.0's). Setting SSW_TEST_BACKEND yourself runs
+// one pass, with that backend only.
+const BACKEND_SUITES = ['e2e/cli-remote.', 'e2e/cli-deployment.', 'e2e/cli-services.', 'integration/lxd-client.'];
+const explicit = process.env.SSW_TEST_BACKEND;
+const passes = explicit
+  ? [{ backend: explicit, files }]
+  : [
+      { backend: 'lxd', files },
+      { backend: 'incus', files: files.filter((f) => BACKEND_SUITES.some((s) => f.includes(s))) },
+    ];
+
+let status = 0;
+for (const pass of passes) {
+  if (pass.files.length === 0) continue;
+  if (passes.length > 1) console.log(`\n# ${pass.backend}: ${pass.files.length} test file(s)`);
+  const r = spawnSync(
+    process.execPath,
+    ['--test', '--test-concurrency=1', '--test-timeout=600000', '--test-reporter=spec', ...pass.files],
+    { stdio: 'inherit', env: { ...process.env, SSW_TEST_BACKEND: pass.backend } },
+  );
+  status = status || (r.status ?? 1);
+}
+process.exit(status);

@@ -7,7 +7,7 @@ import { Progress } from './progress';
  */
 const STEPS = {
   check: 'Check that no deployments remain',
-  bridges: 'Remove the bridges lxdbr0 and lxdbr1',
+  bridges: 'Remove the bridges ssw created (lxdbr0 and lxdbr1; incusbr0 and incusbr1 on Incus)',
   pool: 'Remove the storage pool ss-base',
   trust: "Revoke this machine's certificate",
 };

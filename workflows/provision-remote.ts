@@ -1,4 +1,5 @@
 import type { SshTarget } from '../activities/ssh';
+import type { Backend, BackendChoice } from '../common/backend';
 import { hostInstall as install, hostSteps as host } from './activity-options';
 import { Progress } from './progress';
 
@@ -14,7 +15,8 @@ export interface ProvisionRemoteInput {
   disk: string;
   /** Defaults to the interface of the host's default route, as ss does. */
   dataPlaneInterface?: string;
-  backend: 'lxd' | 'incus';
+  /** `auto`: the one the host runs; on a bare host, Incus (as Sovereign Stack). */
+  backend: BackendChoice;
   /** Port of the LXD API on the management address. */
   apiPort: number;
 }
@@ -22,7 +24,7 @@ export interface ProvisionRemoteInput {
 export interface ProvisionRemoteResult {
   remote: string;
   endpoint: string;
-  backend: 'lxd' | 'incus';
+  backend: Backend;
   version: string;
   serverFingerprint: string;
   installed: string[];
@@ -33,20 +35,24 @@ export interface ProvisionRemoteResult {
 
 const STEPS = {
   ssh: 'Reach SSH with the pinned host key',
-  inspect: 'Inspect the host (OS, privileges, disk, interface)',
-  install: 'Install LXD and storage tools',
-  configure: 'Configure LXD: API address, storage pool, bridges, default profile',
+  inspect: 'Inspect the host (OS, privileges, disk, interface, LXD or Incus)',
+  install: 'Install LXD or Incus and storage tools',
+  configure: 'Configure LXD or Incus: API address, storage pool, bridges, default profile',
   trust: "Trust this management machine's certificate",
   record: 'Record the remote',
 };
 
 export async function provisionRemote(input: ProvisionRemoteInput): Promise<ProvisionRemoteResult> {
-  const { remote, target, disk, backend, apiPort } = input;
+  const { remote, target, disk, apiPort } = input;
   const progress = Progress.start('provision-remote', { remote }, Object.values(STEPS));
-  const req = { disk, dataPlaneInterface: input.dataPlaneInterface, backend };
 
   await progress.step(STEPS.ssh, () => host.sshCheck(target));
-  await progress.step(STEPS.inspect, () => host.inspectHost(target, req));
+  const inspected = await progress.step(STEPS.inspect, () =>
+    host.inspectHost(target, { disk, dataPlaneInterface: input.dataPlaneInterface, backend: input.backend }),
+  );
+  // Detected once (when auto); every later step works with that backend.
+  const backend: Backend = inspected.backend ?? (input.backend === 'auto' ? 'lxd' : input.backend);
+  const req = { disk, dataPlaneInterface: input.dataPlaneInterface, backend };
 
   const { installed, facts } = await progress.step(STEPS.install, () => install.installHostPackages(target, req));
   if (installed.length === 0) progress.skip(STEPS.install, `${backend} already installed`);

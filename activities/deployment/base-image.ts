@@ -1,3 +1,4 @@
+import { ssBridges } from '../../common/backend';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../common/failure-types';
 import { STORAGE_POOL, type DesiredBaseImage } from '../../common/deployment/desired';
@@ -147,8 +148,9 @@ export async function ensureBaseImage(
   if (!builder) {
     report(`creating the builder ${name} from ${want.source}`);
     const devices: Record<string, Record<string, string>> = { root: { type: 'disk', path: '/', pool: STORAGE_POOL } };
-    // Package downloads need a way out: ss-remote's NAT bridge, when the remote has it.
-    if (await images.getNetwork('lxdbr0')) devices.eth0 = { type: 'nic', network: 'lxdbr0', name: 'eth0' };
+    // Package downloads need a way out: ss-remote's NAT bridge (lxdbr0, incusbr0 on Incus), when the remote has it.
+    const { nat } = ssBridges((await images.server({ signal })).environment?.server === 'incus' ? 'incus' : 'lxd');
+    if (await images.getNetwork(nat, { signal })) devices.eth0 = { type: 'nic', network: nat, name: 'eth0' };
     try {
       await images.createInstance(
         { name, type, source: imageSource(want.source) as never, profiles: [], devices },

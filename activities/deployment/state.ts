@@ -1,3 +1,4 @@
+import { ssBridges } from '../../common/backend';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -107,6 +108,7 @@ export async function remoteFacts(lxd: LxdClient, rec: RemoteRecord, deployment:
   return {
     dataPlaneInterface: rec.dataPlaneInterface,
     hasOvn,
+    ovnUplink: ssBridges(rec.backend).ovn,
     cloudInitKeys,
     bridgeSubnet,
     sshPublicKey: operatorPublicKey(rec),

@@ -1,9 +1,12 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import type { Backend, BackendChoice } from '../../common/backend';
 import { FailureType } from '../../common/failure-types';
 import type { SshTarget } from '../ssh/connect';
 import type { SshConnector } from '../ssh/connector';
 import { runChecked } from '../ssh/run';
 import {
+  chooseBackend,
+  factsFor,
   grantSocketArgv,
   HostFacts,
   inspectArgv,
@@ -22,25 +25,32 @@ export type { HostFacts } from './inspect';
 export interface HostRequirements {
   disk: string; // "dir", "loop" or a block device path
   dataPlaneInterface?: string;
-  backend: 'lxd' | 'incus';
+  /** `auto`: the one the host runs (see chooseBackend). */
+  backend: BackendChoice;
 }
 
+/** The host's facts and the backend chosen for it. */
+export type InspectedHost = HostFacts & { backend: Backend };
+
 export function createHostActivities({ ssh }: { ssh: SshConnector }) {
-  /** Learns the host's facts and refuses, for good, a host that cannot be provisioned. */
-  async function inspectHost(target: SshTarget, req: HostRequirements): Promise<HostFacts> {
-    const facts = await ssh.session(target, async ({ client }) =>
-      parseFacts(
-        (await runChecked(client, inspectArgv(req.disk, req.dataPlaneInterface, req.backend), { timeoutMs: 20_000 }))
-          .stdout,
-      ),
+  /**
+   * Learns the host's facts, chooses the backend (detected when `auto`), and
+   * refuses, for good, a host that cannot be provisioned.
+   */
+  async function inspectHost(target: SshTarget, req: HostRequirements): Promise<InspectedHost> {
+    const raw = await ssh.session(target, async ({ client }) =>
+      parseFacts((await runChecked(client, inspectArgv(req.disk, req.dataPlaneInterface), { timeoutMs: 20_000 })).stdout),
     );
-    const refusal = refusalFor(facts, req, target);
+    const chosen = chooseBackend(req.backend, raw, target.host);
+    if (chosen.refusal !== undefined) throw ApplicationFailure.nonRetryable(chosen.refusal, FailureType.Validation);
+    const facts = factsFor(raw, chosen.backend);
+    const refusal = refusalFor(facts, { ...req, backend: chosen.backend }, target);
     if (refusal)
       throw ApplicationFailure.nonRetryable(
         refusal.message,
         refusal.privileges ? FailureType.Privileges : FailureType.Validation,
       );
-    return facts;
+    return { ...facts, backend: chosen.backend };
   }
 
   /**
@@ -51,9 +61,11 @@ export function createHostActivities({ ssh }: { ssh: SshConnector }) {
   async function installHostPackages(
     target: SshTarget,
     req: HostRequirements,
-  ): Promise<{ installed: string[]; facts: HostFacts }> {
+  ): Promise<{ installed: string[]; facts: InspectedHost }> {
     const before = await inspectHost(target, req);
-    const pkgs = missingPackages(before, req.backend, req.disk);
+    // Chosen once: after installing, the host runs what was chosen.
+    req = { ...req, backend: before.backend };
+    const pkgs = missingPackages(before, before.backend, req.disk);
     if (pkgs.length === 0) return grantSocketAccess(target, req, before, []);
     await ssh.step(`installing ${pkgs.join(', ')} on ${target.host}`, target, { installing: pkgs }, async (s) => {
       for (const argv of installArgvs(before, pkgs)) {
@@ -62,7 +74,7 @@ export function createHostActivities({ ssh }: { ssh: SshConnector }) {
       }
     });
     const after = await inspectHost(target, req);
-    const still = missingPackages(after, req.backend, req.disk);
+    const still = missingPackages(after, after.backend, req.disk);
     if (still.length > 0) {
       throw ApplicationFailure.nonRetryable(
         `apt-get reported success but ${still.join(', ')} is still missing on ${target.host}.`,
@@ -79,9 +91,9 @@ export function createHostActivities({ ssh }: { ssh: SshConnector }) {
   async function grantSocketAccess(
     target: SshTarget,
     req: HostRequirements,
-    facts: HostFacts,
+    facts: InspectedHost,
     installed: string[],
-  ): Promise<{ installed: string[]; facts: HostFacts }> {
+  ): Promise<{ installed: string[]; facts: InspectedHost }> {
     if (!facts.socketPath) {
       // Just installed, the daemon may still be starting: worth retrying.
       throw ApplicationFailure.create({

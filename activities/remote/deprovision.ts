@@ -4,14 +4,8 @@ import type { SsPaths } from '../../common/paths';
 import { readRemoteRecord } from '../../common/remotes';
 import type { LxdClient } from '../lxd/client';
 import type { LxdConnector } from '../lxd/connector';
-import {
-  CREATED_KEY,
-  NAT_BRIDGE,
-  OVN_BRIDGE,
-  POOL_DESCRIPTION,
-  PREVIOUS_ROOT_KEY,
-  STORAGE_POOL,
-} from '../../common/remote-setup';
+import { ssBridges } from '../../common/backend';
+import { CREATED_KEY, POOL_DESCRIPTION, PREVIOUS_ROOT_KEY, STORAGE_POOL } from '../../common/remote-setup';
 
 /**
  * Undoing `remote add` on the host, over HTTPS with the recorded pins. Each
@@ -20,7 +14,10 @@ import {
  * host may have had it before), which the operator can unset by hand.
  */
 export function createDeprovisionActivities({ paths, lxd }: { paths: SsPaths; lxd: LxdConnector }) {
-  async function withApi<T>(remote: string, fn: (api: LxdClient) => Promise<T>): Promise<T> {
+  async function withApi<T>(
+    remote: string,
+    fn: (api: LxdClient, rec: NonNullable<ReturnType<typeof readRemoteRecord>>) => Promise<T>,
+  ): Promise<T> {
     const rec = readRemoteRecord(paths, remote);
     if (!rec)
       throw ApplicationFailure.nonRetryable(
@@ -29,7 +26,7 @@ export function createDeprovisionActivities({ paths, lxd }: { paths: SsPaths; lx
       );
     const api = await lxd.remote(rec);
     try {
-      return await fn(api);
+      return await fn(api, rec);
     } finally {
       api.close();
     }
@@ -51,9 +48,10 @@ export function createDeprovisionActivities({ paths, lxd }: { paths: SsPaths; lx
 
   /** Only bridges ssw created; all checked unused before any is deleted, so a refusal changes nothing. */
   async function removeBridges(remote: string): Promise<string[]> {
-    return withApi(remote, async (api) => {
+    return withApi(remote, async (api, rec) => {
       const ours = [];
-      for (const name of [OVN_BRIDGE, NAT_BRIDGE]) {
+      const bridges = ssBridges(rec.backend);
+      for (const name of [bridges.ovn, bridges.nat]) {
         const net = await api.getNetwork(name);
         if (net?.config?.[CREATED_KEY] === 'true') ours.push(net);
       }

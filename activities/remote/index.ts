@@ -54,9 +54,7 @@ async function lxdOverSsh<T>(
   fn: (lxd: LxdClient, s: SshStep) => Promise<T>,
 ): Promise<T> {
   return clients.ssh.step(`LXD on ${target.host}`, target, initial, async (s) => {
-    const facts = parseFacts(
-      (await s.runChecked(inspectArgv('dir', undefined, backend), { timeoutMs: 20_000 })).stdout,
-    );
+    const facts = parseFacts((await s.runChecked(inspectArgv('dir', undefined), { timeoutMs: 20_000 })).stdout, backend);
     if (!facts.socketPath) {
       throw ApplicationFailure.create({ message: `No ${backend} socket on ${target.host}; is the daemon running?` }); // retryable: it may be starting
     }
@@ -166,7 +164,7 @@ export function createRemoteActivities({ paths, ssh, lxd }: { paths: SsPaths; ss
       }
       let plan: SetupChange[];
       try {
-        plan = planSetup(await readCurrent(lxd), desiredSetup(o.setup));
+        plan = planSetup(await readCurrent(lxd), desiredSetup(o.setup, o.backend));
       } catch (err) {
         if (err instanceof SetupConflict)
           throw ApplicationFailure.nonRetryable(`${target.host}: ${err.message}`, FailureType.Validation);

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import type { BackendChoice } from '../../common/backend';
 import type { Client } from '@temporalio/client';
 import { validateName } from '../../common/config/validators';
 import { ConfigError, UserError } from '../../common/errors';
@@ -27,7 +28,7 @@ interface AddArgs {
   'pin-host-key'?: string;
   disk: string;
   'data-plane-interface'?: string;
-  backend: 'lxd' | 'incus';
+  backend: BackendChoice;
   'api-port': number;
   'print-preseed': boolean;
 }
@@ -106,9 +107,10 @@ export function remoteAddCommand(io: CliIO): Command {
             defaultDescription: "the default route's",
           },
           backend: {
-            choices: ['lxd', 'incus'] as const,
-            default: 'lxd' as const,
-            describe: 'Container/VM manager to install',
+            choices: ['auto', 'lxd', 'incus'] as const,
+            default: 'auto' as const,
+            describe:
+              'Container/VM manager: auto uses the one the host runs (or has installed); a bare host gets Incus, as Sovereign Stack does',
           },
           'api-port': {
             type: 'number',
@@ -118,7 +120,8 @@ export function remoteAddCommand(io: CliIO): Command {
           'print-preseed': {
             type: 'boolean',
             default: false,
-            describe: 'Print the LXD setup (as lxd init preseed YAML) and exit; touches nothing',
+            describe:
+              'Print the setup (as `lxd init` / `incus admin init` preseed YAML) and exit; touches nothing',
           },
         }),
     handler: async (args) => {
@@ -130,14 +133,22 @@ export function remoteAddCommand(io: CliIO): Command {
         const { validateHostAddress } = await import('../../common/config/validators');
         const { isIP } = await import('node:net');
         const host = validateHostAddress(args.host);
+        // Without the host, auto cannot be detected: show a bare host's (Incus), and say so.
+        const backend = args.backend === 'auto' ? 'incus' : args.backend;
+        io.out(
+          `# ${backend === 'incus' ? 'incus admin init --preseed' : 'lxd init --preseed'}${args.backend === 'auto' ? ' (a bare host; a host that runs LXD gets lxdbr0/lxdbr1: --backend lxd shows that)' : ''}`,
+        );
         io.out(
           renderPreseed(
-            desiredSetup({
-              mgmtIp: isIP(host) ? host : '<address of the SSH connection>',
-              apiPort: args['api-port'],
-              disk: args.disk,
-              dataPlaneInterface: args['data-plane-interface'] ?? '<interface of the default route>',
-            }),
+            desiredSetup(
+              {
+                mgmtIp: isIP(host) ? host : '<address of the SSH connection>',
+                apiPort: args['api-port'],
+                disk: args.disk,
+                dataPlaneInterface: args['data-plane-interface'] ?? '<interface of the default route>',
+              },
+              backend,
+            ),
           ),
         );
         return;
@@ -225,7 +236,9 @@ export function remoteAddCommand(io: CliIO): Command {
         `Remote ${args.name}: ${result.backend} ${result.version} at ${result.endpoint} (server certificate ${result.serverFingerprint.slice(0, 16)}... pinned).`,
       );
       io.out(
-        result.changes.length ? `  changed: ${result.changes.join('; ')}` : '  LXD already matched: nothing changed.',
+        result.changes.length
+          ? `  changed: ${result.changes.join('; ')}`
+          : `  ${result.backend === 'incus' ? 'Incus' : 'LXD'} already matched: nothing changed.`,
       );
       if (result.installed.length) io.out(`  installed: ${result.installed.join(', ')}`);
       io.out(`  this machine's certificate: ${result.trust === 'added' ? 'now trusted' : 'already trusted'}`);

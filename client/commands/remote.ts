@@ -1,3 +1,4 @@
+import { ssBridges } from '../../common/backend';
 import * as fs from 'node:fs';
 import type { Client } from '@temporalio/client';
 import { validateName } from '../../common/config/validators';
@@ -192,12 +193,13 @@ function removeCommand(io: CliIO): Command {
       validateName('remote', args.name);
       if (!listRemoteNames(paths).includes(args.name))
         throw new UserError(`There is no remote ${args.name}; "ssw remote list" shows them.`);
+      const rec = readRemoteRecord(paths, args.name);
       if (args.deprovision && !args.yes) {
+        const b = ssBridges(rec?.backend ?? 'lxd');
         throw new UserError(
-          `--deprovision deletes the bridges lxdbr0/lxdbr1 and the storage pool ss-base on ${args.name}'s host and revokes this machine's certificate. Add --yes to confirm.`,
+          `--deprovision deletes the bridges ${b.nat}/${b.ovn} and the storage pool ss-base on ${args.name}'s host and revokes this machine's certificate. Add --yes to confirm.`,
         );
       }
-      const rec = readRemoteRecord(paths, args.name);
       if (rec) {
         const { ReadFailed } = await import('../read-only');
         let deployments: string[] | undefined;

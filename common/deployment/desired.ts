@@ -92,6 +92,8 @@ export interface RemoteFacts {
   dataPlaneInterface: string;
   /** Whether the remote has OVN configured (server key network.ovn.northbound_connection). */
   hasOvn: boolean;
+  /** The OVN network's uplink, ss-remote's second bridge: lxdbr1, or incusbr1 on Incus. @default lxdbr1 */
+  ovnUplink?: string;
   /** `cloud-init.*` profile keys (LXD ≥ 5.5, Incus) or the older `user.*` ones. */
   cloudInitKeys: 'cloud-init' | 'user';
   /** The subnet of the deployment's bridge: the existing network's, or a free one chosen for it. */
@@ -174,7 +176,8 @@ export function desiredDeployment(config: DeploymentConfig, facts: RemoteFacts, 
   const networkType = facts.hasOvn ? 'ovn' : 'bridge';
   const network: DesiredNetwork =
     networkType === 'ovn'
-      ? { name: 'ss-ovn', type: 'ovn', project: deployment, config: { network: 'lxdbr1', 'ipv6.address': 'none' } }
+      ? { name: 'ss-ovn', type: 'ovn', project: deployment, config: { network: facts.ovnUplink ?? 'lxdbr1', 'ipv6.address': 'none' },
+        }
       : {
           name: deploymentNetworkName(deployment, 'bridge'),
           type: 'bridge',

@@ -125,7 +125,7 @@ export function planDeployment(desired: DesiredDeployment, current: CurrentDeplo
   // Network.
   const n = desired.network;
   if (!current.network)
-    add('network', n.name, 'create', [n.type === 'bridge' ? `bridge ${n.config['ipv4.address']}` : 'ovn on lxdbr1']);
+    add('network', n.name, 'create', [n.type === 'bridge' ? `bridge ${n.config['ipv4.address']}` : `ovn on ${n.config.network}`]);
   else if (current.network.type !== n.type) {
     conflicts.push(
       `network ${n.name} exists as ${current.network.type}, but this deployment needs ${n.type}; remove it (lxc network delete ${n.name}) or rename it.`,

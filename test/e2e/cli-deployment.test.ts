@@ -6,17 +6,18 @@ import type { LxdClient } from '../../activities/lxd/client';
 import { fingerprintSha256, lookupHostKeys, runChecked, withSsh } from '../../activities/ssh';
 import { SsPaths } from '../../common/paths';
 import { LongRunning, ssw, startService, stopService } from '../helpers/cli';
-import { harness } from '../helpers/harness';
+import { apiPortFor, backendUnderTest, harness } from '../helpers/harness';
 import { killWorkerDuring } from '../helpers/kill-worker';
 import { harnessLxd, resetHarnessLxd } from '../helpers/lxd';
 import { tempSsRoot, uniqueTaskQueue, withEncryptedClient } from '../helpers/temporal';
 
 // `ssw up|down|show` through the real CLI and a real worker: the harness sshd plays
-// the cluster host, its LXD the remote's LXD; instances are system containers from
+// the cluster host, its LXD (or Incus: SSW_TEST_BACKEND) the remote's; instances are system containers from
 // the harness's debootstrap image on the harness's test bridge.
 const root = tempSsRoot('ssw-deploy-');
 const paths = new SsPaths(root);
 const taskQueue = uniqueTaskQueue('deploy');
+const backend = backendUnderTest();
 const REMOTE = 'lab';
 const DEPLOYMENT = 'dep1';
 const DOMAIN = 'dep1.example';
@@ -51,7 +52,7 @@ let lxd: LxdClient;
 function writeConfig(): void {
   fs.writeFileSync(
     paths.remoteConf(REMOTE),
-    `DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"\nDATA_PLANE_NETWORK=${harness().lxd.testBridge}\n`,
+    `DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"\nDATA_PLANE_NETWORK=${backend.testBridge}\n`,
   );
   fs.mkdirSync(`${root}/projects/${DEPLOYMENT}`, { recursive: true });
   fs.writeFileSync(
@@ -59,7 +60,7 @@ function writeConfig(): void {
     [
       `PRIMARY_DOMAIN=${DOMAIN}`,
       'INSTANCE_TYPE=container',
-      `BASE_IMAGE=${harness().lxd.baseImage}`,
+      `BASE_IMAGE=${backend.baseImage}`,
       'WWW_SERVER_MAC_ADDRESS=00:16:3e:5b:00:01',
       'BTCPAY_SERVER_MAC_ADDRESS=00:16:3e:5b:00:02',
       'WWW_SERVER_CPU_COUNT=1',
@@ -125,7 +126,7 @@ before(async () => {
     REMOTE,
     '127.0.0.1',
     '--ssh-port',
-    String(harness().ssh.port),
+    String(backend.sshPort),
     '--ssh-user',
     'root',
     '--ssh-key',
@@ -133,7 +134,7 @@ before(async () => {
     '--disk',
     'dir',
     '--api-port',
-    '18445',
+    String(apiPortFor(18445)),
     ...common(),
   ]);
   assert.equal(add.status, 0, add.stderr);

@@ -13,12 +13,16 @@ import { SsPaths } from '../../common/paths';
 import { readRemoteRecord } from '../../common/remotes';
 import { queryProgress } from '../../client/follow';
 import { LongRunning, ssw, sswAsync, startService, stopService } from '../helpers/cli';
-import { harness } from '../helpers/harness';
-import { resetHarnessLxd } from '../helpers/lxd';
+import { apiPortFor, backendUnderTest, harness } from '../helpers/harness';
+import { harnessLxd, resetHarnessLxd } from '../helpers/lxd';
+import { ssBridges } from '../../common/backend';
 import { tempSsRoot, uniqueTaskQueue, waitFor } from '../helpers/temporal';
 
 // `ssw remote ...` through the real CLI: the harness sshd is the cluster host,
-// the harness LXD is its LXD, a real worker runs provisionRemote.
+// the harness LXD (or Incus: SSW_TEST_BACKEND) is its container manager, detected by
+// `remote add` (no --backend), a real worker runs provisionRemote.
+const backend = backendUnderTest();
+const { nat: NAT, ovn: OVN } = ssBridges(backend.backend);
 const root = tempSsRoot('ssw-remote-');
 const paths = new SsPaths(root);
 const taskQueue = uniqueTaskQueue('remote');
@@ -35,7 +39,7 @@ const common = () => [
 const sshArgs = (user = harness().ssh.user) => [
   '127.0.0.1',
   '--ssh-port',
-  String(harness().ssh.port),
+  String(backend.sshPort),
   '--ssh-user',
   user,
   '--ssh-key',
@@ -43,7 +47,7 @@ const sshArgs = (user = harness().ssh.user) => [
 ];
 // A port of its own, so provisioning really switches the API listener (and trust follows it);
 // resetHost() puts the harness's own address back.
-const API_PORT = 18444;
+const API_PORT = apiPortFor(18444);
 const apiPort = () => String(API_PORT);
 const add = (name: string, ...extra: string[]) =>
   ssw(['remote', 'add', name, ...sshArgs(), '--disk', 'dir', '--api-port', apiPort(), ...extra, ...common()]);
@@ -69,14 +73,14 @@ async function hostSnapshot() {
   return {
     config: server.config,
     profile: await lxd.getProfile('default'),
-    networks: await Promise.all(['lxdbr0', 'lxdbr1'].map((n) => lxd.getNetwork(n))),
+    networks: await Promise.all([NAT, OVN].map((n) => lxd.getNetwork(n))),
     pool: await lxd.getStoragePool('ss-base'),
     certificates: (await lxd.listCertificates()).map((c) => c.fingerprint).sort(),
   };
 }
 
 before(async () => {
-  lxd = new LxdClient({ endpoint: { socketPath: harness().lxd.socket } });
+  lxd = harnessLxd();
   await resetHost();
   worker = await startService(['worker', ...common()], /Worker polling/);
 });
@@ -103,6 +107,7 @@ describe('ssw remote add', () => {
     assert.equal(r.status, 0, r.stderr);
     const { result, current } = JSON.parse(r.stdout);
     assert.equal(result.remote, 'local');
+    assert.equal(result.backend, backend.backend, 'detected: the host runs only this one');
     assert.equal(result.endpoint, `https://127.0.0.1:${API_PORT}`);
     assert.ok(
       result.changes.some((c: string) => c.startsWith(`server config core.https_address=127.0.0.1:${API_PORT}`)),
@@ -114,10 +119,10 @@ describe('ssw remote add', () => {
 
     const pool = await lxd.getStoragePool('ss-base');
     assert.equal(pool?.driver, 'dir');
-    const nat = await lxd.getNetwork('lxdbr0');
+    const nat = await lxd.getNetwork(NAT);
     assert.match(nat?.description ?? '', /^ss-config,/);
     assert.equal(nat?.config['ipv4.nat'], 'true');
-    assert.equal((await lxd.getNetwork('lxdbr1'))?.config['ipv4.nat'], 'false');
+    assert.equal((await lxd.getNetwork(OVN))?.config['ipv4.nat'], 'false');
     const profile = await lxd.getProfile('default');
     assert.equal(profile?.devices?.root?.pool, 'ss-base');
     assert.deepEqual(
@@ -141,7 +146,7 @@ describe('ssw remote add', () => {
     }
     assert.match(
       fs.readFileSync(paths.knownHosts, 'utf8'),
-      new RegExp(`^\\[127\\.0\\.0\\.1\\]:${harness().ssh.port} ssh-ed25519 `, 'm'),
+      new RegExp(`^\\[127\\.0\\.0\\.1\\]:${backend.sshPort} ssh-ed25519 `, 'm'),
     );
     assert.match(fs.readFileSync(paths.remoteConf('local'), 'utf8'), /DEPLOYMENT_STRING/);
   });
@@ -168,7 +173,7 @@ describe('ssw remote add', () => {
       list.map((r) => [r.name, r.reachable, r.current]),
       [['local', true, true]],
     );
-    assert.match(list[0].backend, /^lxd 5\./);
+    assert.match(list[0].backend, backend.backend === 'lxd' ? /^lxd 5\./ : /^incus 6\./);
     const show = ssw(['remote', 'show', 'local', '--json', ...common()]);
     assert.equal(show.status, 0, show.stderr);
     const doc = JSON.parse(show.stdout) as {
@@ -180,13 +185,16 @@ describe('ssw remote add', () => {
     assert.deepEqual(
       doc.networks
         .map((n) => n.name)
-        .filter((n) => n.startsWith('lxdbr'))
+        .filter((n) => n === NAT || n === OVN)
         .sort(),
-      ['lxdbr0', 'lxdbr1'],
+      [NAT, OVN],
     );
     assert.ok(doc.projects.includes('default'));
     const text = ssw(['remote', 'show', ...common()]); // the current remote
-    assert.match(text.stdout, /Remote local: lxd 5\.\S+ at https:\/\/127\.0\.0\.1:/);
+    assert.match(
+      text.stdout,
+      new RegExp(`Remote local: ${backend.backend === 'lxd' ? 'lxd 5' : 'incus 6'}\\.\\S+ at https://127\\.0\\.0\\.1:`),
+    );
   });
 
   test('remote switch names only remotes that exist', () => {
@@ -208,7 +216,7 @@ describe('ssw remote remove', () => {
       const forced = ssw(['remote', 'remove', 'local', '--force', ...common()]);
       assert.equal(forced.status, 0, forced.stderr);
       assert.equal(readRemoteRecord(paths, 'local'), undefined);
-      assert.ok(await lxd.getNetwork('lxdbr0'), 'the host was not touched');
+      assert.ok(await lxd.getNetwork(NAT), 'the host was not touched');
       assert.ok(fs.existsSync(paths.remoteConf('local')), "the operator's remote.conf is kept");
     } finally {
       await lxd.deleteProject('ssw-e2e-dep');
@@ -227,8 +235,8 @@ describe('ssw remote remove', () => {
 
     const r = ssw(['remote', 'remove', 'local', '--deprovision', '--yes', ...common()]);
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(await lxd.getNetwork('lxdbr0'), undefined);
-    assert.equal(await lxd.getNetwork('lxdbr1'), undefined);
+    assert.equal(await lxd.getNetwork(NAT), undefined);
+    assert.equal(await lxd.getNetwork(OVN), undefined);
     assert.equal(await lxd.getStoragePool('ss-base'), undefined);
     const profile = await lxd.getProfile('default');
     assert.equal(
@@ -322,7 +330,7 @@ describe("what ssw did not create is the operator's", () => {
   test('an existing pool and bridge are used as they are, and deprovisioning keeps them', async () => {
     await lxd.createStoragePool({ name: 'ss-base', driver: 'dir', config: {} });
     await lxd.createNetwork({
-      name: 'lxdbr1',
+      name: OVN,
       type: 'bridge',
       description: 'Non-natting bridge needed for ovn networks.',
       config: {
@@ -338,14 +346,14 @@ describe("what ssw did not create is the operator's", () => {
       assert.equal(r.status, 0, r.stderr);
       const changes: string[] = JSON.parse(r.stdout).result.changes;
       assert.ok(
-        !changes.some((c) => c.includes('ss-base (')) && !changes.some((c) => c.includes('lxdbr1')),
+        !changes.some((c) => c.includes('ss-base (')) && !changes.some((c) => c.includes(OVN)),
         changes.join('\n'),
       );
       const rm = ssw(['remote', 'remove', 'owned', '--deprovision', '--yes', ...common()]);
       assert.equal(rm.status, 0, rm.stderr);
       assert.ok(await lxd.getStoragePool('ss-base'), "the operator's pool is kept");
-      assert.ok(await lxd.getNetwork('lxdbr1'), "the operator's bridge is kept");
-      assert.equal(await lxd.getNetwork('lxdbr0'), undefined, 'the bridge ssw created is removed');
+      assert.ok(await lxd.getNetwork(OVN), "the operator's bridge is kept");
+      assert.equal(await lxd.getNetwork(NAT), undefined, 'the bridge ssw created is removed');
       assert.equal((await lxd.getProfile('default'))?.devices?.root?.pool, 'default', 'the root disk change is undone');
     } finally {
       await resetHost();
@@ -354,7 +362,7 @@ describe("what ssw did not create is the operator's", () => {
 
   test('a bridge ssw did not create is not renumbered: a clear refusal instead', async () => {
     await lxd.createNetwork({
-      name: 'lxdbr0',
+      name: NAT,
       type: 'bridge',
       config: { 'ipv4.address': '10.77.0.1/24', 'ipv4.nat': 'false', 'ipv6.address': 'none' },
     });
@@ -363,9 +371,11 @@ describe("what ssw did not create is the operator's", () => {
       assert.equal(r.status, 1);
       assert.match(
         r.stderr,
-        /The bridge lxdbr0 exists but was not created by ssw and differs \(ipv4\.address is 10\.77\.0\.1\/24/,
+        new RegExp(
+          `The bridge ${NAT} exists but was not created by ssw and differs \\(ipv4\\.address is 10\\.77\\.0\\.1/24`,
+        ),
       );
-      assert.equal((await lxd.getNetwork('lxdbr0'))?.config['ipv4.address'], '10.77.0.1/24', 'untouched');
+      assert.equal((await lxd.getNetwork(NAT))?.config['ipv4.address'], '10.77.0.1/24', 'untouched');
     } finally {
       await resetHost();
     }
@@ -393,6 +403,13 @@ describe('remote add errors: one clear message each, nothing left behind', () =>
     assert.match(r.stdout, /core\.https_address: 192\.0\.2\.10:8443/);
     assert.match(r.stdout, /source: \/dev\/sdb/);
     assert.match(r.stdout, /description: ss-config,eno2/);
+    // Without the host nothing is detected: a bare host's setup, Incus's names.
+    assert.match(r.stdout, /^# incus admin init --preseed/);
+    assert.match(r.stdout, /name: incusbr0\n/);
+    const lxdNames = ssw(['remote', 'add', 'shown', '192.0.2.10', '--backend', 'lxd', '--print-preseed', ...common()]);
+    assert.equal(lxdNames.status, 0, lxdNames.stderr);
+    assert.match(lxdNames.stdout, /^# lxd init --preseed\n/);
+    assert.match(lxdNames.stdout, /name: lxdbr0\n/);
     leftNothing('shown');
   });
 
@@ -441,7 +458,7 @@ describe('remote add errors: one clear message each, nothing left behind', () =>
     const { forgetHostKey, lookupHostKeys } = await import('../../activities/ssh');
     const h = harness();
     const saved = fs.existsSync(paths.knownHosts) ? fs.readFileSync(paths.knownHosts, 'utf8') : undefined;
-    forgetHostKey(paths.knownHosts, '127.0.0.1', h.ssh.port); // a host seen for the first time
+    forgetHostKey(paths.knownHosts, '127.0.0.1', backend.sshPort); // a host seen for the first time
     try {
       const closed = await freePort();
       const offline = [
@@ -459,7 +476,7 @@ describe('remote add errors: one clear message each, nothing left behind', () =>
       assert.match(r.stderr, new RegExp(`Cannot reach Temporal at 127\\.0\\.0\\.1:${closed}`));
       assert.doesNotMatch(r.stderr, NO_STACK);
       assert.doesNotMatch(r.stdout, /Pinned the host key/, 'the host was not probed');
-      assert.deepEqual(lookupHostKeys(paths.knownHosts, '127.0.0.1', h.ssh.port), [], 'no known_hosts line');
+      assert.deepEqual(lookupHostKeys(paths.knownHosts, '127.0.0.1', backend.sshPort), [], 'no known_hosts line');
       leftNothing('offline');
 
       // With Temporal there, the key is new again: the notice is shown (and the failed run
@@ -478,9 +495,9 @@ describe('remote add errors: one clear message each, nothing left behind', () =>
       assert.equal(again.status, 1, again.stderr);
       assert.match(
         again.stdout,
-        new RegExp(`Pinned the host key of 127\\.0\\.0\\.1:${h.ssh.port} on first use: ssh-ed25519 SHA256:`),
+        new RegExp(`Pinned the host key of 127\\.0\\.0\\.1:${backend.sshPort} on first use: ssh-ed25519 SHA256:`),
       );
-      assert.deepEqual(lookupHostKeys(paths.knownHosts, '127.0.0.1', h.ssh.port), []);
+      assert.deepEqual(lookupHostKeys(paths.knownHosts, '127.0.0.1', backend.sshPort), []);
       leftNothing('offline');
     } finally {
       if (saved === undefined) fs.rmSync(paths.knownHosts, { force: true });
@@ -492,7 +509,7 @@ describe('remote add errors: one clear message each, nothing left behind', () =>
     const { forgetHostKey, lookupHostKeys } = await import('../../activities/ssh');
     const h = harness();
     const saved = fs.existsSync(paths.knownHosts) ? fs.readFileSync(paths.knownHosts, 'utf8') : undefined;
-    forgetHostKey(paths.knownHosts, '127.0.0.1', h.ssh.port);
+    forgetHostKey(paths.knownHosts, '127.0.0.1', backend.sshPort);
     const connection = await Connection.connect({ address: h.temporal.address });
     const client = new Client({ connection, namespace: h.temporal.namespace });
     // A run nobody works on (its own task queue) holds the remote.
@@ -506,7 +523,7 @@ describe('remote add errors: one clear message each, nothing left behind', () =>
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, /Another operation is running on remote busy: deprovision-remote\/busy/);
       assert.doesNotMatch(r.stdout, /Pinned the host key/);
-      assert.deepEqual(lookupHostKeys(paths.knownHosts, '127.0.0.1', h.ssh.port), []);
+      assert.deepEqual(lookupHostKeys(paths.knownHosts, '127.0.0.1', backend.sshPort), []);
       leftNothing('busy');
     } finally {
       await busy.terminate('test over');
@@ -525,7 +542,7 @@ describe('remote add errors: one clear message each, nothing left behind', () =>
       'refused',
       '127.0.0.1',
       '--ssh-port',
-      String(harness().ssh.port),
+      String(backend.sshPort),
       '--ssh-user',
       'root',
       '--ssh-key',
@@ -545,7 +562,7 @@ describe('remote add errors: one clear message each, nothing left behind', () =>
     const saved = fs.readFileSync(paths.knownHosts, 'utf8');
     fs.writeFileSync(
       paths.knownHosts,
-      `[127.0.0.1]:${harness().ssh.port} ${fs.readFileSync(`${other}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`,
+      `[127.0.0.1]:${backend.sshPort} ${fs.readFileSync(`${other}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`,
     );
     try {
       const r = add('mitm');
@@ -572,6 +589,32 @@ describe('remote add errors: one clear message each, nothing left behind', () =>
     assert.equal(r.status, 1);
     assert.match(r.stderr, /The disk \/dev\/ssw-no-such-disk does not exist on 127\.0\.0\.1/);
     leftNothing('nodisk');
+  });
+
+  test('a --backend other than the one the host runs is refused before anything is installed', () => {
+    const other = backend.backend === 'lxd' ? 'incus' : 'lxd';
+    const r = ssw([
+      'remote',
+      'add',
+      'other',
+      ...sshArgs(),
+      '--disk',
+      'dir',
+      '--api-port',
+      apiPort(),
+      '--backend',
+      other,
+      ...common(),
+    ]);
+    assert.equal(r.status, 1);
+    const label = backend.backend === 'lxd' ? 'LXD' : 'Incus';
+    assert.match(
+      r.stderr,
+      new RegExp(`127\\.0\\.0\\.1 already runs ${label} \\(${backend.socket.replace(/\./g, '\\.')}\\)`),
+    );
+    assert.match(r.stderr, new RegExp(`Pass --backend ${backend.backend}, or leave --backend out`));
+    assert.doesNotMatch(r.stderr, NO_STACK);
+    leftNothing('other');
   });
 
   test('not enough privileges', () => {

@@ -10,13 +10,13 @@ import type { LxdClient } from '../../activities/lxd/client';
 import { runChecked, withSsh } from '../../activities/ssh';
 import { SsPaths } from '../../common/paths';
 import { LongRunning, ssw, sswAsync, startService, stopService } from '../helpers/cli';
-import { harness } from '../helpers/harness';
+import { apiPortFor, backendUnderTest, harness } from '../helpers/harness';
 import { killWorkerDuring } from '../helpers/kill-worker';
 import { harnessLxd, resetHarnessLxd } from '../helpers/lxd';
 import { tempSsRoot, uniqueTaskQueue, withEncryptedClient } from '../helpers/temporal';
 
 // `ssw up` of a deployment's services through the real CLI and a real worker, on
-// the harness's LXD: a system container with nested Docker as the www instance,
+// the harness's LXD (or Incus: SSW_TEST_BACKEND): a system container with nested Docker as the www instance,
 // its images copied air-gapped from the harness Docker (Debian's nginx as the
 // proxy, busybox stand-ins for Ghost and Gitea), its certificate from pebble
 // validating http-01 against the instance itself. The www instance has a fixed
@@ -29,7 +29,9 @@ const REMOTE = 'lab';
 const DEPLOYMENT = 'svc';
 const DOMAIN = 'svc.test';
 const MAC = '00:16:3e:5c:00:01';
-const ADDRESS = '10.123.45.50';
+const backend = backendUnderTest();
+// An address on the backend's test bridge (10.123.45.0/24 for LXD, 10.123.46.0/24 for Incus).
+const ADDRESS = `${backend.testBridgeAddress.split('.').slice(0, 3).join('.')}.50`;
 const NAMES = [DOMAIN, `www.${DOMAIN}`, `btcpay.${DOMAIN}`, `git.${DOMAIN}`];
 const common = () => [
   '--ss-root',
@@ -66,7 +68,7 @@ function writeConfig(): void {
     paths.remoteConf(REMOTE),
     [
       `DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"`,
-      `DATA_PLANE_NETWORK=${h.lxd.testBridge}`,
+      `DATA_PLANE_NETWORK=${backend.testBridge}`,
       'IMAGE_SOURCE=airgapped',
       `ACME_SERVER=${h.acme.directory}`,
       `ACME_CA_BUNDLE=${h.acme.caBundle}`,
@@ -79,7 +81,7 @@ function writeConfig(): void {
     [
       `PRIMARY_DOMAIN=${DOMAIN}`,
       'INSTANCE_TYPE=container',
-      `BASE_IMAGE=${h.lxd.baseImage}`,
+      `BASE_IMAGE=${backend.baseImage}`,
       `WWW_SERVER_MAC_ADDRESS=${MAC}`,
       `WWW_SERVER_IPV4_ADDRESS=${ADDRESS}`,
       'WWW_SERVER_CPU_COUNT=2',
@@ -201,7 +203,7 @@ before(async () => {
     REMOTE,
     '127.0.0.1',
     '--ssh-port',
-    String(h.ssh.port),
+    String(backend.sshPort),
     '--ssh-user',
     'root',
     '--ssh-key',
@@ -209,7 +211,7 @@ before(async () => {
     '--disk',
     'dir',
     '--api-port',
-    '18446',
+    String(apiPortFor(18446)),
     ...common(),
   ]);
   assert.equal(add.status, 0, add.stderr);

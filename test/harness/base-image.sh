@@ -4,7 +4,7 @@
 # containers made from it (VMs do not run on these machines).
 #
 #   base-image.sh build    make the tarball unless the cache has it (install.sh)
-#   base-image.sh import   import it into the harness LXD as "ssw-test-base" (start.sh)
+#   base-image.sh import [lxd|incus]   import it into the harness LXD or Incus as "ssw-test-base" (start.sh)
 #
 # What the image has is what a Sovereign Stack instance needs and what ss's
 # cloud-init would install (so ssw's base-image step finds nothing missing and
@@ -127,24 +127,31 @@ EOF
   log "harness: base image built ($(du -h "$TARBALL" | cut -f1))"
 }
 
+# import [lxd|incus]: into the harness LXD (default) or the harness Incus; same tarball, same alias.
 import() {
   [[ -s "$TARBALL" ]] || die "no base image tarball at $TARBALL (run install.sh)"
-  export LXD_DIR="$HARNESS_DIR/lxd" LXD_CONF="$HARNESS_DIR/lxc-conf"
+  local cli=lxc
+  if [[ "${1:-lxd}" == incus ]]; then
+    export INCUS_DIR="$HARNESS_DIR/incus" INCUS_CONF="$HARNESS_DIR/incus-conf"
+    cli=incus
+  else
+    export LXD_DIR="$HARNESS_DIR/lxd" LXD_CONF="$HARNESS_DIR/lxc-conf"
+  fi
   local want have
   want="$(sha256sum "$TARBALL" | cut -d' ' -f1)"
-  have="$(lxc query "/1.0/images/aliases/$ALIAS" 2>/dev/null | jq -r '.target // empty' || true)"
+  have="$("$cli" query "/1.0/images/aliases/$ALIAS" 2>/dev/null | jq -r '.target // empty' || true)"
   if [[ "$have" == "$want" ]]; then
-    log "harness: base image $ALIAS imported (${want:0:12})"
+    log "harness: base image $ALIAS imported into ${1:-lxd} (${want:0:12})"
     return 0
   fi
-  [[ -n "$have" ]] && lxc image delete "$have" >/dev/null
-  lxc image import "$TARBALL" --alias "$ALIAS" >/dev/null || die "lxc image import $TARBALL failed"
-  log "harness: base image $ALIAS imported (${want:0:12})"
+  [[ -n "$have" ]] && "$cli" image delete "$have" >/dev/null
+  "$cli" image import "$TARBALL" --alias "$ALIAS" >/dev/null || die "$cli image import $TARBALL failed"
+  log "harness: base image $ALIAS imported into ${1:-lxd} (${want:0:12})"
 }
 
 case "${1:-}" in
   build) build ;;
-  import) import ;;
+  import) import "${2:-lxd}" ;;
   path) printf '%s\n' "$TARBALL" ;;
-  *) die "usage: base-image.sh build|import|path" ;;
+  *) die "usage: base-image.sh build|import [lxd|incus]|path" ;;
 esac

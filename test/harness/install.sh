@@ -48,6 +48,43 @@ else
   log "harness: Debian packages present"
 fi
 
+# ------------------------------------------------------------------ incus
+# Incus, Sovereign Stack's current backend, beside LXD 5.0: Debian 12 has it only in
+# bookworm-backports (Debian 13 and Ubuntu 24.04 in their main archives). Only the
+# daemon and client (incus-base, incus-client): the tests run system containers, and
+# the "incus" package would add QEMU for virtual machines.
+INCUS_PACKAGES=(incus-base incus-client)
+incus_missing=()
+for p in "${INCUS_PACKAGES[@]}"; do installed "$p" || incus_missing+=("$p"); done
+if ((${#incus_missing[@]})); then
+  [[ "$(id -u)" == 0 ]] || die "packages missing (${incus_missing[*]}) and not root: cannot apt-get install"
+  codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-}")"
+  target=()
+  if [[ "$codename" == bookworm ]]; then
+    sources=/etc/apt/sources.list.d/ssw-bookworm-backports.sources
+    if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+      log "harness: adding bookworm-backports to apt's sources ($sources)"
+      printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm-backports' \
+        'Components: main' 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' >"$sources"
+    fi
+    target=(-t bookworm-backports)
+  fi
+  log "harness: installing ${incus_missing[*]}${target:+ from ${target[1]}}"
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    # Keep the package's init script from starting a system incusd.
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    incus_policy=1
+  fi
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${target[@]}" \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${INCUS_PACKAGES[@]}"
+  if [[ "${incus_policy:-0}" == 1 ]]; then rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
+else
+  log "harness: Incus present ($(incus --version 2>/dev/null || echo '?'))"
+fi
+
 # ------------------------------------------------------------------ temporal
 t="$(resolve_temporal)"
 if [[ -z "$t" ]]; then

@@ -14,7 +14,11 @@ TEMPORAL_METRICS_PORT=17244
 TEMPORAL_NAMESPACE=ssw-test
 TEMPORAL_SEARCH_ATTRIBUTES=(SsRemote SsDeployment SsOperation SsSite)
 SSH_PORT=12222
+# A second port of the same sshd plays a second host, one whose daemon is Incus: sessions on
+# SSH_PORT see only the harness LXD, sessions on INCUS_SSH_PORT only the harness Incus.
+INCUS_SSH_PORT=12223
 LXD_HTTPS_ADDRESS=127.0.0.1:18443
+INCUS_HTTPS_ADDRESS=127.0.0.1:18643
 # ACME: pebble's directory and management API, the port it validates http-01 on (where
 # the tests' nginx listens), and challtestsrv's DNS (every name -> 127.0.0.1) and API.
 PEBBLE_PORT=14000
@@ -29,6 +33,12 @@ CHALLTESTSRV_MGMT_PORT=18055
 TEST_BRIDGE=sswtestbr0
 TEST_BRIDGE_ADDRESS=10.123.45.1/24
 TEST_BASE_IMAGE=ssw-test-base
+# The harness Incus's own test bridge (a second subnet; its instances reach pebble on
+# TEST_BRIDGE_ADDRESS through this machine, which owns both addresses).
+INCUS_TEST_BRIDGE=sswincbr0
+INCUS_TEST_BRIDGE_ADDRESS=10.123.46.1/24
+# Debian's incusd is not on PATH.
+INCUSD=/usr/libexec/incus/incusd
 
 # Seconds a service gets to become ready.
 HARNESS_TIMEOUT="${SSW_HARNESS_TIMEOUT:-60}"
@@ -139,7 +149,7 @@ port_owner() {
 # Where each service keeps its pid file, and what identifies its process: every
 # daemon's command line names a path or port unique to this harness, and Temporal
 # (whose in-memory command line names no path) also runs in $HARNESS_DIR/temporal.
-HARNESS_SERVICES=(temporal sshd docker lxd challtestsrv pebble)
+HARNESS_SERVICES=(temporal sshd docker lxd incus challtestsrv pebble)
 
 svc_pidfile() {
   case "$1" in
@@ -147,6 +157,7 @@ svc_pidfile() {
     sshd) echo "$HARNESS_DIR/ssh/sshd.pid" ;;
     docker) echo "$HARNESS_DIR/docker/docker.pid" ;;
     lxd) echo "$HARNESS_DIR/lxd/lxd.pid" ;;
+    incus) echo "$HARNESS_DIR/incus/incusd.pid" ;;
     challtestsrv) echo "$HARNESS_DIR/acme/challtestsrv.pid" ;;
     pebble) echo "$HARNESS_DIR/acme/pebble.pid" ;;
   esac
@@ -157,6 +168,7 @@ svc_needle() {
     sshd) echo "-f $HARNESS_DIR/ssh/sshd_config" ;;
     docker) echo "--data-root $HARNESS_DIR/docker/data" ;;
     lxd) echo "--logfile $HARNESS_DIR/lxd/lxd.log" ;;
+    incus) echo "--logfile $HARNESS_DIR/incus/incus.log" ;;
     challtestsrv) echo "-management 127.0.0.1:$CHALLTESTSRV_MGMT_PORT" ;;
     pebble) echo "-config $HARNESS_DIR/acme/pebble-config.json" ;;
   esac

@@ -21,6 +21,7 @@ done
 
 DIR="$HARNESS_DIR"
 export LXD_DIR="$DIR/lxd" LXD_CONF="$DIR/lxc-conf"
+export INCUS_DIR="$DIR/incus" INCUS_CONF="$DIR/incus-conf"
 
 if [[ ! -d "$DIR" ]]; then
   log "harness: nothing to stop ($DIR does not exist)"
@@ -48,6 +49,18 @@ if pid="$(svc_pid lxd)"; then
   fi
 fi
 
+# Incus likewise.
+if pid="$(svc_pid incus)"; then
+  if command -v incus >/dev/null 2>&1; then
+    running="$(timeout 30 incus list --all-projects --format csv -c n,s 2>/dev/null | awk -F, '$2=="RUNNING"{print $1}' || true)"
+    if [[ -n "$running" ]]; then
+      log "incus: stopping instances: $(tr '\n' ' ' <<<"$running")"
+      timeout 120 incus stop --all --force >/dev/null 2>&1 \
+        || warn "incus: could not stop every instance (incus stop --all --force)"
+    fi
+  fi
+fi
+
 # Stop in parallel; each waits for its own process.
 pids=()
 for svc in "${HARNESS_SERVICES[@]}"; do
@@ -71,13 +84,15 @@ for svc in "${HARNESS_SERVICES[@]}"; do
   fi
 done
 
-# LXD leaves its bridges' dnsmasq running when the daemon stops (by design, for restarts);
-# the harness LXD records each one's pid under its networks/ directory: ours to stop.
-for f in "$DIR"/lxd/networks/*/dnsmasq.pid; do
-  [[ -f "$f" ]] || continue
-  dpid="$(awk '$1 == "pid:" {print $2}' "$f")"
-  [[ "$dpid" =~ ^[0-9]+$ ]] || continue
-  stop_pid "dnsmasq ($(basename "$(dirname "$f")"))" "$dpid" "--dhcp-leasefile=$DIR/lxd/networks/" || status=1
+# LXD and Incus leave their bridges' dnsmasq running when the daemon stops (by design, for
+# restarts); each records its pid under its networks/ directory: ours to stop.
+for daemon in lxd incus; do
+  for f in "$DIR"/$daemon/networks/*/dnsmasq.pid; do
+    [[ -f "$f" ]] || continue
+    dpid="$(awk '$1 == "pid:" {print $2}' "$f")"
+    [[ "$dpid" =~ ^[0-9]+$ ]] || continue
+    stop_pid "dnsmasq ($daemon $(basename "$(dirname "$f")"))" "$dpid" "--dhcp-leasefile=$DIR/$daemon/networks/" || status=1
+  done
 done
 
 # dockerd normally stops the containerd it started; if dockerd died hard, that

@@ -20,18 +20,10 @@ export interface HarnessEnv {
     hostKeyLine: string; // "[127.0.0.1]:PORT ssh-ed25519 AAAA..." ready for a known_hosts file
   };
   docker: { socket: string };
-  /**
-   * testBridge: the deployments' data-plane test network (DATA_PLANE_NETWORK); baseImage: the debootstrap image's
-   * alias.
-   */
-  lxd: {
-    dir: string;
-    socket: string;
-    httpsAddress: string;
-    testBridge: string;
-    testBridgeAddress: string;
-    baseImage: string;
-  };
+  /** The harness LXD 5.0, and the host (sshd port) that runs it. */
+  lxd: HarnessDaemon;
+  /** The harness Incus 6.0, and the host (the sshd's second port) that runs it and no LXD. */
+  incus: HarnessDaemon;
   acme: {
     /** Pebble's ACME directory URL. */
     directory: string;
@@ -43,6 +35,43 @@ export interface HarnessEnv {
     /** pebble-challtestsrv's API: POST /add-a {host, addresses} points a name elsewhere. */
     challtestsrvManagement: string;
   };
+}
+
+/**
+ * One container manager of the harness. testBridge: the deployments' data-plane test network
+ * (DATA_PLANE_NETWORK); baseImage: the debootstrap image's alias; sshPort/hostKeyLine: the host
+ * whose sessions see this daemon (and only it).
+ */
+export interface HarnessDaemon {
+  backend: 'lxd' | 'incus';
+  dir: string;
+  socket: string;
+  httpsAddress: string;
+  testBridge: string;
+  testBridgeAddress: string;
+  baseImage: string;
+  sshPort: number;
+  hostKeyLine: string;
+}
+
+/**
+ * The backend the backend-parametrised suites (remote, deployment, services) run against:
+ * `SSW_TEST_BACKEND` (lxd or incus; test/run.js runs them once with each), default lxd.
+ */
+export function backendUnderTest(): HarnessDaemon {
+  const b = process.env.SSW_TEST_BACKEND ?? 'lxd';
+  if (b !== 'lxd' && b !== 'incus') throw new Error(`SSW_TEST_BACKEND must be lxd or incus, got ${JSON.stringify(b)}`);
+  const d = harness()[b];
+  if (!d) throw new Error(`The running harness has no ${b} (restart it: bash test/harness/start.sh)`);
+  return d;
+}
+
+/**
+ * A port of this test's own for the API of the backend under test: LXD's and Incus's test
+ * ports are apart, so a listener one suite left behind never collides with the other's.
+ */
+export function apiPortFor(lxdPort: number): number {
+  return backendUnderTest().backend === 'incus' ? lxdPort + 300 : lxdPort;
 }
 
 export function harnessDir(): string {

@@ -1,11 +1,15 @@
 import { LxdClient } from '../../activities/lxd/client';
 import { loadOrCreateClientCert } from '../../activities/lxd/client-cert';
+import { ssBridges } from '../../common/backend';
 import type { SsPaths } from '../../common/paths';
-import { harness } from './harness';
+import { backendUnderTest, type HarnessDaemon } from './harness';
 
-/** The harness LXD over its unix socket: what the host really has, independent of ssw's view. */
-export function harnessLxd(): LxdClient {
-  return new LxdClient({ endpoint: { socketPath: harness().lxd.socket } });
+/**
+ * The harness LXD (or Incus, when it is the backend under test) over its unix socket: what the
+ * host really has, independent of ssw's view.
+ */
+export function harnessLxd(daemon: HarnessDaemon = backendUnderTest()): LxdClient {
+  return new LxdClient({ endpoint: { socketPath: daemon.socket } });
 }
 
 /** Deletes a deployment's project with everything in it (instances, profiles, volumes) and its bridge. */
@@ -25,12 +29,17 @@ export async function removeDeploymentProject(lxd: LxdClient, project: string): 
 }
 
 /**
- * Puts the harness LXD back as the harness made it: no ssw bridges or pool,
- * root disk on "default", this machine's certificate untrusted, the API on
- * the harness's address. Deployment projects named in `projects` go first
- * (the pool cannot go while their volumes exist).
+ * Puts the harness LXD (or Incus: `daemon`, default the backend under test) back as the harness
+ * made it: no ssw bridges or pool, root disk on "default", this machine's certificate untrusted,
+ * the API on the harness's address. Deployment projects named in `projects` go first (the pool
+ * cannot go while their volumes exist).
  */
-export async function resetHarnessLxd(lxd: LxdClient, paths: SsPaths, projects: string[] = []): Promise<void> {
+export async function resetHarnessLxd(
+  lxd: LxdClient,
+  paths: SsPaths,
+  projects: string[] = [],
+  daemon: HarnessDaemon = backendUnderTest(),
+): Promise<void> {
   for (const project of projects) await removeDeploymentProject(lxd, project);
   const profile = await lxd.getProfile('default');
   const { 'user.ssw.previous_root': _remembered, ...config } = profile?.config ?? {};
@@ -41,7 +50,8 @@ export async function resetHarnessLxd(lxd: LxdClient, paths: SsPaths, projects: 
       devices: { ...(profile?.devices ?? {}), root: { path: '/', pool: 'default', type: 'disk' } },
     });
   }
-  for (const n of ['lxdbr1', 'lxdbr0']) if (await lxd.getNetwork(n)) await lxd.deleteNetwork(n);
+  const { nat, ovn } = ssBridges(daemon.backend);
+  for (const n of [ovn, nat]) if (await lxd.getNetwork(n)) await lxd.deleteNetwork(n);
   if (await lxd.getStoragePool('ss-base')) {
     // Images ssw built (the weekly base image) live outside the pool on a dir pool, but a builder left by a killed run
     // is inside.
@@ -54,5 +64,5 @@ export async function resetHarnessLxd(lxd: LxdClient, paths: SsPaths, projects: 
   }
   const cert = await loadOrCreateClientCert(paths);
   if (await lxd.getCertificate(cert.fingerprint)) await lxd.deleteCertificate(cert.fingerprint);
-  await lxd.patchServer({ config: { 'core.https_address': harness().lxd.httpsAddress } });
+  await lxd.patchServer({ config: { 'core.https_address': daemon.httpsAddress } });
 }
