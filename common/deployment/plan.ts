@@ -108,7 +108,9 @@ export function planDeployment(desired: DesiredDeployment, current: CurrentDeplo
       '',
       desired.project.config,
       current.project.config,
-      (k) => !k.startsWith('features.') && k !== MANAGED_KEY,
+      // Only the features ssw sets: Incus adds its own to every project (features.storage.buckets follows
+      // features.storage.volumes; features.networks.zones), and those are the server's business.
+      (k) => (!k.startsWith('features.') && k !== MANAGED_KEY) || !(k in desired.project.config),
     );
     add('project', desired.project.name, d.length ? 'change' : 'keep', d);
     // LXD cannot change a project's features while it holds anything; say so up front.
@@ -125,7 +127,9 @@ export function planDeployment(desired: DesiredDeployment, current: CurrentDeplo
   // Network.
   const n = desired.network;
   if (!current.network)
-    add('network', n.name, 'create', [n.type === 'bridge' ? `bridge ${n.config['ipv4.address']}` : `ovn on ${n.config.network}`]);
+    add('network', n.name, 'create', [
+      n.type === 'bridge' ? `bridge ${n.config['ipv4.address']}` : `ovn on ${n.config.network}`,
+    ]);
   else if (current.network.type !== n.type) {
     conflicts.push(
       `network ${n.name} exists as ${current.network.type}, but this deployment needs ${n.type}; remove it (lxc network delete ${n.name}) or rename it.`,

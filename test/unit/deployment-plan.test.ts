@@ -191,6 +191,19 @@ describe('plan', () => {
     assert.equal(plan.items.filter((x) => x.kind === 'volume').length, 6);
   });
 
+  test("Incus's own project features (features.storage.buckets, features.networks.zones) are neither a change nor a conflict", () => {
+    const d = desiredDeployment(config(), facts, { now: NOW });
+    const current = appliedState(d);
+    current.project!.config['features.storage.buckets'] = 'true';
+    current.project!.config['features.networks.zones'] = 'false';
+    const plan = planDeployment(d, current);
+    assert.deepEqual(plan.conflicts, []);
+    assert.ok(plan.empty, JSON.stringify(plan.items.filter((x) => x.action !== 'keep')));
+    // A feature ssw sets still counts.
+    current.project!.config['features.profiles'] = 'false';
+    assert.match(planDeployment(d, current).conflicts.join('\n'), /features\.profiles: changed/);
+  });
+
   test('applied: empty, and says so', () => {
     const d = desiredDeployment(config(), facts, { now: NOW });
     const plan = planDeployment(d, appliedState(d));
