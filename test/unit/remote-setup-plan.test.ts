@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { CurrentSetup, desiredSetup, planSetup, renderPreseed, SetupConflict } from '../../common/remote-setup';
 import {
   aptInstallArgv,
+  chooseBackend,
   grantSocketArgv,
   inspectArgv,
   installArgvs,
@@ -156,17 +157,71 @@ describe('host inspection and install argv', () => {
     assert.equal(argv[0], 'sh');
     assert.equal(argv[1], '-c');
     assert.ok(!argv[2].includes('/dev/sdb') && !argv[2].includes('$(id)'));
-    assert.deepEqual(argv.slice(3), ['sh', '/dev/sdb; rm -rf /', 'eth0$(id)', 'lxd']);
+    assert.deepEqual(argv.slice(3), ['sh', '/dev/sdb; rm -rf /', 'eth0$(id)']);
   });
 
   test('facts parse from the script output', () => {
     const f = parseFacts(
-      'uid=0\nsudo=0\nos_id=debian\nos_version_id=12\nlxd_path=/usr/bin/lxd\nlxd_version=5.0.2\nzfs=0\ndisk=1\niface=1\ndefault_iface=eth0\nmgmt_ip=127.0.0.1\nsocket=/var/lib/lxd/unix.socket\n',
+      'uid=0\nsudo=0\nos_id=debian\nos_version_id=12\nlxd_path=/usr/bin/lxd\nlxd_version=5.0.2\nzfs=0\ndisk=1\niface=1\ndefault_iface=eth0\nmgmt_ip=127.0.0.1\nlxd_socket=/var/lib/lxd/unix.socket\nlxd_socket_group=lxd\nlxd_socket_access=1\n' +
+        'incus_socket=/var/lib/incus/unix.socket\nincus_socket_group=incus-admin\nincus_socket_access=0\n' +
+        'os_codename=bookworm\nincus_candidate=6.0.4-2~bpo12+1\nbookworm_backports=1\n',
     );
     assert.deepEqual(f.lxd, { path: '/usr/bin/lxd', version: '5.0.2' });
     assert.equal(f.incus, undefined);
     assert.equal(f.mgmtIp, '127.0.0.1');
     assert.equal(f.socketPath, '/var/lib/lxd/unix.socket');
+    assert.equal(f.socketGroup, 'lxd');
+    assert.equal(f.socketAccess, true);
+    assert.deepEqual(f.sockets.incus, { path: '/var/lib/incus/unix.socket', group: 'incus-admin', access: false });
+    assert.equal(f.osCodename, 'bookworm');
+    assert.equal(f.incusCandidate, '6.0.4-2~bpo12+1');
+    assert.equal(f.bookwormBackports, true);
+    // Seen through Incus: its socket, its group.
+    const incus = parseFacts('incus_socket=/var/lib/incus/unix.socket\nincus_socket_group=incus-admin\n', 'incus');
+    assert.equal(incus.socketPath, '/var/lib/incus/unix.socket');
+    assert.equal(incus.socketGroup, 'incus-admin');
+    assert.equal(incus.socketAccess, false);
+  });
+
+  test('the backend: the one the host runs, else the one it has, else Incus; never a second one beside the first', () => {
+    const none = parseFacts('uid=0\n');
+    const lxdRuns = parseFacts('lxd_path=/usr/bin/lxd\nlxd_socket=/var/lib/lxd/unix.socket\n');
+    const incusRuns = parseFacts('incus_path=/usr/bin/incus\nincus_socket=/var/lib/incus/unix.socket\n');
+    const both = parseFacts('lxd_socket=/var/lib/lxd/unix.socket\nincus_socket=/var/lib/incus/unix.socket\n');
+    assert.deepEqual(chooseBackend('auto', lxdRuns, 'h1'), { backend: 'lxd' });
+    assert.deepEqual(chooseBackend('auto', incusRuns, 'h1'), { backend: 'incus' });
+    assert.deepEqual(chooseBackend('auto', none, 'h1'), { backend: 'incus' }, "a bare host: ss's own choice");
+    assert.deepEqual(chooseBackend('auto', parseFacts('lxd_path=/usr/bin/lxd\n'), 'h1'), { backend: 'lxd' });
+    assert.deepEqual(chooseBackend('lxd', none, 'h1'), { backend: 'lxd' });
+    assert.deepEqual(chooseBackend('incus', incusRuns, 'h1'), { backend: 'incus' });
+    assert.match(
+      chooseBackend('auto', both, 'h1').refusal!,
+      /h1 runs both LXD \(\/var\/lib\/lxd\/unix\.socket\) and Incus \(\/var\/lib\/incus\/unix\.socket\); say which one ssw should use with --backend lxd or --backend incus/,
+    );
+    assert.match(
+      chooseBackend('lxd', incusRuns, 'h1').refusal!,
+      /h1 already runs Incus \(\/var\/lib\/incus\/unix\.socket\), not LXD; ssw will not install a second container manager beside it\. Pass --backend incus/,
+    );
+    assert.match(chooseBackend('incus', lxdRuns, 'h1').refusal!, /already runs LXD .*Pass --backend lxd/);
+  });
+
+  test("Incus gets ss's Incus names: incusbr0 (NAT, ss-config) and incusbr1 (OVN uplink); pool and profile as on LXD", () => {
+    const incus = desiredSetup(opts, 'incus');
+    assert.deepEqual(
+      incus.networks.map((n) => [n.name, n.description]),
+      [
+        ['incusbr0', 'ss-config,eno2'],
+        ['incusbr1', 'Non-natting bridge needed for ovn networks.'],
+      ],
+    );
+    const lxd = desiredSetup(opts);
+    assert.deepEqual(
+      lxd.networks.map((n) => n.name),
+      ['lxdbr0', 'lxdbr1'],
+    );
+    assert.deepEqual(incus.pool, lxd.pool);
+    assert.deepEqual(incus.rootDisk, lxd.rootDisk);
+    assert.deepEqual(incus.networks[0]!.config, lxd.networks[0]!.config);
   });
 
   test('installs only what is missing, through sudo -n when not root, never prompting', () => {
@@ -212,7 +267,30 @@ describe('install and access commands', () => {
     );
   });
 
-  test('a sudo user joins the socket group (as ss-remote adds ubuntu to lxd)', () => {
+  test('Debian 12 installs Incus from bookworm-backports (its QEMU too); elsewhere from the main archive', () => {
+    const bookworm = { uid: 0, osId: 'debian', osCodename: 'bookworm', bookwormBackports: true };
+    assert.deepEqual(
+      installArgvs(bookworm, ['incus', 'zfsutils-linux'])[1]!.join(' '),
+      [
+        'env DEBIAN_FRONTEND=noninteractive apt-get install -y -q -t bookworm-backports --no-install-recommends incus zfsutils-linux',
+      ][0],
+    );
+    assert.equal(
+      installArgvs({ uid: 0, osId: 'debian', osCodename: 'trixie' }, ['incus'])[1]!.join(' '),
+      'env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends incus',
+    );
+    assert.equal(
+      installArgvs(bookworm, ['lxd'])[1]!.join(' '),
+      'env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends lxd',
+      'LXD is in bookworm itself',
+    );
+  });
+
+  test('a sudo user joins the socket group (as ss-remote adds ubuntu to lxd; incus-admin on Incus)', () => {
+    assert.deepEqual(
+      grantSocketArgv({ uid: 1000 }, 'incus-admin', 'ubuntu').join(' '),
+      'sudo -n usermod -a -G incus-admin ubuntu',
+    );
     assert.deepEqual(grantSocketArgv({ uid: 1000 }, 'lxd', 'ubuntu'), [
       'sudo',
       '-n',
@@ -245,5 +323,24 @@ describe('hosts that cannot be provisioned', () => {
     assert.equal(refusalFor({ ...ok, uid: 1000, sudo: true }, req, t), undefined, 'passwordless sudo is enough');
     assert.match(refusalFor({ ...ok, diskExists: false }, req, t)!.message, /The disk \/dev\/sdb does not exist on h1/);
     assert.match(refusalFor({ ...ok, interfaceExists: false }, req, t)!.message, /interface eno2 does not exist on h1/);
+  });
+
+  test("Incus missing from the host's package sources: says where Debian 12 has it, and the other way", () => {
+    const incus = { ...req, backend: 'incus' };
+    const bookworm = { ...ok, osCodename: 'bookworm' };
+    assert.match(
+      refusalFor(bookworm, incus, t)!.message,
+      /Incus is not in h1's package sources: Debian 12 has it in bookworm-backports, which this host's apt does not use\. Add it there .*bookworm-backports main.*; or pass --backend lxd\./,
+    );
+    assert.match(
+      refusalFor({ ...ok, osCodename: 'jammy', osId: 'ubuntu' }, incus, t)!.message,
+      /apt-cache policy incus shows no candidate/,
+    );
+    assert.equal(refusalFor({ ...bookworm, incusCandidate: '6.0.4-2~bpo12+1' }, incus, t), undefined, 'installable');
+    assert.equal(
+      refusalFor({ ...bookworm, incus: { path: '/usr/bin/incus', version: '6.0.4' } }, incus, t),
+      undefined,
+      'installed',
+    );
   });
 });
