@@ -531,13 +531,31 @@ export class LxdClient {
         signal: o.signal,
         timeoutMs: slice * 1000 + 30_000,
       });
-      if (res.status === 200) {
+      if (res.status === 200 && res.body.metadata) {
         const current = res.body.metadata;
         if (current.status_code < 200) continue;
         if (current.status_code === 200) return current;
         throw operationFailure(this.endpoint, current);
       }
       if (/deadline exceeded|timed? ?out/i.test(res.body.error ?? '') || res.status === 504) continue;
+      // Incus 6.0 answers the wait on a failed operation with an error envelope (HTTP 200, type "error", metadata
+      // null) instead of the failed operation: the operation itself, read once more, says how it ended.
+      if (res.body.type === 'error' || !res.body.metadata) {
+        const ended = await this.transport.send<LxdOperation>('GET', `/1.0/operations/${seg(id)}`, {
+          signal: o.signal,
+        });
+        const current = ended.status === 200 ? ended.body.metadata : undefined;
+        if (current && current.status_code >= 400) throw operationFailure(this.endpoint, current);
+        if (current && current.status_code === 200) return current;
+        if (current && current.status_code < 200) continue;
+        throw operationFailure(this.endpoint, {
+          id,
+          description,
+          status: 'Failure',
+          status_code: res.body.error_code ?? res.status,
+          err: res.body.error ?? '',
+        });
+      }
       throw httpFailure({
         endpoint: this.endpoint,
         method: 'GET',
