@@ -168,6 +168,26 @@ export function chooseBridgeSubnet(deployment: string, usedCidrs: string[]): str
   throw new Error('No free /24 left in 10.151.0.0/16 for a deployment bridge');
 }
 
+/**
+ * The config to create a deployment's bridge with: the planned one, unless another network on the host uses its /24
+ * by now (two deployments planned at the same time can pick the same free subnet; LXD then fails the second bridge's
+ * DHCP server), in which case a subnet free of every network `existing` lists.
+ */
+export function bridgeConfigToCreate(
+  network: DesiredNetwork,
+  existing: { name: string; config?: Record<string, string> }[],
+): Record<string, string> {
+  const slot = (cidr: string) => cidr.split('/')[0]!.split('.').slice(0, 3).join('.');
+  const used = existing
+    .filter((n) => n.name !== network.name)
+    .map((n) => n.config?.['ipv4.address'] ?? '')
+    .filter((c) => c && c !== 'none');
+  const planned = network.config['ipv4.address'];
+  if (!planned || !used.some((c) => slot(c) === slot(planned))) return network.config;
+  const deployment = network.config[MANAGED_KEY] ?? network.name;
+  return { ...network.config, 'ipv4.address': chooseBridgeSubnet(deployment, used) };
+}
+
 /** A deployment's base image builder, in the default project: a valid instance name (at most 63, no trailing dash). */
 export function baseImageBuilderName(alias: string, deployment: string): string {
   return `ssw-build-${alias}-${deployment}`.slice(0, 63).replace(/-+$/, '');
