@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LxdClient } from '../../activities/lxd/client';
-import { deploymentNetworkName } from '../../common/deployment/desired';
+import { chooseBridgeSubnet, deploymentNetworkName } from '../../common/deployment/desired';
 import { SsPaths } from '../../common/paths';
 import { appNames } from '../../common/stacks/apps';
 import { LongRunning, ssw, sswAsync, startService, stopService } from '../helpers/cli';
@@ -24,7 +24,7 @@ import {
 
 // Multi-tenancy and multi-site through the real CLI and a real worker, on the harness's LXD: two deployments of one
 // remote, as ss's DEPLOYMENT_STRING="(intranet|regtest),(public|mainnet)" has them, brought up at the same time.
-// intranet serves three sites (PRIMARY_DOMAIN and two in OTHER_SITES_LIST), public one; each www instance is a
+// intranet serves three sites (PRIMARY_DOMAIN and two in OTHER_SITES_LIST), public-news one; each www instance is a
 // system container with nested Docker at a fixed address on the test bridge, its certificates from pebble.
 const root = tempSsRoot('ssw-multi-');
 const paths = new SsPaths(root);
@@ -38,8 +38,10 @@ const INTRANET: WwwDeploymentSpec = {
   address: '10.123.45.61',
   extra: ['WWW_SSDATA_DISK_SIZE_GB=2'],
 };
+// A name whose bridge subnet ssw first picks is intranet's too (chooseBridgeSubnet): two plans made at once pick the
+// same /24, and the second bridge must move to a free one.
 const PUBLIC: WwwDeploymentSpec = {
-  deployment: 'public',
+  deployment: 'public-news',
   primaryDomain: 'pub.test',
   mac: '00:16:3e:6d:00:02',
   address: '10.123.45.62',
@@ -120,7 +122,7 @@ before(async () => {
   assert.equal(add.status, 0, add.stderr);
   writeRemoteConf(paths, REMOTE, [
     ['intranet', 'regtest'],
-    ['public', 'mainnet'],
+    [PUBLIC.deployment, 'mainnet'],
   ]);
   for (const s of SPECS) {
     writeProjectConf(paths, s);
@@ -139,6 +141,11 @@ describe('two deployments on one remote, one of them with three sites', () => {
   let intranetIds: Record<string, string> = {};
 
   test('both brought up at once: each in its own project, network and volumes, serving its own sites over HTTPS', async () => {
+    assert.equal(
+      chooseBridgeSubnet(PUBLIC.deployment, []),
+      chooseBridgeSubnet(INTRANET.deployment, []),
+      'the same /24 first',
+    );
     // mainnet's volume sizes (ss's project_env.sh): LXD's dir pool on the harness takes them (no quota to enforce).
     const plan = ssw(['up', '--plan', ...target(PUBLIC), ...common()]);
     assert.equal(plan.status, 0, plan.stderr);
@@ -236,7 +243,7 @@ describe('two deployments on one remote, one of them with three sites', () => {
     const r = ssw(['down', ...target(PUBLIC), '--purge', '--yes', ...common()]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /Deleted volumes/);
-    assert.match(r.stdout, /Deleted the LXD project public\./);
+    assert.match(r.stdout, /Deleted the LXD project public-news\./);
     assert.equal(await lxd.getProject(PUBLIC.deployment), undefined);
     assert.equal(await lxd.getNetwork(deploymentNetworkName(PUBLIC.deployment, 'bridge')), undefined);
     assert.deepEqual(await projectState(INTRANET.deployment), before);
