@@ -31,9 +31,18 @@ export function imageSource(source: string): Record<string, string> {
   return { type: 'image', mode: 'pull', protocol: 'simplestreams', server: IMAGE_SERVERS[m[1]!]!, alias: m[2]! };
 }
 
+/** The builder every deployment of a remote shared before each had its own (baseImageBuilderName). */
 export function builderName(alias: string): string {
   return `ssw-build-${alias}`.slice(0, 63);
 }
+
+/** The instance that builds `want`: the deployment's own; the shared one for a plan made before builders were own. */
+export function builderOf(want: Pick<DesiredBaseImage, 'alias'> & { builder?: string }): string {
+  return want.builder ?? builderName(want.alias);
+}
+
+/** The image property naming the builder an image was published from: how a losing build finds its own image. */
+export const BUILDER_PROPERTY = 'ssw.builder';
 
 /**
  * Prints, one per line, the commands of `required` that are missing. Fixed text: command names come from ssw's own
@@ -135,7 +144,7 @@ export async function ensureBaseImage(
   signal?: AbortSignal,
 ): Promise<BaseImageResult> {
   const images = lxd.withProject('default');
-  const name = builderName(want.alias);
+  const name = builderOf(want);
   await settleEarlierOperations(images, name, report, signal);
   const existing = await images.getImageAlias(want.alias);
   if (existing) {
@@ -216,13 +225,28 @@ export async function ensureBaseImage(
   report('stopping the builder');
   await stopBuilder(images, name, signal);
 
+  // Another deployment's build may have published the week's image meanwhile: use it, as a publish would fail on the
+  // alias.
+  const meanwhile = await images.getImageAlias(want.alias, { signal });
+  if (meanwhile) return usePublishedMeanwhile(images, name, want.alias, meanwhile.target, report, signal);
   report(`publishing ${want.alias}`);
+  try {
   await images.publishInstance(
     name,
     want.alias,
-    { description: `Sovereign Stack base image (ssw), from ${want.source}`, 'ssw.source': want.source },
+      {
+        description: `Sovereign Stack base image (ssw), from ${want.source}`,
+        'ssw.source': want.source,
+        [BUILDER_PROPERTY]: name,
+      },
     { signal, operationTimeoutMs: 3_600_000 },
   );
+  } catch (err) {
+    // Lost the race between the check above and LXD adding the alias: LXD made the image, then refused the alias.
+    const winner = await images.getImageAlias(want.alias, { signal });
+    if (!winner || signal?.aborted) throw err;
+    return usePublishedMeanwhile(images, name, want.alias, winner.target, report, signal);
+  }
   const published = await images.getImageAlias(want.alias, { signal });
   if (!published)
     throw ApplicationFailure.create({
@@ -231,4 +255,25 @@ export async function ensureBaseImage(
     });
   await deleteBuilder(images, name, report, signal);
   return { alias: want.alias, fingerprint: published.target, built: true, installed: packages };
+}
+
+/**
+ * Another build (another deployment of the remote, brought up at the same time) published the alias first: its image
+ * is the week's. This build's builder goes, and so does any image it published without the alias.
+ */
+async function usePublishedMeanwhile(
+  images: LxdClient,
+  name: string,
+  alias: string,
+  fingerprint: string,
+  report: (stage: string) => void,
+  signal?: AbortSignal,
+): Promise<BaseImageResult> {
+  report('another build published the image meanwhile: using it');
+  for (const img of await images.listImages({ signal })) {
+    if (img.properties?.[BUILDER_PROPERTY] === name && img.fingerprint !== fingerprint && !img.aliases?.length)
+      await images.deleteImage(img.fingerprint, { signal });
+  }
+  await deleteBuilder(images, name, report, signal);
+  return { alias, fingerprint, built: false, installed: [] };
 }

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import {
+  bridgeConfigToCreate,
   DATA_NIC,
   INSTANCE_USER,
   MANAGED_KEY,
@@ -142,7 +143,12 @@ export function createDeploymentActivities(deps: DeploymentActivityDeps) {
         const have = await lxd.getNetwork(network.name, { signal });
         const { name, type, config: wanted } = network;
         const description = `Sovereign Stack deployment network (ssw)`;
-        const create = () => lxd.createNetwork({ name, type, description, config: wanted }, { signal });
+        // A bridge's subnet is checked again against the host's networks now: another deployment's may have taken it
+        // since the plan (or in an earlier attempt that failed on it).
+        const create = async () => {
+          const config = type === 'bridge' ? bridgeConfigToCreate(network, await lxd.listNetworks({ signal })) : wanted;
+          await lxd.createNetwork({ name, type, description, config }, { signal });
+        };
         if (await createIfMissing(have, create)) return { created: true };
         const config = (await lxd.getNetwork(network.name, { signal }))?.config ?? {};
         // An existing bridge keeps its subnet: instances hold addresses in it.

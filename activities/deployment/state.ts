@@ -26,7 +26,7 @@ import { readRemoteRecord, type RemoteRecord } from '../../common/remotes';
 import { instanceRecordExists, readWwwHost } from '../../common/hosts/instance-record';
 import { deploymentStacks, readStackPlan } from '../docker';
 import type { DockerConnector } from '../docker/connect';
-import { builderName } from './base-image';
+import { builderOf } from './base-image';
 import type { LxdClient, LxdConnector } from '../lxd';
 
 /**
@@ -121,7 +121,7 @@ export async function readCurrent(lxd: LxdClient, desired: DesiredDeployment): P
   const global = lxd.withProject('default');
   const alias = await global.getImageAlias(desired.baseImage.alias);
   if (alias) {
-    const builderLeft = Boolean(await global.getInstance(builderName(desired.baseImage.alias)));
+    const builderLeft = Boolean(await global.getInstance(builderOf(desired.baseImage)));
     current.baseImage = {
       alias: desired.baseImage.alias,
       fingerprint: alias.target,

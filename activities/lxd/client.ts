@@ -347,6 +347,9 @@ export class LxdClient {
   getImageAlias(alias: string, o?: CallOptions): Promise<LxdImageAlias | undefined> {
     return this.getOrUndefined(`/1.0/images/aliases/${seg(alias)}`, o, this.scoped());
   }
+  listImages(o?: CallOptions): Promise<LxdImage[]> {
+    return this.get('/1.0/images', o, this.scoped({ recursion: '1' }));
+  }
   getImage(fingerprint: string, o?: CallOptions): Promise<LxdImage | undefined> {
     return this.getOrUndefined(`/1.0/images/${seg(fingerprint)}`, o, this.scoped());
   }

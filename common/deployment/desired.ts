@@ -69,6 +69,11 @@ export interface DesiredBaseImage {
   alias: string;
   /** BASE_IMAGE, or ss's default: what the builder instance starts from. */
   source: string;
+  /**
+   * The instance that builds it: one per deployment, so two deployments of a remote brought up at once each build
+   * in their own (the first to publish wins; the other's image is dropped) instead of driving one builder together.
+   */
+  builder: string;
   /** Commands every instance needs; the builder installs the packages of those missing. */
   requiredCommands: Record<string, string>;
 }
@@ -165,6 +170,31 @@ export function chooseBridgeSubnet(deployment: string, usedCidrs: string[]): str
   throw new Error('No free /24 left in 10.151.0.0/16 for a deployment bridge');
 }
 
+/**
+ * The config to create a deployment's bridge with: the planned one, unless another network on the host uses its /24
+ * by now (two deployments planned at the same time can pick the same free subnet; LXD then fails the second bridge's
+ * DHCP server), in which case a subnet free of every network `existing` lists.
+ */
+export function bridgeConfigToCreate(
+  network: DesiredNetwork,
+  existing: { name: string; config?: Record<string, string> }[],
+): Record<string, string> {
+  const slot = (cidr: string) => cidr.split('/')[0]!.split('.').slice(0, 3).join('.');
+  const used = existing
+    .filter((n) => n.name !== network.name)
+    .map((n) => n.config?.['ipv4.address'] ?? '')
+    .filter((c) => c && c !== 'none');
+  const planned = network.config['ipv4.address'];
+  if (!planned || !used.some((c) => slot(c) === slot(planned))) return network.config;
+  const deployment = network.config[MANAGED_KEY] ?? network.name;
+  return { ...network.config, 'ipv4.address': chooseBridgeSubnet(deployment, used) };
+}
+
+/** A deployment's base image builder, in the default project: a valid instance name (at most 63, no trailing dash). */
+export function baseImageBuilderName(alias: string, deployment: string): string {
+  return `ssw-build-${alias}-${deployment}`.slice(0, 63).replace(/-+$/, '');
+}
+
 function roleHostname(config: DeploymentConfig, role: InstanceRole): string {
   const h = config.project.hostnames;
   return role === 'www' ? h.www : role === 'btcpayserver' ? h.btcpayServer : h.lnplayServer;
@@ -245,6 +275,7 @@ export function desiredDeployment(config: DeploymentConfig, facts: RemoteFacts, 
     baseImage: {
       alias: weeklyImageAlias(o.now),
       source: p.baseImage ?? DEFAULT_BASE_SOURCE,
+      builder: baseImageBuilderName(weeklyImageAlias(o.now), deployment),
       requiredCommands: REQUIRED_COMMANDS,
     },
     instances,

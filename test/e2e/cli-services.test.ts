@@ -1,19 +1,27 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as https from 'node:https';
-import { X509Certificate } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
-import { withDocker } from '../../activities/docker/connect';
 import type { LxdClient } from '../../activities/lxd/client';
-import { runChecked, withSsh } from '../../activities/ssh';
 import { SsPaths } from '../../common/paths';
 import { LongRunning, ssw, sswAsync, startService, stopService } from '../helpers/cli';
 import { apiPortFor, backendUnderTest, harness } from '../helpers/harness';
 import { killWorkerDuring } from '../helpers/kill-worker';
 import { harnessLxd, resetHarnessLxd } from '../helpers/lxd';
 import { tempSsRoot, uniqueTaskQueue, withEncryptedClient } from '../helpers/temporal';
+import {
+  clearNames,
+  httpsGet as httpsGetOf,
+  onWww as onWwwOf,
+  pebbleRoot as pebbleRootOf,
+  pointNames,
+  stackContainers,
+  writeProjectConf,
+  writeRemoteConf,
+  writeSiteConf,
+  wwwOf,
+} from '../helpers/www-fixture';
 
 // `ssw up` of a deployment's services through the real CLI and a real worker, on
 // the harness's LXD (or Incus: SSW_TEST_BACKEND): a system container with nested Docker as the www instance,
@@ -44,116 +52,34 @@ const common = () => [
   taskQueue,
 ];
 const target = ['--deployment', DEPLOYMENT, '--remote', REMOTE];
-const SITE_CONF = (languages: string) =>
-  [
-    `DOMAIN_NAME=${DOMAIN}`,
-    `SITE_LANGUAGE_CODES=${languages}`,
-    'DEPLOY_GHOST=true',
-    'DEPLOY_GITEA=true',
-    'GHOST_MYSQL_PASSWORD=svc-ghost-pw',
-    'GHOST_MYSQL_ROOT_PASSWORD=svc-ghost-root',
-    'GITEA_MYSQL_PASSWORD=svc-gitea-pw',
-    'GITEA_MYSQL_ROOT_PASSWORD=svc-gitea-root',
-    'DUPLICITY_BACKUP_PASSPHRASE=svc-backup-passphrase',
-    '',
-  ].join('\n');
+const SITE = (languages: string) => [`SITE_LANGUAGE_CODES=${languages}`, 'DEPLOY_GHOST=true', 'DEPLOY_GITEA=true'];
 
 let worker: LongRunning;
 let lxd: LxdClient;
 let pebbleRoot = '';
 
 function writeConfig(): void {
-  const h = harness();
-  fs.writeFileSync(
-    paths.remoteConf(REMOTE),
-    [
-      `DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"`,
-      `DATA_PLANE_NETWORK=${backend.testBridge}`,
-      'IMAGE_SOURCE=airgapped',
-      `ACME_SERVER=${h.acme.directory}`,
-      `ACME_CA_BUNDLE=${h.acme.caBundle}`,
-      '',
-    ].join('\n'),
-  );
-  fs.mkdirSync(`${root}/projects/${DEPLOYMENT}`, { recursive: true });
-  fs.writeFileSync(
-    paths.projectConf(DEPLOYMENT),
-    [
-      `PRIMARY_DOMAIN=${DOMAIN}`,
-      'INSTANCE_TYPE=container',
-      `BASE_IMAGE=${backend.baseImage}`,
-      `WWW_SERVER_MAC_ADDRESS=${MAC}`,
-      `WWW_SERVER_IPV4_ADDRESS=${ADDRESS}`,
-      'WWW_SERVER_CPU_COUNT=2',
-      'WWW_SERVER_MEMORY_MB=2048',
-      'WWW_SSDATA_DISK_SIZE_GB=2',
-      // pebble validates http-01 on this port; the proxy answers there.
-      `PROXY_HTTP_PORT=${h.acme.httpPort}`,
-      'NGINX_IMAGE=ssw-test-nginx:1',
-      ...['GHOST', 'GHOST_DB', 'NEXTCLOUD', 'NEXTCLOUD_DB', 'GITEA', 'GITEA_DB', 'NOSTR_RELAY'].map(
-        (k) => `${k}_IMAGE=ssw-test-standin:1`,
-      ),
-      '',
-    ].join('\n'),
-  );
-  fs.mkdirSync(paths.siteDir(DOMAIN), { recursive: true });
-  fs.writeFileSync(paths.siteConf(DOMAIN), SITE_CONF('en'), { mode: 0o600 });
+  writeRemoteConf(paths, REMOTE, [[DEPLOYMENT, 'regtest']]);
+  writeProjectConf(paths, {
+    deployment: DEPLOYMENT,
+    primaryDomain: DOMAIN,
+    mac: MAC,
+    address: ADDRESS,
+    cpuCount: 2,
+    memoryMb: 2048,
+    extra: ['WWW_SSDATA_DISK_SIZE_GB=2'],
+  });
+  writeSiteConf(paths, DOMAIN, SITE('en'));
 }
 
 const withTemporal = <T>(fn: (client: Client) => Promise<T>) => withEncryptedClient(paths.payloadKey, fn);
 
-const www = () =>
-  JSON.parse(fs.readFileSync(paths.instanceRecord(REMOTE, DEPLOYMENT, 'www'), 'utf8')).ssh as {
-    host: string;
-    port: number;
-    user: string;
-    privateKeyPath: string;
-  };
-const onWww = (argv: string[]) =>
-  withSsh(
-    www(),
-    { hostKeys: { knownHostsFile: paths.knownHosts, mode: 'pinned' } },
-    async ({ client }) => (await runChecked(client, argv, { timeoutMs: 30_000 })).stdout,
-  );
-
+const www = () => wwwOf(paths, REMOTE, DEPLOYMENT);
+const onWww = (argv: string[]) => onWwwOf(paths, REMOTE, DEPLOYMENT, argv);
 /** Every ssw container on the www instance: name → container ID. */
-const containers = () =>
-  withDocker(paths, www(), async (d) =>
-    Object.fromEntries(
-      (await d.listContainers({ all: true, filters: { label: ['ssw.stack'] } })).map((c) => [
-        c.Names[0]!.slice(1),
-        c.Id,
-      ]),
-    ),
-  );
-
+const containers = () => stackContainers(paths, REMOTE, DEPLOYMENT);
 /** HTTPS to the www instance's proxy by name, verified against pebble's root (as a browser trusting that CA would). */
-function httpsGet(host: string, urlPath: string): Promise<{ status: number; body: string; issuer: string }> {
-  return new Promise((resolve, reject) => {
-    // No agent: a fresh TLS session every time, so the peer certificate is always there to read (a resumed one has
-    // none).
-    const req = https.get(
-      {
-        host: ADDRESS,
-        port: 443,
-        path: urlPath,
-        servername: host,
-        headers: { Host: host },
-        ca: pebbleRoot,
-        timeout: 10_000,
-        agent: false,
-      },
-      (res) => {
-        let body = '';
-        const issuer = new X509Certificate((res.socket as import('node:tls').TLSSocket).getPeerCertificate().raw)
-          .issuer;
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, issuer }));
-      },
-    );
-    req.on('error', reject);
-  });
-}
+const httpsGet = (host: string, urlPath: string) => httpsGetOf(ADDRESS, host, urlPath, pebbleRoot);
 
 /** Every configured site name and language path over HTTPS: what a visitor sees. */
 async function visit(languages: string[]): Promise<Record<string, string>> {
@@ -178,22 +104,8 @@ before(async () => {
   const h = harness();
   lxd = harnessLxd();
   await resetHarnessLxd(lxd, paths, [DEPLOYMENT]);
-  for (const name of NAMES) {
-    const res = await fetch(`${h.acme.challtestsrvManagement}/add-a`, {
-      method: 'POST',
-      body: JSON.stringify({ host: `${name}.`, addresses: [ADDRESS] }),
-    });
-    assert.equal(res.status, 200);
-  }
-  pebbleRoot = await new Promise<string>((resolve, reject) => {
-    https
-      .get(`${h.acme.pebbleManagement}/roots/0`, { ca: fs.readFileSync(h.acme.caBundle) }, (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve(body));
-      })
-      .on('error', reject);
-  });
+  await pointNames(NAMES, ADDRESS);
+  pebbleRoot = await pebbleRootOf();
   // Air-gapped images come from this machine's Docker: the harness's.
   process.env.DOCKER_HOST = `unix://${h.docker.socket}`;
   worker = await startService(['worker', ...common()], /Worker polling/);
@@ -202,6 +114,8 @@ before(async () => {
     'add',
     REMOTE,
     '127.0.0.1',
+    '--backend',
+    backend.backend,
     '--ssh-port',
     String(backend.sshPort),
     '--ssh-user',
@@ -221,12 +135,7 @@ before(async () => {
 after(async () => {
   if (worker) await stopService(worker);
   await resetHarnessLxd(lxd, paths, [DEPLOYMENT]);
-  const h = harness();
-  for (const name of NAMES)
-    await fetch(`${h.acme.challtestsrvManagement}/clear-a`, {
-      method: 'POST',
-      body: JSON.stringify({ host: `${name}.` }),
-    }).catch(() => undefined);
+  await clearNames(NAMES);
   lxd.close();
 });
 
@@ -283,7 +192,7 @@ describe('ssw up: a www instance serving its sites over HTTPS', () => {
   });
 
   test("a new language: only that site's new Ghost stack is created; the proxy reloads in place; everything else untouched", async () => {
-    fs.writeFileSync(paths.siteConf(DOMAIN), SITE_CONF('en,es'), { mode: 0o600 });
+    writeSiteConf(paths, DOMAIN, SITE('en,es'));
     const plan = ssw(['up', '--plan', ...target, ...common()]);
     assert.match(plan.stdout, /\+ create stack +\S+-ghost-es/);
     assert.match(plan.stdout, /~ change stack +reverse-proxy +\(reverse-proxy: reloads its changed files\)/);

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureBaseImage, builderName } from '../../activities/deployment/base-image';
+import { ensureBaseImage, BUILDER_PROPERTY } from '../../activities/deployment/base-image';
 import type { LxdClient } from '../../activities/lxd/client';
 import { REQUIRED_COMMANDS } from '../../common/deployment/desired';
 import { pollUntil } from '../../activities/poll';
@@ -13,6 +13,9 @@ import { harnessLxd } from '../helpers/lxd';
 const POOL = 'ss-base';
 const ALIAS = 'ss-docker-itest-w01';
 const PROBE = 'ssw-itest-probe';
+const BUILDER = `ssw-build-${ALIAS}-itest`;
+/** Another deployment's builder of the same week's image. */
+const OTHER_BUILDER = `ssw-build-${ALIAS}-itest2`;
 let lxd: LxdClient;
 let madePool = false;
 
@@ -24,7 +27,7 @@ async function removeInstance(name: string): Promise<void> {
 }
 
 async function cleanup(): Promise<void> {
-  for (const name of [PROBE, builderName(ALIAS), `${PROBE}-from-image`]) await removeInstance(name);
+  for (const name of [PROBE, BUILDER, OTHER_BUILDER, `${PROBE}-from-image`]) await removeInstance(name);
   const alias = await lxd.getImageAlias(ALIAS);
   if (alias) await lxd.deleteImage(alias.target);
 }
@@ -86,6 +89,7 @@ describe('the weekly base image', () => {
   test('a package that cannot be installed (no way to a mirror) is a retryable failure naming it, and leaves the builder to resume', async () => {
     const want = {
       alias: ALIAS,
+      builder: BUILDER,
       source: harness().lxd.baseImage,
       requiredCommands: { ...REQUIRED_COMMANDS, 'ssw-not-a-command': 'ssw-not-a-package' },
     };
@@ -93,17 +97,18 @@ describe('the weekly base image', () => {
       ensureBaseImage(lxd, want, 'container', () => undefined),
       isFailure('SswCommandFailed', false, /Installing ssw-not-a-package into the base image builder/),
     );
-    assert.equal(
-      (await lxd.getInstance(builderName(ALIAS)))?.status,
-      'Running',
-      'the builder stays for the next attempt',
-    );
+    assert.equal((await lxd.getInstance(BUILDER))?.status, 'Running', 'the builder stays for the next attempt');
     assert.equal(await lxd.getImageAlias(ALIAS), undefined);
   });
 
   test('built from the harness image: published under the alias, builder gone, no SSH host keys or machine id inside; a second call keeps it', async () => {
     const stages: string[] = [];
-    const want = { alias: ALIAS, source: harness().lxd.baseImage, requiredCommands: REQUIRED_COMMANDS };
+    const want = {
+      alias: ALIAS,
+      builder: BUILDER,
+      source: harness().lxd.baseImage,
+      requiredCommands: REQUIRED_COMMANDS,
+    };
     const built = await ensureBaseImage(lxd, want, 'container', (s) => stages.push(s));
     assert.equal(built.built, true);
     assert.deepEqual(built.installed, []);
@@ -111,7 +116,7 @@ describe('the weekly base image', () => {
       !stages.some((s) => s.startsWith('creating')),
       `resumed with the existing builder: ${stages.join(' / ')}`,
     );
-    assert.equal(await lxd.getInstance(builderName(ALIAS)), undefined);
+    assert.equal(await lxd.getInstance(BUILDER), undefined);
     assert.equal((await lxd.getImageAlias(ALIAS))?.target, built.fingerprint);
 
     await lxd.createInstance({
@@ -129,7 +134,8 @@ describe('the weekly base image', () => {
   });
   /** The builder and the alias gone: the state a build starts from. */
   async function fromNothing(): Promise<void> {
-    await removeInstance(builderName(ALIAS));
+    await removeInstance(BUILDER);
+    await removeInstance(OTHER_BUILDER);
     const alias = await lxd.getImageAlias(ALIAS);
     if (alias) await lxd.deleteImage(alias.target);
   }
@@ -190,7 +196,12 @@ describe('the weekly base image', () => {
   }
 
   test('a worker dying right after any stage (after publishing too): the next attempt finishes the build, deletes the builder, publishes once', async () => {
-    const want = { alias: ALIAS, source: harness().lxd.baseImage, requiredCommands: REQUIRED_COMMANDS };
+    const want = {
+      alias: ALIAS,
+      builder: BUILDER,
+      source: harness().lxd.baseImage,
+      requiredCommands: REQUIRED_COMMANDS,
+    };
     await fromNothing();
     const stages: string[] = [];
     await ensureBaseImage(dyingLxd(-1, stages, new Error('never')), want, 'container', () => undefined);
@@ -222,7 +233,7 @@ describe('the weekly base image', () => {
       const retried: string[] = [];
       const done = await ensureBaseImage(dyingLxd(-1, retried, crash), want, 'container', (s) => resumed.push(s));
       const after = `after ${calls.join(' / ')}; resumed with ${retried.join(' / ')}`;
-      assert.equal(await lxd.getInstance(builderName(ALIAS)), undefined, `no builder left ${after}`);
+      assert.equal(await lxd.getInstance(BUILDER), undefined, `no builder left ${after}`);
       assert.equal((await lxd.getImageAlias(ALIAS))?.target, done.fingerprint, after);
       assert.equal(await imageCount(), images, `one image, not two, ${after}`);
       assert.ok(!retried.includes('createInstance'), `the builder is not made again ${after}`);
@@ -245,7 +256,12 @@ describe('the weekly base image', () => {
   });
 
   test('a worker dying while LXD publishes: the next attempt waits for that publish instead of starting or publishing the builder again', async () => {
-    const want = { alias: ALIAS, source: harness().lxd.baseImage, requiredCommands: REQUIRED_COMMANDS };
+    const want = {
+      alias: ALIAS,
+      builder: BUILDER,
+      source: harness().lxd.baseImage,
+      requiredCommands: REQUIRED_COMMANDS,
+    };
     await fromNothing();
     const before = await imageCount();
     const dying = new AbortController();
@@ -269,8 +285,54 @@ describe('the weekly base image', () => {
     const done = await ensureBaseImage(lxd, want, 'container', (s) => resumed.push(s));
     assert.ok(resumed[0]?.startsWith('waiting for LXD to finish'), resumed.join(' / '));
     assert.ok(!resumed.some((s) => s.startsWith('starting') || s.startsWith('publishing')), resumed.join(' / '));
-    assert.equal(await lxd.getInstance(builderName(ALIAS)), undefined);
+    assert.equal(await lxd.getInstance(BUILDER), undefined);
     assert.equal((await lxd.getImageAlias(ALIAS))?.target, done.fingerprint);
     assert.equal(await imageCount(), before + 1, 'one image published');
+  });
+
+  test("two deployments building the week's image at once: each in its own builder; one image, used by both; no builder or stray image left", async () => {
+    const base = { alias: ALIAS, source: harness().lxd.baseImage, requiredCommands: REQUIRED_COMMANDS };
+    await fromNothing();
+    const before = await imageCount();
+    const [a, b] = await Promise.all([
+      ensureBaseImage(lxd, { ...base, builder: BUILDER }, 'container', () => undefined),
+      ensureBaseImage(lxd, { ...base, builder: OTHER_BUILDER }, 'container', () => undefined),
+    ]);
+    assert.equal(a.fingerprint, b.fingerprint);
+    assert.equal((await lxd.getImageAlias(ALIAS))?.target, a.fingerprint);
+    assert.equal(await imageCount(), before + 1, 'one image');
+    for (const n of [BUILDER, OTHER_BUILDER]) assert.equal(await lxd.getInstance(n), undefined, `${n} gone`);
+
+    // The other build publishing between this one's last look at the alias and its own publish: LXD makes this
+    // build's image, then refuses the alias. That image goes; the other's is used.
+    await fromNothing();
+    let other: Promise<unknown> | undefined;
+    const racing = new Proxy(lxd, {
+      get(target, prop, receiver) {
+        if (prop === 'withProject')
+          return (p: string) =>
+            new Proxy(target.withProject(p), {
+              get(t, q, r) {
+                const v = Reflect.get(t, q, r) as unknown;
+                if (q !== 'publishInstance' || other) return typeof v === 'function' ? v.bind(t) : v;
+                return async (...args: unknown[]) => {
+                  other = ensureBaseImage(lxd, { ...base, builder: OTHER_BUILDER }, 'container', () => undefined);
+                  await other;
+                  return (v as (...a: unknown[]) => Promise<unknown>).apply(t, args);
+                };
+              },
+            });
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    const stages: string[] = [];
+    const lost = await ensureBaseImage(racing, { ...base, builder: BUILDER }, 'container', (s) => stages.push(s));
+    const won = (await other) as { fingerprint: string; built: boolean };
+    assert.equal(won.built, true);
+    assert.deepEqual(lost, { alias: ALIAS, fingerprint: won.fingerprint, built: false, installed: [] });
+    assert.ok(stages.includes('another build published the image meanwhile: using it'), stages.join(' / '));
+    assert.equal(await imageCount(), before + 1, 'the losing build left no image');
+    assert.ok(!(await lxd.listImages()).some((i) => i.properties?.[BUILDER_PROPERTY] === BUILDER));
+    for (const n of [BUILDER, OTHER_BUILDER]) assert.equal(await lxd.getInstance(n), undefined, `${n} gone`);
   });
 });

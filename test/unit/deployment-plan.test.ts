@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import {
+  bridgeConfigToCreate,
   chooseBridgeSubnet,
   deploymentNetworkName,
   desiredDeployment,
@@ -94,6 +95,31 @@ describe('desired deployment', () => {
     const second = chooseBridgeSubnet('public', [first]);
     assert.notEqual(first, second);
     assert.match(second, /^10\.151\.\d+\.1\/24$/);
+  });
+
+  test("a bridge is created on its planned subnet, or on a free one when another deployment's took it since", () => {
+    const planned = chooseBridgeSubnet('public', []);
+    const network = {
+      name: 'ss-public',
+      type: 'bridge' as const,
+      project: 'default',
+      config: { 'ipv4.address': planned, 'ipv4.nat': 'false', 'user.ssw.deployment': 'public' },
+    };
+    assert.deepEqual(
+      bridgeConfigToCreate(network, [{ name: 'lxdbr0', config: { 'ipv4.address': '10.0.3.1/24' } }]),
+      network.config,
+    );
+    // Another deployment planned at the same time chose the same free /24 and created its bridge first.
+    const taken = [{ name: 'ss-intranet', config: { 'ipv4.address': planned } }];
+    const config = bridgeConfigToCreate(network, taken);
+    assert.notEqual(config['ipv4.address'], planned);
+    assert.match(config['ipv4.address']!, /^10\.151\.\d+\.1\/24$/);
+    assert.deepEqual({ ...config, 'ipv4.address': planned }, network.config, 'only the subnet differs');
+    // A retry that finds its own bridge's subnet listed keeps it.
+    assert.deepEqual(
+      bridgeConfigToCreate(network, [{ name: 'ss-public', config: { 'ipv4.address': planned } }]),
+      network.config,
+    );
   });
 });
 
