@@ -255,6 +255,7 @@ export function loadDeploymentConfig(paths: SsPaths, target: { remote: string; d
   let chain: BitcoinChain | undefined;
   let listedHere = true;
   const listed = r.values && remoteSchema.shape.DEPLOYMENT_STRING.safeParse(r.values.DEPLOYMENT_STRING);
+  if (listed && !listed.success) listedHere = false; // a DEPLOYMENT_STRING that cannot be read allows nothing
   if (listed?.success && listed.data !== undefined) {
     const entry = listed.data.find((e) => e.deployment === deployment);
     if (entry) chain = entry.chain;
@@ -295,7 +296,7 @@ export function loadDeploymentConfig(paths: SsPaths, target: { remote: string; d
   // Even when project.conf has other problems, check the sites it names, so one run shows everything.
   const domains = p.data ? [p.data.PRIMARY_DOMAIN, ...p.data.OTHER_SITES_LIST] : domainsFromRaw(p);
   const sites = domains.map((d) => c.site(paths, d));
-  if (listedHere && (c.wroteStubs || c.clean)) linkDeployment(paths, remote, deployment, domains);
+  if (c.wroteStubs || c.clean) linkDeployment(paths, listedHere ? remote : undefined, deployment, domains);
   c.finish();
 
   const project = toProject(deployment, p.data!, chain ?? p.data!.BITCOIN_CHAIN ?? SS_DEFAULTS.bitcoinChain);
@@ -492,7 +493,7 @@ function warnMail(file: string, values: Record<string, string>): void {
  * directory, projects/D/sites/S -> each site's. ssw itself reads the files by their own paths; the links are ss's
  * record of which deployment is on which remote (remoteDeployments reads it) and which sites it serves.
  */
-function linkDeployment(paths: SsPaths, remote: string, deployment: string, domains: string[]): void {
+function linkDeployment(paths: SsPaths, remote: string | undefined, deployment: string, domains: string[]): void {
   const link = (from: string, to: string) => {
     try {
       linkStub(from, to);
@@ -501,7 +502,8 @@ function linkDeployment(paths: SsPaths, remote: string, deployment: string, doma
       warnOnce(`link ${from}`, `could not link ${from} to ${to} as ss-up does (${code}); ssw does not need the link.`);
     }
   };
-  if (isDirectory(paths.remoteDir(remote)) && isDirectory(paths.projectDir(deployment)))
+  // Not to a remote whose DEPLOYMENT_STRING does not list the deployment (or cannot be read).
+  if (remote !== undefined && isDirectory(paths.remoteDir(remote)) && isDirectory(paths.projectDir(deployment)))
     link(path.join(paths.remoteDir(remote), 'projects', deployment), paths.projectDir(deployment));
   for (const d of domains) {
     if (isDirectory(paths.siteDir(d))) link(path.join(paths.projectDir(deployment), 'sites', d), paths.siteDir(d));

@@ -239,6 +239,21 @@ describe('links between the directories, as ss-up makes them', () => {
     assert.equal(fs.existsSync(path.join(paths.root, 'remotes/home/projects')), false);
   });
 
+  test('a DEPLOYMENT_STRING that cannot be read links the deployment to no remote, even while stubs are written', () => {
+    const paths = new SsPaths(tempRoot());
+    fs.mkdirSync(paths.remoteDir('home'), { recursive: true });
+    fs.mkdirSync(paths.projectDir('public'), { recursive: true });
+    fs.writeFileSync(paths.remoteConf('home'), 'DEPLOYMENT_STRING=garbage\n');
+    fs.writeFileSync(paths.projectConf('public'), 'PRIMARY_DOMAIN=example.com\n');
+    const err = catchError(ConfigStubWritten, () => loadDeploymentConfig(paths, TARGET));
+    assert.deepEqual(err.files, [paths.siteConf('example.com')]);
+    assert.equal(fs.existsSync(path.join(paths.root, 'remotes/home/projects')), false);
+    assert.equal(
+      fs.readlinkSync(path.join(paths.root, 'projects/public/sites/example.com')),
+      '../../../sites/example.com',
+    );
+  });
+
   test("what is already there is left alone: the operator's directory, a dangling link", () => {
     const paths = copyTree('valid/ss-incus-stubs');
     fs.rmSync(path.join(paths.root, 'projects/public/sites/example.com'));
