@@ -18,6 +18,11 @@ interface Checked {
   remotes: string[];
   deployments: string[];
   sites: string[];
+  /**
+   * Each checked remote's deployments: its DEPLOYMENT_STRING's, or without one those linked under
+   * remotes/R/projects/ (ss-up and ssw link each deployment they bring up there).
+   */
+  remoteDeployments: Record<string, string[]>;
 }
 
 function dirsWith(dir: string, file: string): string[] {
@@ -25,11 +30,15 @@ function dirsWith(dir: string, file: string): string[] {
 }
 
 /** Every config file that exists under $SS_ROOT, each loaded on its own; all problems together. Writes no stubs. */
-function checkAll(paths: SsPaths, { loadProjectConfig, loadRemoteConfig, loadSiteConfig }: typeof Config): Checked {
+function checkAll(
+  paths: SsPaths,
+  { loadProjectConfig, loadRemoteConfig, loadSiteConfig, remoteDeployments }: typeof Config,
+): Checked {
   const checked: Checked = {
     remotes: dirsWith(path.join(paths.root, 'remotes'), 'remote.conf'),
     deployments: dirsWith(path.join(paths.root, 'projects'), 'project.conf'),
     sites: dirsWith(path.join(paths.root, 'sites'), 'site.conf'),
+    remoteDeployments: {},
   };
   const problems: ConfigProblem[] = [];
   const attempt = (load: () => unknown) => {
@@ -40,7 +49,8 @@ function checkAll(paths: SsPaths, { loadProjectConfig, loadRemoteConfig, loadSit
       else throw err;
     }
   };
-  for (const r of checked.remotes) attempt(() => loadRemoteConfig(paths, r));
+  for (const r of checked.remotes)
+    attempt(() => (checked.remoteDeployments[r] = remoteDeployments(paths, loadRemoteConfig(paths, r))));
   for (const d of checked.deployments) attempt(() => loadProjectConfig(paths, d));
   for (const s of checked.sites) attempt(() => loadSiteConfig(paths, s));
   if (problems.length > 0) throw new ConfigError(problems);
@@ -77,19 +87,25 @@ async function checkConfig(io: CliIO, args: GlobalArgs & ConfigArgs): Promise<vo
   const paths = pathsOf(args);
   // zod and the schemas load only when a config is checked: `ssw --help` stays fast.
   const config = await import('../../common/config');
-  const { loadDeploymentConfig, loadProjectConfig, loadRemoteConfig, loadSiteConfig } = config;
+  const { loadDeploymentConfig, loadProjectConfig, loadRemoteConfig, loadSiteConfig, remoteDeployments } = config;
   let checked: Checked;
   if (args.remote && args.deployment) {
     const d = loadDeploymentConfig(paths, { remote: args.remote, deployment: args.deployment });
-    checked = { remotes: [args.remote], deployments: [args.deployment], sites: d.sites.map((s) => s.domain) };
+    checked = {
+      remotes: [args.remote],
+      deployments: [args.deployment],
+      sites: d.sites.map((s) => s.domain),
+      remoteDeployments: { [args.remote]: remoteDeployments(paths, d.remote) },
+    };
   } else if (args.remote || args.deployment || args.site) {
-    if (args.remote) loadRemoteConfig(paths, args.remote);
+    const remote = args.remote ? loadRemoteConfig(paths, args.remote) : undefined;
     if (args.deployment) loadProjectConfig(paths, args.deployment);
     if (args.site) loadSiteConfig(paths, args.site);
     checked = {
       remotes: args.remote ? [args.remote] : [],
       deployments: args.deployment ? [args.deployment] : [],
       sites: args.site ? [args.site] : [],
+      remoteDeployments: remote ? { [remote.name]: remoteDeployments(paths, remote) } : {},
     };
   } else {
     checked = checkAll(paths, config);
@@ -106,7 +122,12 @@ async function checkConfig(io: CliIO, args: GlobalArgs & ConfigArgs): Promise<vo
     return;
   }
   const part = (label: string, xs: string[]) => (xs.length ? `${label} ${xs.join(', ')}` : '');
+  // "home (public, intranet)": the deployments of each remote, when it has any.
+  const remotes = checked.remotes.map((r) => {
+    const ds = checked.remoteDeployments[r] ?? [];
+    return ds.length ? `${r} (${ds.join(', ')})` : r;
+  });
   io.out(
-    `Configuration under ${paths.root} is valid: ${[part('remotes', checked.remotes), part('deployments', checked.deployments), part('sites', checked.sites)].filter(Boolean).join('; ')}.`,
+    `Configuration under ${paths.root} is valid: ${[part('remotes', remotes), part('deployments', checked.deployments), part('sites', checked.sites)].filter(Boolean).join('; ')}.`,
   );
 }

@@ -1,4 +1,7 @@
-import { validateName } from '../../common/config/validators';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isName, validateName } from '../../common/config/validators';
+import { subdirectories } from '../../common/local-dirs';
 import { UserError } from '../../common/errors';
 import { isProductionRemote } from '../../common/production-remote';
 import { GlobalArgs, pathsOf, remoteOf, withClient } from '../context';
@@ -38,10 +41,15 @@ const targetOptions = {
 } as const;
 
 function targetOf(args: GlobalArgs & DeploymentArgs) {
-  if (!args.deployment)
-    throw new UserError(
-      "Name the deployment: --deployment NAME (an entry of the remote's DEPLOYMENT_STRING, e.g. public).",
+  if (!args.deployment) {
+    const paths = pathsOf(args);
+    const known = subdirectories(path.join(paths.root, 'projects')).filter(
+      (d) => isName(d) && fs.existsSync(paths.projectConf(d)),
     );
+    throw new UserError(
+      `Name the deployment: --deployment NAME, a directory under ${path.join(paths.root, 'projects')} with a project.conf (${known.length ? `here: ${known.join(', ')}` : 'none yet; e.g. public'}); when the remote's remote.conf sets DEPLOYMENT_STRING, one of its entries.`,
+    );
+  }
   validateName('deployment', args.deployment);
   const remote = remoteOf(args);
   const skip = {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import type { BackendChoice } from '../../common/backend';
 import type { Client } from '@temporalio/client';
 import { validateName } from '../../common/config/validators';
-import { ConfigError, UserError } from '../../common/errors';
+import { UserError } from '../../common/errors';
 import type { SsPaths } from '../../common/paths';
 import {
   currentRemote,
@@ -54,21 +54,6 @@ export function validateAddArgs(args: Pick<AddArgs, 'name' | 'disk' | 'data-plan
   const port = args['api-port'];
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new UserError(`--api-port must be 1-65535, got ${port}.`);
-}
-
-/**
- * Validates remote.conf for provisioning. An empty DEPLOYMENT_STRING is fine
- * here (the stub leaves it empty for the operator to fill in; "ssw up"
- * needs it, provisioning does not); every other problem is reported.
- */
-export function checkRemoteConf(load: () => unknown): void {
-  try {
-    load();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    const problems = err.problems.filter((p) => !(p.key === 'DEPLOYMENT_STRING' && /missing or empty/.test(p.message)));
-    if (problems.length > 0) throw new ConfigError(problems);
-  }
 }
 
 export function remoteAddCommand(io: CliIO): Command {
@@ -158,7 +143,7 @@ export function remoteAddCommand(io: CliIO): Command {
       const confExisted = fs.existsSync(confFile);
       const { loadRemoteConfig } = await import('../../common/config'); // zod: loaded on use, not for --help
       const { remoteStub, writeStub } = await import('../../common/config/stubs');
-      if (confExisted) checkRemoteConf(() => loadRemoteConfig(paths, args.name)); // broken: exit 2, nothing started
+      if (confExisted) loadRemoteConfig(paths, args.name); // broken: exit 2, nothing started
 
       const input: ProvisionRemoteInput = {
         remote: args.name,
@@ -242,7 +227,7 @@ export function remoteAddCommand(io: CliIO): Command {
       );
       if (result.installed.length) io.out(`  installed: ${result.installed.join(', ')}`);
       io.out(`  this machine's certificate: ${result.trust === 'added' ? 'now trusted' : 'already trusted'}`);
-      if (!confExisted) io.out(`  wrote ${confFile}: set DEPLOYMENT_STRING there before "ssw up".`);
+      if (!confExisted) io.out(`  wrote ${confFile} (commented; every key in it is optional).`);
       if (currentRemote(paths) === args.name) io.out(`  ${args.name} is the current remote.`);
     },
   });

@@ -1,7 +1,9 @@
 import * as path from 'node:path';
 import type { z } from 'zod';
 import { ConfigError, ConfigStubWritten, type ConfigProblem } from '../errors';
+import { isDirectory, subdirectories } from '../local-dirs';
 import type { SsPaths } from '../paths';
+import { shellQuote } from '../shell-quote';
 import { NotARegularFile, readRegularFile } from '../regular-file';
 import { CaBundleInvalid, readCaBundle } from '../tls/ca-bundle';
 import { warnOnce } from '../warnings';
@@ -22,10 +24,12 @@ import {
   type RemoteValues,
   type SiteValues,
 } from './schema';
-import { projectStub, remoteStub, siteStub, writeStub } from './stubs';
+import { linkStub, projectStub, remoteStub, siteStub, writeStub } from './stubs';
 import {
   hasShellSyntax,
   isDomainName,
+  isName,
+  isSecretKey,
   showValue,
   splitList,
   validateDomainName,
@@ -47,8 +51,12 @@ import {
 export interface RemoteConfig {
   /** The remote's name (its directory under remotes/). */
   name: string;
-  /** DEPLOYMENT_STRING: the deployments this remote hosts and the chain of each. */
-  deployments: DeploymentEntry[];
+  /**
+   * DEPLOYMENT_STRING: the deployments this remote hosts and the chain of each. Unset (the newest ss no longer writes
+   * it): any deployment may run on this remote, with the chain its project.conf's BITCOIN_CHAIN names (regtest by
+   * default); remoteDeployments() then lists the ones linked under remotes/<remote>/projects/.
+   */
+  deployments?: DeploymentEntry[];
   /**
    * REGISTRY_URL: validated but ignored (ss's engine registry mirror; ssw warns once when it is set). @default
    * https://index.docker.io/v1
@@ -104,7 +112,7 @@ export interface ProjectConfig {
   domains: string[];
   /**
    * The chain this deployment runs: the remote's DEPLOYMENT_STRING entry when
-   * loaded through loadDeploymentConfig, else BITCOIN_CHAIN. @default regtest
+   * loaded through loadDeploymentConfig and the remote sets one, else BITCOIN_CHAIN. @default regtest
    */
   bitcoinChain: BitcoinChain;
   /** INSTANCE_TYPE. @default virtual-machine */
@@ -219,8 +227,14 @@ export function loadSiteConfig(paths: SsPaths, domain: string): SiteConfig {
 
 /**
  * remote.conf, project.conf and the site.conf of every domain the project
- * serves, checked together: the deployment must be listed in the remote's
- * DEPLOYMENT_STRING, and a BITCOIN_CHAIN in project.conf must agree with it.
+ * serves, checked together: when the remote sets DEPLOYMENT_STRING, the
+ * deployment must be listed there and a BITCOIN_CHAIN in project.conf must
+ * agree with it; without one, any deployment may run there.
+ *
+ * Like ss-up, it links the deployment to the remote
+ * (remotes/R/projects/D -> ../../../projects/D) and each site to the deployment
+ * (projects/D/sites/S -> ../../../sites/S) where those links are missing, when
+ * it writes stubs or the whole config is valid.
  */
 export function loadDeploymentConfig(paths: SsPaths, target: { remote: string; deployment: string }): DeploymentConfig {
   const { remote, deployment } = target;
@@ -239,11 +253,14 @@ export function loadDeploymentConfig(paths: SsPaths, target: { remote: string; d
 
   // Checked field by field, so a bad REGISTRY_URL does not hide a missing deployment.
   let chain: BitcoinChain | undefined;
+  let listedHere = true;
   const listed = r.values && remoteSchema.shape.DEPLOYMENT_STRING.safeParse(r.values.DEPLOYMENT_STRING);
-  if (listed?.success) {
+  if (listed && !listed.success) listedHere = false; // a DEPLOYMENT_STRING that cannot be read allows nothing
+  if (listed?.success && listed.data !== undefined) {
     const entry = listed.data.find((e) => e.deployment === deployment);
     if (entry) chain = entry.chain;
     else {
+      listedHere = false;
       const names = listed.data.map((e) => JSON.stringify(e.deployment)).join(', ');
       c.add({
         file: remoteFile,
@@ -279,6 +296,7 @@ export function loadDeploymentConfig(paths: SsPaths, target: { remote: string; d
   // Even when project.conf has other problems, check the sites it names, so one run shows everything.
   const domains = p.data ? [p.data.PRIMARY_DOMAIN, ...p.data.OTHER_SITES_LIST] : domainsFromRaw(p);
   const sites = domains.map((d) => c.site(paths, d));
+  if (c.wroteStubs || c.clean) linkDeployment(paths, listedHere ? remote : undefined, deployment, domains);
   c.finish();
 
   const project = toProject(deployment, p.data!, chain ?? p.data!.BITCOIN_CHAIN ?? SS_DEFAULTS.bitcoinChain);
@@ -323,9 +341,11 @@ class Collector {
     cross: (values: Record<string, string>) => CrossIssue[],
     stub: () => string,
   ): Checked<z.output<S>> {
-    const text = this.read(file, stub);
-    if (text === undefined) return { lines: {}, flagged: new Set() };
-    const { values, raw, problems, expansions } = scanConfText(text, file);
+    const read = this.read(file, stub);
+    if (read === undefined) return { lines: {}, flagged: new Set() };
+    const { values, raw, problems, expansions } = scanConfText(read.text, file);
+    warnReadableSecrets(file, read.mode, values);
+    warnMail(file, values);
     const lines: Record<string, number> = Object.fromEntries(Object.entries(raw).map(([k, a]) => [k, a.line]));
     // What bash would expand matters only where ssw reads the key: operators' extra keys may hold anything.
     const found: ConfigProblem[] = [
@@ -385,19 +405,24 @@ class Collector {
     return s.data;
   }
 
-  /** The file's text; undefined if it was missing (a stub is then written) or unreadable (a problem is recorded). */
-  private read(file: string, stub: () => string): string | undefined {
+  get wroteStubs(): boolean {
+    return this.stubs.length > 0;
+  }
+
+  get clean(): boolean {
+    return this.problems.length === 0 && this.stubs.length === 0;
+  }
+
+  /**
+   * The file's text and mode; undefined if it was missing (a stub is then written) or unreadable (a problem is
+   * recorded).
+   */
+  private read(file: string, stub: () => string): { text: string; mode: number } | undefined {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         // Only a regular file, size-bounded: a FIFO here would block forever, a device fill memory.
         const { data, mode } = readRegularFile(file, CONF_MAX_BYTES);
-        if (path.basename(file) === 'site.conf' && mode & 0o077) {
-          warnOnce(
-            `mode ${file}`,
-            `${file} holds this site's passwords and is readable by other users (mode ${(mode & 0o777).toString(8)}). Run: chmod 600 ${file}`,
-          );
-        }
-        return data.toString('utf8');
+        return { text: data.toString('utf8'), mode };
       } catch (err) {
         if (err instanceof NotARegularFile) {
           this.add({
@@ -427,6 +452,78 @@ class Collector {
   }
 }
 
+/**
+ * One line, once per file, when a file holding passwords is readable by other users (ss writes its files 0744):
+ * site.conf always holds them; another file only when it sets a secret key (an old remote.conf's
+ * LXD_REMOTE_PASSWORD, a MAILGUN_SMTP_PASSWORD put in project.conf). Names keys, never values.
+ */
+function warnReadableSecrets(file: string, mode: number, values: Record<string, string>): void {
+  if (!(mode & 0o077)) return;
+  const site = path.basename(file) === 'site.conf';
+  const keys = Object.keys(values).filter((k) => isSecretKey(k) && values[k] !== '');
+  if (!site && keys.length === 0) return;
+  const what = site ? "this site's passwords" : `a secret (${keys.join(', ')})`;
+  warnOnce(
+    `mode ${file}`,
+    `${file} holds ${what} and is readable by other users (mode ${(mode & 0o777).toString(8)}). Run: chmod 600 ${shellQuote(file)}`,
+  );
+}
+
+// ss's Ghost could send mail through Mailgun; ss writes these keys (commented) in its site.conf stub.
+const MAIL_KEYS = ['GHOST_DEPLOY_SMTP', 'MAILGUN_FROM_ADDRESS', 'MAILGUN_SMTP_USERNAME', 'MAILGUN_SMTP_PASSWORD'];
+
+/**
+ * GHOST_DEPLOY_SMTP and MAILGUN_* are read by nothing: one line saying so, once per file, naming the keys that are
+ * set (never a value: MAILGUN_SMTP_PASSWORD is a secret). "false", which ss writes for MAILGUN_FROM_ADDRESS, counts
+ * as unset.
+ */
+function warnMail(file: string, values: Record<string, string>): void {
+  const set = Object.keys(values).filter(
+    (k) => (MAIL_KEYS.includes(k) || k.startsWith('MAILGUN_')) && values[k] !== '' && values[k] !== 'false',
+  );
+  if (set.length === 0) return;
+  warnOnce(
+    `mail ${file}`,
+    `${set.join(', ')} in ${file} ${set.length === 1 ? 'is' : 'are'} ignored: ssw sends no email (Sovereign Stack avoids SMTP and the mail providers it needs; ssw's notifications are feeds you subscribe to), so Ghost runs without mail.`,
+  );
+}
+
+/**
+ * Links as ss-up makes them (`ln -r -s`), each only where nothing is yet: remotes/R/projects/D -> the project's
+ * directory, projects/D/sites/S -> each site's. ssw itself reads the files by their own paths; the links are ss's
+ * record of which deployment is on which remote (remoteDeployments reads it) and which sites it serves.
+ */
+function linkDeployment(paths: SsPaths, remote: string | undefined, deployment: string, domains: string[]): void {
+  const link = (from: string, to: string) => {
+    try {
+      linkStub(from, to);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      warnOnce(`link ${from}`, `could not link ${from} to ${to} as ss-up does (${code}); ssw does not need the link.`);
+    }
+  };
+  // Not to a remote whose DEPLOYMENT_STRING does not list the deployment (or cannot be read).
+  if (remote !== undefined && isDirectory(paths.remoteDir(remote)) && isDirectory(paths.projectDir(deployment)))
+    link(path.join(paths.remoteDir(remote), 'projects', deployment), paths.projectDir(deployment));
+  for (const d of domains) {
+    if (isDirectory(paths.siteDir(d))) link(path.join(paths.projectDir(deployment), 'sites', d), paths.siteDir(d));
+  }
+}
+
+/**
+ * The deployments of a remote, for listings: its DEPLOYMENT_STRING's when set, else the deployments linked under
+ * remotes/<remote>/projects/ (by ss-up or ssw), whether or not they are up.
+ */
+export function remoteDeployments(paths: SsPaths, remote: RemoteConfig): string[] {
+  if (remote.deployments) return remote.deployments.map((e) => e.deployment);
+  return linkedDeployments(paths, remote.name);
+}
+
+/** The valid names under remotes/<remote>/projects/ that are (links to) directories. */
+export function linkedDeployments(paths: SsPaths, remote: string): string[] {
+  return subdirectories(path.join(paths.remoteDir(remote), 'projects')).filter(isName);
+}
+
 function toRemote(name: string, v: RemoteValues): RemoteConfig {
   if (v.REGISTRY_URL !== SS_DEFAULTS.registryUrl) {
     // ss set it as the engine's registry mirror; ssw does not reconfigure Docker daemons (it would restart them).
@@ -437,7 +534,7 @@ function toRemote(name: string, v: RemoteValues): RemoteConfig {
   }
   return {
     name,
-    deployments: v.DEPLOYMENT_STRING,
+    ...(v.DEPLOYMENT_STRING !== undefined && { deployments: v.DEPLOYMENT_STRING }),
     registryUrl: v.REGISTRY_URL,
     ...(v.ACME_SERVER !== undefined && { acmeServer: v.ACME_SERVER }),
     ...(v.ACME_CA_BUNDLE !== undefined && { acmeCaBundle: v.ACME_CA_BUNDLE }),

@@ -13,6 +13,7 @@ import {
   isLxdNetworkName,
   isMacAddress,
   isName,
+  macUnusable,
   isNostrPubkey,
   isSecretValue,
   showValue,
@@ -32,7 +33,8 @@ import {
  * operators keep extra keys, but nothing unknown reaches a host.
  */
 
-type Result<T> = { value: T } | { detail?: string };
+/** The typed value; or a detail to append to the "expected …" message; or the whole message instead of it. */
+type Result<T> = { value: T } | { detail?: string; message?: string };
 
 interface Kind<T> {
   expected: string;
@@ -40,7 +42,7 @@ interface Kind<T> {
   parse(raw: string): Result<T>;
 }
 
-const NO: { detail?: string } = {};
+const NO: { detail?: string; message?: string } = {};
 
 const simple = (expected: string, ok: (s: string) => boolean): Kind<string> => ({
   expected,
@@ -60,9 +62,14 @@ const secret = simple(EXPECTED.secret, isSecretValue);
 const language = simple(EXPECTED.language, isLanguageCode);
 
 // Stored lowercase: LXD reports MACs lowercase, and comparing them must not depend on how the operator typed them.
+// A well-formed but unusable address (multicast, all-zero) gets a message saying why and what to use instead.
 const mac: Kind<string> = {
   expected: EXPECTED.mac,
-  parse: (raw) => (isMacAddress(raw) ? { value: raw.toLowerCase() } : NO),
+  parse: (raw) => {
+    if (isMacAddress(raw)) return { value: raw.toLowerCase() };
+    const unusable = macUnusable(raw);
+    return unusable ? { message: unusable } : NO;
+  },
 };
 
 const ipv4: Kind<string> = {
@@ -154,6 +161,10 @@ type Ctx = z.RefinementCtx;
 function check<T>(key: string, raw: string, kind: Kind<T>, ctx: Ctx): T {
   const r = kind.parse(raw);
   if ('value' in r) return r.value;
+  if (r.message) {
+    ctx.addIssue({ code: 'custom', message: r.message });
+    return z.NEVER;
+  }
   const detail = r.detail ? ` (${r.detail})` : '';
   ctx.addIssue({ code: 'custom', message: `expected ${kind.expected}, got ${showValue(key, raw)}${detail}` });
   return z.NEVER;
@@ -282,7 +293,8 @@ const memory = withDefault(int(256, 4 * 1024 * 1024), SS_DEFAULTS.memoryMb);
 const disk = optional(int(1, 1024 * 1024));
 
 export const remoteSchema = object({
-  DEPLOYMENT_STRING: required(deploymentString),
+  // Optional, as in the newest ss (its remote.conf stub no longer has it): unset, any deployment may run on the remote.
+  DEPLOYMENT_STRING: optional(deploymentString),
   REGISTRY_URL: withDefault(url, SS_DEFAULTS.registryUrl),
   ACME_SERVER: optional(acmeServer),
   ACME_CA_BUNDLE: optional(absPath),

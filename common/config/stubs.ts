@@ -7,11 +7,12 @@ import { DISK_DEFAULTS_GB, SS_DEFAULTS } from './schema';
  * Commented stubs for missing config files, as ss-remote and ss-up write them,
  * so an operator learns every key by reading the file ssw just created.
  *
- * Differences from ss, on purpose: keys the operator must decide (which
- * deployments a remote hosts, the primary domain) are left empty rather than
- * filled with a placeholder that would validate; files are 0600 in 0700
- * directories because site.conf holds passwords (ss used 0744); passwords come
- * from node:crypto rather than `gpg --gen-random`.
+ * Differences from ss, on purpose: keys the operator must decide (the
+ * primary domain) are left empty rather than filled with a placeholder that
+ * would validate; files are 0600 in 0700 directories because site.conf holds
+ * passwords (ss used 0744); passwords come from node:crypto rather than
+ * `gpg --gen-random`. The links ss-up makes between the directories
+ * (remotes/R/projects/D, projects/D/sites/S) are made the same way: linkStub.
  */
 
 /** A fresh random password: 32 bytes as base64url, so it needs no quoting or escaping anywhere. */
@@ -30,11 +31,11 @@ export function remoteStub(remote: string): string {
     `# remote.conf for the remote "${remote}".`,
     ...HEADER,
     '',
-    '# The deployments (LXD projects) this remote hosts and the Bitcoin chain of each,',
-    '# as (deployment|chain) entries separated by commas; chain is regtest, testnet,',
-    '# signet or mainnet. For example:',
-    '#   DEPLOYMENT_STRING="(intranet|regtest),(public|mainnet)"',
-    'DEPLOYMENT_STRING=',
+    '# Optional: the only deployments (LXD projects) this remote may host, and the',
+    '# Bitcoin chain of each, as (deployment|chain) entries separated by commas; chain',
+    '# is regtest, testnet, signet or mainnet. Unset, any deployment may run here, on',
+    "# the chain its project.conf's BITCOIN_CHAIN names (default regtest). For example:",
+    '# DEPLOYMENT_STRING="(intranet|regtest),(public|mainnet)"',
     '',
     `# ss's Docker registry mirror (default ${SS_DEFAULTS.registryUrl}). ssw ignores it, with a warning:`,
     '# name the registry in each *_IMAGE in project.conf, or use IMAGE_SOURCE=airgapped.',
@@ -91,7 +92,7 @@ export function projectStub(deployment: string): string {
     `# LNPLAY_SERVER_CPU_COUNT="${SS_DEFAULTS.cpuCount}"`,
     `# LNPLAY_SERVER_MEMORY_MB="${SS_DEFAULTS.memoryMb}"`,
     '',
-    "# Must agree with this deployment's entry in the remote's DEPLOYMENT_STRING if set.",
+    "# The chain (default regtest); must agree with this deployment's entry in the remote's DEPLOYMENT_STRING if set.",
     '# BITCOIN_CHAIN=mainnet',
     '',
     '# virtual-machine (default) or container (an LXD system container).',
@@ -171,6 +172,30 @@ export function writeStub(file: string, content: string): boolean {
     fs.writeSync(fd, content);
   } finally {
     fs.closeSync(fd);
+  }
+  return true;
+}
+
+/**
+ * Make `link` a symlink to the directory `target`, relative as `ln -r -s` makes it (from the real location of the
+ * link's directory to the real target: ss's `projects/D/sites/S -> ../../../sites/S`), unless something (a link, a
+ * directory, a dangling link) is already there. Parent directories are created 0700. Returns whether it linked.
+ */
+export function linkStub(link: string, target: string): boolean {
+  try {
+    fs.lstatSync(link);
+    return false;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const dir = path.dirname(link);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const relative = path.relative(fs.realpathSync(dir), fs.realpathSync(target));
+  try {
+    fs.symlinkSync(relative, link, 'dir');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
   }
   return true;
 }

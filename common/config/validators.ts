@@ -75,9 +75,25 @@ export function isDomainName(s: string): boolean {
 
 /** A unicast MAC address in colon notation (LXD refuses multicast addresses). */
 export function isMacAddress(s: string): boolean {
-  if (!MAC.test(s)) return false;
-  const first = parseInt(s.slice(0, 2), 16);
-  return (first & 1) === 0 && s.toLowerCase() !== '00:00:00:00:00:00';
+  return MAC.test(s) && macUnusable(s) === undefined;
+}
+
+/**
+ * Why a well-formed MAC address cannot be an instance's, as a whole "expected …" message, or undefined when it can
+ * (or is not well-formed: that is a format problem, EXPECTED.mac). No network card has a multicast address (the lowest
+ * bit of the first octet set, like the seeds' 11:11:11:00:00:01) or the all-zero one; the message says what to use.
+ */
+export function macUnusable(s: string): string | undefined {
+  if (!MAC.test(s)) return undefined;
+  const octets = s.toLowerCase().split(':');
+  const use = (why: string) =>
+    `expected a unicast MAC address, got ${JSON.stringify(s)}: ${why}. Use a locally administered unicast address instead, such as 02:${octets.slice(1).join(':')} (first octet 02), or one of LXD's 00:16:3e:xx:xx:xx, and reserve that one on your DHCP server`;
+  if (parseInt(octets[0], 16) & 1)
+    return use(
+      `that is a multicast address (the lowest bit of its first octet, ${octets[0]}, is set), which no network card can have`,
+    );
+  if (octets.every((o) => o === '00')) return use("that is the all-zero address, which is no network card's address");
+  return undefined;
 }
 
 export function isLanguageCode(s: string): boolean {

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ssw } from '../helpers/cli';
+import { buildSsStubTree } from '../helpers/ss-stubs';
 import { tempSsRoot } from '../helpers/temporal';
 
 // `ssw config check` through the real CLI, on the config corpus. No Temporal
@@ -30,7 +31,10 @@ describe('ssw config check', () => {
   test('with no flags, every file under $SS_ROOT is checked', () => {
     const r = ssw(['config', 'check', '--ss-root', copyTree('valid/full')]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /is valid: remotes home; deployments public; sites example\.com, example\.org\./);
+    assert.match(
+      r.stdout,
+      /is valid: remotes home \(intranet, public\); deployments public; sites example\.com, example\.org\./,
+    );
   });
 
   test('every problem in every file is reported at once, with file and key, exit 2, no stack', () => {
@@ -68,6 +72,65 @@ describe('ssw config check', () => {
     assert.ok(r.stderr.includes(remoteConf));
     assert.equal(fs.statSync(remoteConf).mode & 0o777, 0o600);
     assert.match(fs.readFileSync(remoteConf, 'utf8'), /^#/m);
+  });
+
+  test("the newest ss's tree, built from its stub texts (0744, links, no DEPLOYMENT_STRING), is valid with one chmod line", () => {
+    const root = tempSsRoot('ssw-config-');
+    const t = { remote: 'home', deployment: 'public', domain: 'example.com' };
+    const files = buildSsStubTree(root, { ...t, macs: { www: '02:11:11:00:00:01', btcpay: '02:11:11:00:00:02' } });
+    const chmod = `ssw: warning: ${files.siteConf} holds this site's passwords and is readable by other users (mode 744). Run: chmod 600 ${files.siteConf}`;
+
+    const all = ssw(['config', 'check', '--ss-root', root]);
+    assert.equal(all.status, 0, all.stderr);
+    assert.match(all.stdout, /is valid: remotes home \(public\); deployments public; sites example\.com\./);
+    assert.deepEqual(all.stderr.split('\n').filter(Boolean), [chmod]);
+
+    const one = ssw(['config', 'check', '--remote', 'home', '--deployment', 'public', '--ss-root', root, '--json']);
+    assert.equal(one.status, 0, one.stderr);
+    assert.deepEqual(JSON.parse(one.stdout).remoteDeployments, { home: ['public'] });
+    assert.deepEqual(one.stderr.split('\n').filter(Boolean), [chmod]);
+
+    // The operator turns on ss's mail lines: one more line, saying they are ignored and why, without any value.
+    const site = fs.readFileSync(files.siteConf, 'utf8');
+    fs.writeFileSync(
+      files.siteConf,
+      site
+        .replace('#GHOST_DEPLOY_SMTP=true', 'GHOST_DEPLOY_SMTP=true')
+        .replace('#MAILGUN_FROM_ADDRESS=false', 'MAILGUN_FROM_ADDRESS=false')
+        .replace('#MAILGUN_SMTP_USERNAME=', 'MAILGUN_SMTP_USERNAME=postmaster@mg.example.com')
+        .replace('#MAILGUN_SMTP_PASSWORD=', 'MAILGUN_SMTP_PASSWORD=mg-secret-4f1c'),
+    );
+    const mail = ssw(['config', 'check', '--remote', 'home', '--deployment', 'public', '--ss-root', root]);
+    assert.equal(mail.status, 0, mail.stderr);
+    const lines = mail.stderr.split('\n').filter(Boolean);
+    assert.equal(lines.length, 2, mail.stderr);
+    assert.ok(lines.includes(chmod));
+    assert.ok(
+      lines.some((l) =>
+        /GHOST_DEPLOY_SMTP, MAILGUN_SMTP_USERNAME, MAILGUN_SMTP_PASSWORD in .* are ignored: ssw sends no email/.test(l),
+      ),
+    );
+    assert.ok(!mail.stderr.includes('mg-secret-4f1c'), 'the Mailgun password is never shown');
+  });
+
+  test("the seeds' multicast MAC is refused with why and what to use instead", () => {
+    const r = ssw([
+      'config',
+      'check',
+      '--remote',
+      'home',
+      '--deployment',
+      'public',
+      '--ss-root',
+      copyTree('invalid/multicast-mac'),
+    ]);
+    assert.equal(r.status, 2);
+    assert.match(
+      r.stderr,
+      /WWW_SERVER_MAC_ADDRESS: expected a unicast MAC address, got "11:11:11:00:00:01": that is a multicast address .* no network card can have\. Use a locally administered unicast address instead, such as 02:11:11:00:00:01/,
+    );
+    assert.match(r.stderr, /LNPLAY_SERVER_MAC_ADDRESS: .*the all-zero address/);
+    assert.doesNotMatch(r.stderr, NO_STACK);
   });
 
   test('a bad name on the command line is refused before any file is touched', () => {

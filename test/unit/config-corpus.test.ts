@@ -187,7 +187,7 @@ describe('config corpus: valid trees', () => {
 
   test('the single-file loaders read the same files', () => {
     const paths = copyTree('valid/full');
-    assert.equal(loadRemoteConfig(paths, 'home').deployments.length, 2);
+    assert.equal(loadRemoteConfig(paths, 'home').deployments?.length, 2);
     // Alone, project.conf's own BITCOIN_CHAIN decides the chain and so the disk defaults.
     const p = loadProjectConfig(paths, 'public');
     assert.equal(p.bitcoinChain, 'mainnet');

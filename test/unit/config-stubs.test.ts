@@ -70,10 +70,7 @@ describe('config stubs', () => {
     const err = catchError(ConfigError, () => loadDeploymentConfig(paths, TARGET));
     assert.deepEqual(
       err.problems.map((p) => [path.relative(paths.root, p.file), p.key]),
-      [
-        ['remotes/home/remote.conf', 'DEPLOYMENT_STRING'],
-        ['projects/public/project.conf', 'PRIMARY_DOMAIN'],
-      ],
+      [['projects/public/project.conf', 'PRIMARY_DOMAIN']],
     );
   });
 

@@ -9,6 +9,7 @@ import {
   isLanguageCode,
   isMacAddress,
   isName,
+  macUnusable,
   isSecretKey,
   validateDomainName,
   validateName,
@@ -60,6 +61,26 @@ describe('config validators', () => {
     ]) {
       assert.equal(isMacAddress(bad), false, bad);
     }
+  });
+
+  test('macUnusable explains a multicast or all-zero MAC and suggests a unicast one; format problems are not its', () => {
+    const multicast = macUnusable('11:11:11:00:00:01');
+    assert.ok(multicast);
+    assert.match(multicast, /^expected a unicast MAC address, got "11:11:11:00:00:01": that is a multicast address/);
+    assert.match(multicast, /which no network card can have/);
+    assert.match(multicast, /such as 02:11:11:00:00:01 \(first octet 02\), or one of LXD's 00:16:3e:xx:xx:xx/);
+    assert.match(macUnusable('FF:FF:FF:FF:FF:FF') ?? '', /multicast address .*first octet, ff,/);
+    assert.match(macUnusable('01:00:5e:00:00:01') ?? '', /such as 02:00:5e:00:00:01/);
+    assert.match(
+      macUnusable('00:00:00:00:00:00') ?? '',
+      /that is the all-zero address, which is no network card's address/,
+    );
+    for (const fine of ['00:16:3e:aa:bb:cc', '02:11:11:00:00:01', '0A:00:00:00:00:01']) {
+      assert.equal(macUnusable(fine), undefined, fine);
+      assert.equal(isMacAddress(fine), true, fine);
+    }
+    for (const malformed of ['zz', '11-11-11-00-00-01', '11:11:11:00:00'])
+      assert.equal(macUnusable(malformed), undefined);
   });
 
   test('isLanguageCode accepts codes like en, es, pt-br', () => {
