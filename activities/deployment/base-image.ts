@@ -231,16 +231,16 @@ export async function ensureBaseImage(
   if (meanwhile) return usePublishedMeanwhile(images, name, want.alias, meanwhile.target, report, signal);
   report(`publishing ${want.alias}`);
   try {
-  await images.publishInstance(
-    name,
-    want.alias,
+    await images.publishInstance(
+      name,
+      want.alias,
       {
         description: `Sovereign Stack base image (ssw), from ${want.source}`,
         'ssw.source': want.source,
         [BUILDER_PROPERTY]: name,
       },
-    { signal, operationTimeoutMs: 3_600_000 },
-  );
+      { signal, operationTimeoutMs: 3_600_000 },
+    );
   } catch (err) {
     // Lost the race between the check above and LXD adding the alias: LXD made the image, then refused the alias.
     const winner = await images.getImageAlias(want.alias, { signal });

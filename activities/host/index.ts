@@ -39,7 +39,9 @@ export function createHostActivities({ ssh }: { ssh: SshConnector }) {
    */
   async function inspectHost(target: SshTarget, req: HostRequirements): Promise<InspectedHost> {
     const raw = await ssh.session(target, async ({ client }) =>
-      parseFacts((await runChecked(client, inspectArgv(req.disk, req.dataPlaneInterface), { timeoutMs: 20_000 })).stdout),
+      parseFacts(
+        (await runChecked(client, inspectArgv(req.disk, req.dataPlaneInterface), { timeoutMs: 20_000 })).stdout,
+      ),
     );
     const chosen = chooseBackend(req.backend, raw, target.host);
     if (chosen.refusal !== undefined) throw ApplicationFailure.nonRetryable(chosen.refusal, FailureType.Validation);

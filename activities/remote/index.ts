@@ -54,7 +54,10 @@ async function lxdOverSsh<T>(
   fn: (lxd: LxdClient, s: SshStep) => Promise<T>,
 ): Promise<T> {
   return clients.ssh.step(`LXD on ${target.host}`, target, initial, async (s) => {
-    const facts = parseFacts((await s.runChecked(inspectArgv('dir', undefined), { timeoutMs: 20_000 })).stdout, backend);
+    const facts = parseFacts(
+      (await s.runChecked(inspectArgv('dir', undefined), { timeoutMs: 20_000 })).stdout,
+      backend,
+    );
     if (!facts.socketPath) {
       throw ApplicationFailure.create({ message: `No ${backend} socket on ${target.host}; is the daemon running?` }); // retryable: it may be starting
     }

@@ -105,8 +105,7 @@ export function remoteAddCommand(io: CliIO): Command {
           'print-preseed': {
             type: 'boolean',
             default: false,
-            describe:
-              'Print the setup (as `lxd init` / `incus admin init` preseed YAML) and exit; touches nothing',
+            describe: 'Print the setup (as `lxd init` / `incus admin init` preseed YAML) and exit; touches nothing',
           },
         }),
     handler: async (args) => {

@@ -206,7 +206,11 @@ export function desiredDeployment(config: DeploymentConfig, facts: RemoteFacts, 
   const networkType = facts.hasOvn ? 'ovn' : 'bridge';
   const network: DesiredNetwork =
     networkType === 'ovn'
-      ? { name: 'ss-ovn', type: 'ovn', project: deployment, config: { network: facts.ovnUplink ?? 'lxdbr1', 'ipv6.address': 'none' },
+      ? {
+          name: 'ss-ovn',
+          type: 'ovn',
+          project: deployment,
+          config: { network: facts.ovnUplink ?? 'lxdbr1', 'ipv6.address': 'none' },
         }
       : {
           name: deploymentNetworkName(deployment, 'bridge'),
