@@ -1,6 +1,7 @@
 /**
  * Wall time of `ssw up` for two instances (www and btcpayserver, system containers
- * from the harness's debootstrap image on real LXD; needs `bash test/harness/start.sh`):
+ * from the harness's debootstrap image), on the harness's LXD 5.0 and then on its Incus 6.0
+ * in the same run (needs `bash test/harness/start.sh`):
  *   - parallel: `ssw up` from an empty deployment, instances brought up at once;
  *   - sequential: the same steps with --sequential, one instance after the other (as ss);
  *   - no-change: `ssw up` again on the deployment just built.
@@ -15,7 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SsPaths } from '../common/paths';
 import { ssw, startService, stopService, sswAsync } from '../test/helpers/cli';
-import { harness } from '../test/helpers/harness';
+import { harness, type HarnessDaemon } from '../test/helpers/harness';
 import { harnessLxd, resetHarnessLxd } from '../test/helpers/lxd';
 
 const REMOTE = 'bench';
@@ -33,6 +34,22 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? 3);
+  const h = harness();
+  const backends: Record<string, unknown> = {};
+  for (const daemon of [h.lxd, h.incus]) backends[daemon.backend] = await benchBackend(daemon, rounds);
+  const result = {
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, memGb: Math.round(os.totalmem() / 2 ** 30) },
+    what: 'ssw up, two system containers (www, btcpayserver) from the debootstrap test image, CLI process start to exit',
+    rounds,
+    backends,
+  };
+  const out = path.join(__dirname, '../../bench/results/deployment-up.json');
+  fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+  console.log(JSON.stringify(result, null, 2));
+}
+
+async function benchBackend(daemon: HarnessDaemon, rounds: number): Promise<Record<string, unknown>> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ssw-bench-up-'));
   const paths = new SsPaths(root);
   const common = [
@@ -43,11 +60,11 @@ async function main(): Promise<void> {
     '--namespace',
     harness().temporal.namespace,
     '--task-queue',
-    `bench-up-${process.pid}`,
+    `bench-up-${daemon.backend}-${process.pid}`,
   ];
   const target = ['--deployment', DEPLOYMENT, '--remote', REMOTE];
-  const lxd = harnessLxd();
-  await resetHarnessLxd(lxd, paths, [DEPLOYMENT]);
+  const lxd = harnessLxd(daemon);
+  await resetHarnessLxd(lxd, paths, [DEPLOYMENT], daemon);
   const worker = await startService(['worker', ...common], /Worker polling/);
   try {
     const add = ssw([
@@ -56,7 +73,7 @@ async function main(): Promise<void> {
       REMOTE,
       '127.0.0.1',
       '--ssh-port',
-      String(harness().ssh.port),
+      String(daemon.sshPort),
       '--ssh-user',
       'root',
       '--ssh-key',
@@ -64,18 +81,18 @@ async function main(): Promise<void> {
       '--disk',
       'dir',
       '--api-port',
-      '18447',
+      String(daemon.backend === 'incus' ? 18747 : 18449),
       ...common,
     ]);
     if (add.status !== 0) throw new Error(add.stderr);
     fs.writeFileSync(
       paths.remoteConf(REMOTE),
-      `DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"\nDATA_PLANE_NETWORK=${harness().lxd.testBridge}\n`,
+      `DEPLOYMENT_STRING="(${DEPLOYMENT}|regtest)"\nDATA_PLANE_NETWORK=${daemon.testBridge}\n`,
     );
     fs.mkdirSync(path.dirname(paths.projectConf(DEPLOYMENT)), { recursive: true });
     fs.writeFileSync(
       paths.projectConf(DEPLOYMENT),
-      `PRIMARY_DOMAIN=bench.example\nINSTANCE_TYPE=container\nBASE_IMAGE=${harness().lxd.baseImage}\nWWW_SERVER_MAC_ADDRESS=00:16:3e:5c:00:01\nBTCPAY_SERVER_MAC_ADDRESS=00:16:3e:5c:00:02\nWWW_SERVER_CPU_COUNT=1\nBTCPAY_SERVER_CPU_COUNT=1\n`,
+      `PRIMARY_DOMAIN=bench.example\nINSTANCE_TYPE=container\nBASE_IMAGE=${daemon.baseImage}\nWWW_SERVER_MAC_ADDRESS=00:16:3e:5c:00:01\nBTCPAY_SERVER_MAC_ADDRESS=00:16:3e:5c:00:02\nWWW_SERVER_CPU_COUNT=1\nBTCPAY_SERVER_CPU_COUNT=1\n`,
     );
     ssw(['up', ...target, '--instances-only', '--plan', ...common]); // stubs site.conf
 
@@ -102,22 +119,16 @@ async function main(): Promise<void> {
         await timed(['down', ...target, '--purge', '--yes', ...common]);
       }
     }
-    const result = {
-      date: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, memGb: Math.round(os.totalmem() / 2 ** 30) },
-      what: 'ssw up, two system containers (www, btcpayserver) from the debootstrap test image, CLI process start to exit',
-      rounds,
+    return {
+      server: `${daemon.backend} ${(await lxd.server()).environment?.server_version ?? '?'}`,
       firstUpWithBaseImageMs: Math.round(firstMs),
       parallelMs: { median: Math.round(median(parallel)), runs: parallel.map(Math.round) },
       sequentialMs: { median: Math.round(median(sequential)), runs: sequential.map(Math.round) },
       noChangeMs: { median: Math.round(median(noChange)), runs: noChange.map(Math.round) },
     };
-    const out = path.join(__dirname, '../../bench/results/deployment-up.json');
-    fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
-    console.log(JSON.stringify(result, null, 2));
   } finally {
     await stopService(worker);
-    await resetHarnessLxd(lxd, paths, [DEPLOYMENT]);
+    await resetHarnessLxd(lxd, paths, [DEPLOYMENT], daemon);
     lxd.close();
   }
 }
