@@ -2,6 +2,7 @@
  * The test harness itself: every service that test/harness/start.sh started answers
  * on loopback the way the other suites expect. If this fails, fix the harness first.
  */
+import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -154,4 +155,48 @@ test('LXD answers on its unix socket with the default dir storage pool and the H
   assert.equal(pool.status, 200);
   assert.equal(pool.body.metadata?.name, 'default');
   assert.equal(pool.body.metadata?.driver, 'dir');
+});
+
+test('Incus 6.0 answers on its own socket, with its dir pool, its HTTPS listener and its test bridge', async () => {
+  const env = harness();
+  const server = await lxdGet(env.incus.socket, '/1.0');
+  assert.equal(server.status, 200);
+  assert.equal(server.body.metadata.environment?.server, 'incus');
+  assert.match(server.body.metadata.environment?.server_version, /^6\./);
+  assert.equal(server.body.metadata.config?.['core.https_address'], env.incus.httpsAddress);
+  assert.equal((await lxdGet(env.incus.socket, '/1.0/storage-pools/default')).body.metadata?.driver, 'dir');
+  const bridge = await lxdGet(env.incus.socket, `/1.0/networks/${env.incus.testBridge}`);
+  assert.equal(bridge.body.metadata?.config?.['ipv4.address'], env.incus.testBridgeAddress);
+  assert.equal((await lxdGet(env.incus.socket, `/1.0/images/aliases/${env.incus.baseImage}`)).status, 200);
+  // Its socket's group is the Debian package's, as on a real host.
+  assert.equal(execFileSync('stat', ['-c', '%G', env.incus.socket], { encoding: 'utf8' }).trim(), 'incus-admin');
+});
+
+test("each backend's host (sshd port) sees only its own daemon", () => {
+  const env = harness();
+  const see = (port: number) =>
+    execFileSync(
+      'ssh',
+      [
+        '-F',
+        '/dev/null',
+        '-i',
+        env.ssh.privateKeyPath,
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        `UserKnownHostsFile=${env.dir}/ssh/known_hosts`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-p',
+        String(port),
+        'root@127.0.0.1',
+        'echo "lxd=${LXD_DIR:-} incus=${INCUS_DIR:-}"',
+      ],
+      { encoding: 'utf8' },
+    ).trim();
+  assert.equal(see(env.lxd.sshPort), `lxd=${env.lxd.dir} incus=`);
+  assert.equal(see(env.incus.sshPort), `lxd= incus=${env.incus.dir}`);
 });
