@@ -1,3 +1,4 @@
+import { addHarnessRemote, harnessCliArgs } from '../helpers/suite-args';
 import * as fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,16 +32,7 @@ const VOLUMES = [
   'www-docker',
   'www-ss-data',
 ];
-const common = () => [
-  '--ss-root',
-  root,
-  '--temporal-address',
-  harness().temporal.address,
-  '--namespace',
-  harness().temporal.namespace,
-  '--task-queue',
-  taskQueue,
-];
+const common = () => harnessCliArgs(root, taskQueue);
 const target = ['--deployment', DEPLOYMENT, '--remote', REMOTE];
 // The LXD side only: the services (certificates, stacks) are cli-services.test.ts's.
 const upTarget = [...target, '--instances-only'];
@@ -120,23 +112,7 @@ before(async () => {
   lxd = harnessLxd();
   await resetHarnessLxd(lxd, paths, [DEPLOYMENT]);
   worker = await startService(['worker', ...common()], /Worker polling/);
-  const add = ssw([
-    'remote',
-    'add',
-    REMOTE,
-    '127.0.0.1',
-    '--ssh-port',
-    String(backend.sshPort),
-    '--ssh-user',
-    'root',
-    '--ssh-key',
-    harness().ssh.privateKeyPath,
-    '--disk',
-    'dir',
-    '--api-port',
-    String(apiPortFor(18445)),
-    ...common(),
-  ]);
+  const add = addHarnessRemote(REMOTE, apiPortFor(18445), common());
   assert.equal(add.status, 0, add.stderr);
   writeConfig();
 });

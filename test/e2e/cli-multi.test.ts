@@ -1,3 +1,4 @@
+import { addHarnessRemote, harnessCliArgs } from '../helpers/suite-args';
 import * as fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,16 +52,7 @@ const DEPLOYMENTS = SPECS.map((s) => s.deployment);
 const sitesOf = (s: WwwDeploymentSpec) => [s.primaryDomain, ...(s.otherSites ?? [])];
 /** The names ss's generate_certs.sh puts on a site's certificate with no optional app: the site, www, btcpay. */
 const certNames = (domain: string) => [domain, `btcpay.${domain}`, `www.${domain}`].sort();
-const common = () => [
-  '--ss-root',
-  root,
-  '--temporal-address',
-  harness().temporal.address,
-  '--namespace',
-  harness().temporal.namespace,
-  '--task-queue',
-  taskQueue,
-];
+const common = () => harnessCliArgs(root, taskQueue);
 const target = (s: WwwDeploymentSpec) => ['--deployment', s.deployment, '--remote', REMOTE];
 const ghost = (domain: string) => `/home/ubuntu/ss-data/ghost/${domain}/en/ghost`;
 
@@ -100,25 +92,7 @@ before(async () => {
   // Air-gapped images come from this machine's Docker: the harness's.
   process.env.DOCKER_HOST = `unix://${h.docker.socket}`;
   worker = await startService(['worker', ...common()], /Worker polling/);
-  const add = ssw([
-    'remote',
-    'add',
-    REMOTE,
-    '127.0.0.1',
-    '--backend',
-    'lxd',
-    '--ssh-port',
-    String(h.ssh.port),
-    '--ssh-user',
-    'root',
-    '--ssh-key',
-    h.ssh.privateKeyPath,
-    '--disk',
-    'dir',
-    '--api-port',
-    '18448',
-    ...common(),
-  ]);
+  const add = addHarnessRemote(REMOTE, 18448, common(), ['--backend', 'lxd']);
   assert.equal(add.status, 0, add.stderr);
   writeRemoteConf(paths, REMOTE, [
     ['intranet', 'regtest'],

@@ -1,3 +1,4 @@
+import { harnessCliArgs } from '../helpers/suite-args';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -26,16 +27,7 @@ const { nat: NAT, ovn: OVN } = ssBridges(backend.backend);
 const root = tempSsRoot('ssw-remote-');
 const paths = new SsPaths(root);
 const taskQueue = uniqueTaskQueue('remote');
-const common = () => [
-  '--ss-root',
-  root,
-  '--temporal-address',
-  harness().temporal.address,
-  '--namespace',
-  harness().temporal.namespace,
-  '--task-queue',
-  taskQueue,
-];
+const common = () => harnessCliArgs(root, taskQueue);
 const sshArgs = (user = harness().ssh.user) => [
   '127.0.0.1',
   '--ssh-port',

@@ -1,3 +1,4 @@
+import { addHarnessRemote, harnessCliArgs } from '../helpers/suite-args';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
@@ -41,16 +42,7 @@ const backend = backendUnderTest();
 // An address on the backend's test bridge (10.123.45.0/24 for LXD, 10.123.46.0/24 for Incus).
 const ADDRESS = `${backend.testBridgeAddress.split('.').slice(0, 3).join('.')}.50`;
 const NAMES = [DOMAIN, `www.${DOMAIN}`, `btcpay.${DOMAIN}`, `git.${DOMAIN}`];
-const common = () => [
-  '--ss-root',
-  root,
-  '--temporal-address',
-  harness().temporal.address,
-  '--namespace',
-  harness().temporal.namespace,
-  '--task-queue',
-  taskQueue,
-];
+const common = () => harnessCliArgs(root, taskQueue);
 const target = ['--deployment', DEPLOYMENT, '--remote', REMOTE];
 const SITE = (languages: string) => [`SITE_LANGUAGE_CODES=${languages}`, 'DEPLOY_GHOST=true', 'DEPLOY_GITEA=true'];
 
@@ -109,25 +101,7 @@ before(async () => {
   // Air-gapped images come from this machine's Docker: the harness's.
   process.env.DOCKER_HOST = `unix://${h.docker.socket}`;
   worker = await startService(['worker', ...common()], /Worker polling/);
-  const add = ssw([
-    'remote',
-    'add',
-    REMOTE,
-    '127.0.0.1',
-    '--backend',
-    backend.backend,
-    '--ssh-port',
-    String(backend.sshPort),
-    '--ssh-user',
-    'root',
-    '--ssh-key',
-    h.ssh.privateKeyPath,
-    '--disk',
-    'dir',
-    '--api-port',
-    String(apiPortFor(18446)),
-    ...common(),
-  ]);
+  const add = addHarnessRemote(REMOTE, apiPortFor(18446), common(), ['--backend', backend.backend]);
   assert.equal(add.status, 0, add.stderr);
   writeConfig();
 });

@@ -1,10 +1,10 @@
+import { addHarnessRemote, harnessCliArgs } from '../helpers/suite-args';
 import * as fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LxdClient } from '../../activities/lxd/client';
 import { SsPaths } from '../../common/paths';
 import { LongRunning, ssw, startService, stopService } from '../helpers/cli';
-import { harness } from '../helpers/harness';
 import { harnessLxd, resetHarnessLxd } from '../helpers/lxd';
 import { buildSsStubTree } from '../helpers/ss-stubs';
 import { tempSsRoot, uniqueTaskQueue } from '../helpers/temporal';
@@ -19,16 +19,7 @@ const taskQueue = uniqueTaskQueue('ssstubs');
 const REMOTE = 'ssinc';
 const DEPLOYMENT = 'ssstubs';
 const DOMAIN = 'ssstubs.example';
-const common = () => [
-  '--ss-root',
-  root,
-  '--temporal-address',
-  harness().temporal.address,
-  '--namespace',
-  harness().temporal.namespace,
-  '--task-queue',
-  taskQueue,
-];
+const common = () => harnessCliArgs(root, taskQueue);
 const NO_STACK = /\n\s+at .+:\d+:\d+/;
 
 let worker: LongRunning;
@@ -46,25 +37,7 @@ before(async () => {
     domain: DOMAIN,
     macs: { www: '02:11:11:00:00:01', btcpay: '02:11:11:00:00:02' },
   });
-  const add = ssw([
-    'remote',
-    'add',
-    REMOTE,
-    '127.0.0.1',
-    '--ssh-port',
-    String(harness().ssh.port),
-    '--ssh-user',
-    'root',
-    '--ssh-key',
-    harness().ssh.privateKeyPath,
-    '--disk',
-    'dir',
-    '--api-port',
-    '18447',
-    '--backend',
-    'lxd',
-    ...common(),
-  ]);
+  const add = addHarnessRemote(REMOTE, 18447, common(), ['--backend', 'lxd']);
   assert.equal(add.status, 0, add.stderr);
 });
 

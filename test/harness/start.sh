@@ -250,12 +250,15 @@ lxd_launch() {
 lxd_ports() { :; }
 lxd_logs() { echo "$L_LOG"; }
 
-# The storage pool, the default profile's root disk and the HTTPS listener.
-lxd_configure() {
-  if ! lxc query /1.0/storage-pools/default >/dev/null 2>&1; then
-    lxd init --preseed <<EOF || die "lxd init --preseed failed"
+# The storage pool, the default profile's root disk and the HTTPS listener, the same on LXD
+# and Incus: manager_configure CLI HTTPS_ADDRESS INIT_COMMAND...
+manager_configure() {
+  local cli="$1" address="$2"
+  shift 2
+  if ! "$cli" query /1.0/storage-pools/default >/dev/null 2>&1; then
+    "$@" --preseed <<EOF || die "$* --preseed failed"
 config:
-  core.https_address: "$LXD_HTTPS_ADDRESS"
+  core.https_address: "$address"
 storage_pools:
 - name: default
   driver: dir
@@ -268,20 +271,21 @@ profiles:
       type: disk
 EOF
   fi
-  if ! lxc profile device get default root pool >/dev/null 2>&1; then
-    lxc profile device add default root disk path=/ pool=default >/dev/null
+  if ! "$cli" profile device get default root pool >/dev/null 2>&1; then
+    "$cli" profile device add default root disk path=/ pool=default >/dev/null
   fi
-  if [[ "$(lxc config get core.https_address)" != "$LXD_HTTPS_ADDRESS" ]]; then
-    lxc config set core.https_address "$LXD_HTTPS_ADDRESS" \
-      || die "lxc config set core.https_address $LXD_HTTPS_ADDRESS failed (port in use? $(port_owner "${LXD_HTTPS_ADDRESS##*:}"))"
+  if [[ "$("$cli" config get core.https_address)" != "$address" ]]; then
+    "$cli" config set core.https_address "$address" \
+      || die "$cli config set core.https_address $address failed (port in use? $(port_owner "${address##*:}"))"
   fi
   local i
   for ((i = 0; i < 50; i++)); do
-    port_listening "${LXD_HTTPS_ADDRESS##*:}" && return 0
+    port_listening "${address##*:}" && return 0
     sleep 0.2
   done
-  die "LXD does not listen on $LXD_HTTPS_ADDRESS"
+  die "$cli's daemon does not listen on $address"
 }
+lxd_configure() { manager_configure lxc "$LXD_HTTPS_ADDRESS" lxd init; }
 
 # ------------------------------------------------------------------ incus
 # The same arrangement as LXD's: its own directory, loopback HTTPS, a dir pool, a test
@@ -304,39 +308,11 @@ incus_ports() { :; }
 incus_logs() { echo "$I_LOG"; }
 
 incus_configure() {
-  if ! incus query /1.0/storage-pools/default >/dev/null 2>&1; then
-    incus admin init --preseed <<EOF || die "incus admin init --preseed failed"
-config:
-  core.https_address: "$INCUS_HTTPS_ADDRESS"
-storage_pools:
-- name: default
-  driver: dir
-profiles:
-- name: default
-  devices:
-    root:
-      path: /
-      pool: default
-      type: disk
-EOF
-  fi
-  if ! incus profile device get default root pool >/dev/null 2>&1; then
-    incus profile device add default root disk path=/ pool=default >/dev/null
-  fi
-  if [[ "$(incus config get core.https_address)" != "$INCUS_HTTPS_ADDRESS" ]]; then
-    incus config set core.https_address "$INCUS_HTTPS_ADDRESS" \
-      || die "incus config set core.https_address $INCUS_HTTPS_ADDRESS failed (port in use? $(port_owner "${INCUS_HTTPS_ADDRESS##*:}"))"
-  fi
+  manager_configure incus "$INCUS_HTTPS_ADDRESS" incus admin init
   if ! incus query "/1.0/networks/$INCUS_TEST_BRIDGE" >/dev/null 2>&1; then
     incus network create "$INCUS_TEST_BRIDGE" ipv4.address="$INCUS_TEST_BRIDGE_ADDRESS" ipv4.nat=false ipv6.address=none >/dev/null \
       || die "cannot create the Incus test bridge $INCUS_TEST_BRIDGE ($INCUS_TEST_BRIDGE_ADDRESS)"
   fi
-  local i
-  for ((i = 0; i < 50; i++)); do
-    port_listening "${INCUS_HTTPS_ADDRESS##*:}" && return 0
-    sleep 0.2
-  done
-  die "Incus does not listen on $INCUS_HTTPS_ADDRESS"
 }
 
 # ------------------------------------------------------------------ ACME (pebble)
