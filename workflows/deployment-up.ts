@@ -255,7 +255,7 @@ async function deployServices(
       // Databases must not run while their files are swapped: the apps go first, and come back in step c.
       const apps = stackItems.filter((x) => x.name !== 'reverse-proxy' && x.action !== 'create').map((x) => x.name);
       if (apps.length) await quick.removeStacks(input.remote, input.deployment, { stacks: apps });
-      await executeChild(restoreDeployment, { ...child('restore'), args: [{ target }] });
+      await executeChild(restoreDeployment, { ...child('restore'), args: [{ target, appsStopped: true }] });
     });
   }
 

@@ -4,7 +4,7 @@ import { loadDeploymentConfig, type DeploymentConfig, type SiteConfig } from '..
 import { DEFAULT_DATA_PATH } from '../../common/hosts';
 import { FailureType } from '../../common/failure-types';
 import type { SsPaths } from '../../common/paths';
-import { appStacks } from '../../common/stacks/apps';
+import { appStacks, stacksOfApp } from '../../common/stacks/apps';
 import { diffStacks, type StackDiff } from '../../common/stacks/diff';
 import { proxyStack } from '../../common/stacks/proxy';
 import type { SecretRef, StackSpec } from '../../common/stacks/spec';
@@ -290,6 +290,33 @@ export function createDockerActivities(deps: { paths: SsPaths; ssh: SshConnector
   }
 
   /**
+   * Removes the stacks that run one app of one site (its containers, not its data), so that a restore never swaps
+   * the data under a running database; `deployStacks` brings them back on the restored data. Nothing to do when
+   * none runs (already removed: a retry, or `up --restore-wwwserver`, which removes them itself).
+   */
+  async function stopAppStacks(
+    remote: string,
+    deployment: string,
+    unit: { domain: string; app: string },
+  ): Promise<{ removed: string[] }> {
+    const www = configured(() => readWwwHost(paths, remote, deployment));
+    return docker.step(
+      `stopping ${unit.app} of ${unit.domain} on ${www.ssh.host}`,
+      www.ssh,
+      { stopping: `${unit.domain} ${unit.app}` },
+      async (s) => {
+        const names = stacksOfApp(unit.domain, unit.app, Object.keys(await s.api(listStacks)));
+        for (const stack of names) {
+          await s.api((d) => removeStack(d, stack));
+          s.progress({ removed: stack });
+        }
+        await pruneSecretFiles(s.client, www.ssh.user, await s.api(containerNames));
+        return { removed: names };
+      },
+    );
+  }
+
+  /**
    * Asks the proxy, on the instance, for every site's names over HTTP (the
    * redirect to HTTPS proves nginx answers for them) and returns what each
    * answered.
@@ -318,5 +345,5 @@ export function createDockerActivities(deps: { paths: SsPaths; ssh: SshConnector
     });
   }
 
-  return { deployStacks, removeStacks, checkSitesServed };
+  return { deployStacks, removeStacks, stopAppStacks, checkSitesServed };
 }

@@ -66,6 +66,15 @@ export function appNames(domain: string): AppNames {
   };
 }
 
+/**
+ * The stacks on an instance that run `app` of `domain` (Ghost has one per language), among the stack names the
+ * instance has: those whose data a restore of that app swaps. None for an app no stack runs (letsencrypt).
+ */
+export function stacksOfApp(domain: string, app: string, stackNames: string[]): string[] {
+  const prefix = `${appNames(domain).id}-${app}-`;
+  return stackNames.filter((n) => n.startsWith(prefix)).sort();
+}
+
 function mysql(
   name: string,
   image: string,

@@ -189,6 +189,25 @@ describe('two deployments on one remote, one of them with three sites', () => {
     assert.equal(await read('two.test'), 'backed-up-two.test');
     assert.equal(await read('intra.test'), 'changed-intra.test');
     assert.equal(await read('three.test'), 'changed-three.test');
+    // The running app sees the restored data, not the copy kept aside: its stacks were stopped around the swap and
+    // started again on the restored directory (new containers for two.test's Ghost only).
+    const two = appNames('two.test').ghost('en');
+    const seen = await onWww(paths, REMOTE, INTRANET.deployment, [
+      'sudo',
+      '-n',
+      'docker',
+      'exec',
+      two.app,
+      'cat',
+      '/var/lib/ghost/content/marker',
+    ]);
+    assert.equal(seen.trim(), 'backed-up-two.test', "what two.test's running Ghost reads");
+    const now = await stackContainers(paths, REMOTE, INTRANET.deployment);
+    for (const name of [two.app, two.db]) assert.notEqual(now[name], intranetIds[name], `${name} was recreated`);
+    const untouched = (ids: Record<string, string>) =>
+      Object.fromEntries(Object.entries(ids).filter(([n]) => n !== two.app && n !== two.db));
+    assert.deepEqual(untouched(now), untouched(intranetIds), 'every other container kept');
+    intranetIds = now;
   });
 
   test("a site removed from OTHER_SITES_LIST: up removes only that site's stacks, the others' containers kept", async () => {

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SiteConfig } from '../../common/config';
-import { appStacks } from '../../common/stacks/apps';
+import { appNames, appStacks, stacksOfApp } from '../../common/stacks/apps';
 import { proxyStack, renderNginxConf } from '../../common/stacks/proxy';
 import { diffStacks } from '../../common/stacks/diff';
 import { canonicalJson, containerHash, filesHash, domainIdentifier, type StackSpec } from '../../common/stacks/spec';
@@ -265,5 +265,17 @@ describe('the stack plan: rendered specs against what the engine runs', () => {
     assert.match(by[ghost!.name]!.details.join(), /replaced \(its spec changed\).*started \(stopped\)/);
     assert.match(by[rest[0]!.name]!.details.join(), /stray: removed/);
     assert.equal(by['abc123-ghost-fr']!.action, 'delete');
+  });
+});
+
+describe('the stacks a restore stops', () => {
+  test('one app of one site: every Ghost language of that domain, nothing of another site or app', () => {
+    const a = appNames('example.com');
+    const b = appNames('example.org');
+    const all = [a.ghost('en').stack, a.ghost('es').stack, a.gitea.stack, b.ghost('en').stack, 'reverse-proxy'];
+    assert.deepEqual(stacksOfApp('example.com', 'ghost', all), [a.ghost('en').stack, a.ghost('es').stack].sort());
+    assert.deepEqual(stacksOfApp('example.com', 'gitea', all), [a.gitea.stack]);
+    assert.deepEqual(stacksOfApp('example.org', 'ghost', all), [b.ghost('en').stack]);
+    assert.deepEqual(stacksOfApp('example.com', 'letsencrypt', all), [], 'no stack runs the certificates');
   });
 });
