@@ -18,6 +18,7 @@ import { SsPaths } from '../common/paths';
 import { ssw, startService, stopService, sswAsync } from '../test/helpers/cli';
 import { harness, type HarnessDaemon } from '../test/helpers/harness';
 import { harnessLxd, resetHarnessLxd } from '../test/helpers/lxd';
+import { addHarnessRemote } from '../test/helpers/suite-args';
 
 const REMOTE = 'bench';
 const DEPLOYMENT = 'benchup';
@@ -67,23 +68,7 @@ async function benchBackend(daemon: HarnessDaemon, rounds: number): Promise<Reco
   await resetHarnessLxd(lxd, paths, [DEPLOYMENT], daemon);
   const worker = await startService(['worker', ...common], /Worker polling/);
   try {
-    const add = ssw([
-      'remote',
-      'add',
-      REMOTE,
-      '127.0.0.1',
-      '--ssh-port',
-      String(daemon.sshPort),
-      '--ssh-user',
-      'root',
-      '--ssh-key',
-      harness().ssh.privateKeyPath,
-      '--disk',
-      'dir',
-      '--api-port',
-      String(daemon.backend === 'incus' ? 18747 : 18449),
-      ...common,
-    ]);
+    const add = addHarnessRemote(REMOTE, daemon.backend === 'incus' ? 18747 : 18449, common, [], daemon);
     if (add.status !== 0) throw new Error(add.stderr);
     fs.writeFileSync(
       paths.remoteConf(REMOTE),
