@@ -1,3 +1,4 @@
+import { harnessCliArgs } from '../test/helpers/suite-args';
 /**
  * Backup and restore throughput on the test harness (needs `bash test/harness/start.sh`):
  * a 200 MB app directory (incompressible binary plus text files) backed up with
@@ -81,16 +82,7 @@ async function main(): Promise<void> {
     Buffer.from(fs.readFileSync(harness().ssh.hostPublicKeyPath, 'utf8').trim().split(/\s+/)[1]!, 'base64'),
   );
   const taskQueue = `bench-backup-${process.pid}`;
-  const common = [
-    '--ss-root',
-    paths.root,
-    '--temporal-address',
-    harness().temporal.address,
-    '--namespace',
-    harness().temporal.namespace,
-    '--task-queue',
-    taskQueue,
-  ];
+  const common = harnessCliArgs(paths.root, taskQueue);
   const target = [
     '--host',
     '127.0.0.1',

@@ -1,3 +1,4 @@
+import { harnessCliArgs } from '../test/helpers/suite-args';
 /**
  * Certificate renewal on the test harness (needs `bash test/harness/start.sh`):
  * a real worker, certbot on the harness SSH host, pebble with real http-01
@@ -54,16 +55,7 @@ async function main(): Promise<void> {
     Buffer.from(fs.readFileSync(harness().ssh.hostPublicKeyPath, 'utf8').trim().split(/\s+/)[1]!, 'base64'),
   );
   const taskQueue = `bench-cert-${process.pid}`;
-  const common = [
-    '--ss-root',
-    paths.root,
-    '--temporal-address',
-    harness().temporal.address,
-    '--namespace',
-    harness().temporal.namespace,
-    '--task-queue',
-    taskQueue,
-  ];
+  const common = harnessCliArgs(paths.root, taskQueue);
   const target = [
     '--host',
     '127.0.0.1',

@@ -18,7 +18,7 @@ import { SsPaths } from '../common/paths';
 import { ssw, startService, stopService, sswAsync } from '../test/helpers/cli';
 import { harness, type HarnessDaemon } from '../test/helpers/harness';
 import { harnessLxd, resetHarnessLxd } from '../test/helpers/lxd';
-import { addHarnessRemote } from '../test/helpers/suite-args';
+import { addHarnessRemote, harnessCliArgs } from '../test/helpers/suite-args';
 
 const REMOTE = 'bench';
 const DEPLOYMENT = 'benchup';
@@ -53,16 +53,7 @@ async function main(): Promise<void> {
 async function benchBackend(daemon: HarnessDaemon, rounds: number): Promise<Record<string, unknown>> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ssw-bench-up-'));
   const paths = new SsPaths(root);
-  const common = [
-    '--ss-root',
-    root,
-    '--temporal-address',
-    harness().temporal.address,
-    '--namespace',
-    harness().temporal.namespace,
-    '--task-queue',
-    `bench-up-${daemon.backend}-${process.pid}`,
-  ];
+  const common = harnessCliArgs(root, `bench-up-${daemon.backend}-${process.pid}`);
   const target = ['--deployment', DEPLOYMENT, '--remote', REMOTE];
   const lxd = harnessLxd(daemon);
   await resetHarnessLxd(lxd, paths, [DEPLOYMENT], daemon);

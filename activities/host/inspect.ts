@@ -100,26 +100,29 @@ export function parseFacts(stdout: string, backend: Backend = 'lxd'): HostFacts 
     const found = socket(b);
     if (found) sockets[b] = found;
   }
-  return {
-    uid: Number(kv.uid ?? NaN),
-    sudo: kv.sudo === '1',
-    osId: kv.os_id ?? '',
-    osVersionId: kv.os_version_id ?? '',
-    lxd: tool('lxd'),
-    incus: tool('incus'),
-    zfs: kv.zfs === '1',
-    diskExists: kv.disk === '1',
-    interfaceExists: kv.iface === '1',
-    defaultInterface: kv.default_iface ?? '',
-    mgmtIp: kv.mgmt_ip ?? '',
-    socketPath: sockets[backend]?.path ?? '',
-    socketAccess: sockets[backend]?.access ?? false,
-    socketGroup: sockets[backend]?.group ?? '',
-    sockets,
-    osCodename: kv.os_codename ?? '',
-    incusCandidate: kv.incus_candidate ?? '',
-    bookwormBackports: kv.bookworm_backports === '1',
-  };
+  return factsFor(
+    {
+      uid: Number(kv.uid ?? NaN),
+      sudo: kv.sudo === '1',
+      osId: kv.os_id ?? '',
+      osVersionId: kv.os_version_id ?? '',
+      lxd: tool('lxd'),
+      incus: tool('incus'),
+      zfs: kv.zfs === '1',
+      diskExists: kv.disk === '1',
+      interfaceExists: kv.iface === '1',
+      defaultInterface: kv.default_iface ?? '',
+      mgmtIp: kv.mgmt_ip ?? '',
+      socketPath: '',
+      socketAccess: false,
+      socketGroup: '',
+      sockets,
+      osCodename: kv.os_codename ?? '',
+      incusCandidate: kv.incus_candidate ?? '',
+      bookwormBackports: kv.bookworm_backports === '1',
+    },
+    backend,
+  );
 }
 
 /** The facts seen through `backend`: its socket as socketPath/socketAccess/socketGroup. */

@@ -1,3 +1,4 @@
+import { harnessCliArgs } from '../helpers/suite-args';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -29,16 +30,7 @@ const DOMAIN = 'vault.test';
 const PASSPHRASE = 'e2e-backup-passphrase-must-not-leak';
 const BIG = 120 * 1024 * 1024; // nextcloud's data: large enough to interrupt its transfer
 const taskQueue = uniqueTaskQueue('backup');
-const common = () => [
-  '--ss-root',
-  paths.root,
-  '--temporal-address',
-  harness().temporal.address,
-  '--namespace',
-  harness().temporal.namespace,
-  '--task-queue',
-  taskQueue,
-];
+const common = () => harnessCliArgs(paths.root, taskQueue);
 const hostKey = fingerprintSha256(
   Buffer.from(fs.readFileSync(harness().ssh.hostPublicKeyPath, 'utf8').trim().split(/\s+/)[1]!, 'base64'),
 );

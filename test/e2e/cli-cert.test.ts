@@ -1,3 +1,4 @@
+import { harnessCliArgs } from '../helpers/suite-args';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -23,16 +24,7 @@ const dataPath = path.join(root, 'data');
 const DOMAIN = 'shop.test';
 const PASSPHRASE = 'e2e-duplicity-passphrase-do-not-leak';
 const taskQueue = uniqueTaskQueue('cert');
-const common = () => [
-  '--ss-root',
-  paths.root,
-  '--temporal-address',
-  harness().temporal.address,
-  '--namespace',
-  harness().temporal.namespace,
-  '--task-queue',
-  taskQueue,
-];
+const common = () => harnessCliArgs(paths.root, taskQueue);
 const hostKey = fingerprintSha256(
   Buffer.from(fs.readFileSync(harness().ssh.hostPublicKeyPath, 'utf8').trim().split(/\s+/)[1]!, 'base64'),
 );

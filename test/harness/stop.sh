@@ -37,29 +37,19 @@ rm -f "$DIR/env.json"
 
 status=0
 
-# LXD first: stop its instances while the daemon still answers (when it is ours).
-if pid="$(svc_pid lxd)"; then
-  if command -v lxc >/dev/null 2>&1; then
-    running="$(timeout 30 lxc list --all-projects --format csv -c n,s 2>/dev/null | awk -F, '$2=="RUNNING"{print $1}' || true)"
-    if [[ -n "$running" ]]; then
-      log "lxd: stopping instances: $(tr '\n' ' ' <<<"$running")"
-      timeout 120 lxc stop --all --force >/dev/null 2>&1 \
-        || warn "lxd: could not stop every instance (lxc stop --all --force)"
-    fi
-  fi
-fi
-
-# Incus likewise.
-if pid="$(svc_pid incus)"; then
-  if command -v incus >/dev/null 2>&1; then
-    running="$(timeout 30 incus list --all-projects --format csv -c n,s 2>/dev/null | awk -F, '$2=="RUNNING"{print $1}' || true)"
-    if [[ -n "$running" ]]; then
-      log "incus: stopping instances: $(tr '\n' ' ' <<<"$running")"
-      timeout 120 incus stop --all --force >/dev/null 2>&1 \
-        || warn "incus: could not stop every instance (incus stop --all --force)"
-    fi
-  fi
-fi
+# LXD and Incus first: stop their instances while the daemons still answer (when they are ours).
+stop_instances() { # SERVICE CLI
+  local svc="$1" cli="$2" running
+  svc_pid "$svc" >/dev/null || return 0
+  command -v "$cli" >/dev/null 2>&1 || return 0
+  running="$(timeout 30 "$cli" list --all-projects --format csv -c n,s 2>/dev/null | awk -F, '$2=="RUNNING"{print $1}' || true)"
+  [[ -n "$running" ]] || return 0
+  log "$svc: stopping instances: $(tr '\n' ' ' <<<"$running")"
+  timeout 120 "$cli" stop --all --force >/dev/null 2>&1 \
+    || warn "$svc: could not stop every instance ($cli stop --all --force)"
+}
+stop_instances lxd lxc
+stop_instances incus incus
 
 # Stop in parallel; each waits for its own process.
 pids=()
