@@ -58,6 +58,11 @@ export const FailureType = {
   Stalled: 'SswStalled',
   /** A wait for a condition (an address, SSH answering, a file appearing) did not end in time; retrying may help. */
   Timeout: 'SswTimeout',
+  /**
+   * A Bitcoin node's chain sync made no progress for BITCOIN_SYNC_STALL_SECONDS; the node keeps running, and
+   * `ssw up` again waits again.
+   */
+  ChainSyncStalled: 'SswChainSyncStalled',
 } as const;
 
 /** Failure types no retry policy should ever retry. */

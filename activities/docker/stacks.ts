@@ -65,6 +65,11 @@ async function inspectOrUndefined(docker: Docker, name: string): Promise<Docker.
   }
 }
 
+/** A secret's value as its variable takes it: alone, or in its `format` (a connection string). */
+function secretText(ref: SecretRef, value: string): string {
+  return ref.format ? ref.format.split('{}').join(value) : value;
+}
+
 /** Docker's create options for a spec; secrets resolved here, at the last moment, never stored elsewhere. */
 export function createOptions(
   stack: string,
@@ -72,7 +77,7 @@ export function createOptions(
   name: string,
   resolve: SecretResolver,
 ): Docker.ContainerCreateOptions {
-  const env = Object.entries(c.env).map(([k, v]) => `${k}=${isSecret(v) ? resolve(v) : v}`);
+  const env = Object.entries(c.env).map(([k, v]) => `${k}=${isSecret(v) ? secretText(v, resolve(v)) : v}`);
   const first = c.networks[0];
   const exposed: Record<string, object> = {};
   const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};

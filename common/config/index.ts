@@ -18,7 +18,8 @@ export {
   type RemoteConfig,
   type SiteConfig,
 } from './load';
-export type { DeploymentEntry, InstanceType } from './schema';
+export type { DeploymentEntry, InstanceType, LightningImpl } from './schema';
+export { BTCPAY_IMAGE_DEFAULTS } from './btcpay-defaults';
 export {
   BITCOIN_CHAINS,
   hasShellSyntax,

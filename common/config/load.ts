@@ -20,6 +20,7 @@ import {
   type DeploymentEntry,
   type ImageSource,
   type InstanceType,
+  type LightningImpl,
   type ProjectValues,
   type RemoteValues,
   type SiteValues,
@@ -152,6 +153,19 @@ export interface ProjectConfig {
   };
   /** PROXY_HTTP_PORT / PROXY_HTTPS_PORT: where the reverse proxy listens on the www instance. @default 80 and 443 */
   proxyPorts: { http: number; https: number };
+  /** What runs on the btcpayserver instance: the node, NBXplorer, PostgreSQL, BTCPay Server, Lightning. */
+  btcpay: {
+    /** LIGHTNING_IMPL. @default clightning (as ss) */
+    lightning: LightningImpl;
+    /** DEPLOY_CLBOSS_PLUGIN: CLN's automatic channel manager. @default false */
+    clboss: boolean;
+    /** BITCOIN_PEERS: host:port peers the node connects to only (bitcoind's connect=). @default [] (the P2P network) */
+    peers: string[];
+    /** BITCOIN_SYNC_STALL_SECONDS: the chain-sync wait fails after this long without a new block. @default 1800 */
+    syncStallSeconds: number;
+    /** *_IMAGE keys of the BTCPay stack. */
+    images: { bitcoin: string; nbxplorer: string; btcpay: string; postgres: string; clightning: string; lnd: string };
+  };
 }
 
 export interface SiteConfig {
@@ -186,6 +200,8 @@ export interface SiteConfig {
     nextcloudMysqlRootPassword?: string;
     giteaMysqlPassword?: string;
     giteaMysqlRootPassword?: string;
+    /** BTCPAY_POSTGRES_PASSWORD (the primary site's): generated into site.conf on the first up that needs it. */
+    btcpayPostgresPassword?: string;
   };
 }
 
@@ -608,6 +624,20 @@ function toProject(name: string, v: ProjectValues, chain: BitcoinChain): Project
       nostrRelay: v.NOSTR_RELAY_IMAGE,
     },
     proxyPorts: { http: v.PROXY_HTTP_PORT, https: v.PROXY_HTTPS_PORT },
+    btcpay: {
+      lightning: v.LIGHTNING_IMPL,
+      clboss: v.DEPLOY_CLBOSS_PLUGIN,
+      peers: v.BITCOIN_PEERS,
+      syncStallSeconds: v.BITCOIN_SYNC_STALL_SECONDS,
+      images: {
+        bitcoin: v.BITCOIN_IMAGE,
+        nbxplorer: v.NBXPLORER_IMAGE,
+        btcpay: v.BTCPAY_IMAGE,
+        postgres: v.BTCPAY_POSTGRES_IMAGE,
+        clightning: v.CLIGHTNING_IMAGE,
+        lnd: v.LND_IMAGE,
+      },
+    },
   };
 }
 
@@ -634,6 +664,7 @@ function toSite(v: SiteValues): SiteConfig {
       ...optional('nextcloudMysqlRootPassword', v.NEXTCLOUD_MYSQL_ROOT_PASSWORD),
       ...optional('giteaMysqlPassword', v.GITEA_MYSQL_PASSWORD),
       ...optional('giteaMysqlRootPassword', v.GITEA_MYSQL_ROOT_PASSWORD),
+      ...optional('btcpayPostgresPassword', v.BTCPAY_POSTGRES_PASSWORD),
     },
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BTCPAY_IMAGE_DEFAULTS } from './btcpay-defaults';
 import {
   EXPECTED,
   isBitcoinChain,
@@ -93,6 +94,18 @@ const instanceType: Kind<InstanceType> = {
   expected: 'virtual-machine or container',
   parse: (raw) => (raw === 'virtual-machine' || raw === 'container' ? { value: raw } : NO),
 };
+
+export type LightningImpl = 'clightning' | 'lnd';
+const lightningImpl: Kind<LightningImpl> = {
+  expected: 'clightning or lnd',
+  parse: (raw) => (raw === 'clightning' || raw === 'lnd' ? { value: raw } : NO),
+};
+
+// A Bitcoin peer the node connects to: host or IPv4 address, then a port.
+const peer = simple('host:port', (raw) => {
+  const m = /^([a-z0-9.-]+):([0-9]{1,5})$/i.exec(raw);
+  return m !== null && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
+});
 
 export type ImageSource = 'registry' | 'airgapped';
 const imageSource: Kind<ImageSource> = {
@@ -240,7 +253,10 @@ export const SS_DEFAULTS = {
     GITEA_IMAGE: 'gitea/gitea:1.22.3',
     GITEA_DB_IMAGE: 'mariadb:10.11.2-jammy',
     NOSTR_RELAY_IMAGE: 'scsibug/nostr-rs-relay:0.9.0',
+    ...BTCPAY_IMAGE_DEFAULTS,
   },
+  /** Minutes without a new block (while peers are ahead) before the chain-sync wait fails, in seconds. */
+  bitcoinSyncStallSeconds: 1800,
 } as const;
 
 /**
@@ -344,6 +360,18 @@ export const projectSchema = object({
   GITEA_IMAGE: withDefault(image, SS_DEFAULTS.images.GITEA_IMAGE),
   GITEA_DB_IMAGE: withDefault(image, SS_DEFAULTS.images.GITEA_DB_IMAGE),
   NOSTR_RELAY_IMAGE: withDefault(image, SS_DEFAULTS.images.NOSTR_RELAY_IMAGE),
+  BITCOIN_IMAGE: withDefault(image, SS_DEFAULTS.images.BITCOIN_IMAGE),
+  NBXPLORER_IMAGE: withDefault(image, SS_DEFAULTS.images.NBXPLORER_IMAGE),
+  BTCPAY_IMAGE: withDefault(image, SS_DEFAULTS.images.BTCPAY_IMAGE),
+  BTCPAY_POSTGRES_IMAGE: withDefault(image, SS_DEFAULTS.images.BTCPAY_POSTGRES_IMAGE),
+  CLIGHTNING_IMAGE: withDefault(image, SS_DEFAULTS.images.CLIGHTNING_IMAGE),
+  LND_IMAGE: withDefault(image, SS_DEFAULTS.images.LND_IMAGE),
+  // btcpayserver-docker's BTCPAYGEN_LIGHTNING; ss deploys Core Lightning.
+  LIGHTNING_IMPL: withDefault(lightningImpl, 'clightning'),
+  DEPLOY_CLBOSS_PLUGIN: withDefault(bool, false),
+  // Peers the node connects to only (bitcoind's connect=): a node of the operator's own, or a test's.
+  BITCOIN_PEERS: withDefault(list(peer, 'host:port peers', '192.0.2.5:8333,node.example.org:8333'), []),
+  BITCOIN_SYNC_STALL_SECONDS: withDefault(int(60, 7 * 24 * 3600), SS_DEFAULTS.bitcoinSyncStallSeconds),
   PROXY_HTTP_PORT: withDefault(int(1, 65535), 80),
   PROXY_HTTPS_PORT: withDefault(int(1, 65535), 443),
 });
@@ -370,6 +398,8 @@ export const siteSchema = object({
   NEXTCLOUD_MYSQL_ROOT_PASSWORD: optional(secret),
   GITEA_MYSQL_PASSWORD: optional(secret),
   GITEA_MYSQL_ROOT_PASSWORD: optional(secret),
+  // BTCPay Server's and NBXplorer's PostgreSQL (the primary site's): generated on first use when missing.
+  BTCPAY_POSTGRES_PASSWORD: optional(secret),
 });
 
 export type RemoteValues = z.output<typeof remoteSchema>;

@@ -139,6 +139,7 @@ export function siteStub(domain: string): string {
     `NEXTCLOUD_MYSQL_ROOT_PASSWORD="${newPassword()}"`,
     `GITEA_MYSQL_PASSWORD="${newPassword()}"`,
     `GITEA_MYSQL_ROOT_PASSWORD="${newPassword()}"`,
+    `BTCPAY_POSTGRES_PASSWORD="${newPassword()}"`,
     '',
     "# ACME directory for this site's certificates (production, staging or a URL); overrides the remote's.",
     '# ACME_SERVER="staging"',

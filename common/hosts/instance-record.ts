@@ -95,13 +95,22 @@ export function removeInstanceRecord(
   return rec;
 }
 
-/** The deployment's www host from its instance record; a missing record says how to create it. */
+/** The www instance's SSH target and paths, from its record on this machine (a UserError naming a missing file). */
 export function readWwwHost(paths: SsPaths, remote: string, deployment: string): WwwHost {
-  const rec = readInstanceRecord(paths, remote, deployment, 'www');
+  return readInstanceHost(paths, remote, deployment, 'www');
+}
+
+/** The btcpayserver instance's, the same way. */
+export function readBtcpayHost(paths: SsPaths, remote: string, deployment: string): WwwHost {
+  return readInstanceHost(paths, remote, deployment, 'btcpayserver');
+}
+
+function readInstanceHost(paths: SsPaths, remote: string, deployment: string, role: string): WwwHost {
+  const rec = readInstanceRecord(paths, remote, deployment, role);
   if (!rec) {
-    const file = paths.instanceRecord(remote, deployment, 'www');
+    const file = paths.instanceRecord(remote, deployment, role);
     throw new UserError(
-      `Deployment ${deployment} on remote ${remote} has no www instance recorded (${file} is missing). ` +
+      `Deployment ${deployment} on remote ${remote} has no ${role} instance recorded (${file} is missing). ` +
         `"ssw up --deployment ${deployment}" creates it.`,
     );
   }

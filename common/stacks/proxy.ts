@@ -24,6 +24,14 @@ export const PROXY_CONTAINER = 'reverse-proxy';
 export const PROXY_NETWORK = 'reverse-proxy-net';
 export const NGINX_CONF_PATH = `${DEFAULT_DATA_PATH}/reverse-proxy/nginx.conf`;
 const LETSENCRYPT = `${DEFAULT_DATA_PATH}/letsencrypt`;
+/**
+ * The BTCPay gate on the www instance: until the chain-sync wait opens it (the file `open`), BTCPay's names answer
+ * 503 with the page `syncing.html` ("Syncing, block N of M"), so no store takes a payment on an unsynced node.
+ */
+export const BTCPAY_GATE_DIR = `${DEFAULT_DATA_PATH}/reverse-proxy/btcpay-gate`;
+export const BTCPAY_GATE_OPEN = 'open';
+export const BTCPAY_SYNCING_PAGE = 'syncing.html';
+const GATE_MOUNT = '/var/www/btcpay-gate';
 
 export interface ProxyOptions {
   /** host:port of BTCPay Server on the btcpayserver instance; absent when it is not deployed. */
@@ -107,17 +115,30 @@ function siteServers(config: DeploymentConfig, site: SiteConfig, o: ProxyOptions
   server(
     btcpayNames,
     o.btcpayUpstream
-      ? block(
-          'location /',
-          [
-            ...HEADERS,
-            'proxy_set_header Upgrade $http_upgrade;',
-            'proxy_set_header Connection $connection_upgrade;',
-            'proxy_http_version 1.1;',
-            `proxy_pass http://${o.btcpayUpstream};`,
-          ],
+      ? [
+          // Closed until the node is synced: the syncing page, 503, and a hint when to ask again.
+          `error_page 503 /.ssw-btcpay-syncing.html;`,
+          ...block(
+            'location = /.ssw-btcpay-syncing.html',
+            ['internal;', `alias ${GATE_MOUNT}/${BTCPAY_SYNCING_PAGE};`, 'add_header Retry-After 30 always;'],
+            '',
+          ),
           '',
-        )
+          ...block(
+            'location /',
+            [
+              `if (!-f ${GATE_MOUNT}/${BTCPAY_GATE_OPEN}) {`,
+              '  return 503;',
+              '}',
+              ...HEADERS,
+              'proxy_set_header Upgrade $http_upgrade;',
+              'proxy_set_header Connection $connection_upgrade;',
+              'proxy_http_version 1.1;',
+              `proxy_pass http://${o.btcpayUpstream};`,
+            ],
+            '',
+          ),
+        ]
       : block('location /', ['return 503;'], ''),
   );
 
@@ -235,7 +256,7 @@ export function proxyStack(config: DeploymentConfig, apps: StackSpec[], o: Proxy
     name: 'reverse-proxy',
     app: 'reverse-proxy',
     networks,
-    directories: [`${DEFAULT_DATA_PATH}/reverse-proxy`, `${LETSENCRYPT}/_webroot`],
+    directories: [`${DEFAULT_DATA_PATH}/reverse-proxy`, BTCPAY_GATE_DIR, `${LETSENCRYPT}/_webroot`],
     containers: [
       {
         name: PROXY_CONTAINER,
@@ -245,6 +266,7 @@ export function proxyStack(config: DeploymentConfig, apps: StackSpec[], o: Proxy
           { host: NGINX_CONF_PATH, container: '/etc/nginx/nginx.conf', readOnly: true },
           { host: LETSENCRYPT, container: '/etc/letsencrypt', readOnly: true },
           { host: `${LETSENCRYPT}/_webroot`, container: '/var/www/acme', readOnly: true },
+          { host: BTCPAY_GATE_DIR, container: GATE_MOUNT, readOnly: true },
         ],
         files: [{ path: NGINX_CONF_PATH, content: renderNginxConf(config, o) }],
         networks: networks.map((name) => ({ name, aliases: name === PROXY_NETWORK ? [PROXY_CONTAINER] : [] })),

@@ -23,9 +23,10 @@ export const SECRETS_MOUNT = '/run/secrets';
  * keeps them readable if the server reads them itself or runs as that user;
  * Nextcloud's autoconfig.php reads them from PHP as www-data (33) during the
  * web install; Gitea's environment-to-ini reads them as root before
- * starting as its git user (USER_UID, 1000).
+ * starting as its git user (USER_UID, 1000); the postgres entrypoint re-executes
+ * itself as postgres (999) before it reads POSTGRES_PASSWORD_FILE.
  */
-export const SECRET_FILE_OWNER = { mysql: 999, mariadb: 999, nextcloud: 33, gitea: 1000 } as const;
+export const SECRET_FILE_OWNER = { mysql: 999, mariadb: 999, nextcloud: 33, gitea: 1000, postgres: 999 } as const;
 
 export function secretDir(container: string): string {
   return `${SECRETS_DIR}/${container}`;

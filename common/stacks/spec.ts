@@ -23,6 +23,11 @@ export interface SecretRef {
   secret: string;
   /** The domain whose site.conf holds it. */
   domain: string;
+  /**
+   * For an environment variable that carries the secret inside other text (a database connection string): the
+   * text, with `{}` where the value goes. Files always hold the bare value.
+   */
+  format?: string;
 }
 
 /** A value a container reads from the file its image's `*_FILE` variable names (see ./secrets). */
@@ -82,7 +87,7 @@ export interface StackSpec {
   name: string;
   /** The site and app it serves; absent for the reverse proxy. */
   domain?: string;
-  app?: 'ghost' | 'nextcloud' | 'gitea' | 'nostr' | 'reverse-proxy';
+  app?: 'ghost' | 'nextcloud' | 'gitea' | 'nostr' | 'reverse-proxy' | 'btcpay';
   networks: string[];
   /** Started in order (a database before its app). */
   containers: ContainerSpec[];

@@ -97,7 +97,7 @@ describe('config stubs', () => {
       ['example.com', 'example.org', 'example.net'],
     );
     const secrets = sites.flatMap((s) => Object.values(s.secrets));
-    assert.equal(secrets.length, 3 * 7);
+    assert.equal(secrets.length, 3 * 8);
     assert.equal(new Set(secrets).size, secrets.length, 'every secret is different');
     for (const s of secrets) assert.match(s, /^[A-Za-z0-9_-]{43}$/);
     assert.deepEqual(sites[0].deploy, { ghost: true, nextcloud: false, gitea: false, nostr: false });
