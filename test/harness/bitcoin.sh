@@ -21,7 +21,8 @@
 #   SUB/.cookie              __cookie__:<random pass>, mode 0600, new at every start (as bitcoind)
 #   SUB/blocks/              btcd's --datadir (btcd adds its network name: blocks/regtest/blocks_ffldb)
 #   SUB/chainstate           a relative symlink to btcd's ffldb metadata (its leveldb), or a real
-#                            directory when a pre-load brought one: then the metadata is the symlink.
+#                            directory when a pre-load brought one: then the metadata is the symlink
+#                            (metadata -> ../../../chainstate; btcd and leveldb work through it).
 #     Why not always metadata -> chainstate: ffldb takes an existing metadata path for an existing
 #     database and fails on an empty one ("write cursor does not exist"), and leveldb cannot create
 #     itself through a dangling symlink; so a fresh node lets btcd create the metadata in place.
@@ -230,7 +231,14 @@ build_btcd() {
     return 0
   fi
   local go
-  go="$(find_go)" || die "go is missing: cannot build btcd (install Go >= 1.17)"
+  if ! go="$(find_go)"; then
+    # btcd's go.mod asks for Go 1.17: Debian 12's golang-go (1.19) builds it.
+    [[ "$(id -u)" == 0 ]] || die "go is missing and we are not root: install Go >= 1.17, then run again"
+    log "harness: installing golang-go (to build btcd)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends golang-go >/dev/null \
+      || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends golang-go; }
+    go="$(find_go)" || die "golang-go installed but no go on PATH"
+  fi
   local work t0
   t0=$(date +%s)
   work="$(mktemp -d "$CACHE_DIR/build.XXXXXX")"
