@@ -10,7 +10,15 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness } from '../helpers/harness';
-import { chainDirOf, freePort, rpcCall, startMiner, startNode, type BitcoinNode } from '../helpers/bitcoin';
+import {
+  chainDirOf,
+  freePort,
+  REGTEST_MINING_ADDR,
+  rpcCall,
+  startMiner,
+  startNode,
+  type BitcoinNode,
+} from '../helpers/bitcoin';
 import { waitFor } from '../helpers/temporal';
 
 interface ChainInfo {
@@ -83,7 +91,7 @@ describe('the ssw-bitcoind wrapper on this host', () => {
 });
 
 describe('the ssw-test-bitcoind:1 image', () => {
-  test('serves RPC on its rpcport with the cookie it writes in /data/regtest', async () => {
+  test('serves RPC on its rpcport with the cookie it writes in /data/regtest, and keeps its chain across a restart', async () => {
     const env = harness();
     const docker = (...args: string[]) =>
       execFileSync('docker', ['-H', `unix://${env.docker.socket}`, ...args], { encoding: 'utf8', stdio: 'pipe' });
@@ -94,7 +102,7 @@ describe('the ssw-test-bitcoind:1 image', () => {
     // The harness dockerd has no bridge (--bridge=none): the container shares this host's network.
     docker(
       'run', '-d', '--name', name, '--network', 'host', '-v', `${data}:/data`,
-      '-e', `BITCOIN_EXTRA_ARGS=rpcport=${rpcPort}\nport=${p2p}\nwhitelist=0.0.0.0/0`,
+      '-e', `BITCOIN_EXTRA_ARGS=rpcport=${rpcPort}\nport=${p2p}\nwhitelist=0.0.0.0/0`, '-e', `MINING_ADDR=${REGTEST_MINING_ADDR}`,
       env.bitcoin.images.bitcoind,
     ); // prettier-ignore
     try {
@@ -114,8 +122,64 @@ describe('the ssw-test-bitcoind:1 image', () => {
       );
       // btcd is PID 1 (exec'd by the wrapper), so docker stop's SIGTERM reaches it.
       assert.match(docker('exec', name, 'cat', '/proc/1/cmdline'), /^\/usr\/local\/bin\/btcd\0/);
+
+      // A restarted node keeps its regtest chain (stock btcd deletes it at start) under a new cookie.
+      await rpcCall(data, rpcPort, 'generate', [10]);
+      const before = fs.readFileSync(path.join(chainDirOf(data), '.cookie'), 'utf8');
+      docker('restart', name);
+      const again = await waitFor(
+        'the restarted container to answer',
+        () => rpcCall<ChainInfo>(data, rpcPort, 'getblockchaininfo', []).catch(() => undefined),
+        30_000,
+        50,
+      );
+      assert.equal(again.blocks, 10);
+      assert.notEqual(fs.readFileSync(path.join(chainDirOf(data), '.cookie'), 'utf8'), before);
     } finally {
       docker('rm', '-f', name);
+    }
+  });
+});
+
+describe('the ssw-test-btcpay-standin:1 image', () => {
+  test('answers as BTCPay Server over HTTP, and as PostgreSQL and Core Lightning to their CLIs', async () => {
+    const env = harness();
+    const docker = (...args: string[]) =>
+      execFileSync('docker', ['-H', `unix://${env.docker.socket}`, ...args], { encoding: 'utf8', stdio: 'pipe' });
+    const base = `ssw-itest-standin-${process.pid}-${Date.now()}`;
+    const names: string[] = [];
+    const run = (role: string, network: string) => {
+      const name = `${base}-${role}`;
+      names.push(name);
+      docker('run', '-d', '--name', name, '--network', network, env.bitcoin.images.standin, '/standin-btcpay', role);
+      return name;
+    };
+    try {
+      run('btcpay', 'host'); // the harness dockerd has no bridge: BTCPay's port on this host's loopback
+      const pg = run('postgres', 'none');
+      const cln = run('clightning', 'none');
+      const health = await waitFor(
+        'the BTCPay stand-in to answer /api/v1/health',
+        () =>
+          fetch('http://127.0.0.1:49392/api/v1/health').then(
+            (r) => (r.ok ? r.json() : undefined),
+            () => undefined,
+          ),
+        30_000,
+        50,
+      );
+      assert.deepEqual(health, { synchronized: true });
+      assert.match(await (await fetch('http://127.0.0.1:49392/')).text(), /BTCPay Server/);
+      docker('exec', pg, 'pg_isready', '-U', 'postgres'); // throws unless it exits 0
+      const info = JSON.parse(docker('exec', cln, 'lightning-cli', '--network=regtest', 'getinfo')) as Record<
+        string,
+        unknown
+      >;
+      assert.match(String(info.id), /^02[0-9a-f]{64}$/);
+      assert.equal(info.network, 'regtest');
+      assert.deepEqual(JSON.parse(docker('exec', cln, 'lightning-cli', 'listfunds')), { outputs: [], channels: [] });
+    } finally {
+      for (const n of names) docker('rm', '-f', n);
     }
   });
 });
