@@ -100,6 +100,8 @@ log "harness: temporal at $t ($("$t" --version 2>/dev/null | head -n1))"
 "$HERE/base-image.sh" build
 # The stand-in service images (a Debian nginx, busybox stand-ins), cached the same way.
 "$HERE/app-images.sh" build
+# btcd (from the Go module proxy), the ssw-bitcoind wrapper and the Bitcoin/BTCPay stand-in images.
+"$HERE/bitcoin.sh" build
 
 # ------------------------------------------------------------------ node_modules
 command -v node >/dev/null 2>&1 || die "node is missing (need Node.js >= 20)"

@@ -11,6 +11,8 @@
 #                       127.0.0.1:12223 is a host that runs this Incus (and no LXD)
 #   pebble (ACME)       https://10.123.45.1:14000/dir (the test bridge: instances reach it),
 #                       its DNS pebble-challtestsrv 127.0.0.1:18053
+#   Bitcoin             images ssw-test-bitcoind:1 (btcd) and ssw-test-btcpay-standin:1 in that
+#                       Docker; btcd, btcctl and the ssw-bitcoind wrapper on this host (bitcoin.sh)
 # DIR is ${SSW_HARNESS_DIR:-/var/tmp/ssw-harness}. Idempotent: a service whose pid
 # file names a live process of ours that answers is left alone; anything else is
 # (re)started. Every daemon is started here, recorded in a pid file, and stopped by
@@ -458,6 +460,9 @@ start_services pebble
 "$HERE/base-image.sh" import incus
 # The images test deployments run as services, in the harness Docker (this machine's Docker).
 "$HERE/app-images.sh" load
+# btcd as the bitcoind image, the BTCPay stand-ins; the host's btcd and wrapper for a test's miner.
+"$HERE/bitcoin.sh" load
+BITCOIN_JSON="$("$HERE/bitcoin.sh" paths)"
 
 # ------------------------------------------------------------------ env.json
 jq -n \
@@ -472,6 +477,7 @@ jq -n \
   --arg lbr "$TEST_BRIDGE" --arg lbraddr "$TEST_BRIDGE_ADDRESS" --arg limg "$TEST_BASE_IMAGE" \
   --arg adir "https://$PEBBLE_IP:$PEBBLE_PORT/dir" --arg aca "$P_CERT" --argjson ahttp "$PEBBLE_HTTP01_PORT" \
   --arg amgmt "https://127.0.0.1:$PEBBLE_MGMT_PORT" --arg cmgmt "http://127.0.0.1:$CHALLTESTSRV_MGMT_PORT" \
+  --argjson bitcoin "$BITCOIN_JSON" \
   '{
     dir: $dir,
     temporal: { address: $taddr, namespace: $tns, uiPort: $tui, bin: $tbin },
@@ -482,7 +488,8 @@ jq -n \
            baseImage: $limg, sshPort: $sport, hostKeyLine: $sline },
     incus: { backend: "incus", dir: $idir, socket: $isock, httpsAddress: $ihttps, testBridge: $ibr, testBridgeAddress: $ibraddr,
              baseImage: $limg, sshPort: $isport, hostKeyLine: $isline },
-    acme: { directory: $adir, caBundle: $aca, httpPort: $ahttp, pebbleManagement: $amgmt, challtestsrvManagement: $cmgmt }
+    acme: { directory: $adir, caBundle: $aca, httpPort: $ahttp, pebbleManagement: $amgmt, challtestsrvManagement: $cmgmt },
+    bitcoin: $bitcoin
   }' >"$DIR/env.json.tmp"
 mv -f "$DIR/env.json.tmp" "$DIR/env.json"
 

@@ -35,6 +35,25 @@ export interface HarnessEnv {
     /** pebble-challtestsrv's API: POST /add-a {host, addresses} points a name elsewhere. */
     challtestsrvManagement: string;
   };
+  /** test/harness/bitcoin.sh's builds: btcd standing in for bitcoind, on this host and as images. */
+  bitcoin: HarnessBitcoin;
+}
+
+/**
+ * btcd and btcctl (static builds), and the ssw-bitcoind wrapper that runs btcd as the
+ * btcpayserver/bitcoin image does (BITCOIN_NETWORK, BITCOIN_EXTRA_ARGS, /data/<chain>/.cookie);
+ * DATA_DIR and MINING_ADDR let it run on this host as a test's miner (test/helpers/bitcoin.ts).
+ */
+export interface HarnessBitcoin {
+  btcd: string;
+  btcctl: string;
+  wrapper: string;
+  images: {
+    /** btcd + the wrapper; CMD /entrypoint.sh. */
+    bitcoind: string;
+    /** NBXplorer, BTCPay Server, PostgreSQL and Core Lightning: `/standin-btcpay ROLE`. */
+    standin: string;
+  };
 }
 
 /**
