@@ -13,9 +13,10 @@
 #                          must keep its regtest chain across restarts (btcd deletes it at start)
 #   bin/ssw-bitcoind       the wrapper that makes btcd look like the btcpayserver/bitcoin image to
 #                          ssw (POSIX sh: busybox runs it in the image, dash on the host for a miner)
-#   bitcoind-KEY.tar       ssw-test-bitcoind:1, busybox + btcd + btcctl + the wrapper; CMD /entrypoint.sh
+#   bitcoind-KEY.tar       ssw-test-bitcoind:1, busybox + btcd + btcctl + the wrapper; ENTRYPOINT /entrypoint.sh
 #   standin-KEY.tar        ssw-test-btcpay-standin:1, busybox answering as NBXplorer, BTCPay Server,
-#                          PostgreSQL or Core Lightning: CMD ["/standin-btcpay", ROLE]
+#                          PostgreSQL, Core Lightning or LND: ENTRYPOINT ["/standin-btcpay"], the role from
+#                          the container's environment (or a ROLE argument)
 #
 # The wrapper's data layout (DATA_DIR, default /data; SUB is regtest, testnet3 or '' as bitcoind):
 #   SUB/.cookie              __cookie__:<random pass>, mode 0600, new at every start (as bitcoind)
@@ -144,19 +145,62 @@ EOF
 standin_script() {
   cat <<'EOF'
 #!/bin/sh
-# /standin-btcpay ROLE (or $STANDIN_ROLE): nbxplorer | btcpay | postgres | clightning.
+# /standin-btcpay [ROLE]: nbxplorer | btcpay | postgres | clightning | lnd. It is the image's ENTRYPOINT, so
+# ssw's own specs run on it unchanged: without a known ROLE argument (ssw passes the real images' arguments,
+# e.g. postgres's -c options, which are ignored) the role comes from the environment ssw gives each container.
 # HTTP and TCP listeners are busybox nc; this shell stays PID 1 and exits on SIGTERM.
-role="${1:-${STANDIN_ROLE:-}}"
+role="${STANDIN_ROLE:-}"
+case "${1:-}" in nbxplorer | btcpay | postgres | clightning | lnd) role=$1 ;; esac
+if [ -z "$role" ]; then
+  if [ -n "${NBXPLORER_NETWORK:-}" ]; then role=nbxplorer
+  elif [ -n "${BTCPAY_NETWORK:-}" ]; then role=btcpay
+  elif [ -n "${LIGHTNINGD_NETWORK:-}" ]; then role=clightning
+  elif [ -n "${LND_ENVIRONMENT:-}" ]; then role=lnd
+  elif [ -n "${POSTGRES_PASSWORD_FILE:-}${POSTGRES_PASSWORD:-}" ]; then role=postgres
+  fi
+fi
 case "$role" in
-  nbxplorer) nc -ll -p 32838 -e /usr/local/lib/standin-http nbxplorer & ;;
+  nbxplorer)
+    # NBXplorer's signal file, which the Lightning containers wait for (LIGHTNINGD_READY_FILE).
+    [ -n "${NBXPLORER_SIGNALFILESDIR:-}" ] && mkdir -p "$NBXPLORER_SIGNALFILESDIR" && touch "$NBXPLORER_SIGNALFILESDIR/btc_fully_synched"
+    nc -ll -p 32838 -e /usr/local/lib/standin-http nbxplorer & ;;
   btcpay) nc -ll -p 49392 -e /usr/local/lib/standin-http btcpay & ;;
-  postgres) nc -ll -p 5432 -e /bin/true & ;;
+  postgres)
+    # The real entrypoint refuses to start without a password; so does this one.
+    if [ -n "${POSTGRES_PASSWORD_FILE:-}" ] && [ ! -s "$POSTGRES_PASSWORD_FILE" ]; then
+      echo "standin-btcpay: $POSTGRES_PASSWORD_FILE is empty or unreadable" >&2; exit 1
+    fi
+    nc -ll -p 5432 -e /bin/true & ;;
   clightning) nc -ll -p 9735 -e /bin/true & ;;
-  *) echo "standin-btcpay: role must be nbxplorer, btcpay, postgres or clightning, not '$role'" >&2; exit 2 ;;
+  lnd) nc -ll -p 9735 -e /bin/true & ;;
+  *) echo "standin-btcpay: role must be nbxplorer, btcpay, postgres, clightning or lnd, not '$role'" >&2; exit 2 ;;
 esac
 echo "standin-btcpay: $role ready"
 trap 'exit 0' TERM INT
 while :; do sleep 3600 & wait $!; done
+EOF
+}
+
+lncli_script() {
+  cat <<'EOF'
+#!/bin/sh
+# Fixed answers, as LND's lncli prints them.
+method=
+for a in "$@"; do
+  case "$a" in
+    -*) ;;
+    getinfo | walletbalance | channelbalance | listchannels) method=$a; break ;;
+  esac
+done
+case "$method" in
+  getinfo)
+    printf '{"identity_pubkey":"%s","alias":"ssw-standin","num_active_channels":0,"num_peers":0,"block_height":%s,"synced_to_chain":true}\n' \
+      03bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb "${STANDIN_BLOCKHEIGHT:-0}" ;;
+  walletbalance) echo '{"confirmed_balance":"0","unconfirmed_balance":"0"}' ;;
+  channelbalance) echo '{"balance":"0","local_balance":{"sat":"0"}}' ;;
+  listchannels) echo '{"channels":[]}' ;;
+  *) echo "lncli (ssw stand-in): unknown command" >&2; exit 1 ;;
+esac
 EOF
 }
 
@@ -208,11 +252,11 @@ pg_isready_script() {
 }
 
 # Cache key of the image tarballs: every script they hold, and the binaries' build.
-IMAGES_VERSION=1
+IMAGES_VERSION=2
 KEY="$(
   {
     printf '%s\n' "$IMAGES_VERSION" "$BTCD_VERSION" "$BTCD_BUILD"
-    wrapper_script; bitcoin_cli_script; standin_script; standin_http_script; lightning_cli_script; pg_isready_script
+    wrapper_script; bitcoin_cli_script; standin_script; standin_http_script; lightning_cli_script; lncli_script; pg_isready_script
   } | sha256sum | cut -c1-12
 )"
 BITCOIND_TAR="$CACHE_DIR/bitcoind-$KEY.tar"
@@ -336,8 +380,9 @@ build_standin_image() {
   standin_script >"$r/standin-btcpay"
   standin_http_script >"$r/usr/local/lib/standin-http"
   lightning_cli_script >"$r/usr/local/bin/lightning-cli"
+  lncli_script >"$r/usr/local/bin/lncli"
   pg_isready_script >"$r/usr/local/bin/pg_isready"
-  chmod 755 "$r/standin-btcpay" "$r/usr/local/lib/standin-http" "$r/usr/local/bin/lightning-cli" "$r/usr/local/bin/pg_isready"
+  chmod 755 "$r/standin-btcpay" "$r/usr/local/lib/standin-http" "$r/usr/local/bin/lightning-cli" "$r/usr/local/bin/lncli" "$r/usr/local/bin/pg_isready"
   tar -C "$r" --numeric-owner -cf "$work/image.tar" .
   mv "$work/image.tar" "$STANDIN_TAR"
   rm -rf --one-file-system "$work"
@@ -371,7 +416,7 @@ load() {
     if [[ "$("${docker[@]}" image inspect -f '{{index .Config.Labels "ssw.tarball"}}' "$image" 2>/dev/null || true)" == "$want" ]]; then
       continue
     fi
-    "${docker[@]}" import --change "CMD $cmd" --change "ENV BITCOIN_NETWORK=regtest" \
+    "${docker[@]}" import --change "ENTRYPOINT $cmd" --change "ENV BITCOIN_NETWORK=regtest" \
       --change "LABEL ssw.tarball=$want" "$tar" "$image" >/dev/null || die "docker import of $image failed"
   done
   log "harness: images $BITCOIND_IMAGE and $STANDIN_IMAGE in the harness Docker"

@@ -151,7 +151,7 @@ describe('the ssw-test-btcpay-standin:1 image', () => {
     const run = (role: string, network: string) => {
       const name = `${base}-${role}`;
       names.push(name);
-      docker('run', '-d', '--name', name, '--network', network, env.bitcoin.images.standin, '/standin-btcpay', role);
+      docker('run', '-d', '--name', name, '--network', network, env.bitcoin.images.standin, role);
       return name;
     };
     try {
