@@ -1,7 +1,10 @@
 import type { SsPaths } from '../common/paths';
+import { createBtcpayActivities } from './bitcoin/btcpay';
+import { createChainSyncActivities } from './bitcoin/chain-sync';
 import { createCertBackupActivities } from './cert-backup';
 import { createCertbotActivities } from './certbot';
 import { createConfigActivities } from './config';
+import { createBtcpaySecretActivities } from './config/btcpay-secrets';
 import { createDeploymentActivities } from './deployment';
 import { createDockerActivities } from './docker';
 import type { DockerConnector } from './docker/connect';
@@ -9,6 +12,7 @@ import { createDuplicityActivities } from './duplicity';
 import { createHostActivities } from './host';
 import type { LxdConnector } from './lxd/connector';
 import { createProxyActivities } from './proxy';
+import { createBtcpayGateActivities } from './proxy/btcpay-gate';
 import { createRemoteActivities } from './remote';
 import { createDescribeRemoteActivities } from './remote/describe';
 import { createDeprovisionActivities } from './remote/deprovision';
@@ -41,6 +45,7 @@ export interface ActivityDeps extends ActivityClients {
 /** All ssw activities, one group per external system. */
 export function createActivities(deps: ActivityDeps) {
   const { paths, ssh, lxd, docker, visibility } = deps;
+  const gate = createBtcpayGateActivities({ paths, ssh });
   return {
     ...createSshActivities({ ssh }),
     ...createHostActivities({ ssh }),
@@ -55,6 +60,10 @@ export function createActivities(deps: ActivityDeps) {
     ...createDeploymentActivities({ paths, ssh, lxd, docker }),
     ...createDockerActivities({ paths, ssh, docker }),
     ...createTemporalActivities({ visibility }),
+    ...createBtcpaySecretActivities({ paths }),
+    ...gate,
+    ...createChainSyncActivities({ paths, ssh, showSyncing: gate.closeBtcpayGate }),
+    ...createBtcpayActivities({ paths, docker }),
   };
 }
 

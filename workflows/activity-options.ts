@@ -1,6 +1,6 @@
 import { proxyActivities, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
 import type { SswActivities } from '../activities';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
+import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../common/failure-types';
 
 /**
  * Every activity group the workflows use, declared once: its timeouts and its
@@ -32,6 +32,17 @@ export const RETRY = {
   question: retry({ initialInterval: '1s', maximumAttempts: 2 }),
   /** A remote's status in a listing: asked once; a remote that does not answer is reported as such. */
   once: retry({ maximumAttempts: 1 }),
+  /**
+   * The chain-sync wait: the node may be restarting (a crash, an image update) for minutes. A stall is the wait's
+   * verdict, not a fault to retry: the workflow fails with it at once (`ssw up` again waits again).
+   */
+  chainSync: {
+    backoffCoefficient: 2,
+    initialInterval: '2s',
+    maximumInterval: '1 minute',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES, FailureType.ChainSyncStalled],
+  },
   /** Waiting for the turn on a target: no attempt limit (the wait itself is bounded by its timeout). */
   turn: retry({ initialInterval: '2s', maximumInterval: '1 minute' }),
 } satisfies Record<string, RetryPolicy>;
@@ -83,6 +94,15 @@ export const ACTIVITY_OPTIONS = {
   planRead: { startToCloseTimeout: '5 minutes', heartbeatTimeout: '20s', retry: RETRY.question },
   /** remote list/show/remove: the remote's LXD, each request bounded by its own timeout. */
   remoteRead: { startToCloseTimeout: '2 minutes', retry: RETRY.once },
+  /**
+   * One round of the chain-sync wait (a minute, then the workflow reports and asks again); it heartbeats every poll
+   * (2 s), so a dead worker is noticed in 30 s and the next attempt resumes from the last heartbeat.
+   */
+  chainSync: { startToCloseTimeout: '30 minutes', heartbeatTimeout: '30s', retry: RETRY.chainSync },
+  /**
+   * Copying a pre-loaded chain (tens of GB over SFTP, resumed by file and byte); it heartbeats the bytes it moves.
+   */
+  chainPreload: { startToCloseTimeout: '48 hours', heartbeatTimeout: '30s', retry: RETRY.backup },
   /** Waiting may last as long as the operation before it (a restore can take hours); it heartbeats while it polls. */
   turn: { startToCloseTimeout: '24 hours', heartbeatTimeout: '1 minute', retry: RETRY.turn },
 } satisfies Record<string, ActivityOptions>;
@@ -108,3 +128,5 @@ export const backupTransfers = proxy('backupTransfers');
 export const planRead = proxy('planRead');
 export const remoteRead = proxy('remoteRead');
 export const turn = proxy('turn');
+export const chainSync = proxy('chainSync');
+export const chainPreload = proxy('chainPreload');

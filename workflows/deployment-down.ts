@@ -62,7 +62,9 @@ export async function deploymentDown(input: DeploymentDownInput): Promise<Deploy
   progress.addSteps(Object.values(S));
   const www = desired.instances.find((i) => i.role === 'www');
   // Stacks read from a running www instance; none when it is gone, stopped, or was never reached.
-  const running = plan.items.filter((x) => x.kind === 'stack' && x.action !== 'create' && !x.unread);
+  const running = plan.items.filter(
+    (x) => x.kind === 'stack' && x.role !== 'btcpayserver' && x.action !== 'create' && !x.unread,
+  );
   let backup: DeploymentDownResult['backup'] = 'skipped';
   let stacksRemoved: string[] = [];
   if (!www || running.length === 0) {
@@ -84,6 +86,25 @@ export async function deploymentDown(input: DeploymentDownInput): Promise<Deploy
     }
     stacksRemoved = (await progress.step(S.stacks, () => slow.removeStacks(input.remote, input.deployment, 'all')))
       .removed;
+  }
+
+  // BTCPay's stacks stop before their instance goes (the node flushes its chain state; the data stays).
+  // patched: runs recorded before BTCPay ran on the instance replay without this step.
+  const btcpayRunning = plan.items.filter(
+    (x) => x.kind === 'stack' && x.role === 'btcpayserver' && x.action !== 'create' && !x.unread,
+  );
+  if (btcpayRunning.length && patched('btcpay-stacks-down')) {
+    const step = 'btcpayserver: stop and remove the BTCPay stacks';
+    progress.addSteps([step]);
+    const r = await progress.step(step, () =>
+      slow.removeStacks(
+        input.remote,
+        input.deployment,
+        { stacks: btcpayRunning.map((x) => x.name) },
+        'btcpayserver',
+      ),
+    );
+    stacksRemoved = [...stacksRemoved, ...r.removed];
   }
 
   // Per instance, in parallel; results are reported in config order, whatever finished first.

@@ -1,12 +1,29 @@
-import { ApplicationFailure, executeChild, ParentClosePolicy, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  executeChild,
+  ParentClosePolicy,
+  patched,
+  setHandler,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { StackApplyResult } from '../activities/docker/stacks';
 import type { DesiredInstance, InstanceRole } from '../common/deployment/desired';
 import type { PlanItem } from '../common/deployment/plan';
 import { FailureType } from '../common/failure-types';
+import { BTCPAY_STACKS } from '../common/stacks/btcpay';
 import { refuseUnconfirmedProduction } from './production-guard';
-import { baseImage as image, deploymentSteps as quick, instanceSetup as slow, stacks } from './activity-options';
+import {
+  baseImage as image,
+  chainPreload,
+  deploymentSteps as quick,
+  instanceSetup as slow,
+  stacks,
+} from './activity-options';
 import { waitForTurn, WAIT_STEP } from './exclusive';
 import { backupDeployment } from './backup-deployment';
+import { chainSyncProgressSignal, chainSyncWait, type ChainSyncWaitResult } from './chain-sync';
 import { Progress } from './progress';
 import { renewCertificates } from './renew-certificates';
 import { restoreCertificates } from './restore-certificates';
@@ -38,6 +55,16 @@ import { restoreDeployment } from './restore-deployment';
  *      e. every site answers through the proxy;
  *      f. a backup of the apps when a stack changed (not on the first up:
  *         there is nothing to keep yet; not with --skip-wwwbackup).
+ *   8. Beside step 7, the btcpayserver instance's BTCPay (ss's btcpayserver/go.sh):
+ *      a. BTCPay's secrets generated into the primary site's site.conf when missing;
+ *      b. --preload-chain: the node's blocks/ and chainstate/ copied in before
+ *         its first start (refused once it has started on its own data);
+ *      c. BTCPay's names answer "Syncing, block N of M" (503) until synced;
+ *      d. the node, PostgreSQL, NBXplorer, BTCPay Server and Lightning stacks;
+ *      e. stacks no longer in the config removed;
+ *      f. the chain-sync wait (child chainSyncWait): the node catches up, BTCPay
+ *         answers synchronized, the names open; with --no-wait-sync it runs on
+ *         as its own workflow (chain-sync/<remote>/<deployment>) and up finishes.
  * Every step checks before it changes, so a re-run changes nothing and a
  * run resumed after a crash finishes what the first one started.
  */
@@ -57,6 +84,12 @@ export interface DeploymentUpInput {
   restoreWww?: boolean;
   /** --skip-wwwbackup: no backup after the deploy. */
   skipBackup?: boolean;
+  /** --preload-chain FROM: a directory on this machine holding a node's blocks/ and chainstate/. */
+  preloadChain?: string;
+  /** --no-wait-sync: the chain-sync wait runs on in its own workflow; up does not wait for it. */
+  noWaitSync?: boolean;
+  /** How often the chain-sync wait reports (seconds; tests make it short). @default 60 */
+  syncReportEveryS?: number;
   /**
    * --instances-only: stop after step 6. For a first deployment whose DNS is
    * set once the instances have their addresses (certificates need it).
@@ -72,12 +105,23 @@ export interface ServicesResult {
   backup: 'done' | 'skipped';
 }
 
+export interface BtcpayResult {
+  secretsAdded: string[];
+  preload?: { files: number; bytes: number; bytesSent: number; skipped: boolean };
+  stacks: ServicesResult['stacks'];
+  removedStacks: string[];
+  /** The chain-sync wait's result; or, with --no-wait-sync, where it runs on. */
+  sync: ChainSyncWaitResult | { workflowId: string; waiting: true };
+}
+
 export interface DeploymentUpResult {
   changes: PlanItem[];
   instances: { role: InstanceRole; name: string; address: string; hostKeyFingerprint: string }[];
   removed: string[];
   /** The www instance's services; absent when www is not deployed (--skip-wwwserver, no MAC). */
   services?: ServicesResult;
+  /** BTCPay on the btcpayserver instance; absent when it is not deployed. */
+  btcpay?: BtcpayResult;
   /**
    * What the operator should look at, e.g. the host key of an instance this run
    * kept (did not create) that changed since it was pinned; absent when none.
@@ -131,6 +175,13 @@ export async function deploymentUp(input: DeploymentUpInput): Promise<Deployment
   }
   const action = (kind: PlanItem['kind'], name: string) =>
     plan.items.find((x) => x.kind === kind && x.name === name)?.action ?? 'keep';
+  // Before anything changes: a node that has run keeps its own chain (the copy would mix two chains' files).
+  if (input.preloadChain && plan.items.some((x) => x.kind === 'stack' && x.name === BTCPAY_STACKS.bitcoin && x.action !== 'create')) {
+    throw ApplicationFailure.nonRetryable(
+      `--preload-chain is refused: the Bitcoin node of ${input.deployment} has already started on its own data (its stack ${BTCPAY_STACKS.bitcoin} exists on the btcpayserver instance). A pre-load goes only into a node that has never started; run "ssw up" without it, and the node syncs what it lacks.`,
+      FailureType.Config,
+    );
+  }
   for (const i of desired.instances) progress.addSteps(Object.values(instanceSteps(i)));
 
   if (action('project', desired.project.name) === 'keep') progress.skip(STEPS.project, 'exists');
@@ -207,10 +258,29 @@ export async function deploymentUp(input: DeploymentUpInput): Promise<Deployment
   }
 
   const www = desired.instances.find((i) => i.role === 'www');
-  const services = www && !input.instancesOnly ? await deployServices(input, progress, plan.items, www) : undefined;
+  const btcpayInstance = desired.instances.find((i) => i.role === 'btcpayserver');
+  // patched: runs recorded before BTCPay ran on its instance replay without it.
+  const withBtcpay = btcpayInstance !== undefined && !input.instancesOnly && patched('btcpay-services');
+  if (input.preloadChain && !withBtcpay) {
+    throw ApplicationFailure.nonRetryable(
+      '--preload-chain was given, but this up deploys no btcpayserver instance (no BTCPAY_SERVER_MAC_ADDRESS, --skip-btcpayserver or --instances-only): nothing would take the chain.',
+      FailureType.Config,
+    );
+  }
+  const [services, btcpay] = await Promise.all([
+    www && !input.instancesOnly ? deployServices(input, progress, plan.items, www) : undefined,
+    withBtcpay ? deployBtcpay(input, progress, plan.items, www !== undefined) : undefined,
+  ]);
 
   progress.finish();
-  return { changes, instances, removed, ...(services ? { services } : {}), ...(warnings.length ? { warnings } : {}) };
+  return {
+    changes,
+    instances,
+    removed,
+    ...(services ? { services } : {}),
+    ...(btcpay ? { btcpay } : {}),
+    ...(warnings.length ? { warnings } : {}),
+  };
 }
 
 export const SERVICE_STEPS = {
@@ -247,7 +317,7 @@ async function deployServices(
     parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
   });
   progress.addSteps(Object.values(S));
-  const stackItems = items.filter((x) => x.kind === 'stack');
+  const stackItems = items.filter((x) => x.kind === 'stack' && x.role !== 'btcpayserver');
 
   if (!input.restoreWww) progress.skip(S.restoreWww, 'not asked (--restore-wwwserver)');
   else {
@@ -325,4 +395,95 @@ async function deployServices(
     backup = 'done';
   }
   return { certificates, stacks: applied, removedStacks: stale, served: served.map((x) => x.name), backup };
+}
+
+export const BTCPAY_STEPS = {
+  secrets: "btcpayserver: BTCPay's secrets in site.conf",
+  preload: 'btcpayserver: pre-load the chain (--preload-chain)',
+  page: 'www: BTCPay names answer "Syncing" until the node is synced',
+  stacks: 'btcpayserver: node, PostgreSQL, NBXplorer, BTCPay Server, Lightning',
+  stale: 'btcpayserver: remove stacks no longer in the config',
+  sync: 'btcpayserver: chain sync, then BTCPay synchronized (child chain-sync)',
+};
+
+/** Step 8: BTCPay on the btcpayserver instance, top to bottom. */
+async function deployBtcpay(
+  input: DeploymentUpInput,
+  progress: Progress,
+  items: PlanItem[],
+  hasWww: boolean,
+): Promise<BtcpayResult> {
+  const B = BTCPAY_STEPS;
+  const { remote, deployment } = input;
+  progress.addSteps(Object.values(B));
+  const stackItems = items.filter((x) => x.kind === 'stack' && x.role === 'btcpayserver');
+
+  const { added } = await progress.step(B.secrets, () => quick.ensureBtcpaySecrets(remote, deployment));
+  progress.detail(B.secrets, added.length ? `generated ${added.join(', ')}` : 'present');
+
+  let preload: BtcpayResult['preload'];
+  if (!input.preloadChain) progress.skip(B.preload, 'not asked (--preload-chain)');
+  else {
+    const r = await progress.step(B.preload, () => chainPreload.preloadChain(remote, deployment, input.preloadChain!));
+    preload = { files: r.files, bytes: r.bytes, bytesSent: r.bytesSent, skipped: r.skipped };
+    progress.detail(B.preload, r.skipped ? 'already pre-loaded' : `${r.files} files, ${r.bytes} bytes (${r.bytesSent} sent)`);
+  }
+
+  // Only before the node's first start: a running, synced node's names stay open while up reconciles.
+  const firstStart = stackItems.some((x) => x.name === BTCPAY_STACKS.bitcoin && x.action === 'create');
+  if (!hasWww) progress.skip(B.page, 'no www instance here');
+  else if (!firstStart) progress.skip(B.page, 'the node has run before: the wait closes the names only if it is behind');
+  else await progress.step(B.page, () => quick.closeBtcpayGate(remote, deployment));
+
+  const r = await progress.step(B.stacks, () => stacks.deployStacks(remote, deployment, 'btcpay'));
+  const applied = r.stacks.map(({ stack, created, replaced, started, reloaded, rejoined, removed }) => ({
+    stack,
+    created,
+    replaced,
+    started,
+    reloaded,
+    rejoined,
+    removed,
+  }));
+  progress.detail(B.stacks, r.stacks.map(stackSummary).join(' | '));
+
+  const stale = stackItems.filter((x) => x.action === 'delete').map((x) => x.name);
+  if (!stale.length) progress.skip(B.stale, 'none');
+  else await progress.step(B.stale, () => quick.removeStacks(remote, deployment, { stacks: stale }, 'btcpayserver'));
+
+  const args = [
+    {
+      remote,
+      deployment,
+      openGate: hasWww,
+      ...(input.syncReportEveryS ? { reportEveryS: input.syncReportEveryS } : {}),
+    },
+  ] as const;
+  let sync: BtcpayResult['sync'];
+  if (input.noWaitSync) {
+    const workflowId = `chain-sync/${remote}/${deployment}`;
+    await progress.step(B.sync, async () => {
+      try {
+        // Its own workflow: it outlives this run (ABANDON) and is found by its ID (ssw status chain-sync/R/D).
+        await startChild(chainSyncWait, { workflowId, parentClosePolicy: ParentClosePolicy.ABANDON, args: [...args] });
+      } catch (err) {
+        // One is waiting already (an earlier --no-wait-sync): it does the same job.
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+    });
+    progress.detail(B.sync, `not waited for (--no-wait-sync): it runs on as ${workflowId}`);
+    sync = { workflowId, waiting: true };
+  } else {
+    // The child reports its progress here too, so `ssw up` shows "block N of M" on this step.
+    setHandler(chainSyncProgressSignal, (text) => progress.report(B.sync, text));
+    sync = await progress.step(B.sync, () =>
+      executeChild(chainSyncWait, {
+        workflowId: `${workflowInfo().workflowId}/chain-sync`,
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        args: [...args],
+      }),
+    );
+    progress.detail(B.sync, sync.summary);
+  }
+  return { secretsAdded: added, ...(preload ? { preload } : {}), stacks: applied, removedStacks: stale, sync };
 }

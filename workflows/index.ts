@@ -13,3 +13,5 @@ export { deploymentUp } from './deployment-up';
 export { deploymentDown } from './deployment-down';
 export { showDeployment } from './show-deployment';
 export { describeRemote } from './describe-remote';
+export { chainSyncWait } from './chain-sync';
+export { btcpayStatus } from './btcpay-status';

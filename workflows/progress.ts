@@ -96,6 +96,17 @@ export class Progress {
     if (step) step.detail = text;
   }
 
+  /**
+   * A line of detail that is also published in the memo (for the Web UI): for a long step's progress, e.g. a chain
+   * sync's "block N of M". Each call is a memo upsert in history: call it every minute or so, not every second.
+   */
+  report(name: string, text: string): void {
+    const step = this.find(name);
+    if (!step) return;
+    step.detail = text;
+    this.publish(text);
+  }
+
   finish(): void {
     this.state = 'done';
     this.publish();
@@ -124,9 +135,13 @@ export class Progress {
   }
 
   /** The memo holds a one-line summary for the Web UI's list and detail views. */
-  private publish(): void {
+  private publish(detail?: string): void {
     const s = this.snapshot();
     const done = s.steps.filter((x) => x.state === 'done' || x.state === 'skipped').length;
-    upsertMemo({ progress: `${done}/${s.steps.length} steps`, current: s.current.join(', ') || s.state });
+    upsertMemo({
+      progress: `${done}/${s.steps.length} steps`,
+      current: s.current.join(', ') || s.state,
+      ...(detail !== undefined ? { detail } : {}),
+    });
   }
 }

@@ -23,8 +23,8 @@ import {
 import { UserError } from '../../common/errors';
 import type { SsPaths } from '../../common/paths';
 import { readRemoteRecord, type RemoteRecord } from '../../common/remotes';
-import { instanceRecordExists, readWwwHost } from '../../common/hosts/instance-record';
-import { deploymentStacks, readStackPlan } from '../docker';
+import { instanceRecordExists, readBtcpayHost, readWwwHost } from '../../common/hosts/instance-record';
+import { instanceStacks, readStackPlan } from '../docker';
 import type { DockerConnector } from '../docker/connect';
 import { builderOf } from './base-image';
 import type { LxdClient, LxdConnector } from '../lxd';
@@ -155,43 +155,56 @@ export async function readCurrent(lxd: LxdClient, desired: DesiredDeployment): P
 }
 
 /**
- * The stacks on the www instance, read from its Docker engine when the
+ * The stacks on the www and btcpayserver instances, read from each one's Docker engine when the
  * instance runs and stays; on an instance to be created, every stack is.
  * An engine that cannot be read makes every stack a change (with why), so
  * `up` goes through them and reports what it found.
  */
 async function stackItems(
-  { paths, docker }: StateReaders,
+  readers: StateReaders,
   config: DeploymentConfig,
   ref: DeploymentRef,
   desired: DesiredDeployment,
   current: CurrentDeployment,
   plan: DeploymentPlan,
 ): Promise<PlanItem[]> {
-  const www = desired.instances.find((i) => i.role === 'www');
-  if (!www || ref.instancesOnly) return [];
-  const rendered = deploymentStacks(paths, config, ref.remote, ref.deployment);
+  if (ref.instancesOnly) return [];
+  const items: PlanItem[] = [];
+  for (const role of ['www', 'btcpayserver'] as const) {
+    const instance = desired.instances.find((i) => i.role === role);
+    if (instance) items.push(...(await roleStackItems(readers, config, ref, instance, current, plan)));
+  }
+  return items;
+}
+
+async function roleStackItems(
+  { paths, docker }: StateReaders,
+  config: DeploymentConfig,
+  ref: DeploymentRef,
+  www: DesiredDeployment['instances'][number],
+  current: CurrentDeployment,
+  plan: DeploymentPlan,
+): Promise<PlanItem[]> {
+  const role = www.role as 'www' | 'btcpayserver';
+  const rendered = instanceStacks(paths, config, ref.remote, ref.deployment, role);
   const item = (name: string, action: PlanItem['action'], details: string[]): PlanItem => ({
     kind: 'stack',
     name,
     action,
     details,
-    role: 'www',
+    role,
   });
   const instanceStays =
     plan.items.some((x) => x.kind === 'instance' && x.name === www.name && x.action === 'keep') &&
     current.instances[www.name]?.status === 'Running';
-  if (!instanceStays || !instanceRecordExists(paths, ref.remote, ref.deployment, 'www'))
+  if (!instanceStays || !instanceRecordExists(paths, ref.remote, ref.deployment, role))
     return rendered.map((s) => item(s.name, 'create', []));
   try {
-    const diff = await readStackPlan(
-      docker,
-      paths,
-      config,
-      ref.remote,
-      ref.deployment,
-      readWwwHost(paths, ref.remote, ref.deployment).ssh,
-    );
+    const host =
+      role === 'www'
+        ? readWwwHost(paths, ref.remote, ref.deployment)
+        : readBtcpayHost(paths, ref.remote, ref.deployment);
+    const diff = await readStackPlan(docker, rendered, host.ssh);
     return diff.map((d) => item(d.stack, d.action, d.details));
   } catch (err) {
     return rendered.map((s) => ({

@@ -8,7 +8,8 @@ import { appStacks, stacksOfApp } from '../../common/stacks/apps';
 import { diffStacks, type StackDiff } from '../../common/stacks/diff';
 import { proxyStack } from '../../common/stacks/proxy';
 import type { SecretRef, StackSpec } from '../../common/stacks/spec';
-import { readInstanceRecord, readWwwHost } from '../../common/hosts/instance-record';
+import { readBtcpayHost, readInstanceRecord, readWwwHost } from '../../common/hosts/instance-record';
+import { btcpayStacks } from '../../common/stacks/btcpay';
 import { asRoot } from '../../common/hosts';
 import { configured } from '../config';
 import { runChecked, type SshConnector, type SshStep, type SshTarget } from '../ssh';
@@ -55,6 +56,29 @@ export function secretValue(sites: SiteConfig[], ref: SecretRef): string {
 function btcpayUpstream(paths: SsPaths, remote: string, deployment: string): string | undefined {
   const rec = readInstanceRecord(paths, remote, deployment, 'btcpayserver');
   return rec && `${rec.ssh.host}:80`;
+}
+
+/** Which instance a group of stacks runs on. */
+export type StackGroup = 'proxy' | 'apps' | 'btcpay';
+
+/** The instance each stack group runs on. */
+export function stackRole(which: StackGroup): 'www' | 'btcpayserver' {
+  return which === 'btcpay' ? 'btcpayserver' : 'www';
+}
+
+/** The stacks of one instance role, in deploy order. */
+export function instanceStacks(
+  paths: SsPaths,
+  config: DeploymentConfig,
+  remote: string,
+  deployment: string,
+  role: 'www' | 'btcpayserver',
+): StackSpec[] {
+  return role === 'www' ? deploymentStacks(paths, config, remote, deployment) : btcpayStacks(config);
+}
+
+function hostOf(paths: SsPaths, remote: string, deployment: string, role: 'www' | 'btcpayserver') {
+  return role === 'www' ? readWwwHost(paths, remote, deployment) : readBtcpayHost(paths, remote, deployment);
 }
 
 /**
@@ -172,15 +196,11 @@ function loadedFiles(s: SshStep, loaded: Record<string, string>): LoadedFiles {
  */
 export async function readStackPlan(
   docker: DockerConnector,
-  paths: SsPaths,
-  config: DeploymentConfig,
-  remote: string,
-  deployment: string,
-  www: SshTarget,
+  rendered: StackSpec[],
+  target: SshTarget,
 ): Promise<StackDiff[]> {
-  const rendered = deploymentStacks(paths, config, remote, deployment);
   // Short, bounded reads (command and request timeouts), also made outside any activity (`ssw up --plan`).
-  return docker.session(www, async (engine, client) => {
+  return docker.session(target, async (engine, client) => {
     const loaded = await readLoadedFiles({ runChecked: (argv, o) => runChecked(client, argv, o) });
     return diffStacks(rendered, await listStacks(engine), loaded);
   });
@@ -194,17 +214,14 @@ export function createDockerActivities(deps: { paths: SsPaths; ssh: SshConnector
    * ready); a retry re-reconciles, which leaves finished stacks alone, and
    * resumes an image upload from its partial file.
    */
-  async function deployStacks(
-    remote: string,
-    deployment: string,
-    which: 'proxy' | 'apps',
-  ): Promise<DeployStacksResult> {
+  async function deployStacks(remote: string, deployment: string, which: StackGroup): Promise<DeployStacksResult> {
+    const role = stackRole(which);
     const { config, www } = configured(() => ({
       config: loadDeploymentConfig(paths, { remote, deployment }),
-      www: readWwwHost(paths, remote, deployment),
+      www: hostOf(paths, remote, deployment, role),
     }));
-    const all = deploymentStacks(paths, config, remote, deployment);
-    const stacks = which === 'proxy' ? all.slice(0, 1) : all.slice(1);
+    const all = instanceStacks(paths, config, remote, deployment, role);
+    const stacks = which === 'proxy' ? all.slice(0, 1) : which === 'apps' ? all.slice(1) : all;
     return docker.step(`deploying the ${which} stacks on ${www.ssh.host}`, www.ssh, { phase: 'images' }, async (s) => {
       const refs = [...new Set(stacks.flatMap((x) => x.containers.map((c) => c.image)))];
       let images: ImageTransfer[] = [];
@@ -269,8 +286,9 @@ export function createDockerActivities(deps: { paths: SsPaths; ssh: SshConnector
     remote: string,
     deployment: string,
     which: { stacks: string[] } | 'all',
+    role: 'www' | 'btcpayserver' = 'www',
   ): Promise<{ removed: string[]; containers: string[] }> {
-    const www = configured(() => readWwwHost(paths, remote, deployment));
+    const www = configured(() => hostOf(paths, remote, deployment, role));
     return docker.step(
       `removing stacks on ${www.ssh.host}`,
       www.ssh,

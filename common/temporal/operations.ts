@@ -62,6 +62,9 @@ export const OPERATIONS = {
   'cert-status': { workflowType: 'certificateStatus', exclusive: false, target: 'www' },
   show: { workflowType: 'showDeployment', exclusive: false, target: 'deployment', ids: 'per-run' },
   'describe-remote': { workflowType: 'describeRemote', exclusive: false, target: 'remote', ids: 'per-run' },
+  // Only watches (the node syncs on its own), so it never blocks an up, a backup or a renewal.
+  'chain-sync': { workflowType: 'chainSyncWait', exclusive: false, target: 'deployment' },
+  'btcpay-status': { workflowType: 'btcpayStatus', exclusive: false, target: 'deployment', ids: 'per-run' },
 } as const satisfies Record<string, OperationSpec>;
 
 export type OperationName = keyof typeof OPERATIONS;
