@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../common/failure-types';
 import { asRoot } from '../../common/hosts';
+import type { SFTPWrapper } from 'ssh2';
 import type { SshStep } from '../ssh/step';
 import { MANIFEST_NAME, parseManifest, type PreloadManifest } from './manifest';
 
@@ -11,6 +12,13 @@ import { MANIFEST_NAME, parseManifest, type PreloadManifest } from './manifest';
  * their arguments in argv and any content on stdin. Output larger than a
  * command's output cap (a manifest of a mainnet chain lists ~20k files) is
  * read back in base64 chunks.
+ *
+ * Where a file is uploaded depends on who the SSH user is. Root uploads
+ * beside the destination (`<dest>.ssw-partial`) and publishes it with two
+ * SFTP requests (chown, rename): no command per file, which matters for the
+ * ~20k files of a mainnet chain. Any other user cannot even enter
+ * /var/lib/docker, so its uploads wait in a staging directory of its own
+ * and each is published by a command run through sudo.
  */
 
 const SHORT_MS = 60_000;
@@ -42,7 +50,7 @@ echo "$out"`;
 /** Writes stdin to $1 through a temporary file, so the file is the old one or the whole new one. */
 const WRITE_SCRIPT = 'umask 077; cat > "$1.tmp" && mv -f -- "$1.tmp" "$1"';
 
-/** Makes the directories after $1 and gives them to the owner $1. */
+/** Makes the directories after $1 and gives them to the owner $1 (uid:gid). */
 const DIRS_SCRIPT = 'o=$1; shift; mkdir -p -- "$@" && chown -- "$o" "$@"';
 
 /** Makes the staging directory $1 for the SSH user $2 (uid:gid), 0700; never through a symlink someone planted. */
@@ -60,20 +68,34 @@ export type ChainDirState =
   | { kind: 'notdir' }
   | { kind: 'dir'; content: boolean; manifest?: PreloadManifest; manifestProblem?: string };
 
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
 export interface ChainHost {
-  /** The SSH user's uid:gid (who owns the staging directory). */
-  user: { name: string; uid: number; gid: number };
+  user: { name: string } & Owner;
+  /** True when the SSH user is root: uploads go beside their destination, see the module comment. */
+  direct: boolean;
   inspect(chainDir: string): Promise<ChainDirState>;
   /** Regular files under chainDir/blocks and chainDir/chainstate: relative path → size. */
   list(chainDir: string): Promise<Map<string, number>>;
   writeManifest(chainDir: string, m: PreloadManifest): Promise<void>;
-  mkdirs(dirs: string[], owner: string): Promise<void>;
-  /** A directory the SSH user may write to over SFTP, for this chain directory's uploads. */
-  stage(chainDir: string): Promise<string>;
-  publish(staged: string, dest: string, owner: string): Promise<void>;
+  mkdirs(dirs: string[], owner: Owner): Promise<void>;
+  /** Where `dest`'s upload goes (for a user other than root: in a staging directory made by `stage`). */
+  stagedPath(chainDir: string, rel: string): string;
+  /** Makes the staging directory (not needed by root); returns it. */
+  stage(chainDir: string): Promise<string | undefined>;
+  publish(staged: string, dest: string, owner: Owner): Promise<void>;
   sha256(p: string): Promise<string>;
   remove(paths: string[]): Promise<void>;
   removeTree(p: string): Promise<void>;
+  /** Closes the SFTP session publish opened, if any. */
+  close(): void;
+}
+
+function sftpCall(fn: (cb: (err?: Error | null) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => fn((err) => (err ? reject(err) : resolve())));
 }
 
 function unexpected(what: string, out: string): ApplicationFailure {
@@ -102,6 +124,18 @@ export async function chainHost(step: SshStep, purpose: string): Promise<ChainHo
   const sh = (script: string, args: string[], stdin?: string) =>
     step.runChecked(root(['sh', '-c', script, 'sh', ...args]), { timeoutMs: SHORT_MS, stdin });
 
+  let sftp: Promise<SFTPWrapper> | undefined;
+  const session = (): Promise<SFTPWrapper> =>
+    (sftp ??= new Promise<SFTPWrapper>((resolve, reject) =>
+      step.client.sftp((err, s) => {
+        if (err) return reject(err);
+        s.on('error', () => undefined); // failures reach the pending request's callback
+        resolve(s);
+      }),
+    ));
+  const stagingDir = (chainDir: string): string =>
+    `/var/tmp/ssw-preload-${crypto.createHash('sha256').update(chainDir).digest('hex').slice(0, 16)}`;
+
   async function readFile(p: string): Promise<Buffer | undefined> {
     const parts: Buffer[] = [];
     for (let offset = 0; ;) {
@@ -118,6 +152,7 @@ export async function chainHost(step: SshStep, purpose: string): Promise<ChainHo
 
   return {
     user,
+    direct: isRoot,
     async inspect(chainDir) {
       const out = (await sh(INSPECT_SCRIPT, [chainDir])).stdout.trim();
       if (out === 'absent' || out === 'notdir') return { kind: out };
@@ -152,19 +187,29 @@ export async function chainHost(step: SshStep, purpose: string): Promise<ChainHo
       await sh(WRITE_SCRIPT, [`${chainDir}/${MANIFEST_NAME}`], `${JSON.stringify(m)}\n`);
     },
     async mkdirs(dirs, owner) {
-      await sh(DIRS_SCRIPT, [owner, ...dirs]);
+      await sh(DIRS_SCRIPT, [`${owner.uid}:${owner.gid}`, ...dirs]);
+    },
+    stagedPath(chainDir, rel) {
+      return isRoot ? `${chainDir}/${rel}.ssw-partial` : `${stagingDir(chainDir)}/${encodeURIComponent(rel)}`;
     },
     async stage(chainDir) {
-      // Root writes straight into the chain directory's filesystem (a rename publishes a file); another user
-      // cannot even enter /var/lib/docker, so its uploads wait in a directory of its own.
-      const dir = isRoot
-        ? `${chainDir}/.ssw-preload.d`
-        : `/var/tmp/ssw-preload-${crypto.createHash('sha256').update(chainDir).digest('hex').slice(0, 16)}`;
+      if (isRoot) return undefined;
+      const dir = stagingDir(chainDir);
       await sh(STAGE_SCRIPT, [dir, `${user.uid}:${user.gid}`]);
       return dir;
     },
     async publish(staged, dest, owner) {
-      await sh(PUBLISH_SCRIPT, [staged, dest, owner]);
+      if (!isRoot) {
+        await sh(PUBLISH_SCRIPT, [staged, dest, `${owner.uid}:${owner.gid}`]);
+        return;
+      }
+      try {
+        const s = await session();
+        await sftpCall((cb) => s.chown(staged, owner.uid, owner.gid, cb));
+        await sftpCall((cb) => s.ext_openssh_rename(staged, dest, cb));
+      } catch (err) {
+        throw ApplicationFailure.create({ message: `Publishing ${dest} failed: ${(err as Error).message}` });
+      }
     },
     async sha256(p) {
       const { stdout } = await step.runChecked(root(['sha256sum', '--', p]), { timeoutMs: 30 * 60_000 });
@@ -178,6 +223,9 @@ export async function chainHost(step: SshStep, purpose: string): Promise<ChainHo
     },
     async removeTree(p) {
       await step.runChecked(root(['rm', '-rf', '--', p]), { timeoutMs: SHORT_MS });
+    },
+    close() {
+      void sftp?.then((s) => s.end()).catch(() => undefined);
     },
   };
 }

@@ -60,6 +60,9 @@ export interface PreloadProgress {
 /** How long verified files may go unrecorded in the manifest: what a retry may have to hash again. */
 const MANIFEST_FLUSH_MS = 5_000;
 
+/** An upload not yet published: `<dest>.ssw-partial` (complete) or `<dest>.ssw-partial.partial` (uploadFile's). */
+const PARTIAL = /\.ssw-partial(\.partial)?$/;
+
 function refused(chainDir: string, why: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(
     `The chain directory ${chainDir} on the instance ${why}: the node has already started on its own data, or another copy was put there, and a pre-load would mix two chains, so it was refused. To pre-load anyway, stop the node and empty ${chainDir}/blocks and ${chainDir}/chainstate first; otherwise leave the node to sync on its own.`,
@@ -98,7 +101,7 @@ function checkChainDir(chainDir: string): string {
 /** Copies the source's blocks/ and chainstate/ into `opts.chainDir` on the instance; see the module comment. */
 export async function preloadChainData(step: SshStep, opts: PreloadOptions): Promise<PreloadResult> {
   const chainDir = checkChainDir(opts.chainDir);
-  const owner = opts.owner ? `${opts.owner.uid}:${opts.owner.gid}` : '0:0';
+  const owner = opts.owner ?? { uid: 0, gid: 0 };
   const files = await step.whileQuiet(() => listPreloadSource(opts.from));
   const fingerprint = sourceFingerprint(files);
   const bytesTotal = files.reduce((n, f) => n + f.size, 0);
@@ -119,106 +122,121 @@ export async function preloadChainData(step: SshStep, opts: PreloadOptions): Pro
 
   // (1) Whose data is there: none, an unfinished pre-load (resumed), this one finished (done), or else refused.
   const host = await chainHost(step, `Pre-loading chain data into ${chainDir}`);
-  const state = await host.inspect(chainDir);
-  const own = ownDataReason(state);
-  if (own) throw refused(chainDir, own);
-  const prior = state.kind === 'dir' ? state.manifest : undefined;
-  if (prior?.complete) {
-    if (prior.fingerprint === fingerprint) return { ...result, skipped: true, skippedFiles: files.length };
-    throw refused(
-      chainDir,
-      `already holds a complete pre-load of a different source (fingerprint ${prior.fingerprint})`,
-    );
-  }
-  const remote = state.kind === 'dir' ? await host.list(chainDir) : new Map<string, number>();
-  // Files the new source lacks: leftovers of an earlier, different pre-load (its manifest lists them) or of a
-  // publish cut short are removed; anything else was written by someone else.
-  const wanted = new Set(files.map((f) => f.path));
-  const ours = new Set(prior?.files.map((f) => f.path) ?? []);
-  const stale: string[] = [];
-  const foreign: string[] = [];
-  for (const rel of remote.keys()) {
-    if (wanted.has(rel)) continue;
-    (rel.endsWith('.ssw-partial') || ours.has(rel) ? stale : foreign).push(rel);
-  }
-  if (foreign.length > 0)
-    throw refused(
-      chainDir,
-      `holds ${foreign.length} file(s) that no pre-load wrote there (e.g. ${foreign[0]}) beside an unfinished pre-load`,
-    );
-  // Removed while the old manifest still lists them: a crash here leaves nothing unaccounted for.
-  await host.remove(stale.map((rel) => `${chainDir}/${rel}`));
-  for (const rel of stale) remote.delete(rel);
-
-  // (2) The manifest first, then each file, recording verified ones as it goes.
-  const verified = new Map(
-    prior?.fingerprint === fingerprint ? prior.files.filter((f) => f.sha256).map((f) => [f.path, f.sha256!]) : [],
-  );
-  const manifest: PreloadManifest = {
-    version: 1,
-    fingerprint,
-    files: files.map((f) => ({ ...f })),
-    complete: false,
-    startedAt: prior?.fingerprint === fingerprint ? prior.startedAt : new Date().toISOString(),
-  };
-  const record = (): void => {
-    for (const f of manifest.files) f.sha256 = verified.get(f.path);
-  };
-  record();
-  const dirs = new Set<string>([chainDir, ...PRELOAD_DIRS.map((d) => `${chainDir}/${d}`)]);
-  for (const f of files) dirs.add(`${chainDir}/${path.posix.dirname(f.path)}`);
-  await host.mkdirs([...dirs].sort(), owner);
-  await host.writeManifest(chainDir, manifest);
-  let flushedAt = Date.now();
-  const stage = await host.stage(chainDir);
-
-  for (const f of files) {
-    const dest = `${chainDir}/${f.path}`;
-    const local = path.join(opts.from, ...f.path.split('/'));
-    const there = remote.get(f.path);
-    let sha = there === f.size ? verified.get(f.path) : undefined;
-    if (there === f.size && !sha) {
-      // Present but not yet recorded (the manifest is flushed every few seconds): compare before sending again.
-      beat('verifying', f.path);
-      const [mine, theirs] = await Promise.all([step.whileQuiet(() => sha256File(local)), host.sha256(dest)]);
-      if (mine === theirs) sha = mine;
-    }
-    if (sha) {
-      result.skippedFiles++;
-    } else {
-      const staged = `${stage}/${encodeURIComponent(f.path)}`;
-      const r = await uploadFile(step.client, local, staged, {
-        signal: step.signal,
-        whileQuiet: step.whileQuiet,
-        onProgress: (done) => beat('uploading', f.path, done),
-      });
-      if (r.size !== f.size)
-        throw ApplicationFailure.nonRetryable(
-          `${local} changed size while it was pre-loaded (${f.size} bytes when listed, ${r.size} now): the source must be a stopped node's data. Stop whatever writes to ${opts.from} and run again.`,
-          FailureType.Config,
-        );
-      await host.publish(staged, dest, owner);
-      result.bytesSent += r.bytesTransferred;
-      result.resumedBytes += r.skipped ? 0 : r.resumedFrom;
-      sha = r.sha256;
-    }
-    verified.set(f.path, sha);
-    bytesDone += f.size;
-    filesDone++;
-    beat('uploading', f.path);
-    if (Date.now() - flushedAt >= MANIFEST_FLUSH_MS) {
-      record();
-      await host.writeManifest(chainDir, manifest);
-      flushedAt = Date.now();
-    }
+  try {
+    return await copy();
+  } finally {
+    host.close();
   }
 
-  // (3) Complete: from now on the data is the node's to grow, and a repeated pre-load is a no-op.
-  beat('finishing');
-  record();
-  manifest.complete = true;
-  manifest.completedAt = new Date().toISOString();
-  await host.writeManifest(chainDir, manifest);
-  await host.removeTree(stage);
-  return result;
+  async function copy(): Promise<PreloadResult> {
+    const state = await host.inspect(chainDir);
+    const own = ownDataReason(state);
+    if (own) throw refused(chainDir, own);
+    const prior = state.kind === 'dir' ? state.manifest : undefined;
+    if (prior?.complete) {
+      if (prior.fingerprint === fingerprint) return { ...result, skipped: true, skippedFiles: files.length };
+      throw refused(
+        chainDir,
+        `already holds a complete pre-load of a different source (fingerprint ${prior.fingerprint})`,
+      );
+    }
+    const remote = state.kind === 'dir' ? await host.list(chainDir) : new Map<string, number>();
+    // Files the new source lacks: partial uploads of this source stay (they are continued); those of another
+    // source, and files an earlier, different pre-load wrote (its manifest lists them) are removed; anything else
+    // was written by someone else.
+    const wanted = new Set(files.map((f) => f.path));
+    const ours = new Set(prior?.files.map((f) => f.path) ?? []);
+    const sameSource = prior?.fingerprint === fingerprint;
+    const stale: string[] = [];
+    const foreign: string[] = [];
+    for (const rel of remote.keys()) {
+      if (wanted.has(rel)) continue;
+      const partialOf = PARTIAL.test(rel) ? rel.replace(PARTIAL, '') : undefined;
+      if (partialOf !== undefined && sameSource && wanted.has(partialOf)) continue;
+      (partialOf !== undefined || ours.has(rel) ? stale : foreign).push(rel);
+    }
+    if (foreign.length > 0)
+      throw refused(
+        chainDir,
+        `holds ${foreign.length} file(s) that no pre-load wrote there (e.g. ${foreign[0]}) beside an unfinished pre-load`,
+      );
+    // Removed while the old manifest still lists them: a crash here leaves nothing unaccounted for.
+    await host.remove(stale.map((rel) => `${chainDir}/${rel}`));
+    for (const rel of stale) remote.delete(rel);
+
+    // (2) The manifest first, then each file, recording verified ones as it goes.
+    const verified = new Map(sameSource ? prior.files.filter((f) => f.sha256).map((f) => [f.path, f.sha256!]) : []);
+    const manifest: PreloadManifest = {
+      version: 1,
+      fingerprint,
+      files: files.map((f) => ({ ...f })),
+      complete: false,
+      startedAt: sameSource ? prior.startedAt : new Date().toISOString(),
+    };
+    const record = (): void => {
+      for (const f of manifest.files) f.sha256 = verified.get(f.path);
+    };
+    record();
+    const dirs = new Set<string>([chainDir, ...PRELOAD_DIRS.map((d) => `${chainDir}/${d}`)]);
+    for (const f of files) dirs.add(`${chainDir}/${path.posix.dirname(f.path)}`);
+    await host.mkdirs([...dirs].sort(), owner);
+    await host.writeManifest(chainDir, manifest);
+    let flushedAt = Date.now();
+    let stage = await host.stage(chainDir);
+    // Staged partial files of another source would be continued as if they were a prefix of this one's.
+    if (stage && prior && !sameSource) {
+      await host.removeTree(stage);
+      stage = await host.stage(chainDir);
+    }
+
+    for (const f of files) {
+      const dest = `${chainDir}/${f.path}`;
+      const local = path.join(opts.from, ...f.path.split('/'));
+      const there = remote.get(f.path);
+      let sha = there === f.size ? verified.get(f.path) : undefined;
+      if (there === f.size && !sha) {
+        // Present but not yet recorded (the manifest is flushed every few seconds): compare before sending again.
+        beat('verifying', f.path);
+        const [mine, theirs] = await Promise.all([step.whileQuiet(() => sha256File(local)), host.sha256(dest)]);
+        if (mine === theirs) sha = mine;
+      }
+      if (sha) {
+        result.skippedFiles++;
+      } else {
+        const staged = host.stagedPath(chainDir, f.path);
+        const r = await uploadFile(step.client, local, staged, {
+          signal: step.signal,
+          whileQuiet: step.whileQuiet,
+          onProgress: (done) => beat('uploading', f.path, done),
+        });
+        if (r.size !== f.size)
+          throw ApplicationFailure.nonRetryable(
+            `${local} changed size while it was pre-loaded (${f.size} bytes when listed, ${r.size} now): the source must be a stopped node's data. Stop whatever writes to ${opts.from} and run again.`,
+            FailureType.Config,
+          );
+        await host.publish(staged, dest, owner);
+        result.bytesSent += r.bytesTransferred;
+        result.resumedBytes += r.skipped ? 0 : r.resumedFrom;
+        sha = r.sha256;
+      }
+      verified.set(f.path, sha);
+      bytesDone += f.size;
+      filesDone++;
+      beat('uploading', f.path);
+      if (Date.now() - flushedAt >= MANIFEST_FLUSH_MS) {
+        record();
+        await host.writeManifest(chainDir, manifest);
+        flushedAt = Date.now();
+      }
+    }
+
+    // (3) Complete: from now on the data is the node's to grow, and a repeated pre-load is a no-op.
+    beat('finishing');
+    record();
+    manifest.complete = true;
+    manifest.completedAt = new Date().toISOString();
+    await host.writeManifest(chainDir, manifest);
+    if (stage) await host.removeTree(stage);
+    return result;
+  }
 }
