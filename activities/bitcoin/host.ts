@@ -105,8 +105,22 @@ function unexpected(what: string, out: string): ApplicationFailure {
   );
 }
 
+/** Runs `fn` with the instance's side of a pre-load, closing what it opened afterwards. */
+export async function withChainHost<T>(
+  step: SshStep,
+  purpose: string,
+  fn: (host: ChainHost) => Promise<T>,
+): Promise<T> {
+  const host = await chainHost(step, purpose);
+  try {
+    return await fn(host);
+  } finally {
+    host.close();
+  }
+}
+
 /** Who the SSH user is, and proof it may act as root (root itself, or passwordless sudo). */
-export async function chainHost(step: SshStep, purpose: string): Promise<ChainHost> {
+async function chainHost(step: SshStep, purpose: string): Promise<ChainHost> {
   const id = await step.runChecked(['sh', '-c', 'id -un; id -u; id -g'], { timeoutMs: SHORT_MS });
   const [name = '', uidText = '', gidText = ''] = id.stdout.trim().split('\n');
   const user = { name, uid: Number(uidText), gid: Number(gidText) };

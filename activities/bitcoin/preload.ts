@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../common/failure-types';
 import { sha256File, uploadFile } from '../ssh/sftp';
 import type { SshStep } from '../ssh/step';
-import { chainHost, type ChainDirState } from './host';
+import { withChainHost, type ChainDirState } from './host';
 import { MANIFEST_NAME, sourceFingerprint, type PreloadManifest } from './manifest';
 import { listPreloadSource, PRELOAD_DIRS } from './source';
 
@@ -84,8 +84,11 @@ function ownDataReason(state: ChainDirState): string | undefined {
  * manifest accounts for (the node's own, which a pre-load refuses to touch).
  */
 export async function nodeHasOwnData(step: SshStep, chainDir: string): Promise<boolean> {
-  const host = await chainHost(step, `Checking ${chainDir}`);
-  return ownDataReason(await host.inspect(chainDir)) !== undefined;
+  return withChainHost(
+    step,
+    `Checking ${chainDir}`,
+    async (host) => ownDataReason(await host.inspect(chainDir)) !== undefined,
+  );
 }
 
 function checkChainDir(chainDir: string): string {
@@ -121,14 +124,7 @@ export async function preloadChainData(step: SshStep, opts: PreloadOptions): Pro
   beat('checking');
 
   // (1) Whose data is there: none, an unfinished pre-load (resumed), this one finished (done), or else refused.
-  const host = await chainHost(step, `Pre-loading chain data into ${chainDir}`);
-  try {
-    return await copy();
-  } finally {
-    host.close();
-  }
-
-  async function copy(): Promise<PreloadResult> {
+  return withChainHost(step, `Pre-loading chain data into ${chainDir}`, async (host) => {
     const state = await host.inspect(chainDir);
     const own = ownDataReason(state);
     if (own) throw refused(chainDir, own);
@@ -238,5 +234,5 @@ export async function preloadChainData(step: SshStep, opts: PreloadOptions): Pro
     await host.writeManifest(chainDir, manifest);
     if (stage) await host.removeTree(stage);
     return result;
-  }
+  });
 }

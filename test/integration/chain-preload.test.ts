@@ -270,6 +270,19 @@ describe('chain pre-load over SFTP', () => {
     assert.equal(await remoteFile(`${chainDir}/.ssw-preload.json`), undefined, 'nothing was written');
   });
 
+  test('an SSH user that is neither root nor a passwordless sudoer is refused with the Privileges failure', async () => {
+    const from = fakeChain('unprivileged');
+    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 4_000 }, { logger: new DefaultLogger('ERROR') });
+    await assert.rejects(
+      env.run(() =>
+        sshStep('chain pre-load', { ...target, user: h.unprivilegedUser }, pinnedConnectOptions(knownHosts), {}, (s) =>
+          preloadChainData(s, { from, chainDir: `${remoteDir}/unprivileged/regtest` }),
+        ),
+      ),
+      isFailure(FailureType.Privileges, true, new RegExp(`${h.unprivilegedUser} is not root`)),
+    );
+  });
+
   test('a source without chainstate/, or with a symlink out of it, is a Config failure naming the path', async () => {
     const from = fakeChain('no-chainstate');
     fs.rmSync(path.join(from, 'chainstate'), { recursive: true });
