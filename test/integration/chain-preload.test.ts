@@ -253,6 +253,33 @@ describe('chain pre-load over SFTP', () => {
     assert.deepEqual(tree, localTree(b));
   });
 
+  test('a retry after the last file reuses the sha256 the manifest recorded, and hashes only files it lacks', async () => {
+    const from = fakeChain('recorded');
+    const chainDir = `${remoteDir}/recorded/regtest`;
+    await attempt({ from, chainDir });
+    // As if the attempt had died just before marking the pre-load complete, and before recording the last file.
+    const m = JSON.parse((await remoteFile(`${chainDir}/.ssw-preload.json`))!) as {
+      complete: boolean;
+      files: Array<{ path: string; sha256?: string }>;
+    };
+    m.complete = false;
+    delete m.files.at(-1)!.sha256;
+    await runChecked(client, ['sh', '-c', 'cat > "$1"', 'sh', `${chainDir}/.ssw-preload.json`], {
+      stdin: JSON.stringify(m),
+    });
+    const beats: PreloadProgress[] = [];
+    const r = await attempt({ from, chainDir }, { beats });
+    assert.equal(r.skipped, false);
+    assert.equal(r.skippedFiles, 9);
+    assert.equal(r.bytesSent, 0);
+    assert.deepEqual(
+      [...new Set(beats.filter((b) => b.phase === 'verifying').map((b) => b.file))],
+      [m.files.at(-1)!.path],
+      'only the unrecorded file was hashed again',
+    );
+    assert.equal(preloadStatus(await remoteFile(`${chainDir}/.ssw-preload.json`)).state, 'complete');
+  });
+
   test('a chain directory whose blocks/ has data but no pre-load manifest is refused, as the node’s own', async () => {
     const chainDir = `${remoteDir}/own/regtest`;
     await runChecked(client, [
