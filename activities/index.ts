@@ -1,6 +1,7 @@
 import type { SsPaths } from '../common/paths';
 import { createBtcpayActivities } from './bitcoin/btcpay';
 import { createChainSyncActivities } from './bitcoin/chain-sync';
+import { createPreloadActivities } from './bitcoin/preload';
 import { createCertBackupActivities } from './cert-backup';
 import { createCertbotActivities } from './certbot';
 import { createConfigActivities } from './config';
@@ -64,6 +65,7 @@ export function createActivities(deps: ActivityDeps) {
     ...gate,
     ...createChainSyncActivities({ paths, ssh, showSyncing: gate.closeBtcpayGate }),
     ...createBtcpayActivities({ paths, docker }),
+    ...createPreloadActivities({ paths, ssh }),
   };
 }
 

@@ -11,6 +11,7 @@ import { hostCommand } from './commands/host';
 import { keyCommand } from './commands/key';
 import { listCommand } from './commands/list';
 import { remoteCommand } from './commands/remote';
+import { btcpayCommand } from './commands/btcpay';
 import { scheduleCommand } from './commands/schedule';
 import { serverCommand } from './commands/server';
 import { statusCommand } from './commands/status';
@@ -31,6 +32,7 @@ export function commands(io: CliIO): Command[] {
     upCommand(io),
     downCommand(io),
     showCommand(io),
+    btcpayCommand(io),
     certCommand(io),
     backupCommand(io),
     restoreCommand(io),

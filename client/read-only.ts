@@ -5,14 +5,14 @@ import type { OperationResult } from '../workflows/operations';
 import type { StartRequest } from './start-operation';
 
 /**
- * Asking a read-only workflow (showDeployment, describeRemote) and waiting for
+ * Asking a read-only workflow (showDeployment, describeRemote, btcpayStatus) and waiting for
  * its answer, quietly: no "Started" line and no progress, so the command's
  * output is only what it reports. A run that fails rejects with ReadFailed,
  * carrying the message of the step that failed (what the command reports).
  */
 export class ReadFailed extends Error {}
 
-export async function askReadOnly<K extends 'show' | ('describe-remote' & OperationName)>(
+export async function askReadOnly<K extends 'show' | 'btcpay-status' | ('describe-remote' & OperationName)>(
   client: Client,
   io: CliIO,
   req: StartRequest<K>,

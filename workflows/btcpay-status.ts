@@ -21,12 +21,10 @@ export async function btcpayStatus(input: BtcpayStatusInput): Promise<BtcpayStat
   const progress = Progress.start('btcpay-status', input, [BTCPAY_STATUS_STEP]);
   const result = await progress.step(BTCPAY_STATUS_STEP, async () => {
     const status = await remoteRead.readBtcpayStatus(input.remote, input.deployment);
-    const gate: BtcpayStatusResult['gate'] = await remoteRead
-      .isBtcpayGateOpen(input.remote, input.deployment)
-      .then(
-        (o): BtcpayStatusResult['gate'] => (o ? 'open' : 'closed'),
-        (): BtcpayStatusResult['gate'] => 'unknown',
-      );
+    const gate: BtcpayStatusResult['gate'] = await remoteRead.isBtcpayGateOpen(input.remote, input.deployment).then(
+      (o): BtcpayStatusResult['gate'] => (o ? 'open' : 'closed'),
+      (): BtcpayStatusResult['gate'] => 'unknown',
+    );
     return { ...status, gate };
   });
   progress.finish();

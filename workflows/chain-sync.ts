@@ -1,11 +1,6 @@
-import {
-  continueAsNew,
-  defineSignal,
-  getExternalWorkflowHandle,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { continueAsNew, defineSignal, getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
 import type { ChainSyncRound } from '../activities/bitcoin/chain-sync';
-import { describeSync, type SyncProgress } from '../common/bitcoin/sync';
+import type { SyncProgress } from '../common/bitcoin/sync';
 import { chainSync, deploymentSteps as quick, stacks } from './activity-options';
 import { Progress } from './progress';
 
@@ -67,7 +62,8 @@ export async function chainSyncWait(input: ChainSyncWaitInput): Promise<ChainSyn
   const target = { remote: input.remote, deployment: input.deployment };
   const S = CHAIN_SYNC_STEPS;
   const progress = Progress.start('chain-sync', target, Object.values(S));
-  const since = input.since ?? Date.now();
+  // When the wait began, from the workflow's own record (a node that never answers stalls from then).
+  const since = input.since ?? workflowInfo().startTime.getTime();
   const parent = workflowInfo().parent;
   const tellParent = async (text: string) => {
     if (!parent) return;
@@ -117,7 +113,7 @@ export async function chainSyncWait(input: ChainSyncWaitInput): Promise<ChainSyn
     synced: true,
     height: p?.height ?? 0,
     target: p?.target ?? 0,
-    summary: p ? describeSync(p) : last.summary,
+    summary: last.summary,
     rounds,
     maxAttempt,
     ...(resumedFromHeight !== undefined ? { resumedFromHeight } : {}),

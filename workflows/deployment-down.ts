@@ -97,12 +97,7 @@ export async function deploymentDown(input: DeploymentDownInput): Promise<Deploy
     const step = 'btcpayserver: stop and remove the BTCPay stacks';
     progress.addSteps([step]);
     const r = await progress.step(step, () =>
-      slow.removeStacks(
-        input.remote,
-        input.deployment,
-        { stacks: btcpayRunning.map((x) => x.name) },
-        'btcpayserver',
-      ),
+      slow.removeStacks(input.remote, input.deployment, { stacks: btcpayRunning.map((x) => x.name) }, 'btcpayserver'),
     );
     stacksRemoved = [...stacksRemoved, ...r.removed];
   }

@@ -12,7 +12,7 @@ import type { StackApplyResult } from '../activities/docker/stacks';
 import type { DesiredInstance, InstanceRole } from '../common/deployment/desired';
 import type { PlanItem } from '../common/deployment/plan';
 import { FailureType } from '../common/failure-types';
-import { BTCPAY_STACKS } from '../common/stacks/btcpay';
+import { BTCPAY_STACKS } from '../common/bitcoin/stacks';
 import { refuseUnconfirmedProduction } from './production-guard';
 import {
   baseImage as image,
@@ -176,7 +176,10 @@ export async function deploymentUp(input: DeploymentUpInput): Promise<Deployment
   const action = (kind: PlanItem['kind'], name: string) =>
     plan.items.find((x) => x.kind === kind && x.name === name)?.action ?? 'keep';
   // Before anything changes: a node that has run keeps its own chain (the copy would mix two chains' files).
-  if (input.preloadChain && plan.items.some((x) => x.kind === 'stack' && x.name === BTCPAY_STACKS.bitcoin && x.action !== 'create')) {
+  if (
+    input.preloadChain &&
+    plan.items.some((x) => x.kind === 'stack' && x.name === BTCPAY_STACKS.bitcoin && x.action !== 'create')
+  ) {
     throw ApplicationFailure.nonRetryable(
       `--preload-chain is refused: the Bitcoin node of ${input.deployment} has already started on its own data (its stack ${BTCPAY_STACKS.bitcoin} exists on the btcpayserver instance). A pre-load goes only into a node that has never started; run "ssw up" without it, and the node syncs what it lacks.`,
       FailureType.Config,
@@ -426,13 +429,17 @@ async function deployBtcpay(
   else {
     const r = await progress.step(B.preload, () => chainPreload.preloadChain(remote, deployment, input.preloadChain!));
     preload = { files: r.files, bytes: r.bytes, bytesSent: r.bytesSent, skipped: r.skipped };
-    progress.detail(B.preload, r.skipped ? 'already pre-loaded' : `${r.files} files, ${r.bytes} bytes (${r.bytesSent} sent)`);
+    progress.detail(
+      B.preload,
+      r.skipped ? 'already pre-loaded' : `${r.files} files, ${r.bytes} bytes (${r.bytesSent} sent)`,
+    );
   }
 
   // Only before the node's first start: a running, synced node's names stay open while up reconciles.
   const firstStart = stackItems.some((x) => x.name === BTCPAY_STACKS.bitcoin && x.action === 'create');
   if (!hasWww) progress.skip(B.page, 'no www instance here');
-  else if (!firstStart) progress.skip(B.page, 'the node has run before: the wait closes the names only if it is behind');
+  else if (!firstStart)
+    progress.skip(B.page, 'the node has run before: the wait closes the names only if it is behind');
   else await progress.step(B.page, () => quick.closeBtcpayGate(remote, deployment));
 
   const r = await progress.step(B.stacks, () => stacks.deployStacks(remote, deployment, 'btcpay'));

@@ -1,14 +1,16 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { parseChainInfo, parsePeers, advance, describeSync, isSynced, type SyncProgress } from '../../common/bitcoin/sync';
+import {
+  parseChainInfo,
+  parsePeers,
+  advance,
+  describeSync,
+  isSynced,
+  type SyncProgress,
+} from '../../common/bitcoin/sync';
 import { loadDeploymentConfig } from '../../common/config';
 import { readBtcpayHost } from '../../common/hosts/instance-record';
 import type { SsPaths } from '../../common/paths';
-import {
-  BITCOIN_RPC_PORT,
-  chainDir,
-  CLIGHTNING_CONTAINER,
-  LND_CONTAINER,
-} from '../../common/stacks/btcpay';
+import { BITCOIN_RPC_PORT, chainDir, CLIGHTNING_CONTAINER, LND_CONTAINER } from '../../common/stacks/btcpay';
 import { configured } from '../config';
 import type { DockerConnector } from '../docker/connect';
 import { execIn, listStacks } from '../docker/stacks';
@@ -140,7 +142,12 @@ export function createBtcpayActivities(deps: { paths: SsPaths; docker: DockerCon
         const cookie = await readCookie(client, host.ssh.user, `${chainDir(chain)}/.cookie`);
         if (!cookie) throw new Error('the node has written no RPC cookie yet (not started)');
         const t = { client, listener: `127.0.0.1:${BITCOIN_RPC_PORT}`, cookie, timeoutMs: 15_000 };
-        const p = advance(undefined, parseChainInfo(await rpc(t, 'getblockchaininfo')), parsePeers(await rpc(t, 'getpeerinfo')), Date.now());
+        const p = advance(
+          undefined,
+          parseChainInfo(await rpc(t, 'getblockchaininfo')),
+          parsePeers(await rpc(t, 'getpeerinfo')),
+          Date.now(),
+        );
         node = { ...p, synced: isSynced(p), summary: describeSync(p) };
       } catch (err) {
         node = { error: (err as Error).message.split('\n')[0]! };
@@ -150,7 +157,11 @@ export function createBtcpayActivities(deps: { paths: SsPaths; docker: DockerCon
         .filter(([stack]) => stack.startsWith('btcpay-'))
         .flatMap(([, cs]) => cs.map((c) => ({ name: c.name, running: c.running })));
       const lnName = impl === 'lnd' ? LND_CONTAINER : CLIGHTNING_CONTAINER;
-      const lightning = await lightningStatus(engine, impl, containers.some((c) => c.name === lnName && c.running));
+      const lightning = await lightningStatus(
+        engine,
+        impl,
+        containers.some((c) => c.name === lnName && c.running),
+      );
       return { host: host.ssh.host, chain, node, btcpay, containers, lightning };
     });
   }

@@ -1,6 +1,12 @@
 import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
+import { loadDeploymentConfig } from '../../common/config';
 import { FailureType } from '../../common/failure-types';
+import { readBtcpayHost } from '../../common/hosts/instance-record';
+import type { SsPaths } from '../../common/paths';
+import { chainDir } from '../../common/stacks/btcpay';
+import { configured } from '../config';
+import type { SshConnector } from '../ssh/connector';
 import { sha256File, uploadFile } from '../ssh/sftp';
 import type { SshStep } from '../ssh/step';
 import { withChainHost, type ChainDirState } from './host';
@@ -235,4 +241,23 @@ export async function preloadChainData(step: SshStep, opts: PreloadOptions): Pro
     if (stage) await host.removeTree(stage);
     return result;
   });
+}
+
+/**
+ * The activity: `ssw up --preload-chain FROM` copies FROM (on this machine) into the deployment's node's chain
+ * directory on the btcpayserver instance, before the node's first start.
+ */
+export function createPreloadActivities(deps: { paths: SsPaths; ssh: SshConnector }) {
+  const { paths, ssh } = deps;
+  async function preloadChain(remote: string, deployment: string, from: string): Promise<PreloadResult> {
+    const { config, host } = configured(() => ({
+      config: loadDeploymentConfig(paths, { remote, deployment }),
+      host: readBtcpayHost(paths, remote, deployment),
+    }));
+    const dir = chainDir(config.project.bitcoinChain);
+    return ssh.step(`pre-loading the chain from ${from} into ${dir} on ${host.ssh.host}`, host.ssh, {}, (s) =>
+      preloadChainData(s, { from, chainDir: dir }),
+    );
+  }
+  return { preloadChain };
 }

@@ -14,7 +14,7 @@ import { configured } from './index';
 /** The site.conf keys BTCPay's stacks read. */
 export const BTCPAY_SECRET_KEYS = ['BTCPAY_POSTGRES_PASSWORD'] as const;
 
-/** `text` with a fresh value appended for each key it lacks (or sets empty), and the keys added. Pure but for entropy. */
+/** `text` with a fresh value appended for each key it lacks (or sets empty), and the keys added. */
 export function withBtcpaySecrets(text: string, make: () => string = newPassword): { text: string; added: string[] } {
   const has = (key: string) => new RegExp(`^\\s*(?:export\\s+)?${key}=["']?[^"'\\s]`, 'm').test(text);
   const added = BTCPAY_SECRET_KEYS.filter((k) => !has(k));

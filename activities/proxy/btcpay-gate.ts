@@ -51,7 +51,14 @@ export function createBtcpayGateActivities(deps: { paths: SsPaths; ssh: SshConne
     await ssh.session(www.ssh, ({ client }) =>
       runChecked(
         client,
-        asRoot(www.ssh.user, ['sh', '-c', 'mkdir -p "$1" && touch "$1/$2"', 'sh', gateDir(www.dataPath), BTCPAY_GATE_OPEN]),
+        asRoot(www.ssh.user, [
+          'sh',
+          '-c',
+          'mkdir -p "$1" && touch "$1/$2"',
+          'sh',
+          gateDir(www.dataPath),
+          BTCPAY_GATE_OPEN,
+        ]),
         { timeoutMs: 30_000 },
       ),
     );
@@ -61,9 +68,13 @@ export function createBtcpayGateActivities(deps: { paths: SsPaths; ssh: SshConne
   async function isBtcpayGateOpen(remote: string, deployment: string): Promise<boolean> {
     const www = configured(() => readWwwHost(paths, remote, deployment));
     const r = await ssh.session(www.ssh, ({ client }) =>
-      runChecked(client, ['sh', '-c', '[ -f "$1/$2" ] && echo open || echo closed', 'sh', gateDir(www.dataPath), BTCPAY_GATE_OPEN], {
-        timeoutMs: 30_000,
-      }),
+      runChecked(
+        client,
+        ['sh', '-c', '[ -f "$1/$2" ] && echo open || echo closed', 'sh', gateDir(www.dataPath), BTCPAY_GATE_OPEN],
+        {
+          timeoutMs: 30_000,
+        },
+      ),
     );
     return r.stdout.trim() === 'open';
   }

@@ -14,7 +14,7 @@ import type { CliIO } from '../io';
  * and `show` read the remote and print what `up` would do, changing nothing.
  */
 
-interface DeploymentArgs {
+export interface DeploymentArgs {
   deployment?: string;
   remote?: string;
   'skip-wwwserver': boolean;
@@ -30,9 +30,12 @@ interface DeploymentArgs {
   'restore-wwwserver'?: boolean;
   'skip-wwwbackup'?: boolean;
   'instances-only'?: boolean;
+  'wait-sync'?: boolean;
+  'preload-chain'?: string;
+  'sync-report-every'?: number;
 }
 
-const targetOptions = {
+export const targetOptions = {
   deployment: { type: 'string', describe: 'The deployment (LXD project) to act on, e.g. public' },
   remote: { type: 'string', describe: 'The remote it lives on', defaultDescription: 'the current remote' },
   'skip-wwwserver': { type: 'boolean', default: false, describe: 'Leave the www instance alone' },
@@ -40,7 +43,7 @@ const targetOptions = {
   'skip-lnplayserver': { type: 'boolean', default: false, describe: 'Leave the lnplayserver instance alone' },
 } as const;
 
-function targetOf(args: GlobalArgs & DeploymentArgs) {
+export function targetOf(args: GlobalArgs & DeploymentArgs) {
   if (!args.deployment) {
     const paths = pathsOf(args);
     const known = subdirectories(path.join(paths.root, 'projects')).filter(
@@ -61,7 +64,7 @@ function targetOf(args: GlobalArgs & DeploymentArgs) {
 }
 
 /** Config first (stubs, every problem at once), then the remote's record; throws UserError before any traffic. */
-async function checkConfig(
+export async function checkConfig(
   args: GlobalArgs & DeploymentArgs,
   target: { remote: string; deployment: string },
   verb?: string,
@@ -133,6 +136,38 @@ async function printPlan(
   for (const line of formatPlan(plan, { showKeep })) io.out(`  ${line}`);
 }
 
+/** "stack NAME: created a, b; reloaded c", or "stack NAME: unchanged". */
+function stackLine(
+  x: Record<'created' | 'replaced' | 'started' | 'reloaded' | 'rejoined' | 'removed', string[]> & { stack: string },
+) {
+  const done = Object.entries({
+    created: x.created,
+    replaced: x.replaced,
+    started: x.started,
+    reloaded: x.reloaded,
+    rejoined: x.rejoined,
+    removed: x.removed,
+  }).filter(([, v]) => v.length);
+  return `stack ${x.stack}: ${done.length ? done.map(([k, v]) => `${k} ${v.join(', ')}`).join('; ') : 'unchanged'}`;
+}
+
+/**
+ * --preload-chain FROM: an absolute path to a directory holding blocks/ and chainstate/ (checked here, before any
+ * workflow starts; the activity checks every file again).
+ */
+function preloadSource(from: string): string {
+  const dir = path.resolve(from);
+  const missing = ['blocks', 'chainstate'].filter(
+    (d) => !fs.statSync(path.join(dir, d), { throwIfNoEntry: false })?.isDirectory(),
+  );
+  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory() || missing.length) {
+    throw new UserError(
+      `--preload-chain ${from}: expected a directory on this machine holding a stopped Bitcoin node's blocks/ and chainstate/ (the chain's directory, e.g. ~/.bitcoin or ~/.bitcoin/testnet3), but ${fs.existsSync(dir) ? `${dir} has no ${missing.join(' or ')}/ directory` : `${dir} does not exist`}. Nothing was started.`,
+    );
+  }
+  return dir;
+}
+
 export function upCommand(io: CliIO): Command {
   return defineCommand({
     command: 'up',
@@ -187,9 +222,26 @@ export function upCommand(io: CliIO): Command {
           describe:
             'Bring up the instances and stop: no certificates or services (point DNS at them, then run up again)',
         },
+        'wait-sync': {
+          type: 'boolean',
+          default: true,
+          describe:
+            "Wait for the Bitcoin node's chain sync (--no-wait-sync: up finishes, the wait runs on as chain-sync/REMOTE/DEPLOYMENT)",
+        },
+        'preload-chain': {
+          type: 'string',
+          describe:
+            "A directory on this machine with a stopped node's blocks/ and chainstate/, copied into the new node before its first start",
+        },
+        'sync-report-every': {
+          type: 'number',
+          hidden: true,
+          describe: 'Seconds between chain-sync reports (tests)',
+        },
       }),
     handler: async (args) => {
       const target = targetOf(args);
+      const preload = args['preload-chain'] !== undefined ? preloadSource(args['preload-chain']) : undefined;
       await checkConfig(args, target, args.plan ? undefined : 'change');
       if (args.plan)
         return printPlan(io, args, { ...target, ...(args['instances-only'] ? { instancesOnly: true } : {}) }, false);
@@ -208,6 +260,9 @@ export function upCommand(io: CliIO): Command {
           ...(args['restore-wwwserver'] ? { restoreWww: true } : {}),
           ...(args['skip-wwwbackup'] ? { skipBackup: true } : {}),
           ...(args['instances-only'] ? { instancesOnly: true } : {}),
+          ...(preload ? { preloadChain: preload } : {}),
+          ...(args['wait-sync'] === false ? { noWaitSync: true } : {}),
+          ...(args['sync-report-every'] ? { syncReportEveryS: args['sync-report-every'] } : {}),
         },
         {
           text: (r) => {
@@ -219,22 +274,27 @@ export function upCommand(io: CliIO): Command {
             for (const i of r.instances) io.out(`${i.role}  ${i.name}  ${i.address}  host key ${i.hostKeyFingerprint}`);
             for (const name of r.removed) io.out(`removed ${name} (not in the config; its volumes are kept)`);
             for (const w of r.warnings ?? []) io.out(`WARNING: ${w}`);
+            const b = r.btcpay;
+            if (b) {
+              for (const k of b.secretsAdded) io.out(`BTCPay: generated ${k} in the primary site's site.conf`);
+              if (b.preload)
+                io.out(
+                  b.preload.skipped
+                    ? 'chain pre-load: already there'
+                    : `chain pre-load: ${b.preload.files} files, ${b.preload.bytes} bytes (${b.preload.bytesSent} sent)`,
+                );
+              for (const x of b.stacks) io.out(stackLine(x));
+              for (const x of b.removedStacks) io.out(`stack ${x}: removed (no longer in the config)`);
+              io.out(
+                'waiting' in b.sync
+                  ? `BTCPay: chain sync not waited for (--no-wait-sync); follow it with "ssw status ${b.sync.workflowId} --follow"`
+                  : `BTCPay: node synced (${b.sync.summary}); BTCPay ${b.sync.gate === 'opened' ? 'takes payments' : 'is synced (its names were left closed)'}`,
+              );
+            }
             const s = r.services;
             if (!s) return;
             for (const c of s.certificates) io.out(`certificate ${c.domain}: ${c.action} (${c.detail})`);
-            for (const x of s.stacks) {
-              const done = Object.entries({
-                created: x.created,
-                replaced: x.replaced,
-                started: x.started,
-                reloaded: x.reloaded,
-                rejoined: x.rejoined,
-                removed: x.removed,
-              }).filter(([, v]) => v.length);
-              io.out(
-                `stack ${x.stack}: ${done.length ? done.map(([k, v]) => `${k} ${v.join(', ')}`).join('; ') : 'unchanged'}`,
-              );
-            }
+            for (const x of s.stacks) io.out(stackLine(x));
             for (const x of s.removedStacks) io.out(`stack ${x}: removed (its site or app left the config)`);
             io.out(`Serving ${s.served.join(', ')}${s.backup === 'done' ? '; the apps were backed up' : ''}.`);
           },

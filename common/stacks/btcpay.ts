@@ -1,3 +1,4 @@
+import { BTCPAY_STACKS } from '../bitcoin/stacks';
 import type { BitcoinChain, DeploymentConfig } from '../config';
 import { DEFAULT_DATA_PATH } from '../hosts';
 import { SECRET_FILE_OWNER, withSecretFiles } from './secrets';
@@ -62,7 +63,7 @@ export const BITCOIN_PRUNE_MB: Record<BitcoinChain, number | undefined> = {
 /** The Docker network the BTCPay containers share (btcpayserver-docker's default network, renamed to say whose). */
 export const BTCPAY_NETWORK = 'btcpayserver-net';
 /** The stacks on the btcpayserver instance, in deploy order: the node first (the chain-sync wait follows it). */
-export const BTCPAY_STACKS = { bitcoin: 'btcpay-bitcoin', server: 'btcpay-server' } as const;
+export { BTCPAY_STACKS };
 /** Where NBXplorer leaves `btc_fully_synched` (LIGHTNINGD_READY_FILE waits for it). */
 const NBXPLORER_DATA = '/datadir';
 /** BTCPay's and NBXplorer's database names, as btcpayserver-docker's (per chain). */

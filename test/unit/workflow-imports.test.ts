@@ -12,7 +12,7 @@ const WORKFLOWS = path.resolve(__dirname, '../../../workflows');
 const ALLOWED_VALUE_IMPORTS = [
   /^@temporalio\/(workflow|common)$/,
   /^\.\/[a-z-]+$/,
-  /^\.\.\/common\/(temporal\/(operations|search-attributes|defaults)|failure-types|host-port|production-remote|tls\/plan|backup\/plan)$/,
+  /^\.\.\/common\/(temporal\/(operations|search-attributes|defaults)|failure-types|host-port|production-remote|tls\/plan|backup\/plan|bitcoin\/stacks)$/,
 ];
 const FORBIDDEN_CALLS = new Set(['Date.now', 'setTimeout', 'setInterval', 'Math.random', 'require']);
 
