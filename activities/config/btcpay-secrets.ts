@@ -16,15 +16,22 @@ export const BTCPAY_SECRET_KEYS = ['BTCPAY_POSTGRES_PASSWORD'] as const;
 
 /** `text` with a fresh value appended for each key it lacks (or sets empty), and the keys added. */
 export function withBtcpaySecrets(text: string, make: () => string = newPassword): { text: string; added: string[] } {
-  const has = (key: string) => new RegExp(`^\\s*(?:export\\s+)?${key}=["']?[^"'\\s]`, 'm').test(text);
-  const added = BTCPAY_SECRET_KEYS.filter((k) => !has(k));
+  const set = (key: string) => new RegExp(`^[ \\t]*(?:export[ \\t]+)?${key}=["']?[^"'\\s]`, 'm').test(text);
+  const empty = (key: string) => new RegExp(`^[ \\t]*(?:export[ \\t]+)?${key}=(?:""|'')?[ \\t]*$`, 'm');
+  const added = BTCPAY_SECRET_KEYS.filter((k) => !set(k));
   if (!added.length) return { text, added: [] };
-  const lines = added.map((k) => `${k}="${make()}"`);
-  const sep = text === '' || text.endsWith('\n') ? '' : '\n';
-  return {
-    text: `${text}${sep}# Added by ssw for BTCPay Server (keep it private).\n${lines.join('\n')}\n`,
-    added: [...added],
-  };
+  let out = text;
+  const append: string[] = [];
+  for (const k of added) {
+    // An empty assignment (as a hand-edited file may have) is filled in where it is: one assignment per key.
+    if (empty(k).test(out)) out = out.replace(empty(k), `${k}="${make()}"`);
+    else append.push(`${k}="${make()}"`);
+  }
+  if (append.length) {
+    const sep = out === '' || out.endsWith('\n') ? '' : '\n';
+    out = `${out}${sep}# Added by ssw for BTCPay Server (keep it private).\n${append.join('\n')}\n`;
+  }
+  return { text: out, added: [...added] };
 }
 
 export function createBtcpaySecretActivities({ paths }: { paths: SsPaths }) {

@@ -58,6 +58,16 @@ function btcpayUpstream(paths: SsPaths, remote: string, deployment: string): str
   return rec && `${rec.ssh.host}:80`;
 }
 
+/** Whether two of the stacks name the same network. */
+export function sharesNetwork(stacks: StackSpec[]): boolean {
+  const seen = new Set<string>();
+  for (const n of stacks.flatMap((x) => [...new Set(x.networks)])) {
+    if (seen.has(n)) return true;
+    seen.add(n);
+  }
+  return false;
+}
+
 /** Which instance a group of stacks runs on. */
 export type StackGroup = 'proxy' | 'apps' | 'btcpay';
 
@@ -258,20 +268,22 @@ export function createDockerActivities(deps: { paths: SsPaths; ssh: SshConnector
       // so their readiness waits (a first health check comes after its interval) overlap.
       const ready: string[] = [];
       s.progress({ phase: 'containers', stacks: stacks.map((x) => x.name), ready });
-      const results = await Promise.all(
-        stacks.map((spec) =>
-          s.api((docker) =>
-            applyStack(docker, spec, resolve, {
-              signal: s.signal,
-              files: loaded,
-              onReady: (container) => {
-                ready.push(container);
-                s.progress({ phase: 'containers', stacks: stacks.map((x) => x.name), ready });
-              },
-            }),
-          ),
-        ),
-      );
+      const apply = (spec: StackSpec) =>
+        s.api((docker) =>
+          applyStack(docker, spec, resolve, {
+            signal: s.signal,
+            files: loaded,
+            onReady: (container) => {
+              ready.push(container);
+              s.progress({ phase: 'containers', stacks: stacks.map((x) => x.name), ready });
+            },
+          }),
+        );
+      // Stacks that share a network (BTCPay's node and server) go one after another, in order: two creating the
+      // same network at once would leave two networks of one name.
+      const results: StackApplyResult[] = [];
+      if (sharesNetwork(stacks)) for (const spec of stacks) results.push(await apply(spec));
+      else results.push(...(await Promise.all(stacks.map(apply))));
       await pruneSecretFiles(s.client, www.ssh.user, await s.api(containerNames));
       return { images, stacks: results };
     });

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import type { DeploymentConfig, SiteConfig } from '../../common/config';
 import { btcpayStacks, chainDir, BTCPAY_STACKS } from '../../common/stacks/btcpay';
 import { containerHash } from '../../common/stacks/spec';
+import { appStacks } from '../../common/stacks/apps';
+import { sharesNetwork } from '../../activities/docker';
 import { deploymentConfig } from '../fixtures/deployment';
 
 /**
@@ -78,6 +80,12 @@ describe('BTCPay stacks', () => {
     );
     assert.equal(chainDir('mainnet'), '/var/lib/docker/ssw-chain/bitcoin');
     assert.equal(chainDir('testnet'), '/var/lib/docker/ssw-chain/bitcoin/testnet3');
+  });
+
+  test('the node and server stacks share their network, so they are applied one after another (never racing)', () => {
+    assert.equal(sharesNetwork(btcpayStacks(config('regtest'))), true);
+    const apps = appStacks({ ...config('regtest'), sites: [{ ...site, deploy: { ...site.deploy, gitea: true } }] });
+    assert.equal(sharesNetwork(apps), false, 'app stacks keep their own networks: applied side by side');
   });
 
   test('changing the Lightning implementation changes only the server stack; the node keeps running', () => {
