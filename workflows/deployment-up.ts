@@ -12,6 +12,7 @@ import type { StackApplyResult } from '../activities/docker/stacks';
 import type { DesiredInstance, InstanceRole } from '../common/deployment/desired';
 import type { PlanItem } from '../common/deployment/plan';
 import { FailureType } from '../common/failure-types';
+import { workflowIdFor } from '../common/temporal/operations';
 import { BTCPAY_STACKS } from '../common/bitcoin/stacks';
 import { refuseUnconfirmedProduction } from './production-guard';
 import {
@@ -468,7 +469,7 @@ async function deployBtcpay(
   ] as const;
   let sync: BtcpayResult['sync'];
   if (input.noWaitSync) {
-    const workflowId = `chain-sync/${remote}/${deployment}`;
+    const workflowId = workflowIdFor('chain-sync', { remote, deployment });
     await progress.step(B.sync, async () => {
       try {
         // Its own workflow: it outlives this run (ABANDON) and is found by its ID (ssw status chain-sync/R/D).

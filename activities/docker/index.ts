@@ -120,6 +120,15 @@ async function containerNames(docker: Docker): Promise<string[]> {
 }
 
 /**
+ * Writes stdin to $1 when its content differs, in place (the inode a container mounts stays), and exits with the
+ * write's status: a file that could not be written must fail the step, or Docker would mount a directory in its
+ * place.
+ */
+export const WRITE_IF_CHANGED =
+  'mkdir -p "$(dirname "$1")" && t=$(mktemp) || exit 1; ' +
+  'cat > "$t" && { cmp -s "$t" "$1" || cat "$t" > "$1"; }; rc=$?; rm -f "$t"; exit $rc';
+
+/**
  * Directories, then files. A file is rewritten only when its content
  * differs, and in place: containers bind-mount single files, and a mount
  * follows the inode, so a file renamed over the old one would go unseen.
@@ -131,9 +140,7 @@ async function writeFilesAndDirectories(s: SshStep, user: string, stacks: StackS
   const mkdirs = 'u=$1; shift; for d; do [ -d "$d" ] || { mkdir -p "$d" && chown "$u:" "$d"; } || exit 1; done';
   await s.runChecked(asRoot(user, ['sh', '-c', mkdirs, 'sh', user, ...dirs]), { timeoutMs: 60_000 });
   for (const f of stacks.flatMap((s) => s.containers.flatMap((c) => c.files ?? []))) {
-    const script =
-      'mkdir -p "$(dirname "$1")" && t=$(mktemp) && cat > "$t" && if ! cmp -s "$t" "$1"; then cat "$t" > "$1"; fi; rm -f "$t"';
-    await s.runChecked(['sh', '-c', script, 'sh', f.path], { stdin: f.content, timeoutMs: 60_000 });
+    await s.runChecked(['sh', '-c', WRITE_IF_CHANGED, 'sh', f.path], { stdin: f.content, timeoutMs: 60_000 });
     s.progress();
   }
 }

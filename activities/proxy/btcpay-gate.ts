@@ -1,5 +1,4 @@
 import { syncingPage, type SyncProgress } from '../../common/bitcoin/sync';
-import { asRoot } from '../../common/hosts';
 import { readWwwHost } from '../../common/hosts/instance-record';
 import type { SsPaths } from '../../common/paths';
 import { BTCPAY_GATE_OPEN, BTCPAY_SYNCING_PAGE } from '../../common/stacks/proxy';
@@ -12,7 +11,9 @@ import { runChecked } from '../ssh/run';
  * two files in a directory the proxy mounts read-only. `syncing.html` is the
  * page BTCPay's names answer with (503) while the gate is closed; the file
  * `open` lets requests through to BTCPay. Files, not config: opening or
- * closing needs no reload, and nginx looks at every request.
+ * closing needs no reload, and nginx looks at every request. Written as the
+ * SSH user, who owns the data path: a directory made by root here would keep
+ * that user from writing the proxy's own files beside it.
  */
 
 /** The gate directory on the instance, under its data path. */
@@ -30,7 +31,7 @@ export function createBtcpayGateActivities(deps: { paths: SsPaths; ssh: SshConne
     await ssh.session(www.ssh, ({ client }) =>
       runChecked(
         client,
-        asRoot(www.ssh.user, [
+        [
           'sh',
           '-c',
           // Written beside and renamed: nginx never serves half a page.
@@ -39,7 +40,7 @@ export function createBtcpayGateActivities(deps: { paths: SsPaths; ssh: SshConne
           dir,
           BTCPAY_SYNCING_PAGE,
           BTCPAY_GATE_OPEN,
-        ]),
+        ],
         { stdin: syncingPage(progress), timeoutMs: 30_000 },
       ),
     );
@@ -51,14 +52,7 @@ export function createBtcpayGateActivities(deps: { paths: SsPaths; ssh: SshConne
     await ssh.session(www.ssh, ({ client }) =>
       runChecked(
         client,
-        asRoot(www.ssh.user, [
-          'sh',
-          '-c',
-          'mkdir -p "$1" && touch "$1/$2"',
-          'sh',
-          gateDir(www.dataPath),
-          BTCPAY_GATE_OPEN,
-        ]),
+        ['sh', '-c', 'mkdir -p "$1" && touch "$1/$2"', 'sh', gateDir(www.dataPath), BTCPAY_GATE_OPEN],
         { timeoutMs: 30_000 },
       ),
     );

@@ -329,7 +329,9 @@ function lndContainer(config: DeploymentConfig): ContainerSpec {
  */
 export function btcpayStacks(config: DeploymentConfig): StackSpec[] {
   const lightning = config.project.btcpay.lightning === 'lnd' ? lndContainer(config) : clightningContainer(config);
+  // The root first: directories are made by root and handed to the instance's user one by one, parents included.
   const dirs = [
+    BTCPAY_DATA_ROOT,
     `${BTCPAY_DATA_ROOT}/bitcoin-wallet`,
     BTCPAY_DATA_DIRS.postgres,
     BTCPAY_DATA_DIRS.nbxplorer,
@@ -342,7 +344,7 @@ export function btcpayStacks(config: DeploymentConfig): StackSpec[] {
       name: BTCPAY_STACKS.bitcoin,
       app: 'btcpay',
       networks: [BTCPAY_NETWORK],
-      directories: [BITCOIN_DATA_DIR, `${BTCPAY_DATA_ROOT}/bitcoin-wallet`],
+      directories: [BITCOIN_DATA_DIR, BTCPAY_DATA_ROOT, `${BTCPAY_DATA_ROOT}/bitcoin-wallet`],
       containers: [bitcoinContainer(config)],
     },
     {

@@ -68,10 +68,22 @@ describe('BTCPay config', () => {
       ]),
     );
     assert.equal(found.length, 4, found.join('\n'));
-    assert.ok(found.some((m) => /^LIGHTNING_IMPL: .*clightning or lnd/.test(m)), found.join('\n'));
-    assert.ok(found.some((m) => /^BITCOIN_PEERS: .*host:port/.test(m)), found.join('\n'));
-    assert.ok(found.some((m) => /^BITCOIN_SYNC_STALL_SECONDS: .*from 60/.test(m)), found.join('\n'));
-    assert.ok(found.some((m) => /^DEPLOY_CLBOSS_PLUGIN: .*true or false/.test(m)), found.join('\n'));
+    assert.ok(
+      found.some((m) => /^LIGHTNING_IMPL: .*clightning or lnd/.test(m)),
+      found.join('\n'),
+    );
+    assert.ok(
+      found.some((m) => /^BITCOIN_PEERS: .*host:port/.test(m)),
+      found.join('\n'),
+    );
+    assert.ok(
+      found.some((m) => /^BITCOIN_SYNC_STALL_SECONDS: .*from 60/.test(m)),
+      found.join('\n'),
+    );
+    assert.ok(
+      found.some((m) => /^DEPLOY_CLBOSS_PLUGIN: .*true or false/.test(m)),
+      found.join('\n'),
+    );
   });
 
   test('secrets: appended only when missing or empty, never replacing a set one; the names returned, not values', () => {
