@@ -8,7 +8,7 @@ import { loadProjectConfig } from '../../common/config';
 import { ConfigError } from '../../common/errors';
 import { SsPaths } from '../../common/paths';
 
-/** project.conf's BTCPay keys (defaults as ss and btcpayserver-docker, strict values) and the secrets' first-use generation. */
+/** project.conf's BTCPay keys (defaults, strict values) and the generation of its secrets on first use. */
 
 const temps: string[] = [];
 after(() => temps.forEach((t) => fs.rmSync(t, { recursive: true, force: true })));
