@@ -53,10 +53,16 @@ export interface LightningStatus {
   detail?: string;
 }
 
+/** What `ssw btcpay status` says of the node: the sync record without its sampling internals. */
+export type NodeStatus = Pick<
+  SyncProgress,
+  'chain' | 'height' | 'headers' | 'target' | 'peers' | 'bestPeerHeight' | 'pruned' | 'initialBlockDownload' | 'rate'
+> & { synced: boolean; summary: string; etaS?: number };
+
 export interface BtcpayStatus {
   host: string;
   chain: string;
-  node: (SyncProgress & { synced: boolean; summary: string }) | { error: string };
+  node: NodeStatus | { error: string };
   btcpay: BtcpayHealth;
   containers: { name: string; running: boolean }[];
   lightning: LightningStatus;
@@ -148,7 +154,20 @@ export function createBtcpayActivities(deps: { paths: SsPaths; docker: DockerCon
           parsePeers(await rpc(t, 'getpeerinfo')),
           Date.now(),
         );
-        node = { ...p, synced: isSynced(p), summary: describeSync(p) };
+        node = {
+          chain: p.chain,
+          height: p.height,
+          headers: p.headers,
+          target: p.target,
+          peers: p.peers,
+          bestPeerHeight: p.bestPeerHeight,
+          pruned: p.pruned,
+          ...(p.initialBlockDownload !== undefined ? { initialBlockDownload: p.initialBlockDownload } : {}),
+          rate: p.rate,
+          ...(p.etaS !== undefined ? { etaS: p.etaS } : {}),
+          synced: isSynced(p),
+          summary: describeSync(p),
+        };
       } catch (err) {
         node = { error: (err as Error).message.split('\n')[0]! };
       }
