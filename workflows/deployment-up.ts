@@ -298,6 +298,12 @@ export const SERVICE_STEPS = {
   backup: 'Back up the www apps',
 };
 
+/** What the result keeps of a stack's reconciliation (not its images or timings). */
+function appliedOf(r: StackApplyResult): ServicesResult['stacks'][number] {
+  const { stack, created, replaced, started, reloaded, rejoined, removed } = r;
+  return { stack, created, replaced, started, reloaded, rejoined, removed };
+}
+
 /** "stack: created a, b; reloaded c", or "stack: unchanged". */
 function stackSummary(r: StackApplyResult): string {
   const { created, replaced, started, reloaded, rejoined, removed } = r;
@@ -355,17 +361,7 @@ async function deployServices(
   for (const which of ['proxy', 'apps'] as const) {
     const step = which === 'proxy' ? S.proxy : S.apps;
     const r = await progress.step(step, () => stacks.deployStacks(input.remote, input.deployment, which));
-    applied.push(
-      ...r.stacks.map(({ stack, created, replaced, started, reloaded, rejoined, removed }) => ({
-        stack,
-        created,
-        replaced,
-        started,
-        reloaded,
-        rejoined,
-        removed,
-      })),
-    );
+    applied.push(...r.stacks.map(appliedOf));
     progress.detail(step, r.stacks.length ? r.stacks.map(stackSummary).join(' | ') : 'no app is configured');
   }
 
@@ -444,15 +440,7 @@ async function deployBtcpay(
   else await progress.step(B.page, () => quick.closeBtcpayGate(remote, deployment));
 
   const r = await progress.step(B.stacks, () => stacks.deployStacks(remote, deployment, 'btcpay'));
-  const applied = r.stacks.map(({ stack, created, replaced, started, reloaded, rejoined, removed }) => ({
-    stack,
-    created,
-    replaced,
-    started,
-    reloaded,
-    rejoined,
-    removed,
-  }));
+  const applied = r.stacks.map(appliedOf);
   progress.detail(B.stacks, r.stacks.map(stackSummary).join(' | '));
 
   const stale = stackItems.filter((x) => x.action === 'delete').map((x) => x.name);
