@@ -8,7 +8,10 @@
  *     site answering: instance, certificate, image transfer, proxy, apps;
  *   - no change: `ssw up` again right after.
  * CLI process start to exit. `ssw down --purge --yes` between rounds.
- * Writes bench/results/services-up.json. Usage: npm run bench:services [-- ROUNDS]
+ * With --btcpay, the deployment also has a btcpayserver instance (the BTCPay e2e's: the harness btcd in
+ * ssw-test-bitcoind, stand-ins for NBXplorer, PostgreSQL, BTCPay and Core Lightning) synced from a miner
+ * on this host with 1000 blocks: both instances in parallel, then the chain-sync wait.
+ * Writes bench/results/services-up.json (services-up-btcpay.json). Usage: npm run bench:services [-- ROUNDS] [--btcpay]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -17,6 +20,10 @@ import { SsPaths } from '../common/paths';
 import { ssw, startService, stopService, sswAsync } from '../test/helpers/cli';
 import { harness } from '../test/helpers/harness';
 import { harnessLxd, resetHarnessLxd } from '../test/helpers/lxd';
+import { freePort, startMiner, type BitcoinNode } from '../test/helpers/bitcoin';
+
+const BTCPAY = process.argv.includes('--btcpay');
+const BTCPAY_ADDRESS = '10.123.45.63';
 
 const REMOTE = 'bench';
 const DEPLOYMENT = 'benchsvc';
@@ -42,7 +49,7 @@ function stepSeconds(stdout: string): Record<string, number> {
 }
 
 async function main(): Promise<void> {
-  const rounds = Number(process.argv[2] ?? 2);
+  const rounds = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 2);
   const h = harness();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ssw-bench-svc-'));
   const paths = new SsPaths(root);
@@ -65,6 +72,27 @@ async function main(): Promise<void> {
       body: JSON.stringify({ host: `${name}.`, addresses: [ADDRESS] }),
     });
   process.env.DOCKER_HOST = `unix://${h.docker.socket}`;
+  let miner: BitcoinNode | undefined;
+  const minerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssw-bench-miner-'));
+  const bridgeIp = h.lxd.testBridgeAddress.split('/')[0]!;
+  const minerP2p = await freePort();
+  if (BTCPAY) {
+    miner = await startMiner({ dir: minerDir, listen: `${bridgeIp}:${minerP2p}`, rpcPort: await freePort() });
+    await miner.generate(1000);
+  }
+  const btcpayLines = BTCPAY
+    ? [
+        'BTCPAY_SERVER_MAC_ADDRESS=00:16:3e:5c:00:12',
+        `BTCPAY_SERVER_IPV4_ADDRESS=${BTCPAY_ADDRESS}`,
+        'BTCPAY_SERVER_CPU_COUNT=1',
+        'BTCPAY_SERVER_MEMORY_MB=1536',
+        `BITCOIN_IMAGE=${h.bitcoin.images.bitcoind}`,
+        ...['NBXPLORER', 'BTCPAY', 'BTCPAY_POSTGRES', 'CLIGHTNING', 'LND'].map(
+          (k) => `${k}_IMAGE=${h.bitcoin.images.standin}`,
+        ),
+        `BITCOIN_PEERS=${bridgeIp}:${minerP2p}`,
+      ]
+    : [];
   const worker = await startService(['worker', ...common], /Worker polling/);
   try {
     const add = ssw([
@@ -110,6 +138,7 @@ async function main(): Promise<void> {
         `PROXY_HTTP_PORT=${h.acme.httpPort}`,
         'NGINX_IMAGE=ssw-test-nginx:1',
         ...['GHOST', 'GHOST_DB', 'GITEA', 'GITEA_DB'].map((k) => `${k}_IMAGE=ssw-test-standin:1`),
+        ...btcpayLines,
         '',
       ].join('\n'),
     );
@@ -126,6 +155,7 @@ async function main(): Promise<void> {
         'GITEA_MYSQL_PASSWORD=bench-c',
         'GITEA_MYSQL_ROOT_PASSWORD=bench-d',
         'DUPLICITY_BACKUP_PASSPHRASE=bench-e',
+        'BTCPAY_POSTGRES_PASSWORD=bench-f',
         '',
       ].join('\n'),
       { mode: 0o600 },
@@ -147,16 +177,18 @@ async function main(): Promise<void> {
     const result = {
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, memGb: Math.round(os.totalmem() / 2 ** 30) },
-      what: 'ssw up with services: one www system container, nested Docker, 7 containers (nginx proxy; Ghost en+es and Gitea stand-ins with their databases), air-gapped images, a pebble certificate for 4 names; CLI start to exit',
+      what: `${BTCPAY ? 'with a btcpayserver instance beside it (node synced from a 1000-block miner, NBXplorer, PostgreSQL, BTCPay, Core Lightning stand-ins, the chain-sync wait); ' : ''}ssw up with services: one www system container, nested Docker, 7 containers (nginx proxy; Ghost en+es and Gitea stand-ins with their databases), air-gapped images, a pebble certificate for 4 names; CLI start to exit`,
       rounds,
       fullUpMs: { median: Math.round(median(full)), runs: full.map(Math.round) },
       noChangeUpMs: { median: Math.round(median(noChange)), runs: noChange.map(Math.round) },
       lastFullUpStepsS: steps,
     };
-    const out = path.join(__dirname, '../../bench/results/services-up.json');
+    const out = path.join(__dirname, `../../bench/results/services-up${BTCPAY ? '-btcpay' : ''}.json`);
     fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
     console.log(JSON.stringify(result, null, 2));
   } finally {
+    await miner?.stop();
+    fs.rmSync(minerDir, { recursive: true, force: true });
     await stopService(worker);
     await resetHarnessLxd(lxd, paths, [DEPLOYMENT]);
     for (const name of NAMES)
