@@ -282,6 +282,24 @@ describe('ssw up: BTCPay on the btcpayserver instance, its chain sync waited for
     assert.ok(s.containers.find((c) => c.name === 'btcpayserver_bitcoind')?.running, 'the node was left running');
   });
 
+  test('--no-wait-sync: up finishes without waiting; the wait runs on as chain-sync/lab/btc and opens the names', async () => {
+    writeConfig();
+    const r = await sswAsync(['up', ...target, '--no-wait-sync', '--sync-report-every', '2', ...common()]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      /chain sync not waited for \(--no-wait-sync\); follow it with "ssw status chain-sync\/lab\/btc --follow"/,
+    );
+    // The miner is back: the node reconnects on its own and the wait, in its own workflow, sees it synced.
+    const result = (await withTemporal((c) => c.workflow.getHandle(`chain-sync/${REMOTE}/${DEPLOYMENT}`).result())) as {
+      synced: boolean;
+      gate: string;
+    };
+    assert.equal(result.synced, true);
+    assert.equal(result.gate, 'opened');
+    assert.equal((await btcpayPage()).status, 200);
+  });
+
   test('down stops the BTCPay stacks with the instances', async () => {
     const r = await sswAsync(['down', ...target, '--skip-wwwbackup', ...common()]);
     assert.equal(r.status, 0, r.stderr);

@@ -99,14 +99,14 @@ function activities(plan: DeploymentPlan, calls: Calls) {
       calls.ensure.push(`remove ${name}`),
       { removed: true }
     ),
-    // The www services.
+    // The www services (and BTCPay's, on the btcpayserver instance).
     deployStacks: async (_r: string, _d: string, which: string) => {
       calls.ensure.push(`stacks ${which}`);
       return {
         images: [],
         stacks: [
           {
-            stack: which === 'proxy' ? 'reverse-proxy' : 'abc123-ghost-en',
+            stack: which === 'proxy' ? 'reverse-proxy' : which === 'btcpay' ? 'btcpay-bitcoin' : 'abc123-ghost-en',
             networksCreated: [],
             created: [],
             replaced: [],
@@ -119,11 +119,27 @@ function activities(plan: DeploymentPlan, calls: Calls) {
         ],
       };
     },
-    removeStacks: async (_r: string, _d: string, which: { stacks: string[] } | 'all') => {
+    removeStacks: async (_r: string, _d: string, which: { stacks: string[] } | 'all', role?: string) => {
       const stacks = which === 'all' ? [] : which.stacks;
-      return (calls.ensure.push(`remove stacks ${stacks.join(',')}`), { removed: stacks, containers: [] });
+      calls.ensure.push(`${role === 'btcpayserver' ? 'btcpay: ' : ''}remove stacks ${stacks.join(',')}`);
+      return { removed: stacks, containers: [] };
     },
     checkSitesServed: async () => (calls.verified.push('served'), [{ name: 'example.com', status: 301 }]),
+    ensureBtcpaySecrets: async () => (calls.ensure.push('btcpay: secrets'), { added: [], file: 'site.conf' }),
+    closeBtcpayGate: async () => void calls.ensure.push('btcpay: syncing page'),
+    openBtcpayGate: async () => void calls.ensure.push('btcpay: names open'),
+    preloadChain: async () => (
+      calls.ensure.push('btcpay: preload'),
+      { skipped: false, fingerprint: 'f', files: 2, bytes: 10, bytesSent: 10, skippedFiles: 0, resumedBytes: 0 }
+    ),
+    waitForChainSync: async () => (
+      calls.ensure.push('btcpay: chain sync'),
+      { synced: true, summary: 'block 5 of 5 (100 %), 1 peer, synced', attempt: 1 }
+    ),
+    waitForBtcpay: async () => (
+      calls.ensure.push('btcpay: health'),
+      { answered: true, synchronized: true, detail: '{"synchronized":true}' }
+    ),
   } satisfies Partial<SswActivities>;
 }
 
@@ -246,7 +262,7 @@ describe('deploymentUp branching: the www services', () => {
     const { result, error, progress } = await run(plan, calls, { instancesOnly: false, noCertRenew: true });
     assert.equal(error, undefined, error?.message);
     assert.deepEqual(
-      calls.ensure.filter((c) => c.startsWith('stacks') || c.startsWith('remove stacks')),
+      calls.ensure.filter((c) => (c.startsWith('stacks') || c.startsWith('remove stacks')) && c !== 'stacks btcpay'),
       ['stacks proxy', 'stacks apps'],
     );
     assert.equal(calls.verified.at(-1), 'served');
@@ -272,8 +288,72 @@ describe('deploymentUp branching: the www services', () => {
       skipBackup: true,
     });
     assert.equal(error, undefined, error?.message);
-    assert.deepEqual(calls.ensure, ['stacks proxy', 'stacks apps', 'remove stacks def456-ghost-en']);
+    assert.deepEqual(
+      calls.ensure.filter((c) => !c.startsWith('btcpay') && c !== 'stacks btcpay'),
+      ['stacks proxy', 'stacks apps', 'remove stacks def456-ghost-en'],
+    );
     assert.deepEqual((result as { services: { removedStacks: string[] } }).services.removedStacks, ['def456-ghost-en']);
     assert.match(progress!.steps.find((s) => s.name === 'Back up the www apps')!.detail!, /--skip-wwwbackup/);
+  });
+});
+
+describe('deploymentUp branching: BTCPay on the btcpayserver instance', () => {
+  const stack = (name: string, action: 'create' | 'keep' | 'delete') => ({
+    kind: 'stack' as const,
+    name,
+    action,
+    details: [],
+    role: 'btcpayserver' as const,
+  });
+  const btcpayCalls = (calls: Calls) => calls.ensure.filter((c) => c.startsWith('btcpay') || c === 'stacks btcpay');
+
+  test('first up: secrets, pre-load, the syncing page, the stacks, then the chain-sync child (sync, health, names open)', async () => {
+    const plan = planDeployment(desired, { profiles: {}, volumes: {}, instances: {} });
+    plan.items.push(stack('btcpay-bitcoin', 'create'), stack('btcpay-server', 'create'));
+    const calls: Calls = { ensure: [], verified: [] };
+    const { result, error } = await run(plan, calls, { instancesOnly: false, noCertRenew: true, preloadChain: '/x' });
+    assert.equal(error, undefined, error?.message);
+    assert.deepEqual(btcpayCalls(calls), [
+      'btcpay: secrets',
+      'btcpay: preload',
+      'btcpay: syncing page',
+      'stacks btcpay',
+      'btcpay: chain sync',
+      'btcpay: health',
+      'btcpay: names open',
+    ]);
+    const b = (result as { btcpay: { sync: { gate: string; synced: boolean }; preload: { files: number } } }).btcpay;
+    assert.equal(b.sync.gate, 'opened');
+    assert.equal(b.preload.files, 2);
+  });
+
+  test('a node that has run: no syncing page, no pre-load allowed (refused before any change)', async () => {
+    const plan = planDeployment(desired, appliedState(desired));
+    plan.items.push(stack('btcpay-bitcoin', 'keep'), stack('btcpay-server', 'keep'), stack('btcpay-old', 'delete'));
+    const calls: Calls = { ensure: [], verified: [] };
+    const again = await run(plan, calls, { instancesOnly: false, noCertRenew: true, skipBackup: true });
+    assert.equal(again.error, undefined, again.error?.message);
+    assert.deepEqual(btcpayCalls(calls), [
+      'btcpay: secrets',
+      'stacks btcpay',
+      'btcpay: remove stacks btcpay-old',
+      'btcpay: chain sync',
+      'btcpay: health',
+      'btcpay: names open',
+    ]);
+    const refused: Calls = { ensure: [], verified: [] };
+    const { error } = await run(plan, refused, { instancesOnly: false, preloadChain: '/x' });
+    assert.ok(isFailure('SswConfigError', true, /--preload-chain is refused/)((error as { cause?: Error }).cause));
+    assert.deepEqual(refused.ensure, [], 'nothing changed');
+  });
+
+  test('--no-wait-sync: the wait is started as its own workflow and up does not wait for it', async () => {
+    const plan = planDeployment(desired, appliedState(desired));
+    plan.items.push(stack('btcpay-bitcoin', 'keep'), stack('btcpay-server', 'keep'));
+    const calls: Calls = { ensure: [], verified: [] };
+    const { result, error } = await run(plan, calls, { instancesOnly: false, noCertRenew: true, noWaitSync: true });
+    assert.equal(error, undefined, error?.message);
+    const b = (result as { btcpay: { sync: { workflowId: string; waiting: boolean } } }).btcpay;
+    assert.deepEqual(b.sync, { workflowId: 'chain-sync/home/public', waiting: true });
   });
 });
